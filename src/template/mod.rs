@@ -4,6 +4,7 @@
 //! Everything here is pure: no I/O, no async. Callers that need stored modules (to know
 //! which variables a called module writes) pass them in through [`Catalog`].
 
+mod catalog;
 pub mod expr;
 pub mod model;
 pub mod validate;
@@ -15,6 +16,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+pub use catalog::{catalog_of, interface};
 pub use model::{Flow, FlowType};
 pub use validate::{Report, validate, validate_with_params};
 

@@ -1,0 +1,84 @@
+//! Health, readiness, the API description, and the target list.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{AppState, TAG_OPERATIONS, TAG_TARGETS, TargetView};
+use crate::error::{ApiError, ApiResult, Problem};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(openapi_json))
+        .routes(routes!(openapi_yaml))
+}
+
+pub fn v1_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_targets))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// "ok"
+    pub status: String,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = TAG_OPERATIONS,
+    responses((status = 200, description = "alive", body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok".into() })
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = TAG_OPERATIONS,
+    responses(
+        (status = 200, description = "ready", body = Health),
+        (status = 503, description = "not ready", body = Problem, content_type = "application/problem+json")
+    ))]
+async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
+    state
+        .store
+        .ping()
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("database does not answer: {e}")))?;
+    Ok(Json(Health { status: "ok".into() }))
+}
+
+/// This API's OpenAPI 3.1 document, as JSON.
+#[utoipa::path(get, path = "/openapi.json", tag = TAG_OPERATIONS,
+    responses((status = 200, description = "OpenAPI document", content_type = "application/json", body = Object)))]
+async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], state.spec.json.clone())
+}
+
+/// This API's OpenAPI 3.1 document, as YAML.
+#[utoipa::path(get, path = "/openapi.yaml", tag = TAG_OPERATIONS,
+    responses((status = 200, description = "OpenAPI document", content_type = "application/yaml", body = String)))]
+async fn openapi_yaml(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/yaml")], state.spec.yaml.clone())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TargetList {
+    pub items: Vec<TargetView>,
+}
+
+/// Configured targets (Genesys Cloud orgs), without secrets.
+#[utoipa::path(get, path = "/v1/targets", tag = TAG_TARGETS, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "configured targets", body = TargetList),
+        (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json")
+    ))]
+async fn list_targets(State(state): State<AppState>) -> Json<TargetList> {
+    Json(TargetList {
+        items: state.settings.targets.iter().map(TargetView::from).collect(),
+    })
+}

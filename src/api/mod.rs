@@ -1,0 +1,181 @@
+//! The HTTP API: routes, OpenAPI document, authentication and the layers around them.
+
+pub mod extract;
+mod health;
+mod templates;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderName, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::config::{Settings, TargetConfig};
+use crate::error::{ApiError, problem_response};
+use crate::store::Store;
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub settings: Arc<Settings>,
+    pub spec: Arc<Spec>,
+}
+
+/// The OpenAPI document, rendered once.
+pub struct Spec {
+    pub json: String,
+    pub yaml: String,
+}
+
+pub const TAG_TEMPLATES: &str = "templates";
+pub const TAG_TARGETS: &str = "targets";
+pub const TAG_OPERATIONS: &str = "operations";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "flowsmith",
+        description = "Write Genesys Cloud call-flow logic once as common modules, call it from many inbound call flows, and provision all of them in the right order.",
+        license(name = "MIT")
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = TAG_TEMPLATES, description = "Flow templates: store, version, validate"),
+        (name = TAG_TARGETS, description = "Genesys Cloud orgs the service provisions into"),
+        (name = TAG_OPERATIONS, description = "Health and the API description")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// The `/v1` routes (authenticated) and the open ones, with the OpenAPI document they make.
+fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
+    let (v1, v1_spec) = OpenApiRouter::<AppState>::new()
+        .merge(templates::router())
+        .merge(health::v1_router())
+        .split_for_parts();
+    let (open, mut spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(health::router())
+        .split_for_parts();
+    spec.merge(v1_spec);
+    (v1, open, spec)
+}
+
+/// The OpenAPI document of this build (what `openapi.yaml` must contain).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().2
+}
+
+/// Renders the OpenAPI document as YAML.
+pub fn openapi_yaml() -> String {
+    openapi().to_yaml().unwrap_or_default()
+}
+
+/// Builds the application: routes, authentication and layers.
+pub fn app(store: Store, settings: Arc<Settings>) -> Router {
+    let (v1, open, spec) = routes();
+    let spec = Arc::new(Spec {
+        json: spec.to_pretty_json().unwrap_or_default(),
+        yaml: spec.to_yaml().unwrap_or_default(),
+    });
+    let state = AppState {
+        store,
+        settings: settings.clone(),
+        spec,
+    };
+    let request_id = HeaderName::from_static("x-request-id");
+    let v1 = v1.route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    Router::new()
+        .merge(v1)
+        .merge(open)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(settings.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(settings.request_timeout_secs.max(1)),
+        ))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION]))
+}
+
+/// `Authorization: Bearer <token>` on `/v1/*` when tokens are configured. Without tokens the
+/// service only listens on loopback (enforced at start-up), so requests pass.
+async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if state.settings.api_tokens.is_empty() {
+        return next.run(req).await;
+    }
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, rest) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+        });
+    match token {
+        Some(t) if state.settings.token_allowed(t) => next.run(req).await,
+        _ => ApiError::Unauthorized.into_response(),
+    }
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::NotFound(format!("no route for {} {}", req.method(), req.uri().path()))
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    problem_response(&ApiError::Internal("handler panicked".into()).to_problem())
+}
+
+/// What `GET /v1/targets` tells about a target: never its secret.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TargetView {
+    pub name: String,
+    pub api_base_url: String,
+    pub login_base_url: String,
+    pub client_id: String,
+    pub rate_limit_per_minute: u32,
+    pub concurrency: u32,
+}
+
+impl From<&TargetConfig> for TargetView {
+    fn from(t: &TargetConfig) -> Self {
+        TargetView {
+            name: t.name.clone(),
+            api_base_url: t.api_base_url.clone(),
+            login_base_url: t.login_base_url.clone(),
+            client_id: t.client_id.clone(),
+            rate_limit_per_minute: t.rate_limit_per_minute,
+            concurrency: t.concurrency,
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! The command line: `flowsmith serve`, `flowsmith openapi`, `flowsmith validate`,
+//! `flowsmith bench`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::{Application, shutdown_signal};
+use crate::config::{LogFormat, Overrides, Settings};
+use crate::template;
+
+#[derive(Debug, Parser)]
+#[command(name = "flowsmith", version, about = "Provision Genesys Cloud common modules and the inbound call flows that call them")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the REST service.
+    Serve(ServeArgs),
+    /// Print the OpenAPI document (YAML) of this build.
+    Openapi {
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Validate template documents on disk (JSON, or YAML by extension); exit 1 on errors.
+    Validate {
+        /// Template documents; modules they call may be among them.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "FLOWSMITH_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Database URL [default: sqlite://flowsmith.db].
+    #[arg(long, env = "FLOWSMITH_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Configuration file [default: ./flowsmith.toml if it exists].
+    #[arg(long, env = "FLOWSMITH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, value_enum, env = "FLOWSMITH_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("flowsmith: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Openapi { out } => {
+            let yaml = crate::api::openapi_yaml();
+            match out {
+                Some(path) => match std::fs::write(&path, yaml) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("flowsmith: cannot write {}: {e}", path.display());
+                        ExitCode::FAILURE
+                    }
+                },
+                None => {
+                    print!("{yaml}");
+                    ExitCode::SUCCESS
+                }
+            }
+        }
+        Command::Validate { files } => validate_files(&files),
+    }
+}
+
+async fn serve(args: ServeArgs) -> ExitCode {
+    let overrides = Overrides {
+        config_file: args.config,
+        listen: args.listen,
+        database_url: args.database_url,
+        log_format: args.log_format,
+    };
+    let settings = match Settings::load(&overrides) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("flowsmith: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init(settings.log_format);
+    let app = match Application::build(settings).await {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("flowsmith: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match app.run_until(shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("flowsmith: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn validate_files(files: &[PathBuf]) -> ExitCode {
+    let mut docs = Vec::new();
+    for path in files {
+        let yaml = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        );
+        match std::fs::read(path).map_err(|e| e.to_string()).and_then(|b| {
+            template::parse_document(&b, yaml).map_err(|e| e.to_string())
+        }) {
+            Ok(doc) => docs.push((path, doc)),
+            Err(e) => {
+                eprintln!("{}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let catalog = template::catalog_of(docs.iter().map(|(_, d)| d));
+    let mut failed = false;
+    for (path, doc) in &docs {
+        let report = template::validate(doc, &catalog);
+        for f in &report.findings {
+            let sev = if f.is_error() { "error" } else { "warning" };
+            println!("{}: {sev} {} {}: {}", path.display(), f.code, f.pointer, f.message);
+        }
+        failed |= report.has_errors();
+        if !report.has_errors() {
+            println!("{}: ok", path.display());
+        }
+    }
+    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}

@@ -1,0 +1,487 @@
+//! Configuration: built-in defaults, then an optional `flowsmith.toml`, then environment
+//! variables, then command-line flags (each layer wins over the one before).
+//!
+//! Secrets (API tokens, OAuth client secrets) are `SecretString`: their `Debug` prints
+//! `[REDACTED]`, and nothing here serialises them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// Default per-token request budget of a Genesys Cloud org (requests per minute).
+pub const GENESYS_DEFAULT_RATE_LIMIT: u32 = 300;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Toml { path: PathBuf, message: String },
+    #[error("{name}: {message}")]
+    Env { name: String, message: String },
+    #[error("target {target}: {message}")]
+    Target { target: String, message: String },
+    #[error(
+        "refusing to listen on {0} without API tokens: set FLOWSMITH_API_TOKENS (or api_tokens in flowsmith.toml), or listen on a loopback address"
+    )]
+    PublicWithoutTokens(SocketAddr),
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub api_tokens: Vec<SecretString>,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Longest a request may take before the service answers 408.
+    pub request_timeout_secs: u64,
+    pub log_format: LogFormat,
+    pub targets: Vec<TargetConfig>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://flowsmith.db".to_owned(),
+            api_tokens: Vec::new(),
+            max_body_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            log_format: LogFormat::Text,
+            targets: Vec::new(),
+        }
+    }
+}
+
+/// One Genesys Cloud org (or the sandbox).
+#[derive(Debug, Clone)]
+pub struct TargetConfig {
+    pub name: String,
+    /// Platform API base, e.g. `https://api.mypurecloud.com`.
+    pub api_base_url: String,
+    /// OAuth base, e.g. `https://login.mypurecloud.com`.
+    pub login_base_url: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub rate_limit_per_minute: u32,
+    /// Steps of one job provisioned at the same time.
+    pub concurrency: u32,
+}
+
+/// `flowsmith.toml`. Unknown keys are errors, so a typo does not silently do nothing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<SocketAddr>,
+    database_url: Option<String>,
+    api_tokens: Option<Vec<String>>,
+    max_body_bytes: Option<usize>,
+    request_timeout_secs: Option<u64>,
+    log_format: Option<LogFormat>,
+    #[serde(default)]
+    targets: Vec<FileTarget>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTarget {
+    name: String,
+    environment: Option<String>,
+    api_base_url: Option<String>,
+    login_base_url: Option<String>,
+    client_id: String,
+    client_secret: String,
+    rate_limit_per_minute: Option<u32>,
+    concurrency: Option<u32>,
+}
+
+/// Where the API and login hosts of a target are, from a Genesys environment such as
+/// `mypurecloud.ie`, or from a base URL such as `http://127.0.0.1:9090` that serves both
+/// `/api/v2` and `/oauth/token` (the sandbox).
+pub fn resolve_environment(environment: &str) -> Result<(String, String), String> {
+    let env = environment.trim().trim_end_matches('/');
+    if env.is_empty() {
+        return Err("environment is empty".into());
+    }
+    if env.starts_with("http://") || env.starts_with("https://") {
+        let url = url::Url::parse(env).map_err(|e| format!("invalid base URL {env:?}: {e}"))?;
+        if url.host_str().is_none() {
+            return Err(format!("base URL {env:?} has no host"));
+        }
+        return Ok((env.to_owned(), env.to_owned()));
+    }
+    // The SDKs accept `api.<env>` too; normalise to the bare environment.
+    let bare = env.strip_prefix("api.").unwrap_or(env);
+    if bare.contains('/') || bare.contains(' ') || !bare.contains('.') {
+        return Err(format!(
+            "environment {env:?} is neither a Genesys environment like mypurecloud.com nor a base URL"
+        ));
+    }
+    Ok((format!("https://api.{bare}"), format!("https://login.{bare}")))
+}
+
+impl FileTarget {
+    fn into_target(self) -> Result<TargetConfig, ConfigError> {
+        let err = |message: String| ConfigError::Target {
+            target: self.name.clone(),
+            message,
+        };
+        let (api, login) = match (&self.environment, &self.api_base_url) {
+            (Some(env), None) => resolve_environment(env).map_err(err)?,
+            (None, Some(api)) => {
+                let login = self.login_base_url.clone().unwrap_or_else(|| api.clone());
+                (api.trim_end_matches('/').to_owned(), login.trim_end_matches('/').to_owned())
+            }
+            (Some(_), Some(_)) => return Err(err("give environment or api_base_url, not both".into())),
+            (None, None) => return Err(err("environment or api_base_url is required".into())),
+        };
+        validate_target_name(&self.name).map_err(err)?;
+        Ok(TargetConfig {
+            name: self.name,
+            api_base_url: api,
+            login_base_url: login,
+            client_id: self.client_id,
+            client_secret: SecretString::from(self.client_secret),
+            rate_limit_per_minute: self.rate_limit_per_minute.unwrap_or(GENESYS_DEFAULT_RATE_LIMIT),
+            concurrency: self.concurrency.unwrap_or(4).max(1),
+        })
+    }
+}
+
+fn validate_target_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err("target names are 1-64 characters of letters, digits, '-' and '_'".into())
+    }
+}
+
+/// Values given on the command line (they win over everything else).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub database_url: Option<String>,
+    pub log_format: Option<LogFormat>,
+}
+
+impl Settings {
+    /// Loads settings from the file named in `overrides` (or `./flowsmith.toml` if present),
+    /// the process environment and the overrides.
+    pub fn load(overrides: &Overrides) -> Result<Settings, ConfigError> {
+        Self::load_from(overrides, |name| std::env::var(name).ok())
+    }
+
+    /// As [`Settings::load`], with the environment given as a lookup (for tests).
+    pub fn load_from(
+        overrides: &Overrides,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        let mut s = Settings::default();
+
+        let file = overrides
+            .config_file
+            .clone()
+            .or_else(|| env("FLOWSMITH_CONFIG").map(PathBuf::from));
+        let (path, required) = match file {
+            Some(p) => (p, true),
+            None => (PathBuf::from("flowsmith.toml"), false),
+        };
+        if let Some(fs) = read_file(&path, required)? {
+            s.apply_file(fs)?;
+        }
+        s.apply_env(&env)?;
+
+        if let Some(l) = overrides.listen {
+            s.listen = l;
+        }
+        if let Some(u) = &overrides.database_url {
+            s.database_url = u.clone();
+        }
+        if let Some(f) = overrides.log_format {
+            s.log_format = f;
+        }
+        Ok(s)
+    }
+
+    fn apply_file(&mut self, f: FileSettings) -> Result<(), ConfigError> {
+        if let Some(v) = f.listen {
+            self.listen = v;
+        }
+        if let Some(v) = f.database_url {
+            self.database_url = v;
+        }
+        if let Some(v) = f.api_tokens {
+            self.api_tokens = v.into_iter().map(SecretString::from).collect();
+        }
+        if let Some(v) = f.max_body_bytes {
+            self.max_body_bytes = v;
+        }
+        if let Some(v) = f.request_timeout_secs {
+            self.request_timeout_secs = v;
+        }
+        if let Some(v) = f.log_format {
+            self.log_format = v;
+        }
+        for t in f.targets {
+            let t = t.into_target()?;
+            self.upsert_target(t);
+        }
+        Ok(())
+    }
+
+    fn apply_env(&mut self, env: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn parse<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            v.trim().parse().map_err(|e: T::Err| ConfigError::Env {
+                name: name.to_owned(),
+                message: e.to_string(),
+            })
+        }
+        if let Some(v) = env("FLOWSMITH_LISTEN") {
+            self.listen = parse("FLOWSMITH_LISTEN", &v)?;
+        }
+        if let Some(v) = env("FLOWSMITH_DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = env("FLOWSMITH_API_TOKENS") {
+            self.api_tokens = v
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(|t| SecretString::from(t.to_owned()))
+                .collect();
+        }
+        if let Some(v) = env("FLOWSMITH_MAX_BODY_BYTES") {
+            self.max_body_bytes = parse("FLOWSMITH_MAX_BODY_BYTES", &v)?;
+        }
+        if let Some(v) = env("FLOWSMITH_REQUEST_TIMEOUT_SECS") {
+            self.request_timeout_secs = parse("FLOWSMITH_REQUEST_TIMEOUT_SECS", &v)?;
+        }
+        if let Some(v) = env("FLOWSMITH_LOG_FORMAT") {
+            self.log_format = match v.trim() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                other => {
+                    return Err(ConfigError::Env {
+                        name: "FLOWSMITH_LOG_FORMAT".into(),
+                        message: format!("{other:?} is not text or json"),
+                    });
+                }
+            };
+        }
+        // The seed tutorial's variables define a target named `default`.
+        let id = env("GENESYS_CLIENT_ID");
+        let secret = env("GENESYS_CLIENT_SECRET");
+        if id.is_some() || secret.is_some() {
+            let genv = env("GENESYS_ENVIRONMENT").unwrap_or_else(|| "mypurecloud.com".into());
+            let (Some(id), Some(secret)) = (id, secret) else {
+                return Err(ConfigError::Env {
+                    name: "GENESYS_CLIENT_ID".into(),
+                    message: "GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET go together".into(),
+                });
+            };
+            let (api, login) = resolve_environment(&genv).map_err(|message| ConfigError::Env {
+                name: "GENESYS_ENVIRONMENT".into(),
+                message,
+            })?;
+            let rate = match env("GENESYS_RATE_LIMIT_PER_MINUTE") {
+                Some(v) => parse("GENESYS_RATE_LIMIT_PER_MINUTE", &v)?,
+                None => GENESYS_DEFAULT_RATE_LIMIT,
+            };
+            self.upsert_target(TargetConfig {
+                name: "default".into(),
+                api_base_url: api,
+                login_base_url: login,
+                client_id: id,
+                client_secret: SecretString::from(secret),
+                rate_limit_per_minute: rate,
+                concurrency: 4,
+            });
+        }
+        Ok(())
+    }
+
+    /// Adds a target, replacing one of the same name.
+    pub fn upsert_target(&mut self, t: TargetConfig) {
+        self.targets.retain(|x| x.name != t.name);
+        self.targets.push(t);
+        self.targets.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+
+    /// Applies the bind rule of spec section 5: without tokens only loopback is allowed.
+    pub fn check_bind(&self) -> Result<(), ConfigError> {
+        if self.api_tokens.is_empty() && !self.listen.ip().is_loopback() {
+            return Err(ConfigError::PublicWithoutTokens(self.listen));
+        }
+        Ok(())
+    }
+
+    /// Whether `token` is one of the configured API tokens (compared in constant time).
+    pub fn token_allowed(&self, token: &str) -> bool {
+        self.api_tokens
+            .iter()
+            .any(|t| constant_time_eq(t.expose_secret().as_bytes(), token.as_bytes()))
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn read_file(path: &Path, required: bool) -> Result<Option<FileSettings>, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(None),
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+    toml::from_str(&text).map(Some).map_err(|e| ConfigError::Toml {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)], overrides: Overrides) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::load_from(&overrides, |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_loopback_and_sqlite_file() {
+        let s = load(&[], Overrides::default()).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.database_url, "sqlite://flowsmith.db");
+        assert!(s.targets.is_empty());
+        s.check_bind().unwrap();
+    }
+
+    #[test]
+    fn seed_variables_define_default_target_and_secret_is_redacted() {
+        let s = load(
+            &[
+                ("GENESYS_CLIENT_ID", "abc"),
+                ("GENESYS_CLIENT_SECRET", "hunter2"),
+                ("GENESYS_ENVIRONMENT", "mypurecloud.ie"),
+            ],
+            Overrides::default(),
+        )
+        .unwrap();
+        let t = &s.targets[0];
+        assert_eq!(t.name, "default");
+        assert_eq!(t.api_base_url, "https://api.mypurecloud.ie");
+        assert_eq!(t.login_base_url, "https://login.mypurecloud.ie");
+        assert_eq!(t.rate_limit_per_minute, 300);
+        let dbg = format!("{s:?}");
+        assert!(!dbg.contains("hunter2"), "{dbg}");
+    }
+
+    #[test]
+    fn environment_may_be_a_base_url() {
+        assert_eq!(
+            resolve_environment("http://127.0.0.1:9090/").unwrap(),
+            ("http://127.0.0.1:9090".into(), "http://127.0.0.1:9090".into())
+        );
+        assert!(resolve_environment("not a host").is_err());
+        assert!(resolve_environment("").is_err());
+    }
+
+    #[test]
+    fn environment_beats_file_and_flags_beat_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:7000\"\ndatabase_url = \"sqlite://a.db\"\n[[targets]]\nname = \"eu\"\nenvironment = \"mypurecloud.de\"\nclient_id = \"i\"\nclient_secret = \"s\"\nrate_limit_per_minute = 120\n",
+        )
+        .unwrap();
+        let o = Overrides {
+            config_file: Some(path.clone()),
+            ..Default::default()
+        };
+        let s = load(&[("FLOWSMITH_DATABASE_URL", "sqlite://b.db")], o.clone()).unwrap();
+        assert_eq!(s.listen.port(), 7000);
+        assert_eq!(s.database_url, "sqlite://b.db");
+        assert_eq!(s.targets[0].rate_limit_per_minute, 120);
+        let o2 = Overrides {
+            database_url: Some("sqlite://c.db".into()),
+            ..o
+        };
+        let s = load(&[("FLOWSMITH_DATABASE_URL", "sqlite://b.db")], o2).unwrap();
+        assert_eq!(s.database_url, "sqlite://c.db");
+    }
+
+    #[test]
+    fn unknown_file_keys_and_bad_env_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.toml");
+        std::fs::write(&path, "lisen = \"127.0.0.1:7000\"\n").unwrap();
+        let o = Overrides {
+            config_file: Some(path),
+            ..Default::default()
+        };
+        assert!(matches!(load(&[], o), Err(ConfigError::Toml { .. })));
+        assert!(matches!(
+            load(&[("FLOWSMITH_LISTEN", "nope")], Overrides::default()),
+            Err(ConfigError::Env { .. })
+        ));
+    }
+
+    #[test]
+    fn public_bind_needs_tokens() {
+        let s = load(&[("FLOWSMITH_LISTEN", "0.0.0.0:8080")], Overrides::default()).unwrap();
+        assert!(matches!(
+            s.check_bind(),
+            Err(ConfigError::PublicWithoutTokens(_))
+        ));
+        let s = load(
+            &[
+                ("FLOWSMITH_LISTEN", "0.0.0.0:8080"),
+                ("FLOWSMITH_API_TOKENS", "a, b"),
+            ],
+            Overrides::default(),
+        )
+        .unwrap();
+        s.check_bind().unwrap();
+        assert!(s.token_allowed("b"));
+        assert!(!s.token_allowed("c"));
+        assert!(!s.token_allowed(""));
+    }
+}

@@ -1,0 +1,191 @@
+//! The service's error type and its one mapping to HTTP: RFC 9457 problem documents.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::template::Finding;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    /// A URI reference naming the problem type.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Findings, each with a JSON Pointer into the submitted document.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<Finding>,
+}
+
+/// Every way a request can fail. Each variant's status is in [`ApiError::status`]; that and
+/// `IntoResponse` are the only places errors meet HTTP.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the body is not JSON/YAML at all.
+    #[error("{detail}")]
+    MalformedBody { detail: String },
+    /// 400 or 422: the request is readable but wrong; findings say where.
+    #[error("{detail}")]
+    InvalidRequest {
+        detail: String,
+        errors: Vec<Finding>,
+    },
+    /// 422: a template document failed validation.
+    #[error("the template has {} error(s)", .findings.iter().filter(|f| f.is_error()).count())]
+    Validation { findings: Vec<Finding> },
+    /// 401
+    #[error("a valid bearer token is required")]
+    Unauthorized,
+    /// 404
+    #[error("{0}")]
+    NotFound(String),
+    /// 405
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 409
+    #[error("{0}")]
+    Conflict(String),
+    /// 413
+    #[error("request body exceeds the limit of {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    /// 415
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 406
+    #[error("{0}")]
+    NotAcceptable(String),
+    /// 503
+    #[error("{0}")]
+    Unavailable(String),
+    /// 500, logged and answered opaquely.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    /// 500, logged and answered opaquely.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::MalformedBody { .. } => StatusCode::BAD_REQUEST,
+            ApiError::InvalidRequest { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn slug(&self) -> &'static str {
+        match self {
+            ApiError::MalformedBody { .. } => "malformed-body",
+            ApiError::InvalidRequest { .. } => "invalid-request",
+            ApiError::Validation { .. } => "validation-failed",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::NotFound(_) => "not-found",
+            ApiError::MethodNotAllowed => "method-not-allowed",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::PayloadTooLarge { .. } => "payload-too-large",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::NotAcceptable(_) => "not-acceptable",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Database(_) | ApiError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn invalid(detail: impl Into<String>, finding: Finding) -> ApiError {
+        ApiError::InvalidRequest {
+            detail: detail.into(),
+            errors: vec![finding],
+        }
+    }
+
+    pub fn to_problem(&self) -> Problem {
+        let status = self.status();
+        let detail = if status.is_server_error() && !matches!(self, ApiError::Unavailable(_)) {
+            // Internals stay in the log; the client gets an opaque message.
+            "the service failed to handle the request; see the service log".to_owned()
+        } else {
+            self.to_string()
+        };
+        let errors = match self {
+            ApiError::InvalidRequest { errors, .. } => errors.clone(),
+            ApiError::Validation { findings } => findings.clone(),
+            _ => Vec::new(),
+        };
+        Problem {
+            problem_type: format!("/problems/{}", self.slug()),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail,
+            errors,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, cause = ?self, "request failed");
+        }
+        let mut resp = problem_response(&self.to_problem());
+        if matches!(self, ApiError::Unauthorized) {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"flowsmith\""),
+            );
+        }
+        resp
+    }
+}
+
+pub fn problem_response(p: &Problem) -> Response {
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_vec(p).unwrap_or_default();
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))],
+        body,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_errors_are_opaque() {
+        let p = ApiError::Internal("secret path /etc/x".into()).to_problem();
+        assert_eq!(p.status, 500);
+        assert!(!p.detail.contains("/etc/x"));
+    }
+
+    #[test]
+    fn validation_problem_carries_findings() {
+        let f = Finding::error("x", "/a", "bad");
+        let p = ApiError::Validation {
+            findings: vec![f.clone()],
+        }
+        .to_problem();
+        assert_eq!(p.status, 422);
+        assert_eq!(p.errors, vec![f]);
+        assert_eq!(p.problem_type, "/problems/validation-failed");
+    }
+}

@@ -1,0 +1,244 @@
+//! Template versions: immutable documents under a name, numbered from 1.
+
+use sqlx::{FromRow, Row};
+
+use super::{Store, now};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct TemplateRow {
+    pub name: String,
+    pub version: i64,
+    pub flow_type: String,
+    pub description: Option<String>,
+    pub content_hash: String,
+    /// The canonical JSON document.
+    pub document: String,
+    /// JSON array of the warnings found when the version was stored.
+    pub warnings: String,
+    pub created_at: String,
+}
+
+pub enum StoreOutcome {
+    /// A new version was written.
+    Created(TemplateRow),
+    /// The document equals the latest version, which is returned.
+    Unchanged(TemplateRow),
+}
+
+pub enum DeleteOutcome {
+    Deleted,
+    NotFound,
+    /// Flow records (target, flow name) provisioned from the template.
+    InUse(Vec<(String, String)>),
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    pub flow_type: Option<String>,
+    pub name_prefix: Option<String>,
+    /// Names strictly after this one (cursor).
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+const COLUMNS: &str =
+    "v.name, v.version, v.flow_type, v.description, v.content_hash, v.document, v.warnings, v.created_at";
+
+/// A new template version to store.
+pub struct NewTemplate<'a> {
+    pub name: &'a str,
+    pub flow_type: &'a str,
+    pub description: Option<&'a str>,
+    pub content_hash: &'a str,
+    pub document: &'a str,
+    pub warnings: &'a str,
+}
+
+impl Store {
+    /// Stores a version unless it equals the latest (by content hash).
+    pub async fn store_template(&self, t: NewTemplate<'_>) -> Result<StoreOutcome, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let head = sqlx::query(
+            "SELECT latest_version, content_hash, deleted_at FROM template_heads WHERE name = $1",
+        )
+        .bind(t.name)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let next = match &head {
+            Some(h) => {
+                let latest: i64 = h.get("latest_version");
+                let hash: String = h.get("content_hash");
+                let deleted: Option<String> = h.get("deleted_at");
+                if deleted.is_none() && hash == t.content_hash {
+                    let row = fetch_version(&mut tx, t.name, latest).await?;
+                    tx.commit().await?;
+                    if let Some(row) = row {
+                        return Ok(StoreOutcome::Unchanged(row));
+                    }
+                    return Err(sqlx::Error::RowNotFound);
+                }
+                latest + 1
+            }
+            None => 1,
+        };
+        let created_at = now();
+        if head.is_some() {
+            sqlx::query(
+                "UPDATE template_heads SET latest_version = $1, flow_type = $2, content_hash = $3, updated_at = $4, deleted_at = NULL WHERE name = $5",
+            )
+            .bind(next)
+            .bind(t.flow_type)
+            .bind(t.content_hash)
+            .bind(&created_at)
+            .bind(t.name)
+            .execute(&mut *tx)
+            .await?;
+        } else {
+            sqlx::query(
+                "INSERT INTO template_heads (name, latest_version, flow_type, content_hash, updated_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(t.name)
+            .bind(next)
+            .bind(t.flow_type)
+            .bind(t.content_hash)
+            .bind(&created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO template_versions (name, version, flow_type, description, content_hash, document, warnings, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(t.name)
+        .bind(next)
+        .bind(t.flow_type)
+        .bind(t.description)
+        .bind(t.content_hash)
+        .bind(t.document)
+        .bind(t.warnings)
+        .bind(&created_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(StoreOutcome::Created(TemplateRow {
+            name: t.name.to_owned(),
+            version: next,
+            flow_type: t.flow_type.to_owned(),
+            description: t.description.map(str::to_owned),
+            content_hash: t.content_hash.to_owned(),
+            document: t.document.to_owned(),
+            warnings: t.warnings.to_owned(),
+            created_at,
+        }))
+    }
+
+    /// The latest version of a template that is not deleted.
+    pub async fn latest_template(&self, name: &str) -> Result<Option<TemplateRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM template_heads h JOIN template_versions v ON v.name = h.name AND v.version = h.latest_version WHERE h.name = $1 AND h.deleted_at IS NULL"
+        ))
+        .bind(name)
+        .fetch_optional(self.reader())
+        .await
+    }
+
+    /// The latest versions of several templates (missing or deleted ones are left out).
+    pub async fn latest_templates(&self, names: &[String]) -> Result<Vec<TemplateRow>, sqlx::Error> {
+        let mut out = Vec::with_capacity(names.len());
+        for n in names {
+            if let Some(r) = self.latest_template(n).await? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One version of a template that is not deleted.
+    pub async fn template_version(
+        &self,
+        name: &str,
+        version: i64,
+    ) -> Result<Option<TemplateRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM template_heads h JOIN template_versions v ON v.name = h.name WHERE h.name = $1 AND v.version = $2 AND h.deleted_at IS NULL"
+        ))
+        .bind(name)
+        .bind(version)
+        .fetch_optional(self.reader())
+        .await
+    }
+
+    /// Every version of a template, oldest first; `None` if there is no such template.
+    pub async fn template_versions(&self, name: &str) -> Result<Option<Vec<TemplateRow>>, sqlx::Error> {
+        let rows: Vec<TemplateRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM template_heads h JOIN template_versions v ON v.name = h.name WHERE h.name = $1 AND h.deleted_at IS NULL ORDER BY v.version"
+        ))
+        .bind(name)
+        .fetch_all(self.reader())
+        .await?;
+        Ok(if rows.is_empty() { None } else { Some(rows) })
+    }
+
+    /// Latest versions ordered by name, after the cursor, at most `limit`.
+    pub async fn list_templates(&self, f: &ListFilter) -> Result<Vec<TemplateRow>, sqlx::Error> {
+        // Optional filters as `($n IS NULL OR ...)` keep one prepared statement for all
+        // combinations, and the same text works on Postgres.
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM template_heads h JOIN template_versions v ON v.name = h.name AND v.version = h.latest_version \
+             WHERE h.deleted_at IS NULL \
+               AND ($1 IS NULL OR h.flow_type = $1) \
+               AND ($2 IS NULL OR substr(h.name, 1, length($2)) = $2) \
+               AND ($3 IS NULL OR h.name > $3) \
+             ORDER BY h.name LIMIT $4"
+        ))
+        .bind(f.flow_type.as_deref())
+        .bind(f.name_prefix.as_deref())
+        .bind(f.after.as_deref())
+        .bind(f.limit)
+        .fetch_all(self.reader())
+        .await
+    }
+
+    /// Marks a template deleted unless a flow record was provisioned from it.
+    pub async fn delete_template(&self, name: &str) -> Result<DeleteOutcome, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let exists = sqlx::query("SELECT 1 FROM template_heads WHERE name = $1 AND deleted_at IS NULL")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if !exists {
+            return Ok(DeleteOutcome::NotFound);
+        }
+        let users: Vec<(String, String)> = sqlx::query_as(
+            "SELECT target, name FROM flow_records WHERE template_name = $1 ORDER BY target, name",
+        )
+        .bind(name)
+        .fetch_all(&mut *tx)
+        .await?;
+        if !users.is_empty() {
+            return Ok(DeleteOutcome::InUse(users));
+        }
+        // SQLite numbers `$n` parameters by first appearance: keep them in order.
+        sqlx::query("UPDATE template_heads SET deleted_at = $1 WHERE name = $2")
+            .bind(now())
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(DeleteOutcome::Deleted)
+    }
+}
+
+async fn fetch_version(
+    conn: &mut sqlx::SqliteConnection,
+    name: &str,
+    version: i64,
+) -> Result<Option<TemplateRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM template_versions v WHERE v.name = $1 AND v.version = $2"
+    ))
+    .bind(name)
+    .bind(version)
+    .fetch_optional(conn)
+    .await
+}

@@ -1,0 +1,6 @@
+//! Integration tests: the real service on port 0 with a fresh SQLite file, over HTTP.
+
+mod helpers;
+mod malformed;
+mod openapi;
+mod templates;
