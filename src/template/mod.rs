@@ -6,6 +6,7 @@
 
 pub mod expr;
 pub mod model;
+pub mod params;
 pub mod validate;
 
 use std::collections::BTreeMap;
