@@ -5,6 +5,7 @@
 //! which variables a called module writes) pass them in through [`Catalog`].
 
 pub mod expr;
+pub mod generate;
 pub mod model;
 pub mod params;
 pub mod validate;
@@ -16,6 +17,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+pub use generate::generate_large;
 pub use model::{Flow, FlowType};
 pub use validate::{Report, validate, validate_with_params};
 
