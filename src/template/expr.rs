@@ -2,7 +2,7 @@
 //! literals, `{var}` references, `+ -` on integers, comparisons, `and or not`, parentheses
 //! and a few functions. Parse errors carry byte offsets into the source text.
 
-use super::model::VarRef;
+use super::model::{Segment, Text, VarRef, VarType};
 
 /// Functions of the template language (all exist in Genesys expressions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,10 +51,893 @@ pub struct ParseError {
     pub message: String,
 }
 
-/// Parses an expression. (Implementation pending.)
-pub fn parse(_src: &str) -> Result<Expr, ParseError> {
-    Err(ParseError {
-        offset: 0,
-        message: "expression parser not implemented".into(),
-    })
+impl Func {
+    /// Every function, in the order of the spec.
+    pub const ALL: [Func; 7] = [
+        Func::IsSet,
+        Func::IsNotSetOrEmpty,
+        Func::ToString,
+        Func::ToInt,
+        Func::Lower,
+        Func::Upper,
+        Func::Length,
+    ];
+
+    /// The name as written in templates (and in Genesys expressions).
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::IsSet => "IsSet",
+            Func::IsNotSetOrEmpty => "IsNotSetOrEmpty",
+            Func::ToString => "ToString",
+            Func::ToInt => "ToInt",
+            Func::Lower => "Lower",
+            Func::Upper => "Upper",
+            Func::Length => "Length",
+        }
+    }
+
+    /// Looks a function up by its exact (case-sensitive) name.
+    pub fn from_name(name: &str) -> Option<Func> {
+        Func::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// Number of arguments (every function of the language takes one).
+    pub fn arity(self) -> usize {
+        1
+    }
+
+    /// Whether a read inside this function is a test for NOT_SET rather than a use.
+    pub fn tests_set(self) -> bool {
+        matches!(self, Func::IsSet | Func::IsNotSetOrEmpty)
+    }
+}
+
+impl BinOp {
+    /// The operator as written in templates.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::And => "and",
+            BinOp::Or => "or",
+        }
+    }
+
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
+        )
+    }
+}
+
+impl ParseError {
+    fn new(offset: usize, message: impl Into<String>) -> Self {
+        ParseError {
+            offset,
+            message: message.into(),
+        }
+    }
+}
+
+/// Whether `s` is a Genesys-style variable name: `[A-Za-z_][A-Za-z0-9_]*`.
+pub fn is_var_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn is_ident_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_'
+}
+
+fn is_ident_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Reads the inside of a `{...}` variable reference: `name` or `Node.digits`.
+/// `inner` is the text between the braces, `offset` the byte offset of its first byte.
+fn var_ref(inner: &str, offset: usize) -> Result<VarRef, ParseError> {
+    if inner.is_empty() {
+        return Err(ParseError::new(
+            offset.saturating_sub(1),
+            "empty variable reference '{}'",
+        ));
+    }
+    match inner.split_once('.') {
+        None if is_var_name(inner) => Ok(VarRef(inner.to_owned())),
+        None => Err(ParseError::new(
+            offset,
+            format!("invalid variable name '{inner}': use letters, digits and '_'"),
+        )),
+        Some((node, suffix)) => {
+            if !is_var_name(node) {
+                return Err(ParseError::new(
+                    offset,
+                    format!("invalid node name '{node}' in variable reference"),
+                ));
+            }
+            if suffix != "digits" {
+                return Err(ParseError::new(
+                    offset + node.len() + 1,
+                    format!(
+                        "unknown variable suffix '.{suffix}': only '{{{node}.digits}}' (a Gather result) is allowed"
+                    ),
+                ));
+            }
+            Ok(VarRef::digits_of(node))
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Str(String),
+    Int(i64),
+    Ident(String),
+    Var(VarRef),
+    LParen,
+    RParen,
+    Comma,
+    Op(BinOp),
+    Eof,
+}
+
+impl Tok {
+    fn describe(&self) -> String {
+        match self {
+            Tok::Str(s) => format!("string '{s}'"),
+            Tok::Int(i) => format!("number {i}"),
+            Tok::Ident(s) => format!("'{s}'"),
+            Tok::Var(v) => format!("variable {{{}}}", v.name()),
+            Tok::LParen => "'('".into(),
+            Tok::RParen => "')'".into(),
+            Tok::Comma => "','".into(),
+            Tok::Op(op) => format!("'{}'", op.symbol()),
+            Tok::Eof => "end of expression".into(),
+        }
+    }
+}
+
+fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
+    let b = src.as_bytes();
+    let mut i = 0;
+    let mut out = Vec::new();
+    while i < b.len() {
+        let c = b[i];
+        let start = i;
+        match c {
+            b' ' | b'\t' | b'\n' | b'\r' => {
+                i += 1;
+                continue;
+            }
+            b'\'' | b'"' => {
+                let quote = c;
+                let mut s = String::new();
+                i += 1;
+                let mut run = i;
+                loop {
+                    if i >= b.len() {
+                        return Err(ParseError::new(start, "unterminated string"));
+                    }
+                    match b[i] {
+                        q if q == quote => {
+                            s.push_str(&src[run..i]);
+                            i += 1;
+                            break;
+                        }
+                        b'\\' => {
+                            s.push_str(&src[run..i]);
+                            match b.get(i + 1) {
+                                Some(&e @ (b'\'' | b'"' | b'\\')) => s.push(e as char),
+                                Some(_) => {
+                                    let ch = src[i + 1..].chars().next().unwrap_or(' ');
+                                    return Err(ParseError::new(
+                                        i,
+                                        format!(
+                                            "unknown escape '\\{ch}': only \\' \\\" and \\\\ are allowed"
+                                        ),
+                                    ));
+                                }
+                                None => return Err(ParseError::new(start, "unterminated string")),
+                            }
+                            i += 2;
+                            run = i;
+                        }
+                        _ => i += 1,
+                    }
+                }
+                out.push((start, Tok::Str(s)));
+            }
+            b'0'..=b'9' => {
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+                if i < b.len() && is_ident_char(b[i]) {
+                    return Err(ParseError::new(
+                        i,
+                        format!("unexpected character '{}' in number", b[i] as char),
+                    ));
+                }
+                let n = src[start..i].parse::<i64>().map_err(|_| {
+                    ParseError::new(start, format!("integer '{}' is too large", &src[start..i]))
+                })?;
+                out.push((start, Tok::Int(n)));
+            }
+            c if is_ident_start(c) => {
+                while i < b.len() && is_ident_char(b[i]) {
+                    i += 1;
+                }
+                out.push((start, Tok::Ident(src[start..i].to_owned())));
+            }
+            b'{' => {
+                let close = src[i + 1..].find('}').map(|p| p + i + 1);
+                let Some(close) = close else {
+                    return Err(ParseError::new(start, "unclosed '{': expected '}'"));
+                };
+                let var = var_ref(&src[i + 1..close], i + 1)?;
+                i = close + 1;
+                out.push((start, Tok::Var(var)));
+            }
+            b'(' | b')' | b',' | b'+' | b'-' => {
+                i += 1;
+                out.push((
+                    start,
+                    match c {
+                        b'(' => Tok::LParen,
+                        b')' => Tok::RParen,
+                        b',' => Tok::Comma,
+                        b'+' => Tok::Op(BinOp::Add),
+                        _ => Tok::Op(BinOp::Sub),
+                    },
+                ));
+            }
+            b'=' | b'!' | b'<' | b'>' => {
+                let eq = b.get(i + 1) == Some(&b'=');
+                let op = match (c, eq) {
+                    (b'=', true) => BinOp::Eq,
+                    (b'!', true) => BinOp::Ne,
+                    (b'<', true) => BinOp::Le,
+                    (b'>', true) => BinOp::Ge,
+                    (b'<', false) => BinOp::Lt,
+                    (b'>', false) => BinOp::Gt,
+                    (b'=', false) => {
+                        return Err(ParseError::new(
+                            start,
+                            "unexpected character '=': write '==' to compare",
+                        ));
+                    }
+                    _ => {
+                        return Err(ParseError::new(
+                            start,
+                            "unexpected character '!': write 'not' or '!='",
+                        ));
+                    }
+                };
+                i += if eq { 2 } else { 1 };
+                out.push((start, Tok::Op(op)));
+            }
+            _ => {
+                let ch = src[i..].chars().next().unwrap_or('?');
+                let hint = match ch {
+                    '&' => ": write 'and'",
+                    '|' => ": write 'or'",
+                    '}' => ": unmatched '}'",
+                    _ => "",
+                };
+                return Err(ParseError::new(
+                    start,
+                    format!("unexpected character '{ch}'{hint}"),
+                ));
+            }
+        }
+    }
+    out.push((src.len(), Tok::Eof));
+    Ok(out)
+}
+
+struct Parser {
+    toks: Vec<(usize, Tok)>,
+    pos: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> &Tok {
+        &self.toks[self.pos].1
+    }
+
+    fn offset(&self) -> usize {
+        self.toks[self.pos].0
+    }
+
+    fn bump(&mut self) -> (usize, Tok) {
+        let t = self.toks[self.pos].clone();
+        if self.pos + 1 < self.toks.len() {
+            self.pos += 1;
+        }
+        t
+    }
+
+    fn keyword(&self, kw: &str) -> bool {
+        matches!(self.peek(), Tok::Ident(s) if s.eq_ignore_ascii_case(kw))
+    }
+
+    fn or(&mut self) -> Result<Expr, ParseError> {
+        let mut lhs = self.and()?;
+        while self.keyword("or") {
+            self.bump();
+            let rhs = self.and()?;
+            lhs = Expr::Binary(BinOp::Or, Box::new(lhs), Box::new(rhs));
+        }
+        Ok(lhs)
+    }
+
+    fn and(&mut self) -> Result<Expr, ParseError> {
+        let mut lhs = self.not()?;
+        while self.keyword("and") {
+            self.bump();
+            let rhs = self.not()?;
+            lhs = Expr::Binary(BinOp::And, Box::new(lhs), Box::new(rhs));
+        }
+        Ok(lhs)
+    }
+
+    fn not(&mut self) -> Result<Expr, ParseError> {
+        if self.keyword("not") {
+            self.bump();
+            return Ok(Expr::Not(Box::new(self.not()?)));
+        }
+        self.comparison()
+    }
+
+    fn comparison(&mut self) -> Result<Expr, ParseError> {
+        let lhs = self.additive()?;
+        let op = match self.peek() {
+            Tok::Op(op) if op.is_comparison() => *op,
+            _ => return Ok(lhs),
+        };
+        self.bump();
+        let rhs = self.additive()?;
+        if let Tok::Op(op2) = self.peek()
+            && op2.is_comparison()
+        {
+            return Err(ParseError::new(
+                self.offset(),
+                format!(
+                    "comparisons cannot be chained: '{}' after '{}'; use 'and' and parentheses",
+                    op2.symbol(),
+                    op.symbol()
+                ),
+            ));
+        }
+        Ok(Expr::Binary(op, Box::new(lhs), Box::new(rhs)))
+    }
+
+    fn additive(&mut self) -> Result<Expr, ParseError> {
+        let mut lhs = self.unary()?;
+        while let Tok::Op(op @ (BinOp::Add | BinOp::Sub)) = *self.peek() {
+            self.bump();
+            let rhs = self.unary()?;
+            lhs = Expr::Binary(op, Box::new(lhs), Box::new(rhs));
+        }
+        Ok(lhs)
+    }
+
+    fn unary(&mut self) -> Result<Expr, ParseError> {
+        if *self.peek() == Tok::Op(BinOp::Sub) {
+            self.bump();
+            return Ok(Expr::Neg(Box::new(self.unary()?)));
+        }
+        self.primary()
+    }
+
+    fn expect_rparen(&mut self, open: usize) -> Result<(), ParseError> {
+        match self.peek() {
+            Tok::RParen => {
+                self.bump();
+                Ok(())
+            }
+            t => Err(ParseError::new(
+                self.offset(),
+                format!(
+                    "expected ')' to close '(' at offset {open}, found {}",
+                    t.describe()
+                ),
+            )),
+        }
+    }
+
+    fn primary(&mut self) -> Result<Expr, ParseError> {
+        let (at, tok) = self.bump();
+        match tok {
+            Tok::Str(s) => Ok(Expr::Str(s)),
+            Tok::Int(n) => Ok(Expr::Int(n)),
+            Tok::Var(v) => Ok(Expr::Var(v)),
+            Tok::LParen => {
+                let e = self.or()?;
+                self.expect_rparen(at)?;
+                Ok(e)
+            }
+            Tok::Ident(name) => {
+                if name.eq_ignore_ascii_case("true") {
+                    return Ok(Expr::Bool(true));
+                }
+                if name.eq_ignore_ascii_case("false") {
+                    return Ok(Expr::Bool(false));
+                }
+                if ["and", "or", "not"]
+                    .iter()
+                    .any(|k| name.eq_ignore_ascii_case(k))
+                {
+                    return Err(ParseError::new(
+                        at,
+                        format!("expected a value, found keyword '{name}'"),
+                    ));
+                }
+                if *self.peek() != Tok::LParen {
+                    return Err(ParseError::new(
+                        at,
+                        format!(
+                            "bare identifier '{name}': write {{{name}}} for a variable or '{name}' for text"
+                        ),
+                    ));
+                }
+                let Some(func) = Func::from_name(&name) else {
+                    let hint = Func::ALL
+                        .iter()
+                        .find(|f| f.name().eq_ignore_ascii_case(&name))
+                        .map(|f| format!(" (did you mean '{}'?)", f.name()))
+                        .unwrap_or_else(|| {
+                            let names: Vec<_> = Func::ALL.iter().map(|f| f.name()).collect();
+                            format!(" (known functions: {})", names.join(", "))
+                        });
+                    return Err(ParseError::new(
+                        at,
+                        format!("unknown function '{name}'{hint}"),
+                    ));
+                };
+                let (open, _) = self.bump();
+                if *self.peek() == Tok::RParen {
+                    return Err(ParseError::new(
+                        self.offset(),
+                        format!("{} takes {} argument", func.name(), func.arity()),
+                    ));
+                }
+                let arg = self.or()?;
+                if *self.peek() == Tok::Comma {
+                    return Err(ParseError::new(
+                        self.offset(),
+                        format!("{} takes {} argument, found ','", func.name(), func.arity()),
+                    ));
+                }
+                self.expect_rparen(open)?;
+                Ok(Expr::Call(func, vec![arg]))
+            }
+            Tok::Eof => Err(ParseError::new(
+                at,
+                "expected a value, found end of expression",
+            )),
+            t => Err(ParseError::new(
+                at,
+                format!("expected a value, found {}", t.describe()),
+            )),
+        }
+    }
+}
+
+/// Parses an expression of the template language.
+pub fn parse(src: &str) -> Result<Expr, ParseError> {
+    let toks = lex(src)?;
+    let mut p = Parser { toks, pos: 0 };
+    let e = p.or()?;
+    match p.peek() {
+        Tok::Eof => Ok(e),
+        Tok::RParen => Err(ParseError::new(p.offset(), "unmatched ')'")),
+        t => Err(ParseError::new(
+            p.offset(),
+            format!("unexpected {} after a complete expression", t.describe()),
+        )),
+    }
+}
+
+/// Parses a text template (`sayText`, `promptText`, a Set `value`): literal text with
+/// `{var}` and `{Node.digits}` interpolations.
+///
+/// Braces that do not look like a variable reference are kept as literal text, because
+/// people write JSON-ish prompts (`{ "a": 1 }`): a `{` followed by a space, a quote, a digit
+/// or any character that cannot start a name is literal, and so is `{name` followed by a
+/// character that is neither a name character, `.` nor `}` (e.g. `{name is}`). A lone `}`
+/// is literal. Errors: `{}` (empty reference), a `{name` or `{` that runs to the end of the
+/// text (unclosed), and `{a.b}` whose suffix is not `digits`.
+pub fn parse_text(src: &str) -> Result<Text, ParseError> {
+    let b = src.as_bytes();
+    let mut segs: Vec<Segment> = Vec::new();
+    let mut lit = String::new();
+    let mut run = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'{' {
+            i += 1;
+            continue;
+        }
+        let open = i;
+        let mut j = i + 1;
+        match b.get(j) {
+            None => return Err(ParseError::new(open, "unclosed '{' at end of text")),
+            Some(b'}') => return Err(ParseError::new(open, "empty variable reference '{}'")),
+            Some(&c) if !is_ident_start(c) => {
+                i += 1;
+                continue;
+            }
+            Some(_) => {}
+        }
+        while j < b.len() && (is_ident_char(b[j]) || b[j] == b'.') {
+            j += 1;
+        }
+        match b.get(j) {
+            None => {
+                return Err(ParseError::new(
+                    open,
+                    "unclosed '{': expected '}' to end the variable reference",
+                ));
+            }
+            Some(b'}') => {
+                let var = var_ref(&src[open + 1..j], open + 1)?;
+                lit.push_str(&src[run..open]);
+                if !lit.is_empty() {
+                    segs.push(Segment::Literal(std::mem::take(&mut lit)));
+                }
+                segs.push(Segment::Var(var));
+                i = j + 1;
+                run = i;
+            }
+            Some(_) => i = j,
+        }
+    }
+    lit.push_str(&src[run..]);
+    if !lit.is_empty() {
+        segs.push(Segment::Literal(lit));
+    }
+    Ok(Text(segs))
+}
+
+/// A type that is not known statically (a variable whose type the validator cannot tell).
+pub type MaybeType = Option<VarType>;
+
+fn type_name(t: VarType) -> &'static str {
+    match t {
+        VarType::String => "string",
+        VarType::Integer => "integer",
+        VarType::Boolean => "boolean",
+    }
+}
+
+fn expect(what: &str, got: MaybeType, want: VarType) -> Result<(), String> {
+    match got {
+        Some(t) if t != want => Err(format!(
+            "{what} needs {} operands, found {}",
+            type_name(want),
+            type_name(t)
+        )),
+        _ => Ok(()),
+    }
+}
+
+impl Expr {
+    /// Every variable the expression reads, in source order (with repeats).
+    pub fn vars(&self) -> Vec<&VarRef> {
+        let mut out = Vec::new();
+        self.collect_vars(false, &mut out);
+        out
+    }
+
+    /// The variables read outside `IsSet(...)` / `IsNotSetOrEmpty(...)`: the reads that
+    /// matter for "read before write".
+    pub fn unguarded_vars(&self) -> Vec<&VarRef> {
+        let mut out = Vec::new();
+        self.collect_vars(true, &mut out);
+        out
+    }
+
+    fn collect_vars<'a>(&'a self, skip_guarded: bool, out: &mut Vec<&'a VarRef>) {
+        match self {
+            Expr::Str(_) | Expr::Int(_) | Expr::Bool(_) => {}
+            Expr::Var(v) => out.push(v),
+            Expr::Not(e) | Expr::Neg(e) => e.collect_vars(skip_guarded, out),
+            Expr::Binary(_, a, b) => {
+                a.collect_vars(skip_guarded, out);
+                b.collect_vars(skip_guarded, out);
+            }
+            Expr::Call(f, args) => {
+                if skip_guarded && f.tests_set() {
+                    return;
+                }
+                for a in args {
+                    a.collect_vars(skip_guarded, out);
+                }
+            }
+        }
+    }
+
+    /// Static type of the expression; a variable whose type `lookup` does not know is
+    /// treated as string (see [`Expr::infer_any`] to keep "unknown" apart).
+    pub fn infer(&self, lookup: impl Fn(&VarRef) -> Option<VarType>) -> Result<VarType, String> {
+        Ok(self.infer_any(&lookup)?.unwrap_or(VarType::String))
+    }
+
+    /// Static type check: `Ok(None)` when the type depends on a variable of unknown type,
+    /// which is never an error.
+    pub fn infer_any(
+        &self,
+        lookup: &dyn Fn(&VarRef) -> Option<VarType>,
+    ) -> Result<MaybeType, String> {
+        use VarType::*;
+        Ok(match self {
+            Expr::Str(_) => Some(String),
+            Expr::Int(_) => Some(Integer),
+            Expr::Bool(_) => Some(Boolean),
+            Expr::Var(v) => lookup(v),
+            Expr::Not(e) => {
+                expect("'not'", e.infer_any(lookup)?, Boolean)?;
+                Some(Boolean)
+            }
+            Expr::Neg(e) => {
+                expect("unary '-'", e.infer_any(lookup)?, Integer)?;
+                Some(Integer)
+            }
+            Expr::Binary(op, a, b) => {
+                let (ta, tb) = (a.infer_any(lookup)?, b.infer_any(lookup)?);
+                let what = format!("'{}'", op.symbol());
+                match op {
+                    BinOp::Add | BinOp::Sub => {
+                        expect(&what, ta, Integer)?;
+                        expect(&what, tb, Integer)?;
+                        Some(Integer)
+                    }
+                    BinOp::And | BinOp::Or => {
+                        expect(&what, ta, Boolean)?;
+                        expect(&what, tb, Boolean)?;
+                        Some(Boolean)
+                    }
+                    BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                        if let (Some(x), Some(y)) = (ta, tb)
+                            && x != y
+                        {
+                            let hint = if matches!((x, y), (String, Integer) | (Integer, String)) {
+                                ": use ToInt(...) or ToString(...)"
+                            } else {
+                                ""
+                            };
+                            return Err(format!(
+                                "cannot compare {} with {} using {what}{hint}",
+                                type_name(x),
+                                type_name(y)
+                            ));
+                        }
+                        if !matches!(op, BinOp::Eq | BinOp::Ne) && ta.or(tb) == Some(Boolean) {
+                            return Err(format!("booleans cannot be ordered with {what}"));
+                        }
+                        Some(Boolean)
+                    }
+                }
+            }
+            Expr::Call(f, args) => {
+                let mut arg_types = Vec::with_capacity(args.len());
+                for a in args {
+                    arg_types.push(a.infer_any(lookup)?);
+                }
+                if args.len() != f.arity() {
+                    return Err(format!("{} takes {} argument", f.name(), f.arity()));
+                }
+                let what = f.name().to_owned();
+                match f {
+                    Func::IsSet | Func::IsNotSetOrEmpty => Some(Boolean),
+                    Func::ToString => Some(String),
+                    Func::ToInt => Some(Integer),
+                    Func::Lower | Func::Upper => {
+                        expect(&what, arg_types[0], String)?;
+                        Some(String)
+                    }
+                    Func::Length => {
+                        expect(&what, arg_types[0], String)?;
+                        Some(Integer)
+                    }
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(name: &str) -> Expr {
+        Expr::Var(VarRef(name.into()))
+    }
+
+    fn bin(op: BinOp, a: Expr, b: Expr) -> Expr {
+        Expr::Binary(op, Box::new(a), Box::new(b))
+    }
+
+    fn err(src: &str) -> ParseError {
+        parse(src).expect_err(src)
+    }
+
+    #[test]
+    fn parses_the_seed_condition() {
+        assert_eq!(
+            parse("{shared_module_result} == '1'").unwrap(),
+            bin(BinOp::Eq, v("shared_module_result"), Expr::Str("1".into()))
+        );
+    }
+
+    #[test]
+    fn literals_and_escapes() {
+        assert_eq!(parse(r#"'it\'s'"#).unwrap(), Expr::Str("it's".into()));
+        assert_eq!(parse(r#""a\"b\\c""#).unwrap(), Expr::Str("a\"b\\c".into()));
+        assert_eq!(parse("'é'").unwrap(), Expr::Str("é".into()));
+        assert_eq!(parse("42").unwrap(), Expr::Int(42));
+        assert_eq!(parse("TRUE").unwrap(), Expr::Bool(true));
+        assert_eq!(parse("false").unwrap(), Expr::Bool(false));
+        assert_eq!(parse("{Menu.digits}").unwrap(), v("Menu_digits"));
+        assert_eq!(parse("9223372036854775807").unwrap(), Expr::Int(i64::MAX));
+    }
+
+    #[test]
+    fn precedence() {
+        // or < and < not < comparison < additive < unary minus
+        let e = parse("not {a} == 1 + -2 and {b} or {c}").unwrap();
+        let cmp = bin(
+            BinOp::Eq,
+            v("a"),
+            bin(BinOp::Add, Expr::Int(1), Expr::Neg(Box::new(Expr::Int(2)))),
+        );
+        let expected = bin(
+            BinOp::Or,
+            bin(BinOp::And, Expr::Not(Box::new(cmp)), v("b")),
+            v("c"),
+        );
+        assert_eq!(e, expected);
+        // additive is left-associative
+        assert_eq!(
+            parse("1 - 2 - 3").unwrap(),
+            bin(
+                BinOp::Sub,
+                bin(BinOp::Sub, Expr::Int(1), Expr::Int(2)),
+                Expr::Int(3)
+            )
+        );
+        assert_eq!(
+            parse("({a} OR {b}) AnD {c}").unwrap(),
+            bin(BinOp::And, bin(BinOp::Or, v("a"), v("b")), v("c"))
+        );
+    }
+
+    #[test]
+    fn functions() {
+        assert_eq!(
+            parse("Length(Lower({x})) >= 3").unwrap(),
+            bin(
+                BinOp::Ge,
+                Expr::Call(Func::Length, vec![Expr::Call(Func::Lower, vec![v("x")])]),
+                Expr::Int(3)
+            )
+        );
+        let e = err("Foo({x})");
+        assert_eq!(e.offset, 0);
+        assert!(e.message.contains("unknown function 'Foo'"), "{e}");
+        assert!(err("isset({x})").message.contains("did you mean 'IsSet'"));
+        assert!(err("IsSet({x}, {y})").message.contains("takes 1 argument"));
+        assert!(err("IsSet()").message.contains("takes 1 argument"));
+    }
+
+    #[test]
+    fn errors_have_offsets() {
+        let e = err("({a} == 1");
+        assert_eq!(e.offset, 9);
+        assert!(e.message.contains("expected ')'"), "{e}");
+        let e = err("{a} == 'abc");
+        assert_eq!((e.offset, e.message.as_str()), (7, "unterminated string"));
+        let e = err("{a} && {b}");
+        assert_eq!(e.offset, 4);
+        assert!(e.message.contains("unexpected character '&'"));
+        let e = err("{a} == x");
+        assert_eq!(e.offset, 7);
+        assert!(
+            e.message
+                .contains("bare identifier 'x': write {x} for a variable or 'x' for text")
+        );
+        let e = err("{a} == 1 2");
+        assert_eq!(e.offset, 9);
+        assert!(e.message.contains("after a complete expression"));
+        let e = err("1 < 2 < 3");
+        assert_eq!(e.offset, 6);
+        assert!(e.message.contains("chained"));
+        assert_eq!(err("99999999999999999999").offset, 0);
+        assert!(err("99999999999999999999").message.contains("too large"));
+        assert!(err("{a.b}").message.contains("unknown variable suffix"));
+        assert_eq!(err("{a.b}").offset, 3);
+        assert!(err("{}").message.contains("empty"));
+        assert!(err("{a").message.contains("unclosed"));
+        assert!(err("").message.contains("end of expression"));
+        assert!(err("{a} ==").message.contains("end of expression"));
+        assert_eq!(err("1)").message, "unmatched ')'");
+        assert!(err("{a} = 1").message.contains("'=='"));
+        assert!(err("and").message.contains("keyword"));
+        assert!(err("'a\\n'").message.contains("escape"));
+    }
+
+    #[test]
+    fn vars_and_guarded_vars() {
+        let e = parse("IsSet({a}) and {b} == ToString({c})").unwrap();
+        let names: Vec<_> = e.vars().iter().map(|v| v.name()).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        let names: Vec<_> = e.unguarded_vars().iter().map(|v| v.name()).collect();
+        assert_eq!(names, ["b", "c"]);
+    }
+
+    #[test]
+    fn type_inference() {
+        let lookup = |v: &VarRef| match v.name() {
+            "n" => Some(VarType::Integer),
+            "s" => Some(VarType::String),
+            "b" => Some(VarType::Boolean),
+            _ => None,
+        };
+        let ty = |src: &str| parse(src).unwrap().infer(lookup);
+        assert_eq!(ty("{n} + 1"), Ok(VarType::Integer));
+        assert_eq!(ty("{s} == 'x' and {b}"), Ok(VarType::Boolean));
+        assert_eq!(ty("Length({s})"), Ok(VarType::Integer));
+        assert_eq!(ty("ToInt({s}) > {n}"), Ok(VarType::Boolean));
+        assert_eq!(ty("Upper({s})"), Ok(VarType::String));
+        assert_eq!(ty("IsNotSetOrEmpty({s})"), Ok(VarType::Boolean));
+        assert_eq!(ty("{unknown}"), Ok(VarType::String));
+        assert_eq!(ty("{unknown} + 1"), Ok(VarType::Integer));
+        assert_eq!(ty("not {unknown}"), Ok(VarType::Boolean));
+        assert!(ty("{s} + 1").is_err());
+        assert!(ty("{n} and {b}").is_err());
+        assert!(ty("not {s}").is_err());
+        assert!(ty("{s} == 1").unwrap_err().contains("ToInt"));
+        assert!(ty("{b} < true").is_err());
+        assert!(ty("Length({n})").is_err());
+        assert_eq!(parse("{unknown}").unwrap().infer_any(&lookup), Ok(None));
+    }
+
+    #[test]
+    fn text_templates() {
+        let t = parse_text("Hello {name}, you pressed {Menu.digits}.").unwrap();
+        assert_eq!(
+            t,
+            Text(vec![
+                Segment::Literal("Hello ".into()),
+                Segment::Var(VarRef("name".into())),
+                Segment::Literal(", you pressed ".into()),
+                Segment::Var(VarRef("Menu_digits".into())),
+                Segment::Literal(".".into()),
+            ])
+        );
+        assert_eq!(parse_text("").unwrap(), Text(vec![]));
+        assert_eq!(
+            parse_text("{x}").unwrap(),
+            Text(vec![Segment::Var(VarRef("x".into()))])
+        );
+        // JSON-ish text stays literal.
+        let json = r#"{ "json": 1 } {"a":2} {name is} 5 } {1}"#;
+        assert_eq!(parse_text(json).unwrap(), Text::literal(json));
+        let e = parse_text("Hi {name").unwrap_err();
+        assert_eq!(e.offset, 3);
+        assert!(e.message.contains("unclosed"));
+        let e = parse_text("Hi {}").unwrap_err();
+        assert_eq!(e.offset, 3);
+        assert!(parse_text("x {").unwrap_err().message.contains("unclosed"));
+        let e = parse_text("ab {Node.foo}").unwrap_err();
+        assert_eq!(e.offset, 9);
+    }
 }

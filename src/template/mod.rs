@@ -6,7 +6,9 @@
 
 mod catalog;
 pub mod expr;
+pub mod generate;
 pub mod model;
+pub mod params;
 pub mod validate;
 
 use std::collections::BTreeMap;
@@ -16,7 +18,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-pub use catalog::{catalog_of, interface};
+pub use catalog::catalog_of;
+pub use generate::generate_large;
+pub use validate::interface;
 pub use model::{Flow, FlowType};
 pub use validate::{Report, validate, validate_with_params};
 

@@ -1,0 +1,475 @@
+//! Template parameters: `{{name}}` placeholders in string values, substituted textually
+//! before anything else is checked (as Terraform's CX-as-code does with its templates).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::expr::is_var_name;
+use super::model::VarType;
+use super::{Finding, pointer};
+
+/// One declared parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamDecl {
+    pub ty: VarType,
+    pub required: bool,
+    pub default: Option<Value>,
+    pub description: Option<String>,
+}
+
+/// A `{{name}}` occurrence found in a string: byte range and trimmed name.
+fn placeholders(s: &str) -> Vec<(usize, usize, &str)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(p) = s[i..].find("{{") {
+        let start = i + p;
+        let Some(q) = s[start + 2..].find("}}") else {
+            break;
+        };
+        let end = start + 2 + q + 2;
+        let name = s[start + 2..end - 2].trim();
+        if is_var_name(name) {
+            out.push((start, end, name));
+            i = end;
+        } else {
+            i = start + 1;
+        }
+    }
+    out
+}
+
+/// Parses the `parameters` section; findings point at `/parameters/...`.
+pub fn declarations(doc: &Value, findings: &mut Vec<Finding>) -> BTreeMap<String, ParamDecl> {
+    let mut out = BTreeMap::new();
+    let Some(raw) = doc.get("parameters") else {
+        return out;
+    };
+    let Some(obj) = raw.as_object() else {
+        if !raw.is_null() {
+            findings.push(Finding::error(
+                "invalid_type",
+                "/parameters",
+                "parameters must be an object of {name: {type, required, default, description}}",
+            ));
+        }
+        return out;
+    };
+    for (name, decl) in obj {
+        let at = pointer(["parameters", name.as_str()]);
+        if !is_var_name(name) {
+            findings.push(
+                Finding::error(
+                    "invalid_parameter",
+                    &at,
+                    format!("parameter name '{name}' is not valid"),
+                )
+                .with_hint("use letters, digits and '_', not starting with a digit"),
+            );
+        }
+        let Some(d) = decl.as_object() else {
+            findings.push(Finding::error(
+                "invalid_type",
+                &at,
+                "a parameter declaration must be an object {type, required, default, description}",
+            ));
+            continue;
+        };
+        for key in d.keys() {
+            if !["type", "required", "default", "description"].contains(&key.as_str()) {
+                findings.push(
+                    Finding::error(
+                        "unknown_field",
+                        format!("{at}{}", pointer([key.as_str()])),
+                        format!("unknown field '{key}' in parameter '{name}'"),
+                    )
+                    .with_hint("allowed: type, required, default, description"),
+                );
+            }
+        }
+        let ty = match d.get("type") {
+            None | Some(Value::Null) => VarType::String,
+            Some(Value::String(t)) => match VarType::parse(t) {
+                Some(ty) => ty,
+                None => {
+                    findings.push(
+                        Finding::error(
+                            "invalid_value",
+                            format!("{at}/type"),
+                            format!("unknown parameter type '{t}'"),
+                        )
+                        .with_hint("use string, integer or boolean"),
+                    );
+                    VarType::String
+                }
+            },
+            Some(_) => {
+                findings.push(Finding::error(
+                    "invalid_type",
+                    format!("{at}/type"),
+                    "type must be a string",
+                ));
+                VarType::String
+            }
+        };
+        let required = match d.get("required") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                findings.push(Finding::error(
+                    "invalid_type",
+                    format!("{at}/required"),
+                    "required must be true or false",
+                ));
+                false
+            }
+        };
+        let default = d.get("default").filter(|v| !v.is_null()).cloned();
+        if let Some(v) = &default
+            && !type_matches(ty, v)
+        {
+            findings.push(Finding::error(
+                "parameter_type",
+                format!("{at}/default"),
+                format!(
+                    "default of parameter '{name}' is not of type {}",
+                    ty_name(ty)
+                ),
+            ));
+        }
+        let description = match d.get("description") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => {
+                findings.push(Finding::error(
+                    "invalid_type",
+                    format!("{at}/description"),
+                    "description must be a string",
+                ));
+                None
+            }
+        };
+        out.insert(
+            name.clone(),
+            ParamDecl {
+                ty,
+                required,
+                default,
+                description,
+            },
+        );
+    }
+    out
+}
+
+fn ty_name(t: VarType) -> &'static str {
+    match t {
+        VarType::String => "string",
+        VarType::Integer => "integer",
+        VarType::Boolean => "boolean",
+    }
+}
+
+fn type_matches(ty: VarType, v: &Value) -> bool {
+    match ty {
+        VarType::String => v.is_string(),
+        VarType::Integer => v.is_i64(),
+        VarType::Boolean => v.is_boolean(),
+    }
+}
+
+fn as_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Records the pointer of the first use of every placeholder (outside `parameters`).
+fn collect_uses(v: &Value, path: &mut Vec<String>, uses: &mut BTreeMap<String, String>) {
+    match v {
+        Value::String(s) => {
+            for (_, _, name) in placeholders(s) {
+                uses.entry(name.to_owned())
+                    .or_insert_with(|| pointer(path.iter()));
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                path.push(i.to_string());
+                collect_uses(x, path, uses);
+                path.pop();
+            }
+        }
+        Value::Object(o) => {
+            for (k, x) in o {
+                if path.is_empty() && k == "parameters" {
+                    continue;
+                }
+                path.push(k.clone());
+                collect_uses(x, path, uses);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn substitute(v: &mut Value, values: &BTreeMap<String, Value>, top: bool) {
+    match v {
+        Value::String(s) => {
+            let found = placeholders(s);
+            if found.is_empty() {
+                return;
+            }
+            if let [(0, end, name)] = found.as_slice()
+                && *end == s.len()
+                && let Some(val) = values.get(*name)
+                && !val.is_string()
+            {
+                *v = val.clone();
+                return;
+            }
+            let mut out = String::with_capacity(s.len());
+            let mut last = 0;
+            for (start, end, name) in &found {
+                out.push_str(&s[last..*start]);
+                match values.get(*name) {
+                    Some(val) => out.push_str(&as_text(val)),
+                    None => out.push_str(&s[*start..*end]),
+                }
+                last = *end;
+            }
+            out.push_str(&s[last..]);
+            *s = out;
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| substitute(x, values, false)),
+        Value::Object(o) => {
+            for (k, x) in o.iter_mut() {
+                if top && k == "parameters" {
+                    continue;
+                }
+                substitute(x, values, false);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Substitutes every `{{name}}` placeholder and reports parameter findings (errors and
+/// warnings: `missing_parameter`, `parameter_type`, `undeclared_parameter`,
+/// `unused_parameter`, and problems in the `parameters` section).
+///
+/// Values come from `params`, else the declared `default`. With `store_time` (no values
+/// known yet) a parameter without a value gets a sample of its type (string: its name,
+/// integer: 0, boolean: false) so that the rest of the document can still be checked. At
+/// job time a required parameter without a value (declared `required: true` with no
+/// default, or used but undeclared, which counts as a required string) is an error; an
+/// optional one without a value becomes the empty string, 0 or false.
+///
+/// A string that is exactly one placeholder of an integer or boolean parameter becomes the
+/// typed JSON value; anywhere else the value is inserted as text.
+pub fn instantiate_with_findings(
+    doc: &Value,
+    params: &Map<String, Value>,
+    store_time: bool,
+) -> (Value, Vec<Finding>) {
+    let mut findings = Vec::new();
+    let decls = declarations(doc, &mut findings);
+    let mut uses = BTreeMap::new();
+    collect_uses(doc, &mut Vec::new(), &mut uses);
+
+    let mut values: BTreeMap<String, Value> = BTreeMap::new();
+    for (name, first_use) in &uses {
+        if !decls.contains_key(name) {
+            findings.push(
+                Finding::warning(
+                    "undeclared_parameter",
+                    first_use,
+                    format!("parameter '{{{{{name}}}}}' is not declared; it is a required string"),
+                )
+                .with_hint(format!(
+                    "declare it under /parameters/{name} with a type and a description"
+                )),
+            );
+        }
+    }
+    for name in decls.keys() {
+        if !uses.contains_key(name) {
+            findings.push(
+                Finding::warning(
+                    "unused_parameter",
+                    pointer(["parameters", name.as_str()]),
+                    format!("parameter '{name}' is declared but never used"),
+                )
+                .with_hint(format!(
+                    "use it as {{{{{name}}}}} or remove the declaration"
+                )),
+            );
+        }
+    }
+    let names: std::collections::BTreeSet<&String> = uses.keys().chain(decls.keys()).collect();
+    for name in names {
+        let decl = decls.get(name);
+        let ty = decl.map_or(VarType::String, |d| d.ty);
+        let at = match decl {
+            Some(_) => pointer(["parameters", name.as_str()]),
+            None => uses[name].clone(),
+        };
+        let value = match params.get(name) {
+            Some(v) if type_matches(ty, v) => v.clone(),
+            Some(v) => {
+                findings.push(Finding::error(
+                    "parameter_type",
+                    &at,
+                    format!(
+                        "parameter '{name}' must be of type {}, got {v}",
+                        ty_name(ty)
+                    ),
+                ));
+                continue;
+            }
+            None => match decl.and_then(|d| d.default.clone()) {
+                Some(v) => v,
+                None if store_time => match ty {
+                    VarType::String => Value::String(name.clone()),
+                    VarType::Integer => Value::from(0),
+                    VarType::Boolean => Value::Bool(false),
+                },
+                None if decl.is_none_or(|d| d.required) => {
+                    findings.push(
+                        Finding::error(
+                            "missing_parameter",
+                            &at,
+                            format!("required parameter '{name}' has no value"),
+                        )
+                        .with_hint(format!("pass \"{name}\" in the parameters")),
+                    );
+                    continue;
+                }
+                None => match ty {
+                    VarType::String => Value::String(String::new()),
+                    VarType::Integer => Value::from(0),
+                    VarType::Boolean => Value::Bool(false),
+                },
+            },
+        };
+        values.insert(name.clone(), value);
+    }
+    let mut out = doc.clone();
+    substitute(&mut out, &values, true);
+    (out, findings)
+}
+
+/// Instantiates a template document with `params` (see [`instantiate_with_findings`]);
+/// returns the substituted document, or the error findings.
+pub fn instantiate(
+    doc: &Value,
+    params: &Map<String, Value>,
+    store_time: bool,
+) -> Result<Value, Vec<Finding>> {
+    let (value, findings) = instantiate_with_findings(doc, params, store_time);
+    let errors: Vec<Finding> = findings.into_iter().filter(Finding::is_error).collect();
+    if errors.is_empty() {
+        Ok(value)
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    fn codes(f: &[Finding]) -> Vec<&str> {
+        f.iter().map(|f| f.code.as_str()).collect()
+    }
+
+    #[test]
+    fn finds_placeholders() {
+        let p = placeholders("a {{x}} b {{ y_1 }} {{not valid}} {{z");
+        let names: Vec<_> = p.iter().map(|p| p.2).collect();
+        assert_eq!(names, ["x", "y_1"]);
+    }
+
+    #[test]
+    fn substitutes_text_and_typed_values() {
+        let doc = json!({
+            "parameters": {
+                "n": {"type": "integer", "required": true},
+                "flag": {"type": "boolean", "default": true},
+                "q": {"type": "string"}
+            },
+            "a": "{{n}}", "b": "x{{n}}y", "c": ["{{flag}}"], "d": "{{q}}!"
+        });
+        let out = instantiate(&doc, &map(json!({"n": 5, "q": "Sales"})), false).unwrap();
+        assert_eq!(out["a"], json!(5));
+        assert_eq!(out["b"], json!("x5y"));
+        assert_eq!(out["c"][0], json!(true));
+        assert_eq!(out["d"], json!("Sales!"));
+        assert_eq!(out["parameters"], doc["parameters"]);
+    }
+
+    #[test]
+    fn store_time_uses_samples() {
+        let doc = json!({
+            "parameters": {"n": {"type": "integer", "required": true}, "s": {"required": true}},
+            "a": "{{n}}", "b": "{{s}}", "c": "{{undeclared}}"
+        });
+        let (out, f) = instantiate_with_findings(&doc, &Map::new(), true);
+        assert_eq!(out["a"], json!(0));
+        assert_eq!(out["b"], json!("s"));
+        assert_eq!(out["c"], json!("undeclared"));
+        assert_eq!(codes(&f), ["undeclared_parameter"]);
+        assert_eq!(f[0].pointer, "/c");
+    }
+
+    #[test]
+    fn job_time_errors() {
+        let doc = json!({
+            "parameters": {
+                "n": {"type": "integer", "required": true},
+                "opt": {"type": "string"},
+                "unused": {"type": "string"}
+            },
+            "a": "{{n}}", "b": "{{undeclared}}", "c": "[{{opt}}]"
+        });
+        let (out, f) = instantiate_with_findings(&doc, &map(json!({"x": 1})), false);
+        let mut c = codes(&f);
+        c.sort();
+        assert_eq!(
+            c,
+            [
+                "missing_parameter",
+                "missing_parameter",
+                "undeclared_parameter",
+                "unused_parameter"
+            ]
+        );
+        assert!(f.iter().any(|f| f.pointer == "/parameters/n"));
+        assert!(
+            f.iter()
+                .any(|f| f.code == "missing_parameter" && f.pointer == "/b")
+        );
+        assert_eq!(out["c"], json!("[]"));
+        let err =
+            instantiate(&doc, &map(json!({"n": "five", "undeclared": "u"})), false).unwrap_err();
+        assert_eq!(codes(&err), ["parameter_type"]);
+        assert!(instantiate(&doc, &map(json!({"n": 1, "undeclared": "u"})), false).is_ok());
+    }
+
+    #[test]
+    fn bad_declarations() {
+        let doc =
+            json!({"parameters": {"p": {"type": "float", "default": 1, "x": 1}}, "a": "{{p}}"});
+        let (_, f) = instantiate_with_findings(&doc, &Map::new(), true);
+        let mut c = codes(&f);
+        c.sort();
+        assert_eq!(c, ["invalid_value", "parameter_type", "unknown_field"]);
+    }
+}
