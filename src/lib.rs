@@ -2,10 +2,12 @@
 //! inbound call flows, and provision all of them in the right order.
 
 pub mod api;
-pub mod config;
-pub mod error;
-pub mod store;
-pub mod template;
 pub mod app;
 pub mod cli;
+pub mod config;
+pub mod error;
+pub mod loadgen;
+pub mod sandbox;
+pub mod store;
 pub mod telemetry;
+pub mod template;

@@ -1,0 +1,578 @@
+//! The sandbox over real HTTP: every endpoint and every failure of design section 9.
+
+use std::time::{Duration, Instant};
+
+use flowsmith::sandbox::{SandboxOptions, bench, spawn_local};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+struct Org {
+    base: String,
+    http: Client,
+    token: String,
+}
+
+fn fast() -> SandboxOptions {
+    SandboxOptions {
+        job_duration_ms: 20,
+        rate_limit: 0,
+        queues: vec!["General".into(), "Support".into()],
+        ..SandboxOptions::default()
+    }
+}
+
+async fn org(opts: SandboxOptions) -> Org {
+    let (base, _sb) = spawn_local(opts).await.unwrap();
+    let http = Client::new();
+    let token = bench::token(&http, &base, "sandbox", "sandbox-secret")
+        .await
+        .unwrap();
+    Org { base, http, token }
+}
+
+impl Org {
+    fn url(&self, p: &str) -> String {
+        format!("{}{}", self.base, p)
+    }
+    async fn get(&self, p: &str) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .get(self.url(p))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        p: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut rb = self
+            .http
+            .request(method, self.url(p))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb.send().await.unwrap();
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+    async fn job(&self, yaml: &str) -> Value {
+        bench::run_job(
+            &self.http,
+            &self.base,
+            &self.token,
+            yaml,
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap()
+    }
+    async fn publish(&self, yaml: &str) -> String {
+        let j = self.job(yaml).await;
+        assert_eq!(j["status"], "Success", "{j}");
+        j["flow"]["id"].as_str().unwrap().to_owned()
+    }
+    async fn admin(&self, method: reqwest::Method, p: &str, body: Option<Value>) -> Value {
+        let mut rb = self.http.request(method, self.url(p));
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        rb.send().await.unwrap().json().await.unwrap_or(Value::Null)
+    }
+}
+
+fn module(name: &str) -> String {
+    format!(
+        r#"commonModule:
+  name: {name}
+  division: Home
+  defaultLanguage: en-us
+  startUpRef: "/commonModule/tasks/task[Main]"
+  variables:
+    - stringVariable: {{name: Common.tier, initialValue: {{noValue: true}}, isInput: false, isOutput: true}}
+  tasks:
+    - task:
+        name: Main
+        refId: Main
+        actions:
+          - updateData:
+              name: Tier
+              statements:
+                - string: {{variable: Common.tier, value: {{lit: gold}}}}
+"#
+    )
+}
+
+fn inbound(name: &str, module: &str, queue: &str) -> String {
+    format!(
+        r#"inboundCall:
+  name: {name}
+  defaultLanguage: en-us
+  startUpRef: "/inboundCall/tasks/task[Main]"
+  tasks:
+    - task:
+        name: Main
+        refId: Main
+        actions:
+          - callCommonModule:
+              name: Lookup
+              commonModule:
+                {module}:
+                  ver_latestPublished:
+                    inputs: {{}}
+                    outputs:
+                      Common.tier: {{var: Flow.tier}}
+          - decision:
+              name: Gold?
+              condition: {{exp: 'Flow.tier == "gold"'}}
+              outputs:
+                "yes":
+                  actions:
+                    - jumpToTask: {{name: To queue, targetTaskRef: "./tasks/task[Queue]"}}
+          - disconnect: {{name: Bye}}
+    - task:
+        name: Queue
+        refId: Queue
+        actions:
+          - transferToAcd:
+              name: Transfer
+              targetQueue: {{lit: {{name: {queue}}}}}
+              outputs:
+                failure:
+                  actions:
+                    - disconnect: {{name: Failed}}
+"#
+    )
+}
+
+fn simple(name: &str) -> String {
+    format!(
+        "inboundCall:\n  name: {name}\n  startUpRef: ./tasks/task[Main]\n  tasks:\n    - task:\n        name: Main\n        refId: Main\n        actions:\n          - disconnect: {{name: Bye}}\n"
+    )
+}
+
+fn messages(job: &Value) -> String {
+    job["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn assert_error_body(v: &Value, status: u16, code: &str) {
+    assert_eq!(v["status"], status, "{v}");
+    assert_eq!(v["code"], code, "{v}");
+    assert!(v["message"].is_string(), "{v}");
+    assert!(
+        v["contextId"].as_str().is_some_and(|c| !c.is_empty()),
+        "{v}"
+    );
+    assert_eq!(v["details"], json!([]));
+    assert_eq!(v["errors"], json!([]));
+}
+
+#[tokio::test]
+async fn oauth_token_and_failures() {
+    let (base, _sb) = spawn_local(SandboxOptions {
+        clients: vec!["a:one".into(), "b:two".into()],
+        token_ttl: 1234,
+        ..SandboxOptions::default()
+    })
+    .await
+    .unwrap();
+    let http = Client::new();
+    let ok = http
+        .post(format!("{base}/oauth/token"))
+        .basic_auth("b", Some("two"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(ok.headers().contains_key("inin-correlation-id"));
+    let v: Value = ok.json().await.unwrap();
+    assert_eq!(v["token_type"], "bearer");
+    assert_eq!(v["expires_in"], 1234);
+    assert!(v["access_token"].as_str().unwrap().len() > 20);
+
+    for (auth, form, status, error) in [
+        (
+            Some(("a", "wrong")),
+            vec![("grant_type", "client_credentials")],
+            401,
+            "invalid_client",
+        ),
+        (
+            Some(("nobody", "x")),
+            vec![("grant_type", "client_credentials")],
+            401,
+            "invalid_client",
+        ),
+        (
+            None,
+            vec![("grant_type", "client_credentials")],
+            401,
+            "invalid_client",
+        ),
+        (
+            Some(("a", "one")),
+            vec![("grant_type", "password")],
+            400,
+            "unsupported_grant_type",
+        ),
+        (Some(("a", "one")), vec![], 400, "invalid_request"),
+    ] {
+        let mut rb = http.post(format!("{base}/oauth/token")).form(&form);
+        if let Some((id, s)) = auth {
+            rb = rb.basic_auth(id, Some(s));
+        }
+        let r = rb.send().await.unwrap();
+        assert_eq!(r.status().as_u16(), status);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"], error);
+        assert!(v["description"].is_string() && v["error_description"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn bearer_checks_and_token_expiry() {
+    let o = org(fast()).await;
+    let r = o.http.get(o.url("/api/v2/flows")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let cid = r.headers()["inin-correlation-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let v: Value = r.json().await.unwrap();
+    assert_error_body(&v, 401, "bad.credentials");
+    assert_eq!(v["contextId"], cid.as_str());
+    let r = o
+        .http
+        .get(o.url("/api/v2/flows"))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(o.get("/api/v2/flows").await.0, 200);
+    let e = o
+        .admin(reqwest::Method::POST, "/sandbox/tokens/expire", None)
+        .await;
+    assert_eq!(e["expired"], 1);
+    let (s, v) = o.get("/api/v2/flows").await;
+    assert_eq!(s, 401);
+    assert_error_body(&v, 401, "bad.credentials");
+}
+
+#[tokio::test]
+async fn short_token_ttl_expires() {
+    let mut opts = fast();
+    opts.token_ttl = 0;
+    let o = org(opts).await;
+    assert_eq!(o.get("/api/v2/flows").await.0, 401);
+}
+
+#[tokio::test]
+async fn unknown_routes_are_404_error_bodies() {
+    let o = org(fast()).await;
+    let (s, v) = o.get("/api/v2/nope").await;
+    assert_eq!(s, 404);
+    assert_error_body(&v, 404, "not.found");
+    let (s, v) = o
+        .get("/api/v2/flows/00000000-0000-0000-0000-000000000000")
+        .await;
+    assert_eq!(s, 404);
+    assert_error_body(&v, 404, "not.found");
+    let (s, _) = o.get("/api/v2/flows/not-a-uuid").await;
+    assert_eq!(s, 404);
+    let (s, v) = o
+        .get("/api/v2/flows/jobs/00000000-0000-0000-0000-000000000000")
+        .await;
+    assert_eq!(s, 404);
+    assert_error_body(&v, 404, "not.found");
+}
+
+#[tokio::test]
+async fn job_lifecycle_publishes_versions() {
+    let o = org(SandboxOptions {
+        job_duration_ms: 300,
+        ..fast()
+    })
+    .await;
+    // Register, then look before the upload: Registered.
+    let (s, reg) = o
+        .send(reqwest::Method::POST, "/api/v2/flows/jobs", None)
+        .await;
+    assert_eq!(s, 200);
+    let id = reg["id"].as_str().unwrap();
+    assert!(reg["presignedUrl"].as_str().unwrap().starts_with(&o.base));
+    assert_eq!(reg["selfUri"], format!("/api/v2/flows/jobs/{id}"));
+    let headers = reg["headers"].as_object().unwrap();
+    assert_eq!(headers["Content-Type"], "application/octet-stream");
+    let (_, j) = o.get(&format!("/api/v2/flows/jobs/{id}")).await;
+    assert_eq!(j["status"], "Registered");
+    assert_eq!(j["command"], "Publish");
+    assert!(j.get("messages").is_none());
+    let mut put = o
+        .http
+        .put(reg["presignedUrl"].as_str().unwrap())
+        .body(module("Lookup Customer"));
+    for (k, v) in headers {
+        put = put.header(k, v.as_str().unwrap());
+    }
+    assert_eq!(put.send().await.unwrap().status(), 200);
+    let (_, j) = o
+        .get(&format!("/api/v2/flows/jobs/{id}?expand=messages"))
+        .await;
+    assert_eq!(j["status"], "Started");
+    assert_eq!(j["messages"], json!([]));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let j = loop {
+        let (_, j) = o
+            .get(&format!("/api/v2/flows/jobs/{id}?expand=messages"))
+            .await;
+        if j["status"] != "Started" || Instant::now() > deadline {
+            break j;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(j["status"], "Success", "{j}");
+    let flow_id = j["flow"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(j["flow"]["selfUri"], format!("/api/v2/flows/{flow_id}"));
+
+    // Same name and type again: same flow, version 2.0.
+    let again = o.publish(&module("Lookup Customer")).await;
+    assert_eq!(again, flow_id);
+    let (s, f) = o.get(&format!("/api/v2/flows/{flow_id}")).await;
+    assert_eq!(s, 200);
+    assert_eq!(f["type"], "COMMONMODULE");
+    assert_eq!(f["name"], "Lookup Customer");
+    assert_eq!(f["publishedVersion"]["id"], "2.0");
+    assert_eq!(f["division"]["name"], "Home");
+    assert_eq!(f["selfUri"], format!("/api/v2/flows/{flow_id}"));
+    assert_eq!(f["currentOperation"]["actionName"], "PUBLISH");
+    let (s, vs) = o.get(&format!("/api/v2/flows/{flow_id}/versions")).await;
+    assert_eq!(s, 200);
+    assert_eq!(vs["total"], 2);
+    assert_eq!(vs["entities"][0]["id"], "2.0");
+    assert_eq!(vs["entities"][1]["id"], "1.0");
+    let (_, vs) = o
+        .get(&format!(
+            "/api/v2/flows/{flow_id}/versions?pageSize=1&pageNumber=2"
+        ))
+        .await;
+    assert_eq!(vs["entities"][0]["id"], "1.0");
+    assert_eq!(vs["pageCount"], 2);
+    assert!(vs["previousUri"].is_string() && vs.get("nextUri").is_none());
+
+    // A new name makes a new flow; admin shows every version with its YAML.
+    let other = o.publish(&module("Other Module")).await;
+    assert_ne!(other, flow_id);
+    let all = o.admin(reqwest::Method::GET, "/sandbox/flows", None).await;
+    assert_eq!(all["total"], 2);
+    let lc = &all["flows"][0];
+    assert_eq!(lc["name"], "Lookup Customer");
+    assert_eq!(lc["versions"].as_array().unwrap().len(), 2);
+    assert!(
+        lc["versions"][1]["yaml"]
+            .as_str()
+            .unwrap()
+            .contains("commonModule:")
+    );
+}
+
+#[tokio::test]
+async fn upload_refusals() {
+    let o = org(fast()).await;
+    let (_, reg) = o
+        .send(reqwest::Method::POST, "/api/v2/flows/jobs", None)
+        .await;
+    let url = reg["presignedUrl"].as_str().unwrap();
+    let headers = reg["headers"].as_object().unwrap();
+    // Without the headers.
+    let r = o.http.put(url).body(simple("X")).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("<Code>SignatureDoesNotMatch</Code>")
+    );
+    // With a bearer token instead (or as well).
+    let mut put = o.http.put(url).bearer_auth(&o.token).body(simple("X"));
+    for (k, v) in headers {
+        put = put.header(k, v.as_str().unwrap());
+    }
+    let r = put.send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("<Code>AccessDenied</Code>")
+    );
+    // Wrong signature value.
+    let mut put = o.http.put(url).body(simple("X"));
+    for (k, v) in headers {
+        let v = if k.contains("signature") {
+            "forged"
+        } else {
+            v.as_str().unwrap()
+        };
+        put = put.header(k, v);
+    }
+    assert_eq!(put.send().await.unwrap().status(), 403);
+    let (_, j) = o
+        .get(&format!(
+            "/api/v2/flows/jobs/{}",
+            reg["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(j["status"], "Registered");
+    // Right: accepted once; a second PUT is refused (one-shot URL).
+    for expect in [200, 403] {
+        let mut put = o.http.put(url).body(simple("X"));
+        for (k, v) in headers {
+            put = put.header(k, v.as_str().unwrap());
+        }
+        assert_eq!(put.send().await.unwrap().status(), expect);
+    }
+}
+
+#[tokio::test]
+async fn archy_failures() {
+    let o = org(fast()).await;
+    o.publish(&module("Unpublished Probe")).await;
+    // A module that exists but is not published: created empty through POST /api/v2/flows.
+    let (s, _) = o
+        .send(
+            reqwest::Method::POST,
+            "/api/v2/flows",
+            Some(json!({"name": "Draft Module", "type": "COMMONMODULE"})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let ok = inbound("Main IVR", "Unpublished Probe", "General");
+    let cases: Vec<(String, &str)> = vec![
+        ("inboundCall: [unclosed".into(), "Unable to parse"),
+        ("outboundEmail:\n  name: X\n".into(), "Unknown or missing flow type key"),
+        (ok.replace("  name: Main IVR\n", ""), "Missing required property 'name'"),
+        (
+            ok.replace("  startUpRef: \"/inboundCall/tasks/task[Main]\"\n", ""),
+            "'Main IVR': missing required property 'startUpRef'",
+        ),
+        (
+            ok.replace("/inboundCall/tasks/task[Main]", "/inboundCall/tasks/task[Nope]"),
+            "Unable to resolve startUpRef '/inboundCall/tasks/task[Nope]'",
+        ),
+        (
+            ok.replace("./tasks/task[Queue]", "./tasks/task[Missing]"),
+            "Unable to resolve targetTaskRef './tasks/task[Missing]'",
+        ),
+        (
+            ok.replace("Unpublished Probe", "No Such Module"),
+            "Unable to find common module flow 'No Such Module'",
+        ),
+        (
+            ok.replace("Unpublished Probe", "Draft Module"),
+            "common module flow 'Draft Module' called by action 'Lookup' has no published version",
+        ),
+        (
+            ok.replace("name: General", "name: Nowhere"),
+            "Unable to find queue 'Nowhere'",
+        ),
+        (
+            module("Bad Module").replace(
+                "          - updateData:",
+                "          - callCommonModule:\n              name: Nested\n              commonModule:\n                Unpublished Probe:\n                  ver_latestPublished: {inputs: {}, outputs: {}}\n          - updateData:",
+            ),
+            "a common module cannot call a common module",
+        ),
+    ];
+    for (yaml, expected) in cases {
+        let j = o.job(&yaml).await;
+        assert_eq!(j["status"], "Failure", "{expected}: {j}");
+        let text = messages(&j);
+        assert!(text.contains(expected), "expected {expected:?} in {text}");
+        assert_eq!(j["messages"][0]["type"], "Error");
+        assert!(
+            j["messages"][0]["dateTime"]
+                .as_str()
+                .unwrap()
+                .ends_with('Z')
+        );
+    }
+    // The good one passes, and dependency tracking sees it.
+    let module_id = {
+        let (_, l) = o
+            .get("/api/v2/flows?name=unpublished%20probe&type=commonmodule")
+            .await;
+        l["entities"][0]["id"].as_str().unwrap().to_owned()
+    };
+    let ivr = o.publish(&ok).await;
+    let (s, deps) = o
+        .get(&format!(
+            "/api/v2/architect/dependencytracking/consumingresources?id={module_id}&objectType=COMMONMODULEFLOW"
+        ))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(deps["total"], 1);
+    assert_eq!(deps["entities"][0]["id"], ivr.as_str());
+    assert_eq!(deps["entities"][0]["type"], "INBOUNDCALLFLOW");
+    assert_eq!(deps["entities"][0]["name"], "Main IVR");
+    // The module is in use: DELETE is refused, and allowed once the caller is gone.
+    let (s, v) = o
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v2/flows/{module_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 409);
+    assert_eq!(v["status"], 409);
+    let (s, _) = o
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v2/flows/{ivr}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    let (s, _) = o
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v2/flows/{module_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    assert_eq!(o.get(&format!("/api/v2/flows/{module_id}")).await.0, 404);
+}
+
+#[tokio::test]
+async fn random_job_failures_look_retryable() {
+    let o = org(SandboxOptions {
+        job_failure_rate: 1.0,
+        ..fast()
+    })
+    .await;
+    let j = o.job(&simple("Flaky")).await;
+    assert_eq!(j["status"], "Failure");
+    assert!(messages(&j).contains("exit code: 107"), "{j}");
+    assert!(messages(&j).contains("Flaky"));
+    o.admin(
+        reqwest::Method::PUT,
+        "/sandbox/faults",
+        Some(json!({"job_failure_rate": 0.0})),
+    )
+    .await;
+    assert_eq!(o.job(&simple("Flaky")).await["status"], "Success");
+}
