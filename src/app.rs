@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::config::{ConfigError, Settings};
+use crate::config::{ConfigError, Settings, TargetConfig};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,8 +31,26 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(settings: Settings) -> Result<Application, StartError> {
+    pub async fn build(mut settings: Settings) -> Result<Application, StartError> {
         settings.check_bind()?;
+        if let Some(opts) = settings.sandbox.clone() {
+            let (base, _sandbox) = crate::sandbox::spawn_local(opts)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: ([127, 0, 0, 1], 0).into(),
+                    source,
+                })?;
+            tracing::info!(url = %base, "in-process sandbox org started as target `sandbox`");
+            settings.upsert_target(TargetConfig {
+                name: "sandbox".into(),
+                api_base_url: base.clone(),
+                login_base_url: base,
+                client_id: crate::sandbox::DEFAULT_CLIENT_ID.into(),
+                client_secret: crate::sandbox::DEFAULT_CLIENT_SECRET.to_owned().into(),
+                rate_limit_per_minute: crate::config::GENESYS_DEFAULT_RATE_LIMIT,
+                concurrency: 4,
+            });
+        }
         if settings.api_tokens.is_empty() {
             tracing::warn!(
                 listen = %settings.listen,

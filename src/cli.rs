@@ -28,6 +28,10 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Run a Genesys Cloud org emulator (the sandbox) for tests, demos and benchmarks.
+    Sandbox(SandboxArgs),
+    /// Run a benchmark and print its figures.
+    Bench(crate::bench::BenchArgs),
     /// Validate template documents on disk (JSON, or YAML by extension); exit 1 on errors.
     Validate {
         /// Template documents; modules they call may be among them.
@@ -50,6 +54,41 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, value_enum, env = "FLOWSMITH_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// Also start a sandbox org in-process on a loopback port and add a target `sandbox`.
+    #[arg(long)]
+    pub sandbox: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SandboxArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9090")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub options: crate::sandbox::SandboxOptions,
+    /// Log format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+async fn sandbox(args: SandboxArgs) -> ExitCode {
+    crate::telemetry::init(args.log_format);
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("flowsmith sandbox: cannot listen on {}: {e}", args.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(addr = %args.listen, "sandbox Genesys Cloud org listening");
+    let sandbox = crate::sandbox::Sandbox::new(args.options);
+    match crate::sandbox::serve(listener, sandbox, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("flowsmith sandbox: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 pub fn main() -> ExitCode {
@@ -84,6 +123,8 @@ async fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::Validate { files } => validate_files(&files),
+        Command::Sandbox(args) => sandbox(args).await,
+        Command::Bench(args) => crate::bench::run(args).await,
     }
 }
 
@@ -101,6 +142,10 @@ async fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let mut settings = settings;
+    if args.sandbox {
+        settings.sandbox = Some(crate::sandbox::SandboxOptions::default());
+    }
     crate::telemetry::init(settings.log_format);
     let app = match Application::build(settings).await {
         Ok(app) => app,

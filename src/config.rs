@@ -52,6 +52,8 @@ pub struct Settings {
     pub request_timeout_secs: u64,
     pub log_format: LogFormat,
     pub targets: Vec<TargetConfig>,
+    /// Start an in-process sandbox org and add a target named `sandbox` (`serve --sandbox`).
+    pub sandbox: Option<crate::sandbox::SandboxOptions>,
 }
 
 impl Default for Settings {
@@ -64,6 +66,7 @@ impl Default for Settings {
             request_timeout_secs: 30,
             log_format: LogFormat::Text,
             targets: Vec::new(),
+            sandbox: None,
         }
     }
 }

@@ -280,3 +280,23 @@ async fn targets_never_show_secrets() {
     assert_eq!(v["items"][0]["api_base_url"], "https://api.mypurecloud.ie");
     assert_eq!(v["items"][0]["rate_limit_per_minute"], 300);
 }
+
+#[tokio::test]
+async fn serve_with_sandbox_lists_a_sandbox_target() {
+    let app = spawn_app_with(|s| s.sandbox = Some(Default::default())).await;
+    let v: Value = app.get("/v1/targets").await.json().await.unwrap();
+    let t = &v["items"][0];
+    assert_eq!(t["name"], "sandbox");
+    let base = t["api_base_url"].as_str().unwrap();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    // The sandbox answers OAuth on that base URL.
+    let r = app
+        .client
+        .post(format!("{base}/oauth/token"))
+        .basic_auth("sandbox", Some("sandbox-secret"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
