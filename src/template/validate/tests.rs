@@ -211,8 +211,7 @@ fn find<'a>(r: &'a Report, code: &str) -> &'a Finding {
 
 fn seed_catalog() -> BTreeMap<String, ModuleInterface> {
     let r = check(&seed(SEED_MODULE));
-    let iface = interface(r.flow.as_ref().unwrap());
-    BTreeMap::from([(iface.name.clone(), iface)])
+    crate::template::catalog([interface(r.flow.as_ref().unwrap())])
 }
 
 #[test]
