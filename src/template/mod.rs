@@ -22,7 +22,8 @@ pub use catalog::catalog_of;
 pub use generate::generate_large;
 pub use validate::interface;
 pub use model::{Flow, FlowType};
-pub use validate::{Report, validate, validate_with_params};
+pub use params::{instantiate, instantiate_with_findings};
+pub use validate::{Report, interface, validate, validate_with_params};
 
 /// Longest template name Genesys accepts for a flow.
 pub const MAX_NAME_LEN: usize = 200;
@@ -114,6 +115,14 @@ pub struct ModuleInterface {
 /// Stored modules, looked up by template name while validating or loading a caller.
 pub trait Catalog {
     fn module(&self, name: &str) -> Option<ModuleInterface>;
+}
+
+/// A catalog of stored modules keyed by template name (what [`Catalog::module`] looks up),
+/// e.g. from [`validate::interface`] of each stored template's validated flow.
+pub fn catalog<I: IntoIterator<Item = ModuleInterface>>(
+    modules: I,
+) -> BTreeMap<String, ModuleInterface> {
+    modules.into_iter().map(|m| (m.name.clone(), m)).collect()
 }
 
 /// A catalog that knows no modules (validation of a template on its own).

@@ -76,7 +76,9 @@ pub struct Flow {
     /// Module input variables (empty for inbound flows).
     pub inputs: BTreeMap<String, VarType>,
     /// Module output variables (for a module whose document has no `outputs`: every Set
-    /// variable). Empty for inbound flows.
+    /// variable). For an inbound-typed document this is also every Set variable, because a
+    /// seed inbound document that another template's Flow node calls is provisioned as a
+    /// common module (spec section 3); an inbound flow that nobody calls ignores it.
     pub outputs: BTreeMap<String, VarType>,
     /// Every flow variable the flow reads or writes, with its type: Set variables, Gather
     /// results (`<Node>_digits`), module inputs/outputs, and outputs mapped back from

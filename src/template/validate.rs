@@ -706,7 +706,7 @@ impl Validator<'_> {
                     None => bad_targets.push((target.clone(), tat.clone(), p.key.clone())),
                 }
             }
-            if p.exits.is_empty() && !p.terminal() && p.kind.is_some() {
+            if p.exits.is_empty() && !p.terminal() {
                 self.error_hint(
                     "no_exit",
                     p.at.clone(),
