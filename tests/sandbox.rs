@@ -1189,3 +1189,58 @@ async fn reset_clears_state_but_keeps_clients_and_queues() {
     assert_eq!(c["endpoints"]["GET /api/v2/flows"]["byStatus"]["401"], 1);
     assert!(c["endpoints"].get("PUT /sandbox-uploads/{jobId}").is_none());
 }
+
+#[tokio::test]
+async fn reset_during_a_job_drops_it() {
+    let o = org(SandboxOptions {
+        job_duration_ms: 200,
+        ..fast()
+    })
+    .await;
+    let (_, reg) = o
+        .send(reqwest::Method::POST, "/api/v2/flows/jobs", None)
+        .await;
+    let mut put = o
+        .http
+        .put(reg["presignedUrl"].as_str().unwrap())
+        .body(simple("Orphan"));
+    for (k, v) in reg["headers"].as_object().unwrap() {
+        put = put.header(k, v.as_str().unwrap());
+    }
+    assert_eq!(put.send().await.unwrap().status(), 200);
+    o.http.post(o.url("/sandbox/reset")).send().await.unwrap();
+    // Wait past the job's end; the old job must not write into the new state.
+    let deadline = Instant::now() + Duration::from_millis(600);
+    while Instant::now() < deadline {
+        let f = o.admin(reqwest::Method::GET, "/sandbox/flows", None).await;
+        assert_eq!(f["total"], 0, "{f}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn serve_stops_on_shutdown() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(flowsmith::sandbox::serve(
+        listener,
+        flowsmith::sandbox::Sandbox::new(SandboxOptions::default()),
+        async {
+            let _ = rx.await;
+        },
+    ));
+    let http = Client::new();
+    assert!(
+        bench::token(&http, &base, "sandbox", "sandbox-secret")
+            .await
+            .is_ok()
+    );
+    drop(http);
+    tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("server stops")
+        .unwrap()
+        .unwrap();
+}
