@@ -22,11 +22,13 @@ fn fast() -> SandboxOptions {
 }
 
 async fn org(opts: SandboxOptions) -> Org {
+    org_as(opts, "sandbox", "sandbox-secret").await
+}
+
+async fn org_as(opts: SandboxOptions, id: &str, secret: &str) -> Org {
     let (base, _sb) = spawn_local(opts).await.unwrap();
     let http = Client::new();
-    let token = bench::token(&http, &base, "sandbox", "sandbox-secret")
-        .await
-        .unwrap();
+    let token = bench::token(&http, &base, id, secret).await.unwrap();
     Org { base, http, token }
 }
 
@@ -575,4 +577,670 @@ async fn random_job_failures_look_retryable() {
     )
     .await;
     assert_eq!(o.job(&simple("Flaky")).await["status"], "Success");
+}
+
+#[tokio::test]
+async fn rate_limit_429_headers_and_counters() {
+    let o = org(SandboxOptions {
+        rate_limit: 3,
+        ..fast()
+    })
+    .await;
+    for n in 1..=3 {
+        let r = o
+            .http
+            .get(o.url("/api/v2/routing/queues"))
+            .bearer_auth(&o.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let h = r.headers();
+        assert_eq!(h["inin-ratelimit-allowed"], "3");
+        assert_eq!(h["inin-ratelimit-count"], n.to_string().as_str());
+        let reset: u64 = h["inin-ratelimit-reset"].to_str().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&reset));
+        assert!(h.contains_key("inin-correlation-id"));
+    }
+    let r = o
+        .http
+        .get(o.url("/api/v2/flows"))
+        .bearer_auth(&o.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry));
+    assert_eq!(r.headers()["inin-ratelimit-allowed"], "3");
+    let cid = r.headers()["inin-correlation-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let v: Value = r.json().await.unwrap();
+    assert_error_body(&v, 429, "too.many.requests.retry.after");
+    assert_eq!(v["contextId"], cid.as_str());
+    assert_eq!(
+        v["message"],
+        format!("Rate limit exceeded the maximum. Retry the request in [{retry}] seconds")
+    );
+    // Another token has its own window; OAuth is not counted.
+    let other = bench::token(&o.http, &o.base, "sandbox", "sandbox-secret")
+        .await
+        .unwrap();
+    let r = o
+        .http
+        .get(o.url("/api/v2/flows"))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["inin-ratelimit-count"], "1");
+    // Counters per route template, 429s included.
+    let c = o
+        .admin(reqwest::Method::GET, "/sandbox/counters", None)
+        .await;
+    assert_eq!(
+        c["endpoints"]["GET /api/v2/routing/queues"]["byStatus"]["200"],
+        3
+    );
+    assert_eq!(c["endpoints"]["GET /api/v2/flows"]["byStatus"]["429"], 1);
+    assert_eq!(c["endpoints"]["GET /api/v2/flows"]["rateLimited"], 1);
+    assert_eq!(c["rateLimited"], 1);
+    assert_eq!(c["endpoints"]["POST /oauth/token"]["byStatus"]["200"], 2);
+    // Lifted at run time.
+    let f = o
+        .admin(
+            reqwest::Method::PUT,
+            "/sandbox/faults",
+            Some(json!({"rate_limit": 0})),
+        )
+        .await;
+    assert_eq!(f["rate_limit"], 0);
+    assert_eq!(o.get("/api/v2/flows").await.0, 200);
+}
+
+#[tokio::test]
+async fn presigned_upload_is_not_rate_limited() {
+    let o = org(SandboxOptions {
+        rate_limit: 2,
+        ..fast()
+    })
+    .await;
+    let (s, reg) = o
+        .send(reqwest::Method::POST, "/api/v2/flows/jobs", None)
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(o.get("/api/v2/flows").await.0, 200);
+    assert_eq!(o.get("/api/v2/flows").await.0, 429);
+    let mut put = o
+        .http
+        .put(reg["presignedUrl"].as_str().unwrap())
+        .body(simple("Limited"));
+    for (k, v) in reg["headers"].as_object().unwrap() {
+        put = put.header(k, v.as_str().unwrap());
+    }
+    let r = put.send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().contains_key("inin-correlation-id"));
+    assert!(!r.headers().contains_key("inin-ratelimit-count"));
+}
+
+#[tokio::test]
+async fn injected_5xx_and_latency_at_run_time() {
+    let o = org(fast()).await;
+    let f = o
+        .admin(
+            reqwest::Method::PUT,
+            "/sandbox/faults",
+            Some(json!({"error_rate": 1.0, "latency_ms": 30})),
+        )
+        .await;
+    assert_eq!(f["error_rate"], 1.0);
+    assert_eq!(
+        o.admin(reqwest::Method::GET, "/sandbox/faults", None).await,
+        f
+    );
+    for _ in 0..6 {
+        let t0 = Instant::now();
+        let (s, v) = o.get("/api/v2/flows").await;
+        assert!(t0.elapsed() >= Duration::from_millis(30));
+        assert!(s == 503 || s == 502, "{s}");
+        assert_eq!(v["status"], s.as_u16());
+        assert!(v["contextId"].is_string() && v["errors"] == json!([]));
+    }
+    // OAuth is not subject to 5xx injection.
+    assert!(
+        bench::token(&o.http, &o.base, "sandbox", "sandbox-secret")
+            .await
+            .is_ok()
+    );
+    let r = o
+        .http
+        .put(o.url("/sandbox/faults"))
+        .json(&json!({"error_rate": 0.0, "bogus": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    o.admin(
+        reqwest::Method::PUT,
+        "/sandbox/faults",
+        Some(json!({"error_rate": 0.0, "latency_ms": 0})),
+    )
+    .await;
+    assert_eq!(o.get("/api/v2/flows").await.0, 200);
+}
+
+#[tokio::test]
+async fn concurrent_jobs() {
+    let o = std::sync::Arc::new(
+        org(SandboxOptions {
+            job_duration_ms: 100,
+            ..fast()
+        })
+        .await,
+    );
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let o = o.clone();
+        tasks.push(tokio::spawn(async move {
+            o.job(&simple(&format!("Flow {i:02}"))).await
+        }));
+    }
+    // And five jobs for one flow at once: one flow, five versions.
+    for _ in 0..5 {
+        let o = o.clone();
+        tasks.push(tokio::spawn(async move { o.job(&simple("Shared")).await }));
+    }
+    let t0 = Instant::now();
+    for t in tasks {
+        let j = t.await.unwrap();
+        assert_eq!(j["status"], "Success", "{j}");
+    }
+    // 25 jobs of 100 ms each ran concurrently, not one after another.
+    assert!(
+        t0.elapsed() < Duration::from_millis(2000),
+        "{:?}",
+        t0.elapsed()
+    );
+    let (_, l) = o.get("/api/v2/flows?pageSize=100").await;
+    assert_eq!(l["total"], 21);
+    let (_, l) = o.get("/api/v2/flows?name=shared").await;
+    assert_eq!(l["entities"][0]["publishedVersion"]["id"], "5.0");
+}
+
+#[tokio::test]
+async fn thousands_of_flows_with_paging_and_filters() {
+    let o = std::sync::Arc::new(org(fast()).await);
+    const N: usize = 2100;
+    let mut tasks = Vec::new();
+    for w in 0..16 {
+        let o = o.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in (w..N).step_by(16) {
+                let (ty, name) = if i % 3 == 0 {
+                    ("COMMONMODULE", format!("Module {i:04}"))
+                } else {
+                    ("INBOUNDCALL", format!("Inbound {i:04}"))
+                };
+                let (s, f) = o
+                    .send(
+                        reqwest::Method::POST,
+                        "/api/v2/flows",
+                        Some(json!({"name": name, "type": ty, "description": "bulk"})),
+                    )
+                    .await;
+                assert_eq!(s, 200, "{f}");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    // Page through everything with the maximum page size.
+    let (_, first) = o.get("/api/v2/flows?pageSize=500").await;
+    assert_eq!(first["total"], N);
+    assert_eq!(first["pageCount"], 5);
+    assert_eq!(first["pageNumber"], 1);
+    assert_eq!(first["firstUri"], "/api/v2/flows?pageSize=500&pageNumber=1");
+    assert_eq!(first["nextUri"], "/api/v2/flows?pageSize=500&pageNumber=2");
+    assert_eq!(first["lastUri"], "/api/v2/flows?pageSize=500&pageNumber=5");
+    assert!(first.get("previousUri").is_none());
+    let mut ids = std::collections::HashSet::new();
+    let mut names = Vec::new();
+    for p in 1..=5 {
+        let (_, l) = o
+            .get(&format!("/api/v2/flows?pageSize=500&pageNumber={p}"))
+            .await;
+        for e in l["entities"].as_array().unwrap() {
+            ids.insert(e["id"].as_str().unwrap().to_owned());
+            names.push(e["name"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(ids.len(), N);
+    let mut sorted = names.clone();
+    sorted.sort_by_key(|n| n.to_lowercase());
+    assert_eq!(names, sorted, "sorted by name");
+    // Default page size 25; type filter repeatable; name is a case-insensitive substring.
+    let (_, l) = o.get("/api/v2/flows?type=commonmodule").await;
+    assert_eq!(l["total"], N.div_ceil(3));
+    assert_eq!(l["pageSize"], 25);
+    assert_eq!(l["entities"][0]["type"], "COMMONMODULE");
+    let (_, l) = o
+        .get("/api/v2/flows?type=commonmodule&type=inboundcall")
+        .await;
+    assert_eq!(l["total"], N);
+    let (_, l) = o.get("/api/v2/flows?name=ULE%20000").await;
+    assert_eq!(l["total"], 4); // Module 0000, 0003, 0006, 0009
+    let (_, l) = o
+        .get("/api/v2/flows?name=module&sortBy=name&sortOrder=desc&pageSize=1")
+        .await;
+    assert_eq!(l["entities"][0]["name"], "Module 2097");
+    // `id` overrides the other filters.
+    let some: Vec<&String> = ids.iter().take(2).collect();
+    let (_, l) = o
+        .get(&format!(
+            "/api/v2/flows?name=zzz&id={}&id={}",
+            some[0], some[1]
+        ))
+        .await;
+    assert_eq!(l["total"], 2);
+    // Past the end: empty page, same totals.
+    let (_, l) = o.get("/api/v2/flows?pageSize=500&pageNumber=9").await;
+    assert_eq!(l["entities"], json!([]));
+    assert_eq!(l["total"], N);
+    let (s, v) = o.get("/api/v2/flows?pageSize=501").await;
+    assert_eq!(s, 400);
+    assert_error_body(&v, 400, "bad.request");
+}
+
+#[tokio::test]
+async fn client_disconnect_mid_request() {
+    let o = org(SandboxOptions {
+        latency_ms: 300,
+        ..fast()
+    })
+    .await;
+    for _ in 0..5 {
+        let fut = o
+            .http
+            .get(o.url("/api/v2/flows"))
+            .bearer_auth(&o.token)
+            .send();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(30), fut)
+                .await
+                .is_err()
+        );
+    }
+    // A job upload aborted mid-way is harmless too.
+    let (_, reg) = o
+        .send(reqwest::Method::POST, "/api/v2/flows/jobs", None)
+        .await;
+    o.admin(
+        reqwest::Method::PUT,
+        "/sandbox/faults",
+        Some(json!({"latency_ms": 0})),
+    )
+    .await;
+    let (s, _) = o.get("/api/v2/flows").await;
+    assert_eq!(s, 200);
+    let mut put = o
+        .http
+        .put(reg["presignedUrl"].as_str().unwrap())
+        .body(simple("After disconnects"));
+    for (k, v) in reg["headers"].as_object().unwrap() {
+        put = put.header(k, v.as_str().unwrap());
+    }
+    assert_eq!(put.send().await.unwrap().status(), 200);
+    assert_eq!(o.job(&simple("Still works")).await["status"], "Success");
+}
+
+#[tokio::test]
+async fn flows_crud_and_actions_with_locks() {
+    let o = org_as(
+        SandboxOptions {
+            clients: vec!["a:a-secret".into(), "b:b-secret".into()],
+            ..fast()
+        },
+        "a",
+        "a-secret",
+    )
+    .await;
+    let b = Org {
+        base: o.base.clone(),
+        http: o.http.clone(),
+        token: bench::token(&o.http, &o.base, "b", "b-secret")
+            .await
+            .unwrap(),
+    };
+    let post = reqwest::Method::POST;
+    let (s, f) = o
+        .send(
+            post.clone(),
+            "/api/v2/flows",
+            Some(json!({"name": "Empty", "type": "inboundcall"})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(f["type"], "INBOUNDCALL");
+    assert!(f.get("publishedVersion").is_none());
+    let id = f["id"].as_str().unwrap().to_owned();
+    let (s, v) = o
+        .send(
+            post.clone(),
+            "/api/v2/flows",
+            Some(json!({"name": "empty", "type": "INBOUNDCALL"})),
+        )
+        .await;
+    assert_eq!(s, 409, "{v}");
+    let (s, _) = o
+        .send(
+            post.clone(),
+            "/api/v2/flows",
+            Some(json!({"name": "X", "type": "nonsense"})),
+        )
+        .await;
+    assert_eq!(s, 400);
+    let (s, _) = o
+        .send(
+            post.clone(),
+            "/api/v2/flows",
+            Some(json!({"type": "inboundcall"})),
+        )
+        .await;
+    assert_eq!(s, 400);
+    // Nothing to publish yet.
+    let (s, v) = o
+        .send(
+            post.clone(),
+            &format!("/api/v2/flows/actions/publish?flow={id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    // PUT renames.
+    let (s, f) = o
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v2/flows/{id}"),
+            Some(json!({"name": "Renamed", "description": "d", "type": "INBOUNDCALL"})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(f["name"], "Renamed");
+    assert_eq!(f["description"], "d");
+    // A job for that name publishes into the same flow.
+    assert_eq!(o.publish(&simple("Renamed")).await, id);
+    // Checkout by a; b is locked out of checkout, publish, PUT, delete, and its jobs fail.
+    let (s, f) = o
+        .send(
+            post.clone(),
+            &format!("/api/v2/flows/actions/checkout?flow={id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(f["lockedClient"]["id"], "a");
+    for (m, p) in [
+        (
+            post.clone(),
+            format!("/api/v2/flows/actions/checkout?flow={id}"),
+        ),
+        (
+            post.clone(),
+            format!("/api/v2/flows/actions/publish?flow={id}"),
+        ),
+        (
+            post.clone(),
+            format!("/api/v2/flows/actions/checkin?flow={id}"),
+        ),
+        (reqwest::Method::DELETE, format!("/api/v2/flows/{id}")),
+    ] {
+        let (s, v) = b.send(m, &p, None).await;
+        assert_eq!(s, 409, "{p}: {v}");
+        assert_eq!(v["status"], 409);
+    }
+    let j = b.job(&simple("Renamed")).await;
+    assert_eq!(j["status"], "Failure");
+    assert!(messages(&j).contains("locked"));
+    // a publishes (version 2.0) and checks in.
+    let (s, op) = o
+        .send(
+            post.clone(),
+            &format!("/api/v2/flows/actions/publish?flow={id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(op["actionName"], "PUBLISH");
+    assert_eq!(op["actionStatus"], "SUCCESS");
+    assert_eq!(op["complete"], true);
+    let (s, f) = o.get(&format!("/api/v2/flows/{id}")).await;
+    assert_eq!(s, 200);
+    assert_eq!(f["publishedVersion"]["id"], "2.0");
+    let (s, _) = o
+        .send(
+            post.clone(),
+            &format!("/api/v2/flows/actions/checkout?flow={id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, op) = o
+        .send(
+            post.clone(),
+            &format!("/api/v2/flows/actions/checkin?flow={id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(op["actionName"], "CHECKIN");
+    let (s, _) = o
+        .send(
+            post.clone(),
+            &format!("/api/v2/flows/actions/checkin?flow={id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 400, "not checked out");
+    // b checks out, a force-unlocks.
+    let (s, _) = b
+        .send(
+            post.clone(),
+            &format!("/api/v2/flows/actions/checkout?flow={id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, f) = o
+        .send(
+            post.clone(),
+            &format!("/api/v2/flows/actions/unlock?flow={id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert!(f.get("lockedClient").is_none());
+    let (s, _) = o
+        .send(post.clone(), "/api/v2/flows/actions/unlock", None)
+        .await;
+    assert_eq!(s, 400);
+    let (s, _) = o
+        .send(
+            post.clone(),
+            "/api/v2/flows/actions/unlock?flow=00000000-0000-0000-0000-000000000000",
+            None,
+        )
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = o
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v2/flows/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+}
+
+#[tokio::test]
+async fn routing_queues() {
+    let o = org(SandboxOptions {
+        queues: vec!["General".into(), "Support".into(), "Support VIP".into()],
+        ..fast()
+    })
+    .await;
+    let (s, l) = o.get("/api/v2/routing/queues").await;
+    assert_eq!(s, 200);
+    assert_eq!(l["total"], 3);
+    assert_eq!(l["entities"][0]["name"], "General");
+    assert_eq!(l["entities"][0]["division"]["name"], "Home");
+    let (_, l) = o.get("/api/v2/routing/queues?name=support").await;
+    assert_eq!(l["total"], 1, "exact, case-insensitive");
+    let (_, l) = o.get("/api/v2/routing/queues?name=Supp*").await;
+    assert_eq!(l["total"], 2, "prefix");
+    let (_, l) = o
+        .get("/api/v2/routing/queues?pageSize=2&pageNumber=2")
+        .await;
+    assert_eq!(l["entities"].as_array().unwrap().len(), 1);
+    assert_eq!(l["pageCount"], 2);
+    let qid = l["entities"][0]["id"].as_str().unwrap().to_owned();
+    let (s, q) = o.get(&format!("/api/v2/routing/queues/{qid}")).await;
+    assert_eq!(s, 200);
+    assert_eq!(q["name"], "Support VIP");
+    assert_eq!(q["selfUri"], format!("/api/v2/routing/queues/{qid}"));
+    let (s, v) = o
+        .get("/api/v2/routing/queues/00000000-0000-0000-0000-000000000000")
+        .await;
+    assert_eq!(s, 404);
+    assert_error_body(&v, 404, "not.found");
+    // A queue added at run time can be transferred to.
+    let yaml = inbound("Q", "M", "Billing").replace(
+        "          - callCommonModule:\n              name: Lookup\n              commonModule:\n                M:\n                  ver_latestPublished:\n                    inputs: {}\n                    outputs:\n                      Common.tier: {var: Flow.tier}\n",
+        "",
+    );
+    assert!(messages(&o.job(&yaml).await).contains("Unable to find queue 'Billing'"));
+    let r = o
+        .http
+        .post(o.url("/sandbox/queues"))
+        .json(&json!({"name": "Billing"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    o.publish(&yaml).await;
+    // Dependency tracking needs id and objectType; unknown ids have no consumers.
+    let (s, _) = o
+        .get("/api/v2/architect/dependencytracking/consumingresources?objectType=COMMONMODULEFLOW")
+        .await;
+    assert_eq!(s, 400);
+    let (s, l) = o
+        .get("/api/v2/architect/dependencytracking/consumingresources?id=nope&objectType=COMMONMODULEFLOW")
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(l["total"], 0);
+}
+
+#[tokio::test]
+async fn reset_clears_state_but_keeps_clients_and_queues() {
+    let o = org(fast()).await;
+    o.publish(&simple("Before reset")).await;
+    o.http
+        .post(o.url("/sandbox/queues"))
+        .json(&json!({"name": "Added"}))
+        .send()
+        .await
+        .unwrap();
+    o.admin(
+        reqwest::Method::PUT,
+        "/sandbox/faults",
+        Some(json!({"latency_ms": 5})),
+    )
+    .await;
+    let r = o.http.post(o.url("/sandbox/reset")).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert!(r.headers().contains_key("inin-correlation-id"));
+    assert_eq!(o.get("/api/v2/flows").await.0, 401, "tokens cleared");
+    let o = Org {
+        token: bench::token(&o.http, &o.base, "sandbox", "sandbox-secret")
+            .await
+            .unwrap(),
+        ..o
+    };
+    let (_, l) = o.get("/api/v2/flows").await;
+    assert_eq!(l["total"], 0);
+    let (_, l) = o.get("/api/v2/routing/queues?name=Added").await;
+    assert_eq!(l["total"], 1);
+    assert_eq!(
+        o.admin(reqwest::Method::GET, "/sandbox/faults", None).await["latency_ms"],
+        0
+    );
+    let c = o
+        .admin(reqwest::Method::GET, "/sandbox/counters", None)
+        .await;
+    assert_eq!(c["endpoints"]["GET /api/v2/flows"]["total"], 2);
+    assert_eq!(c["endpoints"]["GET /api/v2/flows"]["byStatus"]["401"], 1);
+    assert!(c["endpoints"].get("PUT /sandbox-uploads/{jobId}").is_none());
+}
+
+#[tokio::test]
+async fn reset_during_a_job_drops_it() {
+    let o = org(SandboxOptions {
+        job_duration_ms: 200,
+        ..fast()
+    })
+    .await;
+    let (_, reg) = o
+        .send(reqwest::Method::POST, "/api/v2/flows/jobs", None)
+        .await;
+    let mut put = o
+        .http
+        .put(reg["presignedUrl"].as_str().unwrap())
+        .body(simple("Orphan"));
+    for (k, v) in reg["headers"].as_object().unwrap() {
+        put = put.header(k, v.as_str().unwrap());
+    }
+    assert_eq!(put.send().await.unwrap().status(), 200);
+    o.http.post(o.url("/sandbox/reset")).send().await.unwrap();
+    // Wait past the job's end; the old job must not write into the new state.
+    let deadline = Instant::now() + Duration::from_millis(600);
+    while Instant::now() < deadline {
+        let f = o.admin(reqwest::Method::GET, "/sandbox/flows", None).await;
+        assert_eq!(f["total"], 0, "{f}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn serve_stops_on_shutdown() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(flowsmith::sandbox::serve(
+        listener,
+        flowsmith::sandbox::Sandbox::new(SandboxOptions::default()),
+        async {
+            let _ = rx.await;
+        },
+    ));
+    let http = Client::new();
+    assert!(
+        bench::token(&http, &base, "sandbox", "sandbox-secret")
+            .await
+            .is_ok()
+    );
+    drop(http);
+    tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("server stops")
+        .unwrap()
+        .unwrap();
 }

@@ -203,6 +203,10 @@ async fn oauth_token(AxState(sb): AxState<Sandbox>, headers: HeaderMap, body: By
         let mut st = sb.lock();
         let ttl = st.faults.token_ttl;
         let now = Instant::now();
+        if st.tokens.len() >= 10_000 {
+            // Keep memory bounded under long runs: forget tokens that can no longer be used.
+            st.tokens.retain(|_, t| t.expires_at > now);
+        }
         st.tokens.insert(
             token.clone(),
             Token {

@@ -78,6 +78,26 @@ impl Default for SandboxOptions {
     }
 }
 
+/// `flowsmith sandbox`: where to listen, plus the sandbox options.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SandboxCommand {
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1:9090", value_name = "ADDR")]
+    pub listen: String,
+    #[command(flatten)]
+    pub options: SandboxOptions,
+}
+
+/// Runs `flowsmith sandbox` until `shutdown` resolves (e.g. `tokio::signal::ctrl_c()`).
+pub async fn run_command(
+    cmd: SandboxCommand,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&cmd.listen).await?;
+    tracing::info!(addr = %listener.local_addr()?, "sandbox listening");
+    serve(listener, Sandbox::new(cmd.options), shutdown).await
+}
+
 /// Default OAuth client when no `--client` is given.
 pub const DEFAULT_CLIENT_ID: &str = "sandbox";
 pub const DEFAULT_CLIENT_SECRET: &str = "sandbox-secret";
@@ -401,4 +421,75 @@ async fn gate(AxState(sb): AxState<Sandbox>, mut req: Request, next: Next) -> Re
             resp
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        cmd: SandboxCommand,
+    }
+
+    #[test]
+    fn options_parse_and_default() {
+        let cli = Cli::parse_from([
+            "x",
+            "--listen",
+            "0.0.0.0:1",
+            "--client",
+            "a:b",
+            "--client",
+            "c:d",
+            "--queue",
+            "Q1",
+            "--rate-limit",
+            "0",
+            "--latency-ms",
+            "5",
+            "--error-rate",
+            "0.5",
+            "--job-duration-ms",
+            "10",
+            "--job-failure-rate",
+            "0.25",
+            "--token-ttl",
+            "60",
+        ]);
+        let o = &cli.cmd.options;
+        assert_eq!(cli.cmd.listen, "0.0.0.0:1");
+        assert_eq!(o.clients, vec!["a:b", "c:d"]);
+        assert_eq!(o.queues, vec!["Q1"]);
+        assert_eq!(
+            (o.rate_limit, o.latency_ms, o.job_duration_ms, o.token_ttl),
+            (0, 5, 10, 60)
+        );
+        assert_eq!((o.error_rate, o.job_failure_rate), (0.5, 0.25));
+        let d = Cli::parse_from(["x"]).cmd;
+        assert_eq!(d.listen, "127.0.0.1:9090");
+        let (a, b) = (d.options, SandboxOptions::default());
+        assert_eq!(
+            (
+                a.rate_limit,
+                a.latency_ms,
+                a.job_duration_ms,
+                a.token_ttl,
+                a.clients.len()
+            ),
+            (
+                b.rate_limit,
+                b.latency_ms,
+                b.job_duration_ms,
+                b.token_ttl,
+                b.clients.len()
+            )
+        );
+        assert_eq!(
+            (a.error_rate, a.job_failure_rate),
+            (b.error_rate, b.job_failure_rate)
+        );
+    }
 }
