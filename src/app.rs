@@ -34,12 +34,13 @@ impl Application {
     pub async fn build(mut settings: Settings) -> Result<Application, StartError> {
         settings.check_bind()?;
         if let Some(opts) = settings.sandbox.clone() {
-            let (base, _sandbox) = crate::sandbox::spawn_local(opts)
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr: ([127, 0, 0, 1], 0).into(),
-                    source,
-                })?;
+            let (base, _sandbox) =
+                crate::sandbox::spawn_local(opts)
+                    .await
+                    .map_err(|source| StartError::Bind {
+                        addr: ([127, 0, 0, 1], 0).into(),
+                        source,
+                    })?;
             tracing::info!(url = %base, "in-process sandbox org started as target `sandbox`");
             settings.upsert_target(TargetConfig {
                 name: "sandbox".into(),
@@ -58,12 +59,13 @@ impl Application {
             );
         }
         let store = Store::open(&settings.database_url).await?;
-        let listener = TcpListener::bind(settings.listen)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: settings.listen,
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(settings.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: settings.listen,
+                    source,
+                })?;
         let router = crate::api::app(store.clone(), Arc::new(settings));
         Ok(Application {
             listener,
@@ -80,7 +82,10 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then drains in-flight requests and closes the
     /// database.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr(), "flowsmith listening");
         let result = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)

@@ -57,7 +57,8 @@ pub async fn run(args: BenchArgs) -> std::process::ExitCode {
             concurrency,
             seconds,
         } => {
-            let r = crate::sandbox::bench::get_flow_load(concurrency, Duration::from_secs(seconds)).await;
+            let r = crate::sandbox::bench::get_flow_load(concurrency, Duration::from_secs(seconds))
+                .await;
             println!("sandbox GET /api/v2/flows/{{id}}: {r}");
             println!(
                 "ratio to the Genesys per-token limit (300 req/min = 5 req/s): {:.0}x",
@@ -85,7 +86,11 @@ fn machine() -> String {
         })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let profile = if cfg!(debug_assertions) { "debug build" } else { "release build" };
+    let profile = if cfg!(debug_assertions) {
+        "debug build"
+    } else {
+        "release build"
+    };
     format!("{cpu}, {cores} cores, {profile}")
 }
 
@@ -117,7 +122,10 @@ fn bench_validate(nodes: usize, iterations: usize) -> bool {
     let doc = template::generate_large(nodes);
     let report = template::validate(&doc, &NoModules);
     if report.has_errors() {
-        println!("generated template does not validate: {:?}", report.findings);
+        println!(
+            "generated template does not validate: {:?}",
+            report.findings
+        );
         return false;
     }
     let times = time_runs(iterations, || {

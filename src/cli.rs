@@ -12,7 +12,11 @@ use crate::config::{LogFormat, Overrides, Settings};
 use crate::template;
 
 #[derive(Debug, Parser)]
-#[command(name = "flowsmith", version, about = "Provision Genesys Cloud common modules and the inbound call flows that call them")]
+#[command(
+    name = "flowsmith",
+    version,
+    about = "Provision Genesys Cloud common modules and the inbound call flows that call them"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -61,11 +65,8 @@ pub struct ServeArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct SandboxArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:9090")]
-    pub listen: SocketAddr,
     #[command(flatten)]
-    pub options: crate::sandbox::SandboxOptions,
+    pub command: crate::sandbox::SandboxCommand,
     /// Log format.
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -73,16 +74,7 @@ pub struct SandboxArgs {
 
 async fn sandbox(args: SandboxArgs) -> ExitCode {
     crate::telemetry::init(args.log_format);
-    let listener = match tokio::net::TcpListener::bind(args.listen).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("flowsmith sandbox: cannot listen on {}: {e}", args.listen);
-            return ExitCode::FAILURE;
-        }
-    };
-    tracing::info!(addr = %args.listen, "sandbox Genesys Cloud org listening");
-    let sandbox = crate::sandbox::Sandbox::new(args.options);
-    match crate::sandbox::serve(listener, sandbox, shutdown_signal()).await {
+    match crate::sandbox::run_command(args.command, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("flowsmith sandbox: {e}");
@@ -171,9 +163,10 @@ fn validate_files(files: &[PathBuf]) -> ExitCode {
             path.extension().and_then(|e| e.to_str()),
             Some("yaml" | "yml")
         );
-        match std::fs::read(path).map_err(|e| e.to_string()).and_then(|b| {
-            template::parse_document(&b, yaml).map_err(|e| e.to_string())
-        }) {
+        match std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| template::parse_document(&b, yaml).map_err(|e| e.to_string()))
+        {
             Ok(doc) => docs.push((path, doc)),
             Err(e) => {
                 eprintln!("{}: {e}", path.display());
@@ -187,12 +180,22 @@ fn validate_files(files: &[PathBuf]) -> ExitCode {
         let report = template::validate(doc, &catalog);
         for f in &report.findings {
             let sev = if f.is_error() { "error" } else { "warning" };
-            println!("{}: {sev} {} {}: {}", path.display(), f.code, f.pointer, f.message);
+            println!(
+                "{}: {sev} {} {}: {}",
+                path.display(),
+                f.code,
+                f.pointer,
+                f.message
+            );
         }
         failed |= report.has_errors();
         if !report.has_errors() {
             println!("{}: ok", path.display());
         }
     }
-    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -135,7 +135,10 @@ pub fn resolve_environment(environment: &str) -> Result<(String, String), String
             "environment {env:?} is neither a Genesys environment like mypurecloud.com nor a base URL"
         ));
     }
-    Ok((format!("https://api.{bare}"), format!("https://login.{bare}")))
+    Ok((
+        format!("https://api.{bare}"),
+        format!("https://login.{bare}"),
+    ))
 }
 
 impl FileTarget {
@@ -148,9 +151,14 @@ impl FileTarget {
             (Some(env), None) => resolve_environment(env).map_err(err)?,
             (None, Some(api)) => {
                 let login = self.login_base_url.clone().unwrap_or_else(|| api.clone());
-                (api.trim_end_matches('/').to_owned(), login.trim_end_matches('/').to_owned())
+                (
+                    api.trim_end_matches('/').to_owned(),
+                    login.trim_end_matches('/').to_owned(),
+                )
             }
-            (Some(_), Some(_)) => return Err(err("give environment or api_base_url, not both".into())),
+            (Some(_), Some(_)) => {
+                return Err(err("give environment or api_base_url, not both".into()));
+            }
             (None, None) => return Err(err("environment or api_base_url is required".into())),
         };
         validate_target_name(&self.name).map_err(err)?;
@@ -160,7 +168,9 @@ impl FileTarget {
             login_base_url: login,
             client_id: self.client_id,
             client_secret: SecretString::from(self.client_secret),
-            rate_limit_per_minute: self.rate_limit_per_minute.unwrap_or(GENESYS_DEFAULT_RATE_LIMIT),
+            rate_limit_per_minute: self
+                .rate_limit_per_minute
+                .unwrap_or(GENESYS_DEFAULT_RATE_LIMIT),
             concurrency: self.concurrency.unwrap_or(4).max(1),
         })
     }
@@ -368,10 +378,12 @@ fn read_file(path: &Path, required: bool) -> Result<Option<FileSettings>, Config
             });
         }
     };
-    toml::from_str(&text).map(Some).map_err(|e| ConfigError::Toml {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })
+    toml::from_str(&text)
+        .map(Some)
+        .map_err(|e| ConfigError::Toml {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
 }
 
 #[cfg(test)]
@@ -420,7 +432,10 @@ mod tests {
     fn environment_may_be_a_base_url() {
         assert_eq!(
             resolve_environment("http://127.0.0.1:9090/").unwrap(),
-            ("http://127.0.0.1:9090".into(), "http://127.0.0.1:9090".into())
+            (
+                "http://127.0.0.1:9090".into(),
+                "http://127.0.0.1:9090".into()
+            )
         );
         assert!(resolve_environment("not a host").is_err());
         assert!(resolve_environment("").is_err());
@@ -469,7 +484,11 @@ mod tests {
 
     #[test]
     fn public_bind_needs_tokens() {
-        let s = load(&[("FLOWSMITH_LISTEN", "0.0.0.0:8080")], Overrides::default()).unwrap();
+        let s = load(
+            &[("FLOWSMITH_LISTEN", "0.0.0.0:8080")],
+            Overrides::default(),
+        )
+        .unwrap();
         assert!(matches!(
             s.check_bind(),
             Err(ConfigError::PublicWithoutTokens(_))

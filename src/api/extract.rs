@@ -34,7 +34,11 @@ pub fn body_format(headers: &HeaderMap, yaml_allowed: bool) -> Result<BodyFormat
         }
         other => Err(ApiError::UnsupportedMediaType(format!(
             "Content-Type {other:?} is not supported; send application/json{}",
-            if yaml_allowed { " or application/yaml" } else { "" }
+            if yaml_allowed {
+                " or application/yaml"
+            } else {
+                ""
+            }
         ))),
     }
 }
@@ -100,7 +104,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if inner.is_data() {
             ApiError::invalid(
                 format!("the request body does not match the schema: {inner}"),
-                Finding::error("invalid_request", pointer, strip_position(&inner.to_string())),
+                Finding::error(
+                    "invalid_request",
+                    pointer,
+                    strip_position(&inner.to_string()),
+                ),
             )
         } else {
             ApiError::MalformedBody {
@@ -168,7 +176,9 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| ApiPath(p.0))
-            .map_err(|e: PathRejection| ApiError::NotFound(format!("no such resource: {}", e.body_text())))
+            .map_err(|e: PathRejection| {
+                ApiError::NotFound(format!("no such resource: {}", e.body_text()))
+            })
     }
 }
 
@@ -194,7 +204,9 @@ mod tests {
     fn data_errors_point_at_the_member() {
         let err = parse_json::<Req>(br#"{"flows":[{"template":1}]}"#).unwrap_err();
         match err {
-            ApiError::InvalidRequest { errors, .. } => assert_eq!(errors[0].pointer, "/flows/0/template"),
+            ApiError::InvalidRequest { errors, .. } => {
+                assert_eq!(errors[0].pointer, "/flows/0/template")
+            }
             other => panic!("{other:?}"),
         }
         let err = parse_json::<Req>(br#"{"flows":[],"extra":1}"#).unwrap_err();

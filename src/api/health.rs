@@ -1,9 +1,9 @@
 //! Health, readiness, the API description, and the target list.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -34,7 +34,9 @@ pub struct Health {
 #[utoipa::path(get, path = "/healthz", tag = TAG_OPERATIONS,
     responses((status = 200, description = "alive", body = Health)))]
 async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok".into() })
+    Json(Health {
+        status: "ok".into(),
+    })
 }
 
 /// Readiness: the database answers.
@@ -49,21 +51,29 @@ async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
         .ping()
         .await
         .map_err(|e| ApiError::Unavailable(format!("database does not answer: {e}")))?;
-    Ok(Json(Health { status: "ok".into() }))
+    Ok(Json(Health {
+        status: "ok".into(),
+    }))
 }
 
 /// This API's OpenAPI 3.1 document, as JSON.
 #[utoipa::path(get, path = "/openapi.json", tag = TAG_OPERATIONS,
     responses((status = 200, description = "OpenAPI document", content_type = "application/json", body = Object)))]
 async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], state.spec.json.clone())
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.spec.json.clone(),
+    )
 }
 
 /// This API's OpenAPI 3.1 document, as YAML.
 #[utoipa::path(get, path = "/openapi.yaml", tag = TAG_OPERATIONS,
     responses((status = 200, description = "OpenAPI document", content_type = "application/yaml", body = String)))]
 async fn openapi_yaml(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/yaml")], state.spec.yaml.clone())
+    (
+        [(header::CONTENT_TYPE, "application/yaml")],
+        state.spec.yaml.clone(),
+    )
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -79,6 +89,11 @@ pub struct TargetList {
     ))]
 async fn list_targets(State(state): State<AppState>) -> Json<TargetList> {
     Json(TargetList {
-        items: state.settings.targets.iter().map(TargetView::from).collect(),
+        items: state
+            .settings
+            .targets
+            .iter()
+            .map(TargetView::from)
+            .collect(),
     })
 }

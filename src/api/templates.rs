@@ -209,8 +209,9 @@ fn summary(row: &TemplateRow) -> TemplateSummary {
 
 fn full(row: TemplateRow) -> ApiResult<TemplateVersion> {
     let s = summary(&row);
-    let document = serde_json::from_str(&row.document)
-        .map_err(|e| ApiError::Internal(format!("stored document of {} is not JSON: {e}", row.name)))?;
+    let document = serde_json::from_str(&row.document).map_err(|e| {
+        ApiError::Internal(format!("stored document of {} is not JSON: {e}", row.name))
+    })?;
     let warnings = serde_json::from_str(&row.warnings).unwrap_or_default();
     Ok(TemplateVersion {
         name: s.name,
@@ -225,7 +226,10 @@ fn full(row: TemplateRow) -> ApiResult<TemplateVersion> {
 }
 
 /// The stored modules a document calls, as a catalog for validation.
-pub async fn catalog_for(store: &Store, doc: &Value) -> ApiResult<BTreeMap<String, ModuleInterface>> {
+pub async fn catalog_for(
+    store: &Store,
+    doc: &Value,
+) -> ApiResult<BTreeMap<String, ModuleInterface>> {
     let header = template::header(doc);
     let mut catalog = BTreeMap::new();
     for row in store.latest_templates(&header.called_modules).await? {
@@ -259,7 +263,10 @@ fn validate_against(doc: &Value, catalog: &dyn Catalog) -> template::Report {
         (status = 415, description = "unsupported Content-Type", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation errors, each with a JSON Pointer", body = Problem, content_type = "application/problem+json")
     ))]
-async fn create_template(State(state): State<AppState>, DocumentBody(doc): DocumentBody) -> ApiResult<Response> {
+async fn create_template(
+    State(state): State<AppState>,
+    DocumentBody(doc): DocumentBody,
+) -> ApiResult<Response> {
     let catalog = catalog_for(&state.store, &doc).await?;
     let report = validate_against(&doc, &catalog);
     let Some(flow) = report.flow.as_ref().filter(|_| !report.has_errors()) else {
@@ -268,7 +275,8 @@ async fn create_template(State(state): State<AppState>, DocumentBody(doc): Docum
         });
     };
     let document = serde_json::to_string(&doc).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let warnings = serde_json::to_string(&report.findings).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let warnings =
+        serde_json::to_string(&report.findings).map_err(|e| ApiError::Internal(e.to_string()))?;
     let hash = template::content_hash(&doc);
     let outcome = state
         .store
@@ -313,7 +321,10 @@ fn url_path_segment(s: &str) -> String {
         (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "bad query parameter", body = Problem, content_type = "application/problem+json")
     ))]
-async fn list_templates(State(state): State<AppState>, ApiQuery(q): ApiQuery<ListParams>) -> ApiResult<Json<TemplatePage>> {
+async fn list_templates(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ListParams>,
+) -> ApiResult<Json<TemplatePage>> {
     let flow_type = match q.flow_type.as_deref() {
         None => None,
         Some(t) => Some(
@@ -332,7 +343,11 @@ async fn list_templates(State(state): State<AppState>, ApiQuery(q): ApiQuery<Lis
     if !(1..=500).contains(&page_size) {
         return Err(ApiError::invalid(
             "page_size must be between 1 and 500",
-            Finding::error("invalid_parameter", "", "page_size must be between 1 and 500"),
+            Finding::error(
+                "invalid_parameter",
+                "",
+                "page_size must be between 1 and 500",
+            ),
         ));
     }
     let after = match &q.page_token {
@@ -361,7 +376,8 @@ async fn list_templates(State(state): State<AppState>, ApiQuery(q): ApiQuery<Lis
         .await?;
     let next_page_token = if rows.len() > page_size as usize {
         rows.truncate(page_size as usize);
-        rows.last().map(|r| URL_SAFE_NO_PAD.encode(r.name.as_bytes()))
+        rows.last()
+            .map(|r| URL_SAFE_NO_PAD.encode(r.name.as_bytes()))
     } else {
         None
     };
@@ -383,8 +399,15 @@ fn no_template(name: &str) -> ApiError {
         (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such template", body = Problem, content_type = "application/problem+json")
     ))]
-async fn get_template(State(state): State<AppState>, ApiPath(p): ApiPath<NamePath>) -> ApiResult<Json<TemplateVersion>> {
-    let row = state.store.latest_template(&p.name).await?.ok_or_else(|| no_template(&p.name))?;
+async fn get_template(
+    State(state): State<AppState>,
+    ApiPath(p): ApiPath<NamePath>,
+) -> ApiResult<Json<TemplateVersion>> {
+    let row = state
+        .store
+        .latest_template(&p.name)
+        .await?
+        .ok_or_else(|| no_template(&p.name))?;
     Ok(Json(full(row)?))
 }
 
@@ -397,7 +420,10 @@ async fn get_template(State(state): State<AppState>, ApiPath(p): ApiPath<NamePat
         (status = 404, description = "no such template", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "flows were provisioned from it", body = Problem, content_type = "application/problem+json")
     ))]
-async fn delete_template(State(state): State<AppState>, ApiPath(p): ApiPath<NamePath>) -> ApiResult<StatusCode> {
+async fn delete_template(
+    State(state): State<AppState>,
+    ApiPath(p): ApiPath<NamePath>,
+) -> ApiResult<StatusCode> {
     match state.store.delete_template(&p.name).await? {
         DeleteOutcome::Deleted => Ok(StatusCode::NO_CONTENT),
         DeleteOutcome::NotFound => Err(no_template(&p.name)),
@@ -420,8 +446,15 @@ async fn delete_template(State(state): State<AppState>, ApiPath(p): ApiPath<Name
         (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such template", body = Problem, content_type = "application/problem+json")
     ))]
-async fn list_versions(State(state): State<AppState>, ApiPath(p): ApiPath<NamePath>) -> ApiResult<Json<VersionList>> {
-    let rows = state.store.template_versions(&p.name).await?.ok_or_else(|| no_template(&p.name))?;
+async fn list_versions(
+    State(state): State<AppState>,
+    ApiPath(p): ApiPath<NamePath>,
+) -> ApiResult<Json<VersionList>> {
+    let rows = state
+        .store
+        .template_versions(&p.name)
+        .await?
+        .ok_or_else(|| no_template(&p.name))?;
     Ok(Json(VersionList {
         name: p.name,
         items: rows.iter().map(summary).collect(),
@@ -436,12 +469,20 @@ async fn list_versions(State(state): State<AppState>, ApiPath(p): ApiPath<NamePa
         (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such template or version", body = Problem, content_type = "application/problem+json")
     ))]
-async fn get_version(State(state): State<AppState>, ApiPath(p): ApiPath<VersionPath>) -> ApiResult<Json<TemplateVersion>> {
+async fn get_version(
+    State(state): State<AppState>,
+    ApiPath(p): ApiPath<VersionPath>,
+) -> ApiResult<Json<TemplateVersion>> {
     let row = state
         .store
         .template_version(&p.name, p.version)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("template {:?} has no version {}", p.name, p.version)))?;
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "template {:?} has no version {}",
+                p.name, p.version
+            ))
+        })?;
     Ok(Json(full(row)?))
 }
 
@@ -459,7 +500,10 @@ async fn get_version(State(state): State<AppState>, ApiPath(p): ApiPath<VersionP
         (status = 413, description = "body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "unsupported Content-Type", body = Problem, content_type = "application/problem+json")
     ))]
-async fn validate_document(State(state): State<AppState>, DocumentBody(doc): DocumentBody) -> ApiResult<Json<ValidationResult>> {
+async fn validate_document(
+    State(state): State<AppState>,
+    DocumentBody(doc): DocumentBody,
+) -> ApiResult<Json<ValidationResult>> {
     let catalog = catalog_for(&state.store, &doc).await?;
     let report = validate_against(&doc, &catalog);
     Ok(Json(ValidationResult {

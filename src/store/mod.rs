@@ -78,7 +78,10 @@ impl Store {
 
     /// Whether the database answers (readiness).
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.read).await.map(|_| ())
+        sqlx::query("SELECT 1")
+            .execute(&self.read)
+            .await
+            .map(|_| ())
     }
 
     /// Closes both pools, checkpointing the WAL.

@@ -41,8 +41,7 @@ pub struct ListFilter {
     pub limit: i64,
 }
 
-const COLUMNS: &str =
-    "v.name, v.version, v.flow_type, v.description, v.content_hash, v.document, v.warnings, v.created_at";
+const COLUMNS: &str = "v.name, v.version, v.flow_type, v.description, v.content_hash, v.document, v.warnings, v.created_at";
 
 /// A new template version to store.
 pub struct NewTemplate<'a> {
@@ -142,7 +141,10 @@ impl Store {
     }
 
     /// The latest versions of several templates (missing or deleted ones are left out).
-    pub async fn latest_templates(&self, names: &[String]) -> Result<Vec<TemplateRow>, sqlx::Error> {
+    pub async fn latest_templates(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<TemplateRow>, sqlx::Error> {
         let mut out = Vec::with_capacity(names.len());
         for n in names {
             if let Some(r) = self.latest_template(n).await? {
@@ -168,7 +170,10 @@ impl Store {
     }
 
     /// Every version of a template, oldest first; `None` if there is no such template.
-    pub async fn template_versions(&self, name: &str) -> Result<Option<Vec<TemplateRow>>, sqlx::Error> {
+    pub async fn template_versions(
+        &self,
+        name: &str,
+    ) -> Result<Option<Vec<TemplateRow>>, sqlx::Error> {
         let rows: Vec<TemplateRow> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM template_heads h JOIN template_versions v ON v.name = h.name WHERE h.name = $1 AND h.deleted_at IS NULL ORDER BY v.version"
         ))
@@ -201,11 +206,12 @@ impl Store {
     /// Marks a template deleted unless a flow record was provisioned from it.
     pub async fn delete_template(&self, name: &str) -> Result<DeleteOutcome, sqlx::Error> {
         let mut tx = self.begin_write().await?;
-        let exists = sqlx::query("SELECT 1 FROM template_heads WHERE name = $1 AND deleted_at IS NULL")
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
+        let exists =
+            sqlx::query("SELECT 1 FROM template_heads WHERE name = $1 AND deleted_at IS NULL")
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
         if !exists {
             return Ok(DeleteOutcome::NotFound);
         }

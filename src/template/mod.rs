@@ -4,7 +4,6 @@
 //! Everything here is pure: no I/O, no async. Callers that need stored modules (to know
 //! which variables a called module writes) pass them in through [`Catalog`].
 
-mod catalog;
 pub mod expr;
 pub mod generate;
 pub mod model;
@@ -18,9 +17,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-pub use catalog::catalog_of;
 pub use generate::generate_large;
-pub use validate::interface;
 pub use model::{Flow, FlowType};
 pub use params::{instantiate, instantiate_with_findings};
 pub use validate::{Report, interface, validate, validate_with_params};
@@ -123,6 +120,17 @@ pub fn catalog<I: IntoIterator<Item = ModuleInterface>>(
     modules: I,
 ) -> BTreeMap<String, ModuleInterface> {
     modules.into_iter().map(|m| (m.name.clone(), m)).collect()
+}
+
+/// A catalog of every document that validates on its own, by template name.
+pub fn catalog_of<'a>(
+    docs: impl IntoIterator<Item = &'a Value>,
+) -> BTreeMap<String, ModuleInterface> {
+    catalog(
+        docs.into_iter()
+            .filter_map(|d| validate(d, &NoModules).flow)
+            .map(|f| interface(&f)),
+    )
 }
 
 /// A catalog that knows no modules (validation of a template on its own).

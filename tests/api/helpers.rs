@@ -41,7 +41,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 async fn start(dir: tempfile::TempDir, settings: Settings) -> TestApp {
-    let app = Application::build(settings.clone()).await.expect("service starts");
+    let app = Application::build(settings.clone())
+        .await
+        .expect("service starts");
     let base = format!("http://{}", app.local_addr());
     let (tx, rx) = oneshot::channel::<()>();
     let handle = tokio::spawn(app.run_until(async move {
@@ -81,11 +83,20 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {
-        self.client.post(self.url(path)).json(body).send().await.expect("request")
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        self.client.get(self.url(path)).send().await.expect("request")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn store(&self, doc: &Value) -> (u16, Value) {
@@ -107,9 +118,15 @@ pub async fn assert_problem(resp: Response, status: u16) -> Value {
     assert_eq!(ct, "application/problem+json", "content type");
     let body: Value = resp.json().await.expect("problem is JSON");
     assert_eq!(body["status"], status);
-    assert!(body["type"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
+    assert!(
+        body["type"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
     assert!(body["title"].as_str().is_some(), "{body}");
-    assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
     body
 }
 

@@ -4,7 +4,12 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-async fn post_raw(app: &TestApp, path: &str, ct: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+async fn post_raw(
+    app: &TestApp,
+    path: &str,
+    ct: &str,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
     app.client
         .post(app.url(path))
         .header("content-type", ct)
@@ -34,12 +39,26 @@ async fn wrong_shapes_are_422_with_pointers() {
     let mut doc = module_doc("typed", "hi");
     doc["name"] = json!(5);
     let p = assert_problem(app.post_json("/v1/templates", &doc).await, 422).await;
-    assert!(p["errors"].as_array().unwrap().iter().any(|e| e["pointer"] == "/name"), "{p}");
+    assert!(
+        p["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["pointer"] == "/name"),
+        "{p}"
+    );
 
     let mut doc = module_doc("unknown_field", "hi");
     doc["colour"] = json!("blue");
     let p = assert_problem(app.post_json("/v1/templates", &doc).await, 422).await;
-    assert!(p["errors"].as_array().unwrap().iter().any(|e| e["pointer"] == "/colour"), "{p}");
+    assert!(
+        p["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["pointer"] == "/colour"),
+        "{p}"
+    );
 
     let mut doc = module_doc("bad_digits", "hi");
     doc["draft"]["nodes"]["Hello"] = json!({"id": "Hello", "type": "Gather",
@@ -79,9 +98,19 @@ async fn unknown_routes_and_methods_are_problems() {
     let app = spawn_app().await;
     assert_problem(app.get("/v1/nothing-here").await, 404).await;
     assert_problem(app.get("/").await, 404).await;
-    let r = app.client.put(app.url("/v1/templates")).send().await.unwrap();
+    let r = app
+        .client
+        .put(app.url("/v1/templates"))
+        .send()
+        .await
+        .unwrap();
     assert_problem(r, 405).await;
-    let r = app.client.delete(app.url("/v1/validate")).send().await.unwrap();
+    let r = app
+        .client
+        .delete(app.url("/v1/validate"))
+        .send()
+        .await
+        .unwrap();
     assert_problem(r, 405).await;
     assert_problem(app.get("/v1/templates/nope").await, 404).await;
     assert_problem(app.get("/v1/templates/nope/versions/abc").await, 404).await;

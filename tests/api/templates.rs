@@ -121,9 +121,19 @@ async fn list_pages_and_filters() {
     assert_eq!(names, sorted);
     assert_eq!(names.len(), 8);
 
-    let modules: Value = app.get("/v1/templates?type=module").await.json().await.unwrap();
+    let modules: Value = app
+        .get("/v1/templates?type=module")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(modules["items"].as_array().unwrap().len(), 7);
-    let inbound: Value = app.get("/v1/templates?type=inboundcall").await.json().await.unwrap();
+    let inbound: Value = app
+        .get("/v1/templates?type=inboundcall")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(inbound["items"][0]["name"], "Inbound_Flow_A");
     let prefixed: Value = app
         .get("/v1/templates?name_prefix=mod_1")
@@ -140,10 +150,20 @@ async fn delete_then_restore_continues_numbering_and_in_use_is_409() {
     let app = spawn_app().await;
     let doc = module_doc("to_delete", "hi");
     assert_eq!(app.store(&doc).await.0, 201);
-    let r = app.client.delete(app.url("/v1/templates/to_delete")).send().await.unwrap();
+    let r = app
+        .client
+        .delete(app.url("/v1/templates/to_delete"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
     assert_problem(app.get("/v1/templates/to_delete").await, 404).await;
-    let r = app.client.delete(app.url("/v1/templates/to_delete")).send().await.unwrap();
+    let r = app
+        .client
+        .delete(app.url("/v1/templates/to_delete"))
+        .send()
+        .await
+        .unwrap();
     assert_problem(r, 404).await;
     let listed: Value = app.get("/v1/templates").await.json().await.unwrap();
     assert!(listed["items"].as_array().unwrap().is_empty());
@@ -162,7 +182,12 @@ async fn delete_then_restore_continues_numbering_and_in_use_is_409() {
         .execute(&pool)
         .await
         .unwrap();
-    let r = app.client.delete(app.url("/v1/templates/to_delete")).send().await.unwrap();
+    let r = app
+        .client
+        .delete(app.url("/v1/templates/to_delete"))
+        .send()
+        .await
+        .unwrap();
     let p = assert_problem(r, 409).await;
     assert!(p["detail"].as_str().unwrap().contains("sandbox"), "{p}");
     assert_eq!(app.get("/v1/templates/to_delete").await.status(), 200);
@@ -180,10 +205,15 @@ async fn validation_errors_are_422_with_pointers_and_validate_stores_nothing() {
     assert!(
         errors
             .iter()
-            .any(|e| e["pointer"] == "/draft/nodes/Hello/onComplete/nextNode" && e["severity"] == "error"),
+            .any(|e| e["pointer"] == "/draft/nodes/Hello/onComplete/nextNode"
+                && e["severity"] == "error"),
         "{p}"
     );
-    assert!(errors.iter().all(|e| e["code"].is_string() && e["message"].is_string()));
+    assert!(
+        errors
+            .iter()
+            .all(|e| e["code"].is_string() && e["message"].is_string())
+    );
 
     let r = app.post_json("/v1/validate", &doc).await;
     assert_eq!(r.status(), 200);
@@ -191,7 +221,9 @@ async fn validation_errors_are_422_with_pointers_and_validate_stores_nothing() {
     assert_eq!(v["valid"], false);
     assert!(!v["findings"].as_array().unwrap().is_empty());
 
-    let r = app.post_json("/v1/validate", &module_doc("fine", "hi")).await;
+    let r = app
+        .post_json("/v1/validate", &module_doc("fine", "hi"))
+        .await;
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["valid"], true, "{v}");
 
@@ -253,7 +285,10 @@ async fn public_bind_without_tokens_is_refused() {
     let mut settings = flowsmith::config::Settings::default();
     settings.listen = "0.0.0.0:0".parse().unwrap();
     settings.database_url = format!("sqlite://{}", dir.path().join("x.db").display());
-    let err = flowsmith::app::Application::build(settings).await.err().expect("refused");
+    let err = flowsmith::app::Application::build(settings)
+        .await
+        .err()
+        .expect("refused");
     assert!(err.to_string().contains("without API tokens"), "{err}");
 }
 
