@@ -2,4 +2,5 @@
 //! inbound call flows, and provision all of them in the right order.
 
 pub mod compile;
+pub mod simulate;
 pub mod template;
