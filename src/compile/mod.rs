@@ -394,7 +394,7 @@ impl<'a> Compiler<'a> {
     fn document(&mut self) -> Result<Y, CompileError> {
         let f = self.flow;
         let start_ref = self.ref_ids[self.idx(&f.start)].clone();
-        let mut root: Vec<(String, Y)> = vec![("name".into(), Y::s(self.ctx.flow_name))];
+        let mut root: Vec<(yaml::Key, Y)> = vec![("name".into(), Y::s(self.ctx.flow_name))];
         if let Some(d) = &f.description {
             root.push(("description".into(), Y::s(d)));
         }
@@ -447,9 +447,9 @@ impl<'a> Compiler<'a> {
                     VarType::Integer => "integerVariable",
                     VarType::Boolean => "booleanVariable",
                 };
-                let mut e = vec![
-                    ("name".to_owned(), Y::s(names.var_name(k))),
-                    ("initialValue".to_owned(), no_value()),
+                let mut e: Vec<(yaml::Key, Y)> = vec![
+                    ("name".into(), Y::s(names.var_name(k))),
+                    ("initialValue".into(), no_value()),
                 ];
                 if self.ty == FlowType::Module {
                     e.push(("isInput".into(), Y::Bool(self.flow.inputs.contains_key(k))));
@@ -561,30 +561,30 @@ impl<'a> Compiler<'a> {
                     let failure = self.branch(n.on_error.as_deref(), depth)?;
                     let mut outputs = Vec::new();
                     if !success.is_empty() {
-                        outputs.push(("success".to_owned(), Y::one("actions", Y::Seq(success))));
+                        outputs.push(("success".into(), Y::one("actions", Y::Seq(success))));
                     }
                     if !failure.is_empty() {
-                        outputs.push(("failure".to_owned(), Y::one("actions", Y::Seq(failure))));
+                        outputs.push(("failure".into(), Y::one("actions", Y::Seq(failure))));
                     }
-                    let mut e = vec![
-                        ("name".to_owned(), Y::s(id)),
+                    let mut e: Vec<(yaml::Key, Y)> = vec![
+                        ("name".into(), Y::s(id)),
                         (
-                            "inputData".to_owned(),
+                            "inputData".into(),
                             Y::one("var", Y::s(self.names().var(into))),
                         ),
-                        ("digits".to_owned(), digits),
+                        ("digits".into(), digits),
                         (
-                            "interDigitTimeout".to_owned(),
+                            "interDigitTimeout".into(),
                             seconds(*inter_digit_timeout_seconds),
                         ),
-                        ("noEntryTimeout".to_owned(), seconds(*timeout_seconds)),
-                        ("inputAudio".to_owned(), self.audio(prompt)),
-                        ("acceptJustStar".to_owned(), lit(Y::Bool(false))),
-                        ("acceptJustPound".to_owned(), lit(Y::Bool(false))),
-                        ("verificationType".to_owned(), Y::s("none")),
+                        ("noEntryTimeout".into(), seconds(*timeout_seconds)),
+                        ("inputAudio".into(), self.audio(prompt)),
+                        ("acceptJustStar".into(), lit(Y::Bool(false))),
+                        ("acceptJustPound".into(), lit(Y::Bool(false))),
+                        ("verificationType".into(), Y::s("none")),
                     ];
                     if !outputs.is_empty() {
-                        e.push(("outputs".to_owned(), Y::Map(outputs)));
+                        e.push(("outputs".into(), Y::Map(outputs)));
                     }
                     out.push(Y::one("collectInput", Y::Map(e)));
                     return Ok(());
@@ -601,18 +601,16 @@ impl<'a> Compiler<'a> {
                         };
                         let mut outputs = Vec::new();
                         if !yes.is_empty() {
-                            outputs.push(("yes".to_owned(), Y::one("actions", Y::Seq(yes))));
+                            outputs.push(("yes".into(), Y::one("actions", Y::Seq(yes))));
                         }
                         if !no.is_empty() {
-                            outputs.push(("no".to_owned(), Y::one("actions", Y::Seq(no))));
+                            outputs.push(("no".into(), Y::one("actions", Y::Seq(no))));
                         }
                         let condition = Y::one("exp", Y::s(self.names().expr(&b.condition)));
-                        let mut e = vec![
-                            ("name".to_owned(), Y::s(name)),
-                            ("condition".to_owned(), condition),
-                        ];
+                        let mut e: Vec<(yaml::Key, Y)> =
+                            vec![("name".into(), Y::s(name)), ("condition".into(), condition)];
                         if !outputs.is_empty() {
-                            e.push(("outputs".to_owned(), Y::Map(outputs)));
+                            e.push(("outputs".into(), Y::Map(outputs)));
                         }
                         no = vec![Y::one("decision", Y::Map(e))];
                     }
@@ -654,20 +652,20 @@ impl<'a> Compiler<'a> {
                     }
                     let failure =
                         self.branch(n.on_error.as_deref().or(n.next.as_deref()), depth)?;
-                    let mut e = vec![
-                        ("name".to_owned(), Y::s(id)),
-                        ("targetQueue".to_owned(), lit(Y::one("name", Y::s(qname)))),
-                        ("priority".to_owned(), lit(Y::Int(priority.unwrap_or(0)))),
-                        ("preferredAgents".to_owned(), no_value()),
-                        ("languageSkill".to_owned(), no_value()),
+                    let mut e: Vec<(yaml::Key, Y)> = vec![
+                        ("name".into(), Y::s(id)),
+                        ("targetQueue".into(), lit(Y::one("name", Y::s(qname)))),
+                        ("priority".into(), lit(Y::Int(priority.unwrap_or(0)))),
+                        ("preferredAgents".into(), no_value()),
+                        ("languageSkill".into(), no_value()),
                         (
-                            "failureOutputs".to_owned(),
+                            "failureOutputs".into(),
                             Y::map([("errorType", no_value()), ("errorMessage", no_value())]),
                         ),
                     ];
                     if !failure.is_empty() {
                         e.push((
-                            "outputs".to_owned(),
+                            "outputs".into(),
                             Y::one("failure", Y::one("actions", Y::Seq(failure))),
                         ));
                     }
@@ -795,8 +793,8 @@ impl<'a> Compiler<'a> {
         Ok(unverified::call_common_module(
             &n.id,
             &flow_name,
-            ins.into_iter().collect(),
-            outs.into_iter().collect(),
+            ins.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+            outs.into_iter().map(|(k, v)| (k.into(), v)).collect(),
         ))
     }
 }

@@ -37,7 +37,7 @@ pub fn var_prefix(t: FlowType) -> &'static str {
 /// for both flow types; an exported inbound flow may instead show
 /// `defaultLanguageSkill: {noValue: true}` next to `none: true`.
 pub fn supported_languages(lang: &str) -> Y {
-    Y::one(lang, Y::one("none", Y::Bool(true)))
+    Y::one(lang.to_owned(), Y::one("none", Y::Bool(true)))
 }
 
 /// Extra root keys of a common module after `supportedLanguages`.
@@ -45,7 +45,7 @@ pub fn supported_languages(lang: &str) -> Y {
 /// shows `compatibleFlowTypes: [inboundcall]`; whether a module file may carry it at the root
 /// is unknown, so nothing is emitted and the module is created with Genesys' default
 /// (it must be compatible with inbound call flows).
-pub fn module_root_extras() -> Vec<(String, Y)> {
+pub fn module_root_extras() -> Vec<(super::yaml::Key, Y)> {
     Vec::new()
 }
 
@@ -93,15 +93,15 @@ pub fn module_end(_name: &str) -> Option<Y> {
 pub fn call_common_module(
     name: &str,
     module_flow_name: &str,
-    inputs: Vec<(String, Y)>,
-    outputs: Vec<(String, Y)>,
+    inputs: Vec<(super::yaml::Key, Y)>,
+    outputs: Vec<(super::yaml::Key, Y)>,
 ) -> Y {
     let mut version = Vec::new();
     if !inputs.is_empty() {
-        version.push(("inputs".to_owned(), Y::Map(inputs)));
+        version.push(("inputs".into(), Y::Map(inputs)));
     }
     if !outputs.is_empty() {
-        version.push(("outputs".to_owned(), Y::Map(outputs)));
+        version.push(("outputs".into(), Y::Map(outputs)));
     }
     Y::one(
         "callCommonModule",
@@ -110,7 +110,7 @@ pub fn call_common_module(
             (
                 "commonModule",
                 Y::one(
-                    module_flow_name,
+                    module_flow_name.to_owned(),
                     Y::one("ver_latestPublished", Y::Map(version)),
                 ),
             ),

@@ -3,7 +3,11 @@
 //! could take for something else (`yes`, `no`, `on`, `null`, numbers, `:`/`#`, leading
 //! indicators...) quoted. Genesys' own files quote the decision outputs `"yes"`/`"no"`.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
+
+/// A mapping key: usually a static word, sometimes a computed name.
+pub type Key = Cow<'static, str>;
 
 /// A YAML value with ordered mappings.
 #[derive(Debug, Clone, PartialEq)]
@@ -12,7 +16,7 @@ pub enum Y {
     Int(i64),
     Bool(bool),
     Seq(Vec<Y>),
-    Map(Vec<(String, Y)>),
+    Map(Vec<(Key, Y)>),
 }
 
 impl Y {
@@ -21,17 +25,17 @@ impl Y {
     }
 
     /// A mapping from `(key, value)` pairs, in the given order.
-    pub fn map<const N: usize>(entries: [(&str, Y); N]) -> Y {
+    pub fn map<const N: usize>(entries: [(&'static str, Y); N]) -> Y {
         Y::Map(
             entries
                 .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
+                .map(|(k, v)| (Cow::Borrowed(k), v))
                 .collect(),
         )
     }
 
     /// `{key: value}`.
-    pub fn one(key: impl Into<String>, value: Y) -> Y {
+    pub fn one(key: impl Into<Key>, value: Y) -> Y {
         Y::Map(vec![(key.into(), value)])
     }
 }
@@ -50,11 +54,16 @@ pub fn to_string(v: &Y) -> String {
     out
 }
 
-fn indent(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
+fn indent(out: &mut String, mut n: usize) {
+    const SPACES: &str = "                                                                ";
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        n -= k;
+    }
 }
 
-fn write_map(out: &mut String, entries: &[(String, Y)], ind: usize, first_inline: bool) {
+fn write_map(out: &mut String, entries: &[(Key, Y)], ind: usize, first_inline: bool) {
     for (i, (k, v)) in entries.iter().enumerate() {
         if !(i == 0 && first_inline) {
             indent(out, ind);
@@ -204,7 +213,7 @@ mod tests {
                 "!a", "|", ">", "%", "@", "", " x", "x ",
             ]
             .iter()
-            .map(|k| (k.to_string(), Y::s(*k)))
+            .map(|k| (Cow::Owned(k.to_string()), Y::s(*k)))
             .collect(),
         );
         let text = to_string(&v);
@@ -247,7 +256,7 @@ mod tests {
     proptest! {
         #[test]
         fn any_string_round_trips(s in "\\PC*|[ -~\\n\\t]{0,12}") {
-            let text = to_string(&Y::map([("k", Y::s(s.clone())), ("n", Y::map([(s.as_str(), Y::Int(1))]))]));
+            let text = to_string(&Y::map([("k", Y::s(s.clone())), ("n", Y::one(s.clone(), Y::Int(1)))]));
             let back = reparse(&text);
             prop_assert_eq!(back["k"].as_str(), Some(s.as_str()), "{}", text);
             let inner = back["n"].as_mapping().unwrap();
