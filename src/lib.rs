@@ -2,5 +2,6 @@
 //! inbound call flows, and provision all of them in the right order.
 
 pub mod compile;
+pub mod diagram;
 pub mod simulate;
 pub mod template;
