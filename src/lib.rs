@@ -3,5 +3,6 @@
 
 pub mod compile;
 pub mod diagram;
+pub mod offline;
 pub mod simulate;
 pub mod template;
