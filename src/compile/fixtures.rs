@@ -1,0 +1,293 @@
+//! Hand-built validated models of the seed documents (`shared/examples/seed/*.json`) and a
+//! generated large flow, for tests of the compiler, simulator and diagrams.
+
+use std::collections::BTreeMap;
+
+use crate::template::expr::{BinOp, Expr};
+use crate::template::model::*;
+
+fn node(id: &str, kind: NodeKind, next: Option<&str>, on_error: Option<&str>) -> (String, Node) {
+    (
+        id.to_owned(),
+        Node {
+            id: id.to_owned(),
+            kind,
+            next: next.map(str::to_owned),
+            on_error: on_error.map(str::to_owned),
+        },
+    )
+}
+
+fn say(text: &str) -> NodeKind {
+    NodeKind::Say {
+        text: Text::literal(text),
+        language: Some("en-US".into()),
+        beep: false,
+    }
+}
+
+fn end() -> NodeKind {
+    NodeKind::End {
+        end_type: Some("normal".into()),
+    }
+}
+
+/// `shared_module.json`: SayHello → GatherInput → SetResult → EndFlow, errors → Exit.
+pub fn seed_module() -> Flow {
+    let nodes: BTreeMap<String, Node> = [
+        node(
+            "SayHello",
+            say("Welcome. Press 1 for English."),
+            Some("GatherInput"),
+            Some("Exit"),
+        ),
+        node(
+            "GatherInput",
+            NodeKind::Gather {
+                prompt: Text::literal("Press 1."),
+                min_digits: 1,
+                max_digits: 1,
+                timeout_seconds: Some(10),
+                inter_digit_timeout_seconds: None,
+                language: Some("en-US".into()),
+                into: VarRef::digits_of("GatherInput"),
+            },
+            Some("SetResult"),
+            Some("Exit"),
+        ),
+        node(
+            "SetResult",
+            NodeKind::Set {
+                assignments: vec![Assignment {
+                    var: VarRef("shared_module_result".into()),
+                    ty: VarType::String,
+                    value: SetValue::Text(Text(vec![Segment::Var(VarRef(
+                        "GatherInput.digits".into(),
+                    ))])),
+                }],
+            },
+            Some("EndFlow"),
+            Some("Exit"),
+        ),
+        node("EndFlow", end(), None, None),
+        node("Exit", end(), None, None),
+    ]
+    .into_iter()
+    .collect();
+    let mut variables = BTreeMap::new();
+    variables.insert("GatherInput_digits".to_owned(), VarType::String);
+    variables.insert("shared_module_result".to_owned(), VarType::String);
+    Flow {
+        name: "Shared_Module_Language_Select".into(),
+        flow_type: FlowType::Inbound,
+        description: None,
+        division: "Home".into(),
+        language: "en-us".into(),
+        inputs: BTreeMap::new(),
+        outputs: BTreeMap::new(),
+        variables,
+        start: "SayHello".into(),
+        nodes,
+    }
+}
+
+/// `inbound_flow.json` with `queue_id` = "q-1".
+pub fn seed_caller() -> Flow {
+    let nodes: BTreeMap<String, Node> = [
+        node(
+            "CallShared",
+            NodeKind::CallModule {
+                module: ModuleRef::Name("Shared_Module_Language_Select".into()),
+                inputs: vec![],
+                outputs: vec![],
+                timeout_seconds: Some(300),
+            },
+            Some("CheckResult"),
+            Some("HandleError"),
+        ),
+        node(
+            "CheckResult",
+            NodeKind::If {
+                branches: vec![Branch {
+                    condition: Expr::Binary(
+                        BinOp::Eq,
+                        Box::new(Expr::Var(VarRef("shared_module_result".into()))),
+                        Box::new(Expr::Str("1".into())),
+                    ),
+                    target: "RouteToAgent".into(),
+                }],
+                default: Some("PlayGoodbye".into()),
+            },
+            None,
+            None,
+        ),
+        node(
+            "RouteToAgent",
+            NodeKind::Route {
+                queue: QueueRef::Id("q-1".into()),
+                skills: vec![],
+                priority: None,
+            },
+            Some("PlayGoodbye"),
+            Some("PlayGoodbye"),
+        ),
+        node("PlayGoodbye", say("Thank you."), Some("EndFlow"), None),
+        node("HandleError", say("Error occurred."), Some("EndFlow"), None),
+        node("EndFlow", end(), None, None),
+    ]
+    .into_iter()
+    .collect();
+    let mut variables = BTreeMap::new();
+    variables.insert("shared_module_result".to_owned(), VarType::String);
+    Flow {
+        name: "Inbound_Flow_A".into(),
+        flow_type: FlowType::Inbound,
+        description: None,
+        division: "Home".into(),
+        language: "en-us".into(),
+        inputs: BTreeMap::new(),
+        outputs: BTreeMap::new(),
+        variables,
+        start: "CallShared".into(),
+        nodes,
+    }
+}
+
+/// A flow of about `n` nodes in blocks of four: Say → Gather → If (digit 1 → next block,
+/// 2 → back to this block's Say, default → shared Menu task) → Set → next block; ends with
+/// Route and End.
+pub fn generated_flow(n: usize) -> Flow {
+    let blocks = n / 4;
+    let mut nodes = BTreeMap::new();
+    let mut variables = BTreeMap::new();
+    let id = |k: usize, s: &str| format!("b{k:05}_{s}");
+    for k in 0..blocks {
+        let next_block = if k + 1 < blocks {
+            id(k + 1, "say")
+        } else {
+            "route".to_owned()
+        };
+        let (a, b) = node(
+            &id(k, "say"),
+            NodeKind::Say {
+                text: Text(vec![
+                    Segment::Literal(format!("Step {k}, counter ")),
+                    Segment::Var(VarRef("counter".into())),
+                ]),
+                language: None,
+                beep: false,
+            },
+            Some(&id(k, "gather")),
+            None,
+        );
+        nodes.insert(a, b);
+        let g = id(k, "gather");
+        variables.insert(format!("{g}_digits"), VarType::String);
+        let (a, b) = node(
+            &g,
+            NodeKind::Gather {
+                prompt: Text::literal("Press 1 or 2."),
+                min_digits: 1,
+                max_digits: 2,
+                timeout_seconds: Some(5),
+                inter_digit_timeout_seconds: Some(2),
+                language: None,
+                into: VarRef::digits_of(&g),
+            },
+            Some(&id(k, "if")),
+            Some("menu"),
+        );
+        nodes.insert(a, b);
+        let var = Expr::Var(VarRef(format!("{g}.digits")));
+        let (a, b) = node(
+            &id(k, "if"),
+            NodeKind::If {
+                branches: vec![
+                    Branch {
+                        condition: Expr::Binary(
+                            BinOp::Eq,
+                            Box::new(var.clone()),
+                            Box::new(Expr::Str("1".into())),
+                        ),
+                        target: id(k, "set"),
+                    },
+                    Branch {
+                        condition: Expr::Binary(
+                            BinOp::Eq,
+                            Box::new(var),
+                            Box::new(Expr::Str("2".into())),
+                        ),
+                        target: id(k, "say"),
+                    },
+                ],
+                default: Some("menu".into()),
+            },
+            None,
+            None,
+        );
+        nodes.insert(a, b);
+        let (a, b) = node(
+            &id(k, "set"),
+            NodeKind::Set {
+                assignments: vec![Assignment {
+                    var: VarRef("counter".into()),
+                    ty: VarType::Integer,
+                    value: SetValue::Expr(Expr::Binary(
+                        BinOp::Add,
+                        Box::new(Expr::Var(VarRef("counter".into()))),
+                        Box::new(Expr::Int(1)),
+                    )),
+                }],
+            },
+            Some(&next_block),
+            None,
+        );
+        nodes.insert(a, b);
+    }
+    variables.insert("counter".into(), VarType::Integer);
+    let first = if blocks > 0 {
+        id(0, "say")
+    } else {
+        "route".to_owned()
+    };
+    for (a, b) in [
+        node(
+            "init",
+            NodeKind::Set {
+                assignments: vec![Assignment {
+                    var: VarRef("counter".into()),
+                    ty: VarType::Integer,
+                    value: SetValue::Text(Text::literal("0")),
+                }],
+            },
+            Some(&first),
+            None,
+        ),
+        node("menu", say("Let's start over."), Some(&first), None),
+        node(
+            "route",
+            NodeKind::Route {
+                queue: QueueRef::Name("Support".into()),
+                skills: vec![],
+                priority: Some(1),
+            },
+            None,
+            Some("bye"),
+        ),
+        node("bye", NodeKind::Disconnect, None, None),
+    ] {
+        nodes.insert(a, b);
+    }
+    Flow {
+        name: "Generated".into(),
+        flow_type: FlowType::Inbound,
+        description: Some("generated".into()),
+        division: "Home".into(),
+        language: "en-us".into(),
+        inputs: BTreeMap::new(),
+        outputs: BTreeMap::new(),
+        variables,
+        start: "init".into(),
+        nodes,
+    }
+}

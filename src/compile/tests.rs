@@ -1,0 +1,342 @@
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_yaml_ng::Value;
+
+use super::fixtures::{generated_flow, seed_caller, seed_module};
+use super::*;
+
+fn snapshot(name: &str, actual: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("src/compile/snapshots")
+        .join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some_and(|v| v == "1") {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_SNAPSHOTS=1)", path.display()));
+    assert!(
+        expected == actual,
+        "snapshot {name} differs (UPDATE_SNAPSHOTS=1 rewrites it)\n--- expected\n{expected}\n--- actual\n{actual}"
+    );
+}
+
+fn module_targets() -> BTreeMap<String, ModuleTarget> {
+    let m = seed_module();
+    let mut out = BTreeMap::new();
+    out.insert(m.name.clone(), ModuleTarget::of(&m, &m.name));
+    out
+}
+
+fn queues() -> BTreeMap<String, String> {
+    [("q-1".to_owned(), "Support".to_owned())]
+        .into_iter()
+        .collect()
+}
+
+fn compile_module() -> Compiled {
+    let m = seed_module();
+    let (empty, noq) = (BTreeMap::new(), BTreeMap::new());
+    compile(
+        &m,
+        &CompileContext {
+            flow_name: &m.name,
+            as_type: FlowType::Module,
+            modules: &empty,
+            queue_names: &noq,
+        },
+    )
+    .unwrap()
+}
+
+fn compile_caller() -> Compiled {
+    let c = seed_caller();
+    let (mods, qs) = (module_targets(), queues());
+    compile(
+        &c,
+        &CompileContext {
+            flow_name: &c.name,
+            as_type: FlowType::Inbound,
+            modules: &mods,
+            queue_names: &qs,
+        },
+    )
+    .unwrap()
+}
+
+fn walk<'v>(v: &'v Value, key: &str, out: &mut Vec<&'v Value>) {
+    match v {
+        Value::Mapping(m) => {
+            for (k, val) in m {
+                if k.as_str() == Some(key) {
+                    out.push(val);
+                }
+                walk(val, key, out);
+            }
+        }
+        Value::Sequence(s) => s.iter().for_each(|x| walk(x, key, out)),
+        _ => {}
+    }
+}
+
+/// Parses the YAML, checks the root key and that every task reference resolves.
+fn check_structure(yaml: &str, root: &str) -> Value {
+    let doc: Value = serde_yaml_ng::from_str(yaml).unwrap();
+    let m = doc.as_mapping().unwrap();
+    assert_eq!(m.len(), 1);
+    assert_eq!(m.keys().next().unwrap().as_str(), Some(root));
+    let body = &doc[root];
+    let ref_ids: Vec<&str> = body["tasks"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|t| t["task"]["refId"].as_str().unwrap())
+        .collect();
+    let start = body["startUpRef"].as_str().unwrap();
+    assert!(
+        start.starts_with(&format!("/{root}/tasks/task[")),
+        "{start}"
+    );
+    let mut refs = vec![start.to_owned()];
+    let mut targets = Vec::new();
+    walk(body, "targetTaskRef", &mut targets);
+    refs.extend(targets.iter().map(|t| t.as_str().unwrap().to_owned()));
+    for r in refs {
+        let id = r.rsplit_once('[').unwrap().1.trim_end_matches(']');
+        assert!(
+            ref_ids.contains(&id),
+            "{r} resolves to no task in {ref_ids:?}"
+        );
+    }
+    doc
+}
+
+#[test]
+fn seed_module_snapshot_and_structure() {
+    let c = compile_module();
+    snapshot("seed_module.yaml", &c.yaml);
+    assert_eq!(c.flow_type, FlowType::Module);
+    let doc = check_structure(&c.yaml, "commonModule");
+    let vars = doc["commonModule"]["variables"].as_sequence().unwrap();
+    let result = vars
+        .iter()
+        .map(|v| &v["stringVariable"])
+        .find(|v| v["name"].as_str() == Some("Common.shared_module_result"))
+        .unwrap();
+    assert_eq!(result["isOutput"].as_bool(), Some(true));
+    assert_eq!(result["isInput"].as_bool(), Some(false));
+    // The onError exits of Say and Set cannot be compiled and say so.
+    let codes: Vec<&str> = c.warnings.iter().map(|w| w.code.as_str()).collect();
+    assert_eq!(codes, ["on_error_not_compiled", "on_error_not_compiled"]);
+}
+
+#[test]
+fn seed_caller_snapshot_and_structure() {
+    let c = compile_caller();
+    snapshot("seed_caller.yaml", &c.yaml);
+    assert_eq!(c.flow_type, FlowType::Inbound);
+    assert!(c.yaml.contains("\"yes\":"), "{}", c.yaml);
+    assert!(c.yaml.contains("\"no\":"), "{}", c.yaml);
+    let doc = check_structure(&c.yaml, "inboundCall");
+    let mut calls = Vec::new();
+    walk(&doc, "callCommonModule", &mut calls);
+    assert_eq!(calls.len(), 1);
+    let module = &calls[0]["commonModule"]["Shared_Module_Language_Select"]["ver_latestPublished"];
+    assert_eq!(
+        module["outputs"]["Common.shared_module_result"]["var"].as_str(),
+        Some("Flow.shared_module_result")
+    );
+    let mut queues = Vec::new();
+    walk(&doc, "targetQueue", &mut queues);
+    assert_eq!(queues[0]["lit"]["name"].as_str(), Some("Support"));
+    let codes: Vec<&str> = c.warnings.iter().map(|w| w.code.as_str()).collect();
+    assert_eq!(codes, ["timeout_ignored", "on_error_not_compiled"]);
+}
+
+#[test]
+fn compiling_is_deterministic() {
+    let (a, b) = (compile_caller(), compile_caller());
+    assert_eq!(a.yaml, b.yaml);
+    assert_eq!(a.content_hash, b.content_hash);
+    assert_eq!(a.content_hash.len(), 64);
+    assert_eq!(
+        a.content_hash,
+        hex::encode(Sha256::digest(a.yaml.as_bytes()))
+    );
+    let g = generated_flow(400);
+    let (empty, noq) = (BTreeMap::new(), BTreeMap::new());
+    let ctx = CompileContext {
+        flow_name: "G",
+        as_type: FlowType::Inbound,
+        modules: &empty,
+        queue_names: &noq,
+    };
+    assert_eq!(compile(&g, &ctx).unwrap(), compile(&g, &ctx).unwrap());
+}
+
+#[test]
+fn unresolved_queue_and_module_warn() {
+    let c = seed_caller();
+    let (empty, noq) = (BTreeMap::new(), BTreeMap::new());
+    let out = compile(
+        &c,
+        &CompileContext {
+            flow_name: "Renamed",
+            as_type: FlowType::Inbound,
+            modules: &empty,
+            queue_names: &noq,
+        },
+    )
+    .unwrap();
+    let codes: Vec<&str> = out.warnings.iter().map(|w| w.code.as_str()).collect();
+    assert!(codes.contains(&"queue_id_unresolved"), "{codes:?}");
+    assert!(codes.contains(&"module_unresolved"), "{codes:?}");
+    let doc = check_structure(&out.yaml, "inboundCall");
+    assert_eq!(doc["inboundCall"]["name"].as_str(), Some("Renamed"));
+    let mut queues = Vec::new();
+    walk(&doc, "targetQueue", &mut queues);
+    assert_eq!(queues[0]["lit"]["name"].as_str(), Some("q-1"));
+}
+
+#[test]
+fn module_id_must_be_resolved() {
+    let mut c = seed_caller();
+    if let Some(n) = c.nodes.get_mut("CallShared") {
+        if let NodeKind::CallModule { module, .. } = &mut n.kind {
+            *module = ModuleRef::Id("abc".into());
+        }
+    }
+    let (empty, noq) = (BTreeMap::new(), BTreeMap::new());
+    let mut ctx = CompileContext {
+        flow_name: "x",
+        as_type: FlowType::Inbound,
+        modules: &empty,
+        queue_names: &noq,
+    };
+    let err = compile(&c, &ctx).unwrap_err();
+    assert_eq!(err.code(), "module_id_unresolved");
+    let mut mods = BTreeMap::new();
+    mods.insert(
+        "id:abc".to_owned(),
+        ModuleTarget {
+            flow_name: "Real Module".into(),
+            ..ModuleTarget::default()
+        },
+    );
+    ctx.modules = &mods;
+    let ok = compile(&c, &ctx).unwrap();
+    assert!(ok.yaml.contains("Real Module:"), "{}", ok.yaml);
+}
+
+#[test]
+fn module_cannot_call_module() {
+    let c = seed_caller();
+    let (empty, noq) = (BTreeMap::new(), BTreeMap::new());
+    let err = compile(
+        &c,
+        &CompileContext {
+            flow_name: "x",
+            as_type: FlowType::Module,
+            modules: &empty,
+            queue_names: &noq,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "module_calls_module");
+}
+
+#[test]
+fn sanitising_collisions_are_errors() {
+    let mut m = seed_module();
+    m.variables
+        .insert("shared-module-result".into(), VarType::String);
+    let (empty, noq) = (BTreeMap::new(), BTreeMap::new());
+    let ctx = CompileContext {
+        flow_name: "x",
+        as_type: FlowType::Module,
+        modules: &empty,
+        queue_names: &noq,
+    };
+    let err = compile(&m, &ctx).unwrap_err();
+    assert_eq!(err.code(), "name_collision");
+
+    let mut m = seed_module();
+    let mut n = m.nodes["Exit"].clone();
+    n.id = "Ex.it".into();
+    m.nodes.insert("Ex.it".into(), n.clone());
+    n.id = "Ex_it".into();
+    m.nodes.insert("Ex_it".into(), n);
+    assert!(matches!(
+        compile(&m, &ctx),
+        Err(CompileError::NameCollision { kind: "node", .. })
+    ));
+}
+
+#[test]
+fn cycles_and_deep_nesting_compile_to_tasks() {
+    let g = generated_flow(400);
+    let (empty, noq) = (BTreeMap::new(), BTreeMap::new());
+    let out = compile(
+        &g,
+        &CompileContext {
+            flow_name: "G",
+            as_type: FlowType::Inbound,
+            modules: &empty,
+            queue_names: &noq,
+        },
+    )
+    .unwrap();
+    let doc = check_structure(&out.yaml, "inboundCall");
+    let tasks = doc["inboundCall"]["tasks"].as_sequence().unwrap();
+    // init, menu (many predecessors), each block's say (a back edge), plus promotions.
+    assert!(tasks.len() >= 100, "{}", tasks.len());
+    // Every node's action appears exactly once (End/Disconnect may repeat).
+    let mut names = Vec::new();
+    walk(&doc, "name", &mut names);
+    for id in g
+        .nodes
+        .keys()
+        .filter(|k| k.ends_with("_set") || k.ends_with("_gather"))
+    {
+        let n = names
+            .iter()
+            .filter(|v| v.as_str() == Some(id.as_str()))
+            .count();
+        assert_eq!(n, 1, "{id}");
+    }
+    let max_indent = out
+        .yaml
+        .lines()
+        .map(|l| l.len() - l.trim_start().len())
+        .max()
+        .unwrap();
+    assert!(max_indent < 400, "{max_indent}");
+}
+
+/// `cargo test --release --lib compile_perf -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn compile_perf_2000_nodes() {
+    let g = generated_flow(2000);
+    let (empty, noq) = (BTreeMap::new(), BTreeMap::new());
+    let ctx = CompileContext {
+        flow_name: "G",
+        as_type: FlowType::Inbound,
+        modules: &empty,
+        queue_names: &noq,
+    };
+    let _ = compile(&g, &ctx).unwrap();
+    let runs = 20;
+    let t = std::time::Instant::now();
+    let mut bytes = 0;
+    for _ in 0..runs {
+        bytes = compile(&g, &ctx).unwrap().yaml.len();
+    }
+    let per = t.elapsed() / runs;
+    println!(
+        "compile {} nodes: {per:?} per run, {bytes} bytes of YAML",
+        g.nodes.len()
+    );
+    assert!(per < std::time::Duration::from_millis(20));
+}

@@ -1,0 +1,136 @@
+//! Every Archy YAML shape the compiler emits that we could NOT confirm against a real
+//! Genesys Cloud org. All other shapes (playAudio, collectInput, decision, updateData,
+//! transferToAcd, disconnect, inboundCall root) are verified in
+//! `shared/reference/genesys-api.md` §4.
+//!
+//! How to check each item: build one common module and one inbound call flow that calls it
+//! in the Architect UI, export both (`POST /api/v2/flows/export/jobs` with
+//! `{"flows":[{"flow":{"id":"<id>"},"exportType":"Yaml"}]}`, poll
+//! `GET /api/v2/flows/export/jobs/{jobId}?expand=messages`, download `downloadUrl`), and
+//! compare the exported YAML with what the functions below produce.
+
+use super::yaml::Y;
+use crate::template::FlowType;
+
+/// Root key of the YAML document.
+/// CHECK: `commonModule` for modules (seen only in third-party fixtures, [M]);
+/// `inboundCall` is verified.
+pub fn root_key(t: FlowType) -> &'static str {
+    match t {
+        FlowType::Inbound => "inboundCall",
+        FlowType::Module => "commonModule",
+    }
+}
+
+/// Prefix of flow-scoped variables.
+/// CHECK: `Common.` inside a common module ([M], third-party fixtures); `Flow.` in inbound
+/// call flows is verified.
+pub fn var_prefix(t: FlowType) -> &'static str {
+    match t {
+        FlowType::Inbound => "Flow.",
+        FlowType::Module => "Common.",
+    }
+}
+
+/// `supportedLanguages` entry for one language.
+/// CHECK: `{<lang>: {none: true}}` is the module fixture shape ([L], reference §4.3), used
+/// for both flow types; an exported inbound flow may instead show
+/// `defaultLanguageSkill: {noValue: true}` next to `none: true`.
+pub fn supported_languages(lang: &str) -> Y {
+    Y::one(lang.to_owned(), Y::one("none", Y::Bool(true)))
+}
+
+/// Extra root keys of a common module after `supportedLanguages`.
+/// CHECK: the key that records compatible flow types. Archy's `referencedObjects` metadata
+/// shows `compatibleFlowTypes: [inboundcall]`; whether a module file may carry it at the root
+/// is unknown, so nothing is emitted and the module is created with Genesys' default
+/// (it must be compatible with inbound call flows).
+pub fn module_root_extras() -> Vec<(super::yaml::Key, Y)> {
+    Vec::new()
+}
+
+/// Reference from `startUpRef` to a task.
+/// CHECK for modules: `/commonModule/tasks/task[<refId>]` ([L]); the inbound form
+/// `/inboundCall/tasks/task[<refId>]` is verified.
+pub fn startup_ref(t: FlowType, ref_id: &str) -> String {
+    format!("/{}/tasks/task[{ref_id}]", root_key(t))
+}
+
+/// A move to a reusable task: a goto, control does not come back.
+/// CHECK: the action name `jumpToTask` and its `targetTaskRef` key (the menu choice
+/// `menuJumpToTask` with `targetTaskRef` is verified, the action is not) and whether the
+/// relative `./tasks/task[...]` form is accepted inside an action list.
+pub fn jump_to_task(name: &str, ref_id: &str) -> Y {
+    Y::one(
+        "jumpToTask",
+        Y::map([
+            ("name", Y::s(name)),
+            ("targetTaskRef", Y::s(format!("./tasks/task[{ref_id}]"))),
+        ]),
+    )
+}
+
+/// What an `End` node compiles to inside a common module.
+///
+/// Choice: nothing. The compiler places every continuation inside the outputs of the
+/// branching action (collectInput, decision, transferToAcd), so an End is always the last
+/// action of its list and the module returns to the caller when the task's action list ends.
+/// End nodes in modules are therefore always inlined, never made into tasks.
+/// CHECK: whether a real export ends the module task with an explicit action (e.g.
+/// `endTask`/`exitCommonModule`); if so, return it here.
+pub fn module_end(_name: &str) -> Option<Y> {
+    None
+}
+
+/// The Call Common Module action ([M]: two third-party generators, mirrors the verified
+/// `callBotFlow`). Inputs and outputs are keyed by the MODULE's variable names (with the
+/// module's prefix); outputs name caller variables with `var:`.
+/// CHECK: the action key `callCommonModule`, the `commonModule: {<flow name>:
+/// {ver_latestPublished: ...}}` nesting, whether every module input must be listed (we emit
+/// `noValue: true` for inputs the caller does not set), and whether the action has a
+/// `failureOutputs`/`outputs.failure` path (none is emitted: a Flow node's onError is not
+/// compiled and a warning says so).
+pub fn call_common_module(
+    name: &str,
+    module_flow_name: &str,
+    inputs: Vec<(super::yaml::Key, Y)>,
+    outputs: Vec<(super::yaml::Key, Y)>,
+) -> Y {
+    let mut version = Vec::new();
+    if !inputs.is_empty() {
+        version.push(("inputs".into(), Y::Map(inputs)));
+    }
+    if !outputs.is_empty() {
+        version.push(("outputs".into(), Y::Map(outputs)));
+    }
+    Y::one(
+        "callCommonModule",
+        Y::map([
+            ("name", Y::s(name)),
+            (
+                "commonModule",
+                Y::one(
+                    module_flow_name.to_owned(),
+                    Y::one("ver_latestPublished", Y::Map(version)),
+                ),
+            ),
+        ]),
+    )
+}
+
+/// A string literal inside a Genesys expression.
+/// CHECK: escaping of `"` and `\` inside expression strings (backslash escapes assumed).
+pub fn string_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}

@@ -1,0 +1,443 @@
+//! Diagrams of a flow and the modules it calls, as Mermaid or Graphviz DOT text.
+//!
+//! Exits are labelled `next` (onComplete), `error` (onError), an If condition's source text
+//! (or `cond N` when empty) and `default`. A Flow node whose module is in `modules` gets an
+//! edge (`calls`) to the module's start node, drawn inside its own subgraph/cluster, and a
+//! dashed `returns` edge from each End node of the module back to the Flow node's next node.
+//! Output is deterministic: flows in order (entry, then called modules by name), nodes by id.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::compile::expr_source;
+use crate::template::model::{Flow, ModuleRef, Node, NodeKind, QueueRef, Segment, SetValue, Text};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DiagramFormat {
+    Mermaid,
+    Dot,
+}
+
+/// Longest node detail (characters) before it is cut with `…`.
+const MAX_DETAIL: usize = 60;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Style {
+    Solid,
+    Dashed,
+}
+
+struct Edge {
+    from: String,
+    to: String,
+    label: String,
+    style: Style,
+}
+
+struct Shape {
+    id: String,
+    label: String,
+    kind: &'static str,
+}
+
+struct Cluster {
+    id: String,
+    label: String,
+    nodes: Vec<Shape>,
+}
+
+/// Renders `entry` and the modules it calls.
+pub fn render(entry: &Flow, modules: &BTreeMap<String, Flow>, format: DiagramFormat) -> String {
+    // Flows: the entry, then every module it calls that is available, by name.
+    let called: BTreeSet<&str> = entry
+        .nodes
+        .values()
+        .filter_map(|n| match &n.kind {
+            NodeKind::CallModule {
+                module: ModuleRef::Name(m),
+                ..
+            } if modules.contains_key(m) => Some(m.as_str()),
+            _ => None,
+        })
+        .collect();
+    let flows: Vec<&Flow> = std::iter::once(entry)
+        .chain(called.iter().filter_map(|m| modules.get(*m)))
+        .collect();
+    let module_index: BTreeMap<&str, usize> = called
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (*m, i + 1))
+        .collect();
+    let ids: Vec<BTreeMap<&str, String>> = flows
+        .iter()
+        .enumerate()
+        .map(|(fi, f)| {
+            f.nodes
+                .keys()
+                .enumerate()
+                .map(|(ni, k)| (k.as_str(), format!("f{fi}_n{ni}")))
+                .collect()
+        })
+        .collect();
+
+    let mut clusters = Vec::new();
+    let mut edges = Vec::new();
+    for (fi, f) in flows.iter().enumerate() {
+        let id_of = |n: &str| ids[fi].get(n).cloned();
+        let mut shapes = Vec::new();
+        for node in f.nodes.values() {
+            let me = ids[fi][node.id.as_str()].clone();
+            shapes.push(Shape {
+                id: me.clone(),
+                label: node_label(node),
+                kind: node.kind.type_name(),
+            });
+            let push = |edges: &mut Vec<Edge>, to: Option<String>, label: String, style| {
+                if let Some(to) = to {
+                    edges.push(Edge {
+                        from: me.clone(),
+                        to,
+                        label,
+                        style,
+                    });
+                }
+            };
+            if let NodeKind::If { branches, default } = &node.kind {
+                for (k, b) in branches.iter().enumerate() {
+                    let src = expr_source(&b.condition);
+                    let label = if src.is_empty() {
+                        format!("cond {}", k + 1)
+                    } else {
+                        src
+                    };
+                    push(&mut edges, id_of(&b.target), label, Style::Solid);
+                }
+                if let Some(d) = default {
+                    push(&mut edges, id_of(d), "default".into(), Style::Solid);
+                }
+            }
+            if let NodeKind::CallModule {
+                module: ModuleRef::Name(m),
+                ..
+            } = &node.kind
+            {
+                if let (Some(&mi), Some(mf)) = (module_index.get(m.as_str()), modules.get(m)) {
+                    push(
+                        &mut edges,
+                        ids[mi].get(mf.start.as_str()).cloned(),
+                        "calls".into(),
+                        Style::Solid,
+                    );
+                    if let Some(back) = node.next.as_deref().and_then(id_of) {
+                        for end in mf.nodes.values() {
+                            if matches!(end.kind, NodeKind::End { .. }) {
+                                edges.push(Edge {
+                                    from: ids[mi][end.id.as_str()].clone(),
+                                    to: back.clone(),
+                                    label: "returns".into(),
+                                    style: Style::Dashed,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            push(
+                &mut edges,
+                node.next.as_deref().and_then(id_of),
+                "next".into(),
+                Style::Solid,
+            );
+            if node.on_error != node.next || matches!(node.kind, NodeKind::Gather { .. }) {
+                push(
+                    &mut edges,
+                    node.on_error.as_deref().and_then(id_of),
+                    "error".into(),
+                    Style::Solid,
+                );
+            }
+        }
+        clusters.push(Cluster {
+            id: format!("f{fi}"),
+            label: format!("{} ({})", f.name, if fi == 0 { "entry" } else { "module" }),
+            nodes: shapes,
+        });
+    }
+    let start = ids[0].get(entry.start.as_str()).cloned();
+    match format {
+        DiagramFormat::Mermaid => mermaid(&clusters, &edges, start),
+        DiagramFormat::Dot => dot(&clusters, &edges, start),
+    }
+}
+
+fn text_source(t: &Text) -> String {
+    let mut s = String::new();
+    for seg in &t.0 {
+        match seg {
+            Segment::Literal(l) => s.push_str(l),
+            Segment::Var(v) => {
+                s.push('{');
+                s.push_str(v.name());
+                s.push('}');
+            }
+        }
+    }
+    s
+}
+
+fn cut(s: &str) -> String {
+    if s.chars().count() <= MAX_DETAIL {
+        s.to_owned()
+    } else {
+        let mut out: String = s.chars().take(MAX_DETAIL - 1).collect();
+        out.push('…');
+        out
+    }
+}
+
+fn node_label(n: &Node) -> String {
+    let detail = match &n.kind {
+        NodeKind::Say { text, .. } => text_source(text),
+        NodeKind::Gather {
+            prompt,
+            min_digits,
+            max_digits,
+            ..
+        } => format!("{} [{min_digits}..{max_digits}]", text_source(prompt)),
+        NodeKind::Set { assignments } => assignments
+            .iter()
+            .map(|a| {
+                let v = match &a.value {
+                    SetValue::Text(t) => format!("\"{}\"", text_source(t)),
+                    SetValue::Expr(e) => expr_source(e),
+                };
+                format!("{} = {v}", a.var.name())
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        NodeKind::If { .. } => String::new(),
+        NodeKind::Route { queue, .. } => match queue {
+            QueueRef::Name(q) => format!("queue {q}"),
+            QueueRef::Id(q) => format!("queue id {q}"),
+        },
+        NodeKind::CallModule { module, .. } => match module {
+            ModuleRef::Name(m) => format!("module {m}"),
+            ModuleRef::Id(m) => format!("module id {m}"),
+        },
+        NodeKind::End { .. } | NodeKind::Disconnect => String::new(),
+    };
+    let head = format!("{}: {}", n.kind.type_name(), n.id);
+    if detail.is_empty() {
+        head
+    } else {
+        format!("{head}\n{}", cut(&detail))
+    }
+}
+
+/// Mermaid label text inside `"..."`: entity codes for the characters Mermaid treats
+/// specially, `<br/>` for newlines.
+fn mermaid_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '#' => out.push_str("#35;"),
+            '"' => out.push_str("#quot;"),
+            '<' => out.push_str("#lt;"),
+            '>' => out.push_str("#gt;"),
+            '&' => out.push_str("#amp;"),
+            '|' => out.push_str("#124;"),
+            '`' => out.push_str("#96;"),
+            '\n' => out.push_str("<br/>"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn mermaid(clusters: &[Cluster], edges: &[Edge], start: Option<String>) -> String {
+    let mut out = String::from("flowchart TD\n");
+    for c in clusters {
+        let _ = writeln!(out, "  subgraph {}[\"{}\"]", c.id, mermaid_escape(&c.label));
+        for s in &c.nodes {
+            let l = mermaid_escape(&s.label);
+            let shape = match s.kind {
+                "If" => format!("{{\"{l}\"}}"),
+                "End" | "Disconnect" => format!("([\"{l}\"])"),
+                "Flow" => format!("[[\"{l}\"]]"),
+                "Gather" => format!("[/\"{l}\"/]"),
+                _ => format!("[\"{l}\"]"),
+            };
+            let _ = writeln!(out, "    {}{shape}", s.id);
+        }
+        out.push_str("  end\n");
+    }
+    if let Some(s) = start {
+        let _ = writeln!(out, "  start((start)) --> {s}");
+    }
+    for e in edges {
+        let arrow = match e.style {
+            Style::Solid => "-->",
+            Style::Dashed => "-.->",
+        };
+        let _ = writeln!(
+            out,
+            "  {} {arrow}|\"{}\"| {}",
+            e.from,
+            mermaid_escape(&e.label),
+            e.to
+        );
+    }
+    out
+}
+
+/// DOT double-quoted string content.
+fn dot_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn dot(clusters: &[Cluster], edges: &[Edge], start: Option<String>) -> String {
+    let mut out = String::from(
+        "digraph flowsmith {\n  rankdir=TB;\n  node [shape=box, fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\"];\n",
+    );
+    for c in clusters {
+        let _ = writeln!(out, "  subgraph cluster_{} {{", c.id);
+        let _ = writeln!(out, "    label=\"{}\";", dot_escape(&c.label));
+        for s in &c.nodes {
+            let shape = match s.kind {
+                "If" => ", shape=diamond",
+                "End" | "Disconnect" => ", shape=oval",
+                "Flow" => ", shape=box, peripheries=2",
+                "Gather" => ", shape=parallelogram",
+                _ => "",
+            };
+            let _ = writeln!(
+                out,
+                "    {} [label=\"{}\"{shape}];",
+                s.id,
+                dot_escape(&s.label)
+            );
+        }
+        out.push_str("  }\n");
+    }
+    if let Some(s) = start {
+        let _ = writeln!(
+            out,
+            "  start [shape=circle, label=\"start\"];\n  start -> {s};"
+        );
+    }
+    for e in edges {
+        let style = match e.style {
+            Style::Solid => "",
+            Style::Dashed => ", style=dashed",
+        };
+        let _ = writeln!(
+            out,
+            "  {} -> {} [label=\"{}\"{style}];",
+            e.from,
+            e.to,
+            dot_escape(&e.label)
+        );
+    }
+    out.push_str("}\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::fixtures::{seed_caller, seed_module};
+
+    fn modules() -> BTreeMap<String, Flow> {
+        let m = seed_module();
+        [(m.name.clone(), m)].into_iter().collect()
+    }
+
+    #[test]
+    fn mermaid_of_the_seed() {
+        let text = render(&seed_caller(), &modules(), DiagramFormat::Mermaid);
+        assert!(text.starts_with("flowchart TD\n  subgraph f0[\"Inbound_Flow_A (entry)\"]\n"));
+        assert!(text.contains("  subgraph f1[\"Shared_Module_Language_Select (module)\"]\n"));
+        // Nodes are numbered in id order: CallShared f0_n0, CheckResult f0_n1, ...
+        assert!(text.contains(
+            "    f0_n0[[\"Flow: CallShared<br/>module Shared_Module_Language_Select\"]]\n"
+        ));
+        assert!(text.contains("    f0_n1{\"If: CheckResult\"}\n"));
+        assert!(
+            text.contains("  f0_n1 -->|\"{shared_module_result} == '1'\"| f0_n5\n"),
+            "{text}"
+        );
+        assert!(text.contains("  f0_n1 -->|\"default\"| f0_n4\n"));
+        // calls the module start (SayHello is f1_n3) and returns from both End nodes.
+        assert!(text.contains("  f0_n0 -->|\"calls\"| f1_n3\n"));
+        assert!(text.contains("  f1_n0 -.->|\"returns\"| f0_n1\n"), "{text}");
+        assert!(text.contains("  f1_n1 -.->|\"returns\"| f0_n1\n"));
+        assert!(text.contains("  f0_n0 -->|\"error\"| f0_n3\n"));
+        assert!(text.contains("  start((start)) --> f0_n0\n"));
+        assert_eq!(
+            text,
+            render(&seed_caller(), &modules(), DiagramFormat::Mermaid)
+        );
+    }
+
+    #[test]
+    fn dot_of_the_seed() {
+        let text = render(&seed_caller(), &modules(), DiagramFormat::Dot);
+        assert!(text.starts_with("digraph flowsmith {\n"));
+        assert!(text.ends_with("}\n"));
+        assert!(text.contains("  subgraph cluster_f1 {\n"));
+        assert!(text.contains("  f0_n1 -> f0_n5 [label=\"{shared_module_result} == '1'\"];\n"));
+        assert!(text.contains("  f1_n0 -> f0_n1 [label=\"returns\", style=dashed];\n"));
+        assert!(
+            text.contains("    f1_n4 [label=\"Set: SetResult\\n"),
+            "{text}"
+        );
+        assert_eq!(text.matches('{').count(), text.matches('}').count());
+    }
+
+    #[test]
+    fn without_the_module_only_the_entry_is_drawn() {
+        let text = render(&seed_caller(), &BTreeMap::new(), DiagramFormat::Mermaid);
+        assert!(!text.contains("subgraph f1"));
+        assert!(!text.contains("calls"));
+    }
+
+    #[test]
+    fn labels_are_escaped() {
+        assert_eq!(
+            mermaid_escape("a\"b<c>#|\nd"),
+            "a#quot;b#lt;c#gt;#35;#124;<br/>d"
+        );
+        assert_eq!(dot_escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        let mut f = seed_caller();
+        if let Some(n) = f.nodes.get_mut("PlayGoodbye") {
+            n.kind = NodeKind::Say {
+                text: Text::literal("Say \"hi\" <now> & #1"),
+                language: None,
+                beep: false,
+            };
+        }
+        let m = render(&f, &BTreeMap::new(), DiagramFormat::Mermaid);
+        assert!(
+            m.contains("Say #quot;hi#quot; #lt;now#gt; #amp; #35;1"),
+            "{m}"
+        );
+        let d = render(&f, &BTreeMap::new(), DiagramFormat::Dot);
+        assert!(d.contains("Say \\\"hi\\\" <now> & #1"), "{d}");
+        assert_eq!(cut(&"x".repeat(100)).chars().count(), MAX_DETAIL);
+    }
+}

@@ -1,0 +1,928 @@
+//! Call simulator (spec section 8): runs a call through an inbound flow and the modules it
+//! calls, on the same validated model the compiler reads, with Genesys' NOT_SET semantics.
+//!
+//! Semantics: Say adds a transcript line. Gather plays its prompt (a transcript line with the
+//! digits entered) and takes the next input: digits within min..max go to onComplete with
+//! `<Node>_digits` set; no input left, `timeout`, or a wrong length take onError. Set and If
+//! evaluate; a variable never set is NOT_SET, every comparison with it is false, `IsSet`
+//! tells, and `+`/`and`/`or`/`not` on it is an error. Text templates interpolate NOT_SET as
+//! the empty string; a text that is exactly one `{var}` copies the value (NOT_SET stays
+//! NOT_SET), as the compiled `exp: Flow.var` does. Flow runs the module in its own variable
+//! scope (inputs evaluated in the caller) and on the module's End copies its outputs back
+//! (the explicit mapping, else every module output to the same name). An error takes the
+//! failing node's onError, else it leaves the module and takes the Flow node's onError, else
+//! the call ends with `error`. Route ends `routed`; End in the entry flow and Disconnect end
+//! `disconnected`; a node with no exit ends like End. `max_steps` ends runaway loops with
+//! `step_limit`.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::compile::{canonical, effective_outputs};
+use crate::template::expr::{BinOp, Expr, Func};
+use crate::template::model::{
+    Assignment, Flow, FlowType, ModuleRef, NodeKind, QueueRef, Segment, SetValue, Text, VarRef,
+    VarType,
+};
+
+/// Default step limit.
+pub const DEFAULT_MAX_STEPS: usize = 1000;
+
+/// One caller input for a Gather.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SimInput {
+    Digits(String),
+    Timeout,
+}
+
+impl SimInput {
+    /// `timeout` or digits (`0-9*#`).
+    pub fn parse(s: &str) -> Option<SimInput> {
+        if s.eq_ignore_ascii_case("timeout") {
+            Some(SimInput::Timeout)
+        } else if !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
+        {
+            Some(SimInput::Digits(s.to_owned()))
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    Routed,
+    Disconnected,
+    Error,
+    StepLimit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Outcome {
+    pub kind: OutcomeKind,
+    /// The queue (name, or id when the Route names a queue id) of a `routed` call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// The node where the call ended.
+    pub node: String,
+    /// The template name of the flow that node belongs to.
+    pub flow: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct TranscriptLine {
+    pub flow: String,
+    pub node: String,
+    #[serde(rename = "type")]
+    pub node_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digits: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Simulation {
+    pub outcome: Outcome,
+    pub transcript: Vec<TranscriptLine>,
+    /// The entry flow's variables that are set at the end of the call.
+    #[schema(value_type = Object)]
+    pub variables: BTreeMap<String, serde_json::Value>,
+    pub steps: usize,
+}
+
+/// Runs a call through `entry`, with `modules` (by template name) for its Flow nodes.
+pub fn simulate(
+    entry: &Flow,
+    modules: &BTreeMap<String, Flow>,
+    inputs: &[SimInput],
+    max_steps: usize,
+) -> Simulation {
+    let progs = build(entry, modules);
+    Machine {
+        progs: &progs,
+        inputs,
+        next_input: 0,
+        transcript: Vec::new(),
+        text_buf: String::new(),
+    }
+    .run(max_steps)
+}
+
+/// A flow that loops Set/If forever (for the step-rate benchmark).
+pub fn bench_loop_flow() -> Flow {
+    use crate::template::model::{Branch, Node};
+    let n = |id: &str, kind: NodeKind, next: Option<&str>| {
+        (
+            id.to_owned(),
+            Node {
+                id: id.to_owned(),
+                kind,
+                next: next.map(str::to_owned),
+                on_error: None,
+            },
+        )
+    };
+    let count = VarRef("count".into());
+    let nodes = [
+        n(
+            "Init",
+            NodeKind::Set {
+                assignments: vec![Assignment {
+                    var: count.clone(),
+                    ty: VarType::Integer,
+                    value: SetValue::Text(Text::literal("0")),
+                }],
+            },
+            Some("Inc"),
+        ),
+        n(
+            "Inc",
+            NodeKind::Set {
+                assignments: vec![Assignment {
+                    var: count.clone(),
+                    ty: VarType::Integer,
+                    value: SetValue::Expr(Expr::Binary(
+                        BinOp::Add,
+                        Box::new(Expr::Var(count.clone())),
+                        Box::new(Expr::Int(1)),
+                    )),
+                }],
+            },
+            Some("Check"),
+        ),
+        n(
+            "Check",
+            NodeKind::If {
+                branches: vec![Branch {
+                    condition: Expr::Binary(
+                        BinOp::Lt,
+                        Box::new(Expr::Var(count.clone())),
+                        Box::new(Expr::Int(0)),
+                    ),
+                    target: "Done".into(),
+                }],
+                default: Some("Inc".into()),
+            },
+            None,
+        ),
+        n("Done", NodeKind::Disconnect, None),
+    ]
+    .into_iter()
+    .collect();
+    Flow {
+        name: "Bench_Loop".into(),
+        flow_type: FlowType::Inbound,
+        description: None,
+        division: "Home".into(),
+        language: "en-us".into(),
+        inputs: BTreeMap::new(),
+        outputs: BTreeMap::new(),
+        variables: [("count".to_owned(), VarType::Integer)]
+            .into_iter()
+            .collect(),
+        start: "Init".into(),
+        nodes,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Pre-resolved program: node ids → indices, variables → slots.
+
+#[derive(Debug, Clone, PartialEq)]
+enum Val {
+    S(String),
+    I(i64),
+    B(bool),
+}
+
+#[derive(Debug)]
+enum V<'a> {
+    S(Cow<'a, str>),
+    I(i64),
+    B(bool),
+}
+
+impl V<'_> {
+    fn into_val(self) -> Val {
+        match self {
+            V::S(s) => Val::S(s.into_owned()),
+            V::I(i) => Val::I(i),
+            V::B(b) => Val::B(b),
+        }
+    }
+}
+
+fn borrow(v: &Val) -> V<'_> {
+    match v {
+        Val::S(s) => V::S(Cow::Borrowed(s)),
+        Val::I(i) => V::I(*i),
+        Val::B(b) => V::B(*b),
+    }
+}
+
+enum CExpr<'a> {
+    Str(&'a str),
+    Int(i64),
+    Bool(bool),
+    Var(usize),
+    Not(Box<CExpr<'a>>),
+    Neg(Box<CExpr<'a>>),
+    Bin(BinOp, Box<CExpr<'a>>, Box<CExpr<'a>>),
+    Call(Func, Vec<CExpr<'a>>),
+}
+
+enum CSeg<'a> {
+    Lit(&'a str),
+    Var(usize),
+}
+
+enum CSet<'a> {
+    Text(Vec<CSeg<'a>>),
+    Copy(usize),
+    Expr(CExpr<'a>),
+}
+
+enum Kind<'a> {
+    Say(Vec<CSeg<'a>>),
+    Gather {
+        prompt: Vec<CSeg<'a>>,
+        min: usize,
+        max: usize,
+        into: usize,
+    },
+    Set(Vec<(usize, VarType, CSet<'a>)>),
+    If(Vec<(CExpr<'a>, usize)>, Option<usize>),
+    Route(&'a str),
+    Call {
+        module: Result<usize, String>,
+        /// (module slot, caller expression)
+        inputs: Vec<(usize, CExpr<'a>)>,
+        /// (module slot, caller slot)
+        outputs: Vec<(usize, usize)>,
+    },
+    End,
+    Disconnect,
+}
+
+struct PNode<'a> {
+    id: &'a str,
+    type_name: &'static str,
+    kind: Kind<'a>,
+    next: Option<usize>,
+    on_error: Option<usize>,
+}
+
+struct Prog<'a> {
+    flow: &'a Flow,
+    nodes: Vec<PNode<'a>>,
+    start: Option<usize>,
+    slot_names: Vec<String>,
+    slots: HashMap<String, usize>,
+}
+
+impl Prog<'_> {
+    fn slot(&mut self, name: &str) -> usize {
+        let name = canonical(name);
+        if let Some(&s) = self.slots.get(name.as_ref()) {
+            return s;
+        }
+        let s = self.slot_names.len();
+        self.slot_names.push(name.clone().into_owned());
+        self.slots.insert(name.into_owned(), s);
+        s
+    }
+}
+
+fn build<'a>(entry: &'a Flow, modules: &'a BTreeMap<String, Flow>) -> Vec<Prog<'a>> {
+    let new_prog = |flow: &'a Flow| Prog {
+        flow,
+        nodes: Vec::new(),
+        start: None,
+        slot_names: Vec::new(),
+        slots: HashMap::new(),
+    };
+    let mut progs = vec![new_prog(entry)];
+    let mut by_name: HashMap<&str, usize> = HashMap::new();
+    let mut p = 0;
+    while p < progs.len() {
+        let flow = progs[p].flow;
+        let index: HashMap<&str, usize> = flow
+            .nodes
+            .keys()
+            .enumerate()
+            .map(|(i, k)| (k.as_str(), i))
+            .collect();
+        let at = |id: &Option<String>| id.as_deref().and_then(|i| index.get(i).copied());
+        progs[p].start = index.get(flow.start.as_str()).copied();
+        let mut nodes = Vec::with_capacity(flow.nodes.len());
+        for node in flow.nodes.values() {
+            let kind = match &node.kind {
+                NodeKind::Say { text, .. } => Kind::Say(text_of(&mut progs[p], text)),
+                NodeKind::Gather {
+                    prompt,
+                    min_digits,
+                    max_digits,
+                    into,
+                    ..
+                } => Kind::Gather {
+                    prompt: text_of(&mut progs[p], prompt),
+                    min: *min_digits as usize,
+                    max: *max_digits as usize,
+                    into: progs[p].slot(into.name()),
+                },
+                NodeKind::Set { assignments } => Kind::Set(
+                    assignments
+                        .iter()
+                        .map(|a| {
+                            let value = match &a.value {
+                                SetValue::Text(t) => match t.0.as_slice() {
+                                    [Segment::Var(v)] => CSet::Copy(progs[p].slot(v.name())),
+                                    _ => CSet::Text(text_of(&mut progs[p], t)),
+                                },
+                                SetValue::Expr(e) => CSet::Expr(expr_of(&mut progs[p], e)),
+                            };
+                            (progs[p].slot(a.var.name()), a.ty, value)
+                        })
+                        .collect(),
+                ),
+                NodeKind::If { branches, default } => Kind::If(
+                    branches
+                        .iter()
+                        .filter_map(|b| {
+                            let t = index.get(b.target.as_str()).copied()?;
+                            Some((expr_of(&mut progs[p], &b.condition), t))
+                        })
+                        .collect(),
+                    at(default),
+                ),
+                NodeKind::Route { queue, .. } => Kind::Route(match queue {
+                    QueueRef::Id(q) | QueueRef::Name(q) => q,
+                }),
+                NodeKind::CallModule {
+                    module,
+                    inputs,
+                    outputs,
+                    ..
+                } => {
+                    let target = match module {
+                        ModuleRef::Name(n) => match modules.get_key_value(n) {
+                            Some((k, f)) => Ok(*by_name.entry(k.as_str()).or_insert_with(|| {
+                                progs.push(new_prog(f));
+                                progs.len() - 1
+                            })),
+                            None => Err(format!("module {n:?} is not available")),
+                        },
+                        ModuleRef::Id(id) => Err(format!(
+                            "module flow id {id:?} cannot be simulated (name the template)"
+                        )),
+                    };
+                    match target {
+                        Ok(m) => {
+                            let ins = inputs
+                                .iter()
+                                .map(|(k, e)| (progs[m].slot(k), expr_of(&mut progs[p], e)))
+                                .collect();
+                            let mapping: Vec<(String, String)> = if outputs.is_empty() {
+                                effective_outputs(progs[m].flow)
+                                    .into_keys()
+                                    .map(|k| (k.clone(), k))
+                                    .collect()
+                            } else {
+                                outputs
+                                    .iter()
+                                    .map(|(k, v)| (k.clone(), v.name().to_owned()))
+                                    .collect()
+                            };
+                            let outs = mapping
+                                .iter()
+                                .map(|(k, v)| (progs[m].slot(k), progs[p].slot(v)))
+                                .collect();
+                            Kind::Call {
+                                module: Ok(m),
+                                inputs: ins,
+                                outputs: outs,
+                            }
+                        }
+                        Err(e) => Kind::Call {
+                            module: Err(e),
+                            inputs: Vec::new(),
+                            outputs: Vec::new(),
+                        },
+                    }
+                }
+                NodeKind::End { .. } => Kind::End,
+                NodeKind::Disconnect => Kind::Disconnect,
+            };
+            nodes.push(PNode {
+                id: &node.id,
+                type_name: node.kind.type_name(),
+                kind,
+                next: at(&node.next),
+                on_error: at(&node.on_error),
+            });
+        }
+        progs[p].nodes = nodes;
+        p += 1;
+    }
+    progs
+}
+
+fn text_of<'a>(p: &mut Prog<'a>, t: &'a Text) -> Vec<CSeg<'a>> {
+    t.0.iter()
+        .map(|s| match s {
+            Segment::Literal(l) => CSeg::Lit(l),
+            Segment::Var(v) => CSeg::Var(p.slot(v.name())),
+        })
+        .collect()
+}
+
+fn expr_of<'a>(p: &mut Prog<'a>, e: &'a Expr) -> CExpr<'a> {
+    match e {
+        Expr::Str(s) => CExpr::Str(s),
+        Expr::Int(i) => CExpr::Int(*i),
+        Expr::Bool(b) => CExpr::Bool(*b),
+        Expr::Var(v) => CExpr::Var(p.slot(v.name())),
+        Expr::Not(a) => CExpr::Not(Box::new(expr_of(p, a))),
+        Expr::Neg(a) => CExpr::Neg(Box::new(expr_of(p, a))),
+        Expr::Binary(op, a, b) => CExpr::Bin(*op, Box::new(expr_of(p, a)), Box::new(expr_of(p, b))),
+        Expr::Call(f, args) => CExpr::Call(*f, args.iter().map(|a| expr_of(p, a)).collect()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Evaluation.
+
+type Vars = Vec<Option<Val>>;
+
+fn eval<'a>(e: &'a CExpr<'a>, vars: &'a Vars) -> Result<Option<V<'a>>, String> {
+    Ok(Some(match e {
+        CExpr::Str(s) => V::S(Cow::Borrowed(s)),
+        CExpr::Int(i) => V::I(*i),
+        CExpr::Bool(b) => V::B(*b),
+        CExpr::Var(s) => return Ok(vars[*s].as_ref().map(borrow)),
+        CExpr::Not(a) => V::B(!truth(eval(a, vars)?, "not")?),
+        CExpr::Neg(a) => match eval(a, vars)? {
+            Some(V::I(i)) => V::I(i.checked_neg().ok_or("integer overflow")?),
+            Some(_) => return Err("'-' needs an integer".into()),
+            None => return Err("'-' on a NOT_SET value".into()),
+        },
+        CExpr::Bin(op, a, b) => match op {
+            BinOp::And => V::B(truth(eval(a, vars)?, "and")? && truth(eval(b, vars)?, "and")?),
+            BinOp::Or => V::B(truth(eval(a, vars)?, "or")? || truth(eval(b, vars)?, "or")?),
+            BinOp::Add | BinOp::Sub => match (eval(a, vars)?, eval(b, vars)?) {
+                (Some(V::I(x)), Some(V::I(y))) => V::I(
+                    if *op == BinOp::Add {
+                        x.checked_add(y)
+                    } else {
+                        x.checked_sub(y)
+                    }
+                    .ok_or("integer overflow")?,
+                ),
+                (Some(V::S(x)), Some(V::S(y))) if *op == BinOp::Add => {
+                    V::S(Cow::Owned(format!("{x}{y}")))
+                }
+                (None, _) | (_, None) => {
+                    return Err(format!("'{}' on a NOT_SET value", op_char(*op)));
+                }
+                _ => return Err(format!("'{}' needs two integers", op_char(*op))),
+            },
+            _ => {
+                let (x, y) = match (eval(a, vars)?, eval(b, vars)?) {
+                    (Some(x), Some(y)) => (x, y),
+                    // Every comparison with NOT_SET is false.
+                    _ => return Ok(Some(V::B(false))),
+                };
+                let ord = match (&x, &y) {
+                    (V::S(x), V::S(y)) => x.as_ref().cmp(y.as_ref()),
+                    (V::I(x), V::I(y)) => x.cmp(y),
+                    (V::B(x), V::B(y)) if matches!(op, BinOp::Eq | BinOp::Ne) => x.cmp(y),
+                    _ => return Err(format!("cannot compare {x:?} with {y:?}")),
+                };
+                V::B(match op {
+                    BinOp::Eq => ord.is_eq(),
+                    BinOp::Ne => ord.is_ne(),
+                    BinOp::Lt => ord.is_lt(),
+                    BinOp::Le => ord.is_le(),
+                    BinOp::Gt => ord.is_gt(),
+                    _ => ord.is_ge(),
+                })
+            }
+        },
+        CExpr::Call(f, args) => {
+            let arg = match args.first() {
+                Some(a) => eval(a, vars)?,
+                None => return Err("missing argument".into()),
+            };
+            match (f, arg) {
+                (Func::IsSet, a) => V::B(a.is_some()),
+                (Func::IsNotSetOrEmpty, a) => {
+                    V::B(a.is_none() || matches!(&a, Some(V::S(s)) if s.is_empty()))
+                }
+                (_, None) => return Ok(None),
+                (Func::ToString, Some(v)) => match v {
+                    V::S(s) => V::S(s),
+                    V::I(i) => V::S(Cow::Owned(i.to_string())),
+                    V::B(b) => V::S(Cow::Borrowed(if b { "true" } else { "false" })),
+                },
+                (Func::ToInt, Some(v)) => match v {
+                    V::I(i) => V::I(i),
+                    V::S(s) => V::I(
+                        s.trim()
+                            .parse()
+                            .map_err(|_| format!("ToInt: {s:?} is not an integer"))?,
+                    ),
+                    V::B(b) => V::I(b.into()),
+                },
+                (Func::Lower, Some(V::S(s))) => V::S(Cow::Owned(s.to_lowercase())),
+                (Func::Upper, Some(V::S(s))) => V::S(Cow::Owned(s.to_uppercase())),
+                (Func::Length, Some(V::S(s))) => V::I(s.chars().count() as i64),
+                (f, Some(v)) => return Err(format!("{f:?} cannot take {v:?}")),
+            }
+        }
+    }))
+}
+
+fn op_char(op: BinOp) -> char {
+    if op == BinOp::Add { '+' } else { '-' }
+}
+
+fn truth(v: Option<V<'_>>, what: &str) -> Result<bool, String> {
+    match v {
+        Some(V::B(b)) => Ok(b),
+        None => Err(format!("'{what}' on a NOT_SET value")),
+        Some(other) => Err(format!("'{what}' needs a boolean, got {other:?}")),
+    }
+}
+
+fn push_val(out: &mut String, v: &Val) {
+    use std::fmt::Write as _;
+    match v {
+        Val::S(s) => out.push_str(s),
+        Val::I(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Val::B(b) => out.push_str(if *b { "true" } else { "false" }),
+    }
+}
+
+fn interpolate(out: &mut String, segs: &[CSeg<'_>], vars: &Vars) {
+    out.clear();
+    for s in segs {
+        match s {
+            CSeg::Lit(l) => out.push_str(l),
+            CSeg::Var(v) => {
+                if let Some(val) = &vars[*v] {
+                    push_val(out, val);
+                }
+            }
+        }
+    }
+}
+
+/// Converts a value to the type of the variable it is assigned to.
+fn coerce(v: Val, ty: VarType) -> Result<Val, String> {
+    Ok(match (ty, v) {
+        (VarType::String, Val::S(s)) => Val::S(s),
+        (VarType::String, Val::I(i)) => Val::S(i.to_string()),
+        (VarType::String, Val::B(b)) => Val::S(b.to_string()),
+        (VarType::Integer, Val::I(i)) => Val::I(i),
+        (VarType::Integer, Val::S(s)) => Val::I(
+            s.trim()
+                .parse()
+                .map_err(|_| format!("{s:?} is not an integer"))?,
+        ),
+        (VarType::Boolean, Val::B(b)) => Val::B(b),
+        (VarType::Boolean, Val::S(s)) if s.trim().eq_ignore_ascii_case("true") => Val::B(true),
+        (VarType::Boolean, Val::S(s)) if s.trim().eq_ignore_ascii_case("false") => Val::B(false),
+        (ty, v) => return Err(format!("{v:?} is not a {ty:?}")),
+    })
+}
+
+fn to_json(v: &Val) -> serde_json::Value {
+    match v {
+        Val::S(s) => serde_json::Value::String(s.clone()),
+        Val::I(i) => serde_json::Value::from(*i),
+        Val::B(b) => serde_json::Value::Bool(*b),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The machine.
+
+struct Frame {
+    prog: usize,
+    vars: Vars,
+    /// The Flow node of the caller frame that called this one.
+    call_node: Option<usize>,
+}
+
+struct Machine<'p, 'a> {
+    progs: &'p [Prog<'a>],
+    inputs: &'p [SimInput],
+    next_input: usize,
+    transcript: Vec<TranscriptLine>,
+    text_buf: String,
+}
+
+enum Step {
+    Go(usize),
+    /// The node finished and has no exit of its own: End semantics.
+    End,
+    Fail(String),
+    Done(OutcomeKind, Option<String>),
+}
+
+impl<'a> Machine<'_, 'a> {
+    fn line(
+        &mut self,
+        prog: usize,
+        node: &PNode<'_>,
+        text: Option<String>,
+        digits: Option<String>,
+    ) {
+        self.transcript.push(TranscriptLine {
+            flow: self.progs[prog].flow.name.clone(),
+            node: node.id.to_owned(),
+            node_type: node.type_name.to_owned(),
+            text,
+            digits,
+        });
+    }
+
+    fn run(mut self, max_steps: usize) -> Simulation {
+        let progs = self.progs;
+        let mut stack = vec![Frame {
+            prog: 0,
+            vars: vec![None; progs[0].slot_names.len()],
+            call_node: None,
+        }];
+        let mut steps = 0usize;
+        let Some(mut cur) = progs[0].start else {
+            return self.finish(
+                &stack,
+                steps,
+                Outcome {
+                    kind: OutcomeKind::Error,
+                    queue: None,
+                    node: progs[0].flow.start.clone(),
+                    flow: progs[0].flow.name.clone(),
+                    message: Some("the start node does not exist".into()),
+                },
+            );
+        };
+        loop {
+            let fi = stack.len() - 1;
+            let pi = stack[fi].prog;
+            let prog = &progs[pi];
+            let node = &prog.nodes[cur];
+            if steps >= max_steps {
+                let o = outcome(prog, node, OutcomeKind::StepLimit, None, None);
+                return self.finish(&stack, steps, o);
+            }
+            steps += 1;
+            let step = match &node.kind {
+                Kind::Say(t) => {
+                    interpolate(&mut self.text_buf, t, &stack[fi].vars);
+                    let text = self.text_buf.clone();
+                    self.line(pi, node, Some(text), None);
+                    node.next.map_or(Step::End, Step::Go)
+                }
+                Kind::Gather {
+                    prompt,
+                    min,
+                    max,
+                    into,
+                } => {
+                    interpolate(&mut self.text_buf, prompt, &stack[fi].vars);
+                    let text = self.text_buf.clone();
+                    let input = self.inputs.get(self.next_input);
+                    self.next_input += 1;
+                    match input {
+                        Some(SimInput::Digits(d)) => {
+                            self.line(pi, node, Some(text), Some(d.clone()));
+                            if (*min..=*max).contains(&d.chars().count()) {
+                                stack[fi].vars[*into] = Some(Val::S(d.clone()));
+                                node.next.map_or(Step::End, Step::Go)
+                            } else {
+                                Step::Fail(format!(
+                                    "{} digits entered, {min}..{max} expected",
+                                    d.chars().count()
+                                ))
+                            }
+                        }
+                        Some(SimInput::Timeout) => {
+                            self.line(pi, node, Some(text), None);
+                            Step::Fail("no input (timeout)".into())
+                        }
+                        None => {
+                            self.line(pi, node, Some(text), None);
+                            Step::Fail("no input left".into())
+                        }
+                    }
+                }
+                Kind::Set(assignments) => {
+                    let mut failed = None;
+                    for (slot, ty, value) in assignments {
+                        let vars = &stack[fi].vars;
+                        let v: Result<Option<Val>, String> = match value {
+                            CSet::Copy(s) => Ok(vars[*s].clone()),
+                            CSet::Text(t) => {
+                                interpolate(&mut self.text_buf, t, vars);
+                                Ok(Some(Val::S(self.text_buf.clone())))
+                            }
+                            CSet::Expr(e) => eval(e, vars).map(|v| v.map(V::into_val)),
+                        };
+                        match v.and_then(|v| v.map(|v| coerce(v, *ty)).transpose()) {
+                            Ok(v) => stack[fi].vars[*slot] = v,
+                            Err(e) => {
+                                failed = Some(e);
+                                break;
+                            }
+                        }
+                    }
+                    match failed {
+                        Some(e) => Step::Fail(e),
+                        None => node.next.map_or(Step::End, Step::Go),
+                    }
+                }
+                Kind::If(branches, default) => {
+                    let mut step = None;
+                    for (cond, target) in branches {
+                        match eval(cond, &stack[fi].vars) {
+                            Ok(Some(V::B(true))) => {
+                                step = Some(Step::Go(*target));
+                                break;
+                            }
+                            Ok(Some(V::B(false)) | None) => {}
+                            Ok(Some(other)) => {
+                                step = Some(Step::Fail(format!(
+                                    "condition is not a boolean: {other:?}"
+                                )));
+                                break;
+                            }
+                            Err(e) => {
+                                step = Some(Step::Fail(e));
+                                break;
+                            }
+                        }
+                    }
+                    step.unwrap_or_else(|| match default {
+                        Some(d) => Step::Go(*d),
+                        None => Step::Fail("no condition is true and there is no default".into()),
+                    })
+                }
+                Kind::Route(q) => Step::Done(OutcomeKind::Routed, Some((*q).to_owned())),
+                Kind::Disconnect => Step::Done(OutcomeKind::Disconnected, None),
+                Kind::End => Step::End,
+                Kind::Call {
+                    module,
+                    inputs,
+                    outputs: _,
+                } => match module {
+                    Err(e) => Step::Fail(e.clone()),
+                    Ok(m) => match progs[*m].start {
+                        None => Step::Fail("the module's start node does not exist".into()),
+                        Some(start) => {
+                            let mut vars: Vars = vec![None; progs[*m].slot_names.len()];
+                            let mut failed = None;
+                            for (slot, e) in inputs {
+                                match eval(e, &stack[fi].vars) {
+                                    Ok(v) => vars[*slot] = v.map(V::into_val),
+                                    Err(e) => {
+                                        failed = Some(e);
+                                        break;
+                                    }
+                                }
+                            }
+                            match failed {
+                                Some(e) => Step::Fail(e),
+                                None => {
+                                    stack.push(Frame {
+                                        prog: *m,
+                                        vars,
+                                        call_node: Some(cur),
+                                    });
+                                    Step::Go(start)
+                                }
+                            }
+                        }
+                    },
+                },
+            };
+            match step {
+                Step::Go(n) => cur = n,
+                Step::Done(kind, queue) => {
+                    let o = outcome(prog, node, kind, queue, None);
+                    return self.finish(&stack, steps, o);
+                }
+                Step::End => {
+                    // Return from a module, or end the call.
+                    let mut at = (pi, cur);
+                    loop {
+                        if stack.len() == 1 {
+                            let (p, n) = at;
+                            let o = outcome(
+                                &progs[p],
+                                &progs[p].nodes[n],
+                                OutcomeKind::Disconnected,
+                                None,
+                                None,
+                            );
+                            return self.finish(&stack, steps, o);
+                        }
+                        let Some(frame) = stack.pop() else { break };
+                        let call = frame.call_node.unwrap_or_default();
+                        let top = stack.len() - 1;
+                        let caller = &progs[stack[top].prog].nodes[call];
+                        if let Kind::Call { outputs, .. } = &caller.kind {
+                            for (m, c) in outputs {
+                                stack[top].vars[*c] = frame.vars[*m].clone();
+                            }
+                        }
+                        match caller.next {
+                            Some(n) => {
+                                cur = n;
+                                break;
+                            }
+                            None => at = (stack[top].prog, call),
+                        }
+                    }
+                }
+                Step::Fail(message) => {
+                    // The failing node's onError, else the calling Flow node's, else error.
+                    let origin = (pi, cur);
+                    let mut at = cur;
+                    loop {
+                        let top = stack.len() - 1;
+                        if let Some(e) = progs[stack[top].prog].nodes[at].on_error {
+                            cur = e;
+                            break;
+                        }
+                        if stack.len() == 1 {
+                            let (p, n) = origin;
+                            let o = outcome(
+                                &progs[p],
+                                &progs[p].nodes[n],
+                                OutcomeKind::Error,
+                                None,
+                                Some(message),
+                            );
+                            return self.finish(&stack, steps, o);
+                        }
+                        let frame = stack.pop();
+                        at = frame.and_then(|f| f.call_node).unwrap_or_default();
+                    }
+                }
+            }
+        }
+    }
+
+    fn finish(self, stack: &[Frame], steps: usize, outcome: Outcome) -> Simulation {
+        let entry = &self.progs[0];
+        let variables = stack
+            .first()
+            .map(|f| {
+                f.vars
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, v)| Some((entry.slot_names[i].clone(), to_json(v.as_ref()?))))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Simulation {
+            outcome,
+            transcript: self.transcript,
+            variables,
+            steps,
+        }
+    }
+}
+
+fn outcome(
+    prog: &Prog<'_>,
+    node: &PNode<'_>,
+    kind: OutcomeKind,
+    queue: Option<String>,
+    message: Option<String>,
+) -> Outcome {
+    Outcome {
+        kind,
+        queue,
+        node: node.id.to_owned(),
+        flow: prog.flow.name.clone(),
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,220 @@
+use super::*;
+use crate::compile::fixtures::{generated_flow, seed_caller, seed_module};
+use crate::template::model::Node;
+
+fn modules() -> BTreeMap<String, Flow> {
+    let m = seed_module();
+    [(m.name.clone(), m)].into_iter().collect()
+}
+
+fn texts(s: &Simulation) -> Vec<(&str, &str)> {
+    s.transcript
+        .iter()
+        .map(|l| (l.node.as_str(), l.text.as_deref().unwrap_or("")))
+        .collect()
+}
+
+fn digits(d: &str) -> SimInput {
+    SimInput::Digits(d.into())
+}
+
+#[test]
+fn seed_input_1_routes_to_the_queue() {
+    let s = simulate(&seed_caller(), &modules(), &[digits("1")], 1000);
+    assert_eq!(s.outcome.kind, OutcomeKind::Routed, "{s:?}");
+    assert_eq!(s.outcome.queue.as_deref(), Some("q-1"));
+    assert_eq!(s.outcome.node, "RouteToAgent");
+    assert_eq!(s.outcome.flow, "Inbound_Flow_A");
+    assert_eq!(
+        texts(&s),
+        [
+            ("SayHello", "Welcome. Press 1 for English."),
+            ("GatherInput", "Press 1.")
+        ]
+    );
+    assert_eq!(s.transcript[0].flow, "Shared_Module_Language_Select");
+    assert_eq!(s.transcript[1].digits.as_deref(), Some("1"));
+    assert_eq!(s.transcript[1].node_type, "Gather");
+    assert_eq!(s.variables["shared_module_result"], serde_json::json!("1"));
+    // CallShared, SayHello, GatherInput, SetResult, EndFlow, CheckResult, RouteToAgent.
+    assert_eq!(s.steps, 7);
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(json["outcome"]["kind"], "routed");
+    assert_eq!(json["transcript"][0]["type"], "Say");
+}
+
+#[test]
+fn seed_input_2_says_goodbye() {
+    let s = simulate(&seed_caller(), &modules(), &[digits("2")], 1000);
+    assert_eq!(s.outcome.kind, OutcomeKind::Disconnected, "{s:?}");
+    assert_eq!(s.outcome.node, "EndFlow");
+    assert_eq!(texts(&s).last(), Some(&("PlayGoodbye", "Thank you.")));
+    assert_eq!(s.variables["shared_module_result"], serde_json::json!("2"));
+}
+
+#[test]
+fn seed_no_input_takes_the_module_error_exit() {
+    for inputs in [vec![], vec![SimInput::Timeout], vec![digits("12")]] {
+        let s = simulate(&seed_caller(), &modules(), &inputs, 1000);
+        assert_eq!(s.outcome.kind, OutcomeKind::Disconnected, "{s:?}");
+        let t = texts(&s);
+        assert_eq!(t.len(), 3, "{t:?}");
+        assert_eq!(t[2], ("PlayGoodbye", "Thank you."));
+        assert!(!s.variables.contains_key("shared_module_result"));
+        // CallShared, SayHello, GatherInput, Exit, CheckResult, PlayGoodbye, EndFlow.
+        assert_eq!(s.steps, 7);
+    }
+}
+
+#[test]
+fn module_errors_take_the_flow_nodes_on_error() {
+    let mut m = seed_module();
+    m.nodes.get_mut("GatherInput").unwrap().on_error = None;
+    let mods = [(m.name.clone(), m)].into_iter().collect();
+    let s = simulate(&seed_caller(), &mods, &[], 1000);
+    assert_eq!(s.outcome.kind, OutcomeKind::Disconnected, "{s:?}");
+    assert_eq!(texts(&s).last(), Some(&("HandleError", "Error occurred.")));
+
+    // Without the caller's onError the call ends in error at the failing node.
+    let mut c = seed_caller();
+    c.nodes.get_mut("CallShared").unwrap().on_error = None;
+    let s = simulate(&c, &mods, &[], 1000);
+    assert_eq!(s.outcome.kind, OutcomeKind::Error);
+    assert_eq!(s.outcome.node, "GatherInput");
+    assert_eq!(s.outcome.flow, "Shared_Module_Language_Select");
+    assert!(s.outcome.message.is_some());
+
+    // A missing module is an error of the Flow node.
+    let s = simulate(&seed_caller(), &BTreeMap::new(), &[], 1000);
+    assert_eq!(texts(&s), [("HandleError", "Error occurred.")]);
+}
+
+#[test]
+fn not_set_semantics() {
+    let vars: Vars = vec![None, Some(Val::I(2)), Some(Val::S("Ab".into()))];
+    let v = |i| Box::new(CExpr::Var(i));
+    let b = |op, x, y| CExpr::Bin(op, x, y);
+    let t = |e: &CExpr<'_>| match eval(e, &vars) {
+        Ok(Some(V::B(b))) => Ok(b),
+        Ok(other) => Err(format!("{other:?}")),
+        Err(e) => Err(e),
+    };
+    assert_eq!(t(&b(BinOp::Eq, v(0), Box::new(CExpr::Str("")))), Ok(false));
+    assert_eq!(t(&b(BinOp::Ne, v(0), Box::new(CExpr::Str("")))), Ok(false));
+    assert_eq!(t(&CExpr::Call(Func::IsSet, vec![CExpr::Var(0)])), Ok(false));
+    assert_eq!(
+        t(&CExpr::Call(Func::IsNotSetOrEmpty, vec![CExpr::Var(0)])),
+        Ok(true)
+    );
+    assert_eq!(
+        t(&b(
+            BinOp::Eq,
+            Box::new(CExpr::Call(Func::ToString, vec![CExpr::Var(0)])),
+            Box::new(CExpr::Str(""))
+        )),
+        Ok(false)
+    );
+    assert!(eval(&b(BinOp::Add, v(0), Box::new(CExpr::Int(1))), &vars).is_err());
+    assert_eq!(
+        t(&b(
+            BinOp::Gt,
+            Box::new(b(BinOp::Add, v(1), Box::new(CExpr::Int(1)))),
+            Box::new(CExpr::Int(2))
+        )),
+        Ok(true)
+    );
+    assert_eq!(
+        t(&b(
+            BinOp::Eq,
+            Box::new(CExpr::Call(Func::Lower, vec![CExpr::Var(2)])),
+            Box::new(CExpr::Str("ab"))
+        )),
+        Ok(true)
+    );
+    assert!(eval(&CExpr::Call(Func::ToInt, vec![CExpr::Var(2)]), &vars).is_err());
+    assert!(eval(&b(BinOp::And, v(0), Box::new(CExpr::Bool(true))), &vars).is_err());
+}
+
+#[test]
+fn set_parse_failure_takes_on_error_or_errors() {
+    let mut f = seed_caller();
+    f.start = "Bad".into();
+    f.nodes.insert(
+        "Bad".into(),
+        Node {
+            id: "Bad".into(),
+            kind: NodeKind::Set {
+                assignments: vec![Assignment {
+                    var: VarRef("n".into()),
+                    ty: VarType::Integer,
+                    value: SetValue::Text(Text::literal("abc")),
+                }],
+            },
+            next: Some("PlayGoodbye".into()),
+            on_error: Some("HandleError".into()),
+        },
+    );
+    let s = simulate(&f, &modules(), &[], 100);
+    assert_eq!(texts(&s)[0].0, "HandleError");
+    f.nodes.get_mut("Bad").unwrap().on_error = None;
+    let s = simulate(&f, &modules(), &[], 100);
+    assert_eq!(s.outcome.kind, OutcomeKind::Error);
+    assert_eq!(s.outcome.node, "Bad");
+}
+
+#[test]
+fn step_limit_ends_loops() {
+    let s = simulate(&bench_loop_flow(), &BTreeMap::new(), &[], 1000);
+    assert_eq!(s.outcome.kind, OutcomeKind::StepLimit);
+    assert_eq!(s.steps, 1000);
+    assert_eq!(s.variables["count"], serde_json::json!(500));
+    let s = simulate(&bench_loop_flow(), &BTreeMap::new(), &[], DEFAULT_MAX_STEPS);
+    assert_eq!(
+        serde_json::to_value(&s.outcome).unwrap()["kind"],
+        "step_limit"
+    );
+}
+
+#[test]
+fn generated_flow_runs() {
+    let g = generated_flow(40);
+    let inputs: Vec<SimInput> = (0..10).map(|_| digits("1")).collect();
+    let s = simulate(&g, &BTreeMap::new(), &inputs, 1000);
+    assert_eq!(s.outcome.kind, OutcomeKind::Routed, "{:?}", s.outcome);
+    assert_eq!(s.variables["counter"], serde_json::json!(10));
+    assert_eq!(s.transcript[0].text.as_deref(), Some("Step 0, counter 0"));
+    // "2" goes back to the block's Say, the timeout then goes to the Menu, and with no
+    // input left the call loops to the step limit.
+    let s = simulate(
+        &g,
+        &BTreeMap::new(),
+        &[digits("2"), SimInput::Timeout],
+        1000,
+    );
+    let t: Vec<&str> = texts(&s).iter().take(5).map(|(n, _)| *n).collect();
+    assert_eq!(
+        t,
+        [
+            "b00000_say",
+            "b00000_gather",
+            "b00000_say",
+            "b00000_gather",
+            "menu"
+        ]
+    );
+    assert_eq!(s.outcome.kind, OutcomeKind::StepLimit);
+}
+
+/// `cargo test --release --lib sim_perf -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn sim_perf_steps_per_second() {
+    let f = bench_loop_flow();
+    let empty = BTreeMap::new();
+    let n = 5_000_000;
+    let t = std::time::Instant::now();
+    let s = simulate(&f, &empty, &[], n);
+    let rate = s.steps as f64 / t.elapsed().as_secs_f64();
+    println!("{} steps in {:?}: {rate:.0} steps/s", s.steps, t.elapsed());
+    assert!(rate > 1_000_000.0);
+}
