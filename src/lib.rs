@@ -9,6 +9,7 @@ pub mod compile;
 pub mod config;
 pub mod diagram;
 pub mod error;
+pub mod genesys;
 pub mod loadgen;
 pub mod offline;
 pub mod sandbox;
