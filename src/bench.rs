@@ -170,9 +170,11 @@ async fn bench_templates(concurrency: usize, duration: Duration) -> bool {
             return false;
         }
     };
-    let mut settings = Settings::default();
-    settings.listen = ([127, 0, 0, 1], 0).into();
-    settings.database_url = format!("sqlite://{}", dir.join("bench.db").display());
+    let settings = Settings {
+        listen: ([127, 0, 0, 1], 0).into(),
+        database_url: format!("sqlite://{}", dir.join("bench.db").display()),
+        ..Default::default()
+    };
     let app = match Application::build(settings).await {
         Ok(a) => a,
         Err(e) => {
