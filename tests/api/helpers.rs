@@ -42,9 +42,11 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut settings = Settings::default();
-    settings.listen = "127.0.0.1:0".parse().unwrap();
-    settings.database_url = format!("sqlite://{}", dir.path().join("flowsmith.db").display());
+    let mut settings = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: format!("sqlite://{}", dir.path().join("flowsmith.db").display()),
+        ..Default::default()
+    };
     configure(&mut settings);
     start(dir, settings).await
 }
