@@ -1,5 +1,5 @@
 //! Operations: metrics, request ids, timeouts, compression, logging without secrets, graceful
-//! shutdown (in-process, and the real binary receiving SIGTERM).
+//! shutdown (in-process, and the real binary receiving SIGTERM), and the container files.
 
 use std::time::Duration;
 
@@ -539,5 +539,241 @@ mod binary {
         assert_eq!(response_line["span"]["method"], "GET");
         assert_eq!(response_line["span"]["route"], "/v1/templates/{name}");
         assert!(response_line["latency"].is_string(), "{response_line}");
+    }
+}
+
+mod containers {
+    use clap::Parser;
+    use flowsmith::cli::{Cli, Command};
+    use serde_yaml_ng::Value;
+    use std::collections::HashMap;
+    use std::path::Path;
+
+    fn read(name: &str) -> String {
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    fn compose() -> Value {
+        serde_yaml_ng::from_str(&read("docker-compose.yml")).expect("compose file is YAML")
+    }
+
+    fn strings(v: &Value) -> Vec<String> {
+        v.as_sequence()
+            .unwrap_or_else(|| panic!("not a list: {v:?}"))
+            .iter()
+            .map(|s| s.as_str().expect("string").to_owned())
+            .collect()
+    }
+
+    /// `environment:` as a map (compose allows a map or a list of `K=V`).
+    fn environment(service: &Value) -> HashMap<String, String> {
+        match &service["environment"] {
+            Value::Mapping(m) => m
+                .iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Value::String(s) => s.clone(),
+                        other => serde_yaml_ng::to_string(other).unwrap().trim().to_owned(),
+                    };
+                    (k.as_str().unwrap().to_owned(), v)
+                })
+                .collect(),
+            Value::Sequence(items) => items
+                .iter()
+                .filter_map(|i| i.as_str()?.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            _ => HashMap::new(),
+        }
+    }
+
+    /// Compose's `${VAR:-default}` with VAR unset.
+    fn interpolate(v: &str) -> String {
+        let mut out = String::new();
+        let mut rest = v;
+        while let Some(i) = rest.find("${") {
+            out.push_str(&rest[..i]);
+            let end = rest[i..].find('}').expect("closing brace") + i;
+            let inner = &rest[i + 2..end];
+            out.push_str(inner.split_once(":-").map_or("", |(_, d)| d));
+            rest = &rest[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// The arguments after `flowsmith` in a healthcheck `test`, checked against the real CLI.
+    fn healthcheck_command(service: &Value) -> Cli {
+        let test = strings(&service["healthcheck"]["test"]);
+        assert_eq!(test[0], "CMD", "exec form, no shell in the image: {test:?}");
+        assert_eq!(test[1], "flowsmith");
+        Cli::try_parse_from(&test[1..]).unwrap_or_else(|e| panic!("{test:?}: {e}"))
+    }
+
+    /// `ENV A=1 B=2` lines of a Dockerfile stage.
+    fn dockerfile_env(stage: &str) -> HashMap<String, String> {
+        stage
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("ENV "))
+            .flat_map(|l| l.split_whitespace())
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.trim_matches('"').to_owned()))
+            .collect()
+    }
+
+    fn final_stage(dockerfile: &str) -> &str {
+        let i = dockerfile.rfind("\nFROM ").expect("more than one stage");
+        &dockerfile[i..]
+    }
+
+    #[test]
+    fn compose_runs_flowsmith_next_to_the_sandbox_with_a_data_volume() {
+        let c = compose();
+        let services = c["services"].as_mapping().expect("services");
+        assert_eq!(services.len(), 2);
+        let sandbox = &c["services"]["sandbox"];
+        let app = &c["services"]["flowsmith"];
+
+        // Both run the image built from this repository's Dockerfile.
+        for s in [sandbox, app] {
+            assert!(s["build"].is_mapping() || s["build"].is_string() || s["image"].is_string());
+            assert!(s["healthcheck"]["interval"].is_string());
+        }
+        let sandbox_cmd = strings(&sandbox["command"]);
+        assert_eq!(sandbox_cmd, ["sandbox", "--listen", "0.0.0.0:9090"]);
+        let cli = Cli::try_parse_from(std::iter::once("flowsmith".to_owned()).chain(sandbox_cmd))
+            .unwrap();
+        assert!(matches!(cli.command, Command::Sandbox(_)));
+
+        match healthcheck_command(sandbox).command {
+            Command::Healthcheck(h) => assert_eq!(
+                h.url.as_deref(),
+                Some("http://127.0.0.1:9090/sandbox/counters")
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            healthcheck_command(app).command,
+            Command::Healthcheck(_)
+        ));
+
+        assert_eq!(
+            app["depends_on"]["sandbox"]["condition"].as_str(),
+            Some("service_healthy")
+        );
+        assert_eq!(strings(&app["ports"]), ["8080:8080"]);
+        assert_eq!(strings(&app["volumes"]), ["flowsmith-data:/data"]);
+        assert!(
+            c["volumes"]["flowsmith-data"].is_null() || c["volumes"]["flowsmith-data"].is_mapping()
+        );
+        assert!(
+            c["volumes"]
+                .as_mapping()
+                .unwrap()
+                .contains_key("flowsmith-data")
+        );
+    }
+
+    #[test]
+    fn compose_environment_configures_a_public_listener_with_tokens_and_the_sandbox_target() {
+        // The service's own configuration code, fed the image's ENV plus the compose file's.
+        let c = compose();
+        let mut env = dockerfile_env(final_stage(&read("Dockerfile")));
+        for (k, v) in environment(&c["services"]["flowsmith"]) {
+            env.insert(k, interpolate(&v));
+        }
+        assert_eq!(env["GENESYS_ENVIRONMENT"], "http://sandbox:9090");
+        assert_eq!(
+            env["GENESYS_CLIENT_ID"],
+            flowsmith::sandbox::DEFAULT_CLIENT_ID
+        );
+        assert_eq!(
+            env["GENESYS_CLIENT_SECRET"],
+            flowsmith::sandbox::DEFAULT_CLIENT_SECRET
+        );
+        assert!(
+            c["services"]["flowsmith"]["environment"]["FLOWSMITH_API_TOKENS"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("${FLOWSMITH_API_TOKENS")),
+            "tokens come from the caller's environment"
+        );
+
+        let settings =
+            flowsmith::config::Settings::load_from(&flowsmith::config::Overrides::default(), |k| {
+                env.get(k).cloned()
+            })
+            .expect("compose environment is valid configuration");
+        assert_eq!(settings.listen.to_string(), "0.0.0.0:8080");
+        settings
+            .check_bind()
+            .expect("a public listener has API tokens");
+        assert_eq!(settings.database_url, "sqlite:///data/flowsmith.db");
+        let target = &settings.targets[0];
+        assert_eq!(target.name, "default");
+        assert_eq!(target.api_base_url, "http://sandbox:9090");
+        assert_eq!(target.login_base_url, "http://sandbox:9090");
+    }
+
+    #[test]
+    fn dockerfile_builds_the_release_binary_and_runs_it_as_a_non_root_user() {
+        let d = read("Dockerfile");
+        let froms: Vec<&str> = d.lines().filter(|l| l.starts_with("FROM ")).collect();
+        assert_eq!(froms.len(), 2, "builder and runtime stages: {froms:?}");
+        assert!(froms[0].starts_with("FROM rust:") && froms[0].ends_with(" AS builder"));
+        assert!(froms[1].starts_with("FROM debian:bookworm-slim"));
+
+        // The builder caches dependencies, embeds the migrations and builds what the docs run.
+        let build_lines: Vec<&str> = d
+            .lines()
+            .filter(|l| !l.starts_with('#') && l.contains("cargo build --release --locked"))
+            .collect();
+        assert_eq!(build_lines.len(), 2, "dependencies first, then the sources");
+        let copy_src = d.find("COPY src ./src").expect("sources copied");
+        let copy_migrations = d
+            .find("COPY migrations ./migrations")
+            .expect("migrations copied");
+        assert!(d.find("COPY Cargo.toml Cargo.lock ./").unwrap() < copy_src);
+        assert!(copy_migrations < d.rfind("cargo build --release --locked").unwrap());
+        let docs = read("docs/operations.md");
+        assert!(docs.contains("cargo build --release --locked"));
+        assert!(docs.contains("flowsmith serve"));
+
+        let runtime = final_stage(&d);
+        assert!(runtime.contains(
+            "COPY --from=builder /app/target/release/flowsmith /usr/local/bin/flowsmith"
+        ));
+        let user = runtime
+            .lines()
+            .find_map(|l| l.strip_prefix("USER "))
+            .expect("USER in the final stage");
+        assert!(!matches!(user.trim(), "root" | "0" | "0:0"), "{user}");
+        assert!(runtime.contains("VOLUME [\"/data\"]"));
+        assert!(runtime.contains("EXPOSE 8080"));
+        let env = dockerfile_env(runtime);
+        assert_eq!(env["FLOWSMITH_LISTEN"], "0.0.0.0:8080");
+        assert_eq!(env["FLOWSMITH_DATABASE_URL"], "sqlite:///data/flowsmith.db");
+
+        let health = runtime
+            .lines()
+            .find(|l| l.starts_with("HEALTHCHECK "))
+            .expect("HEALTHCHECK");
+        let cmd = &health[health.find("CMD ").expect("exec form") + 4..];
+        let args: Vec<String> = serde_json::from_str(cmd).expect("CMD is a JSON array");
+        assert!(matches!(
+            Cli::try_parse_from(&args).unwrap().command,
+            Command::Healthcheck(_)
+        ));
+        assert!(runtime.contains("ENTRYPOINT [\"flowsmith\"]"));
+        assert!(runtime.contains("CMD [\"serve\"]"));
+        assert!(matches!(
+            Cli::try_parse_from(["flowsmith", "serve"]).unwrap().command,
+            Command::Serve(_)
+        ));
+
+        let ignore = read(".dockerignore");
+        for entry in ["target", "*.db", ".git"] {
+            assert!(ignore.lines().any(|l| l.trim() == entry), "{entry}");
+        }
     }
 }
