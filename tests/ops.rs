@@ -324,8 +324,26 @@ mod binary {
         cmd
     }
 
+    /// Worktrees sharing one target directory overwrite each other's `flowsmith` binary
+    /// between `cargo test` building it and these tests running it; say so instead of failing
+    /// obscurely.
+    fn assert_binary_is_this_build() {
+        let ok = bin()
+            .args(["healthcheck", "--help"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            ok,
+            "{} is not from this build (another checkout sharing the target directory rebuilt it?): rerun the tests",
+            env!("CARGO_BIN_EXE_flowsmith")
+        );
+    }
+
     impl Service {
         fn start(args: &[&str], env: &[(&str, &str)]) -> Service {
+            assert_binary_is_this_build();
             let dir = tempfile::tempdir().unwrap();
             let db = format!("sqlite://{}", dir.path().join("flowsmith.db").display());
             let mut cmd = bin();
@@ -409,10 +427,15 @@ mod binary {
             return None;
         }
         if let Ok(v) = serde_json::from_str::<serde_json::Value>(line) {
-            return v["addr"].as_str().map(str::to_owned);
+            let addr = v.get("addr").or_else(|| v["fields"].get("addr"))?;
+            return addr.as_str().map(str::to_owned);
         }
         let rest = &line[line.find("addr=")? + 5..];
-        Some(rest.split_whitespace().next()?.to_owned())
+        let addr: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | ':' | '[' | ']'))
+            .collect();
+        (!addr.is_empty()).then_some(addr)
     }
 
     #[tokio::test]
