@@ -1,5 +1,5 @@
 //! The command line: `flowsmith serve`, `flowsmith openapi`, `flowsmith validate`,
-//! `flowsmith bench`.
+//! `flowsmith bench`, `flowsmith sandbox`, `flowsmith healthcheck`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,6 +40,8 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// Run a benchmark and print its figures.
     Bench(crate::bench::BenchArgs),
+    /// Check that a running service answers (for container health checks); exit 0 or 1.
+    Healthcheck(HealthcheckArgs),
     /// Validate template documents on disk (JSON, or YAML by extension); exit 1 on errors.
     Validate {
         /// Template documents; modules they call may be among them.
@@ -68,11 +70,53 @@ pub struct ServeArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct HealthcheckArgs {
+    /// URL to GET [default: /healthz on the port of FLOWSMITH_LISTEN, via loopback].
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Seconds to wait for the answer.
+    #[arg(long, default_value_t = 3)]
+    pub timeout_secs: u64,
+}
+
+/// GETs the URL and succeeds on a 2xx answer. No log output: health checks run often.
+async fn healthcheck(args: HealthcheckArgs) -> ExitCode {
+    let url = args.url.unwrap_or_else(|| {
+        let port = std::env::var("FLOWSMITH_LISTEN")
+            .ok()
+            .and_then(|l| l.parse::<SocketAddr>().ok())
+            .map_or(8080, |a| a.port());
+        format!("http://127.0.0.1:{port}/healthz")
+    });
+    let client = match reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(args.timeout_secs.max(1)))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("flowsmith healthcheck: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match client.get(&url).send().await {
+        Ok(r) if r.status().is_success() => ExitCode::SUCCESS,
+        Ok(r) => {
+            eprintln!("flowsmith healthcheck: {url} answered {}", r.status());
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("flowsmith healthcheck: {url}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
 pub struct SandboxArgs {
     #[command(flatten)]
     pub command: crate::sandbox::SandboxCommand,
     /// Log format.
-    #[arg(long, value_enum, default_value = "text")]
+    #[arg(long, value_enum, default_value = "text", env = "FLOWSMITH_LOG_FORMAT")]
     pub log_format: LogFormat,
 }
 
@@ -118,6 +162,7 @@ async fn run(cli: Cli) -> ExitCode {
                 }
             }
         }
+        Command::Healthcheck(args) => healthcheck(args).await,
         Command::Validate { files } => offline(|out| crate::offline::validate_files(&files, out)),
         Command::Compile(args) => offline(|out| crate::offline::compile_files(&args, out)),
         Command::Simulate(args) => offline(|out| crate::offline::simulate_files(&args, out)),

@@ -11,6 +11,7 @@ pub mod diagram;
 pub mod error;
 pub mod genesys;
 pub mod loadgen;
+pub mod metrics;
 pub mod offline;
 pub mod sandbox;
 pub mod simulate;

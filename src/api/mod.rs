@@ -13,17 +13,20 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::{Settings, TargetConfig};
-use crate::error::{ApiError, problem_response};
+use crate::error::{ApiError, Problem, problem_response};
 use crate::store::Store;
 
 /// Everything a handler may need; cheap to clone.
@@ -56,7 +59,7 @@ pub const TAG_OPERATIONS: &str = "operations";
         (name = TAG_TEMPLATES, description = "Flow templates: store, version, validate"),
         (name = compile::TAG_SIMULATION, description = "Replay calls through templates before deploying"),
         (name = TAG_TARGETS, description = "Genesys Cloud orgs the service provisions into"),
-        (name = TAG_OPERATIONS, description = "Health and the API description")
+        (name = TAG_OPERATIONS, description = "Health, metrics and the API description")
     )
 )]
 struct ApiDoc;
@@ -82,6 +85,7 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts();
     let (open, mut spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
+        .merge(crate::metrics::router())
         .split_for_parts();
     spec.merge(v1_spec);
     (v1, open, spec)
@@ -109,7 +113,9 @@ pub fn app(store: Store, settings: Arc<Settings>) -> Router {
         settings: settings.clone(),
         spec,
     };
-    let request_id = HeaderName::from_static("x-request-id");
+    // Installs the process-wide recorder on first use.
+    crate::metrics::handle();
+    let request_id = HeaderName::from_static(crate::telemetry::REQUEST_ID_HEADER);
     let v1 = v1.route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .merge(v1)
@@ -118,12 +124,25 @@ pub fn app(store: Store, settings: Arc<Settings>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
+        // The layers run from the last one added to the first: the request id is set before
+        // the trace span is made, and timeouts and panics are seen by metrics and the log.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(settings.request_timeout_secs.max(1)),
         ))
+        .layer(middleware::map_response(timeout_problem))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn(crate::metrics::track_http))
+        .layer(CompressionLayer::new())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(crate::telemetry::request_span)
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(Level::INFO)
+                        .latency_unit(LatencyUnit::Millis),
+                ),
+        )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .layer(SetSensitiveRequestHeadersLayer::new([
@@ -161,6 +180,22 @@ async fn not_found(req: Request) -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
+}
+
+/// The timeout layer answers 408 with an empty body; make it a problem document.
+async fn timeout_problem(resp: Response) -> Response {
+    if resp.status() != StatusCode::REQUEST_TIMEOUT
+        || resp.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return resp;
+    }
+    problem_response(&Problem {
+        problem_type: "/problems/request-timeout".into(),
+        title: "Request Timeout".into(),
+        status: StatusCode::REQUEST_TIMEOUT.as_u16(),
+        detail: "the request took longer than the service allows".into(),
+        errors: Vec::new(),
+    })
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
