@@ -7,9 +7,13 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
+use std::collections::BTreeMap;
+
 use crate::app::Application;
+use crate::compile::{self, CompileContext};
 use crate::config::Settings;
 use crate::loadgen;
+use crate::simulate;
 use crate::template::{self, NoModules};
 
 #[derive(Debug, Args)]
@@ -27,10 +31,22 @@ pub enum BenchWhat {
         #[arg(long, default_value_t = 50)]
         iterations: usize,
     },
+    /// Compile time of a generated template (target: 2,000 nodes under 20 ms).
+    Compile {
+        #[arg(long, default_value_t = 2000)]
+        nodes: usize,
+        #[arg(long, default_value_t = 50)]
+        iterations: usize,
+    },
+    /// Simulator speed on one core (target: at least 1,000,000 node steps per second).
+    Simulate {
+        #[arg(long, default_value_t = 20_000_000)]
+        steps: usize,
+    },
     /// Sustained `POST /v1/templates` throughput and latency against an in-process service
     /// on a fresh SQLite file (target: 1,000 requests/s, p99 under 20 ms).
     Templates {
-        #[arg(long, default_value_t = 16)]
+        #[arg(long, default_value_t = 8)]
         concurrency: usize,
         #[arg(long, default_value_t = 10)]
         seconds: u64,
@@ -49,6 +65,8 @@ pub async fn run(args: BenchArgs) -> std::process::ExitCode {
     println!("machine: {machine}");
     let ok = match args.what {
         BenchWhat::Validate { nodes, iterations } => bench_validate(nodes, iterations),
+        BenchWhat::Compile { nodes, iterations } => bench_compile(nodes, iterations),
+        BenchWhat::Simulate { steps } => bench_simulate(steps),
         BenchWhat::Templates {
             concurrency,
             seconds,
@@ -140,6 +158,60 @@ fn bench_validate(nodes: usize, iterations: usize) -> bool {
     true
 }
 
+fn bench_compile(nodes: usize, iterations: usize) -> bool {
+    let doc = template::generate_large(nodes);
+    let Some(flow) = template::validate(&doc, &NoModules).flow else {
+        println!("generated template does not validate");
+        return false;
+    };
+    let (modules, queues) = (BTreeMap::new(), BTreeMap::new());
+    let ctx = CompileContext {
+        flow_name: &flow.name,
+        as_type: flow.flow_type,
+        modules: &modules,
+        queue_names: &queues,
+    };
+    let bytes = match compile::compile(&flow, &ctx) {
+        Ok(c) => c.yaml.len(),
+        Err(e) => {
+            println!("generated template does not compile: {e}");
+            return false;
+        }
+    };
+    let times = time_runs(iterations, || {
+        std::hint::black_box(compile::compile(&flow, &ctx).ok());
+    });
+    let median = times[times.len() / 2];
+    println!(
+        "compile {nodes}-node template ({bytes} bytes of YAML, hash included): {}",
+        describe(&times)
+    );
+    println!(
+        "ratio of median to the 20 ms target: {:.3}",
+        median.as_secs_f64() / 0.020
+    );
+    true
+}
+
+fn bench_simulate(steps: usize) -> bool {
+    let flow = simulate::bench_loop_flow();
+    let modules = BTreeMap::new();
+    // Single-threaded by construction: the simulator runs on this thread only.
+    let t = Instant::now();
+    let sim = simulate::simulate(&flow, &modules, &[], steps);
+    let elapsed = t.elapsed();
+    let rate = sim.steps as f64 / elapsed.as_secs_f64();
+    println!(
+        "simulate a Set/If loop: {} node steps in {elapsed:.2?} on one thread: {rate:.0} steps/s",
+        sim.steps
+    );
+    println!(
+        "ratio to the 1,000,000 steps/s target: {:.1}",
+        rate / 1_000_000.0
+    );
+    true
+}
+
 /// A seed-sized module document with a distinct name.
 fn seed_sized(n: u64) -> serde_json::Value {
     json!({
@@ -170,9 +242,11 @@ async fn bench_templates(concurrency: usize, duration: Duration) -> bool {
             return false;
         }
     };
-    let mut settings = Settings::default();
-    settings.listen = ([127, 0, 0, 1], 0).into();
-    settings.database_url = format!("sqlite://{}", dir.join("bench.db").display());
+    let settings = Settings {
+        listen: ([127, 0, 0, 1], 0).into(),
+        database_url: format!("sqlite://{}", dir.join("bench.db").display()),
+        ..Default::default()
+    };
     let app = match Application::build(settings).await {
         Ok(a) => a,
         Err(e) => {

@@ -9,7 +9,6 @@ use clap::{Parser, Subcommand};
 
 use crate::app::{Application, shutdown_signal};
 use crate::config::{LogFormat, Overrides, Settings};
-use crate::template;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,6 +31,11 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Compile template documents on disk to Archy YAML (modules they call among the files).
+    Compile(crate::offline::CompileArgs),
+    /// Simulate a call through template documents on disk: the first is the entry flow, the
+    /// others the modules it calls.
+    Simulate(crate::offline::SimulateArgs),
     /// Run a Genesys Cloud org emulator (the sandbox) for tests, demos and benchmarks.
     Sandbox(SandboxArgs),
     /// Run a benchmark and print its figures.
@@ -114,7 +118,9 @@ async fn run(cli: Cli) -> ExitCode {
                 }
             }
         }
-        Command::Validate { files } => validate_files(&files),
+        Command::Validate { files } => offline(|out| crate::offline::validate_files(&files, out)),
+        Command::Compile(args) => offline(|out| crate::offline::compile_files(&args, out)),
+        Command::Simulate(args) => offline(|out| crate::offline::simulate_files(&args, out)),
         Command::Sandbox(args) => sandbox(args).await,
         Command::Bench(args) => crate::bench::run(args).await,
     }
@@ -156,46 +162,17 @@ async fn serve(args: ServeArgs) -> ExitCode {
     }
 }
 
-fn validate_files(files: &[PathBuf]) -> ExitCode {
-    let mut docs = Vec::new();
-    for path in files {
-        let yaml = matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml")
-        );
-        match std::fs::read(path)
-            .map_err(|e| e.to_string())
-            .and_then(|b| template::parse_document(&b, yaml).map_err(|e| e.to_string()))
-        {
-            Ok(doc) => docs.push((path, doc)),
-            Err(e) => {
-                eprintln!("{}: {e}", path.display());
-                return ExitCode::FAILURE;
-            }
+/// Runs an offline command, printing its output; exit 1 on errors.
+fn offline(
+    f: impl FnOnce(&mut dyn std::io::Write) -> Result<(), crate::offline::OfflineError>,
+) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match f(&mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            drop(out);
+            eprintln!("flowsmith: {e}");
+            ExitCode::FAILURE
         }
-    }
-    let catalog = template::catalog_of(docs.iter().map(|(_, d)| d));
-    let mut failed = false;
-    for (path, doc) in &docs {
-        let report = template::validate(doc, &catalog);
-        for f in &report.findings {
-            let sev = if f.is_error() { "error" } else { "warning" };
-            println!(
-                "{}: {sev} {} {}: {}",
-                path.display(),
-                f.code,
-                f.pointer,
-                f.message
-            );
-        }
-        failed |= report.has_errors();
-        if !report.has_errors() {
-            println!("{}: ok", path.display());
-        }
-    }
-    if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
     }
 }

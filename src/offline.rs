@@ -186,7 +186,7 @@ fn read(files: &[PathBuf]) -> Result<Vec<Loaded>, OfflineError> {
 fn validate_all(
     files: &[Loaded],
     order: &[usize],
-    params: &[(String, String)],
+    params: Option<&[(String, String)]>,
     out: &mut dyn Write,
 ) -> Result<Vec<Option<Flow>>, OfflineError> {
     let mut catalog: BTreeMap<String, ModuleInterface> = BTreeMap::new();
@@ -194,7 +194,12 @@ fn validate_all(
     let mut bad = 0;
     for &i in order {
         let f = &files[i];
-        let report = template::validate_with_params(&f.doc, &params_for(params, &f.doc), &catalog);
+        // Without parameters (`flowsmith validate`) placeholders are checked with samples,
+        // as when a template is stored; with them, a missing required one is an error.
+        let report = match params {
+            Some(p) => template::validate_with_params(&f.doc, &params_for(p, &f.doc), &catalog),
+            None => template::validate(&f.doc, &catalog),
+        };
         for finding in &report.findings {
             writeln!(out, "{}", finding_line(&f.path, finding))?;
         }
@@ -222,6 +227,19 @@ fn validate_all(
     Ok(flows)
 }
 
+/// `flowsmith validate`: validates every file (modules among them feed the callers'
+/// checks) as the service does when storing; prints every finding.
+pub fn validate_files(files: &[PathBuf], out: &mut dyn Write) -> Result<(), OfflineError> {
+    let files = read(files)?;
+    let headers: Vec<Header> = files.iter().map(|f| f.header.clone()).collect();
+    let order = load_order(&headers);
+    validate_all(&files, &order, None, out)?;
+    for f in &files {
+        writeln!(out, "{}: ok", f.path.display())?;
+    }
+    Ok(())
+}
+
 /// `flowsmith compile`: validates and compiles every file; prints findings, then the YAML
 /// (or writes it to `--out`). Fails (non-zero exit) when any file has errors.
 pub fn compile_files(args: &CompileArgs, out: &mut dyn Write) -> Result<(), OfflineError> {
@@ -229,7 +247,7 @@ pub fn compile_files(args: &CompileArgs, out: &mut dyn Write) -> Result<(), Offl
     let headers: Vec<Header> = files.iter().map(|f| f.header.clone()).collect();
     let order = load_order(&headers);
     let is_module = module_files(&headers);
-    let flows = validate_all(&files, &order, &args.params, out)?;
+    let flows = validate_all(&files, &order, Some(&args.params), out)?;
 
     let flow_name = |i: usize, flow: &Flow| -> String {
         match (&args.name, i) {
@@ -323,7 +341,7 @@ pub fn simulate_files(args: &SimulateArgs, out: &mut dyn Write) -> Result<(), Of
     // Modules (every file after the first) before the entry.
     let mut order: Vec<usize> = (1..files.len()).collect();
     order.push(0);
-    let flows = validate_all(&files, &order, &args.params, out)?;
+    let flows = validate_all(&files, &order, Some(&args.params), out)?;
     let mut flows = flows.into_iter();
     let Some(Some(entry)) = flows.next() else {
         return Err(OfflineError::Invalid { count: 1 });

@@ -1,5 +1,6 @@
 //! The HTTP API: routes, OpenAPI document, authentication and the layers around them.
 
+mod compile;
 pub mod extract;
 mod health;
 mod templates;
@@ -53,6 +54,7 @@ pub const TAG_OPERATIONS: &str = "operations";
     modifiers(&BearerAuth),
     tags(
         (name = TAG_TEMPLATES, description = "Flow templates: store, version, validate"),
+        (name = compile::TAG_SIMULATION, description = "Replay calls through templates before deploying"),
         (name = TAG_TARGETS, description = "Genesys Cloud orgs the service provisions into"),
         (name = TAG_OPERATIONS, description = "Health and the API description")
     )
@@ -75,6 +77,7 @@ impl Modify for BearerAuth {
 fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
     let (v1, v1_spec) = OpenApiRouter::<AppState>::new()
         .merge(templates::router())
+        .merge(compile::router())
         .merge(health::v1_router())
         .split_for_parts();
     let (open, mut spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())

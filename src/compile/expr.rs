@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::unverified;
-use crate::template::expr::{BinOp, Expr, Func};
+use crate::template::expr::{BinOp, Expr};
 use crate::template::model::{Segment, Text, VarRef, VarType};
 
 /// The canonical name of a variable: `{Node.digits}` and `{Node_digits}` are the same.
@@ -97,13 +97,13 @@ impl Names<'_> {
                 let p = prec(*op);
                 self.write_operand(out, l, p);
                 out.push(' ');
-                out.push_str(op_str(*op));
+                out.push_str(op.symbol());
                 out.push(' ');
                 // Right operands of equal precedence are parenthesised: a - (b - c).
                 self.write_operand(out, r, p + 1);
             }
             Expr::Call(f, args) => {
-                out.push_str(func_name(*f));
+                out.push_str(f.name());
                 out.push('(');
                 for (i, a) in args.iter().enumerate() {
                     if i > 0 {
@@ -141,33 +141,6 @@ fn prec(op: BinOp) -> u8 {
         BinOp::And => 2,
         BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => 3,
         BinOp::Add | BinOp::Sub => 4,
-    }
-}
-
-pub fn op_str(op: BinOp) -> &'static str {
-    match op {
-        BinOp::Add => "+",
-        BinOp::Sub => "-",
-        BinOp::Eq => "==",
-        BinOp::Ne => "!=",
-        BinOp::Lt => "<",
-        BinOp::Le => "<=",
-        BinOp::Gt => ">",
-        BinOp::Ge => ">=",
-        BinOp::And => "and",
-        BinOp::Or => "or",
-    }
-}
-
-pub fn func_name(f: Func) -> &'static str {
-    match f {
-        Func::IsSet => "IsSet",
-        Func::IsNotSetOrEmpty => "IsNotSetOrEmpty",
-        Func::ToString => "ToString",
-        Func::ToInt => "ToInt",
-        Func::Lower => "Lower",
-        Func::Upper => "Upper",
-        Func::Length => "Length",
     }
 }
 
@@ -209,12 +182,12 @@ impl Names<'_> {
                 let p = prec(*op);
                 self.source_operand(out, l, p);
                 out.push(' ');
-                out.push_str(op_str(*op));
+                out.push_str(op.symbol());
                 out.push(' ');
                 self.source_operand(out, r, p + 1);
             }
             Expr::Call(f, args) => {
-                out.push_str(func_name(*f));
+                out.push_str(f.name());
                 out.push('(');
                 for (i, a) in args.iter().enumerate() {
                     if i > 0 {

@@ -313,30 +313,3 @@ fn cycles_and_deep_nesting_compile_to_tasks() {
         .unwrap();
     assert!(max_indent < 400, "{max_indent}");
 }
-
-/// `cargo test --release --lib compile_perf -- --ignored --nocapture`
-#[test]
-#[ignore]
-fn compile_perf_2000_nodes() {
-    let g = generated_flow(2000);
-    let (empty, noq) = (BTreeMap::new(), BTreeMap::new());
-    let ctx = CompileContext {
-        flow_name: "G",
-        as_type: FlowType::Inbound,
-        modules: &empty,
-        queue_names: &noq,
-    };
-    let _ = compile(&g, &ctx).unwrap();
-    let runs = 20;
-    let t = std::time::Instant::now();
-    let mut bytes = 0;
-    for _ in 0..runs {
-        bytes = compile(&g, &ctx).unwrap().yaml.len();
-    }
-    let per = t.elapsed() / runs;
-    println!(
-        "compile {} nodes: {per:?} per run, {bytes} bytes of YAML",
-        g.nodes.len()
-    );
-    assert!(per < std::time::Duration::from_millis(20));
-}

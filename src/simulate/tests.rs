@@ -204,17 +204,3 @@ fn generated_flow_runs() {
     );
     assert_eq!(s.outcome.kind, OutcomeKind::StepLimit);
 }
-
-/// `cargo test --release --lib sim_perf -- --ignored --nocapture`
-#[test]
-#[ignore]
-fn sim_perf_steps_per_second() {
-    let f = bench_loop_flow();
-    let empty = BTreeMap::new();
-    let n = 5_000_000;
-    let t = std::time::Instant::now();
-    let s = simulate(&f, &empty, &[], n);
-    let rate = s.steps as f64 / t.elapsed().as_secs_f64();
-    println!("{} steps in {:?}: {rate:.0} steps/s", s.steps, t.elapsed());
-    assert!(rate > 1_000_000.0);
-}

@@ -160,17 +160,26 @@ impl Report {
 /// Store-time validation: parameters are not known yet, so each `{{name}}` is checked with
 /// its declared default or a sample value of its type.
 pub fn validate(doc: &Value, catalog: &dyn Catalog) -> Report {
-    validate_with_params(doc, &Map::new(), catalog)
+    run(doc, &Map::new(), true, catalog)
 }
 
-/// Validation of a document instantiated with `params` (a job or a simulation). Empty
-/// `params` means store-time validation (see [`validate`]).
+/// Validation of a document instantiated with `params` (a job, a compile or a simulation):
+/// a required parameter without a value is an error.
 pub fn validate_with_params(
     doc: &Value,
     params: &Map<String, Value>,
     catalog: &dyn Catalog,
 ) -> Report {
-    let (doc, mut findings) = params::instantiate_with_findings(doc, params, params.is_empty());
+    run(doc, params, false, catalog)
+}
+
+fn run(
+    doc: &Value,
+    params: &Map<String, Value>,
+    store_time: bool,
+    catalog: &dyn Catalog,
+) -> Report {
+    let (doc, mut findings) = params::instantiate_with_findings(doc, params, store_time);
     let mut v = Validator {
         findings: Vec::new(),
         catalog,

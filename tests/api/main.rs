@@ -1,5 +1,6 @@
 //! Integration tests: the real service on port 0 with a fresh SQLite file, over HTTP.
 
+mod compile;
 mod helpers;
 mod malformed;
 mod openapi;

@@ -282,9 +282,11 @@ async fn bearer_tokens_guard_v1_but_not_health() {
 #[tokio::test]
 async fn public_bind_without_tokens_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = flowsmith::config::Settings::default();
-    settings.listen = "0.0.0.0:0".parse().unwrap();
-    settings.database_url = format!("sqlite://{}", dir.path().join("x.db").display());
+    let settings = flowsmith::config::Settings {
+        listen: "0.0.0.0:0".parse().unwrap(),
+        database_url: format!("sqlite://{}", dir.path().join("x.db").display()),
+        ..Default::default()
+    };
     let err = flowsmith::app::Application::build(settings)
         .await
         .err()

@@ -1,0 +1,291 @@
+//! Property tests: arbitrary input never panics the expression parser, the validator, the
+//! compiler or the simulator, and every compile of a valid template yields YAML that parses
+//! and whose task references resolve.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use flowsmith::compile::{self, CompileContext, ModuleTarget};
+use flowsmith::simulate::{self, SimInput};
+use flowsmith::template::{self, FlowType, NoModules, expr};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+fn arb_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        "[ -~]{0,12}".prop_map(Value::String),
+        prop_oneof![
+            Just("Say"),
+            Just("Gather"),
+            Just("Set"),
+            Just("If"),
+            Just("End"),
+            Just("Flow"),
+            Just("Route"),
+            Just("a"),
+            Just("b"),
+            Just("{x}"),
+            Just("{{p}}"),
+            Just("module")
+        ]
+        .prop_map(|s| Value::String(s.to_owned())),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("name".to_owned()),
+                    Just("type".to_owned()),
+                    Just("draft".to_owned()),
+                    Just("startNode".to_owned()),
+                    Just("nodes".to_owned()),
+                    Just("id".to_owned()),
+                    Just("properties".to_owned()),
+                    Just("onComplete".to_owned()),
+                    Just("nextNode".to_owned()),
+                    Just("a".to_owned()),
+                    Just("b".to_owned()),
+                    Just("setVars".to_owned()),
+                    Just("conditions".to_owned()),
+                    Just("parameters".to_owned()),
+                    "[a-z]{1,6}"
+                ],
+                inner,
+                0..5
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// Expression-ish text: tokens of the language glued together at random.
+fn arb_expr_text() -> impl Strategy<Value = String> {
+    let tok = prop_oneof![
+        Just("{x}"),
+        Just("{G.digits}"),
+        Just("'a'"),
+        Just("\"b\""),
+        Just("1"),
+        Just("42"),
+        Just("true"),
+        Just("false"),
+        Just("=="),
+        Just("!="),
+        Just("<"),
+        Just(">="),
+        Just("+"),
+        Just("-"),
+        Just("and"),
+        Just("or"),
+        Just("not"),
+        Just("("),
+        Just(")"),
+        Just(","),
+        Just("IsSet("),
+        Just("ToInt("),
+        Just("Length("),
+        Just("Lower("),
+        Just(" "),
+        Just("'"),
+        Just("{"),
+        Just("}"),
+        Just("\\"),
+        Just("é"),
+        Just("99999999999999999999"),
+    ];
+    prop::collection::vec(tok, 0..16).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn expression_parser_never_panics(s in "\\PC{0,40}") {
+        let _ = expr::parse(&s);
+        let _ = expr::parse_text(&s);
+    }
+
+    #[test]
+    fn expression_parser_errors_point_inside_the_text(s in arb_expr_text()) {
+        match expr::parse(&s) {
+            Ok(e) => {
+                // A parsed expression has a well-defined set of variables and a type check
+                // that answers without panicking.
+                let _ = e.vars();
+                let _ = e.infer(|_| None);
+            }
+            Err(err) => prop_assert!(err.offset <= s.len(), "offset {} beyond {:?}", err.offset, s),
+        }
+    }
+
+    #[test]
+    fn validator_never_panics_on_arbitrary_json(doc in arb_json()) {
+        let report = template::validate(&doc, &NoModules);
+        for f in &report.findings {
+            prop_assert!(f.pointer.is_empty() || f.pointer.starts_with('/'));
+        }
+    }
+
+    #[test]
+    fn validator_never_panics_on_mutated_seed(path_pick in 0usize..64, replacement in arb_json()) {
+        let mut doc: Value = serde_json::from_str(include_str!("fixtures/seed_inbound_flow.json")).unwrap();
+        let pointers = all_pointers(&doc);
+        let at = &pointers[path_pick % pointers.len()];
+        if let Some(slot) = doc.pointer_mut(at) {
+            *slot = replacement;
+        }
+        let _ = template::validate(&doc, &NoModules);
+    }
+
+    #[test]
+    fn valid_random_graphs_compile_to_resolving_yaml_and_simulate(spec in arb_graph(), as_module in any::<bool>(), inputs in prop::collection::vec(prop_oneof![Just("1"), Just("2"), Just("12"), Just("t")], 0..6)) {
+        let doc = graph_doc(&spec, as_module);
+        let report = template::validate(&doc, &NoModules);
+        prop_assume!(!report.has_errors());
+        let flow = report.flow.expect("a flow when there is no error");
+        let modules: BTreeMap<String, ModuleTarget> = BTreeMap::new();
+        let queues = BTreeMap::new();
+        let as_type = if as_module { FlowType::Module } else { FlowType::Inbound };
+        let compiled = compile::compile(&flow, &CompileContext {
+            flow_name: &flow.name,
+            as_type,
+            modules: &modules,
+            queue_names: &queues,
+        });
+        let compiled = match compiled {
+            Ok(c) => c,
+            Err(e) => return Err(TestCaseError::fail(format!("valid template failed to compile: {e}"))),
+        };
+        let yaml: Value = serde_yaml_ng::from_str(&compiled.yaml)
+            .map_err(|e| TestCaseError::fail(format!("unparseable YAML: {e}\n{}", compiled.yaml)))?;
+        let root = if as_module { "commonModule" } else { "inboundCall" };
+        let body = &yaml[root];
+        prop_assert!(body.is_object(), "root {root} missing");
+        let refs = task_ref_ids(body);
+        prop_assert!(!refs.is_empty());
+        let mut targets = Vec::new();
+        collect_refs(body, &mut targets);
+        prop_assert!(!targets.is_empty(), "no startUpRef");
+        for t in targets {
+            let id = t.rsplit_once("task[").and_then(|(_, r)| r.strip_suffix(']'));
+            prop_assert!(id.is_some_and(|id| refs.contains(id)), "unresolved reference {t}");
+        }
+        // Deterministic bytes.
+        let again = compile::compile(&flow, &CompileContext { flow_name: &flow.name, as_type, modules: &modules, queue_names: &queues }).unwrap();
+        prop_assert_eq!(&again.yaml, &compiled.yaml);
+
+        let inputs: Vec<SimInput> = inputs.iter().map(|s| SimInput::parse(if *s == "t" { "timeout" } else { s }).unwrap()).collect();
+        let sim = simulate::simulate(&flow, &BTreeMap::new(), &inputs, 500);
+        prop_assert!(sim.steps <= 500);
+    }
+}
+
+fn all_pointers(v: &Value) -> Vec<String> {
+    fn walk(v: &Value, at: String, out: &mut Vec<String>) {
+        out.push(at.clone());
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    walk(
+                        x,
+                        format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                        out,
+                    );
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    walk(x, format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, String::new(), &mut out);
+    out
+}
+
+/// A random graph: per node a kind and successor choices (indices taken modulo the size).
+#[derive(Debug, Clone)]
+struct NodeSpec {
+    kind: u8,
+    a: usize,
+    b: usize,
+    c: usize,
+}
+
+fn arb_graph() -> impl Strategy<Value = Vec<NodeSpec>> {
+    prop::collection::vec(
+        (0u8..7, any::<usize>(), any::<usize>(), any::<usize>())
+            .prop_map(|(kind, a, b, c)| NodeSpec { kind, a, b, c }),
+        1..24,
+    )
+}
+
+fn graph_doc(spec: &[NodeSpec], as_module: bool) -> Value {
+    let n = spec.len();
+    let id = |i: usize| format!("N{}", i % n);
+    let mut nodes = serde_json::Map::new();
+    for (i, s) in spec.iter().enumerate() {
+        let me = format!("N{i}");
+        let node = match s.kind {
+            0 => {
+                json!({"id": me, "type": "Say", "properties": {"sayText": "hello {v}"}, "onComplete": {"nextNode": id(s.a)}})
+            }
+            1 => {
+                json!({"id": me, "type": "Gather", "properties": {"promptText": "press", "maxDigits": 1 + (s.c % 3)},
+                        "onComplete": {"nextNode": id(s.a)}, "onError": {"nextNode": id(s.b)}})
+            }
+            2 => json!({"id": me, "type": "Set", "properties": {"setVars": [
+                        {"key": "v", "value": {"type": "string", "value": "x{v}"}},
+                        {"key": "k", "value": {"type": "integer", "expression": "1 + 2"}}]},
+                        "onComplete": {"nextNode": id(s.a)}}),
+            3 => json!({"id": me, "type": "If", "properties": {"conditions": [
+                        {"expression": "{v} == 'x' or not IsSet({k})", "nextNode": id(s.a)},
+                        {"expression": "Length({v}) > 2", "nextNode": id(s.c)}],
+                        "defaultNextNode": id(s.b)}}),
+            4 => {
+                json!({"id": me, "type": "Route", "properties": {"queueName": "General"}, "onError": {"nextNode": id(s.a)}})
+            }
+            5 => json!({"id": me, "type": "Disconnect", "properties": {}}),
+            _ => json!({"id": me, "type": "End", "properties": {}}),
+        };
+        nodes.insert(format!("N{i}"), node);
+    }
+    json!({
+        "name": "Random",
+        "type": if as_module { "module" } else { "inbound" },
+        "draft": {"startNode": "N0", "nodes": nodes}
+    })
+}
+
+fn task_ref_ids(body: &Value) -> BTreeSet<String> {
+    body["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["task"]["refId"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                if k == "startUpRef" || k == "targetTaskRef" {
+                    if let Some(s) = x.as_str() {
+                        out.push(s.to_owned());
+                    }
+                } else {
+                    collect_refs(x, out);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_refs(x, out)),
+        _ => {}
+    }
+}
