@@ -7,7 +7,13 @@ use std::sync::Arc;
 use axum::Router;
 use tokio::net::TcpListener;
 
+use std::collections::BTreeMap;
+
+use tokio_util::sync::CancellationToken;
+
 use crate::config::{ConfigError, Settings, TargetConfig};
+use crate::genesys::{GenesysClient, GenesysError};
+use crate::jobs::{Liveness, Signals, Worker, WorkerOptions};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +22,8 @@ pub enum StartError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("target {name}: {source}")]
+    Client { name: String, source: GenesysError },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -28,10 +36,21 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     store: Store,
+    worker: Option<Worker>,
 }
 
 impl Application {
-    pub async fn build(mut settings: Settings) -> Result<Application, StartError> {
+    /// Builds the service with the worker settings of the environment
+    /// ([`WorkerOptions::from_env`]).
+    pub async fn build(settings: Settings) -> Result<Application, StartError> {
+        Application::build_with(settings, WorkerOptions::from_env()).await
+    }
+
+    /// Builds the service with explicit worker settings (tests use short leases).
+    pub async fn build_with(
+        mut settings: Settings,
+        mut worker_options: WorkerOptions,
+    ) -> Result<Application, StartError> {
         settings.check_bind()?;
         if let Some(opts) = settings.sandbox.clone() {
             let (base, _sandbox) =
@@ -66,11 +85,36 @@ impl Application {
                     addr: settings.listen,
                     source,
                 })?;
-        let router = crate::api::app(store.clone(), Arc::new(settings));
+        // One Genesys client per target, and the worker that provisions through them.
+        let mut clients = BTreeMap::new();
+        for t in &settings.targets {
+            let client = GenesysClient::new(t).map_err(|source| StartError::Client {
+                name: t.name.clone(),
+                source,
+            })?;
+            clients.insert(t.name.clone(), Arc::new(client));
+            worker_options
+                .concurrency
+                .entry(t.name.clone())
+                .or_insert(t.concurrency.max(1) as usize);
+        }
+        let signals = Signals::default();
+        let liveness = Liveness::default();
+        liveness.beat();
+        let worker = Worker::with_signals(
+            store.clone(),
+            clients,
+            worker_options,
+            signals.clone(),
+            liveness.clone(),
+        );
+        let router =
+            crate::api::app_with(store.clone(), Arc::new(settings), signals, Some(liveness));
         Ok(Application {
             listener,
             router,
             store,
+            worker: Some(worker),
         })
     }
 
@@ -80,16 +124,30 @@ impl Application {
             .expect("a bound TCP listener has an address")
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests and closes the
-    /// database.
+    /// Serves and runs the job worker until `shutdown` resolves, then drains in-flight
+    /// requests, lets running steps stop at a checkpoint (their leases are given back) and
+    /// closes the database. The worker runs inside this future: dropping it (a crash in
+    /// tests) stops everything at once and leaves the leases to expire.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr(), "flowsmith listening");
-        let result = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let token = CancellationToken::new();
+        let stop = token.clone();
+        let serve = async move {
+            let result = axum::serve(self.listener, self.router)
+                .with_graceful_shutdown(shutdown)
+                .await;
+            stop.cancel();
+            result
+        };
+        let worker = async {
+            if let Some(w) = self.worker {
+                w.run(token.clone()).await;
+            }
+        };
+        let (result, ()) = tokio::join!(serve, worker);
         self.store.close().await;
         result
     }

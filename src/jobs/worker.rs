@@ -235,6 +235,8 @@ impl Worker {
     /// Runs a claimed job with a heartbeat; on shutdown gives the lease back.
     async fn run_claimed(&self, c: Claimed, shutdown: CancellationToken) {
         let token = shutdown.child_token();
+        // Dropped mid-job (the process "crashes" in tests): stop the heartbeat too.
+        let _stop_heartbeat = token.clone().drop_guard();
         let beat = {
             let store = self.inner.store.clone();
             let (id, attempt) = (c.id.clone(), c.attempt);

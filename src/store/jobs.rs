@@ -275,6 +275,15 @@ impl Store {
         Ok(CreateOutcome::Created(row))
     }
 
+    pub async fn job_by_idempotency_key(&self, key: &str) -> Result<Option<JobRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE idempotency_key = $1"
+        ))
+        .bind(key)
+        .fetch_optional(self.reader())
+        .await
+    }
+
     pub async fn job(&self, id: &str) -> Result<Option<JobRow>, sqlx::Error> {
         sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
             .bind(id)
