@@ -220,6 +220,7 @@ impl Names<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::template::expr::Func;
 
     fn v(n: &str) -> Expr {
         Expr::Var(VarRef(n.into()))

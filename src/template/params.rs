@@ -274,6 +274,17 @@ pub fn instantiate_with_findings(
     params: &Map<String, Value>,
     store_time: bool,
 ) -> (Value, Vec<Finding>) {
+    let (value, findings) = instantiate_borrowed(doc, params, store_time);
+    (value.into_owned(), findings)
+}
+
+/// As [`instantiate_with_findings`], borrowing the document when there is nothing to
+/// substitute (most documents): validation then copies nothing.
+pub(crate) fn instantiate_borrowed<'a>(
+    doc: &'a Value,
+    params: &Map<String, Value>,
+    store_time: bool,
+) -> (std::borrow::Cow<'a, Value>, Vec<Finding>) {
     let mut findings = Vec::new();
     let decls = declarations(doc, &mut findings);
     let mut uses = BTreeMap::new();
@@ -356,9 +367,12 @@ pub fn instantiate_with_findings(
         };
         values.insert(name.clone(), value);
     }
+    if values.is_empty() {
+        return (std::borrow::Cow::Borrowed(doc), findings);
+    }
     let mut out = doc.clone();
     substitute(&mut out, &values, true);
-    (out, findings)
+    (std::borrow::Cow::Owned(out), findings)
 }
 
 /// Instantiates a template document with `params` (see [`instantiate_with_findings`]);

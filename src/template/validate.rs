@@ -179,7 +179,7 @@ fn run(
     store_time: bool,
     catalog: &dyn Catalog,
 ) -> Report {
-    let (doc, mut findings) = params::instantiate_with_findings(doc, params, store_time);
+    let (doc, mut findings) = params::instantiate_borrowed(doc, params, store_time);
     let mut v = Validator {
         findings: Vec::new(),
         catalog,
