@@ -10,7 +10,11 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use std::collections::BTreeMap;
+
 use crate::config::{ConfigError, Settings, TargetConfig};
+use crate::genesys::{GenesysClient, GenesysError};
+use crate::jobs::{Liveness, Signals, Worker, WorkerOptions};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +23,8 @@ pub enum StartError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("target {name}: {source}")]
+    Client { name: String, source: GenesysError },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -43,10 +49,21 @@ pub struct Application {
     shutdown: CancellationToken,
     tasks: TaskTracker,
     grace: Duration,
+    worker: Option<Worker>,
 }
 
 impl Application {
-    pub async fn build(mut settings: Settings) -> Result<Application, StartError> {
+    /// Builds the service with the worker settings of the environment
+    /// ([`WorkerOptions::from_env`]).
+    pub async fn build(settings: Settings) -> Result<Application, StartError> {
+        Application::build_with(settings, WorkerOptions::from_env()).await
+    }
+
+    /// Builds the service with explicit worker settings (tests use short leases).
+    pub async fn build_with(
+        mut settings: Settings,
+        mut worker_options: WorkerOptions,
+    ) -> Result<Application, StartError> {
         settings.check_bind()?;
         if let Some(opts) = settings.sandbox.clone() {
             let (base, _sandbox) =
@@ -81,7 +98,31 @@ impl Application {
                     addr: settings.listen,
                     source,
                 })?;
-        let router = crate::api::app(store.clone(), Arc::new(settings));
+        // One Genesys client per target, and the worker that provisions through them.
+        let mut clients = BTreeMap::new();
+        for t in &settings.targets {
+            let client = GenesysClient::new(t).map_err(|source| StartError::Client {
+                name: t.name.clone(),
+                source,
+            })?;
+            clients.insert(t.name.clone(), Arc::new(client));
+            worker_options
+                .concurrency
+                .entry(t.name.clone())
+                .or_insert(t.concurrency.max(1) as usize);
+        }
+        let signals = Signals::default();
+        let liveness = Liveness::default();
+        liveness.beat();
+        let worker = Worker::with_signals(
+            store.clone(),
+            clients,
+            worker_options,
+            signals.clone(),
+            liveness.clone(),
+        );
+        let router =
+            crate::api::app_with(store.clone(), Arc::new(settings), signals, Some(liveness));
         Ok(Application {
             listener,
             router,
@@ -89,6 +130,7 @@ impl Application {
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             grace: grace_from_env(),
+            worker: Some(worker),
         })
     }
 
@@ -116,8 +158,12 @@ impl Application {
             .expect("a bound TCP listener has an address")
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests and tracked tasks for
-    /// at most the grace period, and closes the database.
+    /// Serves and runs the job worker until `shutdown` resolves. Then the shutdown token is
+    /// cancelled: the listener stops accepting, the worker stops claiming and leaves running
+    /// steps at a checkpoint (their leases are given back), in-flight requests and tracked
+    /// tasks drain — all within the grace period — and the database is closed. The worker
+    /// runs inside this future: dropping it (a crash, in tests) stops everything at once and
+    /// leaves the leases to expire.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -129,6 +175,7 @@ impl Application {
             shutdown: token,
             tasks,
             grace,
+            worker,
         } = self;
         let addr = listener.local_addr()?;
         // Stable and parseable: scripts and tests read the bound port from this line.
@@ -140,40 +187,57 @@ impl Application {
                 token.cancel();
             }
         });
-        let serve = axum::serve(listener, router)
-            .with_graceful_shutdown(token.clone().cancelled_owned())
-            .into_future();
-        tokio::pin!(serve);
         // The grace period starts when shutdown is requested, not at start-up.
-        let deadline = async {
-            token.cancelled().await;
-            tracing::info!(
-                grace_secs = grace.as_secs_f64(),
-                "draining in-flight requests"
-            );
-            tokio::time::Instant::now() + grace
+        let deadline = Deadline {
+            token: token.clone(),
+            grace,
+            at: tokio::sync::OnceCell::new(),
         };
-        tokio::pin!(deadline);
-        let mut result = Ok(());
-        let mut deadline_at = None;
-        tokio::select! {
-            r = &mut serve => result = r,
-            at = &mut deadline => deadline_at = Some(at),
-        }
-        if let Some(at) = deadline_at {
-            match tokio::time::timeout_at(at, &mut serve).await {
-                Ok(r) => result = r,
-                Err(_) => {
-                    tracing::warn!("in-flight requests outlasted the grace period; stopping anyway")
+        let worker = async {
+            let Some(w) = worker else { return };
+            let run = w.run(token.clone());
+            tokio::pin!(run);
+            tokio::select! {
+                () = &mut run => {}
+                () = async { tokio::time::sleep_until(deadline.wait().await).await } => {
+                    tracing::warn!("the job worker outlasted the grace period; its leases will expire");
                 }
             }
-        }
-        // Serving stopped (by request or by an error): background work stops too.
-        token.cancel();
+        };
+        let serve = async {
+            let serve = axum::serve(listener, router)
+                .with_graceful_shutdown(token.clone().cancelled_owned())
+                .into_future();
+            tokio::pin!(serve);
+            let mut result = tokio::select! {
+                r = &mut serve => Some(r),
+                _ = deadline.wait() => None,
+            };
+            if result.is_none() {
+                tracing::info!(
+                    grace_secs = grace.as_secs_f64(),
+                    "draining in-flight requests"
+                );
+                match tokio::time::timeout_at(deadline.wait().await, &mut serve).await {
+                    Ok(r) => result = Some(r),
+                    Err(_) => {
+                        tracing::warn!(
+                            "in-flight requests outlasted the grace period; stopping anyway"
+                        )
+                    }
+                }
+            }
+            // Serving stopped (by request or by an error): background work stops too.
+            token.cancel();
+            result.unwrap_or(Ok(()))
+        };
+        let (result, ()) = tokio::join!(serve, worker);
         trigger.abort();
         tasks.close();
-        let at = deadline_at.unwrap_or_else(|| tokio::time::Instant::now() + grace);
-        if tokio::time::timeout_at(at, tasks.wait()).await.is_err() {
+        if tokio::time::timeout_at(deadline.wait().await, tasks.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!(
                 tasks = tasks.len(),
                 "background tasks outlasted the grace period; stopping anyway"
@@ -191,6 +255,25 @@ impl Application {
         }
         tracing::info!("flowsmith stopped");
         result
+    }
+}
+
+/// The end of the grace period: fixed when shutdown is requested, shared by everything that
+/// drains.
+struct Deadline {
+    token: CancellationToken,
+    grace: Duration,
+    at: tokio::sync::OnceCell<tokio::time::Instant>,
+}
+
+impl Deadline {
+    /// Waits for shutdown to be requested; then the instant the grace period ends.
+    async fn wait(&self) -> tokio::time::Instant {
+        self.token.cancelled().await;
+        *self
+            .at
+            .get_or_init(|| async { tokio::time::Instant::now() + self.grace })
+            .await
     }
 }
 

@@ -10,6 +10,7 @@ pub mod config;
 pub mod diagram;
 pub mod error;
 pub mod genesys;
+pub mod jobs;
 pub mod loadgen;
 pub mod metrics;
 pub mod offline;

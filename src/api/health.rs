@@ -39,7 +39,7 @@ async fn healthz() -> Json<Health> {
     })
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers and the job worker is alive.
 #[utoipa::path(get, path = "/readyz", tag = TAG_OPERATIONS,
     responses(
         (status = 200, description = "ready", body = Health),
@@ -51,6 +51,22 @@ async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
         .ping()
         .await
         .map_err(|e| ApiError::Unavailable(format!("database does not answer: {e}")))?;
+    if let Some(worker) = &state.worker {
+        // The worker loop goes round at least every poll interval (default 500 ms).
+        match worker.age_ms() {
+            Some(age) if age < 30_000 => {}
+            Some(age) => {
+                return Err(ApiError::Unavailable(format!(
+                    "the job worker has not run for {age} ms"
+                )));
+            }
+            None => {
+                return Err(ApiError::Unavailable(
+                    "the job worker has not started".into(),
+                ));
+            }
+        }
+    }
     Ok(Json(Health {
         status: "ok".into(),
     }))

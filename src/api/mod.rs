@@ -2,7 +2,9 @@
 
 mod compile;
 pub mod extract;
+mod flows;
 mod health;
+mod jobs;
 mod templates;
 
 use std::sync::Arc;
@@ -35,6 +37,10 @@ pub struct AppState {
     pub store: Store,
     pub settings: Arc<Settings>,
     pub spec: Arc<Spec>,
+    /// Wakes event streams when job events are written.
+    pub signals: crate::jobs::Signals,
+    /// The worker's loop heartbeat, when this process runs a worker (for `/readyz`).
+    pub worker: Option<crate::jobs::Liveness>,
 }
 
 /// The OpenAPI document, rendered once.
@@ -46,6 +52,8 @@ pub struct Spec {
 pub const TAG_TEMPLATES: &str = "templates";
 pub const TAG_TARGETS: &str = "targets";
 pub const TAG_OPERATIONS: &str = "operations";
+pub const TAG_JOBS: &str = "jobs";
+pub const TAG_FLOWS: &str = "flows";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -59,6 +67,8 @@ pub const TAG_OPERATIONS: &str = "operations";
         (name = TAG_TEMPLATES, description = "Flow templates: store, version, validate"),
         (name = compile::TAG_SIMULATION, description = "Replay calls through templates before deploying"),
         (name = TAG_TARGETS, description = "Genesys Cloud orgs the service provisions into"),
+        (name = TAG_JOBS, description = "Provisioning jobs: plan, run, follow, cancel, retry"),
+        (name = TAG_FLOWS, description = "Flow records: what is deployed in each target"),
         (name = TAG_OPERATIONS, description = "Health, metrics and the API description")
     )
 )]
@@ -81,6 +91,8 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
     let (v1, v1_spec) = OpenApiRouter::<AppState>::new()
         .merge(templates::router())
         .merge(compile::router())
+        .merge(jobs::router())
+        .merge(flows::router())
         .merge(health::v1_router())
         .split_for_parts();
     let (open, mut spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -103,6 +115,16 @@ pub fn openapi_yaml() -> String {
 
 /// Builds the application: routes, authentication and layers.
 pub fn app(store: Store, settings: Arc<Settings>) -> Router {
+    app_with(store, settings, crate::jobs::Signals::default(), None)
+}
+
+/// [`app`] sharing the job worker's event signals and liveness.
+pub fn app_with(
+    store: Store,
+    settings: Arc<Settings>,
+    signals: crate::jobs::Signals,
+    worker: Option<crate::jobs::Liveness>,
+) -> Router {
     let (v1, open, spec) = routes();
     let spec = Arc::new(Spec {
         json: spec.to_pretty_json().unwrap_or_default(),
@@ -112,6 +134,8 @@ pub fn app(store: Store, settings: Arc<Settings>) -> Router {
         store,
         settings: settings.clone(),
         spec,
+        signals,
+        worker,
     };
     // Installs the process-wide recorder on first use.
     crate::metrics::handle();

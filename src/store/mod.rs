@@ -5,6 +5,8 @@
 //! SQLite's sleep-and-retry busy handler) and never fail with "database is locked".
 //! SQL is kept portable to Postgres (TEXT timestamps, no SQLite-only syntax).
 
+pub mod flows;
+pub mod jobs;
 mod templates;
 
 use std::str::FromStr;
@@ -13,6 +15,11 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
+pub use flows::{FlowFilter, FlowRecordRow, RecordWithDocument};
+pub use jobs::{
+    CancelOutcome, Claimed, CreateOutcome, EventRow, JobFilter, JobRow, NewJob, NewStep,
+    RetryOutcome, StepRow, StepSuccess,
+};
 pub use templates::{DeleteOutcome, ListFilter, NewTemplate, StoreOutcome, TemplateRow};
 
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,208 @@
+//! `/v1/flows`: flow records, what flowsmith knows is deployed in each target.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::{ApiPath, ApiQuery};
+use super::{AppState, TAG_FLOWS};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::store::{FlowFilter, FlowRecordRow};
+use crate::template::{Finding, FlowType};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_flows))
+        .routes(routes!(get_flow))
+        .routes(routes!(get_flow_yaml))
+}
+
+/// A deployed flow.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FlowRecord {
+    pub target: String,
+    /// Genesys flow name.
+    pub name: String,
+    /// module (common module) or inbound (inbound call flow).
+    #[serde(rename = "type")]
+    pub flow_type: FlowType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow_id: Option<String>,
+    pub template_name: String,
+    pub template_version: i64,
+    #[schema(value_type = Object)]
+    pub params: Map<String, Value>,
+    /// SHA-256 of the deployed YAML.
+    pub content_hash: String,
+    /// SHA-256 of the plan-time YAML (queue ids in place of names), compared by plans.
+    pub plan_hash: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published_version: Option<String>,
+    /// Flow names of the modules it calls.
+    pub calls: Vec<String>,
+    /// The job that deployed this version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FlowPage {
+    pub items: Vec<FlowRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FlowListParams {
+    target: Option<String>,
+    /// module | inbound
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    flow_type: Option<String>,
+    /// 1-500, default 50.
+    page_size: Option<u32>,
+    /// `next_page_token` of the previous page.
+    page_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct FlowPath {
+    /// Target name.
+    target: String,
+    /// Genesys flow name.
+    name: String,
+}
+
+fn view(r: FlowRecordRow) -> FlowRecord {
+    FlowRecord {
+        flow_type: FlowType::parse(&r.flow_type).unwrap_or(FlowType::Inbound),
+        params: serde_json::from_str(&r.params).unwrap_or_default(),
+        calls: serde_json::from_str(&r.calls).unwrap_or_default(),
+        target: r.target,
+        name: r.name,
+        flow_id: r.flow_id,
+        template_name: r.template_name,
+        template_version: r.template_version,
+        content_hash: r.content_hash,
+        plan_hash: r.plan_hash,
+        published_version: r.published_version,
+        job_id: r.job_id,
+        updated_at: r.updated_at,
+    }
+}
+
+/// Flow records by target and name, a page at a time.
+#[utoipa::path(get, path = "/v1/flows", tag = TAG_FLOWS, security(("bearer" = [])),
+    params(FlowListParams),
+    responses(
+        (status = 200, description = "a page of flow records", body = FlowPage),
+        (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "bad query parameter", body = Problem, content_type = "application/problem+json")
+    ))]
+async fn list_flows(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<FlowListParams>,
+) -> ApiResult<Json<FlowPage>> {
+    let bad = |msg: &str| {
+        ApiError::invalid(
+            msg.to_owned(),
+            Finding::error("invalid_parameter", "", msg.to_owned()),
+        )
+    };
+    let flow_type = match q.flow_type.as_deref() {
+        None => None,
+        Some(t) => Some(
+            FlowType::parse(t)
+                .ok_or_else(|| bad("type must be module or inbound"))?
+                .as_str()
+                .to_owned(),
+        ),
+    };
+    let page_size = q.page_size.unwrap_or(50);
+    if !(1..=500).contains(&page_size) {
+        return Err(bad("page_size must be between 1 and 500"));
+    }
+    let after = match &q.page_token {
+        None => None,
+        Some(t) => Some(
+            URL_SAFE_NO_PAD
+                .decode(t)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|s| {
+                    s.split_once('\n')
+                        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                })
+                .ok_or_else(|| bad("page_token is not a token this service issued"))?,
+        ),
+    };
+    let mut rows = state
+        .store
+        .list_flow_records(&FlowFilter {
+            target: q.target,
+            flow_type,
+            after,
+            limit: i64::from(page_size) + 1,
+        })
+        .await?;
+    let next_page_token = if rows.len() > page_size as usize {
+        rows.truncate(page_size as usize);
+        rows.last()
+            .map(|r| URL_SAFE_NO_PAD.encode(format!("{}\n{}", r.target, r.name)))
+    } else {
+        None
+    };
+    Ok(Json(FlowPage {
+        items: rows.into_iter().map(view).collect(),
+        next_page_token,
+    }))
+}
+
+async fn record(state: &AppState, target: &str, name: &str) -> ApiResult<FlowRecordRow> {
+    state.store.flow_record(target, name).await?.ok_or_else(|| {
+        ApiError::NotFound(format!("no flow {name:?} recorded in target {target:?}"))
+    })
+}
+
+/// One flow record.
+#[utoipa::path(get, path = "/v1/flows/{target}/{name}", tag = TAG_FLOWS, security(("bearer" = [])),
+    params(FlowPath),
+    responses(
+        (status = 200, description = "the flow record", body = FlowRecord),
+        (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such flow record", body = Problem, content_type = "application/problem+json")
+    ))]
+async fn get_flow(
+    State(state): State<AppState>,
+    ApiPath(p): ApiPath<FlowPath>,
+) -> ApiResult<Json<FlowRecord>> {
+    Ok(Json(view(record(&state, &p.target, &p.name).await?)))
+}
+
+/// The Archy YAML file deployed for a flow.
+#[utoipa::path(get, path = "/v1/flows/{target}/{name}/yaml", tag = TAG_FLOWS, security(("bearer" = [])),
+    params(FlowPath),
+    responses(
+        (status = 200, description = "the deployed file", content_type = "application/yaml", body = String),
+        (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such flow record", body = Problem, content_type = "application/problem+json")
+    ))]
+async fn get_flow_yaml(
+    State(state): State<AppState>,
+    ApiPath(p): ApiPath<FlowPath>,
+) -> ApiResult<Response> {
+    let r = record(&state, &p.target, &p.name).await?;
+    Ok(([(header::CONTENT_TYPE, "application/yaml")], r.yaml).into_response())
+}

@@ -1,0 +1,749 @@
+//! `/v1/jobs`: plan and queue provisioning jobs, follow them, cancel and retry them.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures::Stream;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::{AppState, TAG_JOBS};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::jobs::plan::{self, Action, JobRequest, ModuleIo, RecordSource, TemplateSource};
+use crate::store::jobs::{QUEUED, SUCCEEDED, is_terminal};
+use crate::store::{
+    CancelOutcome, CreateOutcome, JobFilter, JobRow, NewJob, NewStep, RetryOutcome, StepRow,
+};
+use crate::template::{Finding, FlowType};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_job, list_jobs))
+        .routes(routes!(get_job))
+        .routes(routes!(job_events))
+        .routes(routes!(cancel_job))
+        .routes(routes!(retry_job))
+}
+
+const STATUSES: [&str; 5] = ["queued", "running", "succeeded", "failed", "cancelled"];
+
+/// Counts of a job's steps by outcome.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+pub struct Progress {
+    pub total: usize,
+    /// Steps that reached a final state.
+    pub done: usize,
+    /// Steps that provisioned their flow (not counting `unchanged`).
+    pub succeeded: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    /// Steps whose flow was already deployed as planned.
+    pub unchanged: usize,
+    pub cancelled: usize,
+    pub running: usize,
+    pub pending: usize,
+}
+
+/// A step's error: `kind` and `message`, plus what Genesys said.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StepError {
+    /// e.g. architect_job_failed, genesys_api, unknown_queue, dependency_failed, cancelled.
+    pub kind: String,
+    pub message: String,
+    /// Architect job messages (`{type, text}`), every one of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub messages: Vec<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub genesys_job_id: Option<String>,
+    /// Index of the module step whose failure skipped this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depends_on: Option<usize>,
+}
+
+/// One flow of a job.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StepView {
+    pub idx: usize,
+    pub flow_name: String,
+    pub template_name: String,
+    pub template_version: i64,
+    /// As provisioned: module (common module) or inbound (inbound call flow).
+    pub flow_type: FlowType,
+    pub action: Action,
+    /// pending | running | succeeded | failed | skipped | cancelled
+    pub state: String,
+    /// Indices of the module steps this step waits for.
+    pub depends_on: Vec<usize>,
+    /// SHA-256 of the YAML (the deployed one once the step ran).
+    pub content_hash: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub genesys_job_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<StepError>,
+    #[schema(value_type = Object)]
+    pub params: Map<String, Value>,
+    pub warnings: Vec<Finding>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+}
+
+/// A provisioning job.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct JobView {
+    pub id: String,
+    pub target: String,
+    /// queued | running | succeeded | failed | cancelled
+    pub status: String,
+    pub dry_run: bool,
+    pub cancel_requested: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    /// How many times a worker claimed it.
+    pub attempt: i64,
+    pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub progress: Progress,
+    /// Plan warnings (e.g. an inbound template provisioned as a module).
+    pub warnings: Vec<Finding>,
+    /// The steps (absent in lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<StepView>>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct JobPage {
+    pub items: Vec<JobView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct JobListParams {
+    /// queued | running | succeeded | failed | cancelled
+    status: Option<String>,
+    target: Option<String>,
+    /// 1-500, default 50.
+    page_size: Option<u32>,
+    /// `next_page_token` of the previous page.
+    page_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct JobPath {
+    /// Job id.
+    id: String,
+}
+
+fn progress(steps: &[StepRow]) -> Progress {
+    let mut p = Progress {
+        total: steps.len(),
+        ..Progress::default()
+    };
+    for s in steps {
+        match (s.state.as_str(), s.action.as_str()) {
+            ("succeeded", "unchanged") => p.unchanged += 1,
+            ("succeeded", _) => p.succeeded += 1,
+            ("failed", _) => p.failed += 1,
+            ("skipped", _) => p.skipped += 1,
+            ("cancelled", _) => p.cancelled += 1,
+            ("running", _) => p.running += 1,
+            _ => p.pending += 1,
+        }
+    }
+    p.done = p.total - p.running - p.pending;
+    p
+}
+
+fn step_view(s: &StepRow) -> StepView {
+    StepView {
+        idx: s.idx as usize,
+        flow_name: s.flow_name.clone(),
+        template_name: s.template_name.clone(),
+        template_version: s.template_version,
+        flow_type: FlowType::parse(&s.flow_type).unwrap_or(FlowType::Inbound),
+        action: Action::parse(&s.action).unwrap_or(Action::Update),
+        state: s.state.clone(),
+        depends_on: serde_json::from_str(&s.depends_on).unwrap_or_default(),
+        content_hash: s.content_hash.clone(),
+        genesys_job_id: s.genesys_job_id.clone(),
+        flow_id: s.flow_id.clone(),
+        published_version: s.published_version.clone(),
+        error: s
+            .error
+            .as_deref()
+            .and_then(|e| serde_json::from_str(e).ok()),
+        params: serde_json::from_str(&s.params).unwrap_or_default(),
+        warnings: serde_json::from_str(&s.warnings).unwrap_or_default(),
+        started_at: s.started_at.clone(),
+        finished_at: s.finished_at.clone(),
+    }
+}
+
+fn job_view(j: &JobRow, steps: &[StepRow], with_steps: bool) -> JobView {
+    let plan: Value = serde_json::from_str(&j.plan).unwrap_or(Value::Null);
+    JobView {
+        id: j.id.clone(),
+        target: j.target.clone(),
+        status: j.status.clone(),
+        dry_run: j.dry_run,
+        cancel_requested: j.cancel_requested,
+        description: j.description.clone(),
+        idempotency_key: j.idempotency_key.clone(),
+        attempt: j.attempt,
+        created_at: j.created_at.clone(),
+        started_at: j.started_at.clone(),
+        finished_at: j.finished_at.clone(),
+        error: j.error.clone(),
+        progress: progress(steps),
+        warnings: serde_json::from_value(plan["warnings"].clone()).unwrap_or_default(),
+        steps: with_steps.then(|| steps.iter().map(step_view).collect()),
+    }
+}
+
+async fn load_view(state: &AppState, id: &str) -> ApiResult<JobView> {
+    let job = state.store.job(id).await?.ok_or_else(|| no_job(id))?;
+    let steps = state.store.job_steps(id).await?;
+    Ok(job_view(&job, &steps, true))
+}
+
+fn no_job(id: &str) -> ApiError {
+    ApiError::NotFound(format!("no job with id {id:?}"))
+}
+
+fn with_location(status: StatusCode, view: JobView) -> Response {
+    let location = format!("/v1/jobs/{}", view.id);
+    let mut resp = (status, Json(view)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp
+}
+
+/// JSON with object keys sorted at every level: the request hash does not depend on key
+/// order or whitespace.
+fn canonical(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let mut out = Map::new();
+            for k in keys {
+                out.insert(k.clone(), canonical(&m[k]));
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+fn request_hash(req: &JobRequest) -> String {
+    let v = canonical(&serde_json::to_value(req).unwrap_or(Value::Null));
+    // Serialising a key-sorted value by hand keeps the hash stable whatever map type
+    // serde_json was built with.
+    fn write(v: &Value, out: &mut String) {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(k.clone()).to_string());
+                    out.push(':');
+                    write(&m[k], out);
+                }
+                out.push('}');
+            }
+            Value::Array(a) => {
+                out.push('[');
+                for (i, x) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(x, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut s = String::new();
+    write(&v, &mut s);
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = v.to_str().unwrap_or("").trim().trim_matches('"').to_owned();
+    if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ApiError::invalid(
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            Finding::error("invalid_header", "", "Idempotency-Key is not valid"),
+        ));
+    }
+    Ok(Some(key))
+}
+
+/// Same key and same request: the existing job. Same key and another request: 422, as the
+/// IETF Idempotency-Key draft says.
+fn replay(existing: &JobRow, hash: &str) -> ApiResult<()> {
+    if existing.request_hash == hash {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            format!(
+                "Idempotency-Key was already used for job {} with a different request",
+                existing.id
+            ),
+            Finding::error(
+                "idempotency_key_reused",
+                "",
+                "this Idempotency-Key belongs to another request",
+            )
+            .with_hint("use a new key for a new request"),
+        ))
+    }
+}
+
+/// Plan a provisioning job and queue it. The plan is made before answering, so a request
+/// that cannot be provisioned is a 422 naming the flow, parameter or node at fault.
+#[utoipa::path(post, path = "/v1/jobs", tag = TAG_JOBS, security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "replays return the same job")),
+    request_body = JobRequest,
+    responses(
+        (status = 202, description = "planned and queued (a dry run: planned and finished)", body = JobView,
+            headers(("Location" = String, description = "the job"))),
+        (status = 200, description = "the job created earlier with this Idempotency-Key", body = JobView,
+            headers(("Location" = String, description = "the job"))),
+        (status = 400, description = "the body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "unsupported Content-Type", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "unknown target, template or field; missing parameter; unresolved module; invalid template; Idempotency-Key reused with another request", body = Problem, content_type = "application/problem+json")
+    ))]
+async fn create_job(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<JobRequest>,
+) -> ApiResult<Response> {
+    let key = idempotency_key(&headers)?;
+    let hash = request_hash(&req);
+    if let Some(k) = &key
+        && let Some(existing) = state.store.job_by_idempotency_key(k).await?
+    {
+        replay(&existing, &hash)?;
+        return Ok(with_location(
+            StatusCode::OK,
+            load_view(&state, &existing.id).await?,
+        ));
+    }
+    if !req.publish {
+        return Err(ApiError::invalid(
+            "flowsmith provisions through the Architect job API, which always publishes",
+            Finding::error("publish_required", "/publish", "publish must be true")
+                .with_hint("omit publish, or use dry_run to plan without provisioning"),
+        ));
+    }
+    if !state.settings.targets.iter().any(|t| t.name == req.target) {
+        let known: Vec<&str> = state
+            .settings
+            .targets
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect();
+        return Err(ApiError::invalid(
+            format!("unknown target {:?}", req.target),
+            Finding::error(
+                "unknown_target",
+                "/target",
+                format!("no target named '{}'", req.target),
+            )
+            .with_hint(format!("configured targets: {}", known.join(", "))),
+        ));
+    }
+
+    // Inputs of the planner: the template versions and this target's flow records.
+    let mut templates = Vec::with_capacity(req.flows.len());
+    for f in &req.flows {
+        let row = match f.version {
+            Some(v) => state.store.template_version(&f.template, v).await?,
+            None => state.store.latest_template(&f.template).await?,
+        };
+        templates.push(row.and_then(|r| {
+            Some(TemplateSource {
+                document: serde_json::from_str(&r.document).ok()?,
+                name: r.name,
+                version: r.version,
+            })
+        }));
+    }
+    let records: Vec<RecordSource> = state
+        .store
+        .records_for_planning(&req.target)
+        .await?
+        .into_iter()
+        .map(|r| RecordSource {
+            name: r.record.name,
+            flow_type: FlowType::parse(&r.record.flow_type).unwrap_or(FlowType::Inbound),
+            flow_id: r.record.flow_id,
+            template_name: r.record.template_name,
+            template_version: r.record.template_version,
+            plan_hash: r.record.plan_hash,
+            published_version: r.record.published_version,
+            params: serde_json::from_str(&r.record.params).unwrap_or_default(),
+            interface: r
+                .record
+                .module_interface
+                .as_deref()
+                .and_then(|i| serde_json::from_str::<ModuleIo>(i).ok()),
+            calls: serde_json::from_str(&r.record.calls).unwrap_or_default(),
+            document: r.document.and_then(|d| serde_json::from_str(&d).ok()),
+        })
+        .collect();
+    let planned =
+        plan::plan(&req, &templates, &records).map_err(|errors| ApiError::InvalidRequest {
+            detail: format!("the job cannot be planned: {} problem(s)", errors.len()),
+            errors,
+        })?;
+
+    let steps: Vec<NewStep> = planned
+        .steps
+        .iter()
+        .map(|s| {
+            let (state_, error) = if req.dry_run {
+                (
+                    "skipped",
+                    Some(serde_json::json!({"kind": "dry_run", "message": "dry run: planned, not provisioned"}).to_string()),
+                )
+            } else if s.action == Action::Unchanged {
+                (SUCCEEDED, None)
+            } else {
+                ("pending", None)
+            };
+            NewStep {
+                flow_name: s.flow_name.clone(),
+                template_name: s.template_name.clone(),
+                template_version: s.template_version,
+                flow_type: s.flow_type.as_str().to_owned(),
+                action: s.action.as_str().to_owned(),
+                state: state_.to_owned(),
+                depends_on: to_json(&s.depends_on),
+                yaml: s.yaml.clone(),
+                plan_hash: s.plan_hash.clone(),
+                params: to_json(&s.params),
+                context: to_json(&s.context),
+                warnings: to_json(&s.warnings),
+                flow_id: s.flow_id.clone(),
+                published_version: s.published_version.clone(),
+                error,
+            }
+        })
+        .collect();
+    let nothing_to_do = steps.iter().all(|s| s.state == SUCCEEDED);
+    let job = NewJob {
+        id: uuid::Uuid::now_v7().to_string(),
+        target: req.target.clone(),
+        status: if req.dry_run || nothing_to_do {
+            SUCCEEDED.to_owned()
+        } else {
+            QUEUED.to_owned()
+        },
+        dry_run: req.dry_run,
+        description: req.description.clone(),
+        request: to_json(&req),
+        plan: serde_json::json!({"warnings": planned.warnings}).to_string(),
+        idempotency_key: key,
+        request_hash: hash.clone(),
+        steps,
+    };
+    let row = match state.store.create_job(&job).await {
+        Ok(CreateOutcome::Created(row)) => row,
+        Ok(CreateOutcome::Existing(existing)) => {
+            replay(&existing, &hash)?;
+            return Ok(with_location(
+                StatusCode::OK,
+                load_view(&state, &existing.id).await?,
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    state.signals.notify();
+    tracing::info!(job_id = %row.id, target = %row.target, steps = job.steps.len(), dry_run = row.dry_run, "job planned");
+    Ok(with_location(
+        StatusCode::ACCEPTED,
+        load_view(&state, &row.id).await?,
+    ))
+}
+
+/// A plan part as stored JSON.
+fn to_json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// List jobs, newest first, a page at a time.
+#[utoipa::path(get, path = "/v1/jobs", tag = TAG_JOBS, security(("bearer" = [])),
+    params(JobListParams),
+    responses(
+        (status = 200, description = "a page of jobs (without their steps)", body = JobPage),
+        (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "bad query parameter", body = Problem, content_type = "application/problem+json")
+    ))]
+async fn list_jobs(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<JobListParams>,
+) -> ApiResult<Json<JobPage>> {
+    let bad = |msg: &str| {
+        ApiError::invalid(
+            msg.to_owned(),
+            Finding::error("invalid_parameter", "", msg.to_owned()),
+        )
+    };
+    if let Some(s) = &q.status
+        && !STATUSES.contains(&s.as_str())
+    {
+        return Err(bad(
+            "status must be queued, running, succeeded, failed or cancelled",
+        ));
+    }
+    let page_size = q.page_size.unwrap_or(50);
+    if !(1..=500).contains(&page_size) {
+        return Err(bad("page_size must be between 1 and 500"));
+    }
+    let before = match &q.page_token {
+        None => None,
+        Some(t) => Some(
+            URL_SAFE_NO_PAD
+                .decode(t)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| bad("page_token is not a token this service issued"))?,
+        ),
+    };
+    let mut rows = state
+        .store
+        .list_jobs(&JobFilter {
+            status: q.status,
+            target: q.target,
+            before,
+            limit: i64::from(page_size) + 1,
+        })
+        .await?;
+    let next_page_token = if rows.len() > page_size as usize {
+        rows.truncate(page_size as usize);
+        rows.last().map(|r| URL_SAFE_NO_PAD.encode(r.id.as_bytes()))
+    } else {
+        None
+    };
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let steps = state.store.job_steps(&r.id).await?;
+        items.push(job_view(r, &steps, false));
+    }
+    Ok(Json(JobPage {
+        items,
+        next_page_token,
+    }))
+}
+
+/// One job with its steps: actions, states, Genesys job ids, flow ids, published versions
+/// and errors.
+#[utoipa::path(get, path = "/v1/jobs/{id}", tag = TAG_JOBS, security(("bearer" = [])),
+    params(JobPath),
+    responses(
+        (status = 200, description = "the job", body = JobView),
+        (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such job", body = Problem, content_type = "application/problem+json")
+    ))]
+async fn get_job(
+    State(state): State<AppState>,
+    ApiPath(p): ApiPath<JobPath>,
+) -> ApiResult<Json<JobView>> {
+    Ok(Json(load_view(&state, &p.id).await?))
+}
+
+/// Server-Sent Events of a job: every stored event after `Last-Event-ID` (or from the
+/// start), then new ones as they happen; the stream ends after the job's final event.
+/// Each event has `id` (sequence number), `event` (e.g. `step.succeeded`, `job.failed`)
+/// and JSON `data`.
+#[utoipa::path(get, path = "/v1/jobs/{id}/events", tag = TAG_JOBS, security(("bearer" = [])),
+    params(JobPath, ("Last-Event-ID" = Option<i64>, Header, description = "resume after this event")),
+    responses(
+        (status = 200, description = "an event stream", content_type = "text/event-stream", body = String),
+        (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such job", body = Problem, content_type = "application/problem+json")
+    ))]
+async fn job_events(
+    State(state): State<AppState>,
+    ApiPath(p): ApiPath<JobPath>,
+    headers: HeaderMap,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    if state.store.job(&p.id).await?.is_none() {
+        return Err(no_job(&p.id));
+    }
+    let after = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or(0);
+    struct Follow {
+        state: AppState,
+        id: String,
+        last: i64,
+        buffer: VecDeque<crate::store::EventRow>,
+        rx: tokio::sync::watch::Receiver<u64>,
+    }
+    let follow = Follow {
+        rx: state.signals.subscribe(),
+        state,
+        id: p.id,
+        last: after,
+        buffer: VecDeque::new(),
+    };
+    let stream = futures::stream::unfold(follow, |mut f| async move {
+        loop {
+            if let Some(e) = f.buffer.pop_front() {
+                f.last = e.seq;
+                let ev = Event::default()
+                    .id(e.seq.to_string())
+                    .event(e.kind)
+                    .data(e.data);
+                return Some((Ok(ev), f));
+            }
+            f.rx.borrow_and_update();
+            // Status first: if it is final, every event up to the final one is stored.
+            let status = match f.state.store.job(&f.id).await {
+                Ok(Some(j)) => j.status,
+                _ => return None,
+            };
+            match f.state.store.job_events(&f.id, f.last, 500).await {
+                Ok(rows) if !rows.is_empty() => {
+                    f.buffer.extend(rows);
+                    continue;
+                }
+                Ok(_) if is_terminal(&status) => return None,
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+            tokio::select! {
+                _ = f.rx.changed() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// Cancel a job: no new step starts; running steps finish; the rest end `cancelled`.
+#[utoipa::path(post, path = "/v1/jobs/{id}/cancel", tag = TAG_JOBS, security(("bearer" = [])),
+    params(JobPath),
+    responses(
+        (status = 202, description = "cancelled (a queued job) or cancelling (a running one)", body = JobView),
+        (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such job", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the job already ended", body = Problem, content_type = "application/problem+json")
+    ))]
+async fn cancel_job(
+    State(state): State<AppState>,
+    ApiPath(p): ApiPath<JobPath>,
+) -> ApiResult<Response> {
+    match state.store.cancel_job(&p.id).await? {
+        CancelOutcome::NotFound => Err(no_job(&p.id)),
+        CancelOutcome::Terminal(status) => Err(ApiError::Conflict(format!(
+            "job {} is {status}: there is nothing to cancel",
+            p.id
+        ))),
+        CancelOutcome::Cancelled | CancelOutcome::Requested => {
+            state.signals.notify();
+            Ok((StatusCode::ACCEPTED, Json(load_view(&state, &p.id).await?)).into_response())
+        }
+    }
+}
+
+/// Retry a failed or cancelled job: its failed, skipped and cancelled steps run again.
+#[utoipa::path(post, path = "/v1/jobs/{id}/retry", tag = TAG_JOBS, security(("bearer" = [])),
+    params(JobPath),
+    responses(
+        (status = 202, description = "queued again", body = JobView),
+        (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such job", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the job is not failed or cancelled", body = Problem, content_type = "application/problem+json")
+    ))]
+async fn retry_job(
+    State(state): State<AppState>,
+    ApiPath(p): ApiPath<JobPath>,
+) -> ApiResult<Response> {
+    match state.store.retry_job(&p.id).await? {
+        RetryOutcome::NotFound => Err(no_job(&p.id)),
+        RetryOutcome::NotApplicable(status) => Err(ApiError::Conflict(format!(
+            "job {} is {status}: only failed or cancelled jobs (not dry runs) can be retried",
+            p.id
+        ))),
+        RetryOutcome::Requeued => {
+            state.signals.notify();
+            Ok((StatusCode::ACCEPTED, Json(load_view(&state, &p.id).await?)).into_response())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_hash_ignores_key_order() {
+        let a: JobRequest = serde_json::from_str(
+            r#"{"target":"t","flows":[{"template":"m","params":{"a":1,"b":2}}]}"#,
+        )
+        .unwrap();
+        let b: JobRequest = serde_json::from_str(
+            r#"{"flows":[{"params":{"b":2,"a":1},"template":"m"}],"target":"t","cascade":true}"#,
+        )
+        .unwrap();
+        assert_eq!(request_hash(&a), request_hash(&b));
+        let c: JobRequest =
+            serde_json::from_str(r#"{"target":"t","flows":[{"template":"m"}],"dry_run":true}"#)
+                .unwrap();
+        assert_ne!(request_hash(&a), request_hash(&c));
+    }
+}

@@ -1,0 +1,55 @@
+//! Provisioning jobs: pure planning ([`plan`]) and the crash-safe worker ([`worker`]).
+
+pub mod plan;
+pub mod worker;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+pub use plan::{Action, FlowRequest, JobRequest};
+pub use worker::{Outcome, Worker, WorkerOptions};
+
+/// Tells event followers (SSE streams) that some job's events changed. A `watch` channel:
+/// a follower that marks the value seen before reading the table never misses a change.
+#[derive(Clone, Debug)]
+pub struct Signals {
+    tx: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl Default for Signals {
+    fn default() -> Self {
+        Signals {
+            tx: Arc::new(tokio::sync::watch::channel(0).0),
+        }
+    }
+}
+
+impl Signals {
+    pub fn notify(&self) {
+        self.tx.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.tx.subscribe()
+    }
+}
+
+/// When the worker loop last went round (milliseconds since the epoch; 0 = not started),
+/// for `/readyz`.
+#[derive(Clone, Debug, Default)]
+pub struct Liveness(Arc<AtomicI64>);
+
+impl Liveness {
+    pub fn beat(&self) {
+        self.0
+            .store(chrono::Utc::now().timestamp_millis(), Ordering::Relaxed);
+    }
+
+    /// Milliseconds since the last beat, `None` if the worker never ran.
+    pub fn age_ms(&self) -> Option<i64> {
+        match self.0.load(Ordering::Relaxed) {
+            0 => None,
+            t => Some(chrono::Utc::now().timestamp_millis() - t),
+        }
+    }
+}

@@ -1,0 +1,331 @@
+use super::*;
+use serde_json::json;
+
+fn module_doc() -> Value {
+    serde_json::from_str(include_str!(
+        "../../../tests/fixtures/seed_shared_module.json"
+    ))
+    .unwrap()
+}
+
+fn caller_doc() -> Value {
+    serde_json::from_str(include_str!(
+        "../../../tests/fixtures/seed_inbound_flow.json"
+    ))
+    .unwrap()
+}
+
+fn src(doc: Value, version: i64) -> TemplateSource {
+    TemplateSource {
+        name: doc["name"].as_str().unwrap().to_owned(),
+        version,
+        document: doc,
+    }
+}
+
+fn flow(template: &str, name: Option<&str>, params: Value) -> FlowRequest {
+    FlowRequest {
+        template: template.into(),
+        version: None,
+        name: name.map(str::to_owned),
+        params: params.as_object().cloned().unwrap_or_default(),
+    }
+}
+
+fn seed_request() -> JobRequest {
+    JobRequest {
+        target: "sandbox".into(),
+        flows: vec![
+            flow("Shared_Module_Language_Select", None, json!({})),
+            flow(
+                "Inbound_Flow_A",
+                Some("Inbound_Flow_A"),
+                json!({"queue_id": "q-1"}),
+            ),
+            flow(
+                "Inbound_Flow_A",
+                Some("Inbound_Flow_B"),
+                json!({"queue_id": "q-2"}),
+            ),
+        ],
+        publish: true,
+        dry_run: false,
+        cascade: true,
+        description: None,
+    }
+}
+
+fn seed_sources(module_version: i64) -> Vec<Option<TemplateSource>> {
+    vec![
+        Some(src(module_doc(), module_version)),
+        Some(src(caller_doc(), 1)),
+        Some(src(caller_doc(), 1)),
+    ]
+}
+
+/// The flow records a successful run of `plan` leaves behind.
+fn records_of(plan: &Plan) -> Vec<RecordSource> {
+    plan.steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| RecordSource {
+            name: s.flow_name.clone(),
+            flow_type: s.flow_type,
+            flow_id: Some(format!("id-{i}")),
+            template_name: s.template_name.clone(),
+            template_version: s.template_version,
+            plan_hash: s.plan_hash.clone(),
+            published_version: Some("1.0".into()),
+            params: s.params.clone(),
+            interface: s.interface.clone(),
+            calls: called_flow_names(&s.context, &BTreeMap::new()),
+            document: Some(if s.flow_type == FlowType::Module {
+                module_doc()
+            } else {
+                caller_doc()
+            }),
+        })
+        .collect()
+}
+
+fn actions(plan: &Plan) -> Vec<(&str, Action)> {
+    plan.steps
+        .iter()
+        .map(|s| (s.flow_name.as_str(), s.action))
+        .collect()
+}
+
+#[test]
+fn seed_composition_puts_the_module_first_and_callers_after_it() {
+    let plan = plan(&seed_request(), &seed_sources(1), &[]).unwrap();
+    assert_eq!(
+        actions(&plan),
+        [
+            ("Shared_Module_Language_Select", Action::Create),
+            ("Inbound_Flow_A", Action::Create),
+            ("Inbound_Flow_B", Action::Create),
+        ]
+    );
+    assert_eq!(plan.steps[0].flow_type, FlowType::Module);
+    assert!(
+        plan.steps[0].yaml.starts_with("commonModule:"),
+        "{}",
+        plan.steps[0].yaml
+    );
+    assert_eq!(plan.steps[1].depends_on, [0]);
+    assert_eq!(plan.steps[2].depends_on, [0]);
+    assert!(plan.steps[1].yaml.contains("Shared_Module_Language_Select"));
+    assert!(plan.steps[1].yaml.contains("name: Inbound_Flow_A"));
+    assert!(plan.steps[2].yaml.contains("name: Inbound_Flow_B"));
+    assert_ne!(plan.steps[1].plan_hash, plan.steps[2].plan_hash);
+    assert!(
+        plan.warnings.iter().any(|w| w.code == "inbound_as_module"),
+        "{:?}",
+        plan.warnings
+    );
+    // The module's outputs are recorded for later callers.
+    let io = plan.steps[0].interface.as_ref().unwrap();
+    assert!(io.outputs.contains_key("shared_module_result"));
+}
+
+#[test]
+fn callers_listed_first_still_come_after_their_module() {
+    let mut req = seed_request();
+    req.flows.rotate_left(1);
+    let mut sources = seed_sources(1);
+    sources.rotate_left(1);
+    let plan = plan(&req, &sources, &[]).unwrap();
+    assert_eq!(plan.steps[0].flow_name, "Shared_Module_Language_Select");
+    assert_eq!(plan.steps[2].depends_on, [0]);
+}
+
+#[test]
+fn the_same_request_again_is_unchanged() {
+    let first = plan(&seed_request(), &seed_sources(1), &[]).unwrap();
+    let again = plan(&seed_request(), &seed_sources(1), &records_of(&first)).unwrap();
+    assert!(
+        again.steps.iter().all(|s| s.action == Action::Unchanged),
+        "{:?}",
+        actions(&again)
+    );
+    assert_eq!(again.steps[0].flow_id.as_deref(), Some("id-0"));
+    assert_eq!(again.steps[0].published_version.as_deref(), Some("1.0"));
+}
+
+#[test]
+fn a_changed_module_alone_republishes_its_recorded_callers() {
+    let first = plan(&seed_request(), &seed_sources(1), &[]).unwrap();
+    let records = records_of(&first);
+    let mut doc = module_doc();
+    doc["draft"]["nodes"]["SayHello"]["properties"]["sayText"] = json!("Hello again. Press 1.");
+    let req = JobRequest {
+        flows: vec![flow("Shared_Module_Language_Select", None, json!({}))],
+        ..seed_request()
+    };
+    let plan2 = plan(&req, &[Some(src(doc.clone(), 2))], &records).unwrap();
+    assert_eq!(
+        actions(&plan2),
+        [
+            ("Shared_Module_Language_Select", Action::Update),
+            ("Inbound_Flow_A", Action::Republish),
+            ("Inbound_Flow_B", Action::Republish),
+        ]
+    );
+    assert_eq!(plan2.steps[1].depends_on, [0]);
+    assert_eq!(plan2.steps[2].params["queue_id"], "q-2");
+
+    // Without cascade: a warning names the callers left behind.
+    let req = JobRequest {
+        cascade: false,
+        ..req
+    };
+    let plan3 = plan(&req, &[Some(src(doc, 2))], &records).unwrap();
+    assert_eq!(plan3.steps.len(), 1);
+    assert!(
+        plan3
+            .warnings
+            .iter()
+            .any(|w| w.code == "callers_not_republished")
+    );
+}
+
+#[test]
+fn a_caller_in_the_job_with_a_changed_module_is_republished() {
+    let first = plan(&seed_request(), &seed_sources(1), &[]).unwrap();
+    let mut records = records_of(&first);
+    records[0].plan_hash = "old".into();
+    let again = plan(&seed_request(), &seed_sources(2), &records).unwrap();
+    assert_eq!(
+        actions(&again),
+        [
+            ("Shared_Module_Language_Select", Action::Update),
+            ("Inbound_Flow_A", Action::Republish),
+            ("Inbound_Flow_B", Action::Republish),
+        ]
+    );
+}
+
+#[test]
+fn a_caller_alone_finds_its_module_in_the_records() {
+    let first = plan(&seed_request(), &seed_sources(1), &[]).unwrap();
+    let records = records_of(&first);
+    let req = JobRequest {
+        flows: vec![flow(
+            "Inbound_Flow_A",
+            Some("Inbound_Flow_C"),
+            json!({"queue_id": "q-3"}),
+        )],
+        ..seed_request()
+    };
+    let p = plan(&req, &[Some(src(caller_doc(), 1))], &records).unwrap();
+    assert_eq!(actions(&p), [("Inbound_Flow_C", Action::Create)]);
+    assert!(p.steps[0].depends_on.is_empty());
+    assert_eq!(
+        p.steps[0].context.modules["Shared_Module_Language_Select"].flow_name,
+        "Shared_Module_Language_Select"
+    );
+}
+
+#[test]
+fn an_unresolved_module_names_the_node() {
+    let req = JobRequest {
+        flows: vec![flow("Inbound_Flow_A", None, json!({"queue_id": "q"}))],
+        ..seed_request()
+    };
+    let errs = plan(&req, &[Some(src(caller_doc(), 1))], &[]).unwrap_err();
+    assert_eq!(errs[0].code, "module_unresolved");
+    assert_eq!(
+        errs[0].pointer,
+        "/flows/0/draft/nodes/CallShared/properties/flowName"
+    );
+    assert!(errs[0].message.contains("CallShared"));
+}
+
+#[test]
+fn a_missing_parameter_points_at_the_params() {
+    let mut req = seed_request();
+    req.flows[1].params.clear();
+    let errs = plan(&req, &seed_sources(1), &[]).unwrap_err();
+    assert_eq!(errs[0].code, "missing_parameter");
+    assert_eq!(errs[0].pointer, "/flows/1/params/queue_id");
+}
+
+#[test]
+fn duplicate_flow_names_and_unknown_templates_are_refused() {
+    let mut req = seed_request();
+    req.flows[2].name = Some("Inbound_Flow_A".into());
+    let errs = plan(&req, &seed_sources(1), &[]).unwrap_err();
+    assert_eq!(errs[0].code, "duplicate_flow_name");
+    assert_eq!(errs[0].pointer, "/flows/2/name");
+
+    let errs = plan(&seed_request(), &[None, None, None], &[]).unwrap_err();
+    assert_eq!(errs.len(), 3);
+    assert_eq!(errs[0].pointer, "/flows/0/template");
+}
+
+#[test]
+fn a_flow_id_is_resolved_at_run_time() {
+    let mut doc = caller_doc();
+    doc["draft"]["nodes"]["CallShared"]["properties"] = json!({"flowId": "3f1c-module", "outputs": {"shared_module_result": "shared_module_result"}});
+    let req = JobRequest {
+        flows: vec![flow("Inbound_Flow_A", None, json!({"queue_id": "q"}))],
+        ..seed_request()
+    };
+    let p = plan(&req, &[Some(src(doc.clone(), 1))], &[]).unwrap();
+    assert_eq!(module_ids(&p.steps[0].context), ["3f1c-module"]);
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.code == "module_resolved_at_run_time")
+    );
+    // At run time the resolved name replaces the id.
+    let (flow, _) = prepare(&doc, &req.flows[0].params, &p.steps[0].context).unwrap();
+    let resolved = BTreeMap::from([("3f1c-module".to_owned(), "Real_Module".to_owned())]);
+    let queues = BTreeMap::from([("q".to_owned(), "General".to_owned())]);
+    let c = compile_step(
+        &flow,
+        "Inbound_Flow_A",
+        &p.steps[0].context,
+        &queues,
+        &resolved,
+    )
+    .unwrap();
+    assert!(c.yaml.contains("Real_Module"), "{}", c.yaml);
+    assert!(c.yaml.contains("General"), "{}", c.yaml);
+    assert_ne!(c.content_hash, p.steps[0].plan_hash);
+}
+
+#[test]
+fn run_time_compile_without_queue_names_reproduces_the_plan_hash() {
+    let p = plan(&seed_request(), &seed_sources(1), &[]).unwrap();
+    let s = &p.steps[1];
+    let (flow, _) = prepare(&caller_doc(), &s.params, &s.context).unwrap();
+    assert_eq!(queue_ids(&flow).into_iter().collect::<Vec<_>>(), ["q-1"]);
+    let c = compile_step(
+        &flow,
+        &s.flow_name,
+        &s.context,
+        &BTreeMap::new(),
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    assert_eq!(c.content_hash, s.plan_hash);
+}
+
+#[test]
+fn a_module_that_calls_a_module_is_refused() {
+    // The caller template is itself called by another flow of the job.
+    let mut outer = caller_doc();
+    outer["name"] = json!("Outer");
+    outer["draft"]["nodes"]["CallShared"]["properties"]["flowName"] = json!("Inbound_Flow_A");
+    let mut req = seed_request();
+    req.flows
+        .push(flow("Outer", None, json!({"queue_id": "q"})));
+    let mut sources = seed_sources(1);
+    sources.push(Some(src(outer, 1)));
+    let errs = plan(&req, &sources, &[]).unwrap_err();
+    assert!(
+        errs.iter().any(|e| e.code == "module_calls_module"),
+        "{errs:?}"
+    );
+}

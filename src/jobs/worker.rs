@@ -1,0 +1,906 @@
+//! The job worker: claims one job per target under a lease, runs its steps through the
+//! Architect job protocol, and checkpoints every side effect so a crash at any instant is
+//! resumed by the next claim.
+//!
+//! Per step: checkpoint `running` → `POST /flows/jobs` → checkpoint the Genesys job id →
+//! `PUT` the YAML → checkpoint `uploaded` → poll the Genesys job with a growing interval →
+//! on `Success` read the flow's `publishedVersion` and write the step result and the flow
+//! record in one transaction. A resumed step whose upload was checkpointed polls its Genesys
+//! job; otherwise it registers a new one (safe: the Architect job upserts by name).
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::plan::{self, ModuleIo, StepContext};
+use super::{Liveness, Signals};
+use crate::compile::ModuleTarget;
+use crate::genesys::{GenesysClient, GenesysError, JobStatus};
+use crate::store::jobs::{CANCELLED, FAILED, SUCCEEDED};
+use crate::store::{Claimed, FlowRecordRow, StepRow, StepSuccess, Store};
+use crate::template::FlowType;
+
+/// Worker settings. `from_env` reads `FLOWSMITH_LEASE_SECS`, `FLOWSMITH_HEARTBEAT_SECS` and
+/// `FLOWSMITH_WORKER_POLL_MS`.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// Identifies this process in `lease_owner`.
+    pub owner: String,
+    /// How long a claim holds without a heartbeat.
+    pub lease: Duration,
+    /// How often the lease is extended (well under `lease`).
+    pub heartbeat: Duration,
+    /// How often an idle worker looks for jobs.
+    pub poll_interval: Duration,
+    /// First wait before polling a Genesys job (when no duration was learnt yet).
+    pub first_poll: Duration,
+    /// Growth of the polling interval.
+    pub poll_factor: f64,
+    /// Longest polling interval.
+    pub max_poll: Duration,
+    /// Give up on a Genesys job after this long.
+    pub job_timeout: Duration,
+    /// A resumed step whose Genesys job stays `Registered` this long registers a new one.
+    pub registered_timeout: Duration,
+    /// Attempts of one Genesys call that fails with a retryable error.
+    pub max_call_attempts: u32,
+    /// Re-registrations after an Architect job failed with a backend rate limit (exit code 107).
+    pub max_rate_limit_retries: u32,
+    /// First backoff of those retries (doubles each time).
+    pub retry_backoff: Duration,
+    /// Steps of one job in flight per target (default when a target is not listed: 4).
+    pub concurrency: BTreeMap<String, usize>,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        WorkerOptions {
+            owner: format!("flowsmith-{}", uuid::Uuid::new_v4()),
+            lease: Duration::from_secs(30),
+            heartbeat: Duration::from_secs(10),
+            poll_interval: Duration::from_millis(500),
+            first_poll: Duration::from_millis(250),
+            poll_factor: 1.5,
+            max_poll: Duration::from_secs(3),
+            job_timeout: Duration::from_secs(16 * 60),
+            registered_timeout: Duration::from_secs(60),
+            max_call_attempts: 3,
+            max_rate_limit_retries: 3,
+            retry_backoff: Duration::from_secs(2),
+            concurrency: BTreeMap::new(),
+        }
+    }
+}
+
+impl WorkerOptions {
+    /// Defaults with the environment's overrides.
+    pub fn from_env() -> Self {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(env: impl Fn(&str) -> Option<String>) -> Self {
+        let mut o = WorkerOptions::default();
+        let num = |k: &str| env(k).and_then(|v| v.trim().parse::<u64>().ok());
+        if let Some(s) = num("FLOWSMITH_LEASE_SECS").filter(|s| *s > 0) {
+            o.lease = Duration::from_secs(s);
+            o.heartbeat = o.heartbeat.min(o.lease / 3);
+        }
+        if let Some(s) = num("FLOWSMITH_HEARTBEAT_SECS").filter(|s| *s > 0) {
+            o.heartbeat = Duration::from_secs(s);
+        }
+        if let Some(ms) = num("FLOWSMITH_WORKER_POLL_MS").filter(|s| *s > 0) {
+            o.poll_interval = Duration::from_millis(ms);
+        }
+        o
+    }
+}
+
+/// What one call of [`Worker::try_run_next`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A job was claimed and run until it finished or was interrupted.
+    Ran { job_id: String },
+    /// Nothing to claim.
+    Empty,
+}
+
+#[derive(Clone)]
+pub struct Worker {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    clients: BTreeMap<String, Arc<GenesysClient>>,
+    opts: WorkerOptions,
+    signals: Signals,
+    liveness: Liveness,
+    /// Learnt duration of Architect jobs per target (ms, moving average).
+    typical_ms: Mutex<HashMap<String, f64>>,
+}
+
+/// Why a step stopped without a result of its own.
+enum Stop {
+    /// The step failed; the error is recorded.
+    Failed(Value),
+    /// Shutdown or a lost lease: leave the step for the next claim.
+    Interrupted,
+}
+
+enum StepEnd {
+    Succeeded,
+    Failed,
+    Interrupted,
+}
+
+impl Worker {
+    pub fn new(
+        store: Store,
+        clients: BTreeMap<String, Arc<GenesysClient>>,
+        opts: WorkerOptions,
+    ) -> Worker {
+        Worker::with_signals(
+            store,
+            clients,
+            opts,
+            Signals::default(),
+            Liveness::default(),
+        )
+    }
+
+    pub fn with_signals(
+        store: Store,
+        clients: BTreeMap<String, Arc<GenesysClient>>,
+        opts: WorkerOptions,
+        signals: Signals,
+        liveness: Liveness,
+    ) -> Worker {
+        Worker {
+            inner: Arc::new(Inner {
+                store,
+                clients,
+                opts,
+                signals,
+                liveness,
+                typical_ms: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    fn targets(&self) -> Vec<String> {
+        self.inner.clients.keys().cloned().collect()
+    }
+
+    /// Claims one job and runs it until it ends (or `shutdown` interrupts it).
+    pub async fn try_run_next(&self, shutdown: &CancellationToken) -> Result<Outcome, sqlx::Error> {
+        let Some(claimed) = self.claim().await? else {
+            return Ok(Outcome::Empty);
+        };
+        let id = claimed.id.clone();
+        self.run_claimed(claimed, shutdown.clone()).await;
+        Ok(Outcome::Ran { job_id: id })
+    }
+
+    async fn claim(&self) -> Result<Option<Claimed>, sqlx::Error> {
+        let c = self
+            .inner
+            .store
+            .claim_job(
+                &self.inner.opts.owner,
+                self.inner.opts.lease,
+                &self.targets(),
+            )
+            .await?;
+        if let Some(c) = &c {
+            tracing::info!(job_id = %c.id, target = %c.target, attempt = c.attempt, "job claimed");
+            self.inner.signals.notify();
+        }
+        Ok(c)
+    }
+
+    /// The worker loop: claims jobs (one per target at a time, targets in parallel) until
+    /// `shutdown`; then stops claiming and waits for running jobs to reach a checkpoint.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut running: JoinSet<()> = JoinSet::new();
+        loop {
+            self.inner.liveness.beat();
+            if shutdown.is_cancelled() {
+                break;
+            }
+            match self.claim().await {
+                Ok(Some(c)) => {
+                    let w = self.clone();
+                    let token = shutdown.clone();
+                    running.spawn(async move { w.run_claimed(c, token).await });
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "claiming a job failed"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(self.inner.opts.poll_interval) => {}
+                Some(_) = running.join_next() => {}
+            }
+        }
+        while running.join_next().await.is_some() {}
+        tracing::info!("job worker stopped");
+    }
+
+    /// Runs a claimed job with a heartbeat; on shutdown gives the lease back.
+    async fn run_claimed(&self, c: Claimed, shutdown: CancellationToken) {
+        let token = shutdown.child_token();
+        // Dropped mid-job (the process "crashes" in tests): stop the heartbeat too.
+        let _stop_heartbeat = token.clone().drop_guard();
+        let beat = {
+            let store = self.inner.store.clone();
+            let (id, attempt) = (c.id.clone(), c.attempt);
+            let (every, lease) = (self.inner.opts.heartbeat, self.inner.opts.lease);
+            let token = token.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        () = token.cancelled() => return,
+                        () = tokio::time::sleep(every) => {}
+                    }
+                    match store.heartbeat(&id, attempt, lease).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::warn!(job_id = %id, attempt, "lease lost; stopping");
+                            token.cancel();
+                            return;
+                        }
+                        Err(e) => tracing::warn!(job_id = %id, error = %e, "heartbeat failed"),
+                    }
+                }
+            })
+        };
+        let finished = match self.execute(&c, &token).await {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::error!(job_id = %c.id, error = %e, "job interrupted by a database error");
+                false
+            }
+        };
+        beat.abort();
+        if !finished && shutdown.is_cancelled() {
+            let _ = self.inner.store.release_job(&c.id, c.attempt).await;
+        }
+        self.inner.signals.notify();
+    }
+
+    /// Runs the job's steps; true when the job reached its final status.
+    async fn execute(&self, c: &Claimed, token: &CancellationToken) -> Result<bool, sqlx::Error> {
+        let store = &self.inner.store;
+        if c.dry_run {
+            return store.finish_job(&c.id, c.attempt, SUCCEEDED, None).await;
+        }
+        let Some(client) = self.inner.clients.get(&c.target).cloned() else {
+            return store
+                .finish_job(
+                    &c.id,
+                    c.attempt,
+                    FAILED,
+                    Some(&format!("target {:?} is not configured", c.target)),
+                )
+                .await;
+        };
+        let steps = store.job_steps(&c.id).await?;
+        let mut states: Vec<String> = steps.iter().map(|s| s.state.clone()).collect();
+        let deps: Vec<Vec<usize>> = steps
+            .iter()
+            .map(|s| serde_json::from_str(&s.depends_on).unwrap_or_default())
+            .collect();
+        let limit = self
+            .inner
+            .opts
+            .concurrency
+            .get(&c.target)
+            .copied()
+            .unwrap_or(4)
+            .max(1);
+        let queues: Arc<tokio::sync::Mutex<BTreeMap<String, Option<String>>>> = Arc::default();
+        let mut in_flight: JoinSet<(usize, StepEnd)> = JoinSet::new();
+        let mut started = vec![false; steps.len()];
+        let mut cancel = false;
+        loop {
+            if !cancel && store.cancel_requested(&c.id).await? {
+                cancel = true;
+            }
+            if !cancel && !token.is_cancelled() {
+                for i in 0..steps.len() {
+                    if started[i] || !matches!(states[i].as_str(), "pending" | "running") {
+                        continue;
+                    }
+                    if let Some(&d) = deps[i].iter().find(|&&d| {
+                        matches!(
+                            states.get(d).map(String::as_str),
+                            Some("failed" | "skipped" | "cancelled")
+                        )
+                    }) {
+                        let reason = json!({
+                            "kind": "dependency_failed",
+                            "message": format!("module step {d} ('{}') did not succeed ({})", steps[d].flow_name, states[d]),
+                            "depends_on": d,
+                        });
+                        if !store
+                            .step_ended(&c.id, c.attempt, i as i64, "skipped", &reason)
+                            .await?
+                        {
+                            return Ok(false);
+                        }
+                        self.count(&c.target, &steps[i].action, "skipped");
+                        self.inner.signals.notify();
+                        states[i] = "skipped".into();
+                    }
+                }
+                for i in 0..steps.len() {
+                    if in_flight.len() >= limit {
+                        break;
+                    }
+                    if started[i] || !matches!(states[i].as_str(), "pending" | "running") {
+                        continue;
+                    }
+                    if deps[i]
+                        .iter()
+                        .all(|&d| states.get(d).map(String::as_str) == Some("succeeded"))
+                    {
+                        started[i] = true;
+                        let w = self.clone();
+                        let (step, client, token, queues) = (
+                            steps[i].clone(),
+                            client.clone(),
+                            token.clone(),
+                            queues.clone(),
+                        );
+                        let (target, attempt) = (c.target.clone(), c.attempt);
+                        in_flight.spawn(async move {
+                            let end = w
+                                .run_step(&target, attempt, &step, &client, &token, &queues)
+                                .await;
+                            (i, end)
+                        });
+                    }
+                }
+            }
+            if in_flight.is_empty() {
+                break;
+            }
+            tokio::select! {
+                biased;
+                Some(r) = in_flight.join_next() => match r {
+                    Ok((i, StepEnd::Succeeded)) => states[i] = "succeeded".into(),
+                    Ok((i, StepEnd::Failed)) => states[i] = "failed".into(),
+                    Ok((_, StepEnd::Interrupted)) => token.cancel(),
+                    Err(e) => {
+                        tracing::error!(error = %e, "a step task panicked");
+                        token.cancel();
+                    }
+                },
+                () = token.cancelled(), if !token.is_cancelled() => {}
+            }
+        }
+        if token.is_cancelled() {
+            return Ok(false);
+        }
+        if cancel {
+            let reason = json!({"kind": "cancelled", "message": "the job was cancelled before this step started"});
+            for i in 0..steps.len() {
+                if matches!(states[i].as_str(), "pending" | "running") {
+                    if !store
+                        .step_ended(&c.id, c.attempt, i as i64, "cancelled", &reason)
+                        .await?
+                    {
+                        return Ok(false);
+                    }
+                    self.count(&c.target, &steps[i].action, "cancelled");
+                    states[i] = "cancelled".into();
+                }
+            }
+        }
+        let status = if cancel {
+            CANCELLED
+        } else if states.iter().all(|s| s == "succeeded") {
+            SUCCEEDED
+        } else {
+            FAILED
+        };
+        let error = (status == FAILED).then(|| {
+            let failed = states.iter().filter(|s| *s == "failed").count();
+            let skipped = states.iter().filter(|s| *s == "skipped").count();
+            format!("{failed} step(s) failed, {skipped} skipped")
+        });
+        let done = store
+            .finish_job(&c.id, c.attempt, status, error.as_deref())
+            .await?;
+        tracing::info!(job_id = %c.id, status, "job finished");
+        Ok(done)
+    }
+
+    fn count(&self, target: &str, action: &str, outcome: &'static str) {
+        metrics::counter!(
+            "flowsmith_steps_total",
+            "target" => target.to_owned(),
+            "action" => action.to_owned(),
+            "outcome" => outcome
+        )
+        .increment(1);
+    }
+
+    async fn run_step(
+        &self,
+        target: &str,
+        attempt: i64,
+        step: &StepRow,
+        client: &GenesysClient,
+        token: &CancellationToken,
+        queues: &tokio::sync::Mutex<BTreeMap<String, Option<String>>>,
+    ) -> StepEnd {
+        let started = Instant::now();
+        let end = match self
+            .step_inner(target, attempt, step, client, token, queues)
+            .await
+        {
+            Ok(true) => StepEnd::Succeeded,
+            Ok(false) => StepEnd::Interrupted,
+            Err(Stop::Interrupted) => StepEnd::Interrupted,
+            Err(Stop::Failed(error)) => {
+                tracing::warn!(job_id = %step.job_id, idx = step.idx, flow = %step.flow_name, error = %error, "step failed");
+                match self
+                    .inner
+                    .store
+                    .step_ended(&step.job_id, attempt, step.idx, "failed", &error)
+                    .await
+                {
+                    Ok(true) => StepEnd::Failed,
+                    _ => StepEnd::Interrupted,
+                }
+            }
+        };
+        let outcome = match end {
+            StepEnd::Succeeded => "succeeded",
+            StepEnd::Failed => "failed",
+            StepEnd::Interrupted => "interrupted",
+        };
+        self.count(target, &step.action, outcome);
+        metrics::histogram!("flowsmith_step_duration_seconds", "action" => step.action.clone())
+            .record(started.elapsed().as_secs_f64());
+        self.inner.signals.notify();
+        end
+    }
+
+    /// One step; `Ok(false)` when a fenced write found the job no longer ours.
+    async fn step_inner(
+        &self,
+        target: &str,
+        attempt: i64,
+        step: &StepRow,
+        client: &GenesysClient,
+        token: &CancellationToken,
+        queues: &tokio::sync::Mutex<BTreeMap<String, Option<String>>>,
+    ) -> Result<bool, Stop> {
+        let store = &self.inner.store;
+        let (job_id, idx) = (step.job_id.as_str(), step.idx);
+        if !store.step_started(job_id, attempt, idx).await.map_err(db)? {
+            return Ok(false);
+        }
+        self.inner.signals.notify();
+
+        // Compile again, now with queue names and run-time module names.
+        let doc: Value = store
+            .template_document(&step.template_name, step.template_version)
+            .await
+            .map_err(db)?
+            .and_then(|d| serde_json::from_str(&d).ok())
+            .ok_or_else(|| {
+                fail(
+                    "template_missing",
+                    format!(
+                        "template '{}' version {} is gone",
+                        step.template_name, step.template_version
+                    ),
+                )
+            })?;
+        let params: Map<String, Value> = serde_json::from_str(&step.params).unwrap_or_default();
+        let ctx: StepContext = serde_json::from_str(&step.context)
+            .map_err(|e| fail("internal", format!("stored step context unreadable: {e}")))?;
+        let (flow, _) = plan::prepare(&doc, &params, &ctx).map_err(|findings| {
+            Stop::Failed(json!({
+                "kind": "invalid_template",
+                "message": "the template no longer validates with these parameters",
+                "findings": findings,
+            }))
+        })?;
+        let mut queue_names = BTreeMap::new();
+        for qid in plan::queue_ids(&flow) {
+            let mut cache = queues.lock().await;
+            let name = match cache.get(&qid) {
+                Some(n) => n.clone(),
+                None => {
+                    let n = self.call(token, || client.queue_name(&qid)).await?;
+                    cache.insert(qid.clone(), n.clone());
+                    n
+                }
+            };
+            match name {
+                Some(n) => {
+                    queue_names.insert(qid, n);
+                }
+                None => {
+                    return Err(fail(
+                        "unknown_queue",
+                        format!("queue id '{qid}' does not exist in target '{target}'"),
+                    ));
+                }
+            }
+        }
+        let mut resolved = BTreeMap::new();
+        for fid in plan::module_ids(&ctx) {
+            let info = self.call(token, || client.flow(&fid)).await?;
+            match info {
+                Some(f)
+                    if f.flow_type.eq_ignore_ascii_case("COMMONMODULE")
+                        && f.published_version.is_some() =>
+                {
+                    resolved.insert(fid, f.name);
+                }
+                Some(f) => {
+                    return Err(fail(
+                        "module_not_usable",
+                        format!(
+                            "flow id '{fid}' is '{}' of type {} ({}), not a published common module",
+                            f.name,
+                            f.flow_type,
+                            if f.published_version.is_some() {
+                                "published"
+                            } else {
+                                "unpublished"
+                            }
+                        ),
+                    ));
+                }
+                None => {
+                    return Err(fail(
+                        "module_not_found",
+                        format!("flow id '{fid}' does not exist in target '{target}'"),
+                    ));
+                }
+            }
+        }
+        let compiled = plan::compile_step(&flow, &step.flow_name, &ctx, &queue_names, &resolved)
+            .map_err(|e| fail(e.code(), e.to_string()))?;
+
+        // The Architect job protocol.
+        let mut resume = step
+            .genesys_job_id
+            .clone()
+            .filter(|_| step.uploaded_at.is_some() && step.state == "running");
+        let mut rate_retries = 0;
+        let mut renewals = 0;
+        let flow_id = loop {
+            let (gid, uploaded_at) = match resume.take() {
+                Some(gid) => {
+                    tracing::info!(job_id, idx, genesys_job_id = %gid, "resuming: polling the known Architect job");
+                    (gid, Instant::now())
+                }
+                None => {
+                    let reg = self.call(token, || client.register_job()).await?;
+                    if !store
+                        .step_registered(
+                            job_id,
+                            attempt,
+                            idx,
+                            &reg.id,
+                            &compiled.yaml,
+                            &compiled.content_hash,
+                        )
+                        .await
+                        .map_err(db)?
+                    {
+                        return Ok(false);
+                    }
+                    self.inner.signals.notify();
+                    self.call(token, || client.upload(&reg, &compiled.yaml))
+                        .await?;
+                    if !store
+                        .step_uploaded(job_id, attempt, idx)
+                        .await
+                        .map_err(db)?
+                    {
+                        return Ok(false);
+                    }
+                    (reg.id, Instant::now())
+                }
+            };
+            match self.poll(target, client, &gid, uploaded_at, token).await? {
+                Polled::Success(Some(fid)) => break fid,
+                Polled::Success(None) => {
+                    return Err(fail(
+                        "genesys_protocol",
+                        format!("Architect job {gid} succeeded without a flow id"),
+                    ));
+                }
+                Polled::Failure(messages) => {
+                    let texts: Vec<&str> =
+                        messages.iter().filter_map(|m| m["text"].as_str()).collect();
+                    let rate_limited = texts.iter().any(|t| t.contains("exit code: 107"));
+                    if rate_limited && rate_retries < self.inner.opts.max_rate_limit_retries {
+                        let wait = self.inner.opts.retry_backoff * 2u32.pow(rate_retries);
+                        rate_retries += 1;
+                        tracing::warn!(job_id, idx, genesys_job_id = %gid, retry = rate_retries, "Architect job hit a backend rate limit; registering again");
+                        sleep_or_stop(wait, token).await?;
+                        continue;
+                    }
+                    let message = if texts.is_empty() {
+                        "the Architect job failed without messages".to_owned()
+                    } else {
+                        texts.join("\n")
+                    };
+                    return Err(Stop::Failed(json!({
+                        "kind": "architect_job_failed",
+                        "message": message,
+                        "messages": messages,
+                        "genesys_job_id": gid,
+                        "retries": rate_retries,
+                    })));
+                }
+                Polled::Renew(why) => {
+                    renewals += 1;
+                    if renewals > self.inner.opts.max_call_attempts {
+                        return Err(fail("architect_job_lost", why));
+                    }
+                    tracing::warn!(job_id, idx, genesys_job_id = %gid, why, "registering a new Architect job");
+                }
+                Polled::TimedOut => {
+                    return Err(Stop::Failed(json!({
+                        "kind": "timeout",
+                        "message": format!("Architect job {gid} did not finish within {:?}", self.inner.opts.job_timeout),
+                        "genesys_job_id": gid,
+                    })));
+                }
+            }
+        };
+        let info = self.call(token, || client.flow(&flow_id)).await?;
+        let published_version = info.and_then(|f| f.published_version);
+        let module_interface = (ctx.as_type == FlowType::Module).then(|| {
+            let t = ModuleTarget::of(&flow, &step.flow_name);
+            serde_json::to_string(&ModuleIo {
+                inputs: t.inputs,
+                outputs: t.outputs,
+            })
+            .unwrap_or_default()
+        });
+        let record = FlowRecordRow {
+            target: target.to_owned(),
+            name: step.flow_name.clone(),
+            flow_type: ctx.as_type.as_str().to_owned(),
+            flow_id: Some(flow_id.clone()),
+            template_name: step.template_name.clone(),
+            template_version: step.template_version,
+            content_hash: compiled.content_hash.clone(),
+            plan_hash: step.plan_hash.clone(),
+            published_version: published_version.clone(),
+            yaml: compiled.yaml.clone(),
+            params: step.params.clone(),
+            module_interface,
+            calls: serde_json::to_string(&plan::called_flow_names(&ctx, &resolved))
+                .unwrap_or_default(),
+            job_id: Some(job_id.to_owned()),
+            updated_at: crate::store::now(),
+        };
+        let ok = StepSuccess {
+            flow_id,
+            published_version,
+            yaml: compiled.yaml,
+            content_hash: compiled.content_hash,
+        };
+        store
+            .step_succeeded(job_id, attempt, idx, &ok, &record)
+            .await
+            .map_err(db)
+    }
+
+    /// Calls Genesys, retrying retryable errors with backoff; other errors fail the step.
+    async fn call<T, F, Fut>(&self, token: &CancellationToken, mut f: F) -> Result<T, Stop>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, GenesysError>>,
+    {
+        let mut n = 0;
+        loop {
+            if token.is_cancelled() {
+                return Err(Stop::Interrupted);
+            }
+            let r = tokio::select! {
+                r = f() => r,
+                () = token.cancelled() => return Err(Stop::Interrupted),
+            };
+            match r {
+                Ok(v) => return Ok(v),
+                Err(e) if e.is_retryable() && n + 1 < self.inner.opts.max_call_attempts => {
+                    let wait = self.inner.opts.retry_backoff * 2u32.pow(n);
+                    n += 1;
+                    tracing::warn!(error = %e, retry = n, "Genesys call failed; retrying");
+                    sleep_or_stop(wait, token).await?;
+                }
+                Err(e) => return Err(Stop::Failed(genesys_error(&e))),
+            }
+        }
+    }
+
+    /// Polls an Architect job until it ends: the first wait is the learnt typical duration
+    /// of this target's jobs (so most jobs need one poll), then ×`poll_factor` up to
+    /// `max_poll`.
+    async fn poll(
+        &self,
+        target: &str,
+        client: &GenesysClient,
+        gid: &str,
+        since: Instant,
+        token: &CancellationToken,
+    ) -> Result<Polled, Stop> {
+        let o = &self.inner.opts;
+        let learnt = self
+            .inner
+            .typical_ms
+            .lock()
+            .ok()
+            .and_then(|m| m.get(target).copied());
+        let mut wait = match learnt {
+            Some(ms) => Duration::from_millis(ms as u64).clamp(o.first_poll, o.max_poll),
+            None => o.first_poll,
+        };
+        loop {
+            sleep_or_stop(wait, token).await?;
+            let job = match tokio::select! {
+                r = client.job(gid) => r,
+                () = token.cancelled() => return Err(Stop::Interrupted),
+            } {
+                Ok(j) => j,
+                Err(GenesysError::Api { status: 404, .. }) => {
+                    return Ok(Polled::Renew(format!(
+                        "Genesys does not know Architect job {gid}"
+                    )));
+                }
+                Err(e) if e.is_retryable() => {
+                    tracing::warn!(error = %e, genesys_job_id = gid, "polling failed; will poll again");
+                    if since.elapsed() > o.job_timeout {
+                        return Ok(Polled::TimedOut);
+                    }
+                    wait = next_wait(wait, o);
+                    continue;
+                }
+                Err(e) => return Err(Stop::Failed(genesys_error(&e))),
+            };
+            match job.status {
+                JobStatus::Success => {
+                    self.learn(target, since.elapsed(), wait);
+                    return Ok(Polled::Success(job.flow.map(|f| f.id)));
+                }
+                JobStatus::Failure => {
+                    return Ok(Polled::Failure(
+                        job.messages
+                            .iter()
+                            .map(|m| json!({"type": m.kind, "text": m.text}))
+                            .collect(),
+                    ));
+                }
+                JobStatus::Registered if since.elapsed() > o.registered_timeout => {
+                    return Ok(Polled::Renew(format!(
+                        "Architect job {gid} stayed Registered for {:?} (the upload never arrived)",
+                        since.elapsed()
+                    )));
+                }
+                _ if since.elapsed() > o.job_timeout => return Ok(Polled::TimedOut),
+                _ => wait = next_wait(wait, o),
+            }
+        }
+    }
+
+    /// Moving average of how long Architect jobs take (the observed time less half the
+    /// last wait, since the job ended somewhere within it).
+    fn learn(&self, target: &str, observed: Duration, last_wait: Duration) {
+        let ms = observed.saturating_sub(last_wait / 2).as_secs_f64() * 1000.0;
+        if let Ok(mut m) = self.inner.typical_ms.lock() {
+            let e = m.entry(target.to_owned()).or_insert(ms);
+            *e = 0.7 * *e + 0.3 * ms;
+        }
+    }
+}
+
+enum Polled {
+    Success(Option<String>),
+    Failure(Vec<Value>),
+    /// Register a new Architect job (this one is unknown or never got its upload).
+    Renew(String),
+    TimedOut,
+}
+
+fn next_wait(wait: Duration, o: &WorkerOptions) -> Duration {
+    wait.mul_f64(o.poll_factor).min(o.max_poll)
+}
+
+async fn sleep_or_stop(d: Duration, token: &CancellationToken) -> Result<(), Stop> {
+    tokio::select! {
+        () = tokio::time::sleep(d) => Ok(()),
+        () = token.cancelled() => Err(Stop::Interrupted),
+    }
+}
+
+fn db(e: sqlx::Error) -> Stop {
+    tracing::error!(error = %e, "database error while running a step");
+    Stop::Interrupted
+}
+
+fn fail(kind: &str, message: impl Into<String>) -> Stop {
+    Stop::Failed(json!({"kind": kind, "message": message.into()}))
+}
+
+/// A Genesys client error as a step error: status, code, message, correlation id.
+pub fn genesys_error(e: &GenesysError) -> Value {
+    match e {
+        GenesysError::Api {
+            status,
+            code,
+            message,
+            correlation_id,
+        } => json!({
+            "kind": "genesys_api",
+            "message": message,
+            "status": status,
+            "code": code,
+            "correlation_id": correlation_id,
+        }),
+        GenesysError::Auth(m) => json!({"kind": "genesys_auth", "message": m}),
+        GenesysError::Unavailable(m) => json!({"kind": "genesys_unavailable", "message": m}),
+        GenesysError::Protocol(m) => json!({"kind": "genesys_protocol", "message": m}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_from_env() {
+        let o = WorkerOptions::from_lookup(|k| match k {
+            "FLOWSMITH_LEASE_SECS" => Some("6".into()),
+            "FLOWSMITH_WORKER_POLL_MS" => Some("50".into()),
+            _ => None,
+        });
+        assert_eq!(o.lease, Duration::from_secs(6));
+        assert_eq!(o.heartbeat, Duration::from_secs(2));
+        assert_eq!(o.poll_interval, Duration::from_millis(50));
+    }
+
+    #[test]
+    fn polling_grows_and_caps() {
+        let o = WorkerOptions::default();
+        let mut w = o.first_poll;
+        let mut seen = vec![w];
+        for _ in 0..8 {
+            w = next_wait(w, &o);
+            seen.push(w);
+        }
+        assert_eq!(seen[1], Duration::from_millis(375));
+        assert_eq!(*seen.last().unwrap(), o.max_poll);
+    }
+
+    #[test]
+    fn api_errors_keep_status_code_and_correlation_id() {
+        let v = genesys_error(&GenesysError::Api {
+            status: 400,
+            code: "bad.request".into(),
+            message: "nope".into(),
+            correlation_id: Some("c-1".into()),
+        });
+        assert_eq!(v["status"], 400);
+        assert_eq!(v["code"], "bad.request");
+        assert_eq!(v["correlation_id"], "c-1");
+    }
+}

@@ -1,0 +1,140 @@
+//! Flow records: what flowsmith knows is deployed in each target. Written only by a
+//! successful job step, in the same transaction as the step's state.
+
+use sqlx::{FromRow, SqliteConnection};
+
+use super::Store;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct FlowRecordRow {
+    pub target: String,
+    pub name: String,
+    pub flow_type: String,
+    pub flow_id: Option<String>,
+    pub template_name: String,
+    pub template_version: i64,
+    /// SHA-256 of the deployed YAML.
+    pub content_hash: String,
+    /// SHA-256 of the plan-time YAML (queue ids in place of names): what plans compare.
+    pub plan_hash: String,
+    pub published_version: Option<String>,
+    pub yaml: String,
+    /// JSON object.
+    pub params: String,
+    /// JSON `{inputs, outputs}` of a module.
+    pub module_interface: Option<String>,
+    /// JSON array of the flow names of the modules it calls.
+    pub calls: String,
+    pub job_id: Option<String>,
+    pub updated_at: String,
+}
+
+/// A flow record joined with the document of its template version (for planning).
+#[derive(Debug, Clone, FromRow)]
+pub struct RecordWithDocument {
+    #[sqlx(flatten)]
+    pub record: FlowRecordRow,
+    pub document: Option<String>,
+}
+
+const COLUMNS: &str = "r.target, r.name, r.flow_type, r.flow_id, r.template_name, r.template_version, r.content_hash, r.plan_hash, r.published_version, r.yaml, r.params, r.module_interface, r.calls, r.job_id, r.updated_at";
+
+#[derive(Debug, Default, Clone)]
+pub struct FlowFilter {
+    pub target: Option<String>,
+    pub flow_type: Option<String>,
+    /// (target, name) strictly after this one (cursor).
+    pub after: Option<(String, String)>,
+    pub limit: i64,
+}
+
+/// Inserts or replaces the record of (target, name).
+pub async fn upsert_record(
+    conn: &mut SqliteConnection,
+    r: &FlowRecordRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO flow_records (target, name, flow_type, flow_id, template_name, template_version, content_hash, plan_hash, published_version, yaml, params, module_interface, calls, job_id, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+         ON CONFLICT (target, name) DO UPDATE SET flow_type = excluded.flow_type, flow_id = excluded.flow_id, \
+           template_name = excluded.template_name, template_version = excluded.template_version, \
+           content_hash = excluded.content_hash, plan_hash = excluded.plan_hash, \
+           published_version = excluded.published_version, yaml = excluded.yaml, params = excluded.params, \
+           module_interface = excluded.module_interface, calls = excluded.calls, job_id = excluded.job_id, \
+           updated_at = excluded.updated_at",
+    )
+    .bind(&r.target)
+    .bind(&r.name)
+    .bind(&r.flow_type)
+    .bind(&r.flow_id)
+    .bind(&r.template_name)
+    .bind(r.template_version)
+    .bind(&r.content_hash)
+    .bind(&r.plan_hash)
+    .bind(&r.published_version)
+    .bind(&r.yaml)
+    .bind(&r.params)
+    .bind(&r.module_interface)
+    .bind(&r.calls)
+    .bind(&r.job_id)
+    .bind(&r.updated_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Every record of a target with its template version's document.
+    pub async fn records_for_planning(
+        &self,
+        target: &str,
+    ) -> Result<Vec<RecordWithDocument>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS}, v.document FROM flow_records r \
+             LEFT JOIN template_versions v ON v.name = r.template_name AND v.version = r.template_version \
+             WHERE r.target = $1 ORDER BY r.name"
+        ))
+        .bind(target)
+        .fetch_all(self.reader())
+        .await
+    }
+
+    pub async fn flow_record(
+        &self,
+        target: &str,
+        name: &str,
+    ) -> Result<Option<FlowRecordRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM flow_records r WHERE r.target = $1 AND r.name = $2"
+        ))
+        .bind(target)
+        .bind(name)
+        .fetch_optional(self.reader())
+        .await
+    }
+
+    /// Records ordered by (target, name), after the cursor, at most `limit`.
+    pub async fn list_flow_records(
+        &self,
+        f: &FlowFilter,
+    ) -> Result<Vec<FlowRecordRow>, sqlx::Error> {
+        let (after_target, after_name) = match &f.after {
+            Some((t, n)) => (Some(t.as_str()), Some(n.as_str())),
+            None => (None, None),
+        };
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM flow_records r \
+             WHERE ($1 IS NULL OR r.target = $1) \
+               AND ($2 IS NULL OR r.flow_type = $2) \
+               AND ($3 IS NULL OR r.target > $3 OR (r.target = $3 AND r.name > $4)) \
+             ORDER BY r.target, r.name LIMIT $5"
+        ))
+        .bind(f.target.as_deref())
+        .bind(f.flow_type.as_deref())
+        .bind(after_target)
+        .bind(after_name)
+        .bind(f.limit)
+        .fetch_all(self.reader())
+        .await
+    }
+}

@@ -1,0 +1,765 @@
+//! Provisioning jobs, their steps and their events.
+//!
+//! Every state change is one `BEGIN IMMEDIATE` transaction that also appends the event
+//! describing it. Writes by the worker are fenced: they only apply while the job is
+//! `running` under the attempt that claimed it, so a worker whose lease was reclaimed cannot
+//! overwrite its successor's work.
+
+use sqlx::{FromRow, Sqlite, SqliteConnection, Transaction};
+
+use super::flows::{FlowRecordRow, upsert_record};
+use super::{Store, now};
+
+pub const QUEUED: &str = "queued";
+pub const RUNNING: &str = "running";
+pub const SUCCEEDED: &str = "succeeded";
+pub const FAILED: &str = "failed";
+pub const CANCELLED: &str = "cancelled";
+
+/// Whether a job status is final (until a retry).
+pub fn is_terminal(status: &str) -> bool {
+    matches!(status, SUCCEEDED | FAILED | CANCELLED)
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct JobRow {
+    pub id: String,
+    pub target: String,
+    pub status: String,
+    pub dry_run: bool,
+    pub cancel_requested: bool,
+    pub description: Option<String>,
+    pub request: String,
+    pub plan: String,
+    pub idempotency_key: Option<String>,
+    pub request_hash: String,
+    pub attempt: i64,
+    pub lease_owner: Option<String>,
+    pub lease_expires_at: Option<String>,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub error: Option<String>,
+}
+
+const JOB_COLUMNS: &str = "id, target, status, dry_run, cancel_requested, description, request, plan, idempotency_key, request_hash, attempt, lease_owner, lease_expires_at, created_at, started_at, finished_at, error";
+
+#[derive(Debug, Clone, FromRow)]
+pub struct StepRow {
+    pub job_id: String,
+    pub idx: i64,
+    pub flow_name: String,
+    pub template_name: String,
+    pub template_version: i64,
+    pub flow_type: String,
+    pub action: String,
+    pub state: String,
+    pub depends_on: String,
+    pub yaml: String,
+    pub content_hash: String,
+    pub plan_hash: String,
+    pub params: String,
+    pub context: String,
+    pub warnings: String,
+    pub genesys_job_id: Option<String>,
+    pub uploaded_at: Option<String>,
+    pub flow_id: Option<String>,
+    pub published_version: Option<String>,
+    pub error: Option<String>,
+    pub attempt: i64,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+const STEP_COLUMNS: &str = "job_id, idx, flow_name, template_name, template_version, flow_type, action, state, depends_on, yaml, content_hash, plan_hash, params, context, warnings, genesys_job_id, uploaded_at, flow_id, published_version, error, attempt, started_at, finished_at";
+
+#[derive(Debug, Clone, FromRow)]
+pub struct EventRow {
+    pub job_id: String,
+    pub seq: i64,
+    pub at: String,
+    pub kind: String,
+    pub data: String,
+}
+
+/// A job to insert with its steps.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub id: String,
+    pub target: String,
+    /// `queued`, or `succeeded` for a dry run.
+    pub status: String,
+    pub dry_run: bool,
+    pub description: Option<String>,
+    pub request: String,
+    pub plan: String,
+    pub idempotency_key: Option<String>,
+    pub request_hash: String,
+    pub steps: Vec<NewStep>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewStep {
+    pub flow_name: String,
+    pub template_name: String,
+    pub template_version: i64,
+    pub flow_type: String,
+    pub action: String,
+    pub state: String,
+    pub depends_on: String,
+    pub yaml: String,
+    pub plan_hash: String,
+    pub params: String,
+    pub context: String,
+    pub warnings: String,
+    pub flow_id: Option<String>,
+    pub published_version: Option<String>,
+    pub error: Option<String>,
+}
+
+pub enum CreateOutcome {
+    Created(JobRow),
+    /// A job with the same idempotency key exists (compare its `request_hash`).
+    Existing(JobRow),
+}
+
+/// What the worker got by claiming.
+#[derive(Debug, Clone, FromRow)]
+pub struct Claimed {
+    pub id: String,
+    pub target: String,
+    pub attempt: i64,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct JobFilter {
+    pub status: Option<String>,
+    pub target: Option<String>,
+    /// Ids strictly before this one (newest first).
+    pub before: Option<String>,
+    pub limit: i64,
+}
+
+pub enum CancelOutcome {
+    NotFound,
+    /// Already final: nothing to cancel.
+    Terminal(String),
+    /// The job was queued and is now cancelled.
+    Cancelled,
+    /// The job is running: no new step starts; it ends cancelled.
+    Requested,
+}
+
+pub enum RetryOutcome {
+    NotFound,
+    /// Only failed and cancelled jobs can be retried.
+    NotApplicable(String),
+    Requeued,
+}
+
+/// How a step ended.
+#[derive(Debug, Clone)]
+pub struct StepSuccess {
+    pub flow_id: String,
+    pub published_version: Option<String>,
+    pub yaml: String,
+    pub content_hash: String,
+}
+
+/// Appends an event to a job inside the caller's transaction.
+pub async fn append_event(
+    conn: &mut SqliteConnection,
+    job_id: &str,
+    kind: &str,
+    data: &serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO job_events (job_id, seq, at, kind, data) \
+         SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4 FROM job_events WHERE job_id = $1",
+    )
+    .bind(job_id)
+    .bind(now())
+    .bind(kind)
+    .bind(data.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The fence of every worker write: the job is running under this attempt.
+const FENCE: &str = "EXISTS (SELECT 1 FROM jobs WHERE jobs.id = job_steps.job_id AND jobs.attempt = $ATTEMPT AND jobs.status = 'running')";
+
+fn fenced(sql: &str, attempt_param: &str) -> String {
+    sql.replace("$FENCE", &FENCE.replace("$ATTEMPT", attempt_param))
+}
+
+impl Store {
+    /// Inserts a job, its steps and its first event(s) in one transaction, unless a job with
+    /// the same idempotency key exists.
+    pub async fn create_job(&self, job: &NewJob) -> Result<CreateOutcome, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        if let Some(key) = &job.idempotency_key
+            && let Some(existing) = job_by_key(&mut tx, key).await?
+        {
+            tx.commit().await?;
+            return Ok(CreateOutcome::Existing(existing));
+        }
+        let created_at = now();
+        let finished = (job.status != QUEUED).then(|| created_at.clone());
+        sqlx::query(
+            "INSERT INTO jobs (id, target, status, dry_run, description, request, plan, idempotency_key, request_hash, created_at, finished_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&job.id)
+        .bind(&job.target)
+        .bind(&job.status)
+        .bind(job.dry_run)
+        .bind(&job.description)
+        .bind(&job.request)
+        .bind(&job.plan)
+        .bind(&job.idempotency_key)
+        .bind(&job.request_hash)
+        .bind(&created_at)
+        .bind(&finished)
+        .execute(&mut *tx)
+        .await?;
+        for (idx, s) in job.steps.iter().enumerate() {
+            let done = (s.state != "pending").then(|| created_at.clone());
+            sqlx::query(
+                "INSERT INTO job_steps (job_id, idx, flow_name, template_name, template_version, flow_type, action, state, depends_on, yaml, content_hash, plan_hash, params, context, warnings, flow_id, published_version, error, finished_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+            )
+            .bind(&job.id)
+            .bind(idx as i64)
+            .bind(&s.flow_name)
+            .bind(&s.template_name)
+            .bind(s.template_version)
+            .bind(&s.flow_type)
+            .bind(&s.action)
+            .bind(&s.state)
+            .bind(&s.depends_on)
+            .bind(&s.yaml)
+            .bind(&s.plan_hash)
+            .bind(&s.plan_hash)
+            .bind(&s.params)
+            .bind(&s.context)
+            .bind(&s.warnings)
+            .bind(&s.flow_id)
+            .bind(&s.published_version)
+            .bind(&s.error)
+            .bind(&done)
+            .execute(&mut *tx)
+            .await?;
+        }
+        append_event(
+            &mut tx,
+            &job.id,
+            "job.created",
+            &serde_json::json!({"status": QUEUED, "steps": job.steps.len(), "dry_run": job.dry_run}),
+        )
+        .await?;
+        if job.status != QUEUED {
+            append_event(
+                &mut tx,
+                &job.id,
+                &format!("job.{}", job.status),
+                &serde_json::json!({"status": job.status, "dry_run": job.dry_run}),
+            )
+            .await?;
+        }
+        let row = fetch_job(&mut tx, &job.id)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
+        tx.commit().await?;
+        Ok(CreateOutcome::Created(row))
+    }
+
+    pub async fn job_by_idempotency_key(&self, key: &str) -> Result<Option<JobRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE idempotency_key = $1"
+        ))
+        .bind(key)
+        .fetch_optional(self.reader())
+        .await
+    }
+
+    pub async fn job(&self, id: &str) -> Result<Option<JobRow>, sqlx::Error> {
+        sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await
+    }
+
+    pub async fn job_steps(&self, id: &str) -> Result<Vec<StepRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {STEP_COLUMNS} FROM job_steps WHERE job_id = $1 ORDER BY idx"
+        ))
+        .bind(id)
+        .fetch_all(self.reader())
+        .await
+    }
+
+    /// Steps of several jobs (for list pages), ordered by job and index.
+    pub async fn steps_of_jobs(&self, ids: &[String]) -> Result<Vec<StepRow>, sqlx::Error> {
+        let mut out = Vec::new();
+        for id in ids {
+            out.extend(self.job_steps(id).await?);
+        }
+        Ok(out)
+    }
+
+    /// Jobs newest first, after the cursor, at most `limit`.
+    pub async fn list_jobs(&self, f: &JobFilter) -> Result<Vec<JobRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs \
+             WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR target = $2) AND ($3 IS NULL OR id < $3) \
+             ORDER BY id DESC LIMIT $4"
+        ))
+        .bind(f.status.as_deref())
+        .bind(f.target.as_deref())
+        .bind(f.before.as_deref())
+        .bind(f.limit)
+        .fetch_all(self.reader())
+        .await
+    }
+
+    /// Events of a job after `seq`, oldest first.
+    pub async fn job_events(
+        &self,
+        id: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<EventRow>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT job_id, seq, at, kind, data FROM job_events WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await
+    }
+
+    /// Claims the oldest job that is queued, or running with an expired lease, whose target
+    /// has no other job under a live lease (one job per target at a time, in order). The
+    /// guarded `UPDATE ... WHERE id = (SELECT ...)` runs inside `BEGIN IMMEDIATE`, so two
+    /// workers can never claim the same job.
+    pub async fn claim_job(
+        &self,
+        owner: &str,
+        lease: std::time::Duration,
+        targets: &[String],
+    ) -> Result<Option<Claimed>, sqlx::Error> {
+        let now_ts = now();
+        let until = lease_until(lease);
+        let targets_json = serde_json::to_string(targets).unwrap_or_else(|_| "[]".into());
+        let mut tx = self.begin_write().await?;
+        let claimed: Option<Claimed> = sqlx::query_as(
+            "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2, attempt = attempt + 1, \
+                 started_at = COALESCE(started_at, $3) \
+             WHERE id = ( \
+                 SELECT j.id FROM jobs j \
+                 WHERE (j.status = 'queued' OR (j.status = 'running' AND j.lease_expires_at < $3)) \
+                   AND j.target IN (SELECT value FROM json_each($4)) \
+                   AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.target = j.target AND k.id <> j.id \
+                                   AND k.status = 'running' AND k.lease_expires_at >= $3) \
+                 ORDER BY j.created_at, j.id LIMIT 1) \
+             RETURNING id, target, attempt, dry_run",
+        )
+        .bind(owner)
+        .bind(&until)
+        .bind(&now_ts)
+        .bind(&targets_json)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(c) = &claimed {
+            append_event(
+                &mut tx,
+                &c.id,
+                "job.started",
+                &serde_json::json!({"status": RUNNING, "attempt": c.attempt, "worker": owner}),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Extends the lease; false when the job is no longer ours (reclaimed or finished).
+    pub async fn heartbeat(
+        &self,
+        id: &str,
+        attempt: i64,
+        lease: std::time::Duration,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE jobs SET lease_expires_at = $1 WHERE id = $2 AND attempt = $3 AND status = 'running'",
+        )
+        .bind(lease_until(lease))
+        .bind(id)
+        .bind(attempt)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// Gives the lease up at once (graceful shutdown), so the next start resumes the job
+    /// without waiting for it to expire.
+    pub async fn release_job(&self, id: &str, attempt: i64) -> Result<bool, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE jobs SET lease_expires_at = $1, lease_owner = NULL WHERE id = $2 AND attempt = $3 AND status = 'running'",
+        )
+        .bind("1970-01-01T00:00:00.000Z")
+        .bind(id)
+        .bind(attempt)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    pub async fn cancel_requested(&self, id: &str) -> Result<bool, sqlx::Error> {
+        let v: Option<bool> = sqlx::query_scalar("SELECT cancel_requested FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(v.unwrap_or(false))
+    }
+
+    /// Checkpoint: the step is running under this attempt.
+    pub async fn step_started(
+        &self,
+        id: &str,
+        attempt: i64,
+        idx: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(&fenced(
+            "UPDATE job_steps SET state = 'running', attempt = $1, started_at = COALESCE(started_at, $2), error = NULL \
+             WHERE job_id = $3 AND idx = $4 AND state IN ('pending', 'running') AND $FENCE",
+            "$1",
+        ))
+        .bind(attempt)
+        .bind(now())
+        .bind(id)
+        .bind(idx)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 1 {
+            append_event(
+                &mut tx,
+                id,
+                "step.started",
+                &serde_json::json!({"idx": idx, "attempt": attempt}),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// Checkpoint: an Architect job was registered for the step (before the upload).
+    pub async fn step_registered(
+        &self,
+        id: &str,
+        attempt: i64,
+        idx: i64,
+        genesys_job_id: &str,
+        yaml: &str,
+        content_hash: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(&fenced(
+            "UPDATE job_steps SET genesys_job_id = $1, uploaded_at = NULL, yaml = $2, content_hash = $3 \
+             WHERE job_id = $4 AND idx = $5 AND state = 'running' AND $FENCE",
+            "$6",
+        ))
+        .bind(genesys_job_id)
+        .bind(yaml)
+        .bind(content_hash)
+        .bind(id)
+        .bind(idx)
+        .bind(attempt)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 1 {
+            append_event(
+                &mut tx,
+                id,
+                "step.registered",
+                &serde_json::json!({"idx": idx, "genesys_job_id": genesys_job_id}),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// Checkpoint: the YAML was uploaded (a resumed step may poll the Genesys job).
+    pub async fn step_uploaded(
+        &self,
+        id: &str,
+        attempt: i64,
+        idx: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(&fenced(
+            "UPDATE job_steps SET uploaded_at = $1 WHERE job_id = $2 AND idx = $3 AND state = 'running' AND $FENCE",
+            "$4",
+        ))
+        .bind(now())
+        .bind(id)
+        .bind(idx)
+        .bind(attempt)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// The step succeeded: its result and the flow record, in one transaction.
+    pub async fn step_succeeded(
+        &self,
+        id: &str,
+        attempt: i64,
+        idx: i64,
+        ok: &StepSuccess,
+        record: &FlowRecordRow,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let at = now();
+        let n = sqlx::query(&fenced(
+            "UPDATE job_steps SET state = 'succeeded', flow_id = $1, published_version = $2, yaml = $3, content_hash = $4, \
+                 finished_at = $5, error = NULL \
+             WHERE job_id = $6 AND idx = $7 AND state = 'running' AND $FENCE",
+            "$8",
+        ))
+        .bind(&ok.flow_id)
+        .bind(&ok.published_version)
+        .bind(&ok.yaml)
+        .bind(&ok.content_hash)
+        .bind(&at)
+        .bind(id)
+        .bind(idx)
+        .bind(attempt)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 1 {
+            upsert_record(&mut tx, record).await?;
+            append_event(
+                &mut tx,
+                id,
+                "step.succeeded",
+                &serde_json::json!({"idx": idx, "flow_name": record.name, "flow_id": ok.flow_id, "published_version": ok.published_version}),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// The step ended without success: `failed`, `skipped` or `cancelled`, with its error.
+    pub async fn step_ended(
+        &self,
+        id: &str,
+        attempt: i64,
+        idx: i64,
+        state: &str,
+        error: &serde_json::Value,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(&fenced(
+            "UPDATE job_steps SET state = $1, error = $2, finished_at = $3 \
+             WHERE job_id = $4 AND idx = $5 AND state IN ('pending', 'running') AND $FENCE",
+            "$6",
+        ))
+        .bind(state)
+        .bind(error.to_string())
+        .bind(now())
+        .bind(id)
+        .bind(idx)
+        .bind(attempt)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 1 {
+            append_event(
+                &mut tx,
+                id,
+                &format!("step.{state}"),
+                &serde_json::json!({"idx": idx, "error": error}),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// Ends a running job (fenced) with its final status; clears the lease.
+    pub async fn finish_job(
+        &self,
+        id: &str,
+        attempt: i64,
+        status: &str,
+        error: Option<&str>,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE jobs SET status = $1, error = $2, finished_at = $3, lease_owner = NULL, lease_expires_at = NULL \
+             WHERE id = $4 AND attempt = $5 AND status = 'running'",
+        )
+        .bind(status)
+        .bind(error)
+        .bind(now())
+        .bind(id)
+        .bind(attempt)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 1 {
+            append_event(
+                &mut tx,
+                id,
+                &format!("job.{status}"),
+                &serde_json::json!({"status": status, "error": error}),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// `POST /v1/jobs/{id}/cancel`.
+    pub async fn cancel_job(&self, id: &str) -> Result<CancelOutcome, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let Some(job) = fetch_job(&mut tx, id).await? else {
+            return Ok(CancelOutcome::NotFound);
+        };
+        let at = now();
+        let outcome = match job.status.as_str() {
+            QUEUED => {
+                sqlx::query("UPDATE jobs SET status = 'cancelled', cancel_requested = 1, finished_at = $1 WHERE id = $2")
+                    .bind(&at)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                let reason = serde_json::json!({"kind": "cancelled", "message": "the job was cancelled before this step started"});
+                sqlx::query(
+                    "UPDATE job_steps SET state = 'cancelled', error = $1, finished_at = $2 WHERE job_id = $3 AND state IN ('pending', 'running')",
+                )
+                .bind(reason.to_string())
+                .bind(&at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                append_event(
+                    &mut tx,
+                    id,
+                    "job.cancelled",
+                    &serde_json::json!({"status": CANCELLED}),
+                )
+                .await?;
+                CancelOutcome::Cancelled
+            }
+            RUNNING => {
+                sqlx::query("UPDATE jobs SET cancel_requested = 1 WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                append_event(&mut tx, id, "job.cancel_requested", &serde_json::json!({})).await?;
+                CancelOutcome::Requested
+            }
+            other => CancelOutcome::Terminal(other.to_owned()),
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// `POST /v1/jobs/{id}/retry`: failed, skipped and cancelled steps back to pending, the
+    /// job back to queued. Succeeded steps stay as they are.
+    pub async fn retry_job(&self, id: &str) -> Result<RetryOutcome, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let Some(job) = fetch_job(&mut tx, id).await? else {
+            return Ok(RetryOutcome::NotFound);
+        };
+        if !matches!(job.status.as_str(), FAILED | CANCELLED) || job.dry_run {
+            return Ok(RetryOutcome::NotApplicable(job.status));
+        }
+        sqlx::query(
+            "UPDATE jobs SET status = 'queued', cancel_requested = 0, error = NULL, finished_at = NULL, lease_owner = NULL, lease_expires_at = NULL WHERE id = $1",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let n = sqlx::query(
+            "UPDATE job_steps SET state = 'pending', error = NULL, genesys_job_id = NULL, uploaded_at = NULL, started_at = NULL, finished_at = NULL \
+             WHERE job_id = $1 AND state IN ('failed', 'skipped', 'cancelled')",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        append_event(
+            &mut tx,
+            id,
+            "job.retried",
+            &serde_json::json!({"status": QUEUED, "steps_requeued": n}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(RetryOutcome::Requeued)
+    }
+
+    /// The template version a step was planned from, even if the template was deleted since.
+    pub async fn template_document(
+        &self,
+        name: &str,
+        version: i64,
+    ) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT document FROM template_versions WHERE name = $1 AND version = $2",
+        )
+        .bind(name)
+        .bind(version)
+        .fetch_optional(self.reader())
+        .await
+    }
+}
+
+fn lease_until(lease: std::time::Duration) -> String {
+    let until = chrono::Utc::now()
+        + chrono::Duration::from_std(lease).unwrap_or_else(|_| chrono::Duration::seconds(60));
+    until.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+async fn fetch_job(
+    tx: &mut Transaction<'static, Sqlite>,
+    id: &str,
+) -> Result<Option<JobRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+async fn job_by_key(
+    tx: &mut Transaction<'static, Sqlite>,
+    key: &str,
+) -> Result<Option<JobRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE idempotency_key = $1"
+    ))
+    .bind(key)
+    .fetch_optional(&mut **tx)
+    .await
+}

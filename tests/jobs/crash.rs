@@ -1,0 +1,93 @@
+//! Crash safety: a service killed mid-job leaves its lease to expire; the next start reclaims
+//! the job, resumes its steps and finishes it with no duplicate flow and no lost record.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn an_expired_lease_is_reclaimed_and_the_job_finishes() {
+    // Arrange: Architect jobs slow enough to crash in the middle of one.
+    let org = spawn_org(1200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = spawn_app(&org, dir.path(), fast_worker()).await;
+    store_seed(&first).await;
+    let job = first.submit(&seed_request(&org).await).await;
+    let id = job["id"].as_str().unwrap().to_owned();
+    first
+        .wait_for(&id, LONG, |j| j["steps"][0]["genesys_job_id"].is_string())
+        .await;
+
+    // Act: kill it, then start again on the same database.
+    first.crash().await;
+    let second = spawn_app(&org, dir.path(), fast_worker()).await;
+    let job = second.wait_terminal(&id, LONG).await;
+
+    // Assert
+    assert_eq!(job["status"], "succeeded", "{job:#}");
+    assert!(job["attempt"].as_i64().unwrap() >= 2, "{job:#}");
+    let flows = org.flows().await;
+    assert_eq!(flows.len(), 3, "no duplicates: {flows:#?}");
+    let in_org: BTreeMap<String, String> = flows
+        .iter()
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap().to_owned(),
+                f["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let records: Value = second
+        .get("/v1/flows?target=org")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let recorded: BTreeMap<String, String> = records["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_owned(),
+                r["flow_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(in_org, recorded);
+    for f in &flows {
+        let published = f["publishedVersion"].as_str().unwrap();
+        let r = records["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == f["name"])
+            .unwrap();
+        assert_eq!(r["published_version"], published);
+    }
+}
+
+#[tokio::test]
+async fn a_graceful_stop_gives_the_lease_back_and_a_restart_resumes() {
+    let org = spawn_org(1200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = fast_worker();
+    opts.lease = std::time::Duration::from_secs(300);
+    let mut first = spawn_app(&org, dir.path(), opts.clone()).await;
+    store_seed(&first).await;
+    let job = first.submit(&seed_request(&org).await).await;
+    let id = job["id"].as_str().unwrap().to_owned();
+    first
+        .wait_for(&id, LONG, |j| j["steps"][0]["genesys_job_id"].is_string())
+        .await;
+    first.stop().await;
+    // A long lease would block a crashed job for minutes; a released one resumes at once.
+    let second = spawn_app(&org, dir.path(), opts).await;
+    let job = second
+        .wait_terminal(&id, std::time::Duration::from_secs(30))
+        .await;
+    assert_eq!(job["status"], "succeeded", "{job:#}");
+    assert_eq!(org.flows().await.len(), 3);
+}

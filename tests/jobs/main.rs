@@ -1,0 +1,6 @@
+//! Provisioning jobs end to end: the real service on port 0 with a fresh SQLite file,
+//! provisioning into a sandbox org spawned next to it, over HTTP.
+
+mod crash;
+mod helpers;
+mod jobs;
