@@ -372,6 +372,11 @@ pub(crate) fn instantiate_borrowed<'a>(
     }
     let mut out = doc.clone();
     substitute(&mut out, &values, true);
+    // An instance has no parameters left: validating it again must not call the
+    // declarations unused.
+    if let Some(o) = out.as_object_mut() {
+        o.remove("parameters");
+    }
     (std::borrow::Cow::Owned(out), findings)
 }
 
@@ -426,7 +431,20 @@ mod tests {
         assert_eq!(out["b"], json!("x5y"));
         assert_eq!(out["c"][0], json!(true));
         assert_eq!(out["d"], json!("Sales!"));
-        assert_eq!(out["parameters"], doc["parameters"]);
+        // The instance keeps no declarations: nothing is left to substitute.
+        assert!(out.get("parameters").is_none());
+    }
+
+    #[test]
+    fn an_instance_validates_without_parameter_warnings() {
+        let doc = json!({"name": "P", "type": "module",
+            "parameters": {"greeting": {"type": "string", "default": "hi"}},
+            "draft": {"startNode": "S", "nodes": {
+                "S": {"id": "S", "type": "Say", "properties": {"sayText": "{{greeting}}"}, "onComplete": {"nextNode": "E"}},
+                "E": {"id": "E", "type": "End"}}}});
+        let inst = instantiate(&doc, &map(json!({"greeting": "hello"})), false).unwrap();
+        let report = crate::template::validate(&inst, &crate::template::NoModules);
+        assert!(report.findings.is_empty(), "{:?}", report.findings);
     }
 
     #[test]
