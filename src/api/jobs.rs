@@ -243,7 +243,7 @@ fn job_view(j: &JobRow, steps: &[StepRow], with_steps: bool) -> JobView {
 
 async fn load_view(state: &AppState, id: &str) -> ApiResult<JobView> {
     let job = state.store.job(id).await?.ok_or_else(|| no_job(id))?;
-    let steps = state.store.job_steps(id).await?;
+    let steps = state.store.job_step_views(id).await?;
     Ok(job_view(&job, &steps, true))
 }
 
@@ -586,7 +586,7 @@ async fn list_jobs(
     };
     let mut items = Vec::with_capacity(rows.len());
     for r in &rows {
-        let steps = state.store.job_steps(&r.id).await?;
+        let steps = state.store.job_step_views(&r.id).await?;
         items.push(job_view(r, &steps, false));
     }
     Ok(Json(JobPage {
@@ -607,8 +607,60 @@ async fn list_jobs(
 async fn get_job(
     State(state): State<AppState>,
     ApiPath(p): ApiPath<JobPath>,
-) -> ApiResult<Json<JobView>> {
-    Ok(Json(load_view(&state, &p.id).await?))
+) -> ApiResult<Response> {
+    // Every change the view shows appends an event, so the last event's number versions
+    // the rendered JSON: a poll of an unchanged job is one indexed lookup, not a read of
+    // every step and a new rendering.
+    let Some(version) = state.store.job_version(&p.id).await? else {
+        return Err(no_job(&p.id));
+    };
+    if let Some(body) = state.job_views.get(&p.id, version) {
+        return Ok(json_bytes(body));
+    }
+    let view = load_view(&state, &p.id).await?;
+    let body = axum::body::Bytes::from(serde_json::to_vec(&view).unwrap_or_default());
+    state.job_views.put(&p.id, version, body.clone());
+    Ok(json_bytes(body))
+}
+
+fn json_bytes(body: axum::body::Bytes) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// Rendered `GET /v1/jobs/{id}` bodies by job id and version (the last event's number).
+#[derive(Default)]
+pub struct JobViewCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (i64, axum::body::Bytes)>>,
+}
+
+impl JobViewCache {
+    /// Bound on cached jobs; the cache is emptied when it is reached (jobs being polled
+    /// come back at once).
+    const CAPACITY: usize = 256;
+
+    fn get(&self, id: &str, version: i64) -> Option<axum::body::Bytes> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(id)
+            .filter(|(v, _)| *v == version)
+            .map(|(_, b)| b.clone())
+    }
+
+    fn put(&self, id: &str, version: i64, body: axum::body::Bytes) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= Self::CAPACITY && !entries.contains_key(id) {
+                entries.clear();
+            }
+            entries.insert(id.to_owned(), (version, body));
+        }
+    }
 }
 
 /// Server-Sent Events of a job: every stored event after `Last-Event-ID` (or from the

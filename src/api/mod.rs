@@ -44,6 +44,8 @@ pub struct AppState {
     /// Cancelled when the service starts shutting down: long-lived responses (event streams)
     /// end so they do not hold the drain.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// Rendered job views by version, for pollers of `GET /v1/jobs/{id}`.
+    pub job_views: Arc<jobs::JobViewCache>,
 }
 
 /// The OpenAPI document, rendered once.
@@ -151,6 +153,7 @@ pub fn app_with_shutdown(
         signals,
         worker,
         shutdown,
+        job_views: Default::default(),
     };
     // Installs the process-wide recorder on first use.
     crate::metrics::handle();

@@ -328,6 +328,21 @@ impl Store {
         .await
     }
 
+    /// A job's steps without their YAML and compile context (empty strings): what the API
+    /// shows. The YAML is the bulk of a step row; reading it for every `GET /v1/jobs/{id}`
+    /// made that read several times slower.
+    pub async fn job_step_views(&self, id: &str) -> Result<Vec<StepRow>, sqlx::Error> {
+        let columns = STEP_COLUMNS
+            .replace(" yaml,", " '' AS yaml,")
+            .replace(" context,", " '' AS context,");
+        sqlx::query_as(&format!(
+            "SELECT {columns} FROM job_steps WHERE job_id = $1 ORDER BY idx"
+        ))
+        .bind(id)
+        .fetch_all(self.reader())
+        .await
+    }
+
     /// Steps of several jobs (for list pages), ordered by job and index.
     pub async fn steps_of_jobs(&self, ids: &[String]) -> Result<Vec<StepRow>, sqlx::Error> {
         let mut out = Vec::new();
@@ -350,6 +365,15 @@ impl Store {
         .bind(f.limit)
         .fetch_all(self.reader())
         .await
+    }
+
+    /// The sequence number of a job's last event: every change a job's view shows appends
+    /// an event, so this is the view's version. `None` when there is no such job.
+    pub async fn job_version(&self, id: &str) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar("SELECT MAX(seq) FROM job_events WHERE job_id = $1")
+            .bind(id)
+            .fetch_one(self.reader())
+            .await
     }
 
     /// Events of a job after `seq`, oldest first.
