@@ -121,13 +121,19 @@ impl Application {
             signals.clone(),
             liveness.clone(),
         );
-        let router =
-            crate::api::app_with(store.clone(), Arc::new(settings), signals, Some(liveness));
+        let shutdown = CancellationToken::new();
+        let router = crate::api::app_with_shutdown(
+            store.clone(),
+            Arc::new(settings),
+            signals,
+            Some(liveness),
+            shutdown.clone(),
+        );
         Ok(Application {
             listener,
             router,
             store,
-            shutdown: CancellationToken::new(),
+            shutdown,
             tasks: TaskTracker::new(),
             grace: grace_from_env(),
             worker: Some(worker),

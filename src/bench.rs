@@ -16,6 +16,8 @@ use crate::loadgen;
 use crate::simulate;
 use crate::template::{self, NoModules};
 
+pub mod service;
+
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     #[command(subcommand)]
@@ -51,6 +53,9 @@ pub enum BenchWhat {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// The real service binary under HTTP load while it provisions: read p99 at 2,000 req/s
+    /// (target under 10 ms) and peak memory (target under 100 MB).
+    Service(service::ServiceArgs),
     /// `GET /api/v2/flows/{id}` throughput of the sandbox with limits off.
     Sandbox {
         #[arg(long, default_value_t = 32)]
@@ -71,6 +76,7 @@ pub async fn run(args: BenchArgs) -> std::process::ExitCode {
             concurrency,
             seconds,
         } => bench_templates(concurrency, Duration::from_secs(seconds)).await,
+        BenchWhat::Service(a) => service::run(a).await,
         BenchWhat::Sandbox {
             concurrency,
             seconds,

@@ -29,8 +29,14 @@ pub mod names {
     pub const HTTP_REQUESTS: &str = "flowsmith_http_requests_total";
     /// Histogram `{method, route}`, seconds.
     pub const HTTP_DURATION: &str = "flowsmith_http_request_duration_seconds";
-    /// Histogram, seconds: one provisioning step (emitted by the jobs worker, labels its own).
+    /// Histogram `{target, action}`, seconds: one provisioning step (emitted by the worker).
     pub const STEP_DURATION: &str = "flowsmith_step_duration_seconds";
+    /// Counter `{target, action, outcome}`: steps ended (succeeded, failed, skipped,
+    /// cancelled, or interrupted by shutdown or a lost lease and left to resume).
+    pub const STEPS_TOTAL: &str = "flowsmith_steps_total";
+    /// Counter `{target, status}`: jobs that reached a final status (succeeded, failed,
+    /// cancelled); a dry run counts when it is stored.
+    pub const JOBS_TOTAL: &str = "flowsmith_jobs_total";
     /// Counter `{target, endpoint, status}` (emitted by the Genesys client).
     pub const GENESYS_REQUESTS: &str = "flowsmith_genesys_requests_total";
     /// Counter `{target}`: 429 answers received (emitted by the Genesys client).
@@ -123,6 +129,14 @@ fn describe() {
         "Duration of one provisioning step"
     );
     describe_counter!(
+        names::STEPS_TOTAL,
+        "Provisioning steps ended, by target, action and outcome"
+    );
+    describe_counter!(
+        names::JOBS_TOTAL,
+        "Provisioning jobs that reached a final status, by target and status"
+    );
+    describe_counter!(
         names::GENESYS_REQUESTS,
         "Requests sent to Genesys Cloud, by target, endpoint and status"
     );
@@ -154,14 +168,52 @@ pub fn render(extra: &str) -> String {
     out
 }
 
-/// Gauges read from the database at scrape time: jobs and steps by state.
-///
-/// The jobs tables do not exist yet; when they do, this queries
-/// `SELECT state, COUNT(*) FROM jobs GROUP BY state` (and the same for steps) and returns
-/// `gauge_family(names::JOBS, .., &rows)` plus the steps family. A failing query should log and
-/// return what it has: a scrape never fails because of it.
-pub async fn state_gauges(_store: &Store) -> String {
-    String::new()
+/// Job statuses and step states always reported (as 0 when absent), so a gauge drops to 0
+/// instead of vanishing.
+const JOB_STATES: &[&str] = &["queued", "running", "succeeded", "failed", "cancelled"];
+const STEP_STATES: &[&str] = &[
+    "pending",
+    "running",
+    "succeeded",
+    "failed",
+    "skipped",
+    "cancelled",
+];
+
+/// Gauges read from the database at scrape time: jobs and steps by state
+/// (`SELECT state, COUNT(*) ... GROUP BY state`). A failing query is logged and the gauges
+/// are left out: a scrape never fails because of it.
+pub async fn state_gauges(store: &Store) -> String {
+    let counts = match store.state_counts().await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading job and step counts for /metrics failed");
+            return String::new();
+        }
+    };
+    let samples = |known: &[&'static str], rows: &[(String, i64)]| -> Vec<(String, i64)> {
+        let mut out: Vec<(String, i64)> = known.iter().map(|s| ((*s).to_owned(), 0)).collect();
+        for (state, n) in rows {
+            match out.iter_mut().find(|(s, _)| s == state) {
+                Some(slot) => slot.1 = *n,
+                None => out.push((state.clone(), *n)),
+            }
+        }
+        out
+    };
+    let jobs = samples(JOB_STATES, &counts.jobs);
+    let steps = samples(STEP_STATES, &counts.steps);
+    let mut out = gauge_family(names::JOBS, "Provisioning jobs by status", &as_refs(&jobs));
+    out.push_str(&gauge_family(
+        names::STEPS,
+        "Provisioning steps by state",
+        &as_refs(&steps),
+    ));
+    out
+}
+
+fn as_refs(v: &[(String, i64)]) -> Vec<(&str, i64)> {
+    v.iter().map(|(s, n)| (s.as_str(), *n)).collect()
 }
 
 /// Formats one gauge family in the text exposition format, one sample per `(state, value)`.
@@ -217,6 +269,30 @@ mod tests {
             text,
             "# HELP flowsmith_jobs Jobs by state\n# TYPE flowsmith_jobs gauge\nflowsmith_jobs{state=\"queued\"} 2\nflowsmith_jobs{state=\"a\\\"b\"} 0\n"
         );
+    }
+
+    #[tokio::test]
+    async fn state_gauges_report_every_state_of_this_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("m.db").display());
+        let store = Store::open(&url).await.unwrap();
+        let text = state_gauges(&store).await;
+        store.close().await;
+        assert!(
+            text.starts_with(
+                "# HELP flowsmith_jobs Provisioning jobs by status\n# TYPE flowsmith_jobs gauge\n"
+            ),
+            "{text}"
+        );
+        for line in [
+            "flowsmith_jobs{state=\"queued\"} 0",
+            "flowsmith_jobs{state=\"cancelled\"} 0",
+            "# TYPE flowsmith_steps gauge",
+            "flowsmith_steps{state=\"pending\"} 0",
+            "flowsmith_steps{state=\"skipped\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing: {text}");
+        }
     }
 
     #[test]

@@ -758,7 +758,7 @@ mod containers {
             .expect("migrations copied");
         assert!(d.find("COPY Cargo.toml Cargo.lock ./").unwrap() < copy_src);
         assert!(copy_migrations < d.rfind("cargo build --release --locked").unwrap());
-        let docs = read("docs/operations.md");
+        let docs = read("README.md");
         assert!(docs.contains("cargo build --release --locked"));
         assert!(docs.contains("flowsmith serve"));
 

@@ -126,6 +126,10 @@ pub struct JobView {
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    /// The `x-request-id` of the `POST /v1/jobs` that created the job (the worker's log lines
+    /// for the job and its steps carry it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
     /// How many times a worker claimed it.
     pub attempt: i64,
     pub created_at: String,
@@ -225,6 +229,7 @@ fn job_view(j: &JobRow, steps: &[StepRow], with_steps: bool) -> JobView {
         cancel_requested: j.cancel_requested,
         description: j.description.clone(),
         idempotency_key: j.idempotency_key.clone(),
+        request_id: j.request_id.clone(),
         attempt: j.attempt,
         created_at: j.created_at.clone(),
         started_at: j.started_at.clone(),
@@ -238,7 +243,7 @@ fn job_view(j: &JobRow, steps: &[StepRow], with_steps: bool) -> JobView {
 
 async fn load_view(state: &AppState, id: &str) -> ApiResult<JobView> {
     let job = state.store.job(id).await?.ok_or_else(|| no_job(id))?;
-    let steps = state.store.job_steps(id).await?;
+    let steps = state.store.job_step_views(id).await?;
     Ok(job_view(&job, &steps, true))
 }
 
@@ -495,6 +500,7 @@ async fn create_job(
         plan: serde_json::json!({"warnings": planned.warnings}).to_string(),
         idempotency_key: key,
         request_hash: hash.clone(),
+        request_id: crate::telemetry::request_id(&headers).map(str::to_owned),
         steps,
     };
     let row = match state.store.create_job(&job).await {
@@ -509,6 +515,9 @@ async fn create_job(
         Err(e) => return Err(e.into()),
     };
     state.signals.notify();
+    if is_terminal(&row.status) {
+        crate::jobs::worker::count_job(&row.target, &row.status);
+    }
     tracing::info!(job_id = %row.id, target = %row.target, steps = job.steps.len(), dry_run = row.dry_run, "job planned");
     Ok(with_location(
         StatusCode::ACCEPTED,
@@ -577,7 +586,7 @@ async fn list_jobs(
     };
     let mut items = Vec::with_capacity(rows.len());
     for r in &rows {
-        let steps = state.store.job_steps(&r.id).await?;
+        let steps = state.store.job_step_views(&r.id).await?;
         items.push(job_view(r, &steps, false));
     }
     Ok(Json(JobPage {
@@ -598,12 +607,65 @@ async fn list_jobs(
 async fn get_job(
     State(state): State<AppState>,
     ApiPath(p): ApiPath<JobPath>,
-) -> ApiResult<Json<JobView>> {
-    Ok(Json(load_view(&state, &p.id).await?))
+) -> ApiResult<Response> {
+    // Every change the view shows appends an event, so the last event's number versions
+    // the rendered JSON: a poll of an unchanged job is one indexed lookup, not a read of
+    // every step and a new rendering.
+    let Some(version) = state.store.job_version(&p.id).await? else {
+        return Err(no_job(&p.id));
+    };
+    if let Some(body) = state.job_views.get(&p.id, version) {
+        return Ok(json_bytes(body));
+    }
+    let view = load_view(&state, &p.id).await?;
+    let body = axum::body::Bytes::from(serde_json::to_vec(&view).unwrap_or_default());
+    state.job_views.put(&p.id, version, body.clone());
+    Ok(json_bytes(body))
+}
+
+fn json_bytes(body: axum::body::Bytes) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// Rendered `GET /v1/jobs/{id}` bodies by job id and version (the last event's number).
+#[derive(Default)]
+pub struct JobViewCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (i64, axum::body::Bytes)>>,
+}
+
+impl JobViewCache {
+    /// Bound on cached jobs; the cache is emptied when it is reached (jobs being polled
+    /// come back at once).
+    const CAPACITY: usize = 256;
+
+    fn get(&self, id: &str, version: i64) -> Option<axum::body::Bytes> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(id)
+            .filter(|(v, _)| *v == version)
+            .map(|(_, b)| b.clone())
+    }
+
+    fn put(&self, id: &str, version: i64, body: axum::body::Bytes) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= Self::CAPACITY && !entries.contains_key(id) {
+                entries.clear();
+            }
+            entries.insert(id.to_owned(), (version, body));
+        }
+    }
 }
 
 /// Server-Sent Events of a job: every stored event after `Last-Event-ID` (or from the
-/// start), then new ones as they happen; the stream ends after the job's final event.
+/// start), then new ones as they happen; the stream ends after the job's final event (or
+/// when the service shuts down: reconnect with `Last-Event-ID`).
 /// Each event has `id` (sequence number), `event` (e.g. `step.succeeded`, `job.failed`)
 /// and JSON `data`.
 #[utoipa::path(get, path = "/v1/jobs/{id}/events", tag = TAG_JOBS, security(("bearer" = [])),
@@ -642,6 +704,11 @@ async fn job_events(
     };
     let stream = futures::stream::unfold(follow, |mut f| async move {
         loop {
+            // Shutdown ends the stream, so it does not hold the drain; the client reconnects
+            // with Last-Event-ID to the next instance.
+            if f.state.shutdown.is_cancelled() {
+                return None;
+            }
             if let Some(e) = f.buffer.pop_front() {
                 f.last = e.seq;
                 let ev = Event::default()
@@ -668,6 +735,7 @@ async fn job_events(
             tokio::select! {
                 _ = f.rx.changed() => {}
                 () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                () = f.state.shutdown.cancelled() => return None,
             }
         }
     });
@@ -693,9 +761,13 @@ async fn cancel_job(
             "job {} is {status}: there is nothing to cancel",
             p.id
         ))),
-        CancelOutcome::Cancelled | CancelOutcome::Requested => {
+        outcome @ (CancelOutcome::Cancelled | CancelOutcome::Requested) => {
             state.signals.notify();
-            Ok((StatusCode::ACCEPTED, Json(load_view(&state, &p.id).await?)).into_response())
+            let view = load_view(&state, &p.id).await?;
+            if matches!(outcome, CancelOutcome::Cancelled) {
+                crate::jobs::worker::count_job(&view.target, &view.status);
+            }
+            Ok((StatusCode::ACCEPTED, Json(view)).into_response())
         }
     }
 }

@@ -41,6 +41,11 @@ pub struct AppState {
     pub signals: crate::jobs::Signals,
     /// The worker's loop heartbeat, when this process runs a worker (for `/readyz`).
     pub worker: Option<crate::jobs::Liveness>,
+    /// Cancelled when the service starts shutting down: long-lived responses (event streams)
+    /// end so they do not hold the drain.
+    pub shutdown: tokio_util::sync::CancellationToken,
+    /// Rendered job views by version, for pollers of `GET /v1/jobs/{id}`.
+    pub job_views: Arc<jobs::JobViewCache>,
 }
 
 /// The OpenAPI document, rendered once.
@@ -125,6 +130,17 @@ pub fn app_with(
     signals: crate::jobs::Signals,
     worker: Option<crate::jobs::Liveness>,
 ) -> Router {
+    app_with_shutdown(store, settings, signals, worker, Default::default())
+}
+
+/// [`app_with`], ending event streams when `shutdown` is cancelled.
+pub fn app_with_shutdown(
+    store: Store,
+    settings: Arc<Settings>,
+    signals: crate::jobs::Signals,
+    worker: Option<crate::jobs::Liveness>,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> Router {
     let (v1, open, spec) = routes();
     let spec = Arc::new(Spec {
         json: spec.to_pretty_json().unwrap_or_default(),
@@ -136,6 +152,8 @@ pub fn app_with(
         spec,
         signals,
         worker,
+        shutdown,
+        job_views: Default::default(),
     };
     // Installs the process-wide recorder on first use.
     crate::metrics::handle();

@@ -137,7 +137,7 @@ impl TokenCache {
         loop {
             attempt += 1;
             (ctx.on_request)();
-            metrics::counter!("flowsmith_genesys_token_refreshes_total", "target" => ctx.target.to_owned())
+            metrics::counter!(crate::metrics::names::GENESYS_TOKEN_REFRESHES, "target" => ctx.target.to_owned())
                 .increment(1);
             let started = Instant::now();
             let sent = ctx

@@ -492,7 +492,7 @@ impl GenesysClient {
         self.stats.api_requests.fetch_add(1, Ordering::Relaxed);
         let status = status.map_or_else(|| "error".to_owned(), |s| s.to_string());
         metrics::counter!(
-            "flowsmith_genesys_requests_total",
+            crate::metrics::names::GENESYS_REQUESTS,
             "target" => self.target.clone(),
             "endpoint" => endpoint,
             "status" => status
@@ -521,7 +521,7 @@ impl GenesysClient {
             loop {
                 paused_total += self.pacer.wait_unpaused().await;
                 let waited = self.pacer.until_ready().await;
-                metrics::histogram!("flowsmith_genesys_limiter_wait_seconds", "target" => self.target.clone())
+                metrics::histogram!(crate::metrics::names::GENESYS_LIMITER_WAIT, "target" => self.target.clone())
                     .record(waited.as_secs_f64());
                 if self.pacer.paused_for().is_none() {
                     break;
@@ -594,7 +594,7 @@ impl GenesysClient {
                 Class::RateLimited => {
                     rate_limited += 1;
                     self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
-                    metrics::counter!("flowsmith_genesys_rate_limited_total", "target" => self.target.clone())
+                    metrics::counter!(crate::metrics::names::GENESYS_RATE_LIMITED, "target" => self.target.clone())
                         .increment(1);
                     let delay = retry::retry_after(&headers, chrono::Utc::now())
                         .unwrap_or_else(|| {

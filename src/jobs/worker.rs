@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::plan::{self, ModuleIo, StepContext};
 use super::{Liveness, Signals};
@@ -260,7 +261,16 @@ impl Worker {
                 }
             })
         };
-        let finished = match self.execute(&c, &token).await {
+        // Every line of this job (and, through the step spans, of its Genesys calls) carries
+        // the id of the request that created it.
+        let span = tracing::info_span!(
+            "job",
+            job_id = %c.id,
+            request_id = c.request_id.as_deref().unwrap_or(""),
+            target = %c.target,
+            attempt = c.attempt,
+        );
+        let finished = match self.execute(&c, &token).instrument(span).await {
             Ok(done) => done,
             Err(e) => {
                 tracing::error!(job_id = %c.id, error = %e, "job interrupted by a database error");
@@ -278,7 +288,11 @@ impl Worker {
     async fn execute(&self, c: &Claimed, token: &CancellationToken) -> Result<bool, sqlx::Error> {
         let store = &self.inner.store;
         if c.dry_run {
-            return store.finish_job(&c.id, c.attempt, SUCCEEDED, None).await;
+            let done = store.finish_job(&c.id, c.attempt, SUCCEEDED, None).await?;
+            if done {
+                count_job(&c.target, SUCCEEDED);
+            }
+            return Ok(done);
         }
         let Some(client) = self.inner.clients.get(&c.target).cloned() else {
             return store
@@ -359,12 +373,22 @@ impl Worker {
                             queues.clone(),
                         );
                         let (target, attempt) = (c.target.clone(), c.attempt);
-                        in_flight.spawn(async move {
-                            let end = w
-                                .run_step(&target, attempt, &step, &client, &token, &queues)
-                                .await;
-                            (i, end)
-                        });
+                        let span = tracing::info_span!(
+                            "step",
+                            job_id = %c.id,
+                            request_id = c.request_id.as_deref().unwrap_or(""),
+                            idx = i,
+                            flow = %step.flow_name,
+                        );
+                        in_flight.spawn(
+                            async move {
+                                let end = w
+                                    .run_step(&target, attempt, &step, &client, &token, &queues)
+                                    .await;
+                                (i, end)
+                            }
+                            .instrument(span),
+                        );
                     }
                 }
             }
@@ -418,13 +442,16 @@ impl Worker {
         let done = store
             .finish_job(&c.id, c.attempt, status, error.as_deref())
             .await?;
+        if done {
+            count_job(&c.target, status);
+        }
         tracing::info!(job_id = %c.id, status, "job finished");
         Ok(done)
     }
 
     fn count(&self, target: &str, action: &str, outcome: &'static str) {
         metrics::counter!(
-            "flowsmith_steps_total",
+            crate::metrics::names::STEPS_TOTAL,
             "target" => target.to_owned(),
             "action" => action.to_owned(),
             "outcome" => outcome
@@ -468,8 +495,13 @@ impl Worker {
             StepEnd::Interrupted => "interrupted",
         };
         self.count(target, &step.action, outcome);
-        metrics::histogram!("flowsmith_step_duration_seconds", "action" => step.action.clone())
+        metrics::histogram!(crate::metrics::names::STEP_DURATION, "target" => target.to_owned(), "action" => step.action.clone())
             .record(started.elapsed().as_secs_f64());
+        tracing::info!(
+            outcome,
+            duration_ms = started.elapsed().as_millis() as u64,
+            "step ended"
+        );
         self.inner.signals.notify();
         end
     }
@@ -839,6 +871,16 @@ fn db(e: sqlx::Error) -> Stop {
 
 fn fail(kind: &str, message: impl Into<String>) -> Stop {
     Stop::Failed(json!({"kind": kind, "message": message.into()}))
+}
+
+/// Counts a job that reached a final status (`flowsmith_jobs_total{target, status}`).
+pub fn count_job(target: &str, status: &str) {
+    metrics::counter!(
+        crate::metrics::names::JOBS_TOTAL,
+        "target" => target.to_owned(),
+        "status" => status.to_owned()
+    )
+    .increment(1);
 }
 
 /// A Genesys client error as a step error: status, code, message, correlation id.

@@ -40,9 +40,11 @@ pub struct JobRow {
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     pub error: Option<String>,
+    /// The `x-request-id` of the request that created the job.
+    pub request_id: Option<String>,
 }
 
-const JOB_COLUMNS: &str = "id, target, status, dry_run, cancel_requested, description, request, plan, idempotency_key, request_hash, attempt, lease_owner, lease_expires_at, created_at, started_at, finished_at, error";
+const JOB_COLUMNS: &str = "id, target, status, dry_run, cancel_requested, description, request, plan, idempotency_key, request_hash, attempt, lease_owner, lease_expires_at, created_at, started_at, finished_at, error, request_id";
 
 #[derive(Debug, Clone, FromRow)]
 pub struct StepRow {
@@ -95,6 +97,8 @@ pub struct NewJob {
     pub plan: String,
     pub idempotency_key: Option<String>,
     pub request_hash: String,
+    /// The `x-request-id` of the creating request.
+    pub request_id: Option<String>,
     pub steps: Vec<NewStep>,
 }
 
@@ -117,6 +121,13 @@ pub struct NewStep {
     pub error: Option<String>,
 }
 
+/// Jobs by status and steps by state.
+#[derive(Debug, Clone, Default)]
+pub struct StateCounts {
+    pub jobs: Vec<(String, i64)>,
+    pub steps: Vec<(String, i64)>,
+}
+
 pub enum CreateOutcome {
     Created(JobRow),
     /// A job with the same idempotency key exists (compare its `request_hash`).
@@ -130,6 +141,8 @@ pub struct Claimed {
     pub target: String,
     pub attempt: i64,
     pub dry_run: bool,
+    /// The `x-request-id` of the request that created the job (for the worker's spans).
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -208,8 +221,8 @@ impl Store {
         let created_at = now();
         let finished = (job.status != QUEUED).then(|| created_at.clone());
         sqlx::query(
-            "INSERT INTO jobs (id, target, status, dry_run, description, request, plan, idempotency_key, request_hash, created_at, finished_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO jobs (id, target, status, dry_run, description, request, plan, idempotency_key, request_hash, created_at, finished_at, request_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&job.id)
         .bind(&job.target)
@@ -222,6 +235,7 @@ impl Store {
         .bind(&job.request_hash)
         .bind(&created_at)
         .bind(&finished)
+        .bind(&job.request_id)
         .execute(&mut *tx)
         .await?;
         for (idx, s) in job.steps.iter().enumerate() {
@@ -275,6 +289,20 @@ impl Store {
         Ok(CreateOutcome::Created(row))
     }
 
+    /// Jobs and steps by state (`SELECT state, COUNT(*) ... GROUP BY state`), for the
+    /// scrape-time gauges of `/metrics`.
+    pub async fn state_counts(&self) -> Result<StateCounts, sqlx::Error> {
+        let jobs: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM jobs GROUP BY status ORDER BY status")
+                .fetch_all(self.reader())
+                .await?;
+        let steps: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) FROM job_steps GROUP BY state ORDER BY state")
+                .fetch_all(self.reader())
+                .await?;
+        Ok(StateCounts { jobs, steps })
+    }
+
     pub async fn job_by_idempotency_key(&self, key: &str) -> Result<Option<JobRow>, sqlx::Error> {
         sqlx::query_as(&format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE idempotency_key = $1"
@@ -294,6 +322,21 @@ impl Store {
     pub async fn job_steps(&self, id: &str) -> Result<Vec<StepRow>, sqlx::Error> {
         sqlx::query_as(&format!(
             "SELECT {STEP_COLUMNS} FROM job_steps WHERE job_id = $1 ORDER BY idx"
+        ))
+        .bind(id)
+        .fetch_all(self.reader())
+        .await
+    }
+
+    /// A job's steps without their YAML and compile context (empty strings): what the API
+    /// shows. The YAML is the bulk of a step row; reading it for every `GET /v1/jobs/{id}`
+    /// made that read several times slower.
+    pub async fn job_step_views(&self, id: &str) -> Result<Vec<StepRow>, sqlx::Error> {
+        let columns = STEP_COLUMNS
+            .replace(" yaml,", " '' AS yaml,")
+            .replace(" context,", " '' AS context,");
+        sqlx::query_as(&format!(
+            "SELECT {columns} FROM job_steps WHERE job_id = $1 ORDER BY idx"
         ))
         .bind(id)
         .fetch_all(self.reader())
@@ -322,6 +365,15 @@ impl Store {
         .bind(f.limit)
         .fetch_all(self.reader())
         .await
+    }
+
+    /// The sequence number of a job's last event: every change a job's view shows appends
+    /// an event, so this is the view's version. `None` when there is no such job.
+    pub async fn job_version(&self, id: &str) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar("SELECT MAX(seq) FROM job_events WHERE job_id = $1")
+            .bind(id)
+            .fetch_one(self.reader())
+            .await
     }
 
     /// Events of a job after `seq`, oldest first.
@@ -365,7 +417,7 @@ impl Store {
                    AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.target = j.target AND k.id <> j.id \
                                    AND k.status = 'running' AND k.lease_expires_at >= $3) \
                  ORDER BY j.created_at, j.id LIMIT 1) \
-             RETURNING id, target, attempt, dry_run",
+             RETURNING id, target, attempt, dry_run, request_id",
         )
         .bind(owner)
         .bind(&until)

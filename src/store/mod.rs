@@ -18,7 +18,7 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 pub use flows::{FlowFilter, FlowRecordRow, RecordWithDocument};
 pub use jobs::{
     CancelOutcome, Claimed, CreateOutcome, EventRow, JobFilter, JobRow, NewJob, NewStep,
-    RetryOutcome, StepRow, StepSuccess,
+    RetryOutcome, StateCounts, StepRow, StepSuccess,
 };
 pub use templates::{DeleteOutcome, ListFilter, NewTemplate, StoreOutcome, TemplateRow};
 

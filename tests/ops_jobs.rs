@@ -1,0 +1,641 @@
+//! Operations of provisioning jobs: metrics that move when a job runs (with a 429 episode),
+//! the request id carried from `POST /v1/jobs` into the job and its log lines, and the real
+//! binary receiving SIGTERM in the middle of a job.
+
+#[allow(dead_code)]
+#[path = "jobs/helpers.rs"]
+mod helpers;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use flowsmith::app::Application;
+use serde_json::{Value, json};
+
+use helpers::*;
+
+/// Sums the samples of `name` whose labels include every pair of `labels` (Prometheus text).
+fn sum(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (n, rest) = match series.split_once('{') {
+                Some((n, rest)) => (n, rest.strip_suffix('}')?),
+                None => (series, ""),
+            };
+            if n != name {
+                return None;
+            }
+            let got: Vec<(&str, &str)> = rest
+                .split("\",")
+                .filter(|p| !p.is_empty())
+                .filter_map(|p| {
+                    let (k, v) = p.split_once("=\"")?;
+                    Some((k, v.trim_end_matches('"')))
+                })
+                .collect();
+            labels
+                .iter()
+                .all(|want| got.contains(want))
+                .then(|| value.parse::<f64>().ok())
+                .flatten()
+        })
+        .sum()
+}
+
+/// A pass-through proxy in front of the sandbox's `/api/v2` that answers the first
+/// `POST /api/v2/flows/jobs` with `429 Retry-After: 1`, as Genesys does when a token's budget
+/// is spent (the sandbox's own 429s wait for the end of a 60-second window).
+#[derive(Clone)]
+struct Proxy {
+    upstream: String,
+    http: reqwest::Client,
+    throttled: Arc<AtomicU32>,
+}
+
+async fn forward(State(p): State<Proxy>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    if parts.method == Method::POST
+        && parts.uri.path() == "/api/v2/flows/jobs"
+        && p.throttled
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", "1".parse().unwrap());
+        h.insert("inin-correlation-id", "proxy-429".parse().unwrap());
+        let body = json!({"status": 429, "code": "too.many.requests.retry.after",
+                          "message": "Rate limit exceeded the maximum. Retry the request in [1] seconds"});
+        return (StatusCode::TOO_MANY_REQUESTS, h, axum::Json(body)).into_response();
+    }
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let url = format!(
+        "{}{}",
+        p.upstream,
+        parts.uri.path_and_query().map_or("/", |x| x.as_str())
+    );
+    let mut out = p.http.request(parts.method, url).body(body);
+    for (k, v) in &parts.headers {
+        if k != "host" && k != "content-length" {
+            out = out.header(k, v);
+        }
+    }
+    match out.send().await {
+        Ok(r) => {
+            let status = r.status();
+            let mut headers = HeaderMap::new();
+            for (k, v) in r.headers() {
+                if k != "content-length" && k != "transfer-encoding" && k != "connection" {
+                    headers.insert(k, v.clone());
+                }
+            }
+            let bytes: Bytes = r.bytes().await.unwrap_or_default();
+            (status, headers, bytes).into_response()
+        }
+        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    }
+}
+
+async fn spawn_proxy(upstream: &str) -> (String, Arc<AtomicU32>) {
+    let throttled = Arc::new(AtomicU32::new(0));
+    let proxy = Proxy {
+        upstream: upstream.to_owned(),
+        http: reqwest::Client::new(),
+        throttled: throttled.clone(),
+    };
+    let app = axum::Router::new().fallback(forward).with_state(proxy);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), throttled)
+}
+
+#[tokio::test]
+async fn a_provisioning_job_with_a_429_moves_the_job_step_and_genesys_metrics() {
+    // Arrange: the sandbox behind a proxy that throttles once, under a target name no other
+    // test uses (the recorder is process-wide).
+    const T: &str = "metrics-org";
+    let org = spawn_org(200).await;
+    let (proxy, throttled) = spawn_proxy(&org.base).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}", dir.path().join("flowsmith.db").display());
+    let mut settings = settings_for(&org, &db_url);
+    settings.targets[0].name = T.into();
+    settings.targets[0].api_base_url = proxy;
+    let app = Application::build_with(settings, fast_worker())
+        .await
+        .unwrap();
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until(std::future::pending()));
+    let http = reqwest::Client::new();
+    let scrape = || {
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            let r = http.get(format!("{base}/metrics")).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            r.text().await.unwrap()
+        }
+    };
+    for doc in [
+        fixture("seed_shared_module.json"),
+        fixture("seed_inbound_flow.json"),
+    ] {
+        let r = http
+            .post(format!("{base}/v1/templates"))
+            .json(&doc)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+    let mut request = seed_request(&org).await;
+    request["target"] = json!(T);
+    let before = scrape().await;
+
+    // Act
+    let r = http
+        .post(format!("{base}/v1/jobs"))
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let start = Instant::now();
+    let job = loop {
+        let j: Value = http
+            .get(format!("{base}/v1/jobs/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if j["status"] != "queued" && j["status"] != "running" {
+            break j;
+        }
+        assert!(start.elapsed() < LONG, "job did not finish: {j:#}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let after = scrape().await;
+
+    // Assert
+    assert_eq!(job["status"], "succeeded", "{job:#}");
+    assert_eq!(
+        throttled.load(Ordering::SeqCst),
+        1,
+        "the proxy served its 429"
+    );
+    let delta = |name: &str, labels: &[(&str, &str)]| {
+        sum(&after, name, labels) - sum(&before, name, labels)
+    };
+    let t = ("target", T);
+    assert_eq!(
+        delta("flowsmith_jobs_total", &[t, ("status", "succeeded")]),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(
+        delta(
+            "flowsmith_steps_total",
+            &[t, ("action", "create"), ("outcome", "succeeded")]
+        ),
+        3.0,
+        "{after}"
+    );
+    assert_eq!(
+        delta(
+            "flowsmith_step_duration_seconds_count",
+            &[t, ("action", "create")]
+        ),
+        3.0,
+        "{after}"
+    );
+    assert!(delta("flowsmith_step_duration_seconds_sum", &[t]) > 0.0);
+    let requests = delta("flowsmith_genesys_requests_total", &[t]);
+    // Per step at least: register, upload, one poll, the flow's published version.
+    assert!(requests >= 12.0, "{requests} Genesys requests: {after}");
+    assert_eq!(
+        delta("flowsmith_genesys_requests_total", &[t, ("status", "429")]),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(
+        delta("flowsmith_genesys_rate_limited_total", &[t]),
+        1.0,
+        "{after}"
+    );
+    assert!(
+        delta("flowsmith_genesys_token_refreshes_total", &[t]) >= 1.0,
+        "{after}"
+    );
+    assert!(
+        delta("flowsmith_genesys_limiter_wait_seconds_count", &[t]) >= requests - 1.0,
+        "{after}"
+    );
+    // The gauges count this service's database only.
+    assert!(after.contains("# TYPE flowsmith_jobs gauge"), "{after}");
+    assert!(after.contains("# TYPE flowsmith_steps gauge"), "{after}");
+    assert_eq!(
+        sum(&before, "flowsmith_jobs", &[("state", "succeeded")]),
+        0.0
+    );
+    assert_eq!(
+        sum(&after, "flowsmith_jobs", &[("state", "succeeded")]),
+        1.0
+    );
+    assert_eq!(sum(&after, "flowsmith_jobs", &[("state", "queued")]), 0.0);
+    assert_eq!(
+        sum(&after, "flowsmith_steps", &[("state", "succeeded")]),
+        3.0
+    );
+    assert_eq!(sum(&after, "flowsmith_steps", &[("state", "pending")]), 0.0);
+}
+
+#[tokio::test]
+async fn a_job_keeps_the_request_id_of_the_post_that_created_it() {
+    // Arrange
+    let org = spawn_org(50).await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app(&org, dir.path(), fast_worker()).await;
+    store_seed(&app).await;
+    let request = seed_request(&org).await;
+
+    // Act: one job with the caller's request id, one with the id the service makes up.
+    let r = app
+        .http
+        .post(app.url("/v1/jobs"))
+        .header("x-request-id", "rid-job-7f3a")
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let created: Value = r.json().await.unwrap();
+    let id = created["id"].as_str().unwrap();
+    let done = app.wait_terminal(id, LONG).await;
+    let mut dry = request.clone();
+    dry["dry_run"] = json!(true);
+    let r = app.post("/v1/jobs", &dry).await;
+    let generated = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let dry_job: Value = r.json().await.unwrap();
+
+    // Assert
+    assert_eq!(created["request_id"], "rid-job-7f3a");
+    assert_eq!(done["request_id"], "rid-job-7f3a");
+    assert_eq!(done["status"], "succeeded", "{done:#}");
+    assert_eq!(dry_job["request_id"], generated.as_str());
+    let listed: Value = app.get("/v1/jobs").await.json().await.unwrap();
+    let item = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["id"] == id)
+        .unwrap();
+    assert_eq!(item["request_id"], "rid-job-7f3a");
+}
+
+mod binary {
+    use super::*;
+    use std::io::{BufRead, BufReader};
+    use std::path::Path;
+    use std::process::{Child, Command, ExitStatus, Stdio};
+    use std::sync::Mutex;
+    use std::sync::mpsc;
+
+    fn bin() -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowsmith"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("FLOWSMITH_") || k.starts_with("GENESYS_") || k == "RUST_LOG" {
+                cmd.env_remove(k);
+            }
+        }
+        cmd
+    }
+
+    /// `flowsmith serve --log-format json` on port 0 on the given database, targeting `org`.
+    struct Service {
+        child: Child,
+        addr: String,
+        log: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Service {
+        fn start(db: &Path, org: &str) -> Service {
+            let ok = bin()
+                .args(["healthcheck", "--help"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(
+                ok,
+                "{} is not from this build (another checkout sharing the target directory rebuilt it?): rerun the tests",
+                env!("CARGO_BIN_EXE_flowsmith")
+            );
+            let db = format!("sqlite://{}", db.display());
+            let mut child = bin()
+                .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &db])
+                .args(["--log-format", "json"])
+                .env("GENESYS_CLIENT_ID", flowsmith::sandbox::DEFAULT_CLIENT_ID)
+                .env(
+                    "GENESYS_CLIENT_SECRET",
+                    flowsmith::sandbox::DEFAULT_CLIENT_SECRET,
+                )
+                .env("GENESYS_ENVIRONMENT", org)
+                .env("GENESYS_RATE_LIMIT_PER_MINUTE", "100000")
+                .env("FLOWSMITH_WORKER_POLL_MS", "50")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("flowsmith starts");
+            let stderr = child.stderr.take().unwrap();
+            let log = Arc::new(Mutex::new(Vec::new()));
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn({
+                let log = log.clone();
+                move || {
+                    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                        if line.contains("flowsmith listening")
+                            && let Ok(v) = serde_json::from_str::<Value>(&line)
+                            && let Some(a) = v.get("addr").or_else(|| v["fields"].get("addr"))
+                        {
+                            let _ = tx.send(a.as_str().unwrap_or_default().to_owned());
+                        }
+                        log.lock().unwrap().push(line);
+                    }
+                }
+            });
+            let addr = rx
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| {
+                    let _ = child.kill();
+                    panic!("no listening line in: {:?}", log.lock().unwrap());
+                });
+            Service { child, addr, log }
+        }
+
+        fn url(&self, path: &str) -> String {
+            format!("http://{}{path}", self.addr)
+        }
+
+        fn sigterm(&self) {
+            let ok = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status()
+                .expect("kill runs")
+                .success();
+            assert!(ok);
+        }
+
+        /// Waits up to `limit` for the process to exit.
+        async fn wait(&mut self, limit: Duration) -> ExitStatus {
+            let start = Instant::now();
+            while start.elapsed() < limit {
+                if let Some(status) = self.child.try_wait().unwrap() {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    return status;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let _ = self.child.kill();
+            panic!(
+                "flowsmith did not exit within {limit:?}: {}",
+                self.log_text()
+            );
+        }
+
+        fn log_text(&self) -> String {
+            self.log.lock().unwrap().join("\n")
+        }
+
+        /// JSON log lines whose span list carries `request_id`.
+        fn lines_with_request_id(&self, rid: &str) -> Vec<Value> {
+            self.log
+                .lock()
+                .unwrap()
+                .iter()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .filter(|v| {
+                    v["spans"]
+                        .as_array()
+                        .is_some_and(|s| s.iter().any(|s| s["request_id"] == rid))
+                })
+                .collect()
+        }
+    }
+
+    impl Drop for Service {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    async fn job(http: &reqwest::Client, svc: &Service, id: &str) -> Value {
+        http.get(svc.url(&format!("/v1/jobs/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn sigterm_during_a_job_exits_zero_ends_event_streams_and_the_job_finishes_after_restart()
+    {
+        // Arrange: a sandbox whose Architect jobs take a second, the real binary targeting
+        // it, and a job of the module and six callers.
+        let org = spawn_org(1000).await;
+        org.faults(json!({"rate_limit": 0})).await;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("flowsmith.db");
+        let mut svc = Service::start(&db, &org.base);
+        let http = reqwest::Client::new();
+        for doc in [
+            fixture("seed_shared_module.json"),
+            fixture("seed_inbound_flow.json"),
+        ] {
+            let r = http
+                .post(svc.url("/v1/templates"))
+                .json(&doc)
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success());
+        }
+        let queues: Value = http
+            .get(format!("{}/api/v2/routing/queues", org.base))
+            .bearer_auth(token(&org).await)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let general = queues["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["name"] == "General")
+            .and_then(|q| q["id"].as_str())
+            .unwrap()
+            .to_owned();
+        let callers = 6;
+        let mut flows = vec![json!({"template": MODULE})];
+        for i in 0..callers {
+            flows.push(
+                json!({"template": CALLER, "name": format!("Inbound_Sigterm_{i}"),
+                              "params": {"queue_id": general}}),
+            );
+        }
+        let r = http
+            .post(svc.url("/v1/jobs"))
+            .header("x-request-id", "rid-sigterm")
+            .json(&json!({"target": "default", "flows": flows}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202, "{:?}", r.text().await);
+        let id = r.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // An open event stream, read in the background until the server ends it.
+        let mut events = http
+            .get(svc.url(&format!("/v1/jobs/{id}/events")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(events.status(), 200);
+        let stream = tokio::spawn(async move {
+            let mut text = String::new();
+            while let Ok(Some(chunk)) = events.chunk().await {
+                text.push_str(&String::from_utf8_lossy(&chunk));
+            }
+            text
+        });
+        let start = Instant::now();
+        loop {
+            let j = job(&http, &svc, &id).await;
+            if j["progress"]["running"].as_u64().unwrap_or(0) >= 1 {
+                break;
+            }
+            assert!(start.elapsed() < LONG, "no step started: {j:#}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+
+        // Act: SIGTERM with a step running and an event stream open.
+        svc.sigterm();
+        let stopping = Instant::now();
+        let exit = svc.wait(Duration::from_secs(20)).await;
+        let stopped_in = stopping.elapsed();
+        let streamed = tokio::time::timeout(Duration::from_secs(5), stream)
+            .await
+            .expect("the event stream ended")
+            .unwrap();
+        let first_log = svc.log_text();
+        let first_lines = svc.lines_with_request_id("rid-sigterm");
+        let interrupted = job_row_status(&db, &id).await;
+        let mut svc = Service::start(&db, &org.base);
+        let start = Instant::now();
+        let done = loop {
+            let j = job(&http, &svc, &id).await;
+            if !matches!(j["status"].as_str(), Some("queued" | "running")) {
+                break j;
+            }
+            assert!(start.elapsed() < LONG, "job did not finish: {j:#}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let second_lines = svc.lines_with_request_id("rid-sigterm");
+        svc.sigterm();
+        assert_eq!(svc.wait(Duration::from_secs(20)).await.code(), Some(0));
+
+        // Assert: a clean, quick exit (the event stream did not hold the drain)...
+        assert_eq!(exit.code(), Some(0), "{first_log}");
+        assert!(
+            stopped_in < Duration::from_secs(10),
+            "stopping took {stopped_in:?}: {first_log}"
+        );
+        assert!(streamed.contains("event: step.started"), "{streamed}");
+        assert!(!streamed.contains("event: job.succeeded"), "{streamed}");
+        for line in [
+            "shutdown requested",
+            "job worker stopped",
+            "database closed",
+        ] {
+            assert!(first_log.contains(line), "missing {line:?}: {first_log}");
+        }
+        // ...the job was left running for the next start, which finished it...
+        assert_eq!(interrupted, "running");
+        assert_eq!(done["status"], "succeeded", "{done:#}");
+        assert_eq!(done["request_id"], "rid-sigterm");
+        assert_eq!(done["progress"]["succeeded"], callers + 1, "{done:#}");
+        // ...with one flow per name in the org.
+        let flows = org.flows().await;
+        let mut names: Vec<&str> = flows.iter().filter_map(|f| f["name"].as_str()).collect();
+        names.sort_unstable();
+        let total = names.len();
+        names.dedup();
+        assert_eq!(total, names.len(), "duplicate flows: {flows:#?}");
+        assert_eq!(total, callers as usize + 1, "{flows:#?}");
+        // Both runs' job and step log lines carry the request id of the POST.
+        for lines in [&first_lines, &second_lines] {
+            assert!(
+                lines.iter().any(|l| l["spans"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|s| s["name"] == "step" && s["job_id"] == id.as_str())),
+                "no step line with the request id: {lines:#?}"
+            );
+        }
+        assert!(
+            second_lines
+                .iter()
+                .any(|l| l["message"] == "job finished" && l["status"] == "succeeded"),
+            "{second_lines:#?}"
+        );
+    }
+
+    /// A client-credentials token of the sandbox (to read its queues as the API does).
+    async fn token(org: &Org) -> String {
+        let r: Value = org
+            .http
+            .post(format!("{}/oauth/token", org.base))
+            .basic_auth(
+                flowsmith::sandbox::DEFAULT_CLIENT_ID,
+                Some(flowsmith::sandbox::DEFAULT_CLIENT_SECRET),
+            )
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        r["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// The job's status as stored (the service is stopped).
+    async fn job_row_status(db: &Path, id: &str) -> String {
+        let store = flowsmith::store::Store::open(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        let s = store.job(id).await.unwrap().unwrap().status;
+        store.close().await;
+        s
+    }
+}
