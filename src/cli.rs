@@ -121,7 +121,7 @@ pub struct SandboxArgs {
 }
 
 async fn sandbox(args: SandboxArgs) -> ExitCode {
-    crate::telemetry::init(args.log_format);
+    let _log = crate::telemetry::init(args.log_format);
     match crate::sandbox::run_command(args.command, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -189,7 +189,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
     if args.sandbox {
         settings.sandbox = Some(crate::sandbox::SandboxOptions::default());
     }
-    crate::telemetry::init(settings.log_format);
+    let _log = crate::telemetry::init(settings.log_format);
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(e) => {

@@ -21,19 +21,30 @@ use crate::config::LogFormat;
 /// The request id header, set on every request and echoed on every response.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-/// Installs the global subscriber; `RUST_LOG` overrides the default filter.
-pub fn init(format: LogFormat) {
+/// Keeps the log writer thread alive; dropping it flushes what is buffered.
+pub type LogGuard = tracing_appender::non_blocking::WorkerGuard;
+
+/// Installs the global subscriber; `RUST_LOG` overrides the default filter. Lines are
+/// written to stderr by a background thread, so a request never waits for the terminal or
+/// the container runtime; none is dropped (the writer applies back-pressure when its large
+/// buffer is full). Keep the guard until the process ends.
+pub fn init(format: LogFormat) -> LogGuard {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(256 * 1024)
+        .finish(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         // Colour codes only for a person at a terminal, never in files or container logs.
         .with_ansi(std::io::stderr().is_terminal());
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+    guard
 }
 
 /// The request id of a request (or of the request that caused some work), if any.
