@@ -420,6 +420,52 @@ mod binary {
         }
     }
 
+    /// The README's curl walkthrough, run as written (with the service's real address)
+    /// against `serve --sandbox`: every command succeeds and does what the README says.
+    #[tokio::test]
+    async fn the_readme_walkthrough_works_as_written() {
+        let svc = Service::start(&["--sandbox"], &[]);
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        let from = readme
+            .find("## Walkthrough with curl")
+            .expect("walkthrough section");
+        let start = from + readme[from..].find("```sh").expect("a sh block") + 5;
+        let end = start + readme[start..].find("```").expect("block end");
+        let script = format!("set -euo pipefail\n{}", &readme[start..end])
+            .replace("localhost:8080", &svc.addr);
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new("bash")
+                .args(["-c", &script])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .output()
+                .expect("bash runs")
+        })
+        .await
+        .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "walkthrough failed: {}\n{stdout}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for expected in [
+            "/problems/validation-failed",
+            "did you mean 'Choose'?",
+            "\"kind\":\"routed\"",
+            "inboundCall:",
+            "flowchart",
+            "event: job.succeeded",
+            "\"action\":\"unchanged\"",
+            "\"action\":\"republish\"",
+        ] {
+            assert!(
+                stdout.contains(expected),
+                "missing {expected:?} in:\n{stdout}"
+            );
+        }
+    }
+
     /// The address in the start-up line, as text (`... flowsmith listening addr=IP:PORT`) or
     /// JSON (`{"message":"flowsmith listening","addr":"IP:PORT",..}`).
     fn listening_addr(line: &str) -> Option<String> {
