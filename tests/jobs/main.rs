@@ -4,3 +4,4 @@
 mod crash;
 mod helpers;
 mod jobs;
+mod kill;
