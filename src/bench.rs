@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
+
+pub mod provision;
 use serde_json::json;
 
 use std::collections::BTreeMap;
@@ -51,6 +53,9 @@ pub enum BenchWhat {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// One job of a module and N callers into a rate-limited sandbox org: makespan against
+    /// the rate-limit bound and a Terraform-style schedule, requests per flow, 429s.
+    Provision(provision::ProvisionArgs),
     /// `GET /api/v2/flows/{id}` throughput of the sandbox with limits off.
     Sandbox {
         #[arg(long, default_value_t = 32)]
@@ -71,6 +76,7 @@ pub async fn run(args: BenchArgs) -> std::process::ExitCode {
             concurrency,
             seconds,
         } => bench_templates(concurrency, Duration::from_secs(seconds)).await,
+        BenchWhat::Provision(a) => provision::run(a).await,
         BenchWhat::Sandbox {
             concurrency,
             seconds,
