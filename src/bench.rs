@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
+
+pub mod provision;
 use serde_json::json;
 
 use std::collections::BTreeMap;
@@ -56,6 +58,9 @@ pub enum BenchWhat {
     /// The real service binary under HTTP load while it provisions: read p99 at 2,000 req/s
     /// (target under 10 ms) and peak memory (target under 100 MB).
     Service(service::ServiceArgs),
+    /// One job of a module and N callers into a rate-limited sandbox org: makespan against
+    /// the rate-limit bound and a Terraform-style schedule, requests per flow, 429s.
+    Provision(provision::ProvisionArgs),
     /// `GET /api/v2/flows/{id}` throughput of the sandbox with limits off.
     Sandbox {
         #[arg(long, default_value_t = 32)]
@@ -77,6 +82,7 @@ pub async fn run(args: BenchArgs) -> std::process::ExitCode {
             seconds,
         } => bench_templates(concurrency, Duration::from_secs(seconds)).await,
         BenchWhat::Service(a) => service::run(a).await,
+        BenchWhat::Provision(a) => provision::run(a).await,
         BenchWhat::Sandbox {
             concurrency,
             seconds,

@@ -615,10 +615,11 @@ impl Worker {
         let mut rate_retries = 0;
         let mut renewals = 0;
         let flow_id = loop {
-            let (gid, uploaded_at) = match resume.take() {
+            // A resumed job's age is unknown: it neither uses nor teaches the learnt wait.
+            let (gid, uploaded_at, fresh) = match resume.take() {
                 Some(gid) => {
                     tracing::info!(job_id, idx, genesys_job_id = %gid, "resuming: polling the known Architect job");
-                    (gid, Instant::now())
+                    (gid, Instant::now(), false)
                 }
                 None => {
                     let reg = self.call(token, || client.register_job()).await?;
@@ -646,10 +647,13 @@ impl Worker {
                     {
                         return Ok(false);
                     }
-                    (reg.id, Instant::now())
+                    (reg.id, Instant::now(), true)
                 }
             };
-            match self.poll(target, client, &gid, uploaded_at, token).await? {
+            match self
+                .poll(target, client, &gid, uploaded_at, fresh, token)
+                .await?
+            {
                 Polled::Success(Some(fid)) => break fid,
                 Polled::Success(None) => {
                     return Err(fail(
@@ -765,15 +769,17 @@ impl Worker {
         }
     }
 
-    /// Polls an Architect job until it ends: the first wait is the learnt typical duration
-    /// of this target's jobs (so most jobs need one poll), then ×`poll_factor` up to
-    /// `max_poll`.
+    /// Polls an Architect job until it ends. A freshly uploaded job first waits what this
+    /// target's jobs were learnt to need ([`learnt_wait`]), so most jobs take one poll; a
+    /// miss then polls again soon. Otherwise waits start at `first_poll` and grow by
+    /// `poll_factor` up to `max_poll`.
     async fn poll(
         &self,
         target: &str,
         client: &GenesysClient,
         gid: &str,
         since: Instant,
+        fresh: bool,
         token: &CancellationToken,
     ) -> Result<Polled, Stop> {
         let o = &self.inner.opts;
@@ -782,13 +788,20 @@ impl Worker {
             .typical_ms
             .lock()
             .ok()
-            .and_then(|m| m.get(target).copied());
-        let mut wait = match learnt {
-            Some(ms) => Duration::from_millis(ms as u64).clamp(o.first_poll, o.max_poll),
-            None => o.first_poll,
+            .and_then(|m| m.get(target).copied())
+            .filter(|_| fresh)
+            .map(|ms| Duration::from_secs_f64(ms / 1000.0).clamp(o.first_poll, MAX_LEARNT_WAIT));
+        let mut wait = learnt.unwrap_or(o.first_poll);
+        let (mut slept, mut polls) = (Duration::ZERO, 0u32);
+        let after = |wait: Duration, polls: u32| match learnt {
+            // The learnt wait just missed: the job is about to end.
+            Some(_) if polls == 1 => o.first_poll,
+            _ => next_wait(wait, o),
         };
         loop {
             sleep_or_stop(wait, token).await?;
+            slept += wait;
+            polls += 1;
             let job = match tokio::select! {
                 r = client.job(gid) => r,
                 () = token.cancelled() => return Err(Stop::Interrupted),
@@ -804,14 +817,16 @@ impl Worker {
                     if since.elapsed() > o.job_timeout {
                         return Ok(Polled::TimedOut);
                     }
-                    wait = next_wait(wait, o);
+                    wait = after(wait, polls);
                     continue;
                 }
                 Err(e) => return Err(Stop::Failed(genesys_error(&e))),
             };
             match job.status {
                 JobStatus::Success => {
-                    self.learn(target, since.elapsed(), wait);
+                    if fresh {
+                        self.learn(target, learnt.is_some(), polls, slept);
+                    }
                     return Ok(Polled::Success(job.flow.map(|f| f.id)));
                 }
                 JobStatus::Failure => {
@@ -829,18 +844,18 @@ impl Worker {
                     )));
                 }
                 _ if since.elapsed() > o.job_timeout => return Ok(Polled::TimedOut),
-                _ => wait = next_wait(wait, o),
+                _ => wait = after(wait, polls),
             }
         }
     }
 
-    /// Moving average of how long Architect jobs take (the observed time less half the
-    /// last wait, since the job ended somewhere within it).
-    fn learn(&self, target: &str, observed: Duration, last_wait: Duration) {
-        let ms = observed.saturating_sub(last_wait / 2).as_secs_f64() * 1000.0;
+    fn learn(&self, target: &str, used_learnt: bool, polls: u32, slept: Duration) {
         if let Ok(mut m) = self.inner.typical_ms.lock() {
-            let e = m.entry(target.to_owned()).or_insert(ms);
-            *e = 0.7 * *e + 0.3 * ms;
+            let current = m.get(target).copied();
+            let slept_ms = slept.as_secs_f64() * 1000.0;
+            if let Some(next) = learnt_wait(current, used_learnt, polls, slept_ms) {
+                m.insert(target.to_owned(), next);
+            }
         }
     }
 }
@@ -851,6 +866,36 @@ enum Polled {
     /// Register a new Architect job (this one is unknown or never got its upload).
     Renew(String),
     TimedOut,
+}
+
+/// Longest learnt first wait.
+const MAX_LEARNT_WAIT: Duration = Duration::from_secs(120);
+
+/// How much earlier the next job tries its first poll after a first poll that was on time
+/// (slowly: a miss costs a request, waiting a little long only costs latency).
+const LEARNT_PROBE: f64 = 0.0025;
+
+/// The next learnt first wait (ms) of a target, from a job that succeeded after `polls`
+/// polls and `slept_ms` of waiting in all; `None` keeps the current one.
+///
+/// Every request counts against the rate limit, so the estimate aims at the first poll
+/// succeeding: it is the wait that worked (an upper bound) when a job had to be polled
+/// again, and creeps down by [`LEARNT_PROBE`] after each job whose first poll was on time
+/// (it may have been early enough with less). A miss costs one more request and resets it.
+/// Waiting in the rate limiter only ever makes a poll later, so it needs no correction.
+pub fn learnt_wait(
+    current: Option<f64>,
+    used_learnt: bool,
+    polls: u32,
+    slept_ms: f64,
+) -> Option<f64> {
+    match (current, used_learnt) {
+        (None, _) => Some(slept_ms),
+        (Some(c), true) if polls <= 1 => Some(c * (1.0 - LEARNT_PROBE)),
+        (Some(_), true) => Some(slept_ms),
+        // Started before anything was learnt: its growing waits overshoot; keep the estimate.
+        (Some(_), false) => None,
+    }
 }
 
 fn next_wait(wait: Duration, o: &WorkerOptions) -> Duration {
@@ -931,6 +976,19 @@ mod tests {
         }
         assert_eq!(seen[1], Duration::from_millis(375));
         assert_eq!(*seen.last().unwrap(), o.max_poll);
+    }
+
+    #[test]
+    fn the_learnt_wait_aims_at_one_poll_per_job() {
+        // The first job teaches the wait that worked.
+        assert_eq!(learnt_wait(None, false, 4, 2030.0), Some(2030.0));
+        // On time: try a little earlier next time.
+        let w = learnt_wait(Some(2000.0), true, 1, 2000.0).unwrap();
+        assert!((w - 1995.0).abs() < 0.01, "{w}");
+        // Missed: the wait that worked (the learnt one plus the short retry).
+        assert_eq!(learnt_wait(Some(1900.0), true, 2, 2150.0), Some(2150.0));
+        // A job that started before anything was learnt does not overwrite the estimate.
+        assert_eq!(learnt_wait(Some(2000.0), false, 5, 3300.0), None);
     }
 
     #[test]

@@ -125,7 +125,12 @@ pub fn settings_for(org: &Org, db_url: &str) -> Settings {
 
 pub async fn spawn_app(org: &Org, dir: &Path, opts: WorkerOptions) -> TestApp {
     let db_url = format!("sqlite://{}", dir.join("flowsmith.db").display());
-    let app = Application::build_with(settings_for(org, &db_url), opts)
+    spawn_app_with(settings_for(org, &db_url), opts).await
+}
+
+/// The service with explicit settings (e.g. a target of its own name and rate limit).
+pub async fn spawn_app_with(settings: Settings, opts: WorkerOptions) -> TestApp {
+    let app = Application::build_with(settings, opts)
         .await
         .expect("service starts");
     let base = format!("http://{}", app.local_addr());

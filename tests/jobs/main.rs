@@ -2,5 +2,7 @@
 //! provisioning into a sandbox org spawned next to it, over HTTP.
 
 mod crash;
+mod faults;
 mod helpers;
 mod jobs;
+mod kill;
