@@ -158,6 +158,12 @@ impl Application {
         self
     }
 
+    /// The database handle (tests close it to make an in-process "crash" release what a
+    /// dead process would: its SQLite locks).
+    pub fn store(&self) -> Store {
+        self.store.clone()
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
             .local_addr()

@@ -100,6 +100,7 @@ pub fn fast_worker() -> WorkerOptions {
 pub struct TestApp {
     pub base: String,
     pub http: Client,
+    db: flowsmith::store::Store,
 
     stop: Option<oneshot::Sender<()>>,
     pub handle: Option<JoinHandle<std::io::Result<()>>>,
@@ -134,6 +135,7 @@ pub async fn spawn_app_with(settings: Settings, opts: WorkerOptions) -> TestApp 
         .await
         .expect("service starts");
     let base = format!("http://{}", app.local_addr());
+    let db = app.store();
     let (tx, rx) = oneshot::channel::<()>();
     let handle = tokio::spawn(app.run_until(async move {
         let _ = rx.await;
@@ -141,6 +143,7 @@ pub async fn spawn_app_with(settings: Settings, opts: WorkerOptions) -> TestApp 
     TestApp {
         base,
         http: Client::new(),
+        db,
 
         stop: Some(tx),
         handle: Some(handle),
@@ -231,11 +234,15 @@ impl TestApp {
     }
 
     /// Kills the service abruptly: its future (API and worker) is dropped mid-flight.
+    /// Drops the service mid-flight, as a crash would. A dead process also loses its SQLite
+    /// connections, and with them any write lock a cancelled transaction still holds (its
+    /// rollback would only run when the pool is next used): close them too.
     pub async fn crash(&mut self) {
         if let Some(h) = self.handle.take() {
             h.abort();
             let _ = h.await;
         }
+        self.db.close().await;
     }
 }
 
