@@ -4,8 +4,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -13,10 +11,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiPath, ApiQuery};
+use super::paging::{Page, bad_parameter};
 use super::{AppState, TAG_FLOWS};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::{FlowFilter, FlowRecordRow};
-use crate::template::{Finding, FlowType};
+use crate::template::FlowType;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -115,37 +114,22 @@ async fn list_flows(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<FlowListParams>,
 ) -> ApiResult<Json<FlowPage>> {
-    let bad = |msg: &str| {
-        ApiError::invalid(
-            msg.to_owned(),
-            Finding::error("invalid_parameter", "", msg.to_owned()),
-        )
-    };
     let flow_type = match q.flow_type.as_deref() {
         None => None,
         Some(t) => Some(
             FlowType::parse(t)
-                .ok_or_else(|| bad("type must be module or inbound"))?
+                .ok_or_else(|| bad_parameter("type must be module or inbound"))?
                 .as_str()
                 .to_owned(),
         ),
     };
-    let page_size = q.page_size.unwrap_or(50);
-    if !(1..=500).contains(&page_size) {
-        return Err(bad("page_size must be between 1 and 500"));
-    }
-    let after = match &q.page_token {
+    let page = Page::parse(q.page_size, q.page_token.as_deref())?;
+    let after = match &page.after {
         None => None,
-        Some(t) => Some(
-            URL_SAFE_NO_PAD
-                .decode(t)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|s| {
-                    s.split_once('\n')
-                        .map(|(a, b)| (a.to_owned(), b.to_owned()))
-                })
-                .ok_or_else(|| bad("page_token is not a token this service issued"))?,
+        Some(key) => Some(
+            key.split_once('\n')
+                .map(|(t, n)| (t.to_owned(), n.to_owned()))
+                .ok_or_else(|| bad_parameter("page_token is not a token this service issued"))?,
         ),
     };
     let mut rows = state
@@ -154,16 +138,10 @@ async fn list_flows(
             target: q.target,
             flow_type,
             after,
-            limit: i64::from(page_size) + 1,
+            limit: page.limit(),
         })
         .await?;
-    let next_page_token = if rows.len() > page_size as usize {
-        rows.truncate(page_size as usize);
-        rows.last()
-            .map(|r| URL_SAFE_NO_PAD.encode(format!("{}\n{}", r.target, r.name)))
-    } else {
-        None
-    };
+    let next_page_token = page.finish(&mut rows, |r| format!("{}\n{}", r.target, r.name));
     Ok(Json(FlowPage {
         items: rows.into_iter().map(view).collect(),
         next_page_token,

@@ -9,8 +9,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures::Stream;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -20,6 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::paging::{Page, bad_parameter};
 use super::{AppState, TAG_JOBS};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::jobs::plan::{self, Action, JobRequest, ModuleIo, RecordSource, TemplateSource};
@@ -542,48 +541,24 @@ async fn list_jobs(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<JobListParams>,
 ) -> ApiResult<Json<JobPage>> {
-    let bad = |msg: &str| {
-        ApiError::invalid(
-            msg.to_owned(),
-            Finding::error("invalid_parameter", "", msg.to_owned()),
-        )
-    };
     if let Some(s) = &q.status
         && !STATUSES.contains(&s.as_str())
     {
-        return Err(bad(
+        return Err(bad_parameter(
             "status must be queued, running, succeeded, failed or cancelled",
         ));
     }
-    let page_size = q.page_size.unwrap_or(50);
-    if !(1..=500).contains(&page_size) {
-        return Err(bad("page_size must be between 1 and 500"));
-    }
-    let before = match &q.page_token {
-        None => None,
-        Some(t) => Some(
-            URL_SAFE_NO_PAD
-                .decode(t)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| bad("page_token is not a token this service issued"))?,
-        ),
-    };
+    let page = Page::parse(q.page_size, q.page_token.as_deref())?;
     let mut rows = state
         .store
         .list_jobs(&JobFilter {
             status: q.status,
             target: q.target,
-            before,
-            limit: i64::from(page_size) + 1,
+            before: page.after.clone(),
+            limit: page.limit(),
         })
         .await?;
-    let next_page_token = if rows.len() > page_size as usize {
-        rows.truncate(page_size as usize);
-        rows.last().map(|r| URL_SAFE_NO_PAD.encode(r.id.as_bytes()))
-    } else {
-        None
-    };
+    let next_page_token = page.finish(&mut rows, |r| r.id.clone());
     let mut items = Vec::with_capacity(rows.len());
     for r in &rows {
         let steps = state.store.job_step_views(&r.id).await?;

@@ -5,6 +5,7 @@ pub mod extract;
 mod flows;
 mod health;
 mod jobs;
+pub mod paging;
 mod templates;
 
 use std::sync::Arc;

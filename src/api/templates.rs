@@ -6,8 +6,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -15,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiPath, ApiQuery, DocumentBody};
+use super::paging::{Page, bad_parameter};
 use super::{AppState, TAG_TEMPLATES};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::{DeleteOutcome, ListFilter, NewTemplate, Store, StoreOutcome, TemplateRow};
@@ -329,58 +328,22 @@ async fn list_templates(
         None => None,
         Some(t) => Some(
             FlowType::parse(t)
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        format!("type {t:?} is not module or inbound"),
-                        Finding::error("invalid_parameter", "", "type must be module or inbound"),
-                    )
-                })?
+                .ok_or_else(|| bad_parameter("type must be module or inbound"))?
                 .as_str()
                 .to_owned(),
         ),
     };
-    let page_size = q.page_size.unwrap_or(50);
-    if !(1..=500).contains(&page_size) {
-        return Err(ApiError::invalid(
-            "page_size must be between 1 and 500",
-            Finding::error(
-                "invalid_parameter",
-                "",
-                "page_size must be between 1 and 500",
-            ),
-        ));
-    }
-    let after = match &q.page_token {
-        None => None,
-        Some(t) => Some(
-            URL_SAFE_NO_PAD
-                .decode(t)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        "page_token is not a token this service issued",
-                        Finding::error("invalid_parameter", "", "page_token is not valid"),
-                    )
-                })?,
-        ),
-    };
+    let page = Page::parse(q.page_size, q.page_token.as_deref())?;
     let mut rows = state
         .store
         .list_templates(&ListFilter {
             flow_type,
             name_prefix: q.name_prefix,
-            after,
-            limit: i64::from(page_size) + 1,
+            after: page.after.clone(),
+            limit: page.limit(),
         })
         .await?;
-    let next_page_token = if rows.len() > page_size as usize {
-        rows.truncate(page_size as usize);
-        rows.last()
-            .map(|r| URL_SAFE_NO_PAD.encode(r.name.as_bytes()))
-    } else {
-        None
-    };
+    let next_page_token = page.finish(&mut rows, |r| r.name.clone());
     Ok(Json(TemplatePage {
         items: rows.iter().map(summary).collect(),
         next_page_token,

@@ -1,0 +1,79 @@
+//! Cursor paging shared by every list endpoint: `page_size` (1-500, default 50) and an
+//! opaque `page_token` naming the last item of the previous page.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::error::{ApiError, ApiResult};
+use crate::template::Finding;
+
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+pub const MAX_PAGE_SIZE: u32 = 500;
+
+/// A 400-class problem about one query parameter.
+pub fn bad_parameter(msg: &str) -> ApiError {
+    ApiError::invalid(
+        msg.to_owned(),
+        Finding::error("invalid_parameter", "", msg.to_owned()),
+    )
+}
+
+/// A validated page request.
+pub struct Page {
+    pub size: u32,
+    /// The key of the last item of the previous page (decoded token).
+    pub after: Option<String>,
+}
+
+impl Page {
+    pub fn parse(page_size: Option<u32>, page_token: Option<&str>) -> ApiResult<Page> {
+        let size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+        if !(1..=MAX_PAGE_SIZE).contains(&size) {
+            return Err(bad_parameter("page_size must be between 1 and 500"));
+        }
+        let after = page_token
+            .map(|t| {
+                URL_SAFE_NO_PAD
+                    .decode(t)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| bad_parameter("page_token is not a token this service issued"))
+            })
+            .transpose()?;
+        Ok(Page { size, after })
+    }
+
+    /// Rows to ask the store for: one more than the page, to know whether another follows.
+    pub fn limit(&self) -> i64 {
+        i64::from(self.size) + 1
+    }
+
+    /// Cuts `rows` to the page and returns the token of the next page, if there is one.
+    pub fn finish<T>(&self, rows: &mut Vec<T>, key: impl Fn(&T) -> String) -> Option<String> {
+        if rows.len() <= self.size as usize {
+            return None;
+        }
+        rows.truncate(self.size as usize);
+        rows.last().map(|r| URL_SAFE_NO_PAD.encode(key(r)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_and_bad_input_is_refused() {
+        let p = Page::parse(Some(2), None).unwrap();
+        let mut rows = vec!["a", "b", "c"];
+        let token = p.finish(&mut rows, |r| r.to_string()).unwrap();
+        assert_eq!(rows, ["a", "b"]);
+        let next = Page::parse(Some(2), Some(&token)).unwrap();
+        assert_eq!(next.after.as_deref(), Some("b"));
+        assert!(Page::parse(Some(0), None).is_err());
+        assert!(Page::parse(Some(501), None).is_err());
+        assert!(Page::parse(None, Some("%%%")).is_err());
+        let mut short = vec!["a"];
+        assert!(p.finish(&mut short, |r| r.to_string()).is_none());
+    }
+}
