@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+#[path = "common/service.rs"]
+mod service;
+
 use flowsmith::app::Application;
 use flowsmith::config::Settings;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -302,129 +305,25 @@ mod http {
 
 mod binary {
     use super::*;
-    use std::io::{BufRead, BufReader};
-    use std::process::{Child, Command, ExitStatus, Stdio};
-    use std::sync::{Arc, Mutex, mpsc};
+    use crate::service::{Service, bin, serve};
+    use std::process::{Command, Stdio};
 
-    /// `flowsmith serve` on port 0 in a temporary directory, its stderr collected.
-    struct Service {
-        child: Child,
-        addr: String,
-        log: Arc<Mutex<Vec<String>>>,
-        dir: tempfile::TempDir,
-    }
-
-    fn bin() -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowsmith"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("FLOWSMITH_") || k.starts_with("GENESYS_") || k == "RUST_LOG" {
-                cmd.env_remove(k);
-            }
-        }
-        cmd
-    }
-
-    /// Worktrees sharing one target directory overwrite each other's `flowsmith` binary
-    /// between `cargo test` building it and these tests running it; say so instead of failing
-    /// obscurely.
-    fn assert_binary_is_this_build() {
-        let ok = bin()
-            .args(["healthcheck", "--help"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(
-            ok,
-            "{} is not from this build (another checkout sharing the target directory rebuilt it?): rerun the tests",
-            env!("CARGO_BIN_EXE_flowsmith")
-        );
-    }
-
-    impl Service {
-        fn start(args: &[&str], env: &[(&str, &str)]) -> Service {
-            assert_binary_is_this_build();
-            let dir = tempfile::tempdir().unwrap();
-            let db = format!("sqlite://{}", dir.path().join("flowsmith.db").display());
-            let mut cmd = bin();
-            cmd.current_dir(dir.path())
-                .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &db])
-                .args(args)
-                .envs(env.iter().copied())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped());
-            let mut child = cmd.spawn().expect("flowsmith starts");
-            let stderr = child.stderr.take().unwrap();
-            let log = Arc::new(Mutex::new(Vec::new()));
-            let (tx, rx) = mpsc::channel();
-            std::thread::spawn({
-                let log = log.clone();
-                move || {
-                    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                        if let Some(addr) = listening_addr(&line) {
-                            let _ = tx.send(addr);
-                        }
-                        log.lock().unwrap().push(line);
-                    }
-                }
-            });
-            let addr = rx
-                .recv_timeout(Duration::from_secs(60))
-                .unwrap_or_else(|_| {
-                    let _ = child.kill();
-                    panic!("no listening line in: {:?}", log.lock().unwrap());
-                });
-            Service {
-                child,
-                addr,
-                log,
-                dir,
-            }
-        }
-
-        fn url(&self, path: &str) -> String {
-            format!("http://{}{path}", self.addr)
-        }
-
-        fn sigterm(&self) {
-            let ok = Command::new("kill")
-                .args(["-TERM", &self.child.id().to_string()])
-                .status()
-                .expect("kill runs")
-                .success();
-            assert!(ok);
-        }
-
-        async fn wait(&mut self) -> ExitStatus {
-            for _ in 0..300 {
-                if let Some(status) = self.child.try_wait().unwrap() {
-                    // Let the reader thread take the last lines.
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    return status;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            let _ = self.child.kill();
-            panic!("flowsmith did not exit: {:?}", self.log.lock().unwrap());
-        }
-
-        fn log_text(&self) -> String {
-            self.log.lock().unwrap().join("\n")
-        }
-    }
-
-    impl Drop for Service {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+    /// `flowsmith serve` on port 0 over a fresh database in a temporary directory (also its
+    /// working directory), with `args` and `env` added.
+    fn start(args: &[&str], env: &[(&str, &str)]) -> (Service, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = serve(&dir.path().join("flowsmith.db"));
+        cmd.current_dir(dir.path())
+            .args(args)
+            .envs(env.iter().copied());
+        (Service::spawn(cmd), dir)
     }
 
     /// The README's curl walkthrough, run as written (with the service's real address)
     /// against `serve --sandbox`: every command succeeds and does what the README says.
     #[tokio::test]
     async fn the_readme_walkthrough_works_as_written() {
-        let svc = Service::start(&["--sandbox"], &[]);
+        let (svc, _dir) = start(&["--sandbox"], &[]);
         let readme =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
         let from = readme
@@ -466,28 +365,10 @@ mod binary {
         }
     }
 
-    /// The address in the start-up line, as text (`... flowsmith listening addr=IP:PORT`) or
-    /// JSON (`{"message":"flowsmith listening","addr":"IP:PORT",..}`).
-    fn listening_addr(line: &str) -> Option<String> {
-        if !line.contains("flowsmith listening") {
-            return None;
-        }
-        if let Ok(v) = serde_json::from_str::<serde_json::Value>(line) {
-            let addr = v.get("addr").or_else(|| v["fields"].get("addr"))?;
-            return addr.as_str().map(str::to_owned);
-        }
-        let rest = &line[line.find("addr=")? + 5..];
-        let addr: String = rest
-            .chars()
-            .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | ':' | '[' | ']'))
-            .collect();
-        (!addr.is_empty()).then_some(addr)
-    }
-
     #[tokio::test]
     async fn sigterm_drains_the_in_flight_request_exits_zero_and_leaves_the_database_intact() {
         // Arrange: a running service with one stored template, and a request in flight.
-        let mut svc = Service::start(&[], &[]);
+        let (mut svc, dir) = start(&[], &[]);
         let client = reqwest::Client::new();
         let r = client
             .post(svc.url("/v1/templates"))
@@ -511,7 +392,7 @@ mod binary {
         let still_running = svc.child.try_wait().unwrap().is_none();
         in_flight.write_all(&body[20..]).await.unwrap();
         let (status, text) = read_response(&mut in_flight).await;
-        let exit = svc.wait().await;
+        let exit = svc.wait(Duration::from_secs(30)).await;
 
         // Assert
         assert!(still_running, "exited before draining: {}", svc.log_text());
@@ -534,8 +415,8 @@ mod binary {
         assert!(!health.success(), "healthcheck against a stopped service");
         // The database was closed cleanly: no write-ahead log left, and it reopens with both
         // templates.
-        let db = svc.dir.path().join("flowsmith.db");
-        let wal = svc.dir.path().join("flowsmith.db-wal");
+        let db = dir.path().join("flowsmith.db");
+        let wal = dir.path().join("flowsmith.db-wal");
         assert!(
             std::fs::metadata(&wal).map_or(true, |m| m.len() == 0),
             "WAL left behind"
@@ -561,7 +442,7 @@ mod binary {
     #[tokio::test]
     async fn json_logs_carry_request_ids_and_never_the_bearer_token() {
         // Arrange: every log level on, JSON, and a token that must not appear.
-        let mut svc = Service::start(
+        let (mut svc, _dir) = start(
             &["--log-format", "json"],
             &[("FLOWSMITH_API_TOKENS", "sekrit"), ("RUST_LOG", "trace")],
         );
@@ -583,10 +464,10 @@ mod binary {
             assert_eq!(r.status(), want);
         }
         svc.sigterm();
-        assert_eq!(svc.wait().await.code(), Some(0));
+        assert_eq!(svc.wait(Duration::from_secs(30)).await.code(), Some(0));
 
         // Assert
-        let lines = svc.log.lock().unwrap().clone();
+        let lines = svc.log_lines();
         assert!(!lines.is_empty());
         for line in &lines {
             assert!(!line.contains("sekrit"), "secret in the log: {line}");

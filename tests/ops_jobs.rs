@@ -5,6 +5,8 @@
 #[allow(dead_code)]
 #[path = "jobs/helpers.rs"]
 mod helpers;
+#[path = "common/service.rs"]
+mod service;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -308,139 +310,29 @@ async fn a_job_keeps_the_request_id_of_the_post_that_created_it() {
 
 mod binary {
     use super::*;
-    use std::io::{BufRead, BufReader};
+    use crate::service::{Service, serve_against};
     use std::path::Path;
-    use std::process::{Child, Command, ExitStatus, Stdio};
-    use std::sync::Mutex;
-    use std::sync::mpsc;
-
-    fn bin() -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowsmith"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("FLOWSMITH_") || k.starts_with("GENESYS_") || k == "RUST_LOG" {
-                cmd.env_remove(k);
-            }
-        }
-        cmd
-    }
 
     /// `flowsmith serve --log-format json` on port 0 on the given database, targeting `org`.
-    struct Service {
-        child: Child,
-        addr: String,
-        log: Arc<Mutex<Vec<String>>>,
+    fn start_service(db: &Path, org: &str) -> Service {
+        let mut cmd = serve_against(db, org);
+        cmd.args(["--log-format", "json"])
+            .env("GENESYS_RATE_LIMIT_PER_MINUTE", "100000")
+            .env("FLOWSMITH_WORKER_POLL_MS", "50");
+        Service::spawn(cmd)
     }
 
-    impl Service {
-        fn start(db: &Path, org: &str) -> Service {
-            let ok = bin()
-                .args(["healthcheck", "--help"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(
-                ok,
-                "{} is not from this build (another checkout sharing the target directory rebuilt it?): rerun the tests",
-                env!("CARGO_BIN_EXE_flowsmith")
-            );
-            let db = format!("sqlite://{}", db.display());
-            let mut child = bin()
-                .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &db])
-                .args(["--log-format", "json"])
-                .env("GENESYS_CLIENT_ID", flowsmith::sandbox::DEFAULT_CLIENT_ID)
-                .env(
-                    "GENESYS_CLIENT_SECRET",
-                    flowsmith::sandbox::DEFAULT_CLIENT_SECRET,
-                )
-                .env("GENESYS_ENVIRONMENT", org)
-                .env("GENESYS_RATE_LIMIT_PER_MINUTE", "100000")
-                .env("FLOWSMITH_WORKER_POLL_MS", "50")
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("flowsmith starts");
-            let stderr = child.stderr.take().unwrap();
-            let log = Arc::new(Mutex::new(Vec::new()));
-            let (tx, rx) = mpsc::channel();
-            std::thread::spawn({
-                let log = log.clone();
-                move || {
-                    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                        if line.contains("flowsmith listening")
-                            && let Ok(v) = serde_json::from_str::<Value>(&line)
-                            && let Some(a) = v.get("addr").or_else(|| v["fields"].get("addr"))
-                        {
-                            let _ = tx.send(a.as_str().unwrap_or_default().to_owned());
-                        }
-                        log.lock().unwrap().push(line);
-                    }
-                }
-            });
-            let addr = rx
-                .recv_timeout(Duration::from_secs(60))
-                .unwrap_or_else(|_| {
-                    let _ = child.kill();
-                    panic!("no listening line in: {:?}", log.lock().unwrap());
-                });
-            Service { child, addr, log }
-        }
-
-        fn url(&self, path: &str) -> String {
-            format!("http://{}{path}", self.addr)
-        }
-
-        fn sigterm(&self) {
-            let ok = Command::new("kill")
-                .args(["-TERM", &self.child.id().to_string()])
-                .status()
-                .expect("kill runs")
-                .success();
-            assert!(ok);
-        }
-
-        /// Waits up to `limit` for the process to exit.
-        async fn wait(&mut self, limit: Duration) -> ExitStatus {
-            let start = Instant::now();
-            while start.elapsed() < limit {
-                if let Some(status) = self.child.try_wait().unwrap() {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    return status;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            let _ = self.child.kill();
-            panic!(
-                "flowsmith did not exit within {limit:?}: {}",
-                self.log_text()
-            );
-        }
-
-        fn log_text(&self) -> String {
-            self.log.lock().unwrap().join("\n")
-        }
-
-        /// JSON log lines whose span list carries `request_id`.
-        fn lines_with_request_id(&self, rid: &str) -> Vec<Value> {
-            self.log
-                .lock()
-                .unwrap()
-                .iter()
-                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-                .filter(|v| {
-                    v["spans"]
-                        .as_array()
-                        .is_some_and(|s| s.iter().any(|s| s["request_id"] == rid))
-                })
-                .collect()
-        }
-    }
-
-    impl Drop for Service {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+    /// JSON log lines whose span list carries `request_id`.
+    fn lines_with_request_id(svc: &Service, rid: &str) -> Vec<Value> {
+        svc.log_lines()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| {
+                v["spans"]
+                    .as_array()
+                    .is_some_and(|s| s.iter().any(|s| s["request_id"] == rid))
+            })
+            .collect()
     }
 
     async fn job(http: &reqwest::Client, svc: &Service, id: &str) -> Value {
@@ -462,7 +354,7 @@ mod binary {
         org.faults(json!({"rate_limit": 0})).await;
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("flowsmith.db");
-        let mut svc = Service::start(&db, &org.base);
+        let mut svc = start_service(&db, &org.base);
         let http = reqwest::Client::new();
         for doc in [
             fixture("seed_shared_module.json"),
@@ -547,9 +439,9 @@ mod binary {
             .expect("the event stream ended")
             .unwrap();
         let first_log = svc.log_text();
-        let first_lines = svc.lines_with_request_id("rid-sigterm");
+        let first_lines = lines_with_request_id(&svc, "rid-sigterm");
         let interrupted = job_row_status(&db, &id).await;
-        let mut svc = Service::start(&db, &org.base);
+        let mut svc = start_service(&db, &org.base);
         let start = Instant::now();
         let done = loop {
             let j = job(&http, &svc, &id).await;
@@ -559,7 +451,7 @@ mod binary {
             assert!(start.elapsed() < LONG, "job did not finish: {j:#}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
-        let second_lines = svc.lines_with_request_id("rid-sigterm");
+        let second_lines = lines_with_request_id(&svc, "rid-sigterm");
         svc.sigterm();
         assert_eq!(svc.wait(Duration::from_secs(20)).await.code(), Some(0));
 

@@ -4,10 +4,7 @@
 //! and flow records that match it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use flowsmith::sandbox::{self, SandboxOptions};
@@ -16,100 +13,16 @@ use reqwest::Client;
 use serde_json::{Value, json};
 
 use crate::helpers::{MODULE, fixture};
+use crate::service::{Service, serve_against};
 
-/// `flowsmith serve` on port 0, provisioning into the sandbox at `org` as target `default`.
-struct Service {
-    child: Child,
-    base: String,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-fn listening_addr(line: &str) -> Option<String> {
-    if !line.contains("flowsmith listening") {
-        return None;
-    }
-    if let Ok(v) = serde_json::from_str::<Value>(line) {
-        let addr = v.get("addr").or_else(|| v["fields"].get("addr"))?;
-        return addr.as_str().map(str::to_owned);
-    }
-    let rest = &line[line.find("addr=")? + 5..];
-    let addr: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | ':' | '[' | ']'))
-        .collect();
-    (!addr.is_empty()).then_some(addr)
-}
-
-impl Service {
-    fn start(org: &str, db: &Path) -> Service {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowsmith"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("FLOWSMITH_") || k.starts_with("GENESYS_") || k == "RUST_LOG" {
-                cmd.env_remove(k);
-            }
-        }
-        let db_url = format!("sqlite://{}", db.display());
-        cmd.args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            &db_url,
-        ])
-        .env("GENESYS_CLIENT_ID", sandbox::DEFAULT_CLIENT_ID)
-        .env("GENESYS_CLIENT_SECRET", sandbox::DEFAULT_CLIENT_SECRET)
-        .env("GENESYS_ENVIRONMENT", org)
-        .env("GENESYS_RATE_LIMIT_PER_MINUTE", "6000")
+/// `flowsmith serve` provisioning into the sandbox at `org`, with a 1 s lease so that a
+/// killed process's job is reclaimed quickly.
+fn start(org: &str, db: &Path) -> Service {
+    let mut cmd = serve_against(db, org);
+    cmd.env("GENESYS_RATE_LIMIT_PER_MINUTE", "6000")
         .env("FLOWSMITH_LEASE_SECS", "1")
-        .env("FLOWSMITH_WORKER_POLL_MS", "50")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("flowsmith starts");
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn({
-            let log = log.clone();
-            move || {
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    if let Some(addr) = listening_addr(&line) {
-                        let _ = tx.send(addr);
-                    }
-                    log.lock().unwrap().push(line);
-                }
-            }
-        });
-        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(a) => a,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "no listening line from {} (another checkout sharing the target directory rebuilt it? rerun): {:?}",
-                    env!("CARGO_BIN_EXE_flowsmith"),
-                    log.lock().unwrap()
-                );
-            }
-        };
-        Service {
-            child,
-            base: format!("http://{addr}"),
-            log,
-        }
-    }
-
-    /// SIGKILL (what `Child::kill` sends on unix) and reap.
-    fn kill(&mut self) {
-        self.child.kill().expect("SIGKILL is delivered");
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+        .env("FLOWSMITH_WORKER_POLL_MS", "50");
+    Service::spawn(cmd)
 }
 
 async fn get_json(http: &Client, url: &str) -> Value {
@@ -142,10 +55,10 @@ async fn sigkilled_many_times_the_real_binary_still_finishes_the_job_without_dup
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("flowsmith.db");
     let started = Instant::now();
-    let mut svc = Service::start(&org, &db);
+    let mut svc = start(&org, &db);
     for doc in ["seed_shared_module.json", "seed_inbound_flow.json"] {
         let r = http
-            .post(format!("{}/v1/templates", svc.base))
+            .post(format!("{}/v1/templates", svc.url("")))
             .json(&fixture(doc))
             .send()
             .await
@@ -158,7 +71,7 @@ async fn sigkilled_many_times_the_real_binary_still_finishes_the_job_without_dup
         |name| json!({"template": "Inbound_Flow_A", "name": name, "params": {"queue_id": general}}),
     ));
     let r = http
-        .post(format!("{}/v1/jobs", svc.base))
+        .post(format!("{}/v1/jobs", svc.url("")))
         .json(&json!({"target": "default", "flows": flows}))
         .send()
         .await
@@ -177,12 +90,12 @@ async fn sigkilled_many_times_the_real_binary_still_finishes_the_job_without_dup
         tokio::time::sleep(after).await;
         svc.kill();
         println!("kill {}/{kills} after {after:?}", k + 1);
-        svc = Service::start(&org, &db);
+        svc = start(&org, &db);
     }
     let job = {
         let deadline = Instant::now() + Duration::from_secs(45);
         loop {
-            let j = get_json(&http, &format!("{}/v1/jobs/{id}", svc.base)).await;
+            let j = get_json(&http, &format!("{}/v1/jobs/{id}", svc.url(""))).await;
             if matches!(
                 j["status"].as_str(),
                 Some("succeeded" | "failed" | "cancelled")
@@ -192,7 +105,7 @@ async fn sigkilled_many_times_the_real_binary_still_finishes_the_job_without_dup
             assert!(
                 Instant::now() < deadline,
                 "job not finished: {j:#}\nlog: {:?}",
-                svc.log.lock().unwrap()
+                svc.log_lines()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -221,7 +134,7 @@ async fn sigkilled_many_times_the_real_binary_still_finishes_the_job_without_dup
         .iter()
         .map(|f| (f["name"].as_str().unwrap(), f))
         .collect();
-    let records = get_json(&http, &format!("{}/v1/flows?target=default", svc.base)).await;
+    let records = get_json(&http, &format!("{}/v1/flows?target=default", svc.url(""))).await;
     let records = records["items"].as_array().unwrap();
     assert_eq!(records.len(), expected.len(), "{records:#?}");
     for r in records {

@@ -6,3 +6,5 @@ mod faults;
 mod helpers;
 mod jobs;
 mod kill;
+#[path = "../common/service.rs"]
+mod service;
