@@ -66,6 +66,16 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx.min(sorted.len() - 1)]
 }
 
+/// Sends a request and reads a JSON answer; errors as text (what benchmark drivers report).
+pub async fn fetch_json(req: reqwest::RequestBuilder) -> Result<serde_json::Value, String> {
+    req.send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// Sends one request and reads its body: the status, or `None` on a transport error.
 async fn send(req: reqwest::RequestBuilder) -> Option<u16> {
     let resp = req.send().await.ok()?;

@@ -252,14 +252,8 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
         // Sparingly: these are flowsmith requests, not Genesys ones.
         let job = loop {
             tokio::time::sleep(Duration::from_secs(2)).await;
-            let j: Value = http
-                .get(format!("{base}/v1/jobs/{id}"))
-                .send()
-                .await
-                .map_err(|e| e.to_string())?
-                .json()
-                .await
-                .map_err(|e| e.to_string())?;
+            let j: Value =
+                crate::loadgen::fetch_json(http.get(format!("{base}/v1/jobs/{id}"))).await?;
             if matches!(
                 j["status"].as_str(),
                 Some("succeeded" | "failed" | "cancelled")
@@ -270,22 +264,10 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
                 return Err(format!("job not finished after an hour: {}", j["progress"]));
             }
         };
-        let counters: Value = http
-            .get(format!("{org}/sandbox/counters"))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
-        let in_org: Value = http
-            .get(format!("{org}/sandbox/flows"))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+        let counters: Value =
+            crate::loadgen::fetch_json(http.get(format!("{org}/sandbox/counters"))).await?;
+        let in_org: Value =
+            crate::loadgen::fetch_json(http.get(format!("{org}/sandbox/flows"))).await?;
         Ok((job, counters, in_org, round_trip, wall.elapsed()))
     }
     .await;

@@ -38,15 +38,11 @@ pub async fn run_job(
     yaml: &str,
     timeout: Duration,
 ) -> Result<Value, String> {
-    let reg: Value = http
-        .post(format!("{base}/api/v2/flows/jobs"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
+    let reg: Value = crate::loadgen::fetch_json(
+        http.post(format!("{base}/api/v2/flows/jobs"))
+            .bearer_auth(token),
+    )
+    .await?;
     let url = reg["presignedUrl"]
         .as_str()
         .ok_or_else(|| format!("no presignedUrl in {reg}"))?;
@@ -61,15 +57,11 @@ pub async fn run_job(
     let id = reg["id"].as_str().unwrap_or_default();
     let deadline = Instant::now() + timeout;
     loop {
-        let job: Value = http
-            .get(format!("{base}/api/v2/flows/jobs/{id}?expand=messages"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+        let job: Value = crate::loadgen::fetch_json(
+            http.get(format!("{base}/api/v2/flows/jobs/{id}?expand=messages"))
+                .bearer_auth(token),
+        )
+        .await?;
         if matches!(job["status"].as_str(), Some("Success" | "Failure")) {
             return Ok(job);
         }
