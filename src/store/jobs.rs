@@ -343,15 +343,6 @@ impl Store {
         .await
     }
 
-    /// Steps of several jobs (for list pages), ordered by job and index.
-    pub async fn steps_of_jobs(&self, ids: &[String]) -> Result<Vec<StepRow>, sqlx::Error> {
-        let mut out = Vec::new();
-        for id in ids {
-            out.extend(self.job_steps(id).await?);
-        }
-        Ok(out)
-    }
-
     /// Jobs newest first, after the cursor, at most `limit`.
     pub async fn list_jobs(&self, f: &JobFilter) -> Result<Vec<JobRow>, sqlx::Error> {
         sqlx::query_as(&format!(
