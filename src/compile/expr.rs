@@ -75,32 +75,48 @@ impl Names<'_> {
     /// A Genesys expression for a template-language expression.
     pub fn expr(&self, e: &Expr) -> String {
         let mut out = String::new();
-        self.write_expr(&mut out, e);
+        self.write(&mut out, e, Dialect::Genesys);
         out
     }
 
-    fn write_expr(&self, out: &mut String, e: &Expr) {
+    /// Writes `e`; the two dialects differ only in how literals and variables are spelt.
+    fn write(&self, out: &mut String, e: &Expr, d: Dialect) {
         match e {
-            Expr::Str(s) => out.push_str(&unverified::string_literal(s)),
+            Expr::Str(s) => match d {
+                Dialect::Genesys => out.push_str(&unverified::string_literal(s)),
+                Dialect::Source => {
+                    out.push('\'');
+                    out.push_str(&s.replace('\'', "\\'"));
+                    out.push('\'');
+                }
+            },
             Expr::Int(i) => out.push_str(&i.to_string()),
             Expr::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Expr::Var(v) => out.push_str(&self.var(v)),
+            Expr::Var(v) => match d {
+                Dialect::Genesys => out.push_str(&self.var(v)),
+                Dialect::Source => {
+                    out.push('{');
+                    out.push_str(v.name());
+                    out.push('}');
+                }
+            },
             Expr::Not(inner) => {
                 out.push_str("not ");
-                self.write_operand(out, inner, PREC_UNARY);
+                self.write_operand(out, inner, PREC_UNARY, d);
             }
             Expr::Neg(inner) => {
                 out.push('-');
-                self.write_operand(out, inner, PREC_UNARY + 1);
+                // `-(-x)`, never `--x`.
+                self.write_operand(out, inner, PREC_UNARY + 1, d);
             }
             Expr::Binary(op, l, r) => {
                 let p = prec(*op);
-                self.write_operand(out, l, p);
+                self.write_operand(out, l, p, d);
                 out.push(' ');
                 out.push_str(op.symbol());
                 out.push(' ');
                 // Right operands of equal precedence are parenthesised: a - (b - c).
-                self.write_operand(out, r, p + 1);
+                self.write_operand(out, r, p + 1, d);
             }
             Expr::Call(f, args) => {
                 out.push_str(f.name());
@@ -109,7 +125,7 @@ impl Names<'_> {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    self.write_expr(out, a);
+                    self.write(out, a, d);
                 }
                 out.push(')');
             }
@@ -117,7 +133,7 @@ impl Names<'_> {
     }
 
     /// Writes `e`, in parentheses when it binds less tightly than `min`.
-    fn write_operand(&self, out: &mut String, e: &Expr, min: u8) {
+    fn write_operand(&self, out: &mut String, e: &Expr, min: u8, d: Dialect) {
         let own = match e {
             Expr::Binary(op, ..) => prec(*op),
             Expr::Not(_) | Expr::Neg(_) => PREC_UNARY,
@@ -125,12 +141,21 @@ impl Names<'_> {
         };
         if own < min {
             out.push('(');
-            self.write_expr(out, e);
+            self.write(out, e, d);
             out.push(')');
         } else {
-            self.write_expr(out, e);
+            self.write(out, e, d);
         }
     }
+}
+
+/// Which language an expression is written in.
+#[derive(Clone, Copy)]
+enum Dialect {
+    /// Genesys expressions (`Flow.x == "1"`).
+    Genesys,
+    /// The template language (`{x} == '1'`), for diagram labels.
+    Source,
 }
 
 const PREC_UNARY: u8 = 10;
@@ -151,71 +176,11 @@ pub fn source(e: &Expr) -> String {
         types: &EMPTY,
     };
     let mut out = String::new();
-    names.write_source(&mut out, e);
+    names.write(&mut out, e, Dialect::Source);
     out
 }
 
 static EMPTY: BTreeMap<String, VarType> = BTreeMap::new();
-
-impl Names<'_> {
-    fn write_source(&self, out: &mut String, e: &Expr) {
-        match e {
-            Expr::Str(s) => {
-                out.push('\'');
-                out.push_str(&s.replace('\'', "\\'"));
-                out.push('\'');
-            }
-            Expr::Var(v) => {
-                out.push('{');
-                out.push_str(v.name());
-                out.push('}');
-            }
-            Expr::Not(inner) => {
-                out.push_str("not ");
-                self.source_operand(out, inner, PREC_UNARY);
-            }
-            Expr::Neg(inner) => {
-                out.push('-');
-                self.source_operand(out, inner, PREC_UNARY);
-            }
-            Expr::Binary(op, l, r) => {
-                let p = prec(*op);
-                self.source_operand(out, l, p);
-                out.push(' ');
-                out.push_str(op.symbol());
-                out.push(' ');
-                self.source_operand(out, r, p + 1);
-            }
-            Expr::Call(f, args) => {
-                out.push_str(f.name());
-                out.push('(');
-                for (i, a) in args.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    self.write_source(out, a);
-                }
-                out.push(')');
-            }
-            other => self.write_expr(out, other),
-        }
-    }
-
-    fn source_operand(&self, out: &mut String, e: &Expr, min: u8) {
-        let own = match e {
-            Expr::Binary(op, ..) => prec(*op),
-            Expr::Not(_) | Expr::Neg(_) => PREC_UNARY,
-            _ => u8::MAX,
-        };
-        if own < min {
-            out.push('(');
-            self.write_source(out, e);
-            out.push(')');
-        } else {
-            self.write_source(out, e);
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
