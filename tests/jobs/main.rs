@@ -1,10 +1,12 @@
 //! Provisioning jobs end to end: the real service on port 0 with a fresh SQLite file,
 //! provisioning into a sandbox org spawned next to it, over HTTP.
 
+mod concurrent;
 mod crash;
 mod faults;
 mod helpers;
 mod jobs;
 mod kill;
+mod storage;
 #[path = "../common/service.rs"]
 mod service;
