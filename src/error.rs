@@ -169,8 +169,10 @@ impl IntoResponse for ApiError {
             );
         }
         if matches!(self, ApiError::Storage { .. }) {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER.as_secs()));
+            resp.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(RETRY_AFTER.as_secs()),
+            );
         }
         resp
     }

@@ -39,9 +39,10 @@ async fn healthz() -> Json<Health> {
     })
 }
 
-/// Readiness: the database answers and accepts writes, and the job worker is alive. After a
-/// write the database refused (a full disk, a read-only file, an I/O error), a write probe
-/// decides: not ready until one succeeds.
+/// Readiness: the database answers and accepts writes, and the job worker is alive.
+///
+/// After a write the database refused (a full disk, a read-only file, an I/O error), a write
+/// probe decides: not ready until one succeeds.
 #[utoipa::path(get, path = "/readyz", tag = TAG_OPERATIONS,
     responses(
         (status = 200, description = "ready", body = Health),

@@ -23,9 +23,7 @@ use super::{Liveness, Signals};
 use crate::compile::ModuleTarget;
 use crate::genesys::{GenesysClient, GenesysError, JobStatus};
 use crate::store::jobs::{CANCELLED, FAILED, SUCCEEDED};
-use crate::store::{
-    Claimed, FlowRecordRow, StepRow, StepStart, StepSuccess, StorageFault, Store,
-};
+use crate::store::{Claimed, FlowRecordRow, StepRow, StepStart, StepSuccess, StorageFault, Store};
 use crate::template::FlowType;
 
 /// Worker settings. `from_env` reads `FLOWSMITH_LEASE_SECS`, `FLOWSMITH_HEARTBEAT_SECS` and
@@ -309,7 +307,9 @@ impl Worker {
         let store = &self.inner.store;
         if c.dry_run {
             let done = self
-                .persist(token, || store.finish_job(&c.id, c.attempt, SUCCEEDED, None))
+                .persist(token, || {
+                    store.finish_job(&c.id, c.attempt, SUCCEEDED, None)
+                })
                 .await?;
             if done {
                 count_job(&c.target, SUCCEEDED);
@@ -791,7 +791,11 @@ impl Worker {
     /// job waits where it is, holding what Genesys already did, and carries on as soon as
     /// writes work again. Gives the error back when `token` stops the job (shutdown or a lost
     /// lease: the next claim resumes from the last checkpoint).
-    async fn persist<T, F, Fut>(&self, token: &CancellationToken, mut write: F) -> Result<T, sqlx::Error>
+    async fn persist<T, F, Fut>(
+        &self,
+        token: &CancellationToken,
+        mut write: F,
+    ) -> Result<T, sqlx::Error>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, sqlx::Error>>,

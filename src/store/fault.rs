@@ -176,7 +176,10 @@ mod tests {
         assert_eq!(h.failure().unwrap().since, since);
         h.observe_write(&Err::<(), _>(sqlx::Error::RowNotFound));
         h.observe_write(&Ok(()));
-        assert!(h.failure().is_some(), "a small write says nothing about room");
+        assert!(
+            h.failure().is_some(),
+            "a small write says nothing about room"
+        );
         h.observe_probe(&busy());
         assert_eq!(h.failure().unwrap().since, since);
         h.observe_probe(&Ok(()));

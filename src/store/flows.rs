@@ -58,7 +58,9 @@ impl FlowRecordRow {
             && self.flow_type == flow_type
             && self.flow_id.is_some()
             && self.published_version.is_some()
-            && modules.iter().all(|(_, at)| at.as_str() <= self.updated_at.as_str())
+            && modules
+                .iter()
+                .all(|(_, at)| at.as_str() <= self.updated_at.as_str())
     }
 }
 

@@ -60,7 +60,10 @@ async fn twenty_identical_jobs_at_once_publish_each_flow_once() {
                 assert!(s["genesys_job_id"].is_null(), "{s:#}");
                 assert_eq!(s["published_version"], "1.0", "{s:#}");
                 assert!(
-                    s["note"]["message"].as_str().unwrap().contains("already had"),
+                    s["note"]["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains("already had"),
                     "{s:#}"
                 );
             }

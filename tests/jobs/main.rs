@@ -7,6 +7,6 @@ mod faults;
 mod helpers;
 mod jobs;
 mod kill;
-mod storage;
 #[path = "../common/service.rs"]
 mod service;
+mod storage;

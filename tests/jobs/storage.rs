@@ -63,7 +63,10 @@ async fn a_full_disk_mid_job_answers_503_and_the_job_finishes_by_itself_once_the
     assert_eq!(refused.status(), 503);
     assert_eq!(refused.headers()["retry-after"], "5");
     let problem: Value = refused.json().await.unwrap();
-    assert_eq!(problem["type"], "/problems/storage-unavailable", "{problem}");
+    assert_eq!(
+        problem["type"], "/problems/storage-unavailable",
+        "{problem}"
+    );
     assert!(
         problem["detail"].as_str().unwrap().contains("disk is full"),
         "{problem}"
@@ -106,11 +109,20 @@ async fn a_full_disk_mid_job_answers_503_and_the_job_finishes_by_itself_once_the
         assert_eq!(s["flow_id"], f["id"], "{s:#}");
         assert_eq!(s["published_version"], "1.0", "{s:#}");
     }
-    assert_eq!(org.jobs_registered().await, 3, "no Architect job was repeated");
+    assert_eq!(
+        org.jobs_registered().await,
+        3,
+        "no Architect job was repeated"
+    );
     assert_eq!(app.get("/readyz").await.status(), 200);
     let stored = app.post("/v1/templates", &big_template()).await;
     assert_eq!(stored.status(), 201);
-    let flows = app.get("/v1/flows?target=org").await.json::<Value>().await.unwrap();
+    let flows = app
+        .get("/v1/flows?target=org")
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
     assert_eq!(flows["items"].as_array().unwrap().len(), 3, "{flows:#}");
 
     // Nothing lost: every template is there and the file is sound.
