@@ -48,6 +48,10 @@ pub struct Store {
     health: Arc<fault::WriteHealth>,
     /// One write probe at a time (concurrent readiness checks share its outcome).
     probing: Arc<tokio::sync::Mutex<()>>,
+    /// A write was refused for a storage fault: the next write gets a freshly opened
+    /// connection. (SQLite opens a file it may not write read-only, silently, and such a
+    /// connection stays read-only after the file is writable again.)
+    reopen_writer: Arc<AtomicBool>,
     /// Test hook: the disk is "full" ([`Store::simulate_disk_full`]).
     disk_full: Arc<AtomicBool>,
     /// `max_page_count` before the simulation started (0: not read yet).
@@ -78,9 +82,17 @@ impl Store {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let disk_full = Arc::new(AtomicBool::new(false));
+        let reopen_writer = Arc::new(AtomicBool::new(false));
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
+            .before_acquire({
+                let reopen = reopen_writer.clone();
+                move |_, _| {
+                    let stale = reopen.swap(false, Ordering::SeqCst);
+                    Box::pin(async move { Ok(!stale) })
+                }
+            })
             .after_connect({
                 let disk_full = disk_full.clone();
                 move |conn, _| {
@@ -131,6 +143,7 @@ impl Store {
             write,
             health: Arc::default(),
             probing: Arc::default(),
+            reopen_writer,
             disk_full,
             max_pages: Arc::default(),
         })
@@ -148,7 +161,16 @@ impl Store {
     ) -> Result<T, sqlx::Error> {
         let r = write.await;
         self.health.observe_write(&r);
+        self.reopen_after_fault(&r);
         r
+    }
+
+    fn reopen_after_fault<T>(&self, r: &Result<T, sqlx::Error>) {
+        if let Err(e) = r
+            && StorageFault::of(e).is_some()
+        {
+            self.reopen_writer.store(true, Ordering::SeqCst);
+        }
     }
 
     /// The last refused write, while no write has succeeded since.
@@ -185,6 +207,7 @@ impl Store {
         }
         .await;
         self.health.observe_probe(&r);
+        self.reopen_after_fault(&r);
         r
     }
 
