@@ -264,7 +264,8 @@ impl Store {
 /// pool is closed *before* awaiting a ping; if `close` runs in between, it finds no idle
 /// connection, waits for the permit, and the task then puts the connection in the idle queue
 /// after all. That connection stayed open until the process exited, so the WAL was never
-/// checkpointed and removed. Closing again until the pool is empty closes it.
+/// checkpointed and removed. Closing again until the pool is empty closes it. (sqlx issue
+/// #3217, fixed upstream by PR #3952 after the 0.8.6 we use.)
 async fn close_pool(pool: &SqlitePool) {
     loop {
         pool.close().await;

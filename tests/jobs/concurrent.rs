@@ -75,7 +75,8 @@ async fn twenty_identical_jobs_at_once_publish_each_flow_once() {
 
 #[tokio::test]
 async fn a_flow_an_earlier_job_deployed_with_other_content_is_still_published() {
-    // Arrange: two jobs at once for the same flow name with different queues.
+    // Arrange: two jobs for the same flow name with different queues, both planned before
+    // the first one runs.
     let org = spawn_org(300).await;
     let dir = tempfile::tempdir().unwrap();
     let app = spawn_app(&org, dir.path(), fast_worker()).await;
@@ -92,10 +93,15 @@ async fn a_flow_an_earlier_job_deployed_with_other_content_is_still_published() 
         })
     };
 
-    // Act
-    let ids = submit_all(&app, &[body(&general), body(&billing)]).await;
-    let first = app.wait_terminal(&ids[0], LONG).await;
-    let second = app.wait_terminal(&ids[1], LONG).await;
+    // Act: one after the other (jobs run in the order they were created), without waiting.
+    let first = app.submit(&body(&general)).await;
+    let second = app.submit(&body(&billing)).await;
+    let ids = [
+        first["id"].as_str().unwrap(),
+        second["id"].as_str().unwrap(),
+    ];
+    let first = app.wait_terminal(ids[0], LONG).await;
+    let second = app.wait_terminal(ids[1], LONG).await;
 
     // Assert: the module once, the line twice (the second content is not the first).
     assert_eq!(first["status"], "succeeded", "{first:#}");
@@ -118,5 +124,5 @@ async fn a_flow_an_earlier_job_deployed_with_other_content_is_still_published() 
         .json::<Value>()
         .await
         .unwrap();
-    assert_eq!(record["job_id"], ids[1].as_str(), "{record:#}");
+    assert_eq!(record["job_id"], ids[1], "{record:#}");
 }
