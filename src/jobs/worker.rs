@@ -7,6 +7,11 @@
 //! on `Success` read the flow's `publishedVersion` and write the step result and the flow
 //! record in one transaction. A resumed step whose upload was checkpointed polls its Genesys
 //! job; otherwise it registers a new one (safe: the Architect job upserts by name).
+//!
+//! The `running` checkpoint first looks at the flow record (`Store::step_started`): when an
+//! earlier job already deployed the step's content, the step ends there as `unchanged`,
+//! without a Genesys request. A write the database refuses for a storage fault (a full disk)
+//! is tried again until it works ([`Worker::persist`]), so the job waits where it is.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
