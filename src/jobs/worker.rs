@@ -11,7 +11,7 @@
 //! The `running` checkpoint first looks at the flow record (`Store::step_started`): when an
 //! earlier job already deployed the step's content, the step ends there as `unchanged`,
 //! without a Genesys request. A write the database refuses for a storage fault (a full disk)
-//! is tried again until it works ([`Worker::persist`]), so the job waits where it is.
+//! is tried again until it works (`Worker::persist`), so the job waits where it is.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
