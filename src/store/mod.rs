@@ -5,7 +5,7 @@
 //! SQLite's sleep-and-retry busy handler) and never fail with "database is locked".
 //! SQL is kept portable to Postgres (TEXT timestamps, no SQLite-only syntax).
 //!
-//! Every write goes through [`Store::tracked`], which remembers whether the database is
+//! Every write goes through `Store::tracked`, which remembers whether the database is
 //! refusing writes for a storage fault ([`fault`]); `/readyz` reports that, and probes.
 
 pub mod fault;
