@@ -5,6 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::store::fault::{RETRY_AFTER, StorageFault};
 use crate::template::Finding;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -63,9 +64,16 @@ pub enum ApiError {
     /// 503
     #[error("{0}")]
     Unavailable(String),
+    /// 503 with `Retry-After`: the database refuses writes for now (a full disk, a file that
+    /// cannot be written, an I/O error); nothing was stored.
+    #[error("{fault}; nothing was stored, retry in {} s", RETRY_AFTER.as_secs())]
+    Storage {
+        fault: StorageFault,
+        source: sqlx::Error,
+    },
     /// 500, logged and answered opaquely.
     #[error("database error")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     /// 500, logged and answered opaquely.
     #[error("internal error: {0}")]
     Internal(String),
@@ -86,7 +94,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Storage { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -104,6 +112,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::NotAcceptable(_) => "not-acceptable",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::Storage { .. } => "storage-unavailable",
             ApiError::Database(_) | ApiError::Internal(_) => "internal",
         }
     }
@@ -117,7 +126,9 @@ impl ApiError {
 
     pub fn to_problem(&self) -> Problem {
         let status = self.status();
-        let detail = if status.is_server_error() && !matches!(self, ApiError::Unavailable(_)) {
+        let detail = if status.is_server_error()
+            && !matches!(self, ApiError::Unavailable(_) | ApiError::Storage { .. })
+        {
             // Internals stay in the log; the client gets an opaque message.
             "the service failed to handle the request; see the service log".to_owned()
         } else {
@@ -141,8 +152,14 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
-            tracing::error!(error = %self, cause = ?self, "request failed");
+        match &self {
+            ApiError::Storage { fault, source } => {
+                tracing::warn!(fault = fault.as_str(), error = %source, "write refused by the database");
+            }
+            _ if status.is_server_error() => {
+                tracing::error!(error = %self, cause = ?self, "request failed");
+            }
+            _ => {}
         }
         let mut resp = problem_response(&self.to_problem());
         if matches!(self, ApiError::Unauthorized) {
@@ -151,7 +168,23 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Bearer realm=\"flowsmith\""),
             );
         }
+        if matches!(self, ApiError::Storage { .. }) {
+            resp.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(RETRY_AFTER.as_secs()),
+            );
+        }
         resp
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    /// A refusal of the storage that may pass is a 503 to retry; anything else is ours (500).
+    fn from(e: sqlx::Error) -> Self {
+        match StorageFault::of(&e) {
+            Some(fault) => ApiError::Storage { fault, source: e },
+            None => ApiError::Database(e),
+        }
     }
 }
 
@@ -175,6 +208,17 @@ mod tests {
         let p = ApiError::Internal("secret path /etc/x".into()).to_problem();
         assert_eq!(p.status, 500);
         assert!(!p.detail.contains("/etc/x"));
+    }
+
+    #[test]
+    fn a_full_disk_is_a_503_with_retry_after_and_a_plain_detail() {
+        let full = ApiError::from(sqlx::Error::PoolTimedOut);
+        assert!(matches!(full, ApiError::Storage { .. }), "{full:?}");
+        let resp = full.into_response();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "5");
+        let other = ApiError::from(sqlx::Error::RowNotFound);
+        assert_eq!(other.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 
     #[test]

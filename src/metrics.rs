@@ -45,6 +45,9 @@ pub mod names {
     pub const GENESYS_LIMITER_WAIT: &str = "flowsmith_genesys_limiter_wait_seconds";
     /// Counter `{target}`: OAuth tokens fetched.
     pub const GENESYS_TOKEN_REFRESHES: &str = "flowsmith_genesys_token_refreshes_total";
+    /// Counter `{fault}`: writes the database refused for a storage fault (full, read_only,
+    /// io, busy); readiness probes are not counted.
+    pub const STORE_WRITE_FAULTS: &str = "flowsmith_store_write_faults_total";
     /// Gauge `{state}`: jobs by state, read from the database at scrape time.
     pub const JOBS: &str = "flowsmith_jobs";
     /// Gauge `{state}`: steps by state, read from the database at scrape time.
@@ -148,6 +151,10 @@ fn describe() {
         names::GENESYS_LIMITER_WAIT,
         Unit::Seconds,
         "Time spent waiting for the client-side Genesys rate limiter"
+    );
+    describe_counter!(
+        names::STORE_WRITE_FAULTS,
+        "Writes the database refused for a storage fault (disk full, read-only file, I/O error, busy)"
     );
     describe_counter!(
         names::GENESYS_TOKEN_REFRESHES,

@@ -39,7 +39,10 @@ async fn healthz() -> Json<Health> {
     })
 }
 
-/// Readiness: the database answers and the job worker is alive.
+/// Readiness: the database answers and accepts writes, and the job worker is alive.
+///
+/// After a write the database refused (a full disk, a read-only file, an I/O error), a write
+/// probe decides: not ready until one succeeds.
 #[utoipa::path(get, path = "/readyz", tag = TAG_OPERATIONS,
     responses(
         (status = 200, description = "ready", body = Health),
@@ -51,6 +54,14 @@ async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
         .ping()
         .await
         .map_err(|e| ApiError::Unavailable(format!("database does not answer: {e}")))?;
+    if let Err(f) = state.store.check_writes().await {
+        return Err(ApiError::Unavailable(format!(
+            "the database refuses writes ({}) since {} s ago: {}; a write probe failed too",
+            f.fault.as_str(),
+            f.since.elapsed().as_secs(),
+            f.message
+        )));
+    }
     if let Some(worker) = &state.worker {
         // The worker loop goes round at least every poll interval (default 500 ms).
         match worker.age_ms() {

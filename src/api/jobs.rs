@@ -79,6 +79,19 @@ pub struct StepError {
     pub depends_on: Option<usize>,
 }
 
+/// Why a step ended as it did when its planned action did not say so.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StepNote {
+    /// `unchanged_at_run_time`: planned `create` or `update`, but when the step ran an earlier
+    /// job had already deployed the same content (same plan hash, published), so nothing was
+    /// sent to Genesys and the action became `unchanged`.
+    pub kind: String,
+    pub message: String,
+    /// The job that deployed the content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+}
+
 /// One flow of a job.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct StepView {
@@ -103,6 +116,8 @@ pub struct StepView {
     pub published_version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<StepError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<StepNote>,
     #[schema(value_type = Object)]
     pub params: Map<String, Value>,
     pub warnings: Vec<Finding>,
@@ -211,6 +226,7 @@ fn step_view(s: &StepRow) -> StepView {
             .error
             .as_deref()
             .and_then(|e| serde_json::from_str(e).ok()),
+        note: s.note.as_deref().and_then(|n| serde_json::from_str(n).ok()),
         params: serde_json::from_str(&s.params).unwrap_or_default(),
         warnings: serde_json::from_str(&s.warnings).unwrap_or_default(),
         started_at: s.started_at.clone(),

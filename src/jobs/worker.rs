@@ -7,6 +7,11 @@
 //! on `Success` read the flow's `publishedVersion` and write the step result and the flow
 //! record in one transaction. A resumed step whose upload was checkpointed polls its Genesys
 //! job; otherwise it registers a new one (safe: the Architect job upserts by name).
+//!
+//! The `running` checkpoint first looks at the flow record (`Store::step_started`): when an
+//! earlier job already deployed the step's content, the step ends there as `unchanged`,
+//! without a Genesys request. A write the database refuses for a storage fault (a full disk)
+//! is tried again until it works (`Worker::persist`), so the job waits where it is.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -23,7 +28,7 @@ use super::{Liveness, Signals};
 use crate::compile::ModuleTarget;
 use crate::genesys::{GenesysClient, GenesysError, JobStatus};
 use crate::store::jobs::{CANCELLED, FAILED, SUCCEEDED};
-use crate::store::{Claimed, FlowRecordRow, StepRow, StepSuccess, Store};
+use crate::store::{Claimed, FlowRecordRow, StepRow, StepStart, StepSuccess, StorageFault, Store};
 use crate::template::FlowType;
 
 /// Worker settings. `from_env` reads `FLOWSMITH_LEASE_SECS`, `FLOWSMITH_HEARTBEAT_SECS` and
@@ -56,6 +61,10 @@ pub struct WorkerOptions {
     pub retry_backoff: Duration,
     /// Steps of one job in flight per target (default when a target is not listed: 4).
     pub concurrency: BTreeMap<String, usize>,
+    /// First pause before a job write the database refused (disk full, ...) is tried again;
+    /// it doubles up to `store_retry_max`.
+    pub store_retry_first: Duration,
+    pub store_retry_max: Duration,
 }
 
 impl Default for WorkerOptions {
@@ -74,6 +83,8 @@ impl Default for WorkerOptions {
             max_rate_limit_retries: 3,
             retry_backoff: Duration::from_secs(2),
             concurrency: BTreeMap::new(),
+            store_retry_first: Duration::from_millis(100),
+            store_retry_max: Duration::from_secs(5),
         }
     }
 }
@@ -125,6 +136,16 @@ struct Inner {
     typical_ms: Mutex<HashMap<String, f64>>,
 }
 
+/// How a step that did not fail ended.
+enum Ran {
+    /// Its flow was published.
+    Deployed,
+    /// The org already had its content.
+    AlreadyDeployed,
+    /// A fenced write found the job no longer this attempt's.
+    Lost,
+}
+
 /// Why a step stopped without a result of its own.
 enum Stop {
     /// The step failed; the error is recorded.
@@ -135,6 +156,8 @@ enum Stop {
 
 enum StepEnd {
     Succeeded,
+    /// Found deployed by an earlier job when it started: succeeded without a Genesys request.
+    AlreadyDeployed,
     Failed,
     Interrupted,
 }
@@ -288,20 +311,22 @@ impl Worker {
     async fn execute(&self, c: &Claimed, token: &CancellationToken) -> Result<bool, sqlx::Error> {
         let store = &self.inner.store;
         if c.dry_run {
-            let done = store.finish_job(&c.id, c.attempt, SUCCEEDED, None).await?;
+            let done = self
+                .persist(token, || {
+                    store.finish_job(&c.id, c.attempt, SUCCEEDED, None)
+                })
+                .await?;
             if done {
                 count_job(&c.target, SUCCEEDED);
             }
             return Ok(done);
         }
         let Some(client) = self.inner.clients.get(&c.target).cloned() else {
-            return store
-                .finish_job(
-                    &c.id,
-                    c.attempt,
-                    FAILED,
-                    Some(&format!("target {:?} is not configured", c.target)),
-                )
+            let error = format!("target {:?} is not configured", c.target);
+            return self
+                .persist(token, || {
+                    store.finish_job(&c.id, c.attempt, FAILED, Some(error.as_str()))
+                })
                 .await;
         };
         let steps = store.job_steps(&c.id).await?;
@@ -342,8 +367,10 @@ impl Worker {
                             "message": format!("module step {d} ('{}') did not succeed ({})", steps[d].flow_name, states[d]),
                             "depends_on": d,
                         });
-                        if !store
-                            .step_ended(&c.id, c.attempt, i as i64, "skipped", &reason)
+                        if !self
+                            .persist(token, || {
+                                store.step_ended(&c.id, c.attempt, i as i64, "skipped", &reason)
+                            })
                             .await?
                         {
                             return Ok(false);
@@ -398,7 +425,9 @@ impl Worker {
             tokio::select! {
                 biased;
                 Some(r) = in_flight.join_next() => match r {
-                    Ok((i, StepEnd::Succeeded)) => states[i] = "succeeded".into(),
+                    Ok((i, StepEnd::Succeeded | StepEnd::AlreadyDeployed)) => {
+                        states[i] = "succeeded".into()
+                    }
                     Ok((i, StepEnd::Failed)) => states[i] = "failed".into(),
                     Ok((_, StepEnd::Interrupted)) => token.cancel(),
                     Err(e) => {
@@ -416,8 +445,10 @@ impl Worker {
             let reason = json!({"kind": "cancelled", "message": "the job was cancelled before this step started"});
             for i in 0..steps.len() {
                 if matches!(states[i].as_str(), "pending" | "running") {
-                    if !store
-                        .step_ended(&c.id, c.attempt, i as i64, "cancelled", &reason)
+                    if !self
+                        .persist(token, || {
+                            store.step_ended(&c.id, c.attempt, i as i64, "cancelled", &reason)
+                        })
                         .await?
                     {
                         return Ok(false);
@@ -439,8 +470,10 @@ impl Worker {
             let skipped = states.iter().filter(|s| *s == "skipped").count();
             format!("{failed} step(s) failed, {skipped} skipped")
         });
-        let done = store
-            .finish_job(&c.id, c.attempt, status, error.as_deref())
+        let done = self
+            .persist(token, || {
+                store.finish_job(&c.id, c.attempt, status, error.as_deref())
+            })
             .await?;
         if done {
             count_job(&c.target, status);
@@ -473,15 +506,17 @@ impl Worker {
             .step_inner(target, attempt, step, client, token, queues)
             .await
         {
-            Ok(true) => StepEnd::Succeeded,
-            Ok(false) => StepEnd::Interrupted,
+            Ok(Ran::Deployed) => StepEnd::Succeeded,
+            Ok(Ran::AlreadyDeployed) => StepEnd::AlreadyDeployed,
+            Ok(Ran::Lost) => StepEnd::Interrupted,
             Err(Stop::Interrupted) => StepEnd::Interrupted,
             Err(Stop::Failed(error)) => {
                 tracing::warn!(job_id = %step.job_id, idx = step.idx, flow = %step.flow_name, error = %error, "step failed");
+                let store = &self.inner.store;
                 match self
-                    .inner
-                    .store
-                    .step_ended(&step.job_id, attempt, step.idx, "failed", &error)
+                    .persist(token, || {
+                        store.step_ended(&step.job_id, attempt, step.idx, "failed", &error)
+                    })
                     .await
                 {
                     Ok(true) => StepEnd::Failed,
@@ -491,6 +526,7 @@ impl Worker {
         };
         let outcome = match end {
             StepEnd::Succeeded => "succeeded",
+            StepEnd::AlreadyDeployed => "unchanged",
             StepEnd::Failed => "failed",
             StepEnd::Interrupted => "interrupted",
         };
@@ -506,7 +542,7 @@ impl Worker {
         end
     }
 
-    /// One step; `Ok(false)` when a fenced write found the job no longer ours.
+    /// One step.
     async fn step_inner(
         &self,
         target: &str,
@@ -515,11 +551,20 @@ impl Worker {
         client: &GenesysClient,
         token: &CancellationToken,
         queues: &tokio::sync::Mutex<BTreeMap<String, Option<String>>>,
-    ) -> Result<bool, Stop> {
+    ) -> Result<Ran, Stop> {
         let store = &self.inner.store;
         let (job_id, idx) = (step.job_id.as_str(), step.idx);
-        if !store.step_started(job_id, attempt, idx).await.map_err(db)? {
-            return Ok(false);
+        match self
+            .persist(token, || store.step_started(job_id, attempt, idx))
+            .await
+            .map_err(db)?
+        {
+            StepStart::Started => {}
+            StepStart::AlreadyDeployed => {
+                tracing::info!(job_id, idx, flow = %step.flow_name, "an earlier job already deployed this content; nothing to do");
+                return Ok(Ran::AlreadyDeployed);
+            }
+            StepStart::Lost => return Ok(Ran::Lost),
         }
         self.inner.signals.notify();
 
@@ -623,29 +668,31 @@ impl Worker {
                 }
                 None => {
                     let reg = self.call(token, || client.register_job()).await?;
-                    if !store
-                        .step_registered(
-                            job_id,
-                            attempt,
-                            idx,
-                            &reg.id,
-                            &compiled.yaml,
-                            &compiled.content_hash,
-                        )
+                    if !self
+                        .persist(token, || {
+                            store.step_registered(
+                                job_id,
+                                attempt,
+                                idx,
+                                &reg.id,
+                                &compiled.yaml,
+                                &compiled.content_hash,
+                            )
+                        })
                         .await
                         .map_err(db)?
                     {
-                        return Ok(false);
+                        return Ok(Ran::Lost);
                     }
                     self.inner.signals.notify();
                     self.call(token, || client.upload(&reg, &compiled.yaml))
                         .await?;
-                    if !store
-                        .step_uploaded(job_id, attempt, idx)
+                    if !self
+                        .persist(token, || store.step_uploaded(job_id, attempt, idx))
                         .await
                         .map_err(db)?
                     {
-                        return Ok(false);
+                        return Ok(Ran::Lost);
                     }
                     (reg.id, Instant::now(), true)
                 }
@@ -735,10 +782,43 @@ impl Worker {
             yaml: compiled.yaml,
             content_hash: compiled.content_hash,
         };
-        store
-            .step_succeeded(job_id, attempt, idx, &ok, &record)
+        let done = self
+            .persist(token, || {
+                store.step_succeeded(job_id, attempt, idx, &ok, &record)
+            })
             .await
-            .map_err(db)
+            .map_err(db)?;
+        Ok(if done { Ran::Deployed } else { Ran::Lost })
+    }
+
+    /// Runs one store write, and while the database refuses writes for a storage fault (a
+    /// full disk, a read-only file, an I/O error) tries it again with a growing pause: the
+    /// job waits where it is, holding what Genesys already did, and carries on as soon as
+    /// writes work again. Gives the error back when `token` stops the job (shutdown or a lost
+    /// lease: the next claim resumes from the last checkpoint).
+    async fn persist<T, F, Fut>(
+        &self,
+        token: &CancellationToken,
+        mut write: F,
+    ) -> Result<T, sqlx::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, sqlx::Error>>,
+    {
+        let mut wait = self.inner.opts.store_retry_first;
+        loop {
+            match write().await {
+                Err(e) if StorageFault::of(&e).is_some() && !token.is_cancelled() => {
+                    tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "the database refused a job write; trying again");
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        () = token.cancelled() => return Err(e),
+                    }
+                    wait = (wait * 2).min(self.inner.opts.store_retry_max);
+                }
+                r => return r,
+            }
+        }
     }
 
     /// Calls Genesys, retrying retryable errors with backoff; other errors fail the step.

@@ -3,7 +3,8 @@
 //! dependency tracking, per-token rate limits and injectable faults, plus an admin API under
 //! `/sandbox/`.
 //!
-//! Rate limiting is a fixed 60-second window per token, started by the token's first request
+//! Rate limiting is a fixed window per token (60 s, as Genesys; `--rate-window-secs` and the
+//! `rate_window_secs` fault shorten it for tests), started by the token's first request
 //! in the window; `inin-ratelimit-reset` is the number of seconds until the window ends and
 //! `Retry-After` on a 429 is the same number (at least 1). When the limit is off (0) the
 //! headers are still sent, with `inin-ratelimit-allowed` = 2147483647.
@@ -43,9 +44,12 @@ pub struct SandboxOptions {
     /// Queue to seed (repeatable). Default: General
     #[arg(long = "queue", value_name = "NAME")]
     pub queues: Vec<String>,
-    /// Requests per minute per token (fixed 60 s window); 0 = off
+    /// Requests per window per token (fixed window, 60 s by default: per minute); 0 = off
     #[arg(long, default_value_t = 300)]
     pub rate_limit: u32,
+    /// Length of the fixed rate-limit window, seconds (Genesys: 60; tests use a few)
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub rate_window_secs: u64,
     /// Added latency of every API and OAuth request, milliseconds
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
@@ -69,6 +73,7 @@ impl Default for SandboxOptions {
             clients: Vec::new(),
             queues: Vec::new(),
             rate_limit: 300,
+            rate_window_secs: 60,
             latency_ms: 0,
             error_rate: 0.0,
             job_duration_ms: 500,
@@ -252,7 +257,6 @@ impl IntoResponse for ApiError {
 pub(crate) struct Caller(pub String);
 
 const UNLIMITED: u32 = i32::MAX as u32;
-const WINDOW: Duration = Duration::from_secs(60);
 
 enum Gate {
     Pass {
@@ -286,6 +290,7 @@ fn admit(sb: &Sandbox, headers: &HeaderMap) -> Result<Gate, ApiError> {
     let now = Instant::now();
     let mut st = sb.lock();
     let limit = st.faults.rate_limit;
+    let window = Duration::from_secs(st.faults.rate_window_secs.max(1));
     let invalid = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -297,11 +302,11 @@ fn admit(sb: &Sandbox, headers: &HeaderMap) -> Result<Gate, ApiError> {
     if token.expires_at <= now {
         return Err(invalid());
     }
-    if now.duration_since(token.window_start) >= WINDOW {
+    if now.duration_since(token.window_start) >= window {
         token.window_start = now;
         token.count = 0;
     }
-    let remaining = WINDOW.saturating_sub(now.duration_since(token.window_start));
+    let remaining = window.saturating_sub(now.duration_since(token.window_start));
     let reset = remaining.as_secs_f64().ceil().max(1.0) as u64;
     if limit == 0 {
         token.count = token.count.saturating_add(1);
@@ -458,6 +463,8 @@ mod tests {
             "0.25",
             "--token-ttl",
             "60",
+            "--rate-window-secs",
+            "2",
         ]);
         let o = &cli.cmd.options;
         assert_eq!(cli.cmd.listen, "0.0.0.0:1");
@@ -468,6 +475,7 @@ mod tests {
             (0, 5, 10, 60)
         );
         assert_eq!((o.error_rate, o.job_failure_rate), (0.5, 0.25));
+        assert_eq!(o.rate_window_secs, 2);
         let d = Cli::parse_from(["x"]).cmd;
         assert_eq!(d.listen, "127.0.0.1:9090");
         let (a, b) = (d.options, SandboxOptions::default());
@@ -491,5 +499,6 @@ mod tests {
             (a.error_rate, a.job_failure_rate),
             (b.error_rate, b.job_failure_rate)
         );
+        assert_eq!((a.rate_window_secs, b.rate_window_secs), (60, 60));
     }
 }

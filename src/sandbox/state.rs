@@ -15,8 +15,10 @@ use super::archy::unverified::{HOME_DIVISION_ID, HOME_DIVISION_NAME};
 /// Limits and faults, changeable at run time through `/sandbox/faults`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Faults {
-    /// Requests per minute per token; 0 = off.
+    /// Requests per window per token; 0 = off.
     pub rate_limit: u32,
+    /// Length of the fixed rate-limit window, seconds (at least 1).
+    pub rate_window_secs: u64,
     pub latency_ms: u64,
     /// Fraction (0..=1) of `/api/v2` requests answered with 503/502.
     pub error_rate: f64,
@@ -30,6 +32,7 @@ impl From<&SandboxOptions> for Faults {
     fn from(o: &SandboxOptions) -> Self {
         Faults {
             rate_limit: o.rate_limit,
+            rate_window_secs: o.rate_window_secs.max(1),
             latency_ms: o.latency_ms,
             error_rate: o.error_rate,
             job_duration_ms: o.job_duration_ms,
@@ -44,6 +47,7 @@ impl From<&SandboxOptions> for Faults {
 #[serde(deny_unknown_fields)]
 pub struct FaultsPatch {
     pub rate_limit: Option<u32>,
+    pub rate_window_secs: Option<u64>,
     pub latency_ms: Option<u64>,
     pub error_rate: Option<f64>,
     pub job_duration_ms: Option<u64>,
@@ -55,6 +59,9 @@ impl Faults {
     pub fn apply(&mut self, p: &FaultsPatch) {
         if let Some(v) = p.rate_limit {
             self.rate_limit = v;
+        }
+        if let Some(v) = p.rate_window_secs {
+            self.rate_window_secs = v.max(1);
         }
         if let Some(v) = p.latency_ms {
             self.latency_ms = v;
@@ -78,7 +85,7 @@ impl Faults {
 pub struct Token {
     pub client_id: String,
     pub expires_at: Instant,
-    /// Start of the current fixed 60-second rate-limit window.
+    /// Start of the current fixed rate-limit window.
     pub window_start: Instant,
     pub count: u32,
 }

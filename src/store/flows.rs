@@ -48,6 +48,37 @@ pub struct FlowFilter {
     pub limit: i64,
 }
 
+impl FlowRecordRow {
+    /// Whether this record says the org already has what a step would deploy: the same plan
+    /// hash as the same flow type, published, and published no earlier than the current
+    /// record of every module it calls (`modules`: their names and `updated_at`). A caller
+    /// published before its module changed must be published again to pick the module up.
+    pub fn deploys(&self, plan_hash: &str, flow_type: &str, modules: &[(String, String)]) -> bool {
+        self.plan_hash == plan_hash
+            && self.flow_type == flow_type
+            && self.flow_id.is_some()
+            && self.published_version.is_some()
+            && modules
+                .iter()
+                .all(|(_, at)| at.as_str() <= self.updated_at.as_str())
+    }
+}
+
+/// The record of (target, name) inside a transaction.
+pub async fn record_in(
+    conn: &mut SqliteConnection,
+    target: &str,
+    name: &str,
+) -> Result<Option<FlowRecordRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM flow_records r WHERE r.target = $1 AND r.name = $2"
+    ))
+    .bind(target)
+    .bind(name)
+    .fetch_optional(conn)
+    .await
+}
+
 /// Inserts or replaces the record of (target, name).
 pub async fn upsert_record(
     conn: &mut SqliteConnection,
@@ -136,5 +167,54 @@ impl Store {
         .bind(f.limit)
         .fetch_all(self.reader())
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(plan_hash: &str, published: Option<&str>, updated_at: &str) -> FlowRecordRow {
+        FlowRecordRow {
+            target: "org".into(),
+            name: "Caller".into(),
+            flow_type: "inbound".into(),
+            flow_id: Some("f-1".into()),
+            template_name: "t".into(),
+            template_version: 1,
+            content_hash: "c".into(),
+            plan_hash: plan_hash.into(),
+            published_version: published.map(str::to_owned),
+            yaml: String::new(),
+            params: "{}".into(),
+            module_interface: None,
+            calls: "[\"Module\"]".into(),
+            job_id: Some("j-1".into()),
+            updated_at: updated_at.into(),
+        }
+    }
+
+    const T1: &str = "2026-01-01T00:00:01.000Z";
+    const T2: &str = "2026-01-01T00:00:02.000Z";
+
+    #[test]
+    fn the_same_published_content_is_deployed() {
+        let r = record("h", Some("1.0"), T2);
+        assert!(r.deploys("h", "inbound", &[("Module".into(), T1.into())]));
+        assert!(r.deploys("h", "inbound", &[("Module".into(), T2.into())]));
+        assert!(r.deploys("h", "inbound", &[]));
+    }
+
+    #[test]
+    fn other_content_an_unpublished_flow_or_another_type_is_not() {
+        assert!(!record("h", Some("1.0"), T2).deploys("other", "inbound", &[]));
+        assert!(!record("h", None, T2).deploys("h", "inbound", &[]));
+        assert!(!record("h", Some("1.0"), T2).deploys("h", "module", &[]));
+    }
+
+    #[test]
+    fn a_caller_published_before_its_module_changed_is_not() {
+        let r = record("h", Some("1.0"), T1);
+        assert!(!r.deploys("h", "inbound", &[("Module".into(), T2.into())]));
     }
 }

@@ -7,7 +7,7 @@
 
 use sqlx::{FromRow, Sqlite, SqliteConnection, Transaction};
 
-use super::flows::{FlowRecordRow, upsert_record};
+use super::flows::{FlowRecordRow, record_in, upsert_record};
 use super::{Store, now};
 
 pub const QUEUED: &str = "queued";
@@ -71,9 +71,11 @@ pub struct StepRow {
     pub attempt: i64,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
+    /// JSON `{kind, message}`: why the step ended as it did when the plan did not say so.
+    pub note: Option<String>,
 }
 
-const STEP_COLUMNS: &str = "job_id, idx, flow_name, template_name, template_version, flow_type, action, state, depends_on, yaml, content_hash, plan_hash, params, context, warnings, genesys_job_id, uploaded_at, flow_id, published_version, error, attempt, started_at, finished_at";
+const STEP_COLUMNS: &str = "job_id, idx, flow_name, template_name, template_version, flow_type, action, state, depends_on, yaml, content_hash, plan_hash, params, context, warnings, genesys_job_id, uploaded_at, flow_id, published_version, error, attempt, started_at, finished_at, note";
 
 #[derive(Debug, Clone, FromRow)]
 pub struct EventRow {
@@ -171,6 +173,17 @@ pub enum RetryOutcome {
     Requeued,
 }
 
+/// What [`Store::step_started`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepStart {
+    /// The step is running under this attempt.
+    Started,
+    /// The org already had the step's content: the step ended as succeeded, `unchanged`.
+    AlreadyDeployed,
+    /// The job is no longer this attempt's (reclaimed, cancelled or finished).
+    Lost,
+}
+
 /// How a step ended.
 #[derive(Debug, Clone)]
 pub struct StepSuccess {
@@ -211,82 +224,85 @@ impl Store {
     /// Inserts a job, its steps and its first event(s) in one transaction, unless a job with
     /// the same idempotency key exists.
     pub async fn create_job(&self, job: &NewJob) -> Result<CreateOutcome, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
-        if let Some(key) = &job.idempotency_key
-            && let Some(existing) = job_by_key(&mut tx, key).await?
-        {
-            tx.commit().await?;
-            return Ok(CreateOutcome::Existing(existing));
-        }
-        let created_at = now();
-        let finished = (job.status != QUEUED).then(|| created_at.clone());
-        sqlx::query(
-            "INSERT INTO jobs (id, target, status, dry_run, description, request, plan, idempotency_key, request_hash, created_at, finished_at, request_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(&job.id)
-        .bind(&job.target)
-        .bind(&job.status)
-        .bind(job.dry_run)
-        .bind(&job.description)
-        .bind(&job.request)
-        .bind(&job.plan)
-        .bind(&job.idempotency_key)
-        .bind(&job.request_hash)
-        .bind(&created_at)
-        .bind(&finished)
-        .bind(&job.request_id)
-        .execute(&mut *tx)
-        .await?;
-        for (idx, s) in job.steps.iter().enumerate() {
-            let done = (s.state != "pending").then(|| created_at.clone());
+        self.tracked(async {
+            let mut tx = self.begin_write().await?;
+            if let Some(key) = &job.idempotency_key
+                && let Some(existing) = job_by_key(&mut tx, key).await?
+            {
+                tx.commit().await?;
+                return Ok(CreateOutcome::Existing(existing));
+            }
+            let created_at = now();
+            let finished = (job.status != QUEUED).then(|| created_at.clone());
             sqlx::query(
-                "INSERT INTO job_steps (job_id, idx, flow_name, template_name, template_version, flow_type, action, state, depends_on, yaml, content_hash, plan_hash, params, context, warnings, flow_id, published_version, error, finished_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+                "INSERT INTO jobs (id, target, status, dry_run, description, request, plan, idempotency_key, request_hash, created_at, finished_at, request_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(&job.id)
-            .bind(idx as i64)
-            .bind(&s.flow_name)
-            .bind(&s.template_name)
-            .bind(s.template_version)
-            .bind(&s.flow_type)
-            .bind(&s.action)
-            .bind(&s.state)
-            .bind(&s.depends_on)
-            .bind(&s.yaml)
-            .bind(&s.plan_hash)
-            .bind(&s.plan_hash)
-            .bind(&s.params)
-            .bind(&s.context)
-            .bind(&s.warnings)
-            .bind(&s.flow_id)
-            .bind(&s.published_version)
-            .bind(&s.error)
-            .bind(&done)
+            .bind(&job.target)
+            .bind(&job.status)
+            .bind(job.dry_run)
+            .bind(&job.description)
+            .bind(&job.request)
+            .bind(&job.plan)
+            .bind(&job.idempotency_key)
+            .bind(&job.request_hash)
+            .bind(&created_at)
+            .bind(&finished)
+            .bind(&job.request_id)
             .execute(&mut *tx)
             .await?;
-        }
-        append_event(
-            &mut tx,
-            &job.id,
-            "job.created",
-            &serde_json::json!({"status": QUEUED, "steps": job.steps.len(), "dry_run": job.dry_run}),
-        )
-        .await?;
-        if job.status != QUEUED {
+            for (idx, s) in job.steps.iter().enumerate() {
+                let done = (s.state != "pending").then(|| created_at.clone());
+                sqlx::query(
+                    "INSERT INTO job_steps (job_id, idx, flow_name, template_name, template_version, flow_type, action, state, depends_on, yaml, content_hash, plan_hash, params, context, warnings, flow_id, published_version, error, finished_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+                )
+                .bind(&job.id)
+                .bind(idx as i64)
+                .bind(&s.flow_name)
+                .bind(&s.template_name)
+                .bind(s.template_version)
+                .bind(&s.flow_type)
+                .bind(&s.action)
+                .bind(&s.state)
+                .bind(&s.depends_on)
+                .bind(&s.yaml)
+                .bind(&s.plan_hash)
+                .bind(&s.plan_hash)
+                .bind(&s.params)
+                .bind(&s.context)
+                .bind(&s.warnings)
+                .bind(&s.flow_id)
+                .bind(&s.published_version)
+                .bind(&s.error)
+                .bind(&done)
+                .execute(&mut *tx)
+                .await?;
+            }
             append_event(
                 &mut tx,
                 &job.id,
-                &format!("job.{}", job.status),
-                &serde_json::json!({"status": job.status, "dry_run": job.dry_run}),
+                "job.created",
+                &serde_json::json!({"status": QUEUED, "steps": job.steps.len(), "dry_run": job.dry_run}),
             )
             .await?;
-        }
-        let row = fetch_job(&mut tx, &job.id)
-            .await?
-            .ok_or(sqlx::Error::RowNotFound)?;
-        tx.commit().await?;
-        Ok(CreateOutcome::Created(row))
+            if job.status != QUEUED {
+                append_event(
+                    &mut tx,
+                    &job.id,
+                    &format!("job.{}", job.status),
+                    &serde_json::json!({"status": job.status, "dry_run": job.dry_run}),
+                )
+                .await?;
+            }
+            let row = fetch_job(&mut tx, &job.id)
+                .await?
+                .ok_or(sqlx::Error::RowNotFound)?;
+            tx.commit().await?;
+            Ok(CreateOutcome::Created(row))
+        })
+        .await
     }
 
     /// Jobs and steps by state (`SELECT state, COUNT(*) ... GROUP BY state`), for the
@@ -394,39 +410,42 @@ impl Store {
         lease: std::time::Duration,
         targets: &[String],
     ) -> Result<Option<Claimed>, sqlx::Error> {
-        let now_ts = now();
-        let until = lease_until(lease);
-        let targets_json = serde_json::to_string(targets).unwrap_or_else(|_| "[]".into());
-        let mut tx = self.begin_write().await?;
-        let claimed: Option<Claimed> = sqlx::query_as(
-            "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2, attempt = attempt + 1, \
-                 started_at = COALESCE(started_at, $3) \
-             WHERE id = ( \
-                 SELECT j.id FROM jobs j \
-                 WHERE (j.status = 'queued' OR (j.status = 'running' AND j.lease_expires_at < $3)) \
-                   AND j.target IN (SELECT value FROM json_each($4)) \
-                   AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.target = j.target AND k.id <> j.id \
-                                   AND k.status = 'running' AND k.lease_expires_at >= $3) \
-                 ORDER BY j.created_at, j.id LIMIT 1) \
-             RETURNING id, target, attempt, dry_run, request_id",
-        )
-        .bind(owner)
-        .bind(&until)
-        .bind(&now_ts)
-        .bind(&targets_json)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(c) = &claimed {
-            append_event(
-                &mut tx,
-                &c.id,
-                "job.started",
-                &serde_json::json!({"status": RUNNING, "attempt": c.attempt, "worker": owner}),
+        self.tracked(async {
+            let now_ts = now();
+            let until = lease_until(lease);
+            let targets_json = serde_json::to_string(targets).unwrap_or_else(|_| "[]".into());
+            let mut tx = self.begin_write().await?;
+            let claimed: Option<Claimed> = sqlx::query_as(
+                "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2, attempt = attempt + 1, \
+                     started_at = COALESCE(started_at, $3) \
+                 WHERE id = ( \
+                     SELECT j.id FROM jobs j \
+                     WHERE (j.status = 'queued' OR (j.status = 'running' AND j.lease_expires_at < $3)) \
+                       AND j.target IN (SELECT value FROM json_each($4)) \
+                       AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.target = j.target AND k.id <> j.id \
+                                       AND k.status = 'running' AND k.lease_expires_at >= $3) \
+                     ORDER BY j.created_at, j.id LIMIT 1) \
+                 RETURNING id, target, attempt, dry_run, request_id",
             )
+            .bind(owner)
+            .bind(&until)
+            .bind(&now_ts)
+            .bind(&targets_json)
+            .fetch_optional(&mut *tx)
             .await?;
-        }
-        tx.commit().await?;
-        Ok(claimed)
+            if let Some(c) = &claimed {
+                append_event(
+                    &mut tx,
+                    &c.id,
+                    "job.started",
+                    &serde_json::json!({"status": RUNNING, "attempt": c.attempt, "worker": owner}),
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(claimed)
+        })
+        .await
     }
 
     /// Extends the lease; false when the job is no longer ours (reclaimed or finished).
@@ -436,35 +455,41 @@ impl Store {
         attempt: i64,
         lease: std::time::Duration,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
-        let n = sqlx::query(
-            "UPDATE jobs SET lease_expires_at = $1 WHERE id = $2 AND attempt = $3 AND status = 'running'",
-        )
-        .bind(lease_until(lease))
-        .bind(id)
-        .bind(attempt)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
-        Ok(n == 1)
+        self.tracked(async {
+            let mut tx = self.begin_write().await?;
+            let n = sqlx::query(
+                "UPDATE jobs SET lease_expires_at = $1 WHERE id = $2 AND attempt = $3 AND status = 'running'",
+            )
+            .bind(lease_until(lease))
+            .bind(id)
+            .bind(attempt)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            Ok(n == 1)
+        })
+        .await
     }
 
     /// Gives the lease up at once (graceful shutdown), so the next start resumes the job
     /// without waiting for it to expire.
     pub async fn release_job(&self, id: &str, attempt: i64) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
-        let n = sqlx::query(
-            "UPDATE jobs SET lease_expires_at = $1, lease_owner = NULL WHERE id = $2 AND attempt = $3 AND status = 'running'",
-        )
-        .bind("1970-01-01T00:00:00.000Z")
-        .bind(id)
-        .bind(attempt)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
-        Ok(n == 1)
+        self.tracked(async {
+            let mut tx = self.begin_write().await?;
+            let n = sqlx::query(
+                "UPDATE jobs SET lease_expires_at = $1, lease_owner = NULL WHERE id = $2 AND attempt = $3 AND status = 'running'",
+            )
+            .bind("1970-01-01T00:00:00.000Z")
+            .bind(id)
+            .bind(attempt)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            Ok(n == 1)
+        })
+        .await
     }
 
     pub async fn cancel_requested(&self, id: &str) -> Result<bool, sqlx::Error> {
@@ -475,37 +500,106 @@ impl Store {
         Ok(v.unwrap_or(false))
     }
 
-    /// Checkpoint: the step is running under this attempt.
+    /// Checkpoint: the step is running under this attempt — unless the org already has what
+    /// it would deploy. Jobs are planned concurrently but run one at a time per target, so a
+    /// step planned `create` or `update` may find, when it starts, that an earlier step (of
+    /// another job) deployed the same content since: the flow record, written in the same
+    /// transaction as that step's success, has the same plan hash and a published version
+    /// no older than the modules it calls ([`FlowRecordRow::deploys`]). The step then ends
+    /// here as succeeded and `unchanged`, with a note saying so, without a Genesys request.
     pub async fn step_started(
         &self,
         id: &str,
         attempt: i64,
         idx: i64,
-    ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
-        let n = sqlx::query(&fenced(
-            "UPDATE job_steps SET state = 'running', attempt = $1, started_at = COALESCE(started_at, $2), error = NULL \
-             WHERE job_id = $3 AND idx = $4 AND state IN ('pending', 'running') AND $FENCE",
-            "$1",
-        ))
-        .bind(attempt)
-        .bind(now())
-        .bind(id)
-        .bind(idx)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n == 1 {
-            append_event(
-                &mut tx,
-                id,
-                "step.started",
-                &serde_json::json!({"idx": idx, "attempt": attempt}),
+    ) -> Result<StepStart, sqlx::Error> {
+        self.tracked(async {
+            let mut tx = self.begin_write().await?;
+            let planned: Option<(String, String, String, String)> = sqlx::query_as(
+                "SELECT j.target, s.flow_name, s.flow_type, s.plan_hash FROM job_steps s JOIN jobs j ON j.id = s.job_id \
+                 WHERE s.job_id = $1 AND s.idx = $2",
             )
+            .bind(id)
+            .bind(idx)
+            .fetch_optional(&mut *tx)
             .await?;
-        }
-        tx.commit().await?;
-        Ok(n == 1)
+            let deployed = match &planned {
+                Some((target, name, flow_type, plan_hash)) => {
+                    deployed_record(&mut tx, target, name, flow_type, plan_hash).await?
+                }
+                None => None,
+            };
+            let at = now();
+            let (n, outcome) = match deployed {
+                Some(r) => {
+                    let note = serde_json::json!({
+                        "kind": "unchanged_at_run_time",
+                        "message": format!(
+                            "flow '{}' already had this content when the step ran (published version {}, deployed by job {}); nothing was sent to Genesys",
+                            r.name,
+                            r.published_version.as_deref().unwrap_or("?"),
+                            r.job_id.as_deref().unwrap_or("?"),
+                        ),
+                        "job_id": r.job_id,
+                    });
+                    let n = sqlx::query(&fenced(
+                        "UPDATE job_steps SET state = 'succeeded', action = 'unchanged', note = $1, flow_id = $2, published_version = $3, \
+                             yaml = $4, content_hash = $5, attempt = $6, started_at = COALESCE(started_at, $7), finished_at = $7, error = NULL \
+                         WHERE job_id = $8 AND idx = $9 AND state IN ('pending', 'running') AND $FENCE",
+                        "$6",
+                    ))
+                    .bind(note.to_string())
+                    .bind(&r.flow_id)
+                    .bind(&r.published_version)
+                    .bind(&r.yaml)
+                    .bind(&r.content_hash)
+                    .bind(attempt)
+                    .bind(&at)
+                    .bind(id)
+                    .bind(idx)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if n == 1 {
+                        append_event(
+                            &mut tx,
+                            id,
+                            "step.succeeded",
+                            &serde_json::json!({"idx": idx, "flow_name": r.name, "flow_id": r.flow_id, "published_version": r.published_version, "note": note}),
+                        )
+                        .await?;
+                    }
+                    (n, StepStart::AlreadyDeployed)
+                }
+                None => {
+                    let n = sqlx::query(&fenced(
+                        "UPDATE job_steps SET state = 'running', attempt = $1, started_at = COALESCE(started_at, $2), error = NULL \
+                         WHERE job_id = $3 AND idx = $4 AND state IN ('pending', 'running') AND $FENCE",
+                        "$1",
+                    ))
+                    .bind(attempt)
+                    .bind(&at)
+                    .bind(id)
+                    .bind(idx)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if n == 1 {
+                        append_event(
+                            &mut tx,
+                            id,
+                            "step.started",
+                            &serde_json::json!({"idx": idx, "attempt": attempt}),
+                        )
+                        .await?;
+                    }
+                    (n, StepStart::Started)
+                }
+            };
+            tx.commit().await?;
+            Ok(if n == 1 { outcome } else { StepStart::Lost })
+        })
+        .await
     }
 
     /// Checkpoint: an Architect job was registered for the step (before the upload).
@@ -518,32 +612,35 @@ impl Store {
         yaml: &str,
         content_hash: &str,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
-        let n = sqlx::query(&fenced(
-            "UPDATE job_steps SET genesys_job_id = $1, uploaded_at = NULL, yaml = $2, content_hash = $3 \
-             WHERE job_id = $4 AND idx = $5 AND state = 'running' AND $FENCE",
-            "$6",
-        ))
-        .bind(genesys_job_id)
-        .bind(yaml)
-        .bind(content_hash)
-        .bind(id)
-        .bind(idx)
-        .bind(attempt)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n == 1 {
-            append_event(
-                &mut tx,
-                id,
-                "step.registered",
-                &serde_json::json!({"idx": idx, "genesys_job_id": genesys_job_id}),
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(n == 1)
+        self.tracked(async {
+            let mut tx = self.begin_write().await?;
+            let n = sqlx::query(&fenced(
+                "UPDATE job_steps SET genesys_job_id = $1, uploaded_at = NULL, yaml = $2, content_hash = $3 \
+                 WHERE job_id = $4 AND idx = $5 AND state = 'running' AND $FENCE",
+                "$6",
+            ))
+            .bind(genesys_job_id)
+            .bind(yaml)
+            .bind(content_hash)
+            .bind(id)
+            .bind(idx)
+            .bind(attempt)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 1 {
+                append_event(
+                    &mut tx,
+                    id,
+                    "step.registered",
+                    &serde_json::json!({"idx": idx, "genesys_job_id": genesys_job_id}),
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(n == 1)
+        })
+        .await
     }
 
     /// Checkpoint: the YAML was uploaded (a resumed step may poll the Genesys job).
@@ -553,20 +650,23 @@ impl Store {
         attempt: i64,
         idx: i64,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
-        let n = sqlx::query(&fenced(
-            "UPDATE job_steps SET uploaded_at = $1 WHERE job_id = $2 AND idx = $3 AND state = 'running' AND $FENCE",
-            "$4",
-        ))
-        .bind(now())
-        .bind(id)
-        .bind(idx)
-        .bind(attempt)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
-        Ok(n == 1)
+        self.tracked(async {
+            let mut tx = self.begin_write().await?;
+            let n = sqlx::query(&fenced(
+                "UPDATE job_steps SET uploaded_at = $1 WHERE job_id = $2 AND idx = $3 AND state = 'running' AND $FENCE",
+                "$4",
+            ))
+            .bind(now())
+            .bind(id)
+            .bind(idx)
+            .bind(attempt)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            Ok(n == 1)
+        })
+        .await
     }
 
     /// The step succeeded: its result and the flow record, in one transaction.
@@ -578,37 +678,40 @@ impl Store {
         ok: &StepSuccess,
         record: &FlowRecordRow,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
-        let at = now();
-        let n = sqlx::query(&fenced(
-            "UPDATE job_steps SET state = 'succeeded', flow_id = $1, published_version = $2, yaml = $3, content_hash = $4, \
-                 finished_at = $5, error = NULL \
-             WHERE job_id = $6 AND idx = $7 AND state = 'running' AND $FENCE",
-            "$8",
-        ))
-        .bind(&ok.flow_id)
-        .bind(&ok.published_version)
-        .bind(&ok.yaml)
-        .bind(&ok.content_hash)
-        .bind(&at)
-        .bind(id)
-        .bind(idx)
-        .bind(attempt)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n == 1 {
-            upsert_record(&mut tx, record).await?;
-            append_event(
-                &mut tx,
-                id,
-                "step.succeeded",
-                &serde_json::json!({"idx": idx, "flow_name": record.name, "flow_id": ok.flow_id, "published_version": ok.published_version}),
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(n == 1)
+        self.tracked(async {
+            let mut tx = self.begin_write().await?;
+            let at = now();
+            let n = sqlx::query(&fenced(
+                "UPDATE job_steps SET state = 'succeeded', flow_id = $1, published_version = $2, yaml = $3, content_hash = $4, \
+                     finished_at = $5, error = NULL \
+                 WHERE job_id = $6 AND idx = $7 AND state = 'running' AND $FENCE",
+                "$8",
+            ))
+            .bind(&ok.flow_id)
+            .bind(&ok.published_version)
+            .bind(&ok.yaml)
+            .bind(&ok.content_hash)
+            .bind(&at)
+            .bind(id)
+            .bind(idx)
+            .bind(attempt)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 1 {
+                upsert_record(&mut tx, record).await?;
+                append_event(
+                    &mut tx,
+                    id,
+                    "step.succeeded",
+                    &serde_json::json!({"idx": idx, "flow_name": record.name, "flow_id": ok.flow_id, "published_version": ok.published_version}),
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(n == 1)
+        })
+        .await
     }
 
     /// The step ended without success: `failed`, `skipped` or `cancelled`, with its error.
@@ -620,32 +723,35 @@ impl Store {
         state: &str,
         error: &serde_json::Value,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
-        let n = sqlx::query(&fenced(
-            "UPDATE job_steps SET state = $1, error = $2, finished_at = $3 \
-             WHERE job_id = $4 AND idx = $5 AND state IN ('pending', 'running') AND $FENCE",
-            "$6",
-        ))
-        .bind(state)
-        .bind(error.to_string())
-        .bind(now())
-        .bind(id)
-        .bind(idx)
-        .bind(attempt)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n == 1 {
-            append_event(
-                &mut tx,
-                id,
-                &format!("step.{state}"),
-                &serde_json::json!({"idx": idx, "error": error}),
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(n == 1)
+        self.tracked(async {
+            let mut tx = self.begin_write().await?;
+            let n = sqlx::query(&fenced(
+                "UPDATE job_steps SET state = $1, error = $2, finished_at = $3 \
+                 WHERE job_id = $4 AND idx = $5 AND state IN ('pending', 'running') AND $FENCE",
+                "$6",
+            ))
+            .bind(state)
+            .bind(error.to_string())
+            .bind(now())
+            .bind(id)
+            .bind(idx)
+            .bind(attempt)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 1 {
+                append_event(
+                    &mut tx,
+                    id,
+                    &format!("step.{state}"),
+                    &serde_json::json!({"idx": idx, "error": error}),
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(n == 1)
+        })
+        .await
     }
 
     /// Ends a running job (fenced) with its final status; clears the lease.
@@ -656,111 +762,120 @@ impl Store {
         status: &str,
         error: Option<&str>,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
-        let n = sqlx::query(
-            "UPDATE jobs SET status = $1, error = $2, finished_at = $3, lease_owner = NULL, lease_expires_at = NULL \
-             WHERE id = $4 AND attempt = $5 AND status = 'running'",
-        )
-        .bind(status)
-        .bind(error)
-        .bind(now())
-        .bind(id)
-        .bind(attempt)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n == 1 {
-            append_event(
-                &mut tx,
-                id,
-                &format!("job.{status}"),
-                &serde_json::json!({"status": status, "error": error}),
+        self.tracked(async {
+            let mut tx = self.begin_write().await?;
+            let n = sqlx::query(
+                "UPDATE jobs SET status = $1, error = $2, finished_at = $3, lease_owner = NULL, lease_expires_at = NULL \
+                 WHERE id = $4 AND attempt = $5 AND status = 'running'",
             )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(n == 1)
+            .bind(status)
+            .bind(error)
+            .bind(now())
+            .bind(id)
+            .bind(attempt)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 1 {
+                append_event(
+                    &mut tx,
+                    id,
+                    &format!("job.{status}"),
+                    &serde_json::json!({"status": status, "error": error}),
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(n == 1)
+        })
+        .await
     }
 
     /// `POST /v1/jobs/{id}/cancel`.
     pub async fn cancel_job(&self, id: &str) -> Result<CancelOutcome, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
-        let Some(job) = fetch_job(&mut tx, id).await? else {
-            return Ok(CancelOutcome::NotFound);
-        };
-        let at = now();
-        let outcome = match job.status.as_str() {
-            QUEUED => {
-                sqlx::query("UPDATE jobs SET status = 'cancelled', cancel_requested = 1, finished_at = $1 WHERE id = $2")
+        self.tracked(async {
+            let mut tx = self.begin_write().await?;
+            let Some(job) = fetch_job(&mut tx, id).await? else {
+                return Ok(CancelOutcome::NotFound);
+            };
+            let at = now();
+            let outcome = match job.status.as_str() {
+                QUEUED => {
+                    sqlx::query("UPDATE jobs SET status = 'cancelled', cancel_requested = 1, finished_at = $1 WHERE id = $2")
+                        .bind(&at)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    let reason = serde_json::json!({"kind": "cancelled", "message": "the job was cancelled before this step started"});
+                    sqlx::query(
+                        "UPDATE job_steps SET state = 'cancelled', error = $1, finished_at = $2 WHERE job_id = $3 AND state IN ('pending', 'running')",
+                    )
+                    .bind(reason.to_string())
                     .bind(&at)
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
-                let reason = serde_json::json!({"kind": "cancelled", "message": "the job was cancelled before this step started"});
-                sqlx::query(
-                    "UPDATE job_steps SET state = 'cancelled', error = $1, finished_at = $2 WHERE job_id = $3 AND state IN ('pending', 'running')",
-                )
-                .bind(reason.to_string())
-                .bind(&at)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                append_event(
-                    &mut tx,
-                    id,
-                    "job.cancelled",
-                    &serde_json::json!({"status": CANCELLED}),
-                )
-                .await?;
-                CancelOutcome::Cancelled
-            }
-            RUNNING => {
-                sqlx::query("UPDATE jobs SET cancel_requested = 1 WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
+                    append_event(
+                        &mut tx,
+                        id,
+                        "job.cancelled",
+                        &serde_json::json!({"status": CANCELLED}),
+                    )
                     .await?;
-                append_event(&mut tx, id, "job.cancel_requested", &serde_json::json!({})).await?;
-                CancelOutcome::Requested
-            }
-            other => CancelOutcome::Terminal(other.to_owned()),
-        };
-        tx.commit().await?;
-        Ok(outcome)
+                    CancelOutcome::Cancelled
+                }
+                RUNNING => {
+                    sqlx::query("UPDATE jobs SET cancel_requested = 1 WHERE id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    append_event(&mut tx, id, "job.cancel_requested", &serde_json::json!({})).await?;
+                    CancelOutcome::Requested
+                }
+                other => CancelOutcome::Terminal(other.to_owned()),
+            };
+            tx.commit().await?;
+            Ok(outcome)
+        })
+        .await
     }
 
     /// `POST /v1/jobs/{id}/retry`: failed, skipped and cancelled steps back to pending, the
     /// job back to queued. Succeeded steps stay as they are.
     pub async fn retry_job(&self, id: &str) -> Result<RetryOutcome, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
-        let Some(job) = fetch_job(&mut tx, id).await? else {
-            return Ok(RetryOutcome::NotFound);
-        };
-        if !matches!(job.status.as_str(), FAILED | CANCELLED) || job.dry_run {
-            return Ok(RetryOutcome::NotApplicable(job.status));
-        }
-        sqlx::query(
-            "UPDATE jobs SET status = 'queued', cancel_requested = 0, error = NULL, finished_at = NULL, lease_owner = NULL, lease_expires_at = NULL WHERE id = $1",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        let n = sqlx::query(
-            "UPDATE job_steps SET state = 'pending', error = NULL, genesys_job_id = NULL, uploaded_at = NULL, started_at = NULL, finished_at = NULL \
-             WHERE job_id = $1 AND state IN ('failed', 'skipped', 'cancelled')",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        append_event(
-            &mut tx,
-            id,
-            "job.retried",
-            &serde_json::json!({"status": QUEUED, "steps_requeued": n}),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(RetryOutcome::Requeued)
+        self.tracked(async {
+            let mut tx = self.begin_write().await?;
+            let Some(job) = fetch_job(&mut tx, id).await? else {
+                return Ok(RetryOutcome::NotFound);
+            };
+            if !matches!(job.status.as_str(), FAILED | CANCELLED) || job.dry_run {
+                return Ok(RetryOutcome::NotApplicable(job.status));
+            }
+            sqlx::query(
+                "UPDATE jobs SET status = 'queued', cancel_requested = 0, error = NULL, finished_at = NULL, lease_owner = NULL, lease_expires_at = NULL WHERE id = $1",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            let n = sqlx::query(
+                "UPDATE job_steps SET state = 'pending', error = NULL, genesys_job_id = NULL, uploaded_at = NULL, started_at = NULL, finished_at = NULL \
+                 WHERE job_id = $1 AND state IN ('failed', 'skipped', 'cancelled')",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            append_event(
+                &mut tx,
+                id,
+                "job.retried",
+                &serde_json::json!({"status": QUEUED, "steps_requeued": n}),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(RetryOutcome::Requeued)
+        })
+        .await
     }
 
     /// The template version a step was planned from, even if the template was deleted since.
@@ -783,6 +898,30 @@ fn lease_until(lease: std::time::Duration) -> String {
     let until = chrono::Utc::now()
         + chrono::Duration::from_std(lease).unwrap_or_else(|_| chrono::Duration::seconds(60));
     until.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The flow record of (target, name) if it deploys this plan hash as this flow type, with
+/// modules no newer than it (see [`FlowRecordRow::deploys`]).
+async fn deployed_record(
+    tx: &mut Transaction<'static, Sqlite>,
+    target: &str,
+    name: &str,
+    flow_type: &str,
+    plan_hash: &str,
+) -> Result<Option<FlowRecordRow>, sqlx::Error> {
+    let Some(record) = record_in(tx, target, name).await? else {
+        return Ok(None);
+    };
+    let modules: Vec<(String, String)> = sqlx::query_as(
+        "SELECT name, updated_at FROM flow_records WHERE target = $1 AND name IN (SELECT value FROM json_each($2))",
+    )
+    .bind(target)
+    .bind(&record.calls)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(record
+        .deploys(plan_hash, flow_type, &modules)
+        .then_some(record))
 }
 
 async fn fetch_job(

@@ -56,78 +56,81 @@ pub struct NewTemplate<'a> {
 impl Store {
     /// Stores a version unless it equals the latest (by content hash).
     pub async fn store_template(&self, t: NewTemplate<'_>) -> Result<StoreOutcome, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
-        let head = sqlx::query(
-            "SELECT latest_version, content_hash, deleted_at FROM template_heads WHERE name = $1",
-        )
-        .bind(t.name)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let next = match &head {
-            Some(h) => {
-                let latest: i64 = h.get("latest_version");
-                let hash: String = h.get("content_hash");
-                let deleted: Option<String> = h.get("deleted_at");
-                if deleted.is_none() && hash == t.content_hash {
-                    let row = fetch_version(&mut tx, t.name, latest).await?;
-                    tx.commit().await?;
-                    if let Some(row) = row {
-                        return Ok(StoreOutcome::Unchanged(row));
+        self.tracked(async {
+            let mut tx = self.begin_write().await?;
+            let head = sqlx::query(
+                "SELECT latest_version, content_hash, deleted_at FROM template_heads WHERE name = $1",
+            )
+            .bind(t.name)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let next = match &head {
+                Some(h) => {
+                    let latest: i64 = h.get("latest_version");
+                    let hash: String = h.get("content_hash");
+                    let deleted: Option<String> = h.get("deleted_at");
+                    if deleted.is_none() && hash == t.content_hash {
+                        let row = fetch_version(&mut tx, t.name, latest).await?;
+                        tx.commit().await?;
+                        if let Some(row) = row {
+                            return Ok(StoreOutcome::Unchanged(row));
+                        }
+                        return Err(sqlx::Error::RowNotFound);
                     }
-                    return Err(sqlx::Error::RowNotFound);
+                    latest + 1
                 }
-                latest + 1
+                None => 1,
+            };
+            let created_at = now();
+            if head.is_some() {
+                sqlx::query(
+                    "UPDATE template_heads SET latest_version = $1, flow_type = $2, content_hash = $3, updated_at = $4, deleted_at = NULL WHERE name = $5",
+                )
+                .bind(next)
+                .bind(t.flow_type)
+                .bind(t.content_hash)
+                .bind(&created_at)
+                .bind(t.name)
+                .execute(&mut *tx)
+                .await?;
+            } else {
+                sqlx::query(
+                    "INSERT INTO template_heads (name, latest_version, flow_type, content_hash, updated_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(t.name)
+                .bind(next)
+                .bind(t.flow_type)
+                .bind(t.content_hash)
+                .bind(&created_at)
+                .execute(&mut *tx)
+                .await?;
             }
-            None => 1,
-        };
-        let created_at = now();
-        if head.is_some() {
             sqlx::query(
-                "UPDATE template_heads SET latest_version = $1, flow_type = $2, content_hash = $3, updated_at = $4, deleted_at = NULL WHERE name = $5",
-            )
-            .bind(next)
-            .bind(t.flow_type)
-            .bind(t.content_hash)
-            .bind(&created_at)
-            .bind(t.name)
-            .execute(&mut *tx)
-            .await?;
-        } else {
-            sqlx::query(
-                "INSERT INTO template_heads (name, latest_version, flow_type, content_hash, updated_at) VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO template_versions (name, version, flow_type, description, content_hash, document, warnings, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(t.name)
             .bind(next)
             .bind(t.flow_type)
+            .bind(t.description)
             .bind(t.content_hash)
+            .bind(t.document)
+            .bind(t.warnings)
             .bind(&created_at)
             .execute(&mut *tx)
             .await?;
-        }
-        sqlx::query(
-            "INSERT INTO template_versions (name, version, flow_type, description, content_hash, document, warnings, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(t.name)
-        .bind(next)
-        .bind(t.flow_type)
-        .bind(t.description)
-        .bind(t.content_hash)
-        .bind(t.document)
-        .bind(t.warnings)
-        .bind(&created_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(StoreOutcome::Created(TemplateRow {
-            name: t.name.to_owned(),
-            version: next,
-            flow_type: t.flow_type.to_owned(),
-            description: t.description.map(str::to_owned),
-            content_hash: t.content_hash.to_owned(),
-            document: t.document.to_owned(),
-            warnings: t.warnings.to_owned(),
-            created_at,
-        }))
+            tx.commit().await?;
+            Ok(StoreOutcome::Created(TemplateRow {
+                name: t.name.to_owned(),
+                version: next,
+                flow_type: t.flow_type.to_owned(),
+                description: t.description.map(str::to_owned),
+                content_hash: t.content_hash.to_owned(),
+                document: t.document.to_owned(),
+                warnings: t.warnings.to_owned(),
+                created_at,
+            }))
+        })
+        .await
     }
 
     /// The latest version of a template that is not deleted.
@@ -205,33 +208,36 @@ impl Store {
 
     /// Marks a template deleted unless a flow record was provisioned from it.
     pub async fn delete_template(&self, name: &str) -> Result<DeleteOutcome, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
-        let exists =
-            sqlx::query("SELECT 1 FROM template_heads WHERE name = $1 AND deleted_at IS NULL")
-                .bind(name)
-                .fetch_optional(&mut *tx)
-                .await?
-                .is_some();
-        if !exists {
-            return Ok(DeleteOutcome::NotFound);
-        }
-        let users: Vec<(String, String)> = sqlx::query_as(
-            "SELECT target, name FROM flow_records WHERE template_name = $1 ORDER BY target, name",
-        )
-        .bind(name)
-        .fetch_all(&mut *tx)
-        .await?;
-        if !users.is_empty() {
-            return Ok(DeleteOutcome::InUse(users));
-        }
-        // SQLite numbers `$n` parameters by first appearance: keep them in order.
-        sqlx::query("UPDATE template_heads SET deleted_at = $1 WHERE name = $2")
-            .bind(now())
+        self.tracked(async {
+            let mut tx = self.begin_write().await?;
+            let exists =
+                sqlx::query("SELECT 1 FROM template_heads WHERE name = $1 AND deleted_at IS NULL")
+                    .bind(name)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .is_some();
+            if !exists {
+                return Ok(DeleteOutcome::NotFound);
+            }
+            let users: Vec<(String, String)> = sqlx::query_as(
+                "SELECT target, name FROM flow_records WHERE template_name = $1 ORDER BY target, name",
+            )
             .bind(name)
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(DeleteOutcome::Deleted)
+            if !users.is_empty() {
+                return Ok(DeleteOutcome::InUse(users));
+            }
+            // SQLite numbers `$n` parameters by first appearance: keep them in order.
+            sqlx::query("UPDATE template_heads SET deleted_at = $1 WHERE name = $2")
+                .bind(now())
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(DeleteOutcome::Deleted)
+        })
+        .await
     }
 }
 

@@ -93,23 +93,24 @@ fn by_status(counters: &Value, status: u16) -> u64 {
         .unwrap_or(0)
 }
 
-/// The org allows 30 requests per minute per token, the target believes it may send 600:
-/// the job (~35 requests) runs into a 429, pauses the target for `Retry-After` (the rest of
-/// the org's fixed 60 s window), and finishes. Takes about a minute by construction: a 429
-/// from a fixed window cannot ask for less than what is left of it.
+/// The org allows 30 requests per 2 s window per token (Genesys: per 60 s; the sandbox's
+/// window is shortened so the test takes seconds), the target believes it may send 6,000 a
+/// minute: the job (~35 requests) runs into a 429, pauses the target for `Retry-After` (the
+/// rest of the org's fixed window), and finishes.
 #[tokio::test]
 async fn a_429_storm_pauses_the_target_and_the_job_still_succeeds() {
     // Arrange
     let target = "storm";
     let org = org_with(SandboxOptions {
         rate_limit: 30,
+        rate_window_secs: 2,
         latency_ms: 5,
         job_duration_ms: 100,
         ..Default::default()
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let app = app_for(&org, &dir, target, 600).await;
+    let app = app_for(&org, &dir, target, 6_000).await;
     let started = Instant::now();
 
     // Act

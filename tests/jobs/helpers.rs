@@ -93,6 +93,8 @@ pub fn fast_worker() -> WorkerOptions {
         retry_backoff: Duration::from_millis(50),
         max_rate_limit_retries: 1,
         registered_timeout: Duration::from_secs(5),
+        store_retry_first: Duration::from_millis(50),
+        store_retry_max: Duration::from_millis(400),
         ..WorkerOptions::default()
     }
 }
@@ -231,6 +233,21 @@ impl TestApp {
         if let Some(h) = self.handle.take() {
             h.await.unwrap().unwrap();
         }
+    }
+
+    /// Fills (`true`) or frees the service's "disk": see `Store::simulate_disk_full`.
+    pub async fn simulate_disk_full(&self, full: bool) {
+        self.db.simulate_disk_full(full).await.unwrap();
+    }
+
+    /// A counter of this process's `/metrics` with exactly these labels (0 when absent).
+    pub async fn counter(&self, name: &str, labels: &str) -> f64 {
+        let text = self.get("/metrics").await.text().await.unwrap();
+        let prefix = format!("{name}{{{labels}}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
     }
 
     /// Kills the service abruptly: its future (API and worker) is dropped mid-flight.

@@ -1,6 +1,7 @@
 //! Provisioning jobs end to end: the real service on port 0 with a fresh SQLite file,
 //! provisioning into a sandbox org spawned next to it, over HTTP.
 
+mod concurrent;
 mod crash;
 mod faults;
 mod helpers;
@@ -8,3 +9,4 @@ mod jobs;
 mod kill;
 #[path = "../common/service.rs"]
 mod service;
+mod storage;

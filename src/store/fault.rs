@@ -1,0 +1,188 @@
+//! Storage faults: the database refusing writes for a reason that may pass (a full disk, a
+//! file made read-only or immutable, an I/O error, a lock held too long), and what the store
+//! remembers of them for readiness.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long a client should wait before retrying a write the database refused
+/// (`Retry-After` of the 503).
+pub const RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// Why the database refused a write, when the cause is the storage and may pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StorageFault {
+    /// `SQLITE_FULL`: the disk (or the database's size limit) is full.
+    Full,
+    /// `SQLITE_READONLY`: the file or its directory cannot be written.
+    ReadOnly,
+    /// `SQLITE_IOERR`, `SQLITE_CANTOPEN` or an I/O error: the storage failed the operation.
+    Io,
+    /// `SQLITE_BUSY`/`SQLITE_LOCKED`, or no write connection within the acquire timeout.
+    Busy,
+}
+
+impl StorageFault {
+    /// The storage fault behind a database error, if it is one.
+    pub fn of(e: &sqlx::Error) -> Option<StorageFault> {
+        match e {
+            sqlx::Error::Database(d) => d
+                .code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .and_then(StorageFault::from_sqlite_code),
+            sqlx::Error::Io(_) => Some(StorageFault::Io),
+            sqlx::Error::PoolTimedOut => Some(StorageFault::Busy),
+            _ => None,
+        }
+    }
+
+    /// From an SQLite (extended) result code: the primary code is its low byte.
+    pub fn from_sqlite_code(code: i32) -> Option<StorageFault> {
+        match code & 0xff {
+            13 => Some(StorageFault::Full),
+            8 => Some(StorageFault::ReadOnly),
+            10 | 14 => Some(StorageFault::Io),
+            5 | 6 => Some(StorageFault::Busy),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StorageFault::Full => "full",
+            StorageFault::ReadOnly => "read_only",
+            StorageFault::Io => "io",
+            StorageFault::Busy => "busy",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            StorageFault::Full => "the database's disk is full",
+            StorageFault::ReadOnly => "the database file cannot be written",
+            StorageFault::Io => "the database's storage failed an I/O operation",
+            StorageFault::Busy => "the database is busy",
+        }
+    }
+}
+
+impl std::fmt::Display for StorageFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+/// The last refused write, while no write has succeeded since.
+#[derive(Debug, Clone)]
+pub struct WriteFailure {
+    pub fault: StorageFault,
+    /// The database's own message (for the log and `/readyz`; no paths in SQLite's texts).
+    pub message: String,
+    /// When writes started failing.
+    pub since: Instant,
+}
+
+/// Whether writes currently work, as the last write (or write probe) found.
+#[derive(Debug, Default)]
+pub struct WriteHealth {
+    failure: Mutex<Option<WriteFailure>>,
+}
+
+impl WriteHealth {
+    /// Records a write the database refused (a storage fault; other errors say nothing
+    /// about the storage). Successes do not clear it: a small write can fit where a larger
+    /// one cannot, so only a probe that needs new space says writes work again.
+    pub fn observe_write<T>(&self, r: &Result<T, sqlx::Error>) {
+        if let Err(e) = r
+            && let Some(fault) = StorageFault::of(e)
+        {
+            metrics::counter!(crate::metrics::names::STORE_WRITE_FAULTS, "fault" => fault.as_str())
+                .increment(1);
+            self.refused(fault, e);
+        }
+    }
+
+    /// Records the outcome of a write probe: a success clears the fault.
+    pub fn observe_probe<T>(&self, r: &Result<T, sqlx::Error>) {
+        match r {
+            Ok(_) => {
+                if let Some(old) = self.lock().take() {
+                    tracing::info!(
+                        fault = old.fault.as_str(),
+                        failing_ms = old.since.elapsed().as_millis() as u64,
+                        "the database accepts writes again"
+                    );
+                }
+            }
+            Err(e) => {
+                if let Some(fault) = StorageFault::of(e) {
+                    self.refused(fault, e);
+                }
+            }
+        }
+    }
+
+    fn refused(&self, fault: StorageFault, e: &sqlx::Error) {
+        let mut f = self.lock();
+        if f.is_none() {
+            tracing::error!(fault = fault.as_str(), error = %e, "the database refuses writes");
+        }
+        let since = f.as_ref().map_or_else(Instant::now, |o| o.since);
+        *f = Some(WriteFailure {
+            fault,
+            message: e.to_string(),
+            since,
+        });
+    }
+
+    pub fn failure(&self) -> Option<WriteFailure> {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<WriteFailure>> {
+        self.failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_codes_classify_by_their_primary_code() {
+        assert_eq!(StorageFault::from_sqlite_code(13), Some(StorageFault::Full));
+        // SQLITE_IOERR_WRITE (778) and SQLITE_READONLY_DBMOVED (1032) are extended codes.
+        assert_eq!(StorageFault::from_sqlite_code(778), Some(StorageFault::Io));
+        assert_eq!(
+            StorageFault::from_sqlite_code(1032),
+            Some(StorageFault::ReadOnly)
+        );
+        assert_eq!(StorageFault::from_sqlite_code(5), Some(StorageFault::Busy));
+        // Constraint violations and corruption are not passing faults of the storage.
+        assert_eq!(StorageFault::from_sqlite_code(19), None);
+        assert_eq!(StorageFault::from_sqlite_code(11), None);
+    }
+
+    #[test]
+    fn only_a_probe_clears_the_fault_and_a_failure_keeps_its_start() {
+        let h = WriteHealth::default();
+        let busy = || -> Result<(), sqlx::Error> { Err(sqlx::Error::PoolTimedOut) };
+        h.observe_write(&busy());
+        let since = h.failure().unwrap().since;
+        h.observe_write(&busy());
+        assert_eq!(h.failure().unwrap().since, since);
+        h.observe_write(&Err::<(), _>(sqlx::Error::RowNotFound));
+        h.observe_write(&Ok(()));
+        assert!(
+            h.failure().is_some(),
+            "a small write says nothing about room"
+        );
+        h.observe_probe(&busy());
+        assert_eq!(h.failure().unwrap().since, since);
+        h.observe_probe(&Ok(()));
+        assert!(h.failure().is_none());
+    }
+}
