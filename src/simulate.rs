@@ -108,11 +108,23 @@ pub fn simulate(
     max_steps: usize,
 ) -> Simulation {
     let progs = build(entry, modules);
+    // The compiled flow plays its `initialGreeting` before the start task.
+    let transcript = entry
+        .greeting
+        .iter()
+        .map(|g| TranscriptLine {
+            flow: entry.name.clone(),
+            node: "initialGreeting".into(),
+            node_type: "Greeting".into(),
+            text: Some(g.clone()),
+            digits: None,
+        })
+        .collect();
     Machine {
         progs: &progs,
         inputs,
         next_input: 0,
-        transcript: Vec::new(),
+        transcript,
         text_buf: String::new(),
     }
     .run(max_steps)
@@ -185,6 +197,7 @@ pub fn bench_loop_flow() -> Flow {
         description: None,
         division: "Home".into(),
         language: "en-us".into(),
+        greeting: None,
         inputs: BTreeMap::new(),
         outputs: BTreeMap::new(),
         variables: [("count".to_owned(), VarType::Integer)]

@@ -80,30 +80,55 @@ fn walk<'v>(v: &'v Value, key: &str, out: &mut Vec<&'v Value>) {
     }
 }
 
-/// Parses the YAML, checks the root key and that every task reference resolves.
+/// Parses the YAML and checks the root key; for inbound flows that every task reference is
+/// absolute and resolves and every task ends with a closing action; for modules one
+/// `startUpTaskActions` sequence without tasks or jumps.
 fn check_structure(yaml: &str, root: &str) -> Value {
     let doc: Value = serde_yaml_ng::from_str(yaml).unwrap();
     let m = doc.as_mapping().unwrap();
     assert_eq!(m.len(), 1);
     assert_eq!(m.keys().next().unwrap().as_str(), Some(root));
     let body = &doc[root];
-    let ref_ids: Vec<&str> = body["tasks"]
-        .as_sequence()
-        .unwrap()
+    let mut targets = Vec::new();
+    walk(body, "targetTaskRef", &mut targets);
+    if root == "commonModule" {
+        assert!(body["startUpTaskActions"].is_sequence(), "{yaml}");
+        for key in ["tasks", "startUpRef"] {
+            assert!(body.get(key).is_none(), "{key} in a module:\n{yaml}");
+        }
+        let mut jumps = Vec::new();
+        walk(body, "jumpToTask", &mut jumps);
+        assert!(jumps.is_empty() && targets.is_empty(), "{yaml}");
+        return doc;
+    }
+    let tasks = body["tasks"].as_sequence().unwrap();
+    let ref_ids: Vec<&str> = tasks
         .iter()
         .map(|t| t["task"]["refId"].as_str().unwrap())
         .collect();
+    for t in tasks {
+        let last = t["task"]["actions"].as_sequence().unwrap().last().unwrap();
+        let key = last
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .next()
+            .unwrap()
+            .as_str()
+            .unwrap();
+        assert!(
+            matches!(key, "disconnect" | "jumpToTask"),
+            "task {:?} ends with {key}",
+            t["task"]["name"]
+        );
+    }
     let start = body["startUpRef"].as_str().unwrap();
-    assert!(
-        start.starts_with(&format!("/{root}/tasks/task[")),
-        "{start}"
-    );
     let mut refs = vec![start.to_owned()];
-    let mut targets = Vec::new();
-    walk(body, "targetTaskRef", &mut targets);
     refs.extend(targets.iter().map(|t| t.as_str().unwrap().to_owned()));
     for r in refs {
-        let id = r.rsplit_once('[').unwrap().1.trim_end_matches(']');
+        let prefix = format!("/{root}/tasks/task[");
+        assert!(r.starts_with(&prefix) && r.ends_with(']'), "{r}");
+        let id = &r[prefix.len()..r.len() - 1];
         assert!(
             ref_ids.contains(&id),
             "{r} resolves to no task in {ref_ids:?}"
@@ -137,7 +162,9 @@ fn seed_caller_snapshot_and_structure() {
     snapshot("seed_caller.yaml", &c.yaml);
     assert_eq!(c.flow_type, FlowType::Inbound);
     assert!(c.yaml.contains("\"yes\":"), "{}", c.yaml);
-    assert!(c.yaml.contains("\"no\":"), "{}", c.yaml);
+    // The check's "no" side and the failed transfer merge back into PlayGoodbye: one task.
+    assert!(!c.yaml.contains("\"no\":"), "{}", c.yaml);
+    assert!(!c.yaml.contains("jumpToTask"), "{}", c.yaml);
     let doc = check_structure(&c.yaml, "inboundCall");
     let mut calls = Vec::new();
     walk(&doc, "callCommonModule", &mut calls);

@@ -32,12 +32,21 @@ pub fn var_prefix(t: FlowType) -> &'static str {
     }
 }
 
-/// `supportedLanguages` entry for one language.
-/// CHECK: `{<lang>: {none: true}}` is the module fixture shape ([L], reference §4.3), used
-/// for both flow types; an exported inbound flow may instead show
-/// `defaultLanguageSkill: {noValue: true}` next to `none: true`.
-pub fn supported_languages(lang: &str) -> Y {
+/// `supportedLanguages` of a common module.
+/// CHECK: `{<lang>: {none: true}}`. Evidence: a third-party module fixture ([L]) and every
+/// workflow file of the corpus (flows without audio settings) write `none: true`; Genesys
+/// help says modules take their text-to-speech settings from the consuming flow, so the
+/// inbound block's `textToSpeech` does not belong here. No common-module file is public.
+pub fn module_supported_languages(lang: &str) -> Y {
     Y::one(lang.to_owned(), Y::one("none", Y::Bool(true)))
+}
+
+/// The root key holding a common module's one action sequence.
+/// CHECK: `startUpTaskActions`. Evidence (medium-high): the scripting SDK's
+/// `ArchFlowCommonModule` has no reusable tasks and matches `ArchFlowInQueueCall`, whose
+/// corpus files all use `startUpTaskActions`; two third-party visualisers say so.
+pub fn module_sequence_key() -> &'static str {
+    "startUpTaskActions"
 }
 
 /// Extra root keys of a common module after `supportedLanguages`.
@@ -49,35 +58,14 @@ pub fn module_root_extras() -> Vec<(super::yaml::Key, Y)> {
     Vec::new()
 }
 
-/// Reference from `startUpRef` to a task.
-/// CHECK for modules: `/commonModule/tasks/task[<refId>]` ([L]); the inbound form
-/// `/inboundCall/tasks/task[<refId>]` is verified.
-pub fn startup_ref(t: FlowType, ref_id: &str) -> String {
-    format!("/{}/tasks/task[{ref_id}]", root_key(t))
-}
-
-/// A move to a reusable task: a goto, control does not come back.
-/// CHECK: the action name `jumpToTask` and its `targetTaskRef` key (the menu choice
-/// `menuJumpToTask` with `targetTaskRef` is verified, the action is not) and whether the
-/// relative `./tasks/task[...]` form is accepted inside an action list.
-pub fn jump_to_task(name: &str, ref_id: &str) -> Y {
-    Y::one(
-        "jumpToTask",
-        Y::map([
-            ("name", Y::s(name)),
-            ("targetTaskRef", Y::s(format!("./tasks/task[{ref_id}]"))),
-        ]),
-    )
-}
-
 /// What an `End` node compiles to inside a common module.
 ///
-/// Choice: nothing. The compiler places every continuation inside the outputs of the
-/// branching action (collectInput, decision, transferToAcd), so an End is always the last
-/// action of its list and the module returns to the caller when the task's action list ends.
-/// End nodes in modules are therefore always inlined, never made into tasks.
-/// CHECK: whether a real export ends the module task with an explicit action (e.g.
-/// `endTask`/`exitCommonModule`); if so, return it here.
+/// Choice: nothing ([scripting] `ArchTaskCommonModule`: the module returns to its caller
+/// when its action list ends; high). The structurer only places an End where nothing
+/// follows it (`structure::Reason::EndNotLast` otherwise), and an End inside a loop leaves
+/// the loop with `loopExit` first.
+/// CHECK: whether a real export ends the module with an explicit action; if so, return it
+/// here.
 pub fn module_end(_name: &str) -> Option<Y> {
     None
 }

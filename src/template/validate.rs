@@ -94,6 +94,7 @@ const TOP_FIELDS: &[&str] = &[
     "description",
     "division",
     "language",
+    "greeting",
     "parameters",
     "inputs",
     "outputs",
@@ -186,12 +187,69 @@ fn run(
     };
     let flow = v.document(&doc);
     findings.append(&mut v.findings);
+    if let Some(f) = &flow
+        && !findings.iter().any(Finding::is_error)
+    {
+        findings.extend(structure_finding(&doc, f));
+    }
     let flow = if findings.iter().any(Finding::is_error) {
         None
     } else {
         flow
     };
     Report { findings, flow }
+}
+
+/// A module whose graph has no structured Archy form (see `compile::structure`): an error
+/// pointing at the edge that causes it.
+fn structure_finding(doc: &Value, flow: &Flow) -> Option<Finding> {
+    use crate::compile::{CompileError, ExitField, exit_field, structured};
+    if flow.flow_type != FlowType::Module {
+        return None;
+    }
+    let Err(CompileError::NotStructurable { node, exit, reason }) =
+        structured(flow, FlowType::Module)
+    else {
+        return None;
+    };
+    let n = flow.nodes.get(&node)?;
+    let base = ["draft", "nodes", node.as_str()];
+    let p = match exit_field(n, exit) {
+        ExitField::Next => pointer(base.iter().copied().chain(["onComplete", "nextNode"])),
+        ExitField::OnError => {
+            let on_error = pointer(base.iter().copied().chain(["onError", "nextNode"]));
+            if doc.pointer(&on_error).is_some_and(|v| !v.is_null()) {
+                on_error
+            } else {
+                pointer(base.iter().copied().chain(["onComplete", "onError"]))
+            }
+        }
+        ExitField::Condition(k) => {
+            let k = k.to_string();
+            pointer(base.iter().copied().chain([
+                "properties",
+                "conditions",
+                k.as_str(),
+                "nextNode",
+            ]))
+        }
+        ExitField::Default => pointer(
+            base.iter()
+                .copied()
+                .chain(["properties", "defaultNextNode"]),
+        ),
+    };
+    Some(
+        Finding::error(
+            "module_not_structurable",
+            p,
+            format!(
+                "the module has no structured Archy form at node '{node}': {}",
+                reason.message()
+            ),
+        )
+        .with_hint(reason.hint()),
+    )
 }
 
 /// What other templates need to know about a validated flow when they call it.
@@ -610,6 +668,23 @@ impl Validator<'_> {
         if language.trim().is_empty() {
             self.error("invalid_value", "/language", "'language' must not be empty");
         }
+        let greeting = self.opt_str(obj, "greeting", "");
+        if let Some(g) = &greeting {
+            if flow_type == Some(FlowType::Module) {
+                self.warning(
+                    "greeting_on_module",
+                    "/greeting",
+                    "a common module has no initial greeting: 'greeting' is ignored",
+                );
+            } else if g.trim().is_empty() || g.chars().any(char::is_control) {
+                self.error_hint(
+                    "invalid_value",
+                    "/greeting",
+                    "'greeting' must be non-empty text without control characters",
+                    "omit 'greeting' for a silent start",
+                );
+            }
+        }
         let inputs = self.var_decls(obj, "inputs");
         let outputs = self.var_decls(obj, "outputs");
         if flow_type == Some(FlowType::Inbound) {
@@ -961,6 +1036,7 @@ impl Validator<'_> {
             description,
             division,
             language,
+            greeting,
             inputs,
             outputs,
             variables,
@@ -1061,6 +1137,13 @@ impl Validator<'_> {
                 "invalid_node_id",
                 base.clone(),
                 format!("node ids must have 1 to {MAX_NODE_ID_LEN} characters"),
+            );
+        } else if let Some(c) = key.chars().find(|c| c.is_control()) {
+            self.error_hint(
+                "invalid_node_id",
+                base.clone(),
+                format!("node id {key:?} contains the control character {c:?}"),
+                "node ids become Archy action names and task ids: use printable characters",
             );
         }
         match obj.get("id") {
