@@ -631,6 +631,7 @@ impl Machine<'_> {
             flow: string(get(root, "name")).unwrap_or_default(),
             vars,
         });
+        self.greeting(root);
         if let Some(Value::Sequence(actions)) = get(root, "startUpTaskActions") {
             return match self.list(actions) {
                 Signal::End(o) => o,
@@ -658,6 +659,27 @@ impl Machine<'_> {
                 Signal::Continue => {
                     return self.outcome(OutcomeKind::Disconnected, &name, None, None);
                 }
+            }
+        }
+    }
+
+    /// The flow's `initialGreeting` plays before the start task (not an action);
+    /// `ToAudioBlank(..)` is silence.
+    fn greeting(&mut self, root: &Mapping) {
+        let Some(g) = get(root, "initialGreeting") else {
+            return;
+        };
+        let silent = map(Some(g))
+            .and_then(|m| string(get(m, "exp")))
+            .is_some_and(|e| e.trim_start().starts_with("ToAudioBlank("));
+        if silent {
+            return;
+        }
+        match self.audio(Some(g)) {
+            Ok(text) => self.line("initialGreeting", "Greeting", Some(text), None),
+            Err(e) => {
+                let o = self.outcome(OutcomeKind::Error, "initialGreeting", None, Some(e));
+                tracing::debug!(?o, "initialGreeting failed");
             }
         }
     }

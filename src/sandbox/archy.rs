@@ -58,6 +58,11 @@ pub mod unverified {
         variables and `initialValue.noValue` on string, integer and queue variables; the \
         boolean forms are assumed alike";
 
+    const MODULE_LANGUAGES: &str = "every workflow file of the corpus (flows without audio \
+        settings) writes `supportedLanguages: {<lang>: {none: true}}`; Genesys help says a \
+        module takes its text-to-speech settings from the consuming flow; a third-party \
+        module fixture writes `none: true`";
+
     /// Key paths (generalised, see [`crate::archy::catalogue`]) that no corpus file has but
     /// that the sandbox accepts, each with its evidence.
     pub const KEY_PATHS: &[(&str, &str)] = &[
@@ -107,6 +112,10 @@ pub mod unverified {
         (
             "@action.callCommonModule.commonModule.<name>.ver_latestPublished.outputs.<name>.noValue",
             CALL_MODULE,
+        ),
+        (
+            "commonModule.supportedLanguages.<name>.none",
+            MODULE_LANGUAGES,
         ),
         ("@variable.booleanVariable.initialValue.noValue", VARIABLES),
         ("@variable.booleanVariable.isInput", VARIABLES),
