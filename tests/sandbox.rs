@@ -502,6 +502,21 @@ async fn archy_failures() {
             ),
             "a common module cannot call a common module",
         ),
+        (
+            module("Tasks Module").replace(
+                "  startUpTaskActions:",
+                "  startUpRef: \"/commonModule/tasks/task[A]\"\n  tasks:\n    - task: {name: A, refId: A, actions: [{disconnect: {name: x}}]}\n  startUpTaskActions:",
+            ),
+            "a common module has no 'tasks' (at /commonModule/tasks)",
+        ),
+        (
+            module("Exit Module").replace("    - updateData:", "    - loopExit: {name: Out}\n    - updateData:"),
+            "loopExit 'Out' at /commonModule/startUpTaskActions/0/loopExit is not inside a loop",
+        ),
+        (
+            ok.replace("- disconnect: {name: Bye}", "- hangUp: {name: Bye}"),
+            "unknown property 'hangUp' at /inboundCall/tasks/0/task/actions/2/hangUp",
+        ),
     ];
     for (yaml, expected) in cases {
         let j = o.job(&yaml).await;
@@ -1334,4 +1349,122 @@ async fn every_voice_flow_of_the_corpus_publishes() {
             .map(|(k, v)| (k.to_owned(), v))
             .collect();
     assert_eq!(types, expected);
+}
+
+/// The seed compiled by flowsmith, published through the real job flow, and a call placed
+/// through the published files with the Archy interpreter (`POST /sandbox/calls`): the
+/// module's published file runs and hands its output back; the result is what the template
+/// simulator says.
+#[tokio::test]
+async fn calls_run_through_published_flows_and_modules() {
+    use flowsmith::compile::{self, CompileContext, ModuleTarget};
+    use flowsmith::template::{self, FlowType};
+    let read = |p: &str| -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(p))
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let module_doc = read("tests/fixtures/seed_shared_module.json");
+    let caller_doc = read("tests/fixtures/seed_inbound_flow.json");
+    let module = template::validate(&module_doc, &template::NoModules)
+        .flow
+        .unwrap();
+    let catalog: std::collections::BTreeMap<_, _> =
+        [(module.name.clone(), template::interface(&module))].into();
+    let params: serde_json::Map<String, Value> = [("queue_id".to_owned(), json!("Support"))]
+        .into_iter()
+        .collect();
+    let report = template::validate_with_params(&caller_doc, &params, &catalog);
+    assert!(!report.has_errors(), "{:?}", report.findings);
+    let caller = report.flow.unwrap();
+    let targets: std::collections::BTreeMap<String, ModuleTarget> =
+        [(module.name.clone(), ModuleTarget::of(&module, &module.name))].into();
+    let queues = std::collections::BTreeMap::new();
+    let compile_as = |f: &template::Flow, t: FlowType| {
+        compile::compile(
+            f,
+            &CompileContext {
+                flow_name: &f.name,
+                as_type: t,
+                modules: &targets,
+                queue_names: &queues,
+            },
+        )
+        .unwrap()
+        .yaml
+    };
+    let o = org(fast()).await;
+    // Before anything is published there is nothing to call.
+    let r = o
+        .http
+        .post(o.url("/sandbox/calls"))
+        .json(&json!({"flow": caller.name, "inputs": ["1"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    o.publish(&compile_as(&module, FlowType::Module)).await;
+    o.publish(&compile_as(&caller, FlowType::Inbound)).await;
+    let modules = [(module.name.clone(), module.clone())].into();
+    for inputs in [vec!["1"], vec!["2"], vec![], vec!["timeout"], vec!["12"]] {
+        let call = o
+            .admin(
+                reqwest::Method::POST,
+                "/sandbox/calls",
+                Some(json!({"flow": caller.name.to_lowercase(), "inputs": inputs})),
+            )
+            .await;
+        let sim_inputs: Vec<_> = inputs
+            .iter()
+            .map(|s| flowsmith::simulate::SimInput::parse(s).unwrap())
+            .collect();
+        let sim = flowsmith::simulate::simulate(
+            &caller,
+            &modules,
+            &sim_inputs,
+            flowsmith::simulate::DEFAULT_MAX_STEPS,
+        );
+        let sim = serde_json::to_value(&sim).unwrap();
+        assert_eq!(call["outcome"], sim["outcome"], "{inputs:?}: {call}");
+        assert_eq!(call["transcript"], sim["transcript"], "{inputs:?}: {call}");
+        assert_eq!(call["variables"], sim["variables"], "{inputs:?}: {call}");
+        assert!(call["actions"].as_u64().unwrap() >= 3, "{call}");
+    }
+    let one = o
+        .admin(
+            reqwest::Method::POST,
+            "/sandbox/calls",
+            Some(json!({"flow": caller.name, "inputs": ["1"]})),
+        )
+        .await;
+    assert_eq!(one["outcome"]["kind"], "routed", "{one}");
+    assert_eq!(one["outcome"]["queue"], "Support", "{one}");
+    assert_eq!(one["variables"]["shared_module_result"], "1", "{one}");
+    assert!(
+        one["transcript"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["flow"] == module.name),
+        "the module's published file ran: {one}"
+    );
+    // Bad requests are 400s that say what is wrong.
+    for (body, expect) in [
+        (json!({"flow": caller.name, "inputs": ["1x"]}), "inputs/0"),
+        (json!({"flow": caller.name, "maxActions": 0}), "maxActions"),
+        (json!({"flow": caller.name, "extra": 1}), "unknown field"),
+    ] {
+        let r = o
+            .http
+            .post(o.url("/sandbox/calls"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{body}");
+        let v: Value = r.json().await.unwrap();
+        assert!(v["message"].as_str().unwrap().contains(expect), "{v}");
+    }
 }

@@ -16,6 +16,7 @@ mod admin;
 mod api;
 pub mod archy;
 pub mod bench;
+pub mod calls;
 pub mod state;
 
 use std::future::Future;
