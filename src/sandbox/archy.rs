@@ -128,7 +128,11 @@ pub fn analyze(yaml: &str) -> Result<Analysis, Vec<String>> {
         )]);
     };
     let mut errors = Vec::new();
+    // A flow with one start-up sequence (`startUpTaskActions`: in-queue flows, common
+    // modules) has no `startUpRef` [corpus: every inqueueCall file].
+    let sequence = matches!(get(root, "startUpTaskActions"), Some(Value::Sequence(_)));
     match get(root, "startUpRef").and_then(as_str) {
+        None if sequence => {}
         None => errors.push(format!(
             "Error: Flow '{name}': missing required property 'startUpRef' in '{root_key}'"
         )),
