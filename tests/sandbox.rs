@@ -95,18 +95,13 @@ fn module(name: &str) -> String {
   name: {name}
   division: Home
   defaultLanguage: en-us
-  startUpRef: "/commonModule/tasks/task[Main]"
   variables:
     - stringVariable: {{name: Common.tier, initialValue: {{noValue: true}}, isInput: false, isOutput: true}}
-  tasks:
-    - task:
-        name: Main
-        refId: Main
-        actions:
-          - updateData:
-              name: Tier
-              statements:
-                - string: {{variable: Common.tier, value: {{lit: gold}}}}
+  startUpTaskActions:
+    - updateData:
+        name: Tier
+        statements:
+          - string: {{variable: Common.tier, value: {{lit: gold}}}}
 "#
     )
 }
@@ -136,7 +131,7 @@ fn inbound(name: &str, module: &str, queue: &str) -> String {
               outputs:
                 "yes":
                   actions:
-                    - jumpToTask: {{name: To queue, targetTaskRef: "./tasks/task[Queue]"}}
+                    - jumpToTask: {{name: To queue, targetTaskRef: "/inboundCall/tasks/task[Queue]"}}
           - disconnect: {{name: Bye}}
     - task:
         name: Queue
@@ -148,7 +143,8 @@ fn inbound(name: &str, module: &str, queue: &str) -> String {
               outputs:
                 failure:
                   actions:
-                    - disconnect: {{name: Failed}}
+                    - playAudio: {{name: Sorry, audio: {{tts: Sorry.}}}}
+          - disconnect: {{name: Failed}}
 "#
     )
 }
@@ -476,8 +472,16 @@ async fn archy_failures() {
             "Unable to resolve startUpRef '/inboundCall/tasks/task[Nope]'",
         ),
         (
-            ok.replace("./tasks/task[Queue]", "./tasks/task[Missing]"),
-            "Unable to resolve targetTaskRef './tasks/task[Missing]'",
+            ok.replace("/inboundCall/tasks/task[Queue]", "/inboundCall/tasks/task[Missing]"),
+            "Unable to resolve targetTaskRef '/inboundCall/tasks/task[Missing]'",
+        ),
+        (
+            ok.replace("/inboundCall/tasks/task[Queue]", "./tasks/task[Queue]"),
+            "relative reference targetTaskRef './tasks/task[Queue]' at /inboundCall/tasks/0/task/actions/1/decision/outputs/yes/actions/0/jumpToTask/targetTaskRef",
+        ),
+        (
+            ok.replace("          - disconnect: {name: Failed}\n", ""),
+            "task 'Queue' (at /inboundCall/tasks/1/task) must end with a closing action",
         ),
         (
             ok.replace("Unpublished Probe", "No Such Module"),
@@ -493,8 +497,8 @@ async fn archy_failures() {
         ),
         (
             module("Bad Module").replace(
-                "          - updateData:",
-                "          - callCommonModule:\n              name: Nested\n              commonModule:\n                Unpublished Probe:\n                  ver_latestPublished: {inputs: {}, outputs: {}}\n          - updateData:",
+                "    - updateData:",
+                "    - callCommonModule:\n        name: Nested\n        commonModule:\n          Unpublished Probe:\n            ver_latestPublished: {inputs: {}, outputs: {}}\n    - updateData:",
             ),
             "a common module cannot call a common module",
         ),
@@ -1243,4 +1247,91 @@ async fn serve_stops_on_shutdown() {
         .expect("server stops")
         .unwrap()
         .unwrap();
+}
+
+/// `{{name}}` Terraform placeholders filled, as Terraform's substitutions do before upload.
+fn fill_placeholders(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("{{") {
+        out.push_str(&rest[..i]);
+        let Some(j) = rest[i..].find("}}") else { break };
+        out.push_str("SUBST");
+        rest = &rest[i + j + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Queue names a flow file names as `targetQueue: {lit: {name}}`, anywhere.
+fn queue_names(v: &serde_yaml_ng::Value, out: &mut Vec<String>) {
+    use serde_yaml_ng::Value as Y;
+    match v {
+        Y::Mapping(m) => {
+            for (k, v) in m {
+                if k.as_str() == Some("targetQueue") {
+                    if let Some(n) = v.get("lit").and_then(|l| l.get("name")).and_then(Y::as_str) {
+                        out.push(n.to_owned());
+                    }
+                }
+                queue_names(v, out);
+            }
+        }
+        Y::Sequence(s) => s.iter().for_each(|x| queue_names(x, out)),
+        _ => {}
+    }
+}
+
+/// Every voice flow Genesys published (tests/fixtures/archy-corpus, MIT) publishes through
+/// the real Architect job flow, once the queues it names exist; the org objects the sandbox
+/// does not model (data actions, prompts, schedule groups...) are tolerated.
+#[tokio::test]
+async fn every_voice_flow_of_the_corpus_publishes() {
+    let o = org(fast()).await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/archy-corpus");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 26);
+    let mut types = std::collections::BTreeMap::<String, usize>::new();
+    for path in files {
+        let yaml = fill_placeholders(&std::fs::read_to_string(&path).unwrap());
+        let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&yaml).unwrap();
+        let mut queues = Vec::new();
+        queue_names(&doc, &mut queues);
+        for q in queues {
+            o.admin(
+                reqwest::Method::POST,
+                "/sandbox/queues",
+                Some(json!({"name": q})),
+            )
+            .await;
+        }
+        let j = o.job(&yaml).await;
+        assert_eq!(
+            j["status"],
+            "Success",
+            "{}: {}",
+            path.display(),
+            messages(&j)
+        );
+        let (_, flow) = o
+            .get(&format!(
+                "/api/v2/flows/{}",
+                j["flow"]["id"].as_str().unwrap()
+            ))
+            .await;
+        *types
+            .entry(flow["type"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    let expected: std::collections::BTreeMap<String, usize> =
+        [("INBOUNDCALL", 19), ("INQUEUECALL", 5), ("OUTBOUNDCALL", 2)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+    assert_eq!(types, expected);
 }

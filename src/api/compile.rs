@@ -325,7 +325,7 @@ pub struct SimulationRequest {
     pub params: Map<String, Value>,
     #[serde(default)]
     pub inputs: Vec<SimulationInput>,
-    /// Step limit (default 1000, at most 1,000,000).
+    /// Step limit (default 10,000, Genesys's limit of actions per call; at most 1,000,000).
     pub max_steps: Option<usize>,
 }
 
