@@ -615,7 +615,7 @@ impl<'a> Compiler<'a> {
                     Y::map([
                         ("name", Y::s(format!("Loop {}", self.nodes[*h].id))),
                         ("currentIndex", Y::one("var", Y::s(var))),
-                        ("loopCount", lit(Y::Int(structure::LOOP_COUNT))),
+                        ("loopCount", unverified::loop_count()),
                         ("outputs", Y::one("loop", Y::one("actions", Y::Seq(body)))),
                     ]),
                 ));

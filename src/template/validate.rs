@@ -1191,6 +1191,13 @@ impl Validator<'_> {
                 return None;
             }
         };
+        if is_module && matches!(ty.as_str(), "Route" | "Disconnect") {
+            self.warning(
+                "module_leaves_call",
+                at(&base, "type"),
+                crate::compile::unverified::module_leaves_call_warning(&ty),
+            );
+        }
         let exits = self.exits(obj, &base);
         let pat = at(&base, "properties");
         let props = match obj.get("properties") {

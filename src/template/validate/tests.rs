@@ -1101,3 +1101,67 @@ fn all_findings_are_collected_and_codes_are_listed() {
         assert!(CODES.contains(&f.code.as_str()), "{} not in CODES", f.code);
     }
 }
+
+#[test]
+fn rule_control_characters_in_node_ids() {
+    let r = check(&doc(
+        "A",
+        json!({"A": say("A", "hi", "E\u{0}x"), "E\u{0}x": end("E\u{0}x")}),
+    ));
+    let f = find(&r, "invalid_node_id");
+    assert!(f.is_error());
+    assert_eq!(f.pointer, "/draft/nodes/E\u{0}x");
+    assert!(f.message.contains("\\0"), "{}", f.message);
+    assert!(r.flow.is_none());
+}
+
+#[test]
+fn rule_greeting() {
+    let mut d = doc("A", json!({"A": say("A", "hi", "E"), "E": end("E")}));
+    d["greeting"] = json!("Welcome.");
+    let r = check(&d);
+    clean(&r);
+    assert_eq!(r.flow.unwrap().greeting.as_deref(), Some("Welcome."));
+    d["greeting"] = json!(" ");
+    assert!(find(&check(&d), "invalid_value").pointer == "/greeting");
+    let mut m = module("A", json!({"A": say("A", "hi", "E"), "E": end("E")}));
+    m["greeting"] = json!("Welcome.");
+    assert!(has(&check(&m), "greeting_on_module"));
+}
+
+#[test]
+fn rule_module_not_structurable() {
+    // A Gather whose failure path rejoins the loop from two places that cannot merge:
+    // the cycle Two <-> Three is entered at both nodes.
+    let m = module(
+        "One",
+        json!({
+            "One": gather("One", "Two", "Three"),
+            "Two": gather("Two", "Three", "E"),
+            "Three": gather("Three", "Two", "E"),
+            "E": end("E"),
+        }),
+    );
+    let r = check(&m);
+    let f = find(&r, "module_not_structurable");
+    assert!(f.is_error());
+    assert_eq!(f.pointer, "/draft/nodes/Three/onComplete/nextNode");
+    assert!(f.hint.as_deref().unwrap().contains("cycle"), "{f:?}");
+    // A retry loop entered at one node is fine.
+    let m = module(
+        "One",
+        json!({
+            "One": gather("One", "E", "Two"),
+            "Two": say("Two", "Again.", "One"),
+            "E": end("E"),
+        }),
+    );
+    assert!(!has(&check(&m), "module_not_structurable"));
+    // A transfer inside a module is compiled, with a warning.
+    let m = module(
+        "One",
+        json!({"One": {"id": "One", "type": "Route", "properties": {"queueName": "Q"},
+                        "onComplete": {"nextNode": "E"}}, "E": end("E")}),
+    );
+    assert!(has(&check(&m), "module_leaves_call"));
+}
