@@ -45,6 +45,7 @@ pub const CODES: &[&str] = &[
     "unknown_start_node",
     "unknown_next_node",
     "conflicting_on_error",
+    "on_error_not_compiled",
     "ignored_exit",
     "no_exit",
     "unreachable_node",
@@ -69,6 +70,17 @@ pub const CODES: &[&str] = &[
     "unverified_variable",
     "read_before_write",
 ];
+
+/// The Archy action of a node type whose onError cannot be compiled (the action has no
+/// failure output): Say, Set and Flow.
+fn uncompiled_on_error(ty: &str) -> Option<&'static str> {
+    match ty {
+        "Say" => Some("playAudio"),
+        "Set" => Some("updateData"),
+        "Flow" => Some("callCommonModule"),
+        _ => None,
+    }
+}
 
 /// The node types of the template language.
 pub const NODE_TYPES: [&str; 8] = [
@@ -1262,6 +1274,26 @@ impl Validator<'_> {
             }
             _ => true,
         };
+        if let (true, Some(action), Some((e, eat))) = (
+            keep_exits,
+            uncompiled_on_error(&ty),
+            exits.on_error.as_ref(),
+        ) {
+            if exits.next.as_ref().map(|(n, _)| n) != Some(e) {
+                self.findings.push(
+                    Finding::warning(
+                        "on_error_not_compiled",
+                        eat.clone(),
+                        format!(
+                            "Archy's {action} has no failure path: onError → '{e}' is not \
+                             compiled; in Genesys an error here goes to the flow's error \
+                             handling (a disconnect), and the simulator does the same"
+                        ),
+                    )
+                    .with_hint("remove onError, or check the failing value first with an If"),
+                );
+            }
+        }
         if keep_exits {
             if let Some((t, tat)) = exits.next {
                 p.exits.push((t.clone(), tat, false));
