@@ -178,10 +178,9 @@ fn compare(sim: &Simulation, run: &interpret::Call) -> Option<String> {
     if a.kind != b.kind || a.queue != b.queue || a.flow != b.flow {
         return Some(format!("outcome {a:?} vs {b:?}"));
     }
-    // Where a call ends: the node, except for an error (the interpreter names the action
-    // that failed, which for a decision chain is one of several) and an empty exit, which
-    // the compiled file closes with an action of its own.
-    if a.kind == OutcomeKind::Routed && a.node != b.node {
+    // Where the call ended: the node is the action's name (the compiler names actions after
+    // their nodes).
+    if a.node != b.node {
         return Some(format!("outcome node {:?} vs {:?}", a.node, b.node));
     }
     None

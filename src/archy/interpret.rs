@@ -675,12 +675,9 @@ impl Machine<'_> {
         if silent {
             return;
         }
-        match self.audio(Some(g)) {
-            Ok(text) => self.line("initialGreeting", "Greeting", Some(text), None),
-            Err(e) => {
-                let o = self.outcome(OutcomeKind::Error, "initialGreeting", None, Some(e));
-                tracing::debug!(?o, "initialGreeting failed");
-            }
+        // A greeting that cannot be evaluated plays nothing (it is not an action).
+        if let Ok(text) = self.audio(Some(g)) {
+            self.line("initialGreeting", "Greeting", Some(text), None);
         }
     }
 

@@ -169,6 +169,12 @@ async fn place_call(
 fn call_error(e: CallError) -> ApiError {
     match e {
         CallError::NoFlow(_) => ApiError::not_found(e.to_string()),
+        // Only a file the judge accepted is published, so this is the sandbox's own fault.
+        CallError::Unreadable(_) => ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "internal.server.error",
+            e.to_string(),
+        ),
         CallError::BadInput { .. } | CallError::BadLimit => ApiError::bad_request(e.to_string()),
     }
 }

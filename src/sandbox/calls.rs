@@ -1,6 +1,9 @@
 //! Calls placed through the sandbox org's **published** flows with the Archy interpreter
 //! ([`crate::archy::interpret`]): what a caller would hear, in what the org would run.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 
@@ -29,42 +32,60 @@ pub enum CallError {
     BadLimit,
     #[error("no published flow named '{0}' that a call can enter")]
     NoFlow(String),
+    #[error("the published flow file is not readable YAML: {0}")]
+    Unreadable(String),
 }
 
-/// The published modules of the org, by flow name (case-insensitive, as Genesys names are).
-struct Modules(Vec<(String, Value)>);
+/// The published modules of the org, by flow name (case-insensitive, as Genesys names are),
+/// each parsed when a call first reaches it.
+pub struct Modules {
+    raw: Vec<(String, String)>,
+    parsed: RefCell<HashMap<String, Option<Value>>>,
+}
 
 impl Published for Modules {
     fn module(&self, name: &str) -> Option<Value> {
-        self.0
+        let key = name.to_lowercase();
+        if let Some(v) = self.parsed.borrow().get(&key) {
+            return v.clone();
+        }
+        let v = self
+            .raw
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
+            .and_then(|(_, y)| serde_yaml_ng::from_str::<Value>(y).ok());
+        self.parsed.borrow_mut().insert(key, v.clone());
+        v
     }
 }
 
-/// The entry flow's published file and every published module, read under the lock.
-pub fn snapshot(st: &State, flow: &str) -> Result<(Value, impl Published + use<>), CallError> {
-    let published = |f: &super::state::FlowRec| {
-        f.published_version()
-            .and_then(|v| v.yaml.as_deref())
-            .and_then(|y| serde_yaml_ng::from_str::<Value>(y).ok())
-    };
+/// The entry flow's published file and every published module's, copied under the lock
+/// (parsing happens after it is released).
+pub fn snapshot(st: &State, flow: &str) -> Result<(String, Modules), CallError> {
+    let published = |f: &super::state::FlowRec| f.published_version().and_then(|v| v.yaml.clone());
     let entry = ["INBOUNDCALL", "INQUEUECALL", "OUTBOUNDCALL"]
         .into_iter()
         .find_map(|t| st.find_flow(flow, t).and_then(published))
         .ok_or_else(|| CallError::NoFlow(flow.to_owned()))?;
-    let modules = st
+    let raw = st
         .flows
         .values()
         .filter(|f| f.flow_type == "COMMONMODULE")
         .filter_map(|f| Some((f.name.clone(), published(f)?)))
         .collect();
-    Ok((entry, Modules(modules)))
+    Ok((
+        entry,
+        Modules {
+            raw,
+            parsed: RefCell::new(HashMap::new()),
+        },
+    ))
 }
 
 /// Checks the request and runs the call.
-pub fn place(req: &CallRequest, entry: &Value, modules: &dyn Published) -> Result<Call, CallError> {
+pub fn place(req: &CallRequest, entry: &str, modules: &dyn Published) -> Result<Call, CallError> {
+    let entry: Value =
+        serde_yaml_ng::from_str(entry).map_err(|e| CallError::Unreadable(e.to_string()))?;
     let inputs = req
         .inputs
         .iter()
@@ -80,5 +101,5 @@ pub fn place(req: &CallRequest, entry: &Value, modules: &dyn Published) -> Resul
     if max == 0 || max > MAX_ACTIONS {
         return Err(CallError::BadLimit);
     }
-    Ok(interpret::call(entry, modules, &inputs, max))
+    Ok(interpret::call(&entry, modules, &inputs, max))
 }
