@@ -121,6 +121,22 @@ pub mod unverified {
         ("@variable.booleanVariable.isInput", VARIABLES),
         ("@variable.booleanVariable.isOutput", VARIABLES),
     ];
+    /// Expression functions no corpus file calls but that flowsmith's template language
+    /// offers, each with what evidence there is.
+    pub const EXPRESSION_FUNCTIONS: &[(&str, &str)] = &[
+        (
+            "Upper",
+            "no corpus file; `Lower` is in the corpus (workflow files). CHECK against the Architect expression help",
+        ),
+        (
+            "Length",
+            "no corpus file. CHECK against the Architect expression help",
+        ),
+        (
+            "ToBool",
+            "no corpus file; `ToInt`, `ToString` are. CHECK against the Architect expression help",
+        ),
+    ];
     /// Actions that may end a reusable task's action list: `disconnect` and `jumpToMenu` end
     /// every task of the corpus; `jumpToTask` closes by its meaning (a goto) [scripting].
     pub const CLOSING_ACTIONS: &[&str] = &["disconnect", "jumpToMenu", "jumpToTask"];
@@ -163,6 +179,106 @@ pub fn catalogue() -> &'static Catalogue {
             .with_paths(KEY_PATHS.iter().map(|(p, _)| *p))
             .with_alias(MODULE_ROOT_AS.0, MODULE_ROOT_AS.1)
     })
+}
+
+/// Functions called in the `exp` strings of the corpus (all 53 files). Genesys compares
+/// function names without regard to case: real files write `tophonenumber` and `toString`.
+const CORPUS_FUNCTIONS: &[&str] = &[
+    "AddHours",
+    "AddMinutes",
+    "Append",
+    "AreEqual",
+    "AudioPlaybackOptions",
+    "Contains",
+    "Count",
+    "DateTimeDiff",
+    "FindFirst",
+    "FindQueueById",
+    "FindSkill",
+    "FindString",
+    "FindUserById",
+    "GetAt",
+    "GetCurrentDateTimeUtc",
+    "GetJsonObjectProperty",
+    "If",
+    "IsNotSetOrEmpty",
+    "IsSet",
+    "JsonParse",
+    "Left",
+    "Lower",
+    "MakeDuration",
+    "MakeList",
+    "MakeListAgentScorePair",
+    "Replace",
+    "Right",
+    "Substring",
+    "ToAudioBlank",
+    "ToAudioDuration",
+    "ToAudioTTS",
+    "ToDateTime",
+    "ToDisplayString",
+    "ToInt",
+    "ToPhoneNumber",
+    "ToScheduleGroup",
+    "ToString",
+    "Trim",
+];
+
+/// Is `f` a function the evidence shows?
+fn known_function(f: &str) -> bool {
+    CORPUS_FUNCTIONS
+        .iter()
+        .copied()
+        .chain(EXPRESSION_FUNCTIONS.iter().map(|(n, _)| *n))
+        .any(|k| k.eq_ignore_ascii_case(f))
+}
+
+/// The names called as functions in an expression (`Name(`), string literals skipped;
+/// the operators `and`, `or`, `not` before a parenthesis are not calls.
+pub fn called_functions(exp: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = exp.char_indices().peekable();
+    let mut ident = String::new();
+    while let Some((_, c)) = chars.next() {
+        if c == '"' {
+            ident.clear();
+            while let Some((_, d)) = chars.next() {
+                match d {
+                    '\\' => {
+                        chars.next();
+                    }
+                    '"' => break,
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        if c.is_alphanumeric() || c == '_' || c == '.' {
+            ident.push(c);
+            continue;
+        }
+        if c.is_whitespace() && !ident.is_empty() {
+            // `Name (` is a call too; look past the blanks.
+            while chars.peek().is_some_and(|(_, d)| d.is_whitespace()) {
+                chars.next();
+            }
+            if chars.peek().is_some_and(|(_, d)| *d == '(') {
+                continue;
+            }
+            ident.clear();
+            continue;
+        }
+        if c == '(' && !ident.is_empty() {
+            let lower = ident.to_ascii_lowercase();
+            if !matches!(lower.as_str(), "and" | "or" | "not")
+                && !ident.starts_with(|d: char| d.is_ascii_digit())
+            {
+                out.push(std::mem::take(&mut ident));
+            }
+        }
+        ident.clear();
+    }
+    out
 }
 
 /// At most this many unknown-key messages per file (the rest are summed up in one line).
@@ -443,6 +559,18 @@ impl<'a> Walk<'a> {
                     self.reference(&k, &r, at, place);
                 }
             }
+            if k == "exp" {
+                if let Some(e) = as_str(v) {
+                    for f in called_functions(&e) {
+                        if !known_function(&f) {
+                            let name = self.name;
+                            self.errors.push(format!(
+                                "Error: Flow '{name}': unknown function '{f}' in the expression at {at}"
+                            ));
+                        }
+                    }
+                }
+            }
             if k == QUEUE_KEY {
                 if let Some(q) = queue_literal(v) {
                     self.queues.push((q, owner.clone()));
@@ -639,6 +767,26 @@ commonModule:
                         - loopExit: {name: Got it}
     - playAudio: {name: Done, audio: {tts: Thanks}}
 "#;
+
+    #[test]
+    fn finds_called_functions_and_refuses_unknown_ones() {
+        assert_eq!(
+            called_functions(
+                r#"Append("a(", ToString(Flow.n)) and not (IsSet (Flow.x)) or x.Y(1)"#
+            ),
+            ["Append", "ToString", "IsSet", "x.Y"]
+        );
+        assert!(called_functions("(1 + 2) * 3").is_empty());
+        assert!(known_function("tophonenumber") && known_function("Upper"));
+        let e = errors(&GOOD.replace(
+            "condition: {exp: \"true\"}",
+            "condition: {exp: \"Frobnicate(1)\"}",
+        ));
+        assert!(
+            e.contains("unknown function 'Frobnicate' in the expression at /inboundCall/tasks/0/task/actions/1/decision/condition/exp"),
+            "{e}"
+        );
+    }
 
     fn errors(y: &str) -> String {
         analyze(y).unwrap_err().join("\n")
