@@ -513,7 +513,7 @@ fn get<'a>(m: &'a Mapping, key: &str) -> Option<&'a Value> {
     m.get(Value::String(key.to_owned()))
 }
 
-fn map<'a>(v: Option<&'a Value>) -> Option<&'a Mapping> {
+fn map(v: Option<&Value>) -> Option<&Mapping> {
     match v {
         Some(Value::Mapping(m)) => Some(m),
         _ => None,
