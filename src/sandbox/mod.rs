@@ -1,7 +1,9 @@
 //! The sandbox: an in-memory emulator of the slice of the Genesys Cloud Platform API v2 that
 //! flowsmith uses (design section 9). OAuth, Architect flows and jobs, routing queues,
 //! dependency tracking, per-token rate limits and injectable faults, plus an admin API under
-//! `/sandbox/`.
+//! `/sandbox/`. Its Architect job judges the uploaded Archy YAML from the evidence
+//! ([`archy`]), and `POST /sandbox/calls` places calls through the published flows with the
+//! Archy interpreter ([`calls`], [`crate::archy::interpret`]).
 //!
 //! Rate limiting is a fixed 60-second window per token, started by the token's first request
 //! in the window; `inin-ratelimit-reset` is the number of seconds until the window ends and
