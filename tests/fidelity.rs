@@ -274,6 +274,68 @@ fn examples_and_seed_simulate_as_their_compiled_files_run() {
     }
 }
 
+/// The benchmark generator's large templates (cycles through Gathers, joins, a shared
+/// Disconnect) as inbound flows and, small enough to be structurable, as modules called by
+/// a caller.
+#[test]
+fn generated_large_templates_are_faithful_and_simulate_as_compiled() {
+    let input_sets: Vec<Vec<SimInput>> = vec![
+        vec![],
+        inputs_from(&["1", "1", "1", "1", "1", "1"]),
+        inputs_from(&["*", "2", "1", "timeout", "1", "0"]),
+        inputs_from(&["1", "timeout", "*", "*", "1", "1", "1"]),
+    ];
+    for n in [5, 13, 50, 400] {
+        let p = build(&[template::generate_large(n)]).unwrap_or_else(|e| panic!("{n}: {e:?}"));
+        assert_faithful(&p, &format!("generate_large({n})"));
+        for inputs in &input_sets {
+            let d = differ(&p, inputs);
+            assert!(d.is_empty(), "generate_large({n}): {}", d.join("\n"));
+        }
+    }
+    let mut modules_run = 0;
+    for n in [5, 9, 13] {
+        let mut module = template::generate_large(n);
+        module["name"] = json!("Generated_Module");
+        module["type"] = json!("module");
+        let caller = json!({
+            "name": "Generated_Caller",
+            "type": "inbound",
+            "draft": {"startNode": "Call", "nodes": {
+                "Call": {"id": "Call", "type": "Flow", "properties": {"flowName": "Generated_Module"},
+                         "onComplete": {"nextNode": "Bye"}},
+                "Bye": {"id": "Bye", "type": "Say", "properties": {"sayText": "Bye {v0}."},
+                        "onComplete": {"nextNode": "End"}},
+                "End": {"id": "End", "type": "Disconnect"}
+            }}
+        });
+        match build(&[caller, module]) {
+            Ok(p) => {
+                modules_run += 1;
+                assert_faithful(&p, &format!("generate_large({n}) as a module"));
+                for inputs in &input_sets {
+                    let d = differ(&p, inputs);
+                    assert!(
+                        d.is_empty(),
+                        "generate_large({n}) as a module: {}",
+                        d.join("\n")
+                    );
+                }
+            }
+            Err(Refused::Invalid(codes)) => {
+                assert!(
+                    codes
+                        .iter()
+                        .any(|c| c.starts_with("module_not_structurable")),
+                    "generate_large({n}) as a module: {codes:?}"
+                );
+            }
+            Err(e) => panic!("generate_large({n}) as a module: {e:?}"),
+        }
+    }
+    assert!(modules_run > 0, "no generated module was structurable");
+}
+
 // ---------------------------------------------------------------------------------------
 // Property-generated templates: a module with cycles and merges, called by an inbound flow.
 
