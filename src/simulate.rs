@@ -1,19 +1,27 @@
 //! Call simulator (spec section 8): runs a call through an inbound flow and the modules it
 //! calls, on the same validated model the compiler reads, with Genesys' NOT_SET semantics.
+//! It follows what Genesys does with the compiled files (the differential test in
+//! `tests/fidelity.rs` runs both against the Archy interpreter, [`crate::archy::interpret`]).
 //!
 //! Semantics: Say adds a transcript line. Gather plays its prompt (a transcript line with the
 //! digits entered) and takes the next input: digits within min..max go to onComplete with
-//! `<Node>_digits` set; no input left, `timeout`, or a wrong length take onError. Set and If
-//! evaluate; a variable never set is NOT_SET, every comparison with it is false, `IsSet`
-//! tells, and `+`/`and`/`or`/`not` on it is an error. Text templates interpolate NOT_SET as
-//! the empty string; a text that is exactly one `{var}` copies the value (NOT_SET stays
-//! NOT_SET), as the compiled `exp: Flow.var` does. Flow runs the module in its own variable
-//! scope (inputs evaluated in the caller) and on the module's End copies its outputs back
-//! (the explicit mapping, else every module output to the same name). An error takes the
-//! failing node's onError, else it leaves the module and takes the Flow node's onError, else
-//! the call ends with `error`. Route ends `routed`; End in the entry flow and Disconnect end
-//! `disconnected`; a node with no exit ends like End. `max_steps` ends runaway loops with
-//! `step_limit`.
+//! `<Node>_digits` set; no input left, `timeout`, or a wrong length take onError, and without
+//! an onError the flow ends there as at an End (Archy's `collectInput` failure output is
+//! empty and the compiled flow ends). Set and If evaluate; a variable never set is NOT_SET,
+//! every comparison with it is false, `IsSet` tells, and `+`/`and`/`or`/`not` on it is an
+//! error. Text templates interpolate NOT_SET as the empty string; a text that is exactly one
+//! `{var}` copies the value (NOT_SET stays NOT_SET), as the compiled `exp: Flow.var` does.
+//! Flow runs the module in its own variable scope (inputs evaluated in the caller) and on the
+//! module's End copies its outputs back (the explicit mapping, else every module output to
+//! the same name). An error (an expression that fails, a module that is not available) enters
+//! the flow's error handling, which disconnects: the call ends with `error` at the failing
+//! node. The onError of Say, Set and Flow nodes is NOT followed: Archy's playAudio,
+//! updateData and callCommonModule have no failure path (validation warns
+//! `on_error_not_compiled`). Route ends `routed`; End in the entry flow and Disconnect end
+//! `disconnected`; a node with no exit ends like End. `max_steps` (default: Genesys's limit of
+//! [`crate::archy::interpret::MAX_ACTIONS`] actions per call) ends runaway loops with
+//! `step_limit`; the simulator counts nodes, Genesys counts actions (a compiled jump is an
+//! action too), so a runaway call may stop a few actions apart in the two.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -28,8 +36,8 @@ use crate::template::model::{
     VarType,
 };
 
-/// Default step limit.
-pub const DEFAULT_MAX_STEPS: usize = 1000;
+/// Default step limit: Genesys's limit of actions per call.
+pub const DEFAULT_MAX_STEPS: usize = crate::archy::interpret::MAX_ACTIONS;
 
 /// One caller input for a Gather.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -108,11 +116,23 @@ pub fn simulate(
     max_steps: usize,
 ) -> Simulation {
     let progs = build(entry, modules);
+    // The compiled flow plays its `initialGreeting` before the start task.
+    let transcript = entry
+        .greeting
+        .iter()
+        .map(|g| TranscriptLine {
+            flow: entry.name.clone(),
+            node: "initialGreeting".into(),
+            node_type: "Greeting".into(),
+            text: Some(g.clone()),
+            digits: None,
+        })
+        .collect();
     Machine {
         progs: &progs,
         inputs,
         next_input: 0,
-        transcript: Vec::new(),
+        transcript,
         text_buf: String::new(),
     }
     .run(max_steps)
@@ -185,6 +205,7 @@ pub fn bench_loop_flow() -> Flow {
         description: None,
         division: "Home".into(),
         language: "en-us".into(),
+        greeting: None,
         inputs: BTreeMap::new(),
         outputs: BTreeMap::new(),
         variables: [("count".to_owned(), VarType::Integer)]
@@ -714,19 +735,13 @@ impl<'a> Machine<'_, 'a> {
                                 stack[fi].vars[*into] = Some(Val::S(d.clone()));
                                 node.next.map_or(Step::End, Step::Go)
                             } else {
-                                Step::Fail(format!(
-                                    "{} digits entered, {min}..{max} expected",
-                                    d.chars().count()
-                                ))
+                                // Another length is a failed collection: the failure output.
+                                node.on_error.map_or(Step::End, Step::Go)
                             }
                         }
-                        Some(SimInput::Timeout) => {
+                        Some(SimInput::Timeout) | None => {
                             self.line(pi, node, Some(text), None);
-                            Step::Fail("no input (timeout)".into())
-                        }
-                        None => {
-                            self.line(pi, node, Some(text), None);
-                            Step::Fail("no input left".into())
+                            node.on_error.map_or(Step::End, Step::Go)
                         }
                     }
                 }
@@ -859,29 +874,9 @@ impl<'a> Machine<'_, 'a> {
                     }
                 }
                 Step::Fail(message) => {
-                    // The failing node's onError, else the calling Flow node's, else error.
-                    let origin = (pi, cur);
-                    let mut at = cur;
-                    loop {
-                        let top = stack.len() - 1;
-                        if let Some(e) = progs[stack[top].prog].nodes[at].on_error {
-                            cur = e;
-                            break;
-                        }
-                        if stack.len() == 1 {
-                            let (p, n) = origin;
-                            let o = outcome(
-                                &progs[p],
-                                &progs[p].nodes[n],
-                                OutcomeKind::Error,
-                                None,
-                                Some(message),
-                            );
-                            return self.finish(&stack, steps, o);
-                        }
-                        let frame = stack.pop();
-                        at = frame.and_then(|f| f.call_node).unwrap_or_default();
-                    }
+                    // The flow's error handling: the call is disconnected.
+                    let o = outcome(prog, node, OutcomeKind::Error, None, Some(message));
+                    return self.finish(&stack, steps, o);
                 }
             }
         }

@@ -191,11 +191,37 @@ async fn compile_template(
         .map(|(name, flow)| (name.clone(), ModuleTarget::of(flow, name)))
         .collect();
     let flow_name = req.flow_name.as_deref().unwrap_or(&loaded.flow.name);
+    // Compile what a job would deploy: an "inbound" template that other templates call (or
+    // that a target holds as a module) is provisioned as a common module.
+    let mut as_module_warning = None;
+    let as_type = match req.flow_type {
+        Some(t) => t,
+        None if loaded.flow.flow_type == FlowType::Inbound => {
+            match called_as_module(&state.store, &p.name).await? {
+                Some(why) => {
+                    as_module_warning = Some(
+                        Finding::warning(
+                            "inbound_as_module",
+                            "/type",
+                            format!(
+                                "'{}' is compiled as a common module, as a job provisions it: {why}",
+                                p.name
+                            ),
+                        )
+                        .with_hint("pass \"type\": \"inbound\" to compile it as an inbound call flow"),
+                    );
+                    FlowType::Module
+                }
+                None => FlowType::Inbound,
+            }
+        }
+        None => loaded.flow.flow_type,
+    };
     let compiled = compile::compile(
         &loaded.flow,
         &CompileContext {
             flow_name,
-            as_type: req.flow_type.unwrap_or(loaded.flow.flow_type),
+            as_type,
             modules: &targets,
             queue_names: &BTreeMap::new(),
         },
@@ -206,10 +232,32 @@ async fn compile_template(
             Finding::error(e.code(), "", e.to_string()),
         )
     })?;
+    let mut compiled = compiled;
+    compiled.warnings.extend(as_module_warning);
     if wants_yaml(&headers) {
         return Ok(([(header::CONTENT_TYPE, "application/yaml")], compiled.yaml).into_response());
     }
     Ok(Json(compiled).into_response())
+}
+
+/// Why a template is provisioned as a common module, if it is: a stored template calls it,
+/// or a target records it as one (the job planner's rules).
+async fn called_as_module(store: &Store, name: &str) -> ApiResult<Option<String>> {
+    let needle = serde_json::to_string(name).unwrap_or_default();
+    for doc in store.latest_documents_containing(name, &needle).await? {
+        let Ok(doc) = serde_json::from_str::<Value>(&doc) else {
+            continue;
+        };
+        let h = template::header(&doc);
+        if h.called_modules.iter().any(|m| m == name) {
+            let caller = doc.get("name").and_then(Value::as_str).unwrap_or("?");
+            return Ok(Some(format!("template '{caller}' calls it")));
+        }
+    }
+    if store.has_module_record(name).await? {
+        return Ok(Some("a target holds it as a common module".into()));
+    }
+    Ok(None)
 }
 
 fn wants_yaml(headers: &HeaderMap) -> bool {
@@ -277,7 +325,7 @@ pub struct SimulationRequest {
     pub params: Map<String, Value>,
     #[serde(default)]
     pub inputs: Vec<SimulationInput>,
-    /// Step limit (default 1000, at most 1,000,000).
+    /// Step limit (default 10,000, Genesys's limit of actions per call; at most 1,000,000).
     pub max_steps: Option<usize>,
 }
 

@@ -96,6 +96,9 @@ pub struct TemplateDocument {
     division: Option<String>,
     /// Default "en-us".
     language: Option<String>,
+    /// Inbound flows: what the caller hears first (Archy `initialGreeting`); silent when
+    /// absent. Ignored (with a warning) on a module.
+    greeting: Option<String>,
     parameters: Option<BTreeMap<String, ParameterSpec>>,
     /// Module input variables.
     inputs: Option<BTreeMap<String, VariableSpec>>,

@@ -1,7 +1,9 @@
 //! The sandbox: an in-memory emulator of the slice of the Genesys Cloud Platform API v2 that
 //! flowsmith uses (design section 9). OAuth, Architect flows and jobs, routing queues,
 //! dependency tracking, per-token rate limits and injectable faults, plus an admin API under
-//! `/sandbox/`.
+//! `/sandbox/`. Its Architect job judges the uploaded Archy YAML from the evidence
+//! ([`archy`]), and `POST /sandbox/calls` places calls through the published flows with the
+//! Archy interpreter ([`calls`], [`crate::archy::interpret`]).
 //!
 //! Rate limiting is a fixed window per token (60 s, as Genesys; `--rate-window-secs` and the
 //! `rate_window_secs` fault shorten it for tests), started by the token's first request
@@ -17,6 +19,7 @@ mod admin;
 mod api;
 pub mod archy;
 pub mod bench;
+pub mod calls;
 pub mod state;
 
 use std::future::Future;

@@ -45,6 +45,7 @@ pub const CODES: &[&str] = &[
     "unknown_start_node",
     "unknown_next_node",
     "conflicting_on_error",
+    "on_error_not_compiled",
     "ignored_exit",
     "no_exit",
     "unreachable_node",
@@ -70,6 +71,17 @@ pub const CODES: &[&str] = &[
     "read_before_write",
 ];
 
+/// The Archy action of a node type whose onError cannot be compiled (the action has no
+/// failure output): Say, Set and Flow.
+fn uncompiled_on_error(ty: &str) -> Option<&'static str> {
+    match ty {
+        "Say" => Some("playAudio"),
+        "Set" => Some("updateData"),
+        "Flow" => Some("callCommonModule"),
+        _ => None,
+    }
+}
+
 /// The node types of the template language.
 pub const NODE_TYPES: [&str; 8] = [
     "Say",
@@ -94,6 +106,7 @@ const TOP_FIELDS: &[&str] = &[
     "description",
     "division",
     "language",
+    "greeting",
     "parameters",
     "inputs",
     "outputs",
@@ -186,12 +199,69 @@ fn run(
     };
     let flow = v.document(&doc);
     findings.append(&mut v.findings);
+    if let Some(f) = &flow
+        && !findings.iter().any(Finding::is_error)
+    {
+        findings.extend(structure_finding(&doc, f));
+    }
     let flow = if findings.iter().any(Finding::is_error) {
         None
     } else {
         flow
     };
     Report { findings, flow }
+}
+
+/// A module whose graph has no structured Archy form (see `compile::structure`): an error
+/// pointing at the edge that causes it.
+fn structure_finding(doc: &Value, flow: &Flow) -> Option<Finding> {
+    use crate::compile::{CompileError, ExitField, exit_field, structured};
+    if flow.flow_type != FlowType::Module {
+        return None;
+    }
+    let Err(CompileError::NotStructurable { node, exit, reason }) =
+        structured(flow, FlowType::Module)
+    else {
+        return None;
+    };
+    let n = flow.nodes.get(&node)?;
+    let base = ["draft", "nodes", node.as_str()];
+    let p = match exit_field(n, exit) {
+        ExitField::Next => pointer(base.iter().copied().chain(["onComplete", "nextNode"])),
+        ExitField::OnError => {
+            let on_error = pointer(base.iter().copied().chain(["onError", "nextNode"]));
+            if doc.pointer(&on_error).is_some_and(|v| !v.is_null()) {
+                on_error
+            } else {
+                pointer(base.iter().copied().chain(["onComplete", "onError"]))
+            }
+        }
+        ExitField::Condition(k) => {
+            let k = k.to_string();
+            pointer(base.iter().copied().chain([
+                "properties",
+                "conditions",
+                k.as_str(),
+                "nextNode",
+            ]))
+        }
+        ExitField::Default => pointer(
+            base.iter()
+                .copied()
+                .chain(["properties", "defaultNextNode"]),
+        ),
+    };
+    Some(
+        Finding::error(
+            "module_not_structurable",
+            p,
+            format!(
+                "the module has no structured Archy form at node '{node}': {}",
+                reason.message()
+            ),
+        )
+        .with_hint(reason.hint()),
+    )
 }
 
 /// What other templates need to know about a validated flow when they call it.
@@ -610,6 +680,23 @@ impl Validator<'_> {
         if language.trim().is_empty() {
             self.error("invalid_value", "/language", "'language' must not be empty");
         }
+        let greeting = self.opt_str(obj, "greeting", "");
+        if let Some(g) = &greeting {
+            if flow_type == Some(FlowType::Module) {
+                self.warning(
+                    "greeting_on_module",
+                    "/greeting",
+                    "a common module has no initial greeting: 'greeting' is ignored",
+                );
+            } else if g.trim().is_empty() || g.chars().any(char::is_control) {
+                self.error_hint(
+                    "invalid_value",
+                    "/greeting",
+                    "'greeting' must be non-empty text without control characters",
+                    "omit 'greeting' for a silent start",
+                );
+            }
+        }
         let inputs = self.var_decls(obj, "inputs");
         let outputs = self.var_decls(obj, "outputs");
         if flow_type == Some(FlowType::Inbound) {
@@ -961,6 +1048,7 @@ impl Validator<'_> {
             description,
             division,
             language,
+            greeting,
             inputs,
             outputs,
             variables,
@@ -1062,6 +1150,13 @@ impl Validator<'_> {
                 base.clone(),
                 format!("node ids must have 1 to {MAX_NODE_ID_LEN} characters"),
             );
+        } else if let Some(c) = key.chars().find(|c| c.is_control()) {
+            self.error_hint(
+                "invalid_node_id",
+                base.clone(),
+                format!("node id {key:?} contains the control character {c:?}"),
+                "node ids become Archy action names and task ids: use printable characters",
+            );
         }
         match obj.get("id") {
             None | Some(Value::Null) => self.error_hint(
@@ -1108,6 +1203,13 @@ impl Validator<'_> {
                 return None;
             }
         };
+        if is_module && matches!(ty.as_str(), "Route" | "Disconnect") {
+            self.warning(
+                "module_leaves_call",
+                at(&base, "type"),
+                crate::compile::unverified::module_leaves_call_warning(&ty),
+            );
+        }
         let exits = self.exits(obj, &base);
         let pat = at(&base, "properties");
         let props = match obj.get("properties") {
@@ -1172,6 +1274,26 @@ impl Validator<'_> {
             }
             _ => true,
         };
+        if let (true, Some(action), Some((e, eat))) = (
+            keep_exits,
+            uncompiled_on_error(&ty),
+            exits.on_error.as_ref(),
+        ) {
+            if exits.next.as_ref().map(|(n, _)| n) != Some(e) {
+                self.findings.push(
+                    Finding::warning(
+                        "on_error_not_compiled",
+                        eat.clone(),
+                        format!(
+                            "Archy's {action} has no failure path: onError → '{e}' is not \
+                             compiled; in Genesys an error here goes to the flow's error \
+                             handling (a disconnect), and the simulator does the same"
+                        ),
+                    )
+                    .with_hint("remove onError, or check the failing value first with an If"),
+                );
+            }
+        }
         if keep_exits {
             if let Some((t, tat)) = exits.next {
                 p.exits.push((t.clone(), tat, false));
