@@ -150,3 +150,12 @@ pub fn string_literal(s: &str) -> String {
     out.push('"');
     out
 }
+
+/// How `playAudio` names a user (Architect) prompt.
+/// CHECK: `Prompt.<name>`; the corpus has only system prompts, written
+/// `audio: {prompt: PromptSystem.<name>}` (key path `@action.playAudio.audio.prompt`);
+/// `Prompt.` for user prompts is the Architect expression namespace (Architect help,
+/// "Prompt" data type) [M].
+pub fn user_prompt(name: &str) -> String {
+    format!("Prompt.{name}")
+}
