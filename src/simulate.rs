@@ -348,8 +348,6 @@ enum Kind<'a> {
     },
     End,
     Disconnect,
-    /// A node type the simulator does not run yet.
-    Unsupported,
     PlayPrompt(&'a str),
     DataAction {
         key: String,
@@ -370,6 +368,13 @@ enum Kind<'a> {
         exits: BTreeMap<ScheduleState, usize>,
     },
     Voicemail(&'a str),
+    Menu {
+        /// Text to speech, or a named prompt.
+        prompt: Result<Vec<CSeg<'a>>, &'a str>,
+        choices: Vec<(char, usize)>,
+        repeat: u32,
+        into: usize,
+    },
 }
 
 struct PNode<'a> {
@@ -584,7 +589,23 @@ fn build<'a>(entry: &'a Flow, modules: &'a BTreeMap<String, Flow>) -> Vec<Prog<'
                         .collect(),
                 },
                 NodeKind::Voicemail { queue } => Kind::Voicemail(queue),
-                NodeKind::Menu { .. } => Kind::Unsupported,
+                NodeKind::Menu {
+                    prompt,
+                    choices,
+                    repeat,
+                    ..
+                } => Kind::Menu {
+                    prompt: match prompt {
+                        crate::template::model::Prompt::Text(t) => Ok(text_of(&mut progs[p], t)),
+                        crate::template::model::Prompt::Named(n) => Err(n.as_str()),
+                    },
+                    choices: choices
+                        .iter()
+                        .filter_map(|c| Some((c.digit, index.get(c.target.as_str()).copied()?)))
+                        .collect(),
+                    repeat: *repeat,
+                    into: progs[p].slot(VarRef::digits_of(&node.id).name()),
+                },
             };
             nodes.push(PNode {
                 id: &node.id,
@@ -957,9 +978,6 @@ impl<'a> Machine<'_, 'a> {
                 Kind::Route(q) => Step::Done(OutcomeKind::Routed, Some((*q).to_owned())),
                 Kind::Disconnect => Step::Done(OutcomeKind::Disconnected, None),
                 Kind::End => Step::End,
-                Kind::Unsupported => {
-                    Step::Fail(format!("{} nodes cannot be simulated yet", node.type_name))
-                }
                 Kind::PlayPrompt(name) => {
                     self.line(pi, node, Some(format!("[prompt {name}]")), None);
                     node.next.map_or(Step::End, Step::Go)
@@ -1045,6 +1063,53 @@ impl<'a> Machine<'_, 'a> {
                         .map_or(Step::End, Step::Go),
                 },
                 Kind::Voicemail(q) => Step::Done(OutcomeKind::Voicemail, Some((*q).to_owned())),
+                Kind::Menu {
+                    prompt,
+                    choices,
+                    repeat,
+                    into,
+                } => {
+                    // As compiled: up to `repeat` one-digit collections; a failed one leaves
+                    // "" in `<Menu>_digits`; then the choice, else the error exit.
+                    let mut chosen = None;
+                    for _ in 0..*repeat {
+                        let text = match prompt {
+                            Ok(t) => {
+                                interpolate(&mut self.text_buf, t, &stack[fi].vars);
+                                self.text_buf.clone()
+                            }
+                            Err(name) => format!("[prompt {name}]"),
+                        };
+                        let input = self.inputs.get(self.next_input).cloned();
+                        self.next_input += 1;
+                        let got = match input {
+                            Some(SimInput::Digits(d)) if d.chars().count() == 1 => {
+                                self.line(pi, node, Some(text), Some(d.clone()));
+                                d
+                            }
+                            Some(SimInput::Digits(d)) => {
+                                self.line(pi, node, Some(text), Some(d));
+                                String::new()
+                            }
+                            Some(SimInput::Timeout) | None => {
+                                self.line(pi, node, Some(text), None);
+                                String::new()
+                            }
+                        };
+                        let hit = choices
+                            .iter()
+                            .find(|(c, _)| got.chars().eq(std::iter::once(*c)));
+                        stack[fi].vars[*into] = Some(Val::S(got));
+                        if let Some((_, t)) = hit {
+                            chosen = Some(*t);
+                            break;
+                        }
+                    }
+                    match chosen {
+                        Some(t) => Step::Go(t),
+                        None => node.on_error.map_or(Step::End, Step::Go),
+                    }
+                }
                 Kind::Call {
                     module,
                     inputs,

@@ -9,7 +9,8 @@
 use super::structure::Block;
 use super::yaml::{self, Y};
 use super::{Compiler, lit, no_value, unverified};
-use crate::template::model::{Node, NodeKind, Prompt, Text};
+use crate::template::expr::{BinOp, Expr};
+use crate::template::model::{MenuChoice, Node, NodeKind, Prompt, ScheduleState, Text, VarRef};
 
 fn outputs(named: Vec<(&'static str, Vec<Y>)>) -> Option<Y> {
     let o: Vec<(yaml::Key, Y)> = named
@@ -27,6 +28,130 @@ impl Compiler<'_> {
             Some(s) => lit(Y::s(s)),
             None => Y::one("exp", Y::s(self.names().text(t))),
         }
+    }
+
+    /// A menu as corpus actions (in modules, which have no menus, and for now in inbound
+    /// flows too): up to `repeat` `collectInput`s of one digit, each after the first guarded
+    /// by a `decision` that the digits so far are no choice (a failed collection leaves
+    /// `""`), then a `switch` on the digits: each choice, else the error exit.
+    #[allow(clippy::too_many_arguments)]
+    fn menu(
+        &mut self,
+        n: &Node,
+        prompt: &Prompt,
+        choices: &[MenuChoice],
+        repeat: u32,
+        timeout_seconds: Option<u32>,
+        blocks: &[Block],
+        out: &mut Vec<Y>,
+    ) {
+        let id = n.id.as_str();
+        let into = VarRef::digits_of(id);
+        let names = self.names();
+        let var = names.var(&into);
+        let audio = match prompt {
+            Prompt::Text(t) => self.audio(t),
+            Prompt::Named(p) => Y::one("prompt", Y::s(unverified::user_prompt(p))),
+        };
+        let is = |d: char| {
+            Expr::Binary(
+                BinOp::Eq,
+                Box::new(Expr::Var(into.clone())),
+                Box::new(Expr::Str(d.to_string())),
+            )
+        };
+        let any = choices
+            .iter()
+            .map(|c| is(c.digit))
+            .reduce(|a, b| Expr::Binary(BinOp::Or, Box::new(a), Box::new(b)))
+            .unwrap_or(Expr::Bool(false));
+        let no_choice = names.expr(&Expr::Not(Box::new(any)));
+        let cases: Vec<String> = choices.iter().map(|c| names.expr(&is(c.digit))).collect();
+        let attempt = |k: u32| {
+            let failed = Y::one(
+                "updateData",
+                Y::map([
+                    ("name", Y::s(format!("{id} no input {k}"))),
+                    (
+                        "statements",
+                        Y::Seq(vec![Y::one(
+                            "string",
+                            Y::map([("variable", Y::s(var.clone())), ("value", lit(Y::s("")))]),
+                        )]),
+                    ),
+                ]),
+            );
+            Y::one(
+                "collectInput",
+                Y::map([
+                    (
+                        "name",
+                        Y::s(if k == 1 {
+                            id.to_owned()
+                        } else {
+                            format!("{id} try {k}")
+                        }),
+                    ),
+                    ("inputData", Y::one("var", Y::s(var.clone()))),
+                    ("digits", Y::one("exact", Y::Int(1))),
+                    ("interDigitTimeout", no_value()),
+                    ("noEntryTimeout", super::seconds(timeout_seconds)),
+                    ("inputAudio", audio.clone()),
+                    (
+                        "acceptJustStar",
+                        lit(Y::Bool(choices.iter().any(|c| c.digit == '*'))),
+                    ),
+                    (
+                        "acceptJustPound",
+                        lit(Y::Bool(choices.iter().any(|c| c.digit == '#'))),
+                    ),
+                    ("verificationType", Y::s("none")),
+                    (
+                        "outputs",
+                        Y::one("failure", Y::one("actions", Y::Seq(vec![failed]))),
+                    ),
+                ]),
+            )
+        };
+        // Innermost retry first: try k runs only when tries 1..k left no choice.
+        let mut retry: Vec<Y> = Vec::new();
+        for k in (2..=repeat).rev() {
+            let mut yes = vec![attempt(k)];
+            yes.append(&mut retry);
+            retry = vec![Y::one(
+                "decision",
+                Y::map([
+                    ("name", Y::s(format!("{id} retry {k}"))),
+                    ("condition", Y::one("exp", Y::s(no_choice.clone()))),
+                    ("outputs", Y::one("yes", Y::one("actions", Y::Seq(yes)))),
+                ]),
+            )];
+        }
+        out.push(attempt(1));
+        out.append(&mut retry);
+        let mut case_list = Vec::new();
+        for (k, c) in cases.into_iter().enumerate() {
+            let actions = self.block_at(blocks, k);
+            case_list.push(Y::one(
+                "case",
+                Y::Map(vec![
+                    ("value".into(), Y::one("exp", Y::s(c))),
+                    ("actions".into(), Y::Seq(actions)),
+                ]),
+            ));
+        }
+        let default = self.block_at(blocks, choices.len());
+        let mut first: Vec<(yaml::Key, Y)> = vec![("cases".into(), Y::Seq(case_list))];
+        if !default.is_empty() {
+            first.push(("default".into(), Y::one("actions", Y::Seq(default))));
+        }
+        out.push(Y::one(
+            "switch",
+            Y::map([
+                ("name", Y::s(format!("{id} choice"))),
+                ("evaluate", Y::one("firstTrue", Y::Map(first))),
+            ]),
+        ));
     }
 
     /// The actions of a node of the IVR vocabulary, with its branches' blocks.
@@ -210,9 +335,31 @@ impl Compiler<'_> {
                     ]),
                 ));
             }
-            NodeKind::Menu { .. } | NodeKind::Schedule { .. } => {
-                let _ = (Prompt::Named(String::new()), blocks);
+            NodeKind::Schedule { group, .. } => {
+                let names = ScheduleState::ALL.map(unverified::schedule_output);
+                let b = names
+                    .iter()
+                    .enumerate()
+                    .map(|(k, name)| (*name, self.block_at(blocks, k)))
+                    .collect();
+                let mut e: Vec<(yaml::Key, Y)> = vec![
+                    ("name".into(), Y::s(id)),
+                    ("inServiceSchedules".into(), no_value()),
+                    ("evaluate".into(), Y::one("now", Y::Bool(true))),
+                    ("scheduleGroup".into(), unverified::schedule_group(group)),
+                ];
+                if let Some(o) = outputs(b) {
+                    e.push(("outputs".into(), o));
+                }
+                out.push(Y::one("evaluateScheduleGroup", Y::Map(e)));
+                self.ignored_on_error(n, "evaluateScheduleGroup");
             }
+            NodeKind::Menu {
+                prompt,
+                choices,
+                repeat,
+                timeout_seconds,
+            } => self.menu(n, prompt, choices, *repeat, *timeout_seconds, blocks, out),
             _ => {}
         }
     }

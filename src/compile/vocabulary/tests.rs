@@ -441,3 +441,118 @@ fn sim_org_is_read_from_the_documented_json() {
     assert_eq!(o.schedule_groups["G"], ScheduleState::Holiday);
     assert!(serde_json::from_value::<SimOrg>(json!({"tables": {}})).is_err());
 }
+
+fn menu_doc(ty: &str) -> serde_json::Value {
+    let end = if ty == "module" { "End" } else { "Disconnect" };
+    json!({
+        "name": "Lang_Menu", "type": ty,
+        "draft": {"startNode": "Lang", "nodes": {
+            "Lang": {"id": "Lang", "type": "Menu",
+                "properties": {"prompt": "For English press 1, pour le français tapez 2",
+                    "choices": [{"digit": "1", "nextNode": "En", "label": "English"},
+                                {"digit": 2, "nextNode": "Fr"}],
+                    "repeat": 3, "timeoutSeconds": 5},
+                "onError": {"nextNode": "Bye"}},
+            "En": {"id": "En", "type": "SetParticipantData",
+                "properties": {"attributes": {"language": "en-us"}},
+                "onComplete": {"nextNode": "Bye"}},
+            "Fr": {"id": "Fr", "type": "SetParticipantData",
+                "properties": {"attributes": {"language": "fr-fr", "pressed": "{Lang.digits}"}},
+                "onComplete": {"nextNode": "Bye"}},
+            "Bye": {"id": "Bye", "type": end}
+        }}
+    })
+}
+
+#[test]
+fn menu_validates_with_pointers() {
+    let mut doc = menu_doc("inbound");
+    doc["draft"]["nodes"]["Lang"]["properties"]["choices"][1]["digit"] = json!("1");
+    doc["draft"]["nodes"]["Lang"]["properties"]["repeat"] = json!(0);
+    let c = codes(&report(&doc));
+    assert!(
+        c.contains(&(
+            "duplicate_choice".into(),
+            "/draft/nodes/Lang/properties/choices/1/digit".into()
+        )),
+        "{c:?}"
+    );
+    assert!(c.contains(&(
+        "invalid_value".into(),
+        "/draft/nodes/Lang/properties/repeat".into()
+    )));
+    let mut doc = menu_doc("inbound");
+    doc["draft"]["nodes"]["Lang"]["properties"]["choices"][0]["digit"] = json!("12");
+    doc["draft"]["nodes"]["Lang"]["properties"]["choices"][1]["nextNode"] = json!("Nowhere");
+    let c = codes(&report(&doc));
+    assert!(
+        c.contains(&(
+            "invalid_value".into(),
+            "/draft/nodes/Lang/properties/choices/0/digit".into()
+        )),
+        "{c:?}"
+    );
+    assert!(
+        c.contains(&(
+            "unknown_next_node".into(),
+            "/draft/nodes/Lang/properties/choices/1/nextNode".into()
+        )),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn menu_compiles_to_collect_input_and_switch_in_both_flow_types() {
+    for (ty, ft) in [("inbound", FlowType::Inbound), ("module", FlowType::Module)] {
+        let f = validated(&menu_doc(ty));
+        let yaml = compiled_yaml(&f, ft);
+        assert_eq!(yaml.matches("- collectInput:").count(), 3, "{yaml}");
+        assert_eq!(yaml.matches("- decision:").count(), 2, "{yaml}");
+        assert!(yaml.contains("- switch:"), "{yaml}");
+        assert!(yaml.contains("exact: 1"), "{yaml}");
+    }
+}
+
+#[test]
+fn menu_simulation_retries_then_takes_the_error_exit() {
+    use crate::simulate::SimInput::{Digits, Timeout};
+    let f = validated(&menu_doc("inbound"));
+    let sim = |inputs: &[crate::simulate::SimInput]| {
+        simulate_with_org(&f, &BTreeMap::new(), inputs, 100, &SimOrg::default())
+    };
+    let s = sim(&[Digits("2".into())]);
+    assert_eq!(s.participant_data["language"], "fr-fr");
+    assert_eq!(s.participant_data["pressed"], "2");
+    let s = sim(&[Timeout, Digits("9".into()), Digits("1".into())]);
+    assert_eq!(s.participant_data["language"], "en-us", "{s:?}");
+    assert_eq!(s.transcript.len(), 3);
+    let s = sim(&[
+        Timeout,
+        Digits("9".into()),
+        Digits("12".into()),
+        Digits("1".into()),
+    ]);
+    assert!(s.participant_data.is_empty(), "three tries only: {s:?}");
+    assert_eq!(s.outcome.node, "Bye");
+    assert_eq!(s.variables["Lang_digits"], json!(""));
+}
+
+#[test]
+fn schedule_compiles_with_its_unverified_outputs_and_the_judge_accepts_them() {
+    let doc = json!({
+        "name": "Hours", "type": "inbound",
+        "draft": {"startNode": "S", "nodes": {
+            "S": {"id": "S", "type": "Schedule",
+                "properties": {"scheduleGroup": "Office", "open": "Open", "emergency": "Shut"},
+                "onComplete": {"nextNode": "Shut"}},
+            "Open": {"id": "Open", "type": "Route", "properties": {"queueName": "Q"}},
+            "Shut": {"id": "Shut", "type": "Disconnect"}
+        }}
+    });
+    let yaml = compiled_yaml(&validated(&doc), FlowType::Inbound);
+    assert!(yaml.contains("evaluateScheduleGroup:"), "{yaml}");
+    assert!(yaml.contains("name: Office"), "{yaml}");
+    for out in ["open:", "emergency:"] {
+        assert!(yaml.contains(out), "{out} missing:\n{yaml}");
+    }
+}

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::{PNode, Validator, Write, at};
+use crate::template::expr::is_var_name;
 use crate::template::model::{MenuChoice, NodeKind, Prompt, ScheduleState, Text, VarRef, VarType};
 
 /// Menu `repeat` when the document does not say.
@@ -307,6 +308,25 @@ impl Validator<'_> {
                 label,
             });
         }
+        // The digits pressed are readable as {Menu.digits}, like a Gather's.
+        let into = VarRef::digits_of(&p.key);
+        if !is_var_name(into.name()) {
+            self.error_hint(
+                "invalid_variable_name",
+                p.at.clone(),
+                format!(
+                    "the Menu digits variable '{}' is not a valid Genesys variable name",
+                    into.name()
+                ),
+                "Menu node ids become variable names: use letters, digits and '_'",
+            );
+            ok = false;
+        }
+        p.writes.push(Write {
+            var: into,
+            ty: Some(VarType::String),
+            at: p.at.clone(),
+        });
         if !ok {
             return None;
         }
