@@ -69,6 +69,9 @@ pub const CODES: &[&str] = &[
     "undefined_variable",
     "unverified_variable",
     "read_before_write",
+    // the IVR vocabulary
+    "duplicate_choice",
+    "menu_prompt_interpolation",
 ];
 
 /// The Archy action of a node type whose onError cannot be compiled (the action has no
