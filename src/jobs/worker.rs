@@ -3,10 +3,21 @@
 //! resumed by the next claim.
 //!
 //! Per step: checkpoint `running` → `POST /flows/jobs` → checkpoint the Genesys job id →
-//! `PUT` the YAML → checkpoint `uploaded` → poll the Genesys job with a growing interval →
-//! on `Success` read the flow's `publishedVersion` and write the step result and the flow
-//! record in one transaction. A resumed step whose upload was checkpointed polls its Genesys
-//! job; otherwise it registers a new one (safe: the Architect job upserts by name).
+//! wait until the modules it calls succeeded → `PUT` the YAML → checkpoint `uploaded` → poll
+//! the Genesys job → on `Success` write the step result and the flow record in one
+//! transaction. A resumed step whose upload was checkpointed polls its Genesys job; otherwise
+//! it registers a new one (safe: the Architect job upserts by name; a registered job that
+//! never gets its upload is simply abandoned).
+//!
+//! Two things keep the rate budget (the bound of a provisioning job) at two requests per
+//! flow, register and one poll:
+//! - a caller's Architect job is registered while its modules' jobs still run (its upload
+//!   waits for their success: the caller's publish snapshots the module);
+//! - published versions are not read per step: when the steps are done, one
+//!   `GET /api/v2/flows?id=…` per page of ids reads them for every succeeded step still
+//!   without one, and writes them to the steps and flow records in one transaction. A crash
+//!   before that leaves those steps `succeeded` without a version, and the resumed job reads
+//!   them; the job only finishes after the read.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -131,12 +142,42 @@ enum Stop {
     Failed(Value),
     /// Shutdown or a lost lease: leave the step for the next claim.
     Interrupted,
+    /// A module it calls did not succeed, or the job was cancelled, while the step waited
+    /// to upload: the job loop records why (skipped or cancelled).
+    Withdrawn,
 }
 
 enum StepEnd {
     Succeeded,
     Failed,
     Interrupted,
+    Withdrawn,
+}
+
+/// What a step waiting to upload watches: the job's step states and its cancellation.
+#[derive(Debug, Clone)]
+struct Gate {
+    states: Vec<String>,
+    cancelled: bool,
+}
+
+impl Gate {
+    /// `Some(true)` when every dependency succeeded, `Some(false)` when the step cannot
+    /// upload (a dependency ended otherwise, or the job was cancelled), `None` to wait.
+    fn verdict(&self, deps: &[usize]) -> Option<bool> {
+        let state = |d: usize| self.states.get(d).map(String::as_str);
+        if self.cancelled
+            || deps
+                .iter()
+                .any(|&d| matches!(state(d), Some("failed" | "skipped" | "cancelled") | None))
+        {
+            Some(false)
+        } else if deps.iter().all(|&d| state(d) == Some("succeeded")) {
+            Some(true)
+        } else {
+            None
+        }
+    }
 }
 
 impl Worker {
@@ -322,10 +363,18 @@ impl Worker {
         let mut in_flight: JoinSet<(usize, StepEnd)> = JoinSet::new();
         let mut started = vec![false; steps.len()];
         let mut cancel = false;
+        let (gate, _) = tokio::sync::watch::channel(Gate {
+            states: states.clone(),
+            cancelled: false,
+        });
         loop {
             if !cancel && store.cancel_requested(&c.id).await? {
                 cancel = true;
             }
+            gate.send_replace(Gate {
+                states: states.clone(),
+                cancelled: cancel,
+            });
             if !cancel && !token.is_cancelled() {
                 for i in 0..steps.len() {
                     if started[i] || !matches!(states[i].as_str(), "pending" | "running") {
@@ -360,10 +409,11 @@ impl Worker {
                     if started[i] || !matches!(states[i].as_str(), "pending" | "running") {
                         continue;
                     }
-                    if deps[i]
-                        .iter()
-                        .all(|&d| states.get(d).map(String::as_str) == Some("succeeded"))
-                    {
+                    // A caller starts (registers its Architect job) once its modules are
+                    // under way; its upload waits for their success.
+                    if deps[i].iter().all(|&d| {
+                        states.get(d).map(String::as_str) == Some("succeeded") || started[d]
+                    }) {
                         started[i] = true;
                         let w = self.clone();
                         let (step, client, token, queues) = (
@@ -372,6 +422,10 @@ impl Worker {
                             token.clone(),
                             queues.clone(),
                         );
+                        let waits = Waits {
+                            gate: gate.subscribe(),
+                            deps: deps[i].clone(),
+                        };
                         let (target, attempt) = (c.target.clone(), c.attempt);
                         let span = tracing::info_span!(
                             "step",
@@ -383,7 +437,9 @@ impl Worker {
                         in_flight.spawn(
                             async move {
                                 let end = w
-                                    .run_step(&target, attempt, &step, &client, &token, &queues)
+                                    .run_step(
+                                        &target, attempt, &step, &client, &token, &queues, waits,
+                                    )
                                     .await;
                                 (i, end)
                             }
@@ -400,6 +456,8 @@ impl Worker {
                 Some(r) = in_flight.join_next() => match r {
                     Ok((i, StepEnd::Succeeded)) => states[i] = "succeeded".into(),
                     Ok((i, StepEnd::Failed)) => states[i] = "failed".into(),
+                    // Not started after all: the next pass records it skipped or cancelled.
+                    Ok((i, StepEnd::Withdrawn)) => started[i] = false,
                     Ok((_, StepEnd::Interrupted)) => token.cancel(),
                     Err(e) => {
                         tracing::error!(error = %e, "a step task panicked");
@@ -410,6 +468,9 @@ impl Worker {
             }
         }
         if token.is_cancelled() {
+            return Ok(false);
+        }
+        if !self.read_versions(c, &client, token).await? {
             return Ok(false);
         }
         if cancel {
@@ -449,6 +510,59 @@ impl Worker {
         Ok(done)
     }
 
+    /// Reads the published version of every succeeded step still without one (this run's
+    /// and, after a crash, an earlier run's), one `GET /api/v2/flows?id=…` per page of ids,
+    /// and writes them in one transaction. False when the job is no longer ours or the
+    /// worker stops; a read that fails leaves the versions unknown (a later plan of those
+    /// flows then updates them) and the job goes on to finish.
+    async fn read_versions(
+        &self,
+        c: &Claimed,
+        client: &GenesysClient,
+        token: &CancellationToken,
+    ) -> Result<bool, sqlx::Error> {
+        let store = &self.inner.store;
+        let unknown: Vec<(i64, String, String)> = store
+            .job_step_views(&c.id)
+            .await?
+            .into_iter()
+            .filter(|s| s.state == "succeeded" && s.published_version.is_none())
+            .filter_map(|s| Some((s.idx, s.flow_name, s.flow_id?)))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(true);
+        }
+        let ids: Vec<String> = unknown.iter().map(|(_, _, id)| id.clone()).collect();
+        let found = match self.call(token, || client.flows_by_ids(&ids)).await {
+            Ok(f) => f,
+            Err(Stop::Failed(e)) => {
+                tracing::warn!(job_id = %c.id, error = %e, flows = ids.len(), "reading the published versions failed; they stay unknown");
+                return Ok(true);
+            }
+            Err(Stop::Interrupted | Stop::Withdrawn) => return Ok(false),
+        };
+        let by_id: HashMap<&str, &str> = found
+            .iter()
+            .filter_map(|f| Some((f.id.as_str(), f.published_version.as_deref()?)))
+            .collect();
+        let versions: Vec<(i64, String, String)> = unknown
+            .iter()
+            .filter_map(|(idx, name, id)| {
+                Some((*idx, name.clone(), (*by_id.get(id.as_str())?).to_owned()))
+            })
+            .collect();
+        if versions.len() < unknown.len() {
+            tracing::warn!(job_id = %c.id, unknown = unknown.len() - versions.len(), "some flows have no published version in Genesys");
+        }
+        let ours = store
+            .steps_published(&c.id, c.attempt, &c.target, &versions)
+            .await?;
+        if ours {
+            self.inner.signals.notify();
+        }
+        Ok(ours)
+    }
+
     fn count(&self, target: &str, action: &str, outcome: &'static str) {
         metrics::counter!(
             crate::metrics::names::STEPS_TOTAL,
@@ -459,6 +573,7 @@ impl Worker {
         .increment(1);
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn run_step(
         &self,
         target: &str,
@@ -467,15 +582,20 @@ impl Worker {
         client: &GenesysClient,
         token: &CancellationToken,
         queues: &tokio::sync::Mutex<BTreeMap<String, Option<String>>>,
+        waits: Waits,
     ) -> StepEnd {
         let started = Instant::now();
         let end = match self
-            .step_inner(target, attempt, step, client, token, queues)
+            .step_inner(target, attempt, step, client, token, queues, waits)
             .await
         {
             Ok(true) => StepEnd::Succeeded,
             Ok(false) => StepEnd::Interrupted,
             Err(Stop::Interrupted) => StepEnd::Interrupted,
+            Err(Stop::Withdrawn) => {
+                tracing::info!(job_id = %step.job_id, idx = step.idx, "a module did not succeed or the job was cancelled: its registered Architect job is abandoned");
+                StepEnd::Withdrawn
+            }
             Err(Stop::Failed(error)) => {
                 tracing::warn!(job_id = %step.job_id, idx = step.idx, flow = %step.flow_name, error = %error, "step failed");
                 match self
@@ -493,6 +613,7 @@ impl Worker {
             StepEnd::Succeeded => "succeeded",
             StepEnd::Failed => "failed",
             StepEnd::Interrupted => "interrupted",
+            StepEnd::Withdrawn => "withdrawn",
         };
         self.count(target, &step.action, outcome);
         metrics::histogram!(crate::metrics::names::STEP_DURATION, "target" => target.to_owned(), "action" => step.action.clone())
@@ -507,6 +628,7 @@ impl Worker {
     }
 
     /// One step; `Ok(false)` when a fenced write found the job no longer ours.
+    #[allow(clippy::too_many_arguments)]
     async fn step_inner(
         &self,
         target: &str,
@@ -515,6 +637,7 @@ impl Worker {
         client: &GenesysClient,
         token: &CancellationToken,
         queues: &tokio::sync::Mutex<BTreeMap<String, Option<String>>>,
+        mut waits: Waits,
     ) -> Result<bool, Stop> {
         let store = &self.inner.store;
         let (job_id, idx) = (step.job_id.as_str(), step.idx);
@@ -638,8 +761,24 @@ impl Worker {
                         return Ok(false);
                     }
                     self.inner.signals.notify();
-                    self.call(token, || client.upload(&reg, &compiled.yaml))
-                        .await?;
+                    let waited = waits.until_ready(job_id, idx, token).await?;
+                    match self
+                        .call(token, || client.upload(&reg, &compiled.yaml))
+                        .await
+                    {
+                        Ok(()) => {}
+                        // A presigned URL may expire while the step waits for its modules;
+                        // a fresh registration gets a new one.
+                        Err(Stop::Failed(e)) if waited && e["status"] == 403 => {
+                            renewals += 1;
+                            if renewals > self.inner.opts.max_call_attempts {
+                                return Err(Stop::Failed(e));
+                            }
+                            tracing::warn!(job_id, idx, genesys_job_id = %reg.id, "the upload of a pre-registered Architect job was refused; registering a new one");
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    }
                     if !store
                         .step_uploaded(job_id, attempt, idx)
                         .await
@@ -701,8 +840,8 @@ impl Worker {
                 }
             }
         };
-        let info = self.call(token, || client.flow(&flow_id)).await?;
-        let published_version = info.and_then(|f| f.published_version);
+        // Read later, in a batch with the job's other steps (see the module docs).
+        let published_version = None;
         let module_interface = (ctx.as_type == FlowType::Module).then(|| {
             let t = ModuleTarget::of(&flow, &step.flow_name);
             serde_json::to_string(&ModuleIo {
@@ -856,6 +995,47 @@ impl Worker {
             if let Some(next) = learnt_wait(current, used_learnt, polls, slept_ms) {
                 m.insert(target.to_owned(), next);
             }
+        }
+    }
+}
+
+/// What a step waits for before its upload: its dependencies' success.
+struct Waits {
+    gate: tokio::sync::watch::Receiver<Gate>,
+    deps: Vec<usize>,
+}
+
+impl Waits {
+    /// Returns once every dependency succeeded (true when it had to wait);
+    /// [`Stop::Withdrawn`] when one ended otherwise or the job was cancelled.
+    async fn until_ready(
+        &mut self,
+        job_id: &str,
+        idx: i64,
+        token: &CancellationToken,
+    ) -> Result<bool, Stop> {
+        let deps = self.deps.clone();
+        let first = self.gate.borrow().verdict(&deps);
+        match first {
+            Some(true) => return Ok(false),
+            Some(false) => return Err(Stop::Withdrawn),
+            None => {}
+        }
+        tracing::info!(
+            job_id,
+            idx,
+            "Architect job registered; waiting for the modules it calls before the upload"
+        );
+        let verdict = tokio::select! {
+            r = self.gate.wait_for(|g| g.verdict(&deps).is_some()) => {
+                r.ok().and_then(|g| g.verdict(&deps)).unwrap_or(false)
+            }
+            () = token.cancelled() => return Err(Stop::Interrupted),
+        };
+        if verdict {
+            Ok(true)
+        } else {
+            Err(Stop::Withdrawn)
         }
     }
 }

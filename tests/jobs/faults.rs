@@ -94,7 +94,7 @@ fn by_status(counters: &Value, status: u16) -> u64 {
 }
 
 /// The org allows 30 requests per minute per token, the target believes it may send 600:
-/// the job (~35 requests) runs into a 429, pauses the target for `Retry-After` (the rest of
+/// the job (17 flows at two requests each, ~37 requests) runs into a 429, pauses the target for `Retry-After` (the rest of
 /// the org's fixed 60 s window), and finishes. Takes about a minute by construction: a 429
 /// from a fixed window cannot ask for less than what is left of it.
 #[tokio::test]
@@ -113,7 +113,7 @@ async fn a_429_storm_pauses_the_target_and_the_job_still_succeeds() {
     let started = Instant::now();
 
     // Act
-    let job = app.submit(&request(&org, target, 10).await).await;
+    let job = app.submit(&request(&org, target, 16).await).await;
     let job = app
         .wait_terminal(job["id"].as_str().unwrap(), Duration::from_secs(150))
         .await;
@@ -127,7 +127,7 @@ async fn a_429_storm_pauses_the_target_and_the_job_still_succeeds() {
     // The first 429 pauses the whole target: at most the requests already in flight (one
     // per concurrent step) see one too, there is no storm of retries.
     assert!(served <= 4, "{counters:#}");
-    assert_provisioned_once(&org, &job, 11).await;
+    assert_provisioned_once(&org, &job, 17).await;
     println!(
         "429 storm: {served} answered 429, job {} in {:.1?}",
         job["status"],
