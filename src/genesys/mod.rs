@@ -24,6 +24,7 @@ use url::Url;
 
 use auth::{Bearer, TokenCache};
 use limiter::Pacer;
+pub use limiter::Priority;
 use retry::Class;
 pub use retry::RetryPolicy;
 
@@ -511,6 +512,17 @@ impl GenesysClient {
         endpoint: &'static str,
         url: Url,
     ) -> Result<Answer, GenesysError> {
+        self.call_at(Priority::Normal, method, endpoint, url).await
+    }
+
+    /// [`GenesysClient::call`] waiting its turn in the limiter at `priority`.
+    async fn call_at(
+        &self,
+        priority: Priority,
+        method: Method,
+        endpoint: &'static str,
+        url: Url,
+    ) -> Result<Answer, GenesysError> {
         let retry = &self.options.retry;
         let mut transient_attempts = 0u32;
         let mut conflicts = 0u32;
@@ -523,7 +535,7 @@ impl GenesysClient {
             // waiting on the limiter is honoured too.
             loop {
                 paused_total += self.pacer.wait_unpaused().await;
-                let waited = self.pacer.until_ready().await;
+                let waited = self.pacer.until_ready_at(priority).await;
                 metrics::histogram!(crate::metrics::names::GENESYS_LIMITER_WAIT, "target" => self.target.clone())
                     .record(waited.as_secs_f64());
                 if self.pacer.paused_for().is_none() {
@@ -692,11 +704,18 @@ impl GenesysClient {
         }
     }
 
-    /// `POST /api/v2/flows/jobs`.
+    /// `POST /api/v2/flows/jobs`, for an upload right after: ahead of other requests in the
+    /// limiter (the job's clock starts with the upload; polls can wait).
     pub async fn register_job(&self) -> Result<RegisteredJob, GenesysError> {
+        self.register_job_at(Priority::High).await
+    }
+
+    /// `POST /api/v2/flows/jobs` waiting its turn at `priority`: [`Priority::Low`] for a job
+    /// registered ahead of an upload that must wait (for the modules the flow calls).
+    pub async fn register_job_at(&self, priority: Priority) -> Result<RegisteredJob, GenesysError> {
         const EP: &str = "POST /api/v2/flows/jobs";
         let url = self.api_url(&["api", "v2", "flows", "jobs"]);
-        let a = self.call(Method::POST, EP, url).await?;
+        let a = self.call_at(priority, Method::POST, EP, url).await?;
         let r: RegisterResponse = parse(EP, &a.body)?;
         Url::parse(&r.presigned_url)
             .map_err(|_| GenesysError::Protocol(format!("{EP}: presignedUrl is not a URL")))?;

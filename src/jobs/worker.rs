@@ -32,7 +32,7 @@ use tracing::Instrument;
 use super::plan::{self, ModuleIo, StepContext};
 use super::{Liveness, Signals};
 use crate::compile::ModuleTarget;
-use crate::genesys::{GenesysClient, GenesysError, JobStatus};
+use crate::genesys::{GenesysClient, GenesysError, JobStatus, Priority};
 use crate::store::jobs::{CANCELLED, FAILED, SUCCEEDED};
 use crate::store::{Claimed, FlowRecordRow, StepRow, StepSuccess, Store};
 use crate::template::FlowType;
@@ -49,7 +49,8 @@ pub struct WorkerOptions {
     pub heartbeat: Duration,
     /// How often an idle worker looks for jobs.
     pub poll_interval: Duration,
-    /// First wait before polling a Genesys job (when no duration was learnt yet).
+    /// First wait before polling a Genesys job (when no duration was learnt yet). Every
+    /// poll counts against the rate limit and Architect jobs take seconds, so not shorter.
     pub first_poll: Duration,
     /// Growth of the polling interval.
     pub poll_factor: f64,
@@ -76,7 +77,7 @@ impl Default for WorkerOptions {
             lease: Duration::from_secs(30),
             heartbeat: Duration::from_secs(10),
             poll_interval: Duration::from_millis(500),
-            first_poll: Duration::from_millis(250),
+            first_poll: Duration::from_secs(1),
             poll_factor: 1.5,
             max_poll: Duration::from_secs(3),
             job_timeout: Duration::from_secs(16 * 60),
@@ -267,6 +268,7 @@ impl Worker {
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = tokio::time::sleep(self.inner.opts.poll_interval) => {}
+                () = self.inner.signals.queued() => {}
                 Some(_) = running.join_next() => {}
             }
         }
@@ -367,6 +369,7 @@ impl Worker {
             states: states.clone(),
             cancelled: false,
         });
+        let ahead = Arc::new(tokio::sync::Semaphore::new(AHEAD));
         loop {
             if !cancel && store.cancel_requested(&c.id).await? {
                 cancel = true;
@@ -425,6 +428,7 @@ impl Worker {
                         let waits = Waits {
                             gate: gate.subscribe(),
                             deps: deps[i].clone(),
+                            ahead: ahead.clone(),
                         };
                         let (target, attempt) = (c.target.clone(), c.attempt);
                         let span = tracing::info_span!(
@@ -745,7 +749,16 @@ impl Worker {
                     (gid, Instant::now(), false)
                 }
                 None => {
-                    let reg = self.call(token, || client.register_job()).await?;
+                    let ahead = waits.ahead_permit(token).await?;
+                    let priority = if ahead.is_some() {
+                        Priority::Low
+                    } else {
+                        Priority::High
+                    };
+                    let reg = self
+                        .call(token, || client.register_job_at(priority))
+                        .await?;
+                    drop(ahead);
                     if !store
                         .step_registered(
                             job_id,
@@ -1003,9 +1016,27 @@ impl Worker {
 struct Waits {
     gate: tokio::sync::watch::Receiver<Gate>,
     deps: Vec<usize>,
+    /// [`AHEAD`] registrations ahead of the modules at a time per job: registrations queued
+    /// in the rate limiter would hold up the polls that tell the module succeeded, and with
+    /// them every waiting upload.
+    ahead: Arc<tokio::sync::Semaphore>,
 }
 
 impl Waits {
+    /// The permit of a registration ahead of the modules; none needed once they succeeded.
+    async fn ahead_permit(
+        &self,
+        token: &CancellationToken,
+    ) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, Stop> {
+        if self.gate.borrow().verdict(&self.deps).is_some() {
+            return Ok(None);
+        }
+        tokio::select! {
+            p = self.ahead.clone().acquire_owned() => Ok(p.ok()),
+            () = token.cancelled() => Err(Stop::Interrupted),
+        }
+    }
+
     /// Returns once every dependency succeeded (true when it had to wait);
     /// [`Stop::Withdrawn`] when one ended otherwise or the job was cancelled.
     async fn until_ready(
@@ -1048,12 +1079,17 @@ enum Polled {
     TimedOut,
 }
 
+/// Registrations ahead of the modules in flight at a time per job: two keep the limiter busy
+/// (one waits for its slot while the other's answer travels) and leave a poll of the module
+/// at most one registration to wait behind.
+const AHEAD: usize = 2;
+
 /// Longest learnt first wait.
 const MAX_LEARNT_WAIT: Duration = Duration::from_secs(120);
 
 /// How much earlier the next job tries its first poll after a first poll that was on time
 /// (slowly: a miss costs a request, waiting a little long only costs latency).
-const LEARNT_PROBE: f64 = 0.0025;
+const LEARNT_PROBE: f64 = 0.0005;
 
 /// The next learnt first wait (ms) of a target, from a job that succeeded after `polls`
 /// polls and `slept_ms` of waiting in all; `None` keeps the current one.
@@ -1154,7 +1190,7 @@ mod tests {
             w = next_wait(w, &o);
             seen.push(w);
         }
-        assert_eq!(seen[1], Duration::from_millis(375));
+        assert_eq!(seen[1], Duration::from_millis(1500));
         assert_eq!(*seen.last().unwrap(), o.max_poll);
     }
 
@@ -1164,7 +1200,7 @@ mod tests {
         assert_eq!(learnt_wait(None, false, 4, 2030.0), Some(2030.0));
         // On time: try a little earlier next time.
         let w = learnt_wait(Some(2000.0), true, 1, 2000.0).unwrap();
-        assert!((w - 1995.0).abs() < 0.01, "{w}");
+        assert!((w - 1999.0).abs() < 0.01, "{w}");
         // Missed: the wait that worked (the learnt one plus the short retry).
         assert_eq!(learnt_wait(Some(1900.0), true, 2, 2150.0), Some(2150.0));
         // A job that started before anything was learnt does not overwrite the estimate.
