@@ -529,7 +529,7 @@ async fn create_job(
         }
         Err(e) => return Err(e.into()),
     };
-    state.signals.notify();
+    state.signals.job_queued();
     if is_terminal(&row.status) {
         crate::jobs::worker::count_job(&row.target, &row.status);
     }
@@ -783,7 +783,7 @@ async fn retry_job(
             p.id
         ))),
         RetryOutcome::Requeued => {
-            state.signals.notify();
+            state.signals.job_queued();
             Ok((StatusCode::ACCEPTED, Json(load_view(&state, &p.id).await?)).into_response())
         }
     }
