@@ -515,9 +515,15 @@ impl Store {
     ) -> Result<StepStart, sqlx::Error> {
         self.tracked(async {
             let mut tx = self.begin_write().await?;
+            // Not re-checked: a step waiting for a module this job changes (its module's
+            // record is only written when that step succeeds, possibly after this one
+            // started: the worker registers callers ahead) and a step planned to repair
+            // drift (the record is what the org no longer has).
             let planned: Option<(String, String, String, String)> = sqlx::query_as(
                 "SELECT j.target, s.flow_name, s.flow_type, s.plan_hash FROM job_steps s JOIN jobs j ON j.id = s.job_id \
-                 WHERE s.job_id = $1 AND s.idx = $2",
+                 WHERE s.job_id = $1 AND s.idx = $2 AND json_extract(s.context, '$.drift') IS NULL \
+                 AND NOT EXISTS (SELECT 1 FROM json_each(s.depends_on) e JOIN job_steps d ON d.job_id = s.job_id AND d.idx = e.value \
+                                 WHERE d.action != 'unchanged')",
             )
             .bind(id)
             .bind(idx)
