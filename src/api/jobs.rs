@@ -113,6 +113,10 @@ pub struct StepView {
     pub genesys_job_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_id: Option<String>,
+    /// Genesys `publishedVersion.id`. Absent while unknown: the worker reads the versions of
+    /// a job's succeeded steps together, in one request per 100 flows, when its steps are
+    /// done; absent after the job ended only if that read failed (the next plan of the flow
+    /// then updates it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub published_version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

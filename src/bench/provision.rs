@@ -40,7 +40,7 @@ pub struct ProvisionArgs {
     /// Time an Architect job takes in the sandbox, milliseconds
     #[arg(long, default_value_t = 2000)]
     pub job_duration_ms: u64,
-    /// Steps in flight (default: what keeps the rate limiter busy, see `busy_concurrency`)
+    /// Steps in flight (default: what keeps the rate limiter busy, see `default_concurrency`)
     #[arg(long)]
     pub concurrency: Option<usize>,
     /// Also run a Terraform-style client for real against a second, identical sandbox org
@@ -58,14 +58,17 @@ pub fn busy_concurrency(rate_per_minute: u32, latency: Duration, job: Duration) 
     flows_per_sec * in_flight
 }
 
-/// The default steps in flight: twice [`busy_concurrency`] (the limiter's queue, not the
-/// step pool, should be the bottleneck), plus the callers that register during one Architect
-/// job: those registered while their module's job ran upload together when it succeeds, and
-/// the limiter has work while their jobs run only if others may still register.
+/// The default steps in flight: the requests that fit in the time from the start until the
+/// first callers' polls, so that the limiter always has a registration to send. Callers
+/// registered while their module's job runs all upload when its success is seen (about
+/// 1.25 jobs in, with the first job's growing polls) and poll a learnt wait later (about
+/// 1.25 jobs again, the first job's overshoot); meanwhile only new registrations can use the
+/// budget. Plus each flow's two requests (latency and limiter slot).
 pub fn default_concurrency(rate_per_minute: u32, latency: Duration, job: Duration) -> usize {
+    let spacing = 60.0 / f64::from(rate_per_minute.max(1));
     let requests_per_sec = f64::from(rate_per_minute) / 60.0;
-    (2.0 * busy_concurrency(rate_per_minute, latency, job) + requests_per_sec * job.as_secs_f64())
-        .ceil() as usize
+    let window = 2.5 * job.as_secs_f64() + REQUESTS_PER_FLOW * (latency.as_secs_f64() + spacing);
+    (requests_per_sec * window).ceil() as usize
 }
 
 /// Parameters of the Terraform-style schedule.
@@ -498,9 +501,9 @@ mod tests {
         // 300/min: 2.5 flows/s, each ~2 s job + 2 × (50 ms + 200 ms limiter slot).
         let c = busy_concurrency(300, Duration::from_millis(50), Duration::from_secs(2));
         assert!((c - 2.5 * 2.5).abs() < 0.05, "{c}");
-        // Twice that, plus the 10 registrations that fit in one 2 s job at 5 requests/s.
+        // 5 requests/s × (2.5 × 2 s + 2 × 250 ms).
         let d = default_concurrency(300, Duration::from_millis(50), Duration::from_secs(2));
-        assert_eq!(d, 23);
+        assert_eq!(d, 28);
     }
 
     #[test]

@@ -397,7 +397,6 @@ impl Worker {
             states: states.clone(),
             cancelled: false,
         });
-        let ahead = Arc::new(tokio::sync::Semaphore::new(AHEAD));
         loop {
             if !cancel && store.cancel_requested(&c.id).await? {
                 cancel = true;
@@ -458,7 +457,6 @@ impl Worker {
                         let waits = Waits {
                             gate: gate.subscribe(),
                             deps: deps[i].clone(),
-                            ahead: ahead.clone(),
                         };
                         let (target, attempt) = (c.target.clone(), c.attempt);
                         let span = tracing::info_span!(
@@ -634,8 +632,9 @@ impl Worker {
             Ok(Ran::Lost) => StepEnd::Interrupted,
             Err(Stop::Interrupted) => StepEnd::Interrupted,
             Err(Stop::Withdrawn) => {
+                // Not an end: the job loop records it skipped or cancelled (and counts it).
                 tracing::info!(job_id = %step.job_id, idx = step.idx, "a module did not succeed or the job was cancelled: its registered Architect job is abandoned");
-                StepEnd::Withdrawn
+                return StepEnd::Withdrawn;
             }
             Err(Stop::Failed(error)) => {
                 tracing::warn!(job_id = %step.job_id, idx = step.idx, flow = %step.flow_name, error = %error, "step failed");
@@ -655,8 +654,7 @@ impl Worker {
             StepEnd::Succeeded => "succeeded",
             StepEnd::AlreadyDeployed => "unchanged",
             StepEnd::Failed => "failed",
-            StepEnd::Interrupted => "interrupted",
-            StepEnd::Withdrawn => "withdrawn",
+            StepEnd::Interrupted | StepEnd::Withdrawn => "interrupted",
         };
         self.count(target, &step.action, outcome);
         metrics::histogram!(crate::metrics::names::STEP_DURATION, "target" => target.to_owned(), "action" => step.action.clone())
@@ -803,8 +801,9 @@ impl Worker {
                     (gid, Instant::now(), false)
                 }
                 None => {
-                    let ahead = waits.ahead_permit(token).await?;
-                    let priority = if ahead.is_some() {
+                    // Registered ahead of its modules, it yields to every other request in
+                    // the limiter (a poll telling that a module succeeded above all).
+                    let priority = if waits.ahead() {
                         Priority::Low
                     } else {
                         Priority::High
@@ -812,7 +811,6 @@ impl Worker {
                     let reg = self
                         .call(token, || client.register_job_at(priority))
                         .await?;
-                    drop(ahead);
                     if !self
                         .persist(token, || {
                             store.step_registered(
@@ -1207,25 +1205,12 @@ impl Worker {
 struct Waits {
     gate: tokio::sync::watch::Receiver<Gate>,
     deps: Vec<usize>,
-    /// [`AHEAD`] registrations ahead of the modules at a time per job: registrations queued
-    /// in the rate limiter would hold up the polls that tell the module succeeded, and with
-    /// them every waiting upload.
-    ahead: Arc<tokio::sync::Semaphore>,
 }
 
 impl Waits {
-    /// The permit of a registration ahead of the modules; none needed once they succeeded.
-    async fn ahead_permit(
-        &self,
-        token: &CancellationToken,
-    ) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, Stop> {
-        if self.gate.borrow().verdict(&self.deps).is_some() {
-            return Ok(None);
-        }
-        tokio::select! {
-            p = self.ahead.clone().acquire_owned() => Ok(p.ok()),
-            () = token.cancelled() => Err(Stop::Interrupted),
-        }
+    /// True while a dependency has not ended: a registration now is ahead of its upload.
+    fn ahead(&self) -> bool {
+        self.gate.borrow().verdict(&self.deps).is_none()
     }
 
     /// Returns once every dependency succeeded (true when it had to wait);
@@ -1269,11 +1254,6 @@ enum Polled {
     Renew(String),
     TimedOut,
 }
-
-/// Registrations ahead of the modules in flight at a time per job: two keep the limiter busy
-/// (one waits for its slot while the other's answer travels) and leave a poll of the module
-/// at most one registration to wait behind.
-const AHEAD: usize = 2;
 
 /// Longest learnt first wait.
 const MAX_LEARNT_WAIT: Duration = Duration::from_secs(120);
