@@ -105,7 +105,7 @@ impl Person {
     }
 }
 
-async fn setup() -> (Org, tempfile::TempDir, TestApp, Value) {
+async fn org_with_a_person() -> Org {
     let (base, _sandbox) = sandbox::spawn_local(SandboxOptions {
         queues: vec!["General".into(), "Billing".into()],
         clients: vec![
@@ -122,10 +122,14 @@ async fn setup() -> (Org, tempfile::TempDir, TestApp, Value) {
     })
     .await
     .expect("sandbox starts");
-    let org = Org {
+    Org {
         base,
         http: Client::new(),
-    };
+    }
+}
+
+async fn setup() -> (Org, tempfile::TempDir, TestApp, Value) {
+    let org = org_with_a_person().await;
     let dir = tempfile::tempdir().unwrap();
     let app = spawn_app(&org, dir.path(), fast_worker()).await;
     store_seed(&app).await;
@@ -465,4 +469,44 @@ async fn a_locked_flow_fails_by_default_and_waits_or_unlocks_on_request() {
     assert_eq!(done["status"], "succeeded", "{done:#}");
     assert!(step(&done, CALLER)["note"].is_null());
     assert_eq!(versions(org_flow(&org, CALLER).await.unwrap()), 3);
+}
+
+#[tokio::test]
+async fn the_periodic_drift_check_moves_the_gauge() {
+    // Arrange: a target of its own name (the gauge is process-wide), checked every second.
+    const NAME: &str = "drift-periodic";
+    let org = org_with_a_person().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}", dir.path().join("flowsmith.db").display());
+    let mut settings = settings_for(&org, &db_url);
+    settings.targets[0].name = NAME.into();
+    settings.drift_check_interval_secs = 1;
+    let app = spawn_app_with(settings, fast_worker()).await;
+    store_seed(&app).await;
+    let mut request = seed_request(&org).await;
+    request["target"] = json!(NAME);
+    let job = run(&app, request).await;
+    assert_eq!(job["status"], "succeeded", "{job:#}");
+    let gauge = |text: String| {
+        let prefix = format!("flowsmith_drifted_flows{{target=\"{NAME}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix).map(|v| v.trim().to_owned()))
+    };
+
+    // Act: someone deletes a flow; no one asks for a drift report.
+    Person::login(&org)
+        .await
+        .delete(step(&job, INBOUND_B)["flow_id"].as_str().unwrap())
+        .await;
+
+    // Assert: the periodic check notices.
+    let start = Instant::now();
+    loop {
+        let text = app.get("/metrics").await.text().await.unwrap();
+        if gauge(text).as_deref() == Some("1") {
+            break;
+        }
+        assert!(start.elapsed() < LONG, "the gauge never reached 1");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
