@@ -510,3 +510,76 @@ async fn the_periodic_drift_check_moves_the_gauge() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn release_routes_answer_bad_input_with_clear_problems() {
+    // Arrange
+    let org = org_with_a_person().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app(&org, dir.path(), fast_worker()).await;
+    store_seed(&app).await;
+    let problem = |r: reqwest::Response| async move {
+        let status = r.status().as_u16();
+        let p: Value = r.json().await.unwrap();
+        (status, p)
+    };
+
+    // Act + Assert: an unknown on_locked value points at the field.
+    let (status, p) = problem(
+        app.post(
+            "/v1/jobs",
+            &json!({"target": TARGET, "flows": [{"template": MODULE}], "on_locked": "force"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 422, "{p:#}");
+    assert!(p.to_string().contains("on_locked"), "{p:#}");
+
+    // Deleting a flow flowsmith never recorded: 422 in a job, 404 on the flow's route.
+    let (status, p) = problem(
+        app.post(
+            "/v1/jobs",
+            &json!({"target": TARGET, "flows": [], "delete": ["Nope"]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 422, "{p:#}");
+    assert_eq!(p["errors"][0]["code"], "unknown_flow");
+    assert_eq!(p["errors"][0]["pointer"], "/delete/0");
+    let r = app
+        .http
+        .delete(app.url(&format!("/v1/flows/{TARGET}/Nope")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    let r = app
+        .http
+        .delete(app.url(&format!("/v1/flows/{TARGET}/Nope?on_locked=sideways")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+
+    // Unknown job, flow and target.
+    let r = app.post("/v1/jobs/nope/rollback", &json!({})).await;
+    assert_eq!(r.status().as_u16(), 404);
+    let r = app.get(&format!("/v1/flows/{TARGET}/Nope/history")).await;
+    assert_eq!(r.status().as_u16(), 404);
+    let r = app.get("/v1/targets/nope/drift").await;
+    assert_eq!(r.status().as_u16(), 404);
+
+    // A dry run changed nothing: there is nothing to roll back.
+    let mut request = seed_request(&org).await;
+    request["dry_run"] = json!(true);
+    let dry = run(&app, request).await;
+    let r = app
+        .post(
+            &format!("/v1/jobs/{}/rollback", dry["id"].as_str().unwrap()),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 409);
+}
