@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -146,7 +146,7 @@ pub struct CompileRequest {
     pub version: Option<i64>,
     /// Parameter values by name.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, Value>)]
     pub params: Map<String, Value>,
     /// Genesys flow name (default: the template name).
     pub flow_name: Option<String>,
@@ -164,7 +164,8 @@ pub struct NamePath {
 }
 
 /// Compile a stored template to Archy YAML (JSON answer, or the YAML file with
-/// `Accept: application/yaml`).
+/// `Accept: application/yaml`, its hash and warnings then in the `X-Content-Hash`, `ETag` and
+/// `X-Warnings` headers).
 #[utoipa::path(post, path = "/v1/templates/{name}/compile", tag = TAG_TEMPLATES, security(("bearer" = [])),
     params(NamePath),
     request_body = CompileRequest,
@@ -172,10 +173,16 @@ pub struct NamePath {
         (status = 200, description = "the compiled flow", content(
             (Compiled = "application/json"),
             (String = "application/yaml")
+        ), headers(
+            ("X-Content-Hash" = String, description = "SHA-256 (hex) of the YAML, as `content_hash` in the JSON form"),
+            ("ETag" = String, description = "the content hash, quoted"),
+            ("X-Warnings" = String, description = "the compiler's warnings as a JSON array of findings (ASCII, non-ASCII characters escaped as \\uXXXX); `[]` when there is none")
         )),
         (status = 400, description = "the body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such template or version", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "unsupported Content-Type (send application/json)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "missing or mistyped parameter, or the instantiated template has errors", body = Problem, content_type = "application/problem+json")
     ))]
 async fn compile_template(
@@ -206,10 +213,46 @@ async fn compile_template(
             Finding::error(e.code(), "", e.to_string()),
         )
     })?;
-    if wants_yaml(&headers) {
-        return Ok(([(header::CONTENT_TYPE, "application/yaml")], compiled.yaml).into_response());
+    let mut resp = if wants_yaml(&headers) {
+        (
+            [(header::CONTENT_TYPE, "application/yaml")],
+            compiled.yaml.clone(),
+        )
+            .into_response()
+    } else {
+        Json(&compiled).into_response()
+    };
+    let h = resp.headers_mut();
+    for (name, value) in [
+        ("x-content-hash", compiled.content_hash.clone()),
+        (
+            header::ETAG.as_str(),
+            format!("\"{}\"", compiled.content_hash),
+        ),
+        ("x-warnings", ascii_json(&compiled.warnings)),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
     }
-    Ok(Json(compiled).into_response())
+    Ok(resp)
+}
+
+/// JSON with every non-ASCII or control character escaped (`\uXXXX`), so it fits in a header.
+fn ascii_json(value: &impl serde::Serialize) -> String {
+    let json = serde_json::to_string(value).unwrap_or_else(|_| "[]".to_owned());
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if c.is_ascii() && !c.is_ascii_control() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out
 }
 
 fn wants_yaml(headers: &HeaderMap) -> bool {
@@ -236,7 +279,10 @@ pub struct DiagramQuery {
 #[utoipa::path(get, path = "/v1/templates/{name}/diagram", tag = TAG_TEMPLATES, security(("bearer" = [])),
     params(NamePath, DiagramQuery),
     responses(
-        (status = 200, description = "Mermaid or Graphviz DOT text", content_type = "text/plain", body = String),
+        (status = 200, description = "Mermaid text (`format=mermaid`, the default) or Graphviz DOT (`format=dot`)", content(
+            (String = "text/plain"),
+            (String = "text/vnd.graphviz")
+        )),
         (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such template", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "bad format, or the template no longer validates", body = Problem, content_type = "application/problem+json")
@@ -273,11 +319,12 @@ pub struct SimulationRequest {
     pub template: String,
     pub version: Option<i64>,
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, Value>)]
     pub params: Map<String, Value>,
     #[serde(default)]
     pub inputs: Vec<SimulationInput>,
     /// Step limit (default 1000, at most 1,000,000).
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub max_steps: Option<usize>,
 }
 
@@ -292,6 +339,8 @@ const MAX_STEPS_LIMIT: usize = 1_000_000;
         (status = 400, description = "the body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such template or version", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "unsupported Content-Type (send application/json)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "bad input, missing parameter, or the template has errors", body = Problem, content_type = "application/problem+json")
     ))]
 async fn run_simulation(
