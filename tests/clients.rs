@@ -321,3 +321,31 @@ fn a_generated_typescript_client_type_checks() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// Only SQLite is supported: a PostgreSQL URL says so, and a URL without a scheme is refused
+/// instead of becoming a file name.
+#[test]
+fn database_urls_other_than_sqlite_are_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    for (url, expected) in [
+        (
+            "postgres://flowsmith@localhost/flowsmith",
+            "PostgreSQL is not supported yet",
+        ),
+        ("flowsmith.db", "expected a sqlite: URL"),
+    ] {
+        let out = service::bin()
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let text = output_text(&out);
+        assert!(!out.status.success(), "{url}: started: {text}");
+        assert!(text.contains(expected), "{url}: {text}");
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no file was created"
+    );
+}

@@ -528,6 +528,12 @@ mod tests {
         assert_eq!((o.error_rate, o.job_failure_rate), (0.5, 0.25));
         let d = Cli::parse_from(["x"]).cmd;
         assert_eq!(d.listen, "127.0.0.1:9090");
+        assert_eq!(d.state, None, "in memory unless asked");
+        let kept = Cli::parse_from(["x", "--state", "org.json"]).cmd;
+        assert_eq!(
+            kept.state.as_deref(),
+            Some(std::path::Path::new("org.json"))
+        );
         let (a, b) = (d.options, SandboxOptions::default());
         assert_eq!(
             (
