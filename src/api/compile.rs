@@ -176,7 +176,8 @@ pub struct NamePath {
         ), headers(
             ("X-Content-Hash" = String, description = "SHA-256 (hex) of the YAML, as `content_hash` in the JSON form"),
             ("ETag" = String, description = "the content hash, quoted"),
-            ("X-Warnings" = String, description = "the compiler's warnings as a JSON array of findings (ASCII, non-ASCII characters escaped as \\uXXXX); `[]` when there is none")
+            ("X-Warnings" = String, description = "the compiler's warnings as a JSON array of findings (ASCII, non-ASCII characters escaped as \\uXXXX; `[]` when there is none), the first ones that fit in 4 KiB"),
+            ("X-Warning-Count" = u32, description = "how many warnings there are (more than `X-Warnings` holds when it was cut; the JSON answer has them all)")
         )),
         (status = 400, description = "the body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
@@ -229,7 +230,8 @@ async fn compile_template(
             header::ETAG.as_str(),
             format!("\"{}\"", compiled.content_hash),
         ),
-        ("x-warnings", ascii_json(&compiled.warnings)),
+        ("x-warnings", warnings_header(&compiled.warnings)),
+        ("x-warning-count", compiled.warnings.len().to_string()),
     ] {
         if let Ok(v) = HeaderValue::from_str(&value) {
             h.insert(name, v);
@@ -238,8 +240,22 @@ async fn compile_template(
     Ok(resp)
 }
 
+/// Headers have no set limit, but clients refuse large ones: the warnings that fit in 4 KiB.
+const MAX_WARNINGS_HEADER: usize = 4096;
+
+fn warnings_header(warnings: &[Finding]) -> String {
+    let mut n = warnings.len();
+    loop {
+        let json = ascii_json(&warnings[..n]);
+        if json.len() <= MAX_WARNINGS_HEADER || n == 0 {
+            return json;
+        }
+        n /= 2;
+    }
+}
+
 /// JSON with every non-ASCII or control character escaped (`\uXXXX`), so it fits in a header.
-fn ascii_json(value: &impl serde::Serialize) -> String {
+fn ascii_json<T: serde::Serialize + ?Sized>(value: &T) -> String {
     let json = serde_json::to_string(value).unwrap_or_else(|_| "[]".to_owned());
     let mut out = String::with_capacity(json.len());
     for c in json.chars() {
@@ -386,4 +402,28 @@ async fn run_simulation(
     .await
     .map_err(|e| ApiError::Internal(format!("simulation task failed: {e}")))?;
     Ok(Json(sim))
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::*;
+
+    #[test]
+    fn the_warnings_header_is_ascii_json_and_bounded() {
+        let one = vec![Finding::error("w", "/draft/nodes/Café", "naïve → ok")];
+        let h = warnings_header(&one);
+        assert!(h.is_ascii() && HeaderValue::from_str(&h).is_ok(), "{h}");
+        let back: Vec<Finding> = serde_json::from_str(&h).unwrap();
+        assert_eq!(back, one);
+
+        let many: Vec<Finding> = (0..500)
+            .map(|i| Finding::error("w", format!("/draft/nodes/N{i}"), "x".repeat(100)))
+            .collect();
+        let h = warnings_header(&many);
+        assert!(h.len() <= MAX_WARNINGS_HEADER);
+        let back: Vec<Finding> = serde_json::from_str(&h).unwrap();
+        assert!(!back.is_empty() && back.len() < many.len());
+        assert_eq!(back[0], many[0]);
+        assert_eq!(warnings_header(&[]), "[]");
+    }
 }

@@ -110,7 +110,7 @@ fn operations_declare_the_media_types_and_statuses_they_answer() {
     assert!(diagram["text/plain"].is_object() && diagram["text/vnd.graphviz"].is_object());
     let compile = &p["/v1/templates/{name}/compile"]["post"]["responses"];
     assert!(compile["200"]["content"]["application/yaml"].is_object());
-    for h in ["X-Content-Hash", "ETag", "X-Warnings"] {
+    for h in ["X-Content-Hash", "ETag", "X-Warnings", "X-Warning-Count"] {
         assert!(compile["200"]["headers"][h].is_object(), "{h}");
     }
     for (path, method, statuses) in [
@@ -199,5 +199,9 @@ async fn the_yaml_compile_answer_carries_hash_and_warnings_in_headers() {
     assert_eq!(header("etag"), format!("\"{hash}\""));
     let warnings: Value = serde_json::from_str(&header("x-warnings")).unwrap();
     assert_eq!(warnings, json_form["warnings"]);
+    assert_eq!(
+        header("x-warning-count"),
+        json_form["warnings"].as_array().unwrap().len().to_string()
+    );
     assert_eq!(r.text().await.unwrap(), json_form["yaml"].as_str().unwrap());
 }
