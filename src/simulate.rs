@@ -103,7 +103,6 @@ pub struct Simulation {
     pub outcome: Outcome,
     pub transcript: Vec<TranscriptLine>,
     /// The entry flow's variables that are set at the end of the call.
-    #[schema(value_type = Object)]
     pub variables: BTreeMap<String, serde_json::Value>,
     pub steps: usize,
 }

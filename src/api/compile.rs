@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -146,7 +146,7 @@ pub struct CompileRequest {
     pub version: Option<i64>,
     /// Parameter values by name.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, Value>)]
     pub params: Map<String, Value>,
     /// Genesys flow name (default: the template name).
     pub flow_name: Option<String>,
@@ -164,7 +164,8 @@ pub struct NamePath {
 }
 
 /// Compile a stored template to Archy YAML (JSON answer, or the YAML file with
-/// `Accept: application/yaml`).
+/// `Accept: application/yaml`, its hash and warnings then in the `X-Content-Hash`, `ETag` and
+/// `X-Warnings` headers).
 #[utoipa::path(post, path = "/v1/templates/{name}/compile", tag = TAG_TEMPLATES, security(("bearer" = [])),
     params(NamePath),
     request_body = CompileRequest,
@@ -172,10 +173,17 @@ pub struct NamePath {
         (status = 200, description = "the compiled flow", content(
             (Compiled = "application/json"),
             (String = "application/yaml")
+        ), headers(
+            ("X-Content-Hash" = String, description = "SHA-256 (hex) of the YAML, as `content_hash` in the JSON form"),
+            ("ETag" = String, description = "the content hash, quoted"),
+            ("X-Warnings" = String, description = "the compiler's warnings as a JSON array of findings (ASCII, non-ASCII characters escaped as \\uXXXX; `[]` when there is none), the first ones that fit in 4 KiB"),
+            ("X-Warning-Count" = u32, description = "how many warnings there are (more than `X-Warnings` holds when it was cut; the JSON answer has them all)")
         )),
         (status = 400, description = "the body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such template or version", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "unsupported Content-Type (send application/json)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "missing or mistyped parameter, or the instantiated template has errors", body = Problem, content_type = "application/problem+json")
     ))]
 async fn compile_template(
@@ -234,10 +242,61 @@ async fn compile_template(
     })?;
     let mut compiled = compiled;
     compiled.warnings.extend(as_module_warning);
-    if wants_yaml(&headers) {
-        return Ok(([(header::CONTENT_TYPE, "application/yaml")], compiled.yaml).into_response());
+    let mut resp = if wants_yaml(&headers) {
+        (
+            [(header::CONTENT_TYPE, "application/yaml")],
+            compiled.yaml.clone(),
+        )
+            .into_response()
+    } else {
+        Json(&compiled).into_response()
+    };
+    let h = resp.headers_mut();
+    for (name, value) in [
+        ("x-content-hash", compiled.content_hash.clone()),
+        (
+            header::ETAG.as_str(),
+            format!("\"{}\"", compiled.content_hash),
+        ),
+        ("x-warnings", warnings_header(&compiled.warnings)),
+        ("x-warning-count", compiled.warnings.len().to_string()),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
     }
-    Ok(Json(compiled).into_response())
+    Ok(resp)
+}
+
+/// Headers have no set limit, but clients refuse large ones: the warnings that fit in 4 KiB.
+const MAX_WARNINGS_HEADER: usize = 4096;
+
+fn warnings_header(warnings: &[Finding]) -> String {
+    let mut n = warnings.len();
+    loop {
+        let json = ascii_json(&warnings[..n]);
+        if json.len() <= MAX_WARNINGS_HEADER || n == 0 {
+            return json;
+        }
+        n /= 2;
+    }
+}
+
+/// JSON with every non-ASCII or control character escaped (`\uXXXX`), so it fits in a header.
+fn ascii_json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    let json = serde_json::to_string(value).unwrap_or_else(|_| "[]".to_owned());
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if c.is_ascii() && !c.is_ascii_control() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out
 }
 
 /// Why a template is provisioned as a common module, if it is: a stored template calls it,
@@ -284,7 +343,10 @@ pub struct DiagramQuery {
 #[utoipa::path(get, path = "/v1/templates/{name}/diagram", tag = TAG_TEMPLATES, security(("bearer" = [])),
     params(NamePath, DiagramQuery),
     responses(
-        (status = 200, description = "Mermaid or Graphviz DOT text", content_type = "text/plain", body = String),
+        (status = 200, description = "Mermaid text (`format=mermaid`, the default) or Graphviz DOT (`format=dot`)", content(
+            (String = "text/plain"),
+            (String = "text/vnd.graphviz")
+        )),
         (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such template", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "bad format, or the template no longer validates", body = Problem, content_type = "application/problem+json")
@@ -321,11 +383,12 @@ pub struct SimulationRequest {
     pub template: String,
     pub version: Option<i64>,
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, Value>)]
     pub params: Map<String, Value>,
     #[serde(default)]
     pub inputs: Vec<SimulationInput>,
     /// Step limit (default 10,000, Genesys's limit of actions per call; at most 1,000,000).
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub max_steps: Option<usize>,
 }
 
@@ -340,6 +403,8 @@ const MAX_STEPS_LIMIT: usize = 1_000_000;
         (status = 400, description = "the body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such template or version", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "unsupported Content-Type (send application/json)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "bad input, missing parameter, or the template has errors", body = Problem, content_type = "application/problem+json")
     ))]
 async fn run_simulation(
@@ -385,4 +450,28 @@ async fn run_simulation(
     .await
     .map_err(|e| ApiError::Internal(format!("simulation task failed: {e}")))?;
     Ok(Json(sim))
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::*;
+
+    #[test]
+    fn the_warnings_header_is_ascii_json_and_bounded() {
+        let one = vec![Finding::error("w", "/draft/nodes/Café", "naïve → ok")];
+        let h = warnings_header(&one);
+        assert!(h.is_ascii() && HeaderValue::from_str(&h).is_ok(), "{h}");
+        let back: Vec<Finding> = serde_json::from_str(&h).unwrap();
+        assert_eq!(back, one);
+
+        let many: Vec<Finding> = (0..500)
+            .map(|i| Finding::error("w", format!("/draft/nodes/N{i}"), "x".repeat(100)))
+            .collect();
+        let h = warnings_header(&many);
+        assert!(h.len() <= MAX_WARNINGS_HEADER);
+        let back: Vec<Finding> = serde_json::from_str(&h).unwrap();
+        assert!(!back.is_empty() && back.len() < many.len());
+        assert_eq!(back[0], many[0]);
+        assert_eq!(warnings_header(&[]), "[]");
+    }
 }

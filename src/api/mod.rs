@@ -66,8 +66,10 @@ pub const TAG_FLOWS: &str = "flows";
     info(
         title = "flowsmith",
         description = "Write Genesys Cloud call-flow logic once as common modules, call it from many inbound call flows, and provision all of them in the right order.",
-        license(name = "MIT")
+        license(name = "MIT", identifier = "MIT")
     ),
+    // Schemas used only by query parameters are not collected from the routes.
+    components(schemas(crate::diagram::DiagramFormat)),
     modifiers(&BearerAuth),
     tags(
         (name = TAG_TEMPLATES, description = "Flow templates: store, version, validate"),
@@ -92,6 +94,62 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Answers any operation can give: a request that outlives `request_timeout_secs` (408) and
+/// a failure inside the service (500), both problem documents.
+struct CommonResponses;
+
+impl CommonResponses {
+    fn add(spec: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let common = [
+            (
+                "408",
+                "RequestTimeout",
+                "the request took longer than the service allows",
+            ),
+            (
+                "500",
+                "InternalError",
+                "the service failed; details are in its log",
+            ),
+        ];
+        let components = spec.components.get_or_insert_with(Default::default);
+        for (_, name, description) in common {
+            components.responses.insert(
+                name.to_owned(),
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description(description)
+                        .content(
+                            crate::error::PROBLEM_JSON,
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("Problem")))
+                                .build(),
+                        )
+                        .build(),
+                ),
+            );
+        }
+        for item in spec.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                for (status, name, _) in common {
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+                }
+            }
+        }
+    }
+}
+
 /// The `/v1` routes (authenticated) and the open ones, with the OpenAPI document they make.
 fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
     let (v1, v1_spec) = OpenApiRouter::<AppState>::new()
@@ -106,6 +164,7 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::metrics::router())
         .split_for_parts();
     spec.merge(v1_spec);
+    CommonResponses::add(&mut spec);
     (v1, open, spec)
 }
 

@@ -61,7 +61,7 @@ pub struct FlowRequest {
     pub name: Option<String>,
     /// Values of the template's `{{parameters}}`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::BTreeMap<String, serde_json::Value>)]
     pub params: Map<String, Value>,
 }
 
