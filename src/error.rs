@@ -9,6 +9,9 @@ use crate::template::Finding;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// Longest `detail` a problem carries: a rejected 1 MB value is never echoed back whole.
+const MAX_DETAIL_CHARS: usize = 1000;
+
 /// An RFC 9457 problem document.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Problem {
@@ -124,15 +127,15 @@ impl ApiError {
             self.to_string()
         };
         let errors = match self {
-            ApiError::InvalidRequest { errors, .. } => errors.clone(),
-            ApiError::Validation { findings } => findings.clone(),
+            ApiError::InvalidRequest { errors, .. } => errors.iter().map(Finding::cut).collect(),
+            ApiError::Validation { findings } => findings.iter().map(Finding::cut).collect(),
             _ => Vec::new(),
         };
         Problem {
             problem_type: format!("/problems/{}", self.slug()),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
-            detail,
+            detail: crate::template::excerpt(&detail, MAX_DETAIL_CHARS).into_owned(),
             errors,
         }
     }
@@ -175,6 +178,23 @@ mod tests {
         let p = ApiError::Internal("secret path /etc/x".into()).to_problem();
         assert_eq!(p.status, 500);
         assert!(!p.detail.contains("/etc/x"));
+    }
+
+    #[test]
+    fn echoed_values_are_cut() {
+        let huge = "n".repeat(1 << 20);
+        let p = ApiError::Validation {
+            findings: vec![Finding::error(
+                "invalid_name",
+                format!("/{huge}"),
+                huge.clone(),
+            )],
+        }
+        .to_problem();
+        assert!(p.errors[0].message.len() < 2000);
+        assert!(p.errors[0].pointer.len() < 2000);
+        let p = ApiError::NotFound(huge).to_problem();
+        assert!(p.detail.len() < 2000 && p.detail.ends_with('…'));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use super::{AppState, TAG_TEMPLATES};
 use crate::compile::{self, CompileContext, Compiled, ModuleTarget};
 use crate::diagram::{self, DiagramFormat};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::simulate::{self, SimInput, Simulation};
+use crate::simulate::{self, SimInput, SimLimits, Simulation};
 use crate::store::Store;
 use crate::template::model::{ModuleRef, NodeKind};
 use crate::template::{self, Finding, Flow, FlowType, ModuleInterface};
@@ -95,10 +95,29 @@ pub async fn load(
     let header = template::header(&doc);
     let mut modules = BTreeMap::new();
     let mut catalog: BTreeMap<String, ModuleInterface> = BTreeMap::new();
-    for mrow in store.latest_templates(&header.called_modules).await? {
+    let module_rows = store.latest_templates(&header.called_modules).await?;
+    let mut module_docs = Vec::with_capacity(module_rows.len());
+    for mrow in &module_rows {
         let mdoc: Value = serde_json::from_str(&mrow.document).map_err(|e| {
             ApiError::Internal(format!("stored document of {} is not JSON: {e}", mrow.name))
         })?;
+        module_docs.push(mdoc);
+    }
+    if let Some(p) = params {
+        // A parameter neither the template nor a module it calls knows is a typo.
+        let mut known = template::params::known_names(&doc);
+        for mdoc in &module_docs {
+            known.extend(template::params::known_names(mdoc));
+        }
+        let errors = template::params::unknown_parameters(p, &known, "/params");
+        if !errors.is_empty() {
+            return Err(ApiError::InvalidRequest {
+                detail: format!("unknown parameter(s) for template {name:?}"),
+                errors,
+            });
+        }
+    }
+    for (mrow, mdoc) in module_rows.iter().zip(module_docs) {
         let report = match params {
             Some(p) => {
                 template::validate_with_params(&mdoc, &params_for(&mdoc, p), &template::NoModules)
@@ -277,12 +296,10 @@ pub struct SimulationRequest {
     pub params: Map<String, Value>,
     #[serde(default)]
     pub inputs: Vec<SimulationInput>,
-    /// Step limit (default 1000, at most 1,000,000).
+    /// Step limit (default 1000, at most the `max_simulation_steps` setting, 1,000,000 by
+    /// default).
     pub max_steps: Option<usize>,
 }
-
-/// Largest accepted `max_steps`: a simulation runs inside a request.
-const MAX_STEPS_LIMIT: usize = 1_000_000;
 
 /// Run a call through a stored template and every module it calls.
 #[utoipa::path(post, path = "/v1/simulations", tag = TAG_SIMULATION, security(("bearer" = [])),
@@ -301,6 +318,19 @@ async fn run_simulation(
     let mut inputs = Vec::with_capacity(req.inputs.len());
     for (i, input) in req.inputs.iter().enumerate() {
         let at = template::pointer(["inputs".to_owned(), i.to_string()]);
+        let max_digits = template::validate::MAX_DIGITS_LIMIT as usize;
+        if input.digits.as_ref().is_some_and(|d| d.len() > max_digits) {
+            return Err(ApiError::invalid(
+                format!(
+                    "an input has more digits than any Gather takes (maxDigits is at most {max_digits})"
+                ),
+                Finding::error(
+                    "invalid_input",
+                    format!("{at}/digits"),
+                    format!("at most {max_digits} digits"),
+                ),
+            ));
+        }
         let parsed = match (&input.digits, input.timeout) {
             (Some(d), None | Some(false)) => {
                 SimInput::parse(d).filter(|s| matches!(s, SimInput::Digits(_)))
@@ -322,19 +352,37 @@ async fn run_simulation(
             }
         }
     }
+    let limits = state.settings.limits;
     let max_steps = req.max_steps.unwrap_or(simulate::DEFAULT_MAX_STEPS);
-    if max_steps == 0 || max_steps > MAX_STEPS_LIMIT {
+    if max_steps == 0 || max_steps > limits.max_simulation_steps {
+        let msg = format!(
+            "max_steps must be between 1 and {} (max_simulation_steps)",
+            limits.max_simulation_steps
+        );
         return Err(ApiError::invalid(
-            format!("max_steps must be between 1 and {MAX_STEPS_LIMIT}"),
-            Finding::error("invalid_request", "/max_steps", "out of range"),
+            msg.clone(),
+            Finding::error("invalid_request", "/max_steps", msg),
         ));
     }
     let loaded = load(&state.store, &req.template, req.version, Some(&req.params)).await?;
-    // Bounded CPU work: run it off the async workers.
-    let sim = tokio::task::spawn_blocking(move || {
-        simulate::simulate(&loaded.flow, &loaded.modules, &inputs, max_steps)
+    let started = std::time::Instant::now();
+    let sim_limits = SimLimits {
+        max_steps,
+        max_transcript_bytes: limits.max_transcript_bytes,
+        max_value_bytes: limits.max_value_bytes,
+        // The simulator stops itself at the deadline; `cpu`'s own timer is a backstop.
+        deadline: Some(started + limits.work()),
+    };
+    let sim = super::cpu(&state, move || {
+        simulate::simulate_limited(&loaded.flow, &loaded.modules, &inputs, &sim_limits)
     })
-    .await
-    .map_err(|e| ApiError::Internal(format!("simulation task failed: {e}")))?;
-    Ok(Json(sim))
+    .await?;
+    sim.map(Json).map_err(|e| {
+        let at = template::pointer(["draft", "nodes", e.node.as_str()]);
+        ApiError::invalid(
+            format!("the simulation of {:?} was stopped: {e}", req.template),
+            Finding::error("simulation_limit", at, e.what.clone())
+                .with_hint(format!("raise {} if this flow really needs it", e.setting)),
+        )
+    })
 }

@@ -17,7 +17,7 @@ use super::expr::{self, Expr, is_var_name};
 use super::model::{
     Assignment, Branch, ModuleRef, Node, NodeKind, QueueRef, SetValue, Text, VarRef, VarType,
 };
-use super::{Catalog, Finding, Flow, FlowType, MAX_NAME_LEN, ModuleInterface, params, pointer};
+use super::{Catalog, Finding, Flow, FlowType, ModuleInterface, name_problem, params, pointer};
 
 /// Every finding code validation can produce.
 pub const CODES: &[&str] = &[
@@ -84,6 +84,9 @@ pub const NODE_TYPES: [&str; 8] = [
 
 /// Longest node id accepted (node ids become Archy task reference ids).
 pub const MAX_NODE_ID_LEN: usize = 100;
+
+/// Largest Gather `maxDigits` (spec section 3): no simulated input may be longer.
+pub const MAX_DIGITS_LIMIT: i64 = 32;
 
 /// Gather `maxDigits` when the document does not say: one digit (a menu choice).
 pub const DEFAULT_MAX_DIGITS: u32 = 1;
@@ -247,36 +250,16 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-fn did_you_mean<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn did_you_mean<'a>(
+    name: &str,
+    known: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (name.chars().count() / 3).max(2);
     known
         .map(|k| (edit_distance(name, k), k))
         .filter(|(d, _)| *d <= limit)
         .min()
         .map(|(_, k)| k)
-}
-
-/// A name Genesys would reject as a flow name.
-fn name_problem(name: &str) -> Option<String> {
-    let len = name.chars().count();
-    if len == 0 {
-        return Some("the name is empty".into());
-    }
-    if len > MAX_NAME_LEN {
-        return Some(format!(
-            "the name has {len} characters; Genesys accepts at most {MAX_NAME_LEN}"
-        ));
-    }
-    if name.trim() != name {
-        return Some("the name has leading or trailing whitespace".into());
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|c| c.is_control() || "\\/:*?\"<>|".contains(*c))
-    {
-        return Some(format!("the name contains the character {c:?}"));
-    }
-    None
 }
 
 /// A variable read, with where it is read.
@@ -1271,7 +1254,7 @@ impl Validator<'_> {
         let max_digits = max.unwrap_or(i64::from(DEFAULT_MAX_DIGITS));
         let min_digits = min.unwrap_or(1);
         let mut ok = true;
-        if !(1..=32).contains(&max_digits) {
+        if !(1..=MAX_DIGITS_LIMIT).contains(&max_digits) {
             ok = false;
             self.error_hint(
                 "gather_digits",
