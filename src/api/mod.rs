@@ -241,7 +241,8 @@ pub async fn cpu<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
     let limit = state.settings.limits.work();
-    match tokio::time::timeout(limit, tokio::task::spawn_blocking(work)).await {
+    // Twice the limit: work that checks the deadline itself (the simulator) reports first.
+    match tokio::time::timeout(limit * 2, tokio::task::spawn_blocking(work)).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(ApiError::Internal(format!("request work failed: {e}"))),
         Err(_) => Err(work_limit(limit)),

@@ -68,7 +68,16 @@ pub const CODES: &[&str] = &[
     "undefined_variable",
     "unverified_variable",
     "read_before_write",
+    // limits
+    "analysis_skipped",
 ];
+
+/// Most bitset words the read-before-write analysis may hold per table (nodes × written
+/// variables / 64): 2 Mi words is 16 MiB a table, three tables.
+const MAX_DATAFLOW_WORDS: usize = 2 * 1024 * 1024;
+/// Most word operations the analysis may spend before it gives up (with a warning): bounds
+/// the validator's time on any document.
+const MAX_DATAFLOW_WORK: u64 = 400_000_000;
 
 /// The node types of the template language.
 pub const NODE_TYPES: [&str; 8] = [
@@ -1953,6 +1962,21 @@ impl Validator<'_> {
             .collect();
         let words = written.len().div_ceil(64).max(1);
         let n = pnodes.len();
+        let skipped = |this: &mut Self| {
+            this.warning(
+                "analysis_skipped",
+                "/draft/nodes",
+                format!(
+                    "read-before-write was not checked: {n} nodes and {} variables are more than the analysis takes",
+                    written.len()
+                ),
+            );
+        };
+        if n.saturating_mul(words) > MAX_DATAFLOW_WORDS {
+            skipped(self);
+            return;
+        }
+        let mut budget = MAX_DATAFLOW_WORK;
         let set_bits = |bits: &mut [u64], vars: &mut dyn Iterator<Item = &str>| {
             for v in vars {
                 if let Some(&i) = var_ix.get(v) {
@@ -1991,6 +2015,12 @@ impl Validator<'_> {
         let mut out = vec![0u64; words];
         while let Some(i) = work.pop_front() {
             queued[i] = false;
+            let cost = (2 * words * succ[i].len()) as u64;
+            let Some(left) = budget.checked_sub(cost) else {
+                skipped(self);
+                return;
+            };
+            budget = left;
             for &(j, is_err) in &succ[i] {
                 let gen_ = if is_err { &gen_all } else { &gen_ok };
                 for w in 0..words {

@@ -1101,3 +1101,44 @@ fn all_findings_are_collected_and_codes_are_listed() {
         assert!(CODES.contains(&f.code.as_str()), "{} not in CODES", f.code);
     }
 }
+
+#[test]
+fn read_before_write_gives_up_on_documents_too_large_for_it() {
+    // 12,000 Set nodes each writing its own variable: 12,000 × 188 bitset words is past
+    // the analysis' memory bound, so it is skipped with a warning instead of allocating.
+    let n = 12_000;
+    let mut nodes = serde_json::Map::new();
+    for i in 0..n {
+        let next = if i + 1 == n {
+            "Bye".to_owned()
+        } else {
+            format!("S{}", i + 1)
+        };
+        nodes.insert(
+            format!("S{i}"),
+            json!({"id": format!("S{i}"), "type": "Set", "properties": {"setVars": [
+                {"key": format!("v{i}"), "value": {"type": "string", "value": "x"}}]},
+                "onComplete": {"nextNode": next}}),
+        );
+    }
+    nodes.insert(
+        "Bye".into(),
+        json!({"id": "Bye", "type": "Disconnect", "properties": {}}),
+    );
+    let doc = json!({"name": "Big", "type": "inbound",
+                     "draft": {"startNode": "S0", "nodes": nodes}});
+    let r = validate(&doc, &NoModules);
+    assert!(!r.has_errors());
+    let skipped: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.code == "analysis_skipped")
+        .collect();
+    assert_eq!(
+        skipped.len(),
+        1,
+        "{:?}",
+        r.findings.iter().take(3).collect::<Vec<_>>()
+    );
+    assert_eq!(skipped[0].pointer, "/draft/nodes");
+}
