@@ -73,13 +73,15 @@ fn params_for(doc: &Value, params: &Map<String, Value>) -> Map<String, Value> {
 
 /// Loads a stored template (a version, or the latest), instantiates it with `params` (or
 /// store-time samples when `None`), validates it against the stored modules it calls, and
-/// loads those modules too.
+/// loads those modules too. The reading is async; the checking runs on the blocking pool
+/// (see [`super::cpu`]).
 pub async fn load(
-    store: &Store,
+    state: &AppState,
     name: &str,
     version: Option<i64>,
     params: Option<&Map<String, Value>>,
 ) -> ApiResult<Loaded> {
+    let store: &Store = &state.store;
     let row = match version {
         Some(v) => store.template_version(name, v).await?,
         None => store.latest_template(name).await?,
@@ -90,23 +92,33 @@ pub async fn load(
     })?;
     let doc: Value = serde_json::from_str(&row.document)
         .map_err(|e| ApiError::Internal(format!("stored document of {name} is not JSON: {e}")))?;
-
-    // Modules first: the caller's validation needs their interfaces.
     let header = template::header(&doc);
-    let mut modules = BTreeMap::new();
-    let mut catalog: BTreeMap<String, ModuleInterface> = BTreeMap::new();
     let module_rows = store.latest_templates(&header.called_modules).await?;
-    let mut module_docs = Vec::with_capacity(module_rows.len());
-    for mrow in &module_rows {
+    let mut modules = Vec::with_capacity(module_rows.len());
+    for mrow in module_rows {
         let mdoc: Value = serde_json::from_str(&mrow.document).map_err(|e| {
             ApiError::Internal(format!("stored document of {} is not JSON: {e}", mrow.name))
         })?;
-        module_docs.push(mdoc);
+        modules.push((mrow.name, mdoc));
     }
+    let (name, params) = (name.to_owned(), params.cloned());
+    super::cpu(state, move || check(&name, doc, modules, params.as_ref())).await?
+}
+
+/// The checking half of [`load`]: pure CPU work.
+fn check(
+    name: &str,
+    doc: Value,
+    module_docs: Vec<(String, Value)>,
+    params: Option<&Map<String, Value>>,
+) -> ApiResult<Loaded> {
+    // Modules first: the caller's validation needs their interfaces.
+    let mut modules = BTreeMap::new();
+    let mut catalog: BTreeMap<String, ModuleInterface> = BTreeMap::new();
     if let Some(p) = params {
         // A parameter neither the template nor a module it calls knows is a typo.
         let mut known = template::params::known_names(&doc);
-        for mdoc in &module_docs {
+        for (_, mdoc) in &module_docs {
             known.extend(template::params::known_names(mdoc));
         }
         let errors = template::params::unknown_parameters(p, &known, "/params");
@@ -117,7 +129,7 @@ pub async fn load(
             });
         }
     }
-    for (mrow, mdoc) in module_rows.iter().zip(module_docs) {
+    for (mname, mdoc) in module_docs {
         let report = match params {
             Some(p) => {
                 template::validate_with_params(&mdoc, &params_for(&mdoc, p), &template::NoModules)
@@ -132,14 +144,14 @@ pub async fn load(
                 .findings
                 .into_iter()
                 .map(|f| Finding {
-                    message: format!("module {:?}: {}", mrow.name, f.message),
+                    message: format!("module {mname:?}: {}", f.message),
                     ..f
                 })
                 .collect();
             return Err(ApiError::Validation { findings });
         };
-        catalog.insert(mrow.name.clone(), template::interface(&mflow));
-        modules.insert(mrow.name.clone(), mflow);
+        catalog.insert(mname.clone(), template::interface(&mflow));
+        modules.insert(mname, mflow);
     }
     let report = match params {
         Some(p) => template::validate_with_params(&doc, p, &catalog),
@@ -203,22 +215,26 @@ async fn compile_template(
     headers: HeaderMap,
     ApiJson(req): ApiJson<CompileRequest>,
 ) -> ApiResult<Response> {
-    let loaded = load(&state.store, &p.name, req.version, Some(&req.params)).await?;
+    let loaded = load(&state, &p.name, req.version, Some(&req.params)).await?;
     let targets: BTreeMap<String, ModuleTarget> = loaded
         .modules
         .iter()
         .map(|(name, flow)| (name.clone(), ModuleTarget::of(flow, name)))
         .collect();
-    let flow_name = req.flow_name.as_deref().unwrap_or(&loaded.flow.name);
-    let compiled = compile::compile(
-        &loaded.flow,
-        &CompileContext {
-            flow_name,
-            as_type: req.flow_type.unwrap_or(loaded.flow.flow_type),
-            modules: &targets,
-            queue_names: &BTreeMap::new(),
-        },
-    )
+    let flow_name = req.flow_name.unwrap_or_else(|| loaded.flow.name.clone());
+    let as_type = req.flow_type.unwrap_or(loaded.flow.flow_type);
+    let compiled = super::cpu(&state, move || {
+        compile::compile(
+            &loaded.flow,
+            &CompileContext {
+                flow_name: &flow_name,
+                as_type,
+                modules: &targets,
+                queue_names: &BTreeMap::new(),
+            },
+        )
+    })
+    .await?
     .map_err(|e| {
         ApiError::invalid(
             format!("the template cannot be compiled: {e}"),
@@ -265,9 +281,10 @@ async fn diagram_template(
     ApiPath(p): ApiPath<NamePath>,
     ApiQuery(q): ApiQuery<DiagramQuery>,
 ) -> ApiResult<Response> {
-    let loaded = load(&state.store, &p.name, None, None).await?;
+    let loaded = load(&state, &p.name, None, None).await?;
     let format = q.format.unwrap_or(DiagramFormat::Mermaid);
-    let text = diagram::render(&loaded.flow, &loaded.modules, format);
+    let text =
+        super::cpu(&state, move || diagram::render(&loaded.flow, &loaded.modules, format)).await?;
     let ct = match format {
         DiagramFormat::Mermaid => "text/plain; charset=utf-8",
         DiagramFormat::Dot => "text/vnd.graphviz; charset=utf-8",
@@ -364,7 +381,7 @@ async fn run_simulation(
             Finding::error("invalid_request", "/max_steps", msg),
         ));
     }
-    let loaded = load(&state.store, &req.template, req.version, Some(&req.params)).await?;
+    let loaded = load(&state, &req.template, req.version, Some(&req.params)).await?;
     let started = std::time::Instant::now();
     let sim_limits = SimLimits {
         max_steps,
