@@ -22,6 +22,8 @@ struct Hostile {
     svc: Service,
     client: reqwest::Client,
     _dir: tempfile::TempDir,
+    /// The slowest answer so far (reported with the peak RSS).
+    slowest: std::sync::Mutex<Duration>,
 }
 
 fn start(args: &[&str], env: &[(&str, &str)]) -> Hostile {
@@ -38,6 +40,7 @@ fn start(args: &[&str], env: &[(&str, &str)]) -> Hostile {
             .build()
             .unwrap(),
         _dir: dir,
+        slowest: Default::default(),
     }
 }
 
@@ -56,6 +59,10 @@ impl Hostile {
         let status = r.status().as_u16();
         let text = r.bytes().await.expect("a whole body");
         let took = t.elapsed();
+        {
+            let mut slowest = self.slowest.lock().unwrap();
+            *slowest = (*slowest).max(took);
+        }
         assert!(
             text.len() <= MAX_ANSWER_BYTES,
             "answer of {} bytes (status {status})",
@@ -99,7 +106,8 @@ impl Hostile {
             a.took
         );
         let rss = peak_rss_mib(self.svc.child.id());
-        eprintln!("hostile {case}: peak RSS {rss} MiB");
+        let slowest = *self.slowest.lock().unwrap();
+        eprintln!("hostile {case}: peak RSS {rss} MiB, slowest answer {slowest:.1?}");
         assert!(rss < MAX_PEAK_RSS_MIB, "{case}: peak RSS {rss} MiB");
         rss
     }
