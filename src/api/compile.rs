@@ -283,8 +283,10 @@ async fn diagram_template(
 ) -> ApiResult<Response> {
     let loaded = load(&state, &p.name, None, None).await?;
     let format = q.format.unwrap_or(DiagramFormat::Mermaid);
-    let text =
-        super::cpu(&state, move || diagram::render(&loaded.flow, &loaded.modules, format)).await?;
+    let text = super::cpu(&state, move || {
+        diagram::render(&loaded.flow, &loaded.modules, format)
+    })
+    .await?;
     let ct = match format {
         DiagramFormat::Mermaid => "text/plain; charset=utf-8",
         DiagramFormat::Dot => "text/vnd.graphviz; charset=utf-8",

@@ -379,47 +379,47 @@ pub fn from_json(bytes: &[u8], limits: DocumentLimits) -> Result<Value, Decoded>
 /// is used so the two passes cannot disagree about the nesting.
 fn yaml_too_deep(input: &[u8], max: usize) -> Option<(u64, u64)> {
     use std::mem::MaybeUninit;
-    use unsafe_libyaml as sys;
+    use unsafe_libyaml as unsafe_sys;
     // SAFETY: this follows libyaml's documented life cycle (initialize, set input, parse
     // events, delete each event, delete the parser), as serde_yaml_ng's own wrapper does.
     // `input` outlives the parser, which only reads it; every event is deleted before the
     // next one is parsed, and the parser is deleted on every path out of the loop.
     unsafe {
-        let mut parser = MaybeUninit::<sys::yaml_parser_t>::uninit();
+        let mut parser = MaybeUninit::<unsafe_sys::yaml_parser_t>::uninit();
         let parser = parser.as_mut_ptr();
-        if sys::yaml_parser_initialize(parser).fail {
+        if unsafe_sys::yaml_parser_initialize(parser).fail {
             return None;
         }
-        sys::yaml_parser_set_encoding(parser, sys::YAML_UTF8_ENCODING);
-        sys::yaml_parser_set_input_string(parser, input.as_ptr(), input.len() as u64);
+        unsafe_sys::yaml_parser_set_encoding(parser, unsafe_sys::YAML_UTF8_ENCODING);
+        unsafe_sys::yaml_parser_set_input_string(parser, input.as_ptr(), input.len() as u64);
         let mut depth = 0usize;
         let mut found = None;
         loop {
-            let mut event = MaybeUninit::<sys::yaml_event_t>::uninit();
+            let mut event = MaybeUninit::<unsafe_sys::yaml_event_t>::uninit();
             let event = event.as_mut_ptr();
             // A syntax error: the real pass stops at the same place and reports it.
-            if sys::yaml_parser_parse(parser, event).fail {
+            if unsafe_sys::yaml_parser_parse(parser, event).fail {
                 break;
             }
             let kind = (*event).type_;
             let mark = (*event).start_mark;
-            sys::yaml_event_delete(event);
+            unsafe_sys::yaml_event_delete(event);
             match kind {
-                sys::YAML_SEQUENCE_START_EVENT | sys::YAML_MAPPING_START_EVENT => {
+                unsafe_sys::YAML_SEQUENCE_START_EVENT | unsafe_sys::YAML_MAPPING_START_EVENT => {
                     depth += 1;
                     if depth > max {
                         found = Some((mark.line + 1, mark.column + 1));
                         break;
                     }
                 }
-                sys::YAML_SEQUENCE_END_EVENT | sys::YAML_MAPPING_END_EVENT => {
+                unsafe_sys::YAML_SEQUENCE_END_EVENT | unsafe_sys::YAML_MAPPING_END_EVENT => {
                     depth = depth.saturating_sub(1);
                 }
-                sys::YAML_STREAM_END_EVENT => break,
+                unsafe_sys::YAML_STREAM_END_EVENT => break,
                 _ => {}
             }
         }
-        sys::yaml_parser_delete(parser);
+        unsafe_sys::yaml_parser_delete(parser);
         found
     }
 }
