@@ -59,14 +59,11 @@ fn called_modules(flow: &Flow) -> Vec<String> {
 /// Only the parameters a document uses or declares, so a caller's parameters can be handed
 /// to its modules without tripping their checks.
 fn params_for(doc: &Value, params: &Map<String, Value>) -> Map<String, Value> {
-    let text = doc.to_string();
+    // One walk of the document, not one text search per parameter.
+    let known = template::params::known_names(doc);
     params
         .iter()
-        .filter(|(k, _)| {
-            doc.pointer(&template::pointer(["parameters", k.as_str()]))
-                .is_some()
-                || text.contains(&format!("{{{{{k}}}}}"))
-        })
+        .filter(|(k, _)| known.contains(*k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }

@@ -195,6 +195,7 @@ fn run(
     let mut v = Validator {
         findings: Vec::new(),
         catalog,
+        hint_work: HINT_WORK,
     };
     let flow = v.document(&doc);
     findings.append(&mut v.findings);
@@ -259,16 +260,48 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// The known name closest to `name`, if it is close enough to be a typo of it.
 pub(crate) fn did_you_mean<'a>(
     name: &str,
     known: impl Iterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let limit = (name.chars().count() / 3).max(2);
-    known
-        .map(|k| (edit_distance(name, k), k))
-        .filter(|(d, _)| *d <= limit)
-        .min()
-        .map(|(_, k)| k)
+    did_you_mean_within(name, known, &mut { HINT_WORK })
+}
+
+/// Most edit-distance cells spent on "did you mean" hints for one document: each hint costs
+/// (length × length) per candidate, so a document of many long unknown names against many
+/// node ids would otherwise be quadratic twice over. Past it, findings have no such hint.
+const HINT_WORK: u64 = 20_000_000;
+
+/// [`did_you_mean`], spending at most `budget` cells (and nothing on names of more than
+/// 200 characters, which no one mistypes for a short one).
+fn did_you_mean_within<'a>(
+    name: &str,
+    known: impl Iterator<Item = &'a str>,
+    budget: &mut u64,
+) -> Option<&'a str> {
+    let len = name.chars().count();
+    if len > 200 {
+        return None;
+    }
+    let limit = (len / 3).max(2);
+    let mut best: Option<(usize, &str)> = None;
+    for k in known {
+        // A length difference is a lower bound of the distance.
+        if len.abs_diff(k.len()) > limit {
+            continue;
+        }
+        let cost = ((len + 1) * (k.len() + 1)) as u64;
+        let Some(left) = budget.checked_sub(cost) else {
+            break;
+        };
+        *budget = left;
+        let d = edit_distance(name, k);
+        if d <= limit && best.is_none_or(|b| (d, k) < b) {
+            best = Some((d, k));
+        }
+    }
+    best.map(|(_, k)| k)
 }
 
 /// A variable read, with where it is read.
@@ -324,6 +357,8 @@ impl PNode {
 struct Validator<'a> {
     findings: Vec<Finding>,
     catalog: &'a dyn Catalog,
+    /// What is left of [`HINT_WORK`] for this document.
+    hint_work: u64,
 }
 
 impl Validator<'_> {
@@ -683,9 +718,10 @@ impl Validator<'_> {
         let start_ix = start.as_deref().and_then(|s| {
             let ix = index.get(s).copied();
             if ix.is_none() && !nodes.contains_key(s) {
-                let hint = did_you_mean(s, nodes.keys().map(String::as_str))
-                    .map(|k| format!("did you mean '{k}'?"))
-                    .unwrap_or_else(|| "name one of the nodes".into());
+                let hint =
+                    did_you_mean_within(s, nodes.keys().map(String::as_str), &mut self.hint_work)
+                        .map(|k| format!("did you mean '{k}'?"))
+                        .unwrap_or_else(|| "name one of the nodes".into());
                 self.error_hint(
                     "unknown_start_node",
                     "/draft/startNode",
@@ -720,9 +756,13 @@ impl Validator<'_> {
             }
         }
         for (target, tat, from) in bad_targets {
-            let hint = did_you_mean(&target, nodes.keys().map(String::as_str))
-                .map(|k| format!("did you mean '{k}'?"))
-                .unwrap_or_else(|| "name one of the nodes of /draft/nodes".into());
+            let hint = did_you_mean_within(
+                &target,
+                nodes.keys().map(String::as_str),
+                &mut self.hint_work,
+            )
+            .map(|k| format!("did you mean '{k}'?"))
+            .unwrap_or_else(|| "name one of the nodes of /draft/nodes".into());
             self.error_hint(
                 "unknown_next_node",
                 tat,
@@ -858,11 +898,15 @@ impl Validator<'_> {
                     .with_hint("store the module first, or map its output explicitly in the Flow node's outputs"),
                 );
             } else {
-                let hint = did_you_mean(&var, written.iter().map(String::as_str))
-                    .map(|k| format!("did you mean '{{{k}}}'?"))
-                    .unwrap_or_else(|| {
-                        "set it with a Set node, or read a Gather result as {Node.digits}".into()
-                    });
+                let hint = did_you_mean_within(
+                    &var,
+                    written.iter().map(String::as_str),
+                    &mut self.hint_work,
+                )
+                .map(|k| format!("did you mean '{{{k}}}'?"))
+                .unwrap_or_else(|| {
+                    "set it with a Set node, or read a Gather result as {Node.digits}".into()
+                });
                 self.error_hint(
                     "undefined_variable",
                     rat,

@@ -1142,3 +1142,40 @@ fn read_before_write_gives_up_on_documents_too_large_for_it() {
     );
     assert_eq!(skipped[0].pointer, "/draft/nodes");
 }
+
+#[test]
+fn many_long_unknown_targets_do_not_make_hints_quadratic() {
+    // 3,000 nodes with 100-character ids, each moving to an unknown 100-character node:
+    // without a bound on hint work this is 9e6 edit distances of 1e4 cells each.
+    let n = 3_000;
+    let id = |i: usize| format!("{i:0>100}");
+    let mut nodes = serde_json::Map::new();
+    for i in 0..n {
+        nodes.insert(
+            id(i),
+            json!({"id": id(i), "type": "Say", "properties": {"sayText": "x"},
+                   "onComplete": {"nextNode": format!("{i:x>100}")}}),
+        );
+    }
+    let doc = json!({"name": "Typos", "type": "inbound",
+                     "draft": {"startNode": id(0), "nodes": nodes}});
+    let t = std::time::Instant::now();
+    let r = validate(&doc, &NoModules);
+    assert_eq!(
+        r.findings
+            .iter()
+            .filter(|f| f.code == "unknown_next_node")
+            .count(),
+        n
+    );
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        t.elapsed()
+    );
+    // Small documents still get their hint.
+    assert_eq!(
+        did_you_mean("Chose", ["Choose", "Menu"].into_iter()),
+        Some("Choose")
+    );
+}
