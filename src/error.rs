@@ -127,8 +127,8 @@ impl ApiError {
             self.to_string()
         };
         let errors = match self {
-            ApiError::InvalidRequest { errors, .. } => errors.iter().map(Finding::cut).collect(),
-            ApiError::Validation { findings } => findings.iter().map(Finding::cut).collect(),
+            ApiError::InvalidRequest { errors, .. } => crate::template::answer_findings(errors),
+            ApiError::Validation { findings } => crate::template::answer_findings(findings),
             _ => Vec::new(),
         };
         Problem {
@@ -193,6 +193,16 @@ mod tests {
         .to_problem();
         assert!(p.errors[0].message.len() < 2000);
         assert!(p.errors[0].pointer.len() < 2000);
+        let many = vec![Finding::error("x", "", "m"); 10_000];
+        let p = ApiError::Validation { findings: many }.to_problem();
+        assert_eq!(p.errors.len(), crate::template::MAX_FINDINGS + 1);
+        assert!(
+            p.errors
+                .last()
+                .unwrap()
+                .message
+                .starts_with("9800 more findings")
+        );
         let p = ApiError::NotFound(huge).to_problem();
         assert!(p.detail.len() < 2000 && p.detail.ends_with('…'));
     }

@@ -532,6 +532,21 @@ async fn case7_names_and_texts() {
         assert_eq!(j.body, y.body);
         assert_eq!(j.body["valid"], false);
     }
+    // A mistake in each of 5,000 nodes: the answer lists the first findings and a count.
+    let mut nodes = serde_json::Map::new();
+    for i in 0..5000 {
+        nodes.insert(
+            format!("N{i}"),
+            json!({"id": format!("N{i}"), "type": "Disconnect", "properties": {"bogus": 1}}),
+        );
+    }
+    let a = h
+        .post("/v1/validate", &inbound("Many", Value::Object(nodes), "N0"))
+        .await;
+    assert_eq!(a.status, 200);
+    let findings = a.body["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 201);
+    assert_eq!(findings[200]["code"], "more_findings");
     h.check_alive("case 7 (names and texts)").await;
 }
 

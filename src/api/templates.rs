@@ -283,7 +283,7 @@ async fn create_template(
         });
     };
     let document = serde_json::to_string(&doc).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let warnings: Vec<Finding> = report.findings.iter().map(Finding::cut).collect();
+    let warnings = template::answer_findings(&report.findings);
     let warnings =
         serde_json::to_string(&warnings).map_err(|e| ApiError::Internal(e.to_string()))?;
     let hash = template::content_hash(&doc);
@@ -481,6 +481,6 @@ async fn validate_document(
     let (_, report) = validate_off_runtime(&state, doc, catalog).await?;
     Ok(Json(ValidationResult {
         valid: !report.has_errors(),
-        findings: report.findings.iter().map(Finding::cut).collect(),
+        findings: template::answer_findings(&report.findings),
     }))
 }

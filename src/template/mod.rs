@@ -141,6 +141,34 @@ impl Finding {
     }
 }
 
+/// Most findings one answer lists: a document with a mistake in each of 30,000 nodes gets
+/// the first ones and a count, not megabytes.
+pub const MAX_FINDINGS: usize = 200;
+
+/// `findings` as answered to a client: each [`Finding::cut`], at most [`MAX_FINDINGS`] of
+/// them, and a last one saying how many were left out.
+pub fn answer_findings(findings: &[Finding]) -> Vec<Finding> {
+    let mut out: Vec<Finding> = findings
+        .iter()
+        .take(MAX_FINDINGS)
+        .map(Finding::cut)
+        .collect();
+    if findings.len() > MAX_FINDINGS {
+        let errors = findings[MAX_FINDINGS..]
+            .iter()
+            .filter(|f| f.is_error())
+            .count();
+        let left = findings.len() - MAX_FINDINGS;
+        let note = format!("{left} more findings ({errors} errors) are not listed");
+        out.push(if errors > 0 {
+            Finding::error("more_findings", "", note)
+        } else {
+            Finding::warning("more_findings", "", note)
+        });
+    }
+    out
+}
+
 /// Longest message, hint or pointer of a finding as answered to a client (characters).
 pub const MAX_ECHO_CHARS: usize = 1000;
 
