@@ -538,6 +538,29 @@ mod tests {
     }
 
     #[test]
+    fn nested_aliases_cannot_grow_exponentially() {
+        // "Billion laughs": each level aliases the one below ten times.
+        let mut doc = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let p = i - 1;
+            doc.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let t = std::time::Instant::now();
+        let r = from_yaml(doc.as_bytes(), DocumentLimits::default());
+        assert!(matches!(
+            r,
+            Err(Decoded::Limit(_)) | Err(Decoded::Syntax(_))
+        ));
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            t.elapsed()
+        );
+    }
+
+    #[test]
     fn duplicate_keys_and_control_characters_are_refused() {
         let e = limit(from_json(br#"{"a":{"k":1,"k":2}}"#, SMALL));
         assert_eq!((e.code(), e.pointer()), ("duplicate_key", "/a/k"));
