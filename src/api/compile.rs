@@ -18,7 +18,7 @@ use super::{AppState, TAG_TEMPLATES};
 use crate::compile::{self, CompileContext, Compiled, ModuleTarget};
 use crate::diagram::{self, DiagramFormat};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::simulate::{self, SimInput, Simulation};
+use crate::simulate::{self, SimInput, SimLimits, Simulation};
 use crate::store::Store;
 use crate::template::model::{ModuleRef, NodeKind};
 use crate::template::{self, Finding, Flow, FlowType, ModuleInterface};
@@ -59,27 +59,26 @@ fn called_modules(flow: &Flow) -> Vec<String> {
 /// Only the parameters a document uses or declares, so a caller's parameters can be handed
 /// to its modules without tripping their checks.
 fn params_for(doc: &Value, params: &Map<String, Value>) -> Map<String, Value> {
-    let text = doc.to_string();
+    // One walk of the document, not one text search per parameter.
+    let known = template::params::known_names(doc);
     params
         .iter()
-        .filter(|(k, _)| {
-            doc.pointer(&template::pointer(["parameters", k.as_str()]))
-                .is_some()
-                || text.contains(&format!("{{{{{k}}}}}"))
-        })
+        .filter(|(k, _)| known.contains(*k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
 
 /// Loads a stored template (a version, or the latest), instantiates it with `params` (or
 /// store-time samples when `None`), validates it against the stored modules it calls, and
-/// loads those modules too.
+/// loads those modules too. The reading is async; the checking runs on the blocking pool
+/// (see [`super::cpu`]).
 pub async fn load(
-    store: &Store,
+    state: &AppState,
     name: &str,
     version: Option<i64>,
     params: Option<&Map<String, Value>>,
 ) -> ApiResult<Loaded> {
+    let store: &Store = &state.store;
     let row = match version {
         Some(v) => store.template_version(name, v).await?,
         None => store.latest_template(name).await?,
@@ -90,15 +89,44 @@ pub async fn load(
     })?;
     let doc: Value = serde_json::from_str(&row.document)
         .map_err(|e| ApiError::Internal(format!("stored document of {name} is not JSON: {e}")))?;
-
-    // Modules first: the caller's validation needs their interfaces.
     let header = template::header(&doc);
-    let mut modules = BTreeMap::new();
-    let mut catalog: BTreeMap<String, ModuleInterface> = BTreeMap::new();
-    for mrow in store.latest_templates(&header.called_modules).await? {
+    let module_rows = store.latest_templates(&header.called_modules).await?;
+    let mut modules = Vec::with_capacity(module_rows.len());
+    for mrow in module_rows {
         let mdoc: Value = serde_json::from_str(&mrow.document).map_err(|e| {
             ApiError::Internal(format!("stored document of {} is not JSON: {e}", mrow.name))
         })?;
+        modules.push((mrow.name, mdoc));
+    }
+    let (name, params) = (name.to_owned(), params.cloned());
+    super::cpu(state, move || check(&name, doc, modules, params.as_ref())).await?
+}
+
+/// The checking half of [`load`]: pure CPU work.
+fn check(
+    name: &str,
+    doc: Value,
+    module_docs: Vec<(String, Value)>,
+    params: Option<&Map<String, Value>>,
+) -> ApiResult<Loaded> {
+    // Modules first: the caller's validation needs their interfaces.
+    let mut modules = BTreeMap::new();
+    let mut catalog: BTreeMap<String, ModuleInterface> = BTreeMap::new();
+    if let Some(p) = params {
+        // A parameter neither the template nor a module it calls knows is a typo.
+        let mut known = template::params::known_names(&doc);
+        for (_, mdoc) in &module_docs {
+            known.extend(template::params::known_names(mdoc));
+        }
+        let errors = template::params::unknown_parameters(p, &known, "/params");
+        if !errors.is_empty() {
+            return Err(ApiError::InvalidRequest {
+                detail: format!("unknown parameter(s) for template {name:?}"),
+                errors,
+            });
+        }
+    }
+    for (mname, mdoc) in module_docs {
         let report = match params {
             Some(p) => {
                 template::validate_with_params(&mdoc, &params_for(&mdoc, p), &template::NoModules)
@@ -113,14 +141,14 @@ pub async fn load(
                 .findings
                 .into_iter()
                 .map(|f| Finding {
-                    message: format!("module {:?}: {}", mrow.name, f.message),
+                    message: format!("module {mname:?}: {}", f.message),
                     ..f
                 })
                 .collect();
             return Err(ApiError::Validation { findings });
         };
-        catalog.insert(mrow.name.clone(), template::interface(&mflow));
-        modules.insert(mrow.name.clone(), mflow);
+        catalog.insert(mname.clone(), template::interface(&mflow));
+        modules.insert(mname, mflow);
     }
     let report = match params {
         Some(p) => template::validate_with_params(&doc, p, &catalog),
@@ -192,13 +220,13 @@ async fn compile_template(
     headers: HeaderMap,
     ApiJson(req): ApiJson<CompileRequest>,
 ) -> ApiResult<Response> {
-    let loaded = load(&state.store, &p.name, req.version, Some(&req.params)).await?;
+    let loaded = load(&state, &p.name, req.version, Some(&req.params)).await?;
     let targets: BTreeMap<String, ModuleTarget> = loaded
         .modules
         .iter()
         .map(|(name, flow)| (name.clone(), ModuleTarget::of(flow, name)))
         .collect();
-    let flow_name = req.flow_name.as_deref().unwrap_or(&loaded.flow.name);
+    let flow_name = req.flow_name.unwrap_or_else(|| loaded.flow.name.clone());
     // Compile what a job would deploy: an "inbound" template that other templates call (or
     // that a target holds as a module) is provisioned as a common module.
     let mut as_module_warning = None;
@@ -225,15 +253,18 @@ async fn compile_template(
         }
         None => loaded.flow.flow_type,
     };
-    let compiled = compile::compile(
-        &loaded.flow,
-        &CompileContext {
-            flow_name,
-            as_type,
-            modules: &targets,
-            queue_names: &BTreeMap::new(),
-        },
-    )
+    let compiled = super::cpu(&state, move || {
+        compile::compile(
+            &loaded.flow,
+            &CompileContext {
+                flow_name: &flow_name,
+                as_type,
+                modules: &targets,
+                queue_names: &BTreeMap::new(),
+            },
+        )
+    })
+    .await?
     .map_err(|e| {
         ApiError::invalid(
             format!("the template cannot be compiled: {e}"),
@@ -356,9 +387,12 @@ async fn diagram_template(
     ApiPath(p): ApiPath<NamePath>,
     ApiQuery(q): ApiQuery<DiagramQuery>,
 ) -> ApiResult<Response> {
-    let loaded = load(&state.store, &p.name, None, None).await?;
+    let loaded = load(&state, &p.name, None, None).await?;
     let format = q.format.unwrap_or(DiagramFormat::Mermaid);
-    let text = diagram::render(&loaded.flow, &loaded.modules, format);
+    let text = super::cpu(&state, move || {
+        diagram::render(&loaded.flow, &loaded.modules, format)
+    })
+    .await?;
     let ct = match format {
         DiagramFormat::Mermaid => "text/plain; charset=utf-8",
         DiagramFormat::Dot => "text/vnd.graphviz; charset=utf-8",
@@ -387,13 +421,11 @@ pub struct SimulationRequest {
     pub params: Map<String, Value>,
     #[serde(default)]
     pub inputs: Vec<SimulationInput>,
-    /// Step limit (default 10,000, Genesys's limit of actions per call; at most 1,000,000).
+    /// Step limit (default 10,000, Genesys's limit of actions per call; at most the
+    /// `max_simulation_steps` setting, 1,000,000 by default).
     #[schema(minimum = 1, maximum = 1_000_000)]
     pub max_steps: Option<usize>,
 }
-
-/// Largest accepted `max_steps`: a simulation runs inside a request.
-const MAX_STEPS_LIMIT: usize = 1_000_000;
 
 /// Run a call through a stored template and every module it calls.
 #[utoipa::path(post, path = "/v1/simulations", tag = TAG_SIMULATION, security(("bearer" = [])),
@@ -414,6 +446,19 @@ async fn run_simulation(
     let mut inputs = Vec::with_capacity(req.inputs.len());
     for (i, input) in req.inputs.iter().enumerate() {
         let at = template::pointer(["inputs".to_owned(), i.to_string()]);
+        let max_digits = template::validate::MAX_DIGITS_LIMIT as usize;
+        if input.digits.as_ref().is_some_and(|d| d.len() > max_digits) {
+            return Err(ApiError::invalid(
+                format!(
+                    "an input has more digits than any Gather takes (maxDigits is at most {max_digits})"
+                ),
+                Finding::error(
+                    "invalid_input",
+                    format!("{at}/digits"),
+                    format!("at most {max_digits} digits"),
+                ),
+            ));
+        }
         let parsed = match (&input.digits, input.timeout) {
             (Some(d), None | Some(false)) => {
                 SimInput::parse(d).filter(|s| matches!(s, SimInput::Digits(_)))
@@ -435,21 +480,39 @@ async fn run_simulation(
             }
         }
     }
+    let limits = state.settings.limits;
     let max_steps = req.max_steps.unwrap_or(simulate::DEFAULT_MAX_STEPS);
-    if max_steps == 0 || max_steps > MAX_STEPS_LIMIT {
+    if max_steps == 0 || max_steps > limits.max_simulation_steps {
+        let msg = format!(
+            "max_steps must be between 1 and {} (max_simulation_steps)",
+            limits.max_simulation_steps
+        );
         return Err(ApiError::invalid(
-            format!("max_steps must be between 1 and {MAX_STEPS_LIMIT}"),
-            Finding::error("invalid_request", "/max_steps", "out of range"),
+            msg.clone(),
+            Finding::error("invalid_request", "/max_steps", msg),
         ));
     }
-    let loaded = load(&state.store, &req.template, req.version, Some(&req.params)).await?;
-    // Bounded CPU work: run it off the async workers.
-    let sim = tokio::task::spawn_blocking(move || {
-        simulate::simulate(&loaded.flow, &loaded.modules, &inputs, max_steps)
+    let loaded = load(&state, &req.template, req.version, Some(&req.params)).await?;
+    let started = std::time::Instant::now();
+    let sim_limits = SimLimits {
+        max_steps,
+        max_transcript_bytes: limits.max_transcript_bytes,
+        max_value_bytes: limits.max_value_bytes,
+        // The simulator stops itself at the deadline; `cpu`'s own timer is a backstop.
+        deadline: Some(started + limits.work()),
+    };
+    let sim = super::cpu(&state, move || {
+        simulate::simulate_limited(&loaded.flow, &loaded.modules, &inputs, &sim_limits)
     })
-    .await
-    .map_err(|e| ApiError::Internal(format!("simulation task failed: {e}")))?;
-    Ok(Json(sim))
+    .await?;
+    sim.map(Json).map_err(|e| {
+        let at = template::pointer(["draft", "nodes", e.node.as_str()]);
+        ApiError::invalid(
+            format!("the simulation of {:?} was stopped: {e}", req.template),
+            Finding::error("simulation_limit", at, e.what.clone())
+                .with_hint(format!("raise {} if this flow really needs it", e.setting)),
+        )
+    })
 }
 
 #[cfg(test)]

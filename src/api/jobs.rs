@@ -493,11 +493,16 @@ async fn create_job(
             document: r.document.and_then(|d| serde_json::from_str(&d).ok()),
         })
         .collect();
-    let planned =
-        plan::plan(&req, &templates, &records).map_err(|errors| ApiError::InvalidRequest {
-            detail: format!("the job cannot be planned: {} problem(s)", errors.len()),
-            errors,
-        })?;
+    // Planning validates every template: CPU work, off the async workers.
+    let (req, planned) = super::cpu(&state, move || {
+        let planned = plan::plan(&req, &templates, &records);
+        (req, planned)
+    })
+    .await?;
+    let planned = planned.map_err(|errors| ApiError::InvalidRequest {
+        detail: format!("the job cannot be planned: {} problem(s)", errors.len()),
+        errors,
+    })?;
 
     let steps: Vec<NewStep> = planned
         .steps

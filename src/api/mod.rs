@@ -226,6 +226,10 @@ pub fn app_with_shutdown(
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            settings.max_body_bytes,
+            refuse_oversized,
+        ))
         // The layers run from the last one added to the first: the request id is set before
         // the trace span is made, and timeouts and panics are seen by metrics and the log.
         .layer(TimeoutLayer::with_status_code(
@@ -270,6 +274,50 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
         Some(t) if state.settings.token_allowed(t) => next.run(req).await,
         _ => ApiError::Unauthorized.into_response(),
     }
+}
+
+/// A declared `Content-Length` over the body limit is refused at once (413), before any of
+/// the body is awaited: a client that announces 1 GB and sends nothing gets its answer
+/// now, not a 408 when the request times out.
+async fn refuse_oversized(State(limit): State<usize>, req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(n) if n > limit as u64 => ApiError::PayloadTooLarge { limit }.into_response(),
+        _ => next.run(req).await,
+    }
+}
+
+/// Runs CPU work of a request (decoding, validating, simulating) on the blocking pool so
+/// the async workers keep answering. The work is bounded by the request limits; the
+/// deadline (`request_work_ms`) is a backstop that answers 422 naming it, and the
+/// simulator also checks it itself and stops.
+pub async fn cpu<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let limit = state.settings.limits.work();
+    // Twice the limit: work that checks the deadline itself (the simulator) reports first.
+    match tokio::time::timeout(limit * 2, tokio::task::spawn_blocking(work)).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(ApiError::Internal(format!("request work failed: {e}"))),
+        Err(_) => Err(work_limit(limit)),
+    }
+}
+
+/// The 422 of a request whose work passed `request_work_ms`.
+pub fn work_limit(limit: Duration) -> ApiError {
+    let msg = format!(
+        "the request needs more work than the limit of {} ms (request_work_ms)",
+        limit.as_millis()
+    );
+    ApiError::invalid(
+        msg.clone(),
+        crate::template::Finding::error("work_limit", "", msg),
+    )
 }
 
 async fn not_found(req: Request) -> ApiError {

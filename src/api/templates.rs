@@ -253,8 +253,17 @@ pub async fn catalog_for(
     Ok(catalog)
 }
 
-fn validate_against(doc: &Value, catalog: &dyn Catalog) -> template::Report {
-    template::validate(doc, catalog)
+/// Validates on the blocking pool (see [`super::cpu`]); hands the document back.
+async fn validate_off_runtime(
+    state: &AppState,
+    doc: Value,
+    catalog: BTreeMap<String, ModuleInterface>,
+) -> ApiResult<(Value, template::Report)> {
+    super::cpu(state, move || {
+        let report = template::validate(&doc, &catalog as &dyn Catalog);
+        (doc, report)
+    })
+    .await
 }
 
 /// Store a template: a new version, or the latest one when the document is unchanged.
@@ -278,15 +287,16 @@ async fn create_template(
     DocumentBody(doc): DocumentBody,
 ) -> ApiResult<Response> {
     let catalog = catalog_for(&state.store, &doc).await?;
-    let report = validate_against(&doc, &catalog);
+    let (doc, report) = validate_off_runtime(&state, doc, catalog).await?;
     let Some(flow) = report.flow.as_ref().filter(|_| !report.has_errors()) else {
         return Err(ApiError::Validation {
             findings: report.findings,
         });
     };
     let document = serde_json::to_string(&doc).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let warnings = template::answer_findings(&report.findings);
     let warnings =
-        serde_json::to_string(&report.findings).map_err(|e| ApiError::Internal(e.to_string()))?;
+        serde_json::to_string(&warnings).map_err(|e| ApiError::Internal(e.to_string()))?;
     let hash = template::content_hash(&doc);
     let outcome = state
         .store
@@ -480,9 +490,9 @@ async fn validate_document(
     DocumentBody(doc): DocumentBody,
 ) -> ApiResult<Json<ValidationResult>> {
     let catalog = catalog_for(&state.store, &doc).await?;
-    let report = validate_against(&doc, &catalog);
+    let (_, report) = validate_off_runtime(&state, doc, catalog).await?;
     Ok(Json(ValidationResult {
         valid: !report.has_errors(),
-        findings: report.findings,
+        findings: template::answer_findings(&report.findings),
     }))
 }
