@@ -43,6 +43,10 @@ pub struct FlowRecord {
     pub content_hash: String,
     /// SHA-256 of the plan-time YAML (queue ids in place of names), compared by plans.
     pub plan_hash: String,
+    /// Genesys `publishedVersion.id`. Absent while unknown: the worker reads the versions of
+    /// a job's succeeded steps together, in one request per 100 flows, when its steps are
+    /// done; absent after the job ended only if that read failed (the next plan of the flow
+    /// then updates it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub published_version: Option<String>,
     /// Flow names of the modules it calls.

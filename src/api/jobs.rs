@@ -137,6 +137,10 @@ pub struct StepView {
     pub genesys_job_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_id: Option<String>,
+    /// Genesys `publishedVersion.id`. Absent while unknown: the worker reads the versions of
+    /// a job's succeeded steps together, in one request per 100 flows, when its steps are
+    /// done; absent after the job ended only if that read failed (the next plan of the flow
+    /// then updates it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub published_version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -566,7 +570,7 @@ async fn create_job(
         }
         Err(e) => return Err(e.into()),
     };
-    state.signals.notify();
+    state.signals.job_queued();
     if is_terminal(&row.status) {
         crate::jobs::worker::count_job(&row.target, &row.status);
     }
@@ -820,7 +824,7 @@ async fn retry_job(
             p.id
         ))),
         RetryOutcome::Requeued => {
-            state.signals.notify();
+            state.signals.job_queued();
             Ok((StatusCode::ACCEPTED, Json(load_view(&state, &p.id).await?)).into_response())
         }
     }
