@@ -88,12 +88,18 @@ pub fn render(entry: &Flow, modules: &BTreeMap<String, Flow>, format: DiagramFor
     let mut edges = Vec::new();
     for (fi, f) in flows.iter().enumerate() {
         let id_of = |n: &str| ids[fi].get(n).cloned();
+        let gathers: std::collections::HashSet<&str> = f
+            .nodes
+            .values()
+            .filter(|n| matches!(n.kind, NodeKind::Gather { .. }))
+            .map(|n| n.id.as_str())
+            .collect();
         let mut shapes = Vec::new();
         for node in f.nodes.values() {
             let me = ids[fi][node.id.as_str()].clone();
             shapes.push(Shape {
                 id: me.clone(),
-                label: node_label(node),
+                label: as_written(&node_label(node), &gathers),
                 kind: node.kind.type_name(),
             });
             let push = |edges: &mut Vec<Edge>, to: Option<String>, label: String, style| {
@@ -108,7 +114,7 @@ pub fn render(entry: &Flow, modules: &BTreeMap<String, Flow>, format: DiagramFor
             };
             if let NodeKind::If { branches, default } = &node.kind {
                 for (k, b) in branches.iter().enumerate() {
-                    let src = expr_source(&b.condition);
+                    let src = as_written(&expr_source(&b.condition), &gathers);
                     let label = if src.is_empty() {
                         format!("cond {}", k + 1)
                     } else {
@@ -197,6 +203,41 @@ fn cut(s: &str) -> String {
         out.push('…');
         out
     }
+}
+
+/// Shows Gather results as the author writes them: `{Menu_digits}` → `{Menu.digits}` when
+/// `Menu` is a Gather node (the model stores one canonical name for both spellings).
+fn as_written(label: &str, gathers: &std::collections::HashSet<&str>) -> String {
+    let mut out = String::with_capacity(label.len());
+    let mut rest = label;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let inner = &after[..close];
+                match inner.strip_suffix("_digits") {
+                    Some(node) if gathers.contains(node) => {
+                        out.push('{');
+                        out.push_str(node);
+                        out.push_str(".digits}");
+                    }
+                    _ => {
+                        out.push('{');
+                        out.push_str(inner);
+                        out.push('}');
+                    }
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn node_label(n: &Node) -> String {
@@ -407,6 +448,18 @@ mod tests {
             "{text}"
         );
         assert_eq!(text.matches('{').count(), text.matches('}').count());
+    }
+
+    #[test]
+    fn gather_results_show_as_written() {
+        let text = render(&seed_module(), &BTreeMap::new(), DiagramFormat::Mermaid);
+        assert!(text.contains("{GatherInput.digits}"), "{text}");
+        assert!(!text.contains("GatherInput_digits"), "{text}");
+        let gathers = ["Menu"].into_iter().collect();
+        assert_eq!(
+            as_written("{Menu_digits} == '1' and {my_digits} {x", &gathers),
+            "{Menu.digits} == '1' and {my_digits} {x"
+        );
     }
 
     #[test]

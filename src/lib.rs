@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod app;
+pub mod archy;
 pub mod bench;
 pub mod cli;
 pub mod compile;

@@ -1,19 +1,27 @@
 //! Call simulator (spec section 8): runs a call through an inbound flow and the modules it
 //! calls, on the same validated model the compiler reads, with Genesys' NOT_SET semantics.
+//! It follows what Genesys does with the compiled files (the differential test in
+//! `tests/fidelity.rs` runs both against the Archy interpreter, [`crate::archy::interpret`]).
 //!
 //! Semantics: Say adds a transcript line. Gather plays its prompt (a transcript line with the
 //! digits entered) and takes the next input: digits within min..max go to onComplete with
-//! `<Node>_digits` set; no input left, `timeout`, or a wrong length take onError. Set and If
-//! evaluate; a variable never set is NOT_SET, every comparison with it is false, `IsSet`
-//! tells, and `+`/`and`/`or`/`not` on it is an error. Text templates interpolate NOT_SET as
-//! the empty string; a text that is exactly one `{var}` copies the value (NOT_SET stays
-//! NOT_SET), as the compiled `exp: Flow.var` does. Flow runs the module in its own variable
-//! scope (inputs evaluated in the caller) and on the module's End copies its outputs back
-//! (the explicit mapping, else every module output to the same name). An error takes the
-//! failing node's onError, else it leaves the module and takes the Flow node's onError, else
-//! the call ends with `error`. Route ends `routed`; End in the entry flow and Disconnect end
-//! `disconnected`; a node with no exit ends like End. `max_steps` ends runaway loops with
-//! `step_limit`.
+//! `<Node>_digits` set; no input left, `timeout`, or a wrong length take onError, and without
+//! an onError the flow ends there as at an End (Archy's `collectInput` failure output is
+//! empty and the compiled flow ends). Set and If evaluate; a variable never set is NOT_SET,
+//! every comparison with it is false, `IsSet` tells, and `+`/`and`/`or`/`not` on it is an
+//! error. Text templates interpolate NOT_SET as the empty string; a text that is exactly one
+//! `{var}` copies the value (NOT_SET stays NOT_SET), as the compiled `exp: Flow.var` does.
+//! Flow runs the module in its own variable scope (inputs evaluated in the caller) and on the
+//! module's End copies its outputs back (the explicit mapping, else every module output to
+//! the same name). An error (an expression that fails, a module that is not available) enters
+//! the flow's error handling, which disconnects: the call ends with `error` at the failing
+//! node. The onError of Say, Set and Flow nodes is NOT followed: Archy's playAudio,
+//! updateData and callCommonModule have no failure path (validation warns
+//! `on_error_not_compiled`). Route ends `routed`; End in the entry flow and Disconnect end
+//! `disconnected`; a node with no exit ends like End. `max_steps` (default: Genesys's limit of
+//! [`crate::archy::interpret::MAX_ACTIONS`] actions per call) ends runaway loops with
+//! `step_limit`; the simulator counts nodes, Genesys counts actions (a compiled jump is an
+//! action too), so a runaway call may stop a few actions apart in the two.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -28,8 +36,8 @@ use crate::template::model::{
     VarType,
 };
 
-/// Default step limit.
-pub const DEFAULT_MAX_STEPS: usize = 1000;
+/// Default step limit: Genesys's limit of actions per call.
+pub const DEFAULT_MAX_STEPS: usize = crate::archy::interpret::MAX_ACTIONS;
 
 /// One caller input for a Gather.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -95,27 +103,104 @@ pub struct Simulation {
     pub outcome: Outcome,
     pub transcript: Vec<TranscriptLine>,
     /// The entry flow's variables that are set at the end of the call.
-    #[schema(value_type = Object)]
     pub variables: BTreeMap<String, serde_json::Value>,
     pub steps: usize,
 }
 
-/// Runs a call through `entry`, with `modules` (by template name) for its Flow nodes.
+/// The bounds of one simulation: steps (an outcome, `step_limit`), and the memory and time
+/// it may use (refusals, [`LimitError`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SimLimits {
+    pub max_steps: usize,
+    /// Largest transcript, in bytes of its texts, digits and node ids.
+    pub max_transcript_bytes: usize,
+    /// Longest string value (variable, text, prompt) the call may produce, in bytes.
+    pub max_value_bytes: usize,
+    /// When the simulation must have finished.
+    pub deadline: Option<std::time::Instant>,
+}
+
+impl SimLimits {
+    /// The service defaults for `max_steps` steps.
+    pub fn new(max_steps: usize) -> SimLimits {
+        SimLimits {
+            max_steps,
+            max_transcript_bytes: 1024 * 1024,
+            max_value_bytes: 64 * 1024,
+            deadline: None,
+        }
+    }
+}
+
+/// Which limit stopped a simulation, and at which node.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} in node {node:?} of {flow:?}")]
+pub struct LimitError {
+    /// The setting that bounds it (`max_value_bytes`, `max_transcript_bytes`,
+    /// `request_work_ms`).
+    pub setting: &'static str,
+    pub what: String,
+    pub node: String,
+    pub flow: String,
+}
+
+/// Runs a call through `entry`, with `modules` (by template name) for its Flow nodes, under
+/// the default [`SimLimits`]; a broken limit ends the call as an `error` saying so.
 pub fn simulate(
     entry: &Flow,
     modules: &BTreeMap<String, Flow>,
     inputs: &[SimInput],
     max_steps: usize,
 ) -> Simulation {
+    match simulate_limited(entry, modules, inputs, &SimLimits::new(max_steps)) {
+        Ok(s) => s,
+        Err(e) => Simulation {
+            outcome: Outcome {
+                kind: OutcomeKind::Error,
+                queue: None,
+                message: Some(e.to_string()),
+                node: e.node,
+                flow: e.flow,
+            },
+            transcript: Vec::new(),
+            variables: BTreeMap::new(),
+            steps: 0,
+        },
+    }
+}
+
+/// Runs a call under `limits`: values, transcript and time are bounded, and a simulation
+/// that would pass them is refused, naming the limit and the node.
+pub fn simulate_limited(
+    entry: &Flow,
+    modules: &BTreeMap<String, Flow>,
+    inputs: &[SimInput],
+    limits: &SimLimits,
+) -> Result<Simulation, LimitError> {
     let progs = build(entry, modules);
+    // The compiled flow plays its `initialGreeting` before the start task.
+    let transcript = entry
+        .greeting
+        .iter()
+        .map(|g| TranscriptLine {
+            flow: entry.name.clone(),
+            node: "initialGreeting".into(),
+            node_type: "Greeting".into(),
+            text: Some(g.clone()),
+            digits: None,
+        })
+        .collect();
     Machine {
         progs: &progs,
         inputs,
         next_input: 0,
-        transcript: Vec::new(),
+        transcript,
+        // The greeting is part of the stored document, bounded by its size limit.
+        transcript_bytes: 0,
         text_buf: String::new(),
+        limits,
     }
-    .run(max_steps)
+    .run()
 }
 
 /// A flow that loops Set/If forever (for the step-rate benchmark).
@@ -185,6 +270,7 @@ pub fn bench_loop_flow() -> Flow {
         description: None,
         division: "Home".into(),
         language: "en-us".into(),
+        greeting: None,
         inputs: BTreeMap::new(),
         outputs: BTreeMap::new(),
         variables: [("count".to_owned(), VarType::Integer)]
@@ -464,22 +550,46 @@ fn expr_of<'a>(p: &mut Prog<'a>, e: &'a Expr) -> CExpr<'a> {
 
 type Vars = Vec<Option<Val>>;
 
-fn eval<'a>(e: &'a CExpr<'a>, vars: &'a Vars) -> Result<Option<V<'a>>, String> {
+/// Why an expression has no value: a runtime error of the flow (it takes onError), or a
+/// string that would pass `max_value_bytes` (the simulation is refused).
+#[derive(Debug)]
+enum EvalError {
+    Fail(String),
+    TooLong(usize),
+}
+
+impl From<String> for EvalError {
+    fn from(s: String) -> Self {
+        EvalError::Fail(s)
+    }
+}
+
+impl From<&str> for EvalError {
+    fn from(s: &str) -> Self {
+        EvalError::Fail(s.to_owned())
+    }
+}
+
+fn eval<'a>(e: &'a CExpr<'a>, vars: &'a Vars, max: usize) -> Result<Option<V<'a>>, EvalError> {
     Ok(Some(match e {
         CExpr::Str(s) => V::S(Cow::Borrowed(s)),
         CExpr::Int(i) => V::I(*i),
         CExpr::Bool(b) => V::B(*b),
         CExpr::Var(s) => return Ok(vars[*s].as_ref().map(borrow)),
-        CExpr::Not(a) => V::B(!truth(eval(a, vars)?, "not")?),
-        CExpr::Neg(a) => match eval(a, vars)? {
+        CExpr::Not(a) => V::B(!truth(eval(a, vars, max)?, "not")?),
+        CExpr::Neg(a) => match eval(a, vars, max)? {
             Some(V::I(i)) => V::I(i.checked_neg().ok_or("integer overflow")?),
             Some(_) => return Err("'-' needs an integer".into()),
             None => return Err("'-' on a NOT_SET value".into()),
         },
         CExpr::Bin(op, a, b) => match op {
-            BinOp::And => V::B(truth(eval(a, vars)?, "and")? && truth(eval(b, vars)?, "and")?),
-            BinOp::Or => V::B(truth(eval(a, vars)?, "or")? || truth(eval(b, vars)?, "or")?),
-            BinOp::Add | BinOp::Sub => match (eval(a, vars)?, eval(b, vars)?) {
+            BinOp::And => {
+                V::B(truth(eval(a, vars, max)?, "and")? && truth(eval(b, vars, max)?, "and")?)
+            }
+            BinOp::Or => {
+                V::B(truth(eval(a, vars, max)?, "or")? || truth(eval(b, vars, max)?, "or")?)
+            }
+            BinOp::Add | BinOp::Sub => match (eval(a, vars, max)?, eval(b, vars, max)?) {
                 (Some(V::I(x)), Some(V::I(y))) => V::I(
                     if *op == BinOp::Add {
                         x.checked_add(y)
@@ -489,15 +599,18 @@ fn eval<'a>(e: &'a CExpr<'a>, vars: &'a Vars) -> Result<Option<V<'a>>, String> {
                     .ok_or("integer overflow")?,
                 ),
                 (Some(V::S(x)), Some(V::S(y))) if *op == BinOp::Add => {
+                    if x.len() + y.len() > max {
+                        return Err(EvalError::TooLong(x.len() + y.len()));
+                    }
                     V::S(Cow::Owned(format!("{x}{y}")))
                 }
                 (None, _) | (_, None) => {
-                    return Err(format!("'{}' on a NOT_SET value", op_char(*op)));
+                    return Err(format!("'{}' on a NOT_SET value", op_char(*op)).into());
                 }
-                _ => return Err(format!("'{}' needs two integers", op_char(*op))),
+                _ => return Err(format!("'{}' needs two integers", op_char(*op)).into()),
             },
             _ => {
-                let (x, y) = match (eval(a, vars)?, eval(b, vars)?) {
+                let (x, y) = match (eval(a, vars, max)?, eval(b, vars, max)?) {
                     (Some(x), Some(y)) => (x, y),
                     // Every comparison with NOT_SET is false.
                     _ => return Ok(Some(V::B(false))),
@@ -506,7 +619,7 @@ fn eval<'a>(e: &'a CExpr<'a>, vars: &'a Vars) -> Result<Option<V<'a>>, String> {
                     (V::S(x), V::S(y)) => x.as_ref().cmp(y.as_ref()),
                     (V::I(x), V::I(y)) => x.cmp(y),
                     (V::B(x), V::B(y)) if matches!(op, BinOp::Eq | BinOp::Ne) => x.cmp(y),
-                    _ => return Err(format!("cannot compare {x:?} with {y:?}")),
+                    _ => return Err(format!("cannot compare {x:?} with {y:?}").into()),
                 };
                 V::B(match op {
                     BinOp::Eq => ord.is_eq(),
@@ -520,8 +633,8 @@ fn eval<'a>(e: &'a CExpr<'a>, vars: &'a Vars) -> Result<Option<V<'a>>, String> {
         },
         CExpr::Call(f, args) => {
             let arg = match args.first() {
-                Some(a) => eval(a, vars)?,
-                None => return Err("missing argument".into()),
+                Some(a) => eval(a, vars, max)?,
+                None => return Err(EvalError::Fail("missing argument".into())),
             };
             match (f, arg) {
                 (Func::IsSet, a) => V::B(a.is_some()),
@@ -546,7 +659,7 @@ fn eval<'a>(e: &'a CExpr<'a>, vars: &'a Vars) -> Result<Option<V<'a>>, String> {
                 (Func::Lower, Some(V::S(s))) => V::S(Cow::Owned(s.to_lowercase())),
                 (Func::Upper, Some(V::S(s))) => V::S(Cow::Owned(s.to_uppercase())),
                 (Func::Length, Some(V::S(s))) => V::I(s.chars().count() as i64),
-                (f, Some(v)) => return Err(format!("{f:?} cannot take {v:?}")),
+                (f, Some(v)) => return Err(format!("{f:?} cannot take {v:?}").into()),
             }
         }
     }))
@@ -575,7 +688,8 @@ fn push_val(out: &mut String, v: &Val) {
     }
 }
 
-fn interpolate(out: &mut String, segs: &[CSeg<'_>], vars: &Vars) {
+/// Fills `out` with the text; `Err(len)` as soon as it would pass `max` bytes.
+fn interpolate(out: &mut String, segs: &[CSeg<'_>], vars: &Vars, max: usize) -> Result<(), usize> {
     out.clear();
     for s in segs {
         match s {
@@ -586,7 +700,11 @@ fn interpolate(out: &mut String, segs: &[CSeg<'_>], vars: &Vars) {
                 }
             }
         }
+        if out.len() > max {
+            return Err(out.len());
+        }
     }
+    Ok(())
 }
 
 /// Converts a value to the type of the variable it is assigned to.
@@ -631,7 +749,9 @@ struct Machine<'p, 'a> {
     inputs: &'p [SimInput],
     next_input: usize,
     transcript: Vec<TranscriptLine>,
+    transcript_bytes: usize,
     text_buf: String,
+    limits: &'p SimLimits,
 }
 
 enum Step {
@@ -643,13 +763,66 @@ enum Step {
 }
 
 impl<'a> Machine<'_, 'a> {
+    fn limit(
+        &self,
+        prog: usize,
+        node: &PNode<'_>,
+        setting: &'static str,
+        what: String,
+    ) -> LimitError {
+        LimitError {
+            setting,
+            what,
+            node: node.id.to_owned(),
+            flow: self.progs[prog].flow.name.clone(),
+        }
+    }
+
+    fn too_long(&self, prog: usize, node: &PNode<'_>, len: usize) -> LimitError {
+        self.limit(
+            prog,
+            node,
+            "max_value_bytes",
+            format!(
+                "a string of {len} bytes would pass the limit of {} bytes (max_value_bytes)",
+                self.limits.max_value_bytes
+            ),
+        )
+    }
+
+    /// Interpolates a text into `text_buf`, refusing one longer than `max_value_bytes`.
+    fn text(
+        &mut self,
+        prog: usize,
+        node: &PNode<'_>,
+        t: &[CSeg<'_>],
+        vars: &Vars,
+    ) -> Result<(), LimitError> {
+        interpolate(&mut self.text_buf, t, vars, self.limits.max_value_bytes)
+            .map_err(|len| self.too_long(prog, node, len))
+    }
+
     fn line(
         &mut self,
         prog: usize,
         node: &PNode<'_>,
         text: Option<String>,
         digits: Option<String>,
-    ) {
+    ) -> Result<(), LimitError> {
+        self.transcript_bytes += node.id.len()
+            + text.as_ref().map_or(0, String::len)
+            + digits.as_ref().map_or(0, String::len);
+        if self.transcript_bytes > self.limits.max_transcript_bytes {
+            return Err(self.limit(
+                prog,
+                node,
+                "max_transcript_bytes",
+                format!(
+                    "the transcript would pass the limit of {} bytes (max_transcript_bytes)",
+                    self.limits.max_transcript_bytes
+                ),
+            ));
+        }
         self.transcript.push(TranscriptLine {
             flow: self.progs[prog].flow.name.clone(),
             node: node.id.to_owned(),
@@ -657,9 +830,12 @@ impl<'a> Machine<'_, 'a> {
             text,
             digits,
         });
+        Ok(())
     }
 
-    fn run(mut self, max_steps: usize) -> Simulation {
+    fn run(mut self) -> Result<Simulation, LimitError> {
+        let max_steps = self.limits.max_steps;
+        let max_value = self.limits.max_value_bytes;
         let progs = self.progs;
         let mut stack = vec![Frame {
             prog: 0,
@@ -668,7 +844,7 @@ impl<'a> Machine<'_, 'a> {
         }];
         let mut steps = 0usize;
         let Some(mut cur) = progs[0].start else {
-            return self.finish(
+            return Ok(self.finish(
                 &stack,
                 steps,
                 Outcome {
@@ -678,7 +854,7 @@ impl<'a> Machine<'_, 'a> {
                     flow: progs[0].flow.name.clone(),
                     message: Some("the start node does not exist".into()),
                 },
-            );
+            ));
         };
         loop {
             let fi = stack.len() - 1;
@@ -687,14 +863,27 @@ impl<'a> Machine<'_, 'a> {
             let node = &prog.nodes[cur];
             if steps >= max_steps {
                 let o = outcome(prog, node, OutcomeKind::StepLimit, None, None);
-                return self.finish(&stack, steps, o);
+                return Ok(self.finish(&stack, steps, o));
+            }
+            // The clock is read every 1024 steps: a step's own work is bounded by the value
+            // limit, so the deadline is kept to within a few milliseconds.
+            if steps % 1024 == 0
+                && let Some(deadline) = self.limits.deadline
+                && std::time::Instant::now() >= deadline
+            {
+                return Err(self.limit(
+                    pi,
+                    node,
+                    "request_work_ms",
+                    format!("the simulation ran out of time after {steps} steps (request_work_ms)"),
+                ));
             }
             steps += 1;
             let step = match &node.kind {
                 Kind::Say(t) => {
-                    interpolate(&mut self.text_buf, t, &stack[fi].vars);
+                    self.text(pi, node, t, &stack[fi].vars)?;
                     let text = self.text_buf.clone();
-                    self.line(pi, node, Some(text), None);
+                    self.line(pi, node, Some(text), None)?;
                     node.next.map_or(Step::End, Step::Go)
                 }
                 Kind::Gather {
@@ -703,30 +892,24 @@ impl<'a> Machine<'_, 'a> {
                     max,
                     into,
                 } => {
-                    interpolate(&mut self.text_buf, prompt, &stack[fi].vars);
+                    self.text(pi, node, prompt, &stack[fi].vars)?;
                     let text = self.text_buf.clone();
                     let input = self.inputs.get(self.next_input);
                     self.next_input += 1;
                     match input {
                         Some(SimInput::Digits(d)) => {
-                            self.line(pi, node, Some(text), Some(d.clone()));
+                            self.line(pi, node, Some(text), Some(d.clone()))?;
                             if (*min..=*max).contains(&d.chars().count()) {
                                 stack[fi].vars[*into] = Some(Val::S(d.clone()));
                                 node.next.map_or(Step::End, Step::Go)
                             } else {
-                                Step::Fail(format!(
-                                    "{} digits entered, {min}..{max} expected",
-                                    d.chars().count()
-                                ))
+                                // Another length is a failed collection: the failure output.
+                                node.on_error.map_or(Step::End, Step::Go)
                             }
                         }
-                        Some(SimInput::Timeout) => {
-                            self.line(pi, node, Some(text), None);
-                            Step::Fail("no input (timeout)".into())
-                        }
-                        None => {
-                            self.line(pi, node, Some(text), None);
-                            Step::Fail("no input left".into())
+                        Some(SimInput::Timeout) | None => {
+                            self.line(pi, node, Some(text), None)?;
+                            node.on_error.map_or(Step::End, Step::Go)
                         }
                     }
                 }
@@ -737,12 +920,22 @@ impl<'a> Machine<'_, 'a> {
                         let v: Result<Option<Val>, String> = match value {
                             CSet::Copy(s) => Ok(vars[*s].clone()),
                             CSet::Text(t) => {
-                                interpolate(&mut self.text_buf, t, vars);
+                                self.text(pi, node, t, vars)?;
                                 Ok(Some(Val::S(self.text_buf.clone())))
                             }
-                            CSet::Expr(e) => eval(e, vars).map(|v| v.map(V::into_val)),
+                            CSet::Expr(e) => match eval(e, vars, max_value) {
+                                Ok(v) => Ok(v.map(V::into_val)),
+                                Err(EvalError::Fail(e)) => Err(e),
+                                Err(EvalError::TooLong(len)) => {
+                                    return Err(self.too_long(pi, node, len));
+                                }
+                            },
                         };
                         match v.and_then(|v| v.map(|v| coerce(v, *ty)).transpose()) {
+                            // Upper() can lengthen a string: check what is stored too.
+                            Ok(Some(Val::S(s))) if s.len() > max_value => {
+                                return Err(self.too_long(pi, node, s.len()));
+                            }
                             Ok(v) => stack[fi].vars[*slot] = v,
                             Err(e) => {
                                 failed = Some(e);
@@ -758,7 +951,7 @@ impl<'a> Machine<'_, 'a> {
                 Kind::If(branches, default) => {
                     let mut step = None;
                     for (cond, target) in branches {
-                        match eval(cond, &stack[fi].vars) {
+                        match eval(cond, &stack[fi].vars, max_value) {
                             Ok(Some(V::B(true))) => {
                                 step = Some(Step::Go(*target));
                                 break;
@@ -770,9 +963,12 @@ impl<'a> Machine<'_, 'a> {
                                 )));
                                 break;
                             }
-                            Err(e) => {
+                            Err(EvalError::Fail(e)) => {
                                 step = Some(Step::Fail(e));
                                 break;
+                            }
+                            Err(EvalError::TooLong(len)) => {
+                                return Err(self.too_long(pi, node, len));
                             }
                         }
                     }
@@ -796,11 +992,14 @@ impl<'a> Machine<'_, 'a> {
                             let mut vars: Vars = vec![None; progs[*m].slot_names.len()];
                             let mut failed = None;
                             for (slot, e) in inputs {
-                                match eval(e, &stack[fi].vars) {
+                                match eval(e, &stack[fi].vars, max_value) {
                                     Ok(v) => vars[*slot] = v.map(V::into_val),
-                                    Err(e) => {
+                                    Err(EvalError::Fail(e)) => {
                                         failed = Some(e);
                                         break;
+                                    }
+                                    Err(EvalError::TooLong(len)) => {
+                                        return Err(self.too_long(pi, node, len));
                                     }
                                 }
                             }
@@ -823,7 +1022,7 @@ impl<'a> Machine<'_, 'a> {
                 Step::Go(n) => cur = n,
                 Step::Done(kind, queue) => {
                     let o = outcome(prog, node, kind, queue, None);
-                    return self.finish(&stack, steps, o);
+                    return Ok(self.finish(&stack, steps, o));
                 }
                 Step::End => {
                     // Return from a module, or end the call.
@@ -838,7 +1037,7 @@ impl<'a> Machine<'_, 'a> {
                                 None,
                                 None,
                             );
-                            return self.finish(&stack, steps, o);
+                            return Ok(self.finish(&stack, steps, o));
                         }
                         let Some(frame) = stack.pop() else { break };
                         let call = frame.call_node.unwrap_or_default();
@@ -859,29 +1058,9 @@ impl<'a> Machine<'_, 'a> {
                     }
                 }
                 Step::Fail(message) => {
-                    // The failing node's onError, else the calling Flow node's, else error.
-                    let origin = (pi, cur);
-                    let mut at = cur;
-                    loop {
-                        let top = stack.len() - 1;
-                        if let Some(e) = progs[stack[top].prog].nodes[at].on_error {
-                            cur = e;
-                            break;
-                        }
-                        if stack.len() == 1 {
-                            let (p, n) = origin;
-                            let o = outcome(
-                                &progs[p],
-                                &progs[p].nodes[n],
-                                OutcomeKind::Error,
-                                None,
-                                Some(message),
-                            );
-                            return self.finish(&stack, steps, o);
-                        }
-                        let frame = stack.pop();
-                        at = frame.and_then(|f| f.call_node).unwrap_or_default();
-                    }
+                    // The flow's error handling: the call is disconnected.
+                    let o = outcome(prog, node, OutcomeKind::Error, None, Some(message));
+                    return Ok(self.finish(&stack, steps, o));
                 }
             }
         }

@@ -85,10 +85,6 @@ commonModule:
   name: GT Module
   division: Home
   defaultLanguage: en-us
-  startUpRef: "/commonModule/tasks/task[Main]"
-  supportedLanguages:
-    en-us:
-      none: true
   variables:
     - stringVariable:
         name: Common.result
@@ -96,15 +92,11 @@ commonModule:
           noValue: true
         isInput: false
         isOutput: true
-  tasks:
-    - task:
-        name: Main
-        refId: Main
-        actions:
-          - playAudio:
-              name: Hello
-              audio:
-                tts: Hello.
+  startUpTaskActions:
+    - playAudio:
+        name: Hello
+        audio:
+          tts: Hello.
 "#;
 
 const CALLER: &str = r#"
@@ -115,7 +107,8 @@ inboundCall:
   startUpRef: "/inboundCall/tasks/task[Main]"
   supportedLanguages:
     en-us:
-      none: true
+      defaultLanguageSkill:
+        noValue: true
   tasks:
     - task:
         name: Main

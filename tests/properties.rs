@@ -164,14 +164,31 @@ proptest! {
         let root = if as_module { "commonModule" } else { "inboundCall" };
         let body = &yaml[root];
         prop_assert!(body.is_object(), "root {root} missing");
-        let refs = task_ref_ids(body);
-        prop_assert!(!refs.is_empty());
         let mut targets = Vec::new();
         collect_refs(body, &mut targets);
-        prop_assert!(!targets.is_empty(), "no startUpRef");
-        for t in targets {
-            let id = t.rsplit_once("task[").and_then(|(_, r)| r.strip_suffix(']'));
-            prop_assert!(id.is_some_and(|id| refs.contains(id)), "unresolved reference {t}");
+        if as_module {
+            // One sequence: no tasks, no startUpRef, no jumps; loopExit only inside a loop.
+            prop_assert!(body["startUpTaskActions"].is_array(), "no startUpTaskActions");
+            prop_assert!(body.get("tasks").is_none() && targets.is_empty(), "tasks or refs in a module");
+            prop_assert!(!compiled.yaml.contains("jumpToTask"));
+            prop_assert!(loop_exits_inside_loops(&body["startUpTaskActions"], false));
+        } else {
+            let refs = task_ref_ids(body);
+            prop_assert!(!refs.is_empty());
+            prop_assert!(!targets.is_empty(), "no startUpRef");
+            for t in targets {
+                prop_assert!(t.starts_with("/inboundCall/tasks/task["), "relative reference {t}");
+                let id = t.rsplit_once("task[").and_then(|(_, r)| r.strip_suffix(']'));
+                prop_assert!(id.is_some_and(|id| refs.contains(id)), "unresolved reference {t}");
+            }
+            for t in body["tasks"].as_array().unwrap() {
+                let last = t["task"]["actions"].as_array().and_then(|a| a.last());
+                let key = last.and_then(|l| l.as_object()).and_then(|o| o.keys().next().cloned());
+                prop_assert!(
+                    matches!(key.as_deref(), Some("disconnect" | "jumpToTask")),
+                    "task ends with {key:?}\n{}", compiled.yaml
+                );
+            }
         }
         // Deterministic bytes.
         let again = compile::compile(&flow, &CompileContext { flow_name: &flow.name, as_type, modules: &modules, queue_names: &queues }).unwrap();
@@ -180,6 +197,19 @@ proptest! {
         let inputs: Vec<SimInput> = inputs.iter().map(|s| SimInput::parse(if *s == "t" { "timeout" } else { s }).unwrap()).collect();
         let sim = simulate::simulate(&flow, &BTreeMap::new(), &inputs, 500);
         prop_assert!(sim.steps <= 500);
+    }
+}
+
+/// Whether every `loopExit` in these actions sits inside a `loop` body.
+fn loop_exits_inside_loops(v: &Value, in_loop: bool) -> bool {
+    match v {
+        Value::Object(m) => m.iter().all(|(k, x)| match k.as_str() {
+            "loopExit" => in_loop,
+            "loop" => loop_exits_inside_loops(x, true),
+            _ => loop_exits_inside_loops(x, in_loop),
+        }),
+        Value::Array(a) => a.iter().all(|x| loop_exits_inside_loops(x, in_loop)),
+        _ => true,
     }
 }
 

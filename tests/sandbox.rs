@@ -95,18 +95,13 @@ fn module(name: &str) -> String {
   name: {name}
   division: Home
   defaultLanguage: en-us
-  startUpRef: "/commonModule/tasks/task[Main]"
   variables:
     - stringVariable: {{name: Common.tier, initialValue: {{noValue: true}}, isInput: false, isOutput: true}}
-  tasks:
-    - task:
-        name: Main
-        refId: Main
-        actions:
-          - updateData:
-              name: Tier
-              statements:
-                - string: {{variable: Common.tier, value: {{lit: gold}}}}
+  startUpTaskActions:
+    - updateData:
+        name: Tier
+        statements:
+          - string: {{variable: Common.tier, value: {{lit: gold}}}}
 "#
     )
 }
@@ -136,7 +131,7 @@ fn inbound(name: &str, module: &str, queue: &str) -> String {
               outputs:
                 "yes":
                   actions:
-                    - jumpToTask: {{name: To queue, targetTaskRef: "./tasks/task[Queue]"}}
+                    - jumpToTask: {{name: To queue, targetTaskRef: "/inboundCall/tasks/task[Queue]"}}
           - disconnect: {{name: Bye}}
     - task:
         name: Queue
@@ -148,7 +143,8 @@ fn inbound(name: &str, module: &str, queue: &str) -> String {
               outputs:
                 failure:
                   actions:
-                    - disconnect: {{name: Failed}}
+                    - playAudio: {{name: Sorry, audio: {{tts: Sorry.}}}}
+          - disconnect: {{name: Failed}}
 "#
     )
 }
@@ -476,8 +472,16 @@ async fn archy_failures() {
             "Unable to resolve startUpRef '/inboundCall/tasks/task[Nope]'",
         ),
         (
-            ok.replace("./tasks/task[Queue]", "./tasks/task[Missing]"),
-            "Unable to resolve targetTaskRef './tasks/task[Missing]'",
+            ok.replace("/inboundCall/tasks/task[Queue]", "/inboundCall/tasks/task[Missing]"),
+            "Unable to resolve targetTaskRef '/inboundCall/tasks/task[Missing]'",
+        ),
+        (
+            ok.replace("/inboundCall/tasks/task[Queue]", "./tasks/task[Queue]"),
+            "relative reference targetTaskRef './tasks/task[Queue]' at /inboundCall/tasks/0/task/actions/1/decision/outputs/yes/actions/0/jumpToTask/targetTaskRef",
+        ),
+        (
+            ok.replace("          - disconnect: {name: Failed}\n", ""),
+            "task 'Queue' (at /inboundCall/tasks/1/task) must end with a closing action",
         ),
         (
             ok.replace("Unpublished Probe", "No Such Module"),
@@ -493,10 +497,25 @@ async fn archy_failures() {
         ),
         (
             module("Bad Module").replace(
-                "          - updateData:",
-                "          - callCommonModule:\n              name: Nested\n              commonModule:\n                Unpublished Probe:\n                  ver_latestPublished: {inputs: {}, outputs: {}}\n          - updateData:",
+                "    - updateData:",
+                "    - callCommonModule:\n        name: Nested\n        commonModule:\n          Unpublished Probe:\n            ver_latestPublished: {inputs: {}, outputs: {}}\n    - updateData:",
             ),
             "a common module cannot call a common module",
+        ),
+        (
+            module("Tasks Module").replace(
+                "  startUpTaskActions:",
+                "  startUpRef: \"/commonModule/tasks/task[A]\"\n  tasks:\n    - task: {name: A, refId: A, actions: [{disconnect: {name: x}}]}\n  startUpTaskActions:",
+            ),
+            "a common module has no 'tasks' (at /commonModule/tasks)",
+        ),
+        (
+            module("Exit Module").replace("    - updateData:", "    - loopExit: {name: Out}\n    - updateData:"),
+            "loopExit 'Out' at /commonModule/startUpTaskActions/0/loopExit is not inside a loop",
+        ),
+        (
+            ok.replace("- disconnect: {name: Bye}", "- hangUp: {name: Bye}"),
+            "unknown property 'hangUp' at /inboundCall/tasks/0/task/actions/2/hangUp",
         ),
     ];
     for (yaml, expected) in cases {
@@ -1243,4 +1262,209 @@ async fn serve_stops_on_shutdown() {
         .expect("server stops")
         .unwrap()
         .unwrap();
+}
+
+/// `{{name}}` Terraform placeholders filled, as Terraform's substitutions do before upload.
+fn fill_placeholders(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("{{") {
+        out.push_str(&rest[..i]);
+        let Some(j) = rest[i..].find("}}") else { break };
+        out.push_str("SUBST");
+        rest = &rest[i + j + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Queue names a flow file names as `targetQueue: {lit: {name}}`, anywhere.
+fn queue_names(v: &serde_yaml_ng::Value, out: &mut Vec<String>) {
+    use serde_yaml_ng::Value as Y;
+    match v {
+        Y::Mapping(m) => {
+            for (k, v) in m {
+                if k.as_str() == Some("targetQueue") {
+                    if let Some(n) = v.get("lit").and_then(|l| l.get("name")).and_then(Y::as_str) {
+                        out.push(n.to_owned());
+                    }
+                }
+                queue_names(v, out);
+            }
+        }
+        Y::Sequence(s) => s.iter().for_each(|x| queue_names(x, out)),
+        _ => {}
+    }
+}
+
+/// Every voice flow Genesys published (tests/fixtures/archy-corpus, MIT) publishes through
+/// the real Architect job flow, once the queues it names exist; the org objects the sandbox
+/// does not model (data actions, prompts, schedule groups...) are tolerated.
+#[tokio::test]
+async fn every_voice_flow_of_the_corpus_publishes() {
+    let o = org(fast()).await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/archy-corpus");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 26);
+    let mut types = std::collections::BTreeMap::<String, usize>::new();
+    for path in files {
+        let yaml = fill_placeholders(&std::fs::read_to_string(&path).unwrap());
+        let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&yaml).unwrap();
+        let mut queues = Vec::new();
+        queue_names(&doc, &mut queues);
+        for q in queues {
+            o.admin(
+                reqwest::Method::POST,
+                "/sandbox/queues",
+                Some(json!({"name": q})),
+            )
+            .await;
+        }
+        let j = o.job(&yaml).await;
+        assert_eq!(
+            j["status"],
+            "Success",
+            "{}: {}",
+            path.display(),
+            messages(&j)
+        );
+        let (_, flow) = o
+            .get(&format!(
+                "/api/v2/flows/{}",
+                j["flow"]["id"].as_str().unwrap()
+            ))
+            .await;
+        *types
+            .entry(flow["type"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    let expected: std::collections::BTreeMap<String, usize> =
+        [("INBOUNDCALL", 19), ("INQUEUECALL", 5), ("OUTBOUNDCALL", 2)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+    assert_eq!(types, expected);
+}
+
+/// The seed compiled by flowsmith, published through the real job flow, and a call placed
+/// through the published files with the Archy interpreter (`POST /sandbox/calls`): the
+/// module's published file runs and hands its output back; the result is what the template
+/// simulator says.
+#[tokio::test]
+async fn calls_run_through_published_flows_and_modules() {
+    use flowsmith::compile::{self, CompileContext, ModuleTarget};
+    use flowsmith::template::{self, FlowType};
+    let read = |p: &str| -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(p))
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let module_doc = read("tests/fixtures/seed_shared_module.json");
+    let caller_doc = read("tests/fixtures/seed_inbound_flow.json");
+    let module = template::validate(&module_doc, &template::NoModules)
+        .flow
+        .unwrap();
+    let catalog: std::collections::BTreeMap<_, _> =
+        [(module.name.clone(), template::interface(&module))].into();
+    let params: serde_json::Map<String, Value> = [("queue_id".to_owned(), json!("Support"))]
+        .into_iter()
+        .collect();
+    let report = template::validate_with_params(&caller_doc, &params, &catalog);
+    assert!(!report.has_errors(), "{:?}", report.findings);
+    let caller = report.flow.unwrap();
+    let targets: std::collections::BTreeMap<String, ModuleTarget> =
+        [(module.name.clone(), ModuleTarget::of(&module, &module.name))].into();
+    let queues = std::collections::BTreeMap::new();
+    let compile_as = |f: &template::Flow, t: FlowType| {
+        compile::compile(
+            f,
+            &CompileContext {
+                flow_name: &f.name,
+                as_type: t,
+                modules: &targets,
+                queue_names: &queues,
+            },
+        )
+        .unwrap()
+        .yaml
+    };
+    let o = org(fast()).await;
+    // Before anything is published there is nothing to call.
+    let r = o
+        .http
+        .post(o.url("/sandbox/calls"))
+        .json(&json!({"flow": caller.name, "inputs": ["1"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    o.publish(&compile_as(&module, FlowType::Module)).await;
+    o.publish(&compile_as(&caller, FlowType::Inbound)).await;
+    let modules = [(module.name.clone(), module.clone())].into();
+    for inputs in [vec!["1"], vec!["2"], vec![], vec!["timeout"], vec!["12"]] {
+        let call = o
+            .admin(
+                reqwest::Method::POST,
+                "/sandbox/calls",
+                Some(json!({"flow": caller.name.to_lowercase(), "inputs": inputs})),
+            )
+            .await;
+        let sim_inputs: Vec<_> = inputs
+            .iter()
+            .map(|s| flowsmith::simulate::SimInput::parse(s).unwrap())
+            .collect();
+        let sim = flowsmith::simulate::simulate(
+            &caller,
+            &modules,
+            &sim_inputs,
+            flowsmith::simulate::DEFAULT_MAX_STEPS,
+        );
+        let sim = serde_json::to_value(&sim).unwrap();
+        assert_eq!(call["outcome"], sim["outcome"], "{inputs:?}: {call}");
+        assert_eq!(call["transcript"], sim["transcript"], "{inputs:?}: {call}");
+        assert_eq!(call["variables"], sim["variables"], "{inputs:?}: {call}");
+        assert!(call["actions"].as_u64().unwrap() >= 3, "{call}");
+    }
+    let one = o
+        .admin(
+            reqwest::Method::POST,
+            "/sandbox/calls",
+            Some(json!({"flow": caller.name, "inputs": ["1"]})),
+        )
+        .await;
+    assert_eq!(one["outcome"]["kind"], "routed", "{one}");
+    assert_eq!(one["outcome"]["queue"], "Support", "{one}");
+    assert_eq!(one["variables"]["shared_module_result"], "1", "{one}");
+    assert!(
+        one["transcript"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["flow"] == module.name),
+        "the module's published file ran: {one}"
+    );
+    // Bad requests are 400s that say what is wrong.
+    for (body, expect) in [
+        (json!({"flow": caller.name, "inputs": ["1x"]}), "inputs/0"),
+        (json!({"flow": caller.name, "maxActions": 0}), "maxActions"),
+        (json!({"flow": caller.name, "extra": 1}), "unknown field"),
+    ] {
+        let r = o
+            .http
+            .post(o.url("/sandbox/calls"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{body}");
+        let v: Value = r.json().await.unwrap();
+        assert!(v["message"].as_str().unwrap().contains(expect), "{v}");
+    }
 }

@@ -40,6 +40,31 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 const STATUSES: [&str; 5] = ["queued", "running", "succeeded", "failed", "cancelled"];
 
+/// A job's status (the values of [`STATUSES`]), as the API documents it.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+/// A step's state, as the API documents it.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum StepState {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    Skipped,
+    Cancelled,
+}
+
 /// Counts of a job's steps by outcome.
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 pub struct Progress {
@@ -65,7 +90,7 @@ pub struct StepError {
     pub message: String,
     /// Architect job messages (`{type, text}`), every one of them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<std::collections::BTreeMap<String, serde_json::Value>>)]
     pub messages: Vec<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
@@ -103,7 +128,7 @@ pub struct StepView {
     /// As provisioned: module (common module) or inbound (inbound call flow).
     pub flow_type: FlowType,
     pub action: Action,
-    /// pending | running | succeeded | failed | skipped | cancelled
+    #[schema(value_type = StepState)]
     pub state: String,
     /// Indices of the module steps this step waits for.
     pub depends_on: Vec<usize>,
@@ -123,12 +148,14 @@ pub struct StepView {
     pub error: Option<StepError>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<StepNote>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::BTreeMap<String, serde_json::Value>)]
     pub params: Map<String, Value>,
     pub warnings: Vec<Finding>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub started_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub finished_at: Option<String>,
 }
 
@@ -137,7 +164,7 @@ pub struct StepView {
 pub struct JobView {
     pub id: String,
     pub target: String,
-    /// queued | running | succeeded | failed | cancelled
+    #[schema(value_type = JobStatus)]
     pub status: String,
     pub dry_run: bool,
     pub cancel_requested: bool,
@@ -151,10 +178,13 @@ pub struct JobView {
     pub request_id: Option<String>,
     /// How many times a worker claimed it.
     pub attempt: i64,
+    #[schema(format = DateTime)]
     pub created_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub started_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub finished_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -177,10 +207,12 @@ pub struct JobPage {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct JobListParams {
-    /// queued | running | succeeded | failed | cancelled
+    /// Only jobs with this status.
+    #[param(value_type = Option<JobStatus>)]
     status: Option<String>,
     target: Option<String>,
     /// 1-500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     page_size: Option<u32>,
     /// `next_page_token` of the previous page.
     page_token: Option<String>,

@@ -4,13 +4,16 @@
 //! the YAML detects change. Shapes we could not verify against a real org live in
 //! [`unverified`].
 //!
-//! Graph to tasks: the start node and every node entered by two or more compiled exits become
-//! reusable tasks (`refId` = sanitised node id); every other node is inlined into its single
-//! predecessor's action list, and a move to a task node is a jump. Every cycle has an entry
-//! with two predecessors (or is entered at the start), so inlining always ends. `End` and
-//! `Disconnect` nodes are cheap and always inlined (except as the start). Inlining nested
-//! deeper than [`MAX_NESTING`] branch levels promotes the next node to a task, keeping the
-//! YAML narrow and the work linear.
+//! Graph to Archy control flow: [`structure`] turns the node graph into structured code.
+//! A branching node's outputs hold its branches; paths that meet again continue after the
+//! branching action (Archy merges outputs back). An inbound flow keeps reusable tasks for
+//! its start, cycle starts and joins that nesting cannot express (reached by `jumpToTask`
+//! with an absolute `targetTaskRef`), and every task ends with a closing action. A common
+//! module is one sequence under `startUpTaskActions`: joins nesting cannot express are
+//! repeated (within [`structure::MODULE_DUPLICATION_BUDGET`]), cycles become `loop` +
+//! `loopExit`, and a graph with no such form is [`CompileError::NotStructurable`] (the
+//! validator reports it at store time as `module_not_structurable`). An exit the template
+//! leaves empty ends the flow like an End node.
 //!
 //! Exits that Archy actions cannot express are not compiled and give a warning
 //! (`on_error_not_compiled`): the onError of Say (playAudio), Set (updateData) and Flow
@@ -24,6 +27,7 @@
 //! [`CompileError::UnresolvedModuleId`].
 
 mod expr;
+pub mod structure;
 pub mod unverified;
 pub mod yaml;
 
@@ -32,7 +36,7 @@ pub(crate) mod fixtures;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -48,8 +52,8 @@ use crate::template::{Finding, pointer};
 use expr::Names;
 use yaml::Y;
 
-/// Branch nesting depth after which the next node becomes a reusable task.
-pub const MAX_NESTING: usize = 24;
+pub use structure::MAX_NESTING;
+use structure::{Block, Shape, Stmt};
 
 /// What the compiler needs besides the flow.
 #[derive(Debug, Clone, Copy)]
@@ -109,6 +113,13 @@ pub enum CompileError {
     UnknownNode { node: String, target: String },
     #[error("module node {node:?} calls another module; Genesys modules cannot call modules")]
     ModuleCallsModule { node: String },
+    #[error("node {node:?} (exit {exit}): {}", reason.message())]
+    NotStructurable {
+        node: String,
+        /// Which exit of the node: see [`exit_pointer`].
+        exit: usize,
+        reason: structure::Reason,
+    },
 }
 
 impl CompileError {
@@ -119,6 +130,7 @@ impl CompileError {
             CompileError::UnresolvedModuleId { .. } => "module_id_unresolved",
             CompileError::UnknownNode { .. } => "unknown_node",
             CompileError::ModuleCallsModule { .. } => "module_calls_module",
+            CompileError::NotStructurable { .. } => "module_not_structurable",
         }
     }
 }
@@ -161,54 +173,146 @@ struct Compiler<'a> {
     ty: FlowType,
     nodes: Vec<&'a Node>,
     ref_ids: Vec<String>,
-    index: HashMap<&'a str, usize>,
-    task: Vec<bool>,
-    queued: Vec<bool>,
-    queue: VecDeque<usize>,
+    start: usize,
     types: BTreeMap<String, VarType>,
+    /// Loop header node → canonical name of its `currentIndex` variable.
+    loop_vars: BTreeMap<usize, String>,
     warnings: Vec<Finding>,
 }
 
-fn is_terminal(n: &Node) -> bool {
-    matches!(n.kind, NodeKind::End { .. } | NodeKind::Disconnect)
+/// Which exit of a node an edge is (for pointers into the document).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitField {
+    /// `onComplete.nextNode` (a Route: its failure path, `onError` else `onComplete`).
+    Next,
+    /// `onError.nextNode` (or the seed's `onComplete.onError`).
+    OnError,
+    /// `properties.conditions[k].nextNode`.
+    Condition(usize),
+    /// `properties.defaultNextNode`.
+    Default,
 }
 
-/// The exits of a node that compile to a continuation, one entry per exit.
-fn compiled_exits(n: &Node) -> Vec<&str> {
+/// The exit field of exit number `exit` of a node, in the order [`structure_graph`] uses.
+pub fn exit_field(n: &Node, exit: usize) -> ExitField {
+    match &n.kind {
+        NodeKind::Gather { .. } if exit == 1 => ExitField::OnError,
+        NodeKind::If { branches, .. } if exit < branches.len() => ExitField::Condition(exit),
+        NodeKind::If { .. } => ExitField::Default,
+        NodeKind::Route { .. } if n.on_error.is_some() => ExitField::OnError,
+        _ => ExitField::Next,
+    }
+}
+
+/// The control-flow shape and the exits (in output order) of a node; `None` is an exit the
+/// template leaves empty.
+fn shape_and_exits(n: &Node, ty: FlowType) -> (Shape, Vec<Option<&str>>) {
     match &n.kind {
         NodeKind::Say { .. } | NodeKind::Set { .. } | NodeKind::CallModule { .. } => {
-            n.next.as_deref().into_iter().collect()
+            (Shape::Linear, vec![n.next.as_deref()])
         }
-        NodeKind::Gather { .. } => n
-            .next
-            .iter()
-            .chain(&n.on_error)
-            .map(String::as_str)
-            .collect(),
-        NodeKind::If { branches, default } => branches
-            .iter()
-            .map(|b| b.target.as_str())
-            .chain(default.as_deref())
-            .collect(),
-        NodeKind::Route { .. } => n
-            .on_error
-            .as_deref()
-            .or(n.next.as_deref())
+        // A failed transfer falls through to the next action: the failure path follows.
+        NodeKind::Route { .. } => (
+            Shape::Linear,
+            vec![n.on_error.as_deref().or(n.next.as_deref())],
+        ),
+        NodeKind::Gather { .. } => (
+            Shape::Branch,
+            vec![n.next.as_deref(), n.on_error.as_deref()],
+        ),
+        NodeKind::If { branches, default } => (
+            Shape::Branch,
+            branches
+                .iter()
+                .map(|b| Some(b.target.as_str()))
+                .chain(std::iter::once(default.as_deref()))
+                .collect(),
+        ),
+        NodeKind::End { .. } if ty == FlowType::Module => (Shape::Return, Vec::new()),
+        NodeKind::End { .. } | NodeKind::Disconnect => (Shape::Close, Vec::new()),
+    }
+}
+
+/// The structurer's view of a flow compiled as `ty` (node indices follow `flow.nodes`).
+pub fn structure_graph(flow: &Flow, ty: FlowType) -> Result<structure::Graph, CompileError> {
+    let index: HashMap<&str, usize> = flow
+        .nodes
+        .keys()
+        .enumerate()
+        .map(|(i, k)| (k.as_str(), i))
+        .collect();
+    let start = *index
+        .get(flow.start.as_str())
+        .ok_or_else(|| CompileError::UnknownNode {
+            node: "draft.startNode".into(),
+            target: flow.start.clone(),
+        })?;
+    let mut shape = Vec::with_capacity(flow.nodes.len());
+    let mut exits = Vec::with_capacity(flow.nodes.len());
+    for n in flow.nodes.values() {
+        let (sh, ex) = shape_and_exits(n, ty);
+        let ex = ex
             .into_iter()
-            .collect(),
-        NodeKind::End { .. } | NodeKind::Disconnect => Vec::new(),
+            .map(|t| {
+                t.map(|t| {
+                    index
+                        .get(t)
+                        .copied()
+                        .ok_or_else(|| CompileError::UnknownNode {
+                            node: n.id.clone(),
+                            target: t.to_owned(),
+                        })
+                })
+                .transpose()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        shape.push(sh);
+        exits.push(ex);
+    }
+    Ok(structure::Graph {
+        shape,
+        exits,
+        start,
+    })
+}
+
+/// The structured form of a flow compiled as `ty`.
+pub fn structured(flow: &Flow, ty: FlowType) -> Result<structure::Structured, CompileError> {
+    let graph = structure_graph(flow, ty)?;
+    let mode = match ty {
+        FlowType::Inbound => structure::Mode::Tasks,
+        FlowType::Module => structure::Mode::Sequence {
+            budget: structure::MODULE_DUPLICATION_BUDGET,
+        },
+    };
+    structure::structure(&graph, mode).map_err(|e| CompileError::NotStructurable {
+        node: flow
+            .nodes
+            .values()
+            .nth(e.from)
+            .map(|n| n.id.clone())
+            .unwrap_or_default(),
+        exit: e.exit,
+        reason: e.reason,
+    })
+}
+
+fn collect_loops(b: &[Stmt], out: &mut Vec<usize>) {
+    for s in b {
+        match s {
+            Stmt::Node(_, blocks) => blocks.iter().for_each(|b| collect_loops(b, out)),
+            Stmt::Loop(h, body) => {
+                out.push(*h);
+                collect_loops(body, out);
+            }
+            Stmt::End | Stmt::LoopExit(_) | Stmt::Jump(_) => {}
+        }
     }
 }
 
 impl<'a> Compiler<'a> {
     fn new(flow: &'a Flow, ctx: &'a CompileContext<'a>) -> Result<Self, CompileError> {
         let nodes: Vec<&Node> = flow.nodes.values().collect();
-        let index: HashMap<&str, usize> = flow
-            .nodes
-            .keys()
-            .enumerate()
-            .map(|(i, k)| (k.as_str(), i))
-            .collect();
         // Node ids → refIds, without collisions.
         let mut ref_ids = Vec::with_capacity(nodes.len());
         let mut seen: HashMap<String, &str> = HashMap::with_capacity(nodes.len());
@@ -224,45 +328,40 @@ impl<'a> Compiler<'a> {
             }
             ref_ids.push(r);
         }
-        let start = *index
-            .get(flow.start.as_str())
-            .ok_or_else(|| CompileError::UnknownNode {
-                node: "draft.startNode".into(),
-                target: flow.start.clone(),
-            })?;
-        let mut preds = vec![0u32; nodes.len()];
-        for n in &nodes {
-            for t in compiled_exits(n) {
-                let ti = *index.get(t).ok_or_else(|| CompileError::UnknownNode {
-                    node: n.id.clone(),
-                    target: t.to_owned(),
-                })?;
-                preds[ti] += 1;
-            }
-            if ctx.as_type == FlowType::Module && matches!(n.kind, NodeKind::CallModule { .. }) {
-                return Err(CompileError::ModuleCallsModule { node: n.id.clone() });
-            }
+        if ctx.as_type == FlowType::Module
+            && let Some(n) = nodes
+                .iter()
+                .find(|n| matches!(n.kind, NodeKind::CallModule { .. }))
+        {
+            return Err(CompileError::ModuleCallsModule { node: n.id.clone() });
         }
-        let task: Vec<bool> = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| i == start || (preds[i] >= 2 && !is_terminal(n)))
-            .collect();
+        let graph = structure_graph(flow, ctx.as_type)?;
         let mut c = Compiler {
             flow,
             ctx,
             ty: ctx.as_type,
-            queued: vec![false; nodes.len()],
             nodes,
             ref_ids,
-            index,
-            task,
-            queue: VecDeque::new(),
+            start: graph.start,
             types: BTreeMap::new(),
+            loop_vars: BTreeMap::new(),
             warnings: Vec::new(),
         };
         c.collect_variables()?;
-        c.enqueue(start);
+        // Unresolved flow ids are errors before anything is emitted.
+        for n in &c.nodes {
+            if let NodeKind::CallModule {
+                module: ModuleRef::Id(id),
+                ..
+            } = &n.kind
+                && c.module_target(&ModuleRef::Id(id.clone())).is_none()
+            {
+                return Err(CompileError::UnresolvedModuleId {
+                    node: n.id.clone(),
+                    flow_id: id.clone(),
+                });
+            }
+        }
         Ok(c)
     }
 
@@ -365,56 +464,93 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    fn enqueue(&mut self, i: usize) {
-        if !self.queued[i] {
-            self.queued[i] = true;
-            self.queue.push_back(i);
+    /// Declares the `currentIndex` variable of every loop (`<header>_loop`, integer).
+    fn declare_loop_vars(&mut self, s: &structure::Structured) -> Result<(), CompileError> {
+        let mut headers = Vec::new();
+        for (_, b) in &s.tasks {
+            collect_loops(b, &mut headers);
         }
-    }
-
-    fn idx(&self, id: &str) -> usize {
-        // Every exit was resolved in `new`.
-        self.index[id]
+        headers.sort_unstable();
+        headers.dedup();
+        for h in headers {
+            let name = format!("{}_loop", self.ref_ids[h]);
+            let san = sanitize(&name);
+            if let Some(k) = self.types.keys().find(|k| sanitize(k) == san) {
+                return Err(CompileError::NameCollision {
+                    kind: "variable",
+                    first: k.clone(),
+                    second: format!("{name} (the loop counter of node {:?})", self.nodes[h].id),
+                    sanitized: san,
+                });
+            }
+            self.types.insert(name.clone(), VarType::Integer);
+            self.loop_vars.insert(h, name);
+        }
+        Ok(())
     }
 
     fn document(&mut self) -> Result<Y, CompileError> {
         let f = self.flow;
-        let start_ref = self.ref_ids[self.idx(&f.start)].clone();
+        let s = structured(f, self.ty)?;
+        self.declare_loop_vars(&s)?;
         let mut root: Vec<(yaml::Key, Y)> = vec![("name".into(), Y::s(self.ctx.flow_name))];
         if let Some(d) = &f.description {
             root.push(("description".into(), Y::s(d)));
         }
         root.push(("division".into(), Y::s(&f.division)));
         root.push(("defaultLanguage".into(), Y::s(&f.language)));
-        root.push((
-            "startUpRef".into(),
-            Y::s(unverified::startup_ref(self.ty, &start_ref)),
-        ));
-        root.push((
-            "supportedLanguages".into(),
-            unverified::supported_languages(&f.language),
-        ));
-        if self.ty == FlowType::Module {
-            root.extend(unverified::module_root_extras());
+        match self.ty {
+            FlowType::Inbound => {
+                root.push((
+                    "startUpRef".into(),
+                    Y::s(task_ref(self.ty, &self.ref_ids[self.start])),
+                ));
+                root.push((
+                    "supportedLanguages".into(),
+                    supported_languages(&f.language),
+                ));
+                root.push(("initialGreeting".into(), initial_greeting(f)));
+            }
+            FlowType::Module => {
+                root.push((
+                    "supportedLanguages".into(),
+                    unverified::module_supported_languages(&f.language),
+                ));
+                root.extend(unverified::module_root_extras());
+            }
         }
         let vars = self.variables();
         if !vars.is_empty() {
             root.push(("variables".into(), Y::Seq(vars)));
         }
-        let mut tasks = Vec::new();
-        while let Some(i) = self.queue.pop_front() {
-            let mut actions = Vec::new();
-            self.chain(i, 0, &mut actions)?;
-            tasks.push(Y::one(
-                "task",
-                Y::map([
-                    ("name", Y::s(&self.nodes[i].id)),
-                    ("refId", Y::s(&self.ref_ids[i])),
-                    ("actions", Y::Seq(actions)),
-                ]),
-            ));
+        match self.ty {
+            FlowType::Inbound => {
+                let mut tasks = Vec::with_capacity(s.tasks.len());
+                for (i, block) in &s.tasks {
+                    let mut actions = self.block(block);
+                    if !actions.last().is_some_and(is_closing) {
+                        actions.push(disconnect("Disconnect"));
+                    }
+                    tasks.push(Y::one(
+                        "task",
+                        Y::map([
+                            ("name", Y::s(&self.nodes[*i].id)),
+                            ("refId", Y::s(&self.ref_ids[*i])),
+                            ("actions", Y::Seq(actions)),
+                        ]),
+                    ));
+                }
+                root.push(("tasks".into(), Y::Seq(tasks)));
+            }
+            FlowType::Module => {
+                let actions = s
+                    .tasks
+                    .first()
+                    .map(|(_, b)| self.block(b))
+                    .unwrap_or_default();
+                root.push((unverified::module_sequence_key().into(), Y::Seq(actions)));
+            }
         }
-        root.push(("tasks".into(), Y::Seq(tasks)));
         Ok(Y::one(unverified::root_key(self.ty), Y::Map(root)))
     }
 
@@ -455,233 +591,239 @@ impl<'a> Compiler<'a> {
         self.warnings.push(Finding::warning(code, p, message));
     }
 
-    /// The actions for a branch target: a jump to a task, or the inlined chain.
-    fn branch(&mut self, target: Option<&str>, depth: usize) -> Result<Vec<Y>, CompileError> {
-        let mut out = Vec::new();
-        let Some(t) = target else {
-            return Ok(out);
-        };
-        let ti = self.idx(t);
-        if !self.task[ti] && depth >= MAX_NESTING && !is_terminal(self.nodes[ti]) {
-            self.task[ti] = true;
+    fn block(&mut self, b: &[Stmt]) -> Vec<Y> {
+        let mut out = Vec::with_capacity(b.len());
+        for s in b {
+            self.stmt(s, &mut out);
         }
-        if self.task[ti] {
-            out.push(self.jump(ti));
-        } else {
-            self.chain(ti, depth + 1, &mut out)?;
-        }
-        Ok(out)
+        out
     }
 
-    fn jump(&mut self, ti: usize) -> Y {
-        self.enqueue(ti);
-        unverified::jump_to_task(&format!("Jump to {}", self.nodes[ti].id), &self.ref_ids[ti])
+    fn stmt(&mut self, s: &Stmt, out: &mut Vec<Y>) {
+        match s {
+            Stmt::Node(i, blocks) => self.node(*i, blocks, out),
+            Stmt::End => {
+                if self.ty == FlowType::Inbound {
+                    out.push(disconnect("Disconnect"));
+                }
+            }
+            Stmt::Loop(h, body) => {
+                let body = self.block(body);
+                let var = self.names().var_name(&self.loop_vars[h]);
+                out.push(Y::one(
+                    "loop",
+                    Y::map([
+                        ("name", Y::s(format!("Loop {}", self.nodes[*h].id))),
+                        ("currentIndex", Y::one("var", Y::s(var))),
+                        ("loopCount", unverified::loop_count()),
+                        ("outputs", Y::one("loop", Y::one("actions", Y::Seq(body)))),
+                    ]),
+                ));
+            }
+            Stmt::LoopExit(h) => out.push(Y::one(
+                "loopExit",
+                Y::one("name", Y::s(format!("Exit loop {}", self.nodes[*h].id))),
+            )),
+            Stmt::Jump(i) => out.push(jump_to_task(
+                &format!("Jump to {}", self.nodes[*i].id),
+                &task_ref(self.ty, &self.ref_ids[*i]),
+            )),
+        }
     }
 
-    /// Appends the actions of node `i` and its inlined successors.
-    fn chain(&mut self, mut i: usize, depth: usize, out: &mut Vec<Y>) -> Result<(), CompileError> {
-        loop {
-            let n = self.nodes[i];
-            let id = n.id.as_str();
-            match &n.kind {
-                NodeKind::Say { text, .. } => {
-                    out.push(Y::one(
-                        "playAudio",
-                        Y::map([("name", Y::s(id)), ("audio", self.audio(text))]),
-                    ));
-                    self.ignored_on_error(n, "playAudio");
-                }
-                NodeKind::Set { assignments } => {
-                    let names = self.names();
-                    let statements = assignments
-                        .iter()
-                        .map(|a| {
-                            let (kind, value) = match a.ty {
-                                VarType::String => ("string", set_value(&names, a.ty, &a.value)),
-                                VarType::Integer => ("integer", set_value(&names, a.ty, &a.value)),
-                                VarType::Boolean => ("boolean", set_value(&names, a.ty, &a.value)),
-                            };
-                            Y::one(
-                                kind,
-                                Y::map([("variable", Y::s(names.var(&a.var))), ("value", value)]),
-                            )
-                        })
-                        .collect();
-                    out.push(Y::one(
-                        "updateData",
-                        Y::map([("name", Y::s(id)), ("statements", Y::Seq(statements))]),
-                    ));
-                    self.ignored_on_error(n, "updateData");
-                }
-                NodeKind::CallModule {
-                    module,
-                    inputs,
-                    outputs,
-                    timeout_seconds,
-                } => {
-                    let action = self.call_module(n, module, inputs, outputs, *timeout_seconds)?;
-                    out.push(action);
-                    self.ignored_on_error(n, "callCommonModule");
-                }
-                NodeKind::Gather {
-                    prompt,
-                    min_digits,
-                    max_digits,
-                    timeout_seconds,
-                    inter_digit_timeout_seconds,
-                    into,
-                    ..
-                } => {
-                    let digits = if min_digits == max_digits {
-                        Y::one("exact", Y::Int((*max_digits).into()))
-                    } else {
+    /// The actions of a block (empty for a missing one).
+    fn block_at(&mut self, blocks: &[Block], k: usize) -> Vec<Y> {
+        match blocks.get(k) {
+            Some(b) => self.block(b),
+            None => Vec::new(),
+        }
+    }
+
+    /// The actions of node `i`, with its branches' blocks.
+    fn node(&mut self, i: usize, blocks: &[Block], out: &mut Vec<Y>) {
+        let n = self.nodes[i];
+        let id = n.id.as_str();
+        match &n.kind {
+            NodeKind::Say { text, .. } => {
+                out.push(Y::one(
+                    "playAudio",
+                    Y::map([("name", Y::s(id)), ("audio", self.audio(text))]),
+                ));
+                self.ignored_on_error(n, "playAudio");
+            }
+            NodeKind::Set { assignments } => {
+                let names = self.names();
+                let statements = assignments
+                    .iter()
+                    .map(|a| {
+                        let kind = match a.ty {
+                            VarType::String => "string",
+                            VarType::Integer => "integer",
+                            VarType::Boolean => "boolean",
+                        };
                         Y::one(
-                            "range",
+                            kind,
                             Y::map([
-                                ("min", Y::Int((*min_digits).into())),
-                                ("max", Y::Int((*max_digits).into())),
+                                ("variable", Y::s(names.var(&a.var))),
+                                ("value", set_value(&names, a.ty, &a.value)),
                             ]),
                         )
+                    })
+                    .collect();
+                out.push(Y::one(
+                    "updateData",
+                    Y::map([("name", Y::s(id)), ("statements", Y::Seq(statements))]),
+                ));
+                self.ignored_on_error(n, "updateData");
+            }
+            NodeKind::CallModule {
+                module,
+                inputs,
+                outputs,
+                timeout_seconds,
+            } => {
+                // Unresolved flow ids were refused in `new`.
+                if let Ok(action) = self.call_module(n, module, inputs, outputs, *timeout_seconds) {
+                    out.push(action);
+                }
+                self.ignored_on_error(n, "callCommonModule");
+            }
+            NodeKind::Gather {
+                prompt,
+                min_digits,
+                max_digits,
+                timeout_seconds,
+                inter_digit_timeout_seconds,
+                into,
+                ..
+            } => {
+                let digits = if min_digits == max_digits {
+                    Y::one("exact", Y::Int((*max_digits).into()))
+                } else {
+                    Y::one(
+                        "range",
+                        Y::map([
+                            ("min", Y::Int((*min_digits).into())),
+                            ("max", Y::Int((*max_digits).into())),
+                        ]),
+                    )
+                };
+                let success = self.block_at(blocks, 0);
+                let failure = self.block_at(blocks, 1);
+                let mut outputs = Vec::new();
+                if !success.is_empty() {
+                    outputs.push(("success".into(), Y::one("actions", Y::Seq(success))));
+                }
+                if !failure.is_empty() {
+                    outputs.push(("failure".into(), Y::one("actions", Y::Seq(failure))));
+                }
+                let mut e: Vec<(yaml::Key, Y)> = vec![
+                    ("name".into(), Y::s(id)),
+                    (
+                        "inputData".into(),
+                        Y::one("var", Y::s(self.names().var(into))),
+                    ),
+                    ("digits".into(), digits),
+                    (
+                        "interDigitTimeout".into(),
+                        seconds(*inter_digit_timeout_seconds),
+                    ),
+                    ("noEntryTimeout".into(), seconds(*timeout_seconds)),
+                    ("inputAudio".into(), self.audio(prompt)),
+                    ("acceptJustStar".into(), lit(Y::Bool(false))),
+                    ("acceptJustPound".into(), lit(Y::Bool(false))),
+                    ("verificationType".into(), Y::s("none")),
+                ];
+                if !outputs.is_empty() {
+                    e.push(("outputs".into(), Y::Map(outputs)));
+                }
+                out.push(Y::one("collectInput", Y::Map(e)));
+            }
+            NodeKind::If { branches, .. } => {
+                // Build from the last condition outwards: each "no" holds the next test.
+                let mut no = self.block_at(blocks, branches.len());
+                for (k, b) in branches.iter().enumerate().rev() {
+                    let yes = self.block_at(blocks, k);
+                    let name = if branches.len() == 1 {
+                        id.to_owned()
+                    } else {
+                        format!("{id} condition {}", k + 1)
                     };
-                    let success = self.branch(n.next.as_deref(), depth)?;
-                    let failure = self.branch(n.on_error.as_deref(), depth)?;
                     let mut outputs = Vec::new();
-                    if !success.is_empty() {
-                        outputs.push(("success".into(), Y::one("actions", Y::Seq(success))));
+                    if !yes.is_empty() {
+                        outputs.push(("yes".into(), Y::one("actions", Y::Seq(yes))));
                     }
-                    if !failure.is_empty() {
-                        outputs.push(("failure".into(), Y::one("actions", Y::Seq(failure))));
+                    if !no.is_empty() {
+                        outputs.push(("no".into(), Y::one("actions", Y::Seq(no))));
                     }
-                    let mut e: Vec<(yaml::Key, Y)> = vec![
-                        ("name".into(), Y::s(id)),
-                        (
-                            "inputData".into(),
-                            Y::one("var", Y::s(self.names().var(into))),
-                        ),
-                        ("digits".into(), digits),
-                        (
-                            "interDigitTimeout".into(),
-                            seconds(*inter_digit_timeout_seconds),
-                        ),
-                        ("noEntryTimeout".into(), seconds(*timeout_seconds)),
-                        ("inputAudio".into(), self.audio(prompt)),
-                        ("acceptJustStar".into(), lit(Y::Bool(false))),
-                        ("acceptJustPound".into(), lit(Y::Bool(false))),
-                        ("verificationType".into(), Y::s("none")),
-                    ];
+                    let condition = Y::one("exp", Y::s(self.names().expr(&b.condition)));
+                    let mut e: Vec<(yaml::Key, Y)> =
+                        vec![("name".into(), Y::s(name)), ("condition".into(), condition)];
                     if !outputs.is_empty() {
                         e.push(("outputs".into(), Y::Map(outputs)));
                     }
-                    out.push(Y::one("collectInput", Y::Map(e)));
-                    return Ok(());
+                    no = vec![Y::one("decision", Y::Map(e))];
                 }
-                NodeKind::If { branches, default } => {
-                    // Build from the last condition outwards: each "no" holds the next test.
-                    let mut no = self.branch(default.as_deref(), depth + branches.len())?;
-                    for (k, b) in branches.iter().enumerate().rev() {
-                        let yes = self.branch(Some(&b.target), depth + k)?;
-                        let name = if branches.len() == 1 {
-                            id.to_owned()
-                        } else {
-                            format!("{id} condition {}", k + 1)
-                        };
-                        let mut outputs = Vec::new();
-                        if !yes.is_empty() {
-                            outputs.push(("yes".into(), Y::one("actions", Y::Seq(yes))));
+                out.append(&mut no);
+            }
+            NodeKind::Route {
+                queue,
+                skills,
+                priority,
+            } => {
+                let qname = match queue {
+                    QueueRef::Name(q) => q.clone(),
+                    QueueRef::Id(q) => match self.ctx.queue_names.get(q) {
+                        Some(name) => name.clone(),
+                        None => {
+                            self.warn(
+                                "queue_id_unresolved",
+                                id,
+                                "properties",
+                                format!(
+                                    "queue id {q:?} is written as the queue name; it is \
+                                     resolved to a queue name at provisioning time"
+                                ),
+                            );
+                            q.clone()
                         }
-                        if !no.is_empty() {
-                            outputs.push(("no".into(), Y::one("actions", Y::Seq(no))));
-                        }
-                        let condition = Y::one("exp", Y::s(self.names().expr(&b.condition)));
-                        let mut e: Vec<(yaml::Key, Y)> =
-                            vec![("name".into(), Y::s(name)), ("condition".into(), condition)];
-                        if !outputs.is_empty() {
-                            e.push(("outputs".into(), Y::Map(outputs)));
-                        }
-                        no = vec![Y::one("decision", Y::Map(e))];
-                    }
-                    out.append(&mut no);
-                    return Ok(());
+                    },
+                };
+                if !skills.is_empty() {
+                    self.warn(
+                        "skills_not_compiled",
+                        id,
+                        "properties",
+                        "skillRequirements are not compiled yet; the transfer uses the \
+                         queue only"
+                            .into(),
+                    );
                 }
-                NodeKind::Route {
-                    queue,
-                    skills,
-                    priority,
-                } => {
-                    let qname = match queue {
-                        QueueRef::Name(q) => q.clone(),
-                        QueueRef::Id(q) => match self.ctx.queue_names.get(q) {
-                            Some(name) => name.clone(),
-                            None => {
-                                self.warn(
-                                    "queue_id_unresolved",
-                                    id,
-                                    "properties",
-                                    format!(
-                                        "queue id {q:?} is written as the queue name; it is \
-                                         resolved to a queue name at provisioning time"
-                                    ),
-                                );
-                                q.clone()
-                            }
-                        },
-                    };
-                    if !skills.is_empty() {
-                        self.warn(
-                            "skills_not_compiled",
-                            id,
-                            "properties",
-                            "skillRequirements are not compiled yet; the transfer uses the \
-                             queue only"
-                                .into(),
-                        );
-                    }
-                    let failure =
-                        self.branch(n.on_error.as_deref().or(n.next.as_deref()), depth)?;
-                    let mut e: Vec<(yaml::Key, Y)> = vec![
-                        ("name".into(), Y::s(id)),
-                        ("targetQueue".into(), lit(Y::one("name", Y::s(qname)))),
-                        ("priority".into(), lit(Y::Int(priority.unwrap_or(0)))),
-                        ("preferredAgents".into(), no_value()),
-                        ("languageSkill".into(), no_value()),
+                // No failure output: a failed transfer falls through to the actions after
+                // it (the failure path), as exports do.
+                out.push(Y::one(
+                    "transferToAcd",
+                    Y::map([
+                        ("name", Y::s(id)),
+                        ("targetQueue", lit(Y::one("name", Y::s(qname)))),
+                        ("priority", lit(Y::Int(priority.unwrap_or(0)))),
+                        ("preferredAgents", no_value()),
+                        ("languageSkill", no_value()),
                         (
-                            "failureOutputs".into(),
+                            "failureOutputs",
                             Y::map([("errorType", no_value()), ("errorMessage", no_value())]),
                         ),
-                    ];
-                    if !failure.is_empty() {
-                        e.push((
-                            "outputs".into(),
-                            Y::one("failure", Y::one("actions", Y::Seq(failure))),
-                        ));
-                    }
-                    out.push(Y::one("transferToAcd", Y::Map(e)));
-                    return Ok(());
-                }
-                NodeKind::End { .. } => {
-                    if self.ty == FlowType::Module {
-                        out.extend(unverified::module_end(id));
-                    } else {
-                        out.push(disconnect(id));
-                    }
-                    return Ok(());
-                }
-                NodeKind::Disconnect => {
+                    ]),
+                ));
+            }
+            NodeKind::End { .. } => {
+                if self.ty == FlowType::Module {
+                    out.extend(unverified::module_end(id));
+                } else {
                     out.push(disconnect(id));
-                    return Ok(());
                 }
             }
-            // Linear nodes continue with their next node.
-            let Some(next) = n.next.as_deref() else {
-                return Ok(());
-            };
-            let ni = self.idx(next);
-            if self.task[ni] {
-                let j = self.jump(ni);
-                out.push(j);
-                return Ok(());
-            }
-            i = ni;
+            NodeKind::Disconnect => out.push(disconnect(id)),
         }
     }
 
@@ -865,4 +1007,52 @@ fn seconds(s: Option<u32>) -> Y {
 
 fn disconnect(name: &str) -> Y {
     Y::one("disconnect", Y::one("name", Y::s(name)))
+}
+
+/// Absolute reference to a task: `/<root>/tasks/task[<refId>]` [corpus: every jump and
+/// `startUpRef` of the published files; a relative `./tasks/...` inside an action resolves
+/// from the action's own place].
+fn task_ref(t: FlowType, ref_id: &str) -> String {
+    format!("/{}/tasks/task[{ref_id}]", unverified::root_key(t))
+}
+
+/// A move to a reusable task: `jumpToTask: {name, targetTaskRef}` with an absolute
+/// reference [corpus: digital-bot and message files; `menuJumpToTask` in
+/// architect-flow-public-api-blueprint `archy_flow.yml`].
+fn jump_to_task(name: &str, target: &str) -> Y {
+    Y::one(
+        "jumpToTask",
+        Y::map([("name", Y::s(name)), ("targetTaskRef", Y::s(target))]),
+    )
+}
+
+/// Inbound `supportedLanguages` [corpus: every inbound file that has the block writes
+/// `{en-us: {defaultLanguageSkill: {noValue: true}, textToSpeech: {defaultEngine: {voice:
+/// Jill}}}}`]. The corpus names a voice for `en-us` only, so other languages get the
+/// language skill alone (the `textToSpeech` key is then absent, as the org default applies).
+fn supported_languages(lang: &str) -> Y {
+    let mut e: Vec<(yaml::Key, Y)> = vec![("defaultLanguageSkill".into(), no_value())];
+    if lang == "en-us" {
+        e.push((
+            "textToSpeech".into(),
+            Y::one("defaultEngine", Y::one("voice", Y::s("Jill"))),
+        ));
+    }
+    Y::one(lang.to_owned(), Y::Map(e))
+}
+
+/// `initialGreeting` [corpus: 18 of 19 inbound files]: the template's `greeting` as
+/// `tts:`, else a silent `exp: ToAudioBlank(1)` (design-architect-flow-data-actions-for-
+/// resiliency `CacheExampleFlow.yaml`), so the call starts with what the template says.
+fn initial_greeting(f: &Flow) -> Y {
+    match &f.greeting {
+        Some(g) => Y::one("tts", Y::s(g)),
+        None => Y::one("exp", Y::s("ToAudioBlank(1)")),
+    }
+}
+
+/// Whether an action ends its path (a task must end with one).
+fn is_closing(a: &Y) -> bool {
+    matches!(a, Y::Map(e) if e.len() == 1
+        && matches!(e[0].0.as_ref(), "disconnect" | "jumpToTask" | "jumpToMenu"))
 }

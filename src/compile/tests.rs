@@ -80,30 +80,55 @@ fn walk<'v>(v: &'v Value, key: &str, out: &mut Vec<&'v Value>) {
     }
 }
 
-/// Parses the YAML, checks the root key and that every task reference resolves.
+/// Parses the YAML and checks the root key; for inbound flows that every task reference is
+/// absolute and resolves and every task ends with a closing action; for modules one
+/// `startUpTaskActions` sequence without tasks or jumps.
 fn check_structure(yaml: &str, root: &str) -> Value {
     let doc: Value = serde_yaml_ng::from_str(yaml).unwrap();
     let m = doc.as_mapping().unwrap();
     assert_eq!(m.len(), 1);
     assert_eq!(m.keys().next().unwrap().as_str(), Some(root));
     let body = &doc[root];
-    let ref_ids: Vec<&str> = body["tasks"]
-        .as_sequence()
-        .unwrap()
+    let mut targets = Vec::new();
+    walk(body, "targetTaskRef", &mut targets);
+    if root == "commonModule" {
+        assert!(body["startUpTaskActions"].is_sequence(), "{yaml}");
+        for key in ["tasks", "startUpRef"] {
+            assert!(body.get(key).is_none(), "{key} in a module:\n{yaml}");
+        }
+        let mut jumps = Vec::new();
+        walk(body, "jumpToTask", &mut jumps);
+        assert!(jumps.is_empty() && targets.is_empty(), "{yaml}");
+        return doc;
+    }
+    let tasks = body["tasks"].as_sequence().unwrap();
+    let ref_ids: Vec<&str> = tasks
         .iter()
         .map(|t| t["task"]["refId"].as_str().unwrap())
         .collect();
+    for t in tasks {
+        let last = t["task"]["actions"].as_sequence().unwrap().last().unwrap();
+        let key = last
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .next()
+            .unwrap()
+            .as_str()
+            .unwrap();
+        assert!(
+            matches!(key, "disconnect" | "jumpToTask"),
+            "task {:?} ends with {key}",
+            t["task"]["name"]
+        );
+    }
     let start = body["startUpRef"].as_str().unwrap();
-    assert!(
-        start.starts_with(&format!("/{root}/tasks/task[")),
-        "{start}"
-    );
     let mut refs = vec![start.to_owned()];
-    let mut targets = Vec::new();
-    walk(body, "targetTaskRef", &mut targets);
     refs.extend(targets.iter().map(|t| t.as_str().unwrap().to_owned()));
     for r in refs {
-        let id = r.rsplit_once('[').unwrap().1.trim_end_matches(']');
+        let prefix = format!("/{root}/tasks/task[");
+        assert!(r.starts_with(&prefix) && r.ends_with(']'), "{r}");
+        let id = &r[prefix.len()..r.len() - 1];
         assert!(
             ref_ids.contains(&id),
             "{r} resolves to no task in {ref_ids:?}"
@@ -137,7 +162,9 @@ fn seed_caller_snapshot_and_structure() {
     snapshot("seed_caller.yaml", &c.yaml);
     assert_eq!(c.flow_type, FlowType::Inbound);
     assert!(c.yaml.contains("\"yes\":"), "{}", c.yaml);
-    assert!(c.yaml.contains("\"no\":"), "{}", c.yaml);
+    // The check's "no" side and the failed transfer merge back into PlayGoodbye: one task.
+    assert!(!c.yaml.contains("\"no\":"), "{}", c.yaml);
+    assert!(!c.yaml.contains("jumpToTask"), "{}", c.yaml);
     let doc = check_structure(&c.yaml, "inboundCall");
     let mut calls = Vec::new();
     walk(&doc, "callCommonModule", &mut calls);
@@ -312,4 +339,169 @@ fn cycles_and_deep_nesting_compile_to_tasks() {
         .max()
         .unwrap();
     assert!(max_indent < 400, "{max_indent}");
+}
+
+/// A module that asks for a PIN three times: Gather → If right → End; else count + 1 →
+/// If tries left → Say wrong → back to the Gather; else Say bye → End.
+pub(crate) fn pin_module_doc() -> serde_json::Value {
+    serde_json::json!({
+        "name": "Pin_Check", "type": "module",
+        "outputs": {"pin_ok": {"type": "boolean"}},
+        "draft": {"startNode": "Init", "nodes": {
+            "Init": {"id": "Init", "type": "Set", "properties": {"setVars": [
+                {"key": "tries", "value": {"type": "integer", "expression": "0"}},
+                {"key": "pin_ok", "value": {"type": "boolean", "expression": "false"}}]},
+                "onComplete": {"nextNode": "AskPin"}},
+            "AskPin": {"id": "AskPin", "type": "Gather",
+                "properties": {"promptText": "Enter your PIN.", "maxDigits": 4, "minDigits": 4},
+                "onComplete": {"nextNode": "Right"}, "onError": {"nextNode": "Count"}},
+            "Right": {"id": "Right", "type": "If", "properties": {
+                "conditions": [{"expression": "{AskPin.digits} == '1234'", "nextNode": "Ok"}],
+                "defaultNextNode": "Count"}},
+            "Ok": {"id": "Ok", "type": "Set", "properties": {"setVars": [
+                {"key": "pin_ok", "value": {"type": "boolean", "expression": "true"}}]},
+                "onComplete": {"nextNode": "Done"}},
+            "Count": {"id": "Count", "type": "Set", "properties": {"setVars": [
+                {"key": "tries", "value": {"type": "integer", "expression": "{tries} + 1"}}]},
+                "onComplete": {"nextNode": "TriesLeft"}},
+            "TriesLeft": {"id": "TriesLeft", "type": "If", "properties": {
+                "conditions": [{"expression": "{tries} < 3", "nextNode": "Wrong"}],
+                "defaultNextNode": "Bye"}},
+            "Wrong": {"id": "Wrong", "type": "Say", "properties": {"sayText": "Wrong PIN."},
+                "onComplete": {"nextNode": "AskPin"}},
+            "Bye": {"id": "Bye", "type": "Say", "properties": {"sayText": "Too many tries."},
+                "onComplete": {"nextNode": "Done"}},
+            "Done": {"id": "Done", "type": "End"}
+        }}
+    })
+}
+
+fn validated(doc: &serde_json::Value) -> Flow {
+    let r = crate::template::validate(doc, &crate::template::NoModules);
+    assert!(!r.has_errors(), "{:?}", r.findings);
+    r.flow.unwrap()
+}
+
+fn compile_as(f: &Flow, ty: FlowType) -> Result<Compiled, CompileError> {
+    let (empty, noq) = (BTreeMap::new(), BTreeMap::new());
+    compile(
+        f,
+        &CompileContext {
+            flow_name: &f.name,
+            as_type: ty,
+            modules: &empty,
+            queue_names: &noq,
+        },
+    )
+}
+
+#[test]
+fn pin_retry_module_compiles_to_a_loop() {
+    let f = validated(&pin_module_doc());
+    let c = compile_as(&f, FlowType::Module).unwrap();
+    snapshot("pin_module.yaml", &c.yaml);
+    let doc = check_structure(&c.yaml, "commonModule");
+    let body = &doc["commonModule"];
+    let actions = body["startUpTaskActions"].as_sequence().unwrap();
+    // Init, then the loop; the End after it emits nothing.
+    assert_eq!(actions.len(), 2, "{}", c.yaml);
+    let lp = &actions[1]["loop"];
+    assert_eq!(
+        lp["currentIndex"]["var"].as_str(),
+        Some("Common.AskPin_loop")
+    );
+    assert_eq!(lp["loopCount"]["lit"].as_i64(), Some(structure::LOOP_COUNT));
+    let mut exits = Vec::new();
+    walk(lp, "loopExit", &mut exits);
+    assert_eq!(
+        exits.len(),
+        2,
+        "the right PIN and too many tries leave the loop"
+    );
+    let vars = body["variables"].as_sequence().unwrap();
+    assert!(
+        vars.iter()
+            .any(|v| v["integerVariable"]["name"].as_str() == Some("Common.AskPin_loop")),
+        "{}",
+        c.yaml
+    );
+    // Each node's action is written once: no duplication was needed.
+    for id in [
+        "AskPin",
+        "Right",
+        "Count",
+        "TriesLeft",
+        "Wrong",
+        "Ok",
+        "Bye",
+    ] {
+        let n = c.yaml.matches(&format!("name: {id}\n")).count();
+        assert_eq!(n, 1, "{id} in\n{}", c.yaml);
+    }
+    // As an inbound flow the same graph uses a task for the loop start instead.
+    let inbound = compile_as(&f, FlowType::Inbound).unwrap();
+    let doc = check_structure(&inbound.yaml, "inboundCall");
+    assert_eq!(doc["inboundCall"]["tasks"].as_sequence().unwrap().len(), 2);
+    assert!(!inbound.yaml.contains("loop"), "{}", inbound.yaml);
+}
+
+#[test]
+fn irreducible_module_is_refused_naming_the_edge() {
+    // Start → If → A or B; A → B; B → A (through a Gather so the loop can end).
+    let doc = serde_json::json!({
+        "name": "Tangle", "type": "module",
+        "draft": {"startNode": "Pick", "nodes": {
+            "Pick": {"id": "Pick", "type": "Gather", "properties": {"promptText": "Pick."},
+                "onComplete": {"nextNode": "A"}, "onError": {"nextNode": "B"}},
+            "A": {"id": "A", "type": "Gather", "properties": {"promptText": "A."},
+                "onComplete": {"nextNode": "B"}, "onError": {"nextNode": "Done"}},
+            "B": {"id": "B", "type": "Gather", "properties": {"promptText": "B."},
+                "onComplete": {"nextNode": "A"}, "onError": {"nextNode": "Done"}},
+            "Done": {"id": "Done", "type": "End"}
+        }}
+    });
+    let r = crate::template::validate(&doc, &crate::template::NoModules);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.code == "module_not_structurable")
+        .unwrap_or_else(|| panic!("{:?}", r.findings));
+    assert!(f.is_error());
+    assert_eq!(f.pointer, "/draft/nodes/B/onComplete/nextNode");
+    assert!(f.hint.is_some());
+    // The same graph as an inbound flow is fine (tasks and jumps).
+    let mut inbound = doc.clone();
+    inbound["type"] = "inbound".into();
+    let f = validated(&inbound);
+    let c = compile_as(&f, FlowType::Inbound).unwrap();
+    check_structure(&c.yaml, "inboundCall");
+    // Compiled as a module anyway (a seed "inbound" template that others call), the compiler
+    // refuses it with the same code.
+    let e = compile_as(&f, FlowType::Module).unwrap_err();
+    assert_eq!(e.code(), "module_not_structurable");
+}
+
+#[test]
+fn greeting_becomes_the_initial_greeting() {
+    let doc = serde_json::json!({
+        "name": "Hello_Line", "type": "inbound", "greeting": "Welcome to Acme.",
+        "draft": {"startNode": "Bye", "nodes": {"Bye": {"id": "Bye", "type": "Disconnect"}}}
+    });
+    let f = validated(&doc);
+    assert_eq!(f.greeting.as_deref(), Some("Welcome to Acme."));
+    let c = compile_as(&f, FlowType::Inbound).unwrap();
+    assert!(
+        c.yaml
+            .contains("  initialGreeting:\n    tts: Welcome to Acme.\n"),
+        "{}",
+        c.yaml
+    );
+    // Without one the call starts silently, as the template says nothing first.
+    let c = compile_caller();
+    assert!(
+        c.yaml
+            .contains("  initialGreeting:\n    exp: ToAudioBlank(1)\n"),
+        "{}",
+        c.yaml
+    );
 }

@@ -1,10 +1,15 @@
-//! Every Archy YAML shape the compiler emits that we could NOT confirm against a real
-//! Genesys Cloud org. All other shapes (playAudio, collectInput, decision, updateData,
-//! transferToAcd, disconnect, inboundCall root) are verified in
-//! `shared/reference/genesys-api.md` §4.
+//! Every Archy YAML shape the compiler emits that no evidence settles, each with the evidence
+//! that exists (`shared/reference/archy-evidence.md`: [corpus] the 53 published flow files,
+//! [scripting] the Architect Scripting SDK reference, [third-party] community code; [H]/[M]/[L]
+//! = high/medium/low confidence). Everything else the compiler writes is in the corpus:
+//! `inboundCall` with absolute `startUpRef`/`jumpToTask` task references, its
+//! `supportedLanguages` and `initialGreeting`, `playAudio`, `collectInput`, `decision` (one-
+//! or two-sided outputs), `updateData`, `transferToAcd`, `disconnect`, `loop`/`loopExit`, and
+//! `startUpTaskActions` as the key of a one-sequence flow (in-queue flows).
 //!
-//! How to check each item: build one common module and one inbound call flow that calls it
-//! in the Architect UI, export both (`POST /api/v2/flows/export/jobs` with
+//! No common-module file is public, so most entries are about modules. How to check: build
+//! one common module (with a loop) and one inbound call flow that calls it in the Architect
+//! UI, export both (`POST /api/v2/flows/export/jobs` with
 //! `{"flows":[{"flow":{"id":"<id>"},"exportType":"Yaml"}]}`, poll
 //! `GET /api/v2/flows/export/jobs/{jobId}?expand=messages`, download `downloadUrl`), and
 //! compare the exported YAML with what the functions below produce.
@@ -13,8 +18,8 @@ use super::yaml::Y;
 use crate::template::FlowType;
 
 /// Root key of the YAML document.
-/// CHECK: `commonModule` for modules (seen only in third-party fixtures, [M]);
-/// `inboundCall` is verified.
+/// CHECK: `commonModule` for modules ([M]: third-party fixtures and parsers that say they
+/// copy real exports); `inboundCall` is [corpus].
 pub fn root_key(t: FlowType) -> &'static str {
     match t {
         FlowType::Inbound => "inboundCall",
@@ -22,9 +27,10 @@ pub fn root_key(t: FlowType) -> &'static str {
     }
 }
 
-/// Prefix of flow-scoped variables.
-/// CHECK: `Common.` inside a common module ([M], third-party fixtures); `Flow.` in inbound
-/// call flows is verified.
+/// Prefix of flow-scoped variables (also of a module's loop counters).
+/// CHECK: `Common.` inside a common module, with `isInput`/`isOutput` ([M], third-party
+/// fixtures); `Flow.` in inbound call flows is [corpus]. The corpus' loops count in `Task.`
+/// and `Flow.` variables; a module has no tasks, so its loop counters are `Common.`.
 pub fn var_prefix(t: FlowType) -> &'static str {
     match t {
         FlowType::Inbound => "Flow.",
@@ -32,12 +38,21 @@ pub fn var_prefix(t: FlowType) -> &'static str {
     }
 }
 
-/// `supportedLanguages` entry for one language.
-/// CHECK: `{<lang>: {none: true}}` is the module fixture shape ([L], reference §4.3), used
-/// for both flow types; an exported inbound flow may instead show
-/// `defaultLanguageSkill: {noValue: true}` next to `none: true`.
-pub fn supported_languages(lang: &str) -> Y {
+/// `supportedLanguages` of a common module.
+/// CHECK: `{<lang>: {none: true}}`. Evidence: a third-party module fixture ([L]) and every
+/// workflow file of the corpus (flows without audio settings) write `none: true`; Genesys
+/// help says modules take their text-to-speech settings from the consuming flow, so the
+/// inbound block's `textToSpeech` does not belong here. No common-module file is public.
+pub fn module_supported_languages(lang: &str) -> Y {
     Y::one(lang.to_owned(), Y::one("none", Y::Bool(true)))
+}
+
+/// The root key holding a common module's one action sequence.
+/// CHECK: `startUpTaskActions`. Evidence (medium-high): the scripting SDK's
+/// `ArchFlowCommonModule` has no reusable tasks and matches `ArchFlowInQueueCall`, whose
+/// corpus files all use `startUpTaskActions`; two third-party visualisers say so.
+pub fn module_sequence_key() -> &'static str {
+    "startUpTaskActions"
 }
 
 /// Extra root keys of a common module after `supportedLanguages`.
@@ -49,41 +64,21 @@ pub fn module_root_extras() -> Vec<(super::yaml::Key, Y)> {
     Vec::new()
 }
 
-/// Reference from `startUpRef` to a task.
-/// CHECK for modules: `/commonModule/tasks/task[<refId>]` ([L]); the inbound form
-/// `/inboundCall/tasks/task[<refId>]` is verified.
-pub fn startup_ref(t: FlowType, ref_id: &str) -> String {
-    format!("/{}/tasks/task[{ref_id}]", root_key(t))
-}
-
-/// A move to a reusable task: a goto, control does not come back.
-/// CHECK: the action name `jumpToTask` and its `targetTaskRef` key (the menu choice
-/// `menuJumpToTask` with `targetTaskRef` is verified, the action is not) and whether the
-/// relative `./tasks/task[...]` form is accepted inside an action list.
-pub fn jump_to_task(name: &str, ref_id: &str) -> Y {
-    Y::one(
-        "jumpToTask",
-        Y::map([
-            ("name", Y::s(name)),
-            ("targetTaskRef", Y::s(format!("./tasks/task[{ref_id}]"))),
-        ]),
-    )
-}
-
 /// What an `End` node compiles to inside a common module.
 ///
-/// Choice: nothing. The compiler places every continuation inside the outputs of the
-/// branching action (collectInput, decision, transferToAcd), so an End is always the last
-/// action of its list and the module returns to the caller when the task's action list ends.
-/// End nodes in modules are therefore always inlined, never made into tasks.
-/// CHECK: whether a real export ends the module task with an explicit action (e.g.
-/// `endTask`/`exitCommonModule`); if so, return it here.
+/// Choice: nothing ([scripting] `ArchTaskCommonModule`: the module returns to its caller
+/// when its action list ends; high). The structurer only places an End where nothing
+/// follows it (`structure::Reason::EndNotLast` otherwise), and an End inside a loop leaves
+/// the loop with `loopExit` first.
+/// CHECK: whether a real export ends the module with an explicit action; if so, return it
+/// here.
 pub fn module_end(_name: &str) -> Option<Y> {
     None
 }
 
-/// The Call Common Module action ([M]: two third-party generators, mirrors the verified
-/// `callBotFlow`). Inputs and outputs are keyed by the MODULE's variable names (with the
+/// The Call Common Module action ([M]: a third-party fixture; analogous to the published
+/// `callBotFlow` shape, aws-pipeline-cx-as-code-blueprint). That it has no failure output
+/// is [H] ([scripting] `ArchActionCallCommonModule`). Inputs and outputs are keyed by the MODULE's variable names (with the
 /// module's prefix); outputs name caller variables with `var:`.
 /// CHECK: the action key `callCommonModule`, the `commonModule: {<flow name>:
 /// {ver_latestPublished: ...}}` nesting, whether every module input must be listed (we emit
@@ -115,6 +110,27 @@ pub fn call_common_module(
                 ),
             ),
         ]),
+    )
+}
+
+/// `loopCount` of every compiled loop: `lit: 10000`.
+/// CHECK: the largest `loopCount` Archy accepts. The shape `loopCount: {lit}` is [corpus]
+/// (`lit: 5`, callback-prioritization); no bound is documented. 10,000 equals Genesys's
+/// limit of actions per call, so the call reaches that limit before the count could end a
+/// loop the template does not leave (see `structure`). If Archy caps it lower, a retry loop
+/// of the template could end early there; the cap would belong here.
+pub fn loop_count() -> Y {
+    Y::one("lit", Y::Int(super::structure::LOOP_COUNT))
+}
+
+/// Transfers and disconnects inside a common module are compiled as written, with this
+/// warning (`module_leaves_call`) at validation.
+/// CHECK: one community forum post says a module may not transfer or disconnect and always
+/// returns to its caller ([L]); nothing stronger says so, hence a warning, not an error.
+pub fn module_leaves_call_warning(node_type: &str) -> String {
+    format!(
+        "a {node_type} inside a common module is not verified: one community report says a \
+         module must return to its caller"
     )
 }
 

@@ -35,6 +35,9 @@ pub enum SubmitError {
         target: String,
         source: GenesysError,
     },
+    /// Planning took longer than the request work limit (422).
+    #[error("planning passed the work limit of {} ms", .0.as_millis())]
+    WorkLimit(std::time::Duration),
     #[error(transparent)]
     Store(#[from] sqlx::Error),
 }
@@ -44,6 +47,9 @@ pub struct Submit<'a> {
     pub store: &'a Store,
     pub signals: &'a Signals,
     pub clients: &'a Clients,
+    /// `request_work_ms`: planning validates every template, on the blocking pool, and
+    /// twice this is its backstop.
+    pub work_limit: std::time::Duration,
 }
 
 /// A new job's identity and provenance.
@@ -142,11 +148,20 @@ impl Submit<'_> {
             self.refuse_called_modules(req, &records, client).await?;
         }
 
-        let planned =
-            plan::plan(req, &templates, &records).map_err(|errors| SubmitError::Invalid {
-                detail: format!("the job cannot be planned: {} problem(s)", errors.len()),
-                errors,
-            })?;
+        // Planning validates every template: CPU work, off the async workers.
+        let planning = {
+            let req = req.clone();
+            tokio::task::spawn_blocking(move || plan::plan(&req, &templates, &records))
+        };
+        let planned = match tokio::time::timeout(self.work_limit * 2, planning).await {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => return Err(SubmitError::WorkLimit(self.work_limit)),
+        }
+        .map_err(|errors| SubmitError::Invalid {
+            detail: format!("the job cannot be planned: {} problem(s)", errors.len()),
+            errors,
+        })?;
         warnings.extend(planned.warnings.iter().cloned());
 
         let steps: Vec<NewStep> = planned

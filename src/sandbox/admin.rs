@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
+use super::calls::{self, CallError, CallRequest};
 use super::state::{Faults, FaultsPatch, State, flow_json, iso, new_queue, queue_json};
 use super::{ApiError, Sandbox};
 
@@ -21,6 +22,7 @@ pub(crate) fn routes() -> Router<Sandbox> {
         .route("/sandbox/reset", post(reset))
         .route("/sandbox/queues", post(queue_add).get(queues))
         .route("/sandbox/tokens/expire", post(tokens_expire))
+        .route("/sandbox/calls", post(place_call))
 }
 
 /// Every flow with every version and its YAML.
@@ -145,4 +147,34 @@ async fn tokens_expire(AxState(sb): AxState<Sandbox>) -> Json<Value> {
         t.expires_at = now;
     }
     Json(json!({"expired": st.tokens.len()}))
+}
+
+/// Places a call through a published flow (and the published modules it calls) with the
+/// Archy interpreter: `{flow, inputs, maxActions}` → `{outcome, transcript, variables,
+/// actions}`.
+async fn place_call(
+    AxState(sb): AxState<Sandbox>,
+    body: Bytes,
+) -> Result<Json<crate::archy::interpret::Call>, ApiError> {
+    let req: CallRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "Expected {{\"flow\": ..., \"inputs\": [...]}}: {e}"
+        ))
+    })?;
+    let (entry, modules) = calls::snapshot(&sb.lock(), &req.flow).map_err(call_error)?;
+    let call = calls::place(&req, &entry, &modules).map_err(call_error)?;
+    Ok(Json(call))
+}
+
+fn call_error(e: CallError) -> ApiError {
+    match e {
+        CallError::NoFlow(_) => ApiError::not_found(e.to_string()),
+        // Only a file the judge accepted is published, so this is the sandbox's own fault.
+        CallError::Unreadable(_) => ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "internal.server.error",
+            e.to_string(),
+        ),
+        CallError::BadInput { .. } | CallError::BadLimit => ApiError::bad_request(e.to_string()),
+    }
 }

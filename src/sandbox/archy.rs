@@ -1,10 +1,30 @@
 //! The sandbox's stand-in for the server-side Archy run of an Architect job: parse the
-//! uploaded YAML and find the defects a real publish would reject, with Archy-like messages.
+//! uploaded YAML and find the defects a real publish would reject, with Archy-like messages
+//! that name the place (a JSON Pointer into the document).
+//!
+//! The judge is independent of flowsmith's compiler: it accepts what the evidence shows
+//! Genesys accepts (`../shared/reference/archy-evidence.md`, the corpus of real files and its
+//! key-path catalogue, [`crate::archy::catalogue`]) plus the shapes listed with their
+//! evidence in [`unverified`], and refuses the rest:
+//! - any key whose path is in neither (an unknown action, `supportedLanguages.en-us.none`);
+//! - a relative reference (`./tasks/task[X]`) inside an action: Archy resolves `./` from the
+//!   action's own place; references that do not resolve;
+//! - a reusable task whose last action is not a closing action ("a task must have a closing
+//!   action"; `transferToAcd` is not one: a failed transfer falls through);
+//! - `tasks`, `startUpRef` or `jumpToTask` in a common module (one start-up sequence);
+//! - `loopExit` outside a `loop`;
+//! - a common module that calls a common module.
 //!
 //! Checks that need the org's state (called modules exist and are published, queues exist)
-//! are done by the caller with [`Analysis::modules`] and [`Analysis::queues`].
+//! are done by the caller with [`Analysis::modules`] and [`Analysis::queues`]. Org objects of
+//! types the sandbox does not model (data actions, data tables, schedule groups, prompts,
+//! emergency groups, bot flows, flows named by transfer actions) are tolerated unresolved.
+
+use std::sync::OnceLock;
 
 use serde_yaml_ng::{Mapping, Value};
+
+use crate::archy::catalogue::Catalogue;
 
 /// Shapes and values the sandbox emulates but that could not be confirmed against a real
 /// Genesys org. Keep every such guess here, so it is cheap to correct after comparing with an
@@ -12,23 +32,122 @@ use serde_yaml_ng::{Mapping, Value};
 /// raw responses of a real org.
 pub mod unverified {
     /// Root keys the job accepts: (YAML root key, `Flow.type`, `Dependency.type`).
-    /// `commonModule` as a root key is [M] (third-party fixtures only).
+    /// `commonModule` as a root key is [M] (third-party fixtures only); the other three are
+    /// the voice roots of the corpus.
     pub const ROOT_KEYS: &[(&str, &str, &str)] = &[
         ("inboundCall", "INBOUNDCALL", "INBOUNDCALLFLOW"),
         ("commonModule", "COMMONMODULE", "COMMONMODULEFLOW"),
         ("inqueueCall", "INQUEUECALL", "INQUEUECALLFLOW"),
         ("outboundCall", "OUTBOUNDCALL", "OUTBOUNDCALLFLOW"),
     ];
-    /// The action that jumps to a reusable task ([unverified action name], design section 4).
+    /// A common module has no file in any public source. Its keys are checked as if its root
+    /// were this flow type's: [scripting] `ArchFlowCommonModule` has no reusable tasks and its
+    /// members match `ArchFlowInQueueCall`, whose files write one `startUpTaskActions`
+    /// sequence (every `inqueueCall` file of the corpus); two third-party visualisers agree.
+    pub const MODULE_ROOT_AS: (&str, &str) = ("commonModule", "inqueueCall");
+
+    const JUMP: &str = "[scripting] `ArchActionJumpToTask`; the corpus has the menu choice \
+        `menuJumpToTask: {name, targetTaskRef: /inboundCall/tasks/task[X]}` \
+        (architect-flow-public-api-blueprint archy_flow.yml) and the message-flow action \
+        `callTask.targetTaskRef` (switch-voice-to-web-messaging), not the action itself";
+    const CALL_MODULE: &str = "third-party fixture that says it copies a real export; the same \
+        nesting as the published `callBotFlow: {botFlow: {<name>: {ver_latestPublished: \
+        {inputs, outputs}}}}` (aws-pipeline-cx-as-code-blueprint BasicMessageFlow.yaml); \
+        [scripting] `ArchActionCallCommonModule`";
+    const VARIABLES: &str = "the corpus has `isInput`/`isOutput` on string and integer \
+        variables and `initialValue.noValue` on string, integer and queue variables; the \
+        boolean forms are assumed alike";
+
+    const MODULE_LANGUAGES: &str = "every workflow file of the corpus (flows without audio \
+        settings) writes `supportedLanguages: {<lang>: {none: true}}`; Genesys help says a \
+        module takes its text-to-speech settings from the consuming flow; a third-party \
+        module fixture writes `none: true`";
+
+    /// Key paths (generalised, see [`crate::archy::catalogue`]) that no corpus file has but
+    /// that the sandbox accepts, each with its evidence.
+    pub const KEY_PATHS: &[(&str, &str)] = &[
+        ("@action.jumpToTask", JUMP),
+        ("@action.jumpToTask.name", JUMP),
+        ("@action.jumpToTask.targetTaskRef", JUMP),
+        ("@action.callCommonModule", CALL_MODULE),
+        ("@action.callCommonModule.name", CALL_MODULE),
+        ("@action.callCommonModule.commonModule", CALL_MODULE),
+        ("@action.callCommonModule.commonModule.<name>", CALL_MODULE),
+        (
+            "@action.callCommonModule.commonModule.<name>.ver_latestPublished",
+            CALL_MODULE,
+        ),
+        (
+            "@action.callCommonModule.commonModule.<name>.ver_latestPublished.inputs",
+            CALL_MODULE,
+        ),
+        (
+            "@action.callCommonModule.commonModule.<name>.ver_latestPublished.inputs.<name>",
+            CALL_MODULE,
+        ),
+        (
+            "@action.callCommonModule.commonModule.<name>.ver_latestPublished.inputs.<name>.exp",
+            CALL_MODULE,
+        ),
+        (
+            "@action.callCommonModule.commonModule.<name>.ver_latestPublished.inputs.<name>.lit",
+            CALL_MODULE,
+        ),
+        (
+            "@action.callCommonModule.commonModule.<name>.ver_latestPublished.inputs.<name>.noValue",
+            CALL_MODULE,
+        ),
+        (
+            "@action.callCommonModule.commonModule.<name>.ver_latestPublished.outputs",
+            CALL_MODULE,
+        ),
+        (
+            "@action.callCommonModule.commonModule.<name>.ver_latestPublished.outputs.<name>",
+            CALL_MODULE,
+        ),
+        (
+            "@action.callCommonModule.commonModule.<name>.ver_latestPublished.outputs.<name>.var",
+            CALL_MODULE,
+        ),
+        (
+            "@action.callCommonModule.commonModule.<name>.ver_latestPublished.outputs.<name>.noValue",
+            CALL_MODULE,
+        ),
+        (
+            "commonModule.supportedLanguages.<name>.none",
+            MODULE_LANGUAGES,
+        ),
+        ("@variable.booleanVariable.initialValue.noValue", VARIABLES),
+        ("@variable.booleanVariable.isInput", VARIABLES),
+        ("@variable.booleanVariable.isOutput", VARIABLES),
+    ];
+    /// Expression functions no corpus file calls but that flowsmith's template language
+    /// offers, each with what evidence there is.
+    pub const EXPRESSION_FUNCTIONS: &[(&str, &str)] = &[
+        (
+            "Upper",
+            "no corpus file; `Lower` is in the corpus (workflow files). CHECK against the Architect expression help",
+        ),
+        (
+            "Length",
+            "no corpus file. CHECK against the Architect expression help",
+        ),
+        (
+            "ToBool",
+            "no corpus file; `ToInt`, `ToString` are. CHECK against the Architect expression help",
+        ),
+    ];
+    /// Actions that may end a reusable task's action list: `disconnect` and `jumpToMenu` end
+    /// every task of the corpus; `jumpToTask` closes by its meaning (a goto) [scripting].
+    pub const CLOSING_ACTIONS: &[&str] = &["disconnect", "jumpToMenu", "jumpToTask"];
+    /// The action that jumps to a reusable task (see `KEY_PATHS`).
     pub const JUMP_TO_TASK_ACTION: &str = "jumpToTask";
-    /// Keys whose string value is a reference (`./tasks/task[X]`, `/inboundCall/tasks/task[X]`)
-    /// that must resolve. `targetTaskRef`/`targetMenuRef` are [H]; the walk finds them anywhere.
-    pub const REFERENCE_KEYS: &[&str] = &["targetTaskRef", "targetMenuRef"];
     /// The Call Common Module action: `callCommonModule: {name, commonModule: {<Module>: {ver_latestPublished: ...}}}` [M].
     pub const CALL_COMMON_MODULE_ACTION: &str = "callCommonModule";
     pub const CALL_COMMON_MODULE_KEY: &str = "commonModule";
-    /// Actions that name a queue as `targetQueue: {lit: {name: X}}` [H].
-    pub const TRANSFER_ACTIONS: &[&str] = &["transferToAcd", "menuTransferToAcd"];
+    /// The key that names a queue as `targetQueue: {lit: {name: X}}` (transfer actions, menu
+    /// choices and `settingsErrorHandling`, corpus); every such queue must exist.
+    pub const QUEUE_KEY: &str = "targetQueue";
     /// Message of the random job failure, mimicking a backend rate limit that TF retries
     /// (`isRetryableJobFailure` looks for "exit code: 107").
     pub const RETRYABLE_FAILURE: &str = "Error: ArchSession.startWithAuthToken - backend request failed with status 429 (Too Many Requests) while publishing flow '{name}': could not find the flow with id '{id}'. exit code: 107";
@@ -51,6 +170,120 @@ pub mod unverified {
 
 use unverified::*;
 
+/// The key paths the judge accepts: the corpus catalogue, the unverified paths, and module
+/// roots read as in-queue roots.
+pub fn catalogue() -> &'static Catalogue {
+    static C: OnceLock<Catalogue> = OnceLock::new();
+    C.get_or_init(|| {
+        Catalogue::corpus()
+            .with_paths(KEY_PATHS.iter().map(|(p, _)| *p))
+            .with_alias(MODULE_ROOT_AS.0, MODULE_ROOT_AS.1)
+    })
+}
+
+/// Functions called in the `exp` strings of the corpus (all 53 files). Genesys compares
+/// function names without regard to case: real files write `tophonenumber` and `toString`.
+const CORPUS_FUNCTIONS: &[&str] = &[
+    "AddHours",
+    "AddMinutes",
+    "Append",
+    "AreEqual",
+    "AudioPlaybackOptions",
+    "Contains",
+    "Count",
+    "DateTimeDiff",
+    "FindFirst",
+    "FindQueueById",
+    "FindSkill",
+    "FindString",
+    "FindUserById",
+    "GetAt",
+    "GetCurrentDateTimeUtc",
+    "GetJsonObjectProperty",
+    "If",
+    "IsNotSetOrEmpty",
+    "IsSet",
+    "JsonParse",
+    "Left",
+    "Lower",
+    "MakeDuration",
+    "MakeList",
+    "MakeListAgentScorePair",
+    "Replace",
+    "Right",
+    "Substring",
+    "ToAudioBlank",
+    "ToAudioDuration",
+    "ToAudioTTS",
+    "ToDateTime",
+    "ToDisplayString",
+    "ToInt",
+    "ToPhoneNumber",
+    "ToScheduleGroup",
+    "ToString",
+    "Trim",
+];
+
+/// Is `f` a function the evidence shows?
+fn known_function(f: &str) -> bool {
+    CORPUS_FUNCTIONS
+        .iter()
+        .copied()
+        .chain(EXPRESSION_FUNCTIONS.iter().map(|(n, _)| *n))
+        .any(|k| k.eq_ignore_ascii_case(f))
+}
+
+/// The names called as functions in an expression (`Name(`), string literals skipped;
+/// the operators `and`, `or`, `not` before a parenthesis are not calls.
+pub fn called_functions(exp: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = exp.char_indices().peekable();
+    let mut ident = String::new();
+    while let Some((_, c)) = chars.next() {
+        if c == '"' {
+            ident.clear();
+            while let Some((_, d)) = chars.next() {
+                match d {
+                    '\\' => {
+                        chars.next();
+                    }
+                    '"' => break,
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        if c.is_alphanumeric() || c == '_' || c == '.' {
+            ident.push(c);
+            continue;
+        }
+        if c.is_whitespace() && !ident.is_empty() {
+            // `Name (` is a call too; look past the blanks.
+            while chars.peek().is_some_and(|(_, d)| d.is_whitespace()) {
+                chars.next();
+            }
+            if chars.peek().is_some_and(|(_, d)| *d == '(') {
+                continue;
+            }
+            ident.clear();
+            continue;
+        }
+        if c == '(' && !ident.is_empty() {
+            let lower = ident.to_ascii_lowercase();
+            if !matches!(lower.as_str(), "and" | "or" | "not")
+                && !ident.starts_with(|d: char| d.is_ascii_digit())
+            {
+                out.push(std::mem::take(&mut ident));
+            }
+        }
+        ident.clear();
+    }
+    out
+}
+
+/// At most this many unknown-key messages per file (the rest are summed up in one line).
+const MAX_UNKNOWN_KEY_MESSAGES: usize = 20;
+
 /// What a structurally valid flow file says.
 #[derive(Debug, Clone)]
 pub struct Analysis {
@@ -60,7 +293,7 @@ pub struct Analysis {
     pub name: String,
     /// (module name, calling action name), in document order, one entry per call.
     pub modules: Vec<(String, String)>,
-    /// (queue name, transfer action name).
+    /// (queue name, naming action or setting), in document order.
     pub queues: Vec<(String, String)>,
 }
 
@@ -90,11 +323,15 @@ fn get<'a>(m: &'a Mapping, key: &str) -> Option<&'a Value> {
     m.get(Value::String(key.to_owned()))
 }
 
+fn escape(seg: &str) -> String {
+    seg.replace('~', "~0").replace('/', "~1")
+}
+
 /// Parses and checks a flow file. `Err` holds every Archy-like error message found.
 pub fn analyze(yaml: &str) -> Result<Analysis, Vec<String>> {
     let doc: Value = serde_yaml_ng::from_str(yaml)
         .map_err(|e| vec![format!("Error: Unable to parse the flow file as YAML: {e}")])?;
-    let Value::Mapping(top) = doc else {
+    let Value::Mapping(top) = &doc else {
         return Err(vec![
             "Error: The flow file must be a YAML mapping with one flow type key such as 'inboundCall' or 'commonModule'".to_owned(),
         ]);
@@ -114,7 +351,7 @@ pub fn analyze(yaml: &str) -> Result<Analysis, Vec<String>> {
     }
     let root_key = known[0].clone();
     let (flow_type, _) = flow_type_of_root(&root_key).expect("checked above");
-    let Some(Value::Mapping(root)) = get(&top, &root_key) else {
+    let Some(Value::Mapping(root)) = get(top, &root_key) else {
         return Err(vec![format!(
             "Error: The '{root_key}' flow definition must be a mapping"
         )]);
@@ -128,34 +365,101 @@ pub fn analyze(yaml: &str) -> Result<Analysis, Vec<String>> {
         )]);
     };
     let mut errors = Vec::new();
-    match get(root, "startUpRef").and_then(as_str) {
-        None => errors.push(format!(
-            "Error: Flow '{name}': missing required property 'startUpRef' in '{root_key}'"
-        )),
-        Some(r) => {
-            if !resolves(&root_key, root, &r) {
+    let module = root_key == "commonModule";
+    let one_sequence = module || root_key == "inqueueCall";
+    if module {
+        for key in ["tasks", "startUpRef"] {
+            if get(root, key).is_some() {
                 errors.push(format!(
-                    "Error: Flow '{name}': Unable to resolve startUpRef '{r}'"
+                    "Error: Flow '{name}': a common module has no '{key}' (at /{root_key}/{key}): it runs one start-up sequence, 'startUpTaskActions'"
                 ));
             }
         }
     }
+    if one_sequence {
+        if !matches!(get(root, "startUpTaskActions"), Some(Value::Sequence(_))) {
+            errors.push(format!(
+                "Error: Flow '{name}': missing required property 'startUpTaskActions' in '{root_key}'"
+            ));
+        }
+    } else {
+        match get(root, "startUpRef").and_then(as_str) {
+            None => errors.push(format!(
+                "Error: Flow '{name}': missing required property 'startUpRef' in '{root_key}'"
+            )),
+            Some(r) => {
+                if resolve(top, &[root], &r).is_none() {
+                    errors.push(format!(
+                        "Error: Flow '{name}': Unable to resolve startUpRef '{r}' (at /{root_key}/startUpRef)"
+                    ));
+                }
+            }
+        }
+    }
+    let unknown = catalogue().unknown(&doc);
+    for k in unknown.iter().take(MAX_UNKNOWN_KEY_MESSAGES) {
+        let key = k.at.rsplit('/').next().unwrap_or_default();
+        errors.push(format!(
+            "Error: Flow '{name}': unknown property '{key}' at {}: no published Archy flow has '{}'",
+            k.at,
+            k.context_free()
+        ));
+    }
+    if unknown.len() > MAX_UNKNOWN_KEY_MESSAGES {
+        errors.push(format!(
+            "Error: Flow '{name}': {} more unknown properties",
+            unknown.len() - MAX_UNKNOWN_KEY_MESSAGES
+        ));
+    }
+    if !one_sequence {
+        if let Some(Value::Sequence(tasks)) = get(root, "tasks") {
+            for (i, t) in tasks.iter().enumerate() {
+                let task = match t {
+                    Value::Mapping(m) => get(m, "task"),
+                    _ => None,
+                };
+                let Some(Value::Mapping(task)) = task else {
+                    errors.push(format!(
+                        "Error: Flow '{name}': /{root_key}/tasks/{i} is not a task"
+                    ));
+                    continue;
+                };
+                let task_name = get(task, "name").and_then(as_str).unwrap_or_default();
+                let last = match get(task, "actions") {
+                    Some(Value::Sequence(a)) => a.last().and_then(action_type),
+                    _ => None,
+                };
+                if !last
+                    .as_deref()
+                    .is_some_and(|l| CLOSING_ACTIONS.contains(&l))
+                {
+                    errors.push(format!(
+                        "Error: Flow '{name}': task '{task_name}' (at /{root_key}/tasks/{i}/task) must end with a closing action ({}); its last action is {}",
+                        CLOSING_ACTIONS.join(", "),
+                        last.map_or("missing".to_owned(), |l| format!("'{l}'"))
+                    ));
+                }
+            }
+        }
+    }
     let mut walk = Walk {
-        root_key: &root_key,
-        root,
+        top,
         name: &name,
+        module,
         errors: &mut errors,
         modules: Vec::new(),
         queues: Vec::new(),
+        ancestors: Vec::new(),
     };
-    walk.value(&Value::Mapping(root.clone()), &root_key);
+    let mut at = format!("/{}", escape(&root_key));
+    walk.mapping(root, &mut at, Place::default());
     let Walk {
         modules, queues, ..
     } = walk;
-    if root_key == "commonModule" {
-        for (module, action) in &modules {
+    if module {
+        for (m, action) in &modules {
             errors.push(format!(
-                "Error: Flow '{name}': a common module cannot call a common module: action '{action}' calls '{module}'"
+                "Error: Flow '{name}': a common module cannot call a common module: action '{action}' calls '{m}'"
             ));
         }
     }
@@ -172,113 +476,230 @@ pub fn analyze(yaml: &str) -> Result<Analysis, Vec<String>> {
     }
 }
 
-/// Does `r` (`./tasks/task[X]` or `/<root>/tasks/task[X]`) select an item of the flow?
-pub fn resolves(root_key: &str, root: &Mapping, r: &str) -> bool {
-    let abs = format!("/{root_key}/");
-    let Some(rest) = r
-        .strip_prefix("./")
-        .or_else(|| r.strip_prefix(abs.as_str()))
-    else {
-        return false;
-    };
-    let Some((collection, item)) = rest.split_once('/') else {
-        return false;
-    };
-    let Some((item_key, ref_id)) = item.strip_suffix(']').and_then(|i| i.split_once('[')) else {
-        return false;
-    };
-    let Some(Value::Sequence(items)) = get(root, collection) else {
-        return false;
-    };
-    items.iter().any(|it| {
-        let Value::Mapping(m) = it else { return false };
-        let Some(Value::Mapping(inner)) = get(m, item_key) else {
-            return false;
-        };
-        get(inner, "refId").and_then(as_str).as_deref() == Some(ref_id)
-    })
+/// The type of an action-list item (`{playAudio: {...}}` → `playAudio`).
+fn action_type(item: &Value) -> Option<String> {
+    match item {
+        Value::Mapping(m) if m.len() == 1 => m.keys().next().and_then(as_str),
+        _ => None,
+    }
+}
+
+/// Resolves a reference: absolute (`/inboundCall/tasks/task[X]`) from the document, relative
+/// (`./menus/menu[X]`) from the innermost of `bases` where it resolves. Each step is a key,
+/// or `item[refId]`: the list item whose `item` mapping has that `refId`.
+pub fn resolve<'a>(top: &'a Mapping, bases: &[&'a Mapping], r: &str) -> Option<&'a Mapping> {
+    if let Some(rest) = r.strip_prefix('/') {
+        return resolve_from(top, rest);
+    }
+    let rest = r.strip_prefix("./")?;
+    bases.iter().rev().find_map(|b| resolve_from(b, rest))
+}
+
+fn resolve_from<'a>(base: &'a Mapping, path: &str) -> Option<&'a Mapping> {
+    let steps: Vec<&str> = path.split('/').collect();
+    let mut cur = base;
+    let mut i = 0;
+    while i < steps.len() {
+        match get(cur, steps[i])? {
+            Value::Mapping(m) => {
+                cur = m;
+                i += 1;
+            }
+            // A list is stepped into by the item selector that follows it.
+            Value::Sequence(items) => {
+                let (item, ref_id) = steps.get(i + 1)?.strip_suffix(']')?.split_once('[')?;
+                cur = items.iter().find_map(|it| match it {
+                    Value::Mapping(m) => match get(m, item) {
+                        Some(Value::Mapping(inner))
+                            if get(inner, "refId").and_then(as_str).as_deref() == Some(ref_id) =>
+                        {
+                            Some(inner)
+                        }
+                        _ => None,
+                    },
+                    _ => None,
+                })?;
+                i += 2;
+            }
+            _ => return None,
+        }
+    }
+    Some(cur)
+}
+
+/// Where the walk is: inside an action (relative references are wrong there) and how many
+/// loops enclose it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Place {
+    in_action: bool,
+    loops: usize,
 }
 
 struct Walk<'a> {
-    root_key: &'a str,
-    root: &'a Mapping,
+    top: &'a Mapping,
     name: &'a str,
+    module: bool,
     errors: &'a mut Vec<String>,
     modules: Vec<(String, String)>,
     queues: Vec<(String, String)>,
+    ancestors: Vec<&'a Mapping>,
 }
 
-impl Walk<'_> {
-    fn value(&mut self, v: &Value, key: &str) {
-        match v {
-            Value::Mapping(m) => self.mapping(m, key),
-            Value::Sequence(s) => {
-                for item in s {
-                    self.value(item, key);
-                }
-            }
-            Value::Tagged(t) => self.value(&t.value, key),
-            _ => {}
-        }
-    }
-
-    fn mapping(&mut self, m: &Mapping, _parent: &str) {
-        let name = self.name;
-        let action_name = get(m, "name").and_then(as_str).unwrap_or_default();
+impl<'a> Walk<'a> {
+    fn mapping(&mut self, m: &'a Mapping, at: &mut String, place: Place) {
+        self.ancestors.push(m);
+        let owner = get(m, "name").and_then(as_str).unwrap_or_default();
         for (k, v) in m {
-            let Some(k) = as_str(k) else {
-                self.value(v, "");
-                continue;
-            };
-            if REFERENCE_KEYS.contains(&k.as_str()) {
-                match as_str(v) {
-                    Some(r) if resolves(self.root_key, self.root, &r) => {}
-                    Some(r) => self.errors.push(format!(
-                        "Error: Flow '{name}': Unable to resolve {k} '{r}' in action '{action_name}'"
-                    )),
-                    None => self.errors.push(format!(
-                        "Error: Flow '{name}': {k} in action '{action_name}' must be a reference string"
-                    )),
+            let Some(k) = as_str(k) else { continue };
+            let len = at.len();
+            at.push('/');
+            at.push_str(&escape(&k));
+            if k.ends_with("Ref") {
+                if let Some(r) = as_str(v) {
+                    self.reference(&k, &r, at, place);
                 }
-                continue;
             }
-            let Value::Mapping(inner) = v else {
-                self.value(v, &k);
-                continue;
-            };
-            let inner_name = get(inner, "name").and_then(as_str).unwrap_or_default();
-            if k == JUMP_TO_TASK_ACTION && get(inner, "targetTaskRef").is_none() {
-                self.errors.push(format!(
-                    "Error: Flow '{name}': action '{inner_name}' ({JUMP_TO_TASK_ACTION}) is missing required property 'targetTaskRef'"
-                ));
-            }
-            if k == CALL_COMMON_MODULE_ACTION {
-                match get(inner, CALL_COMMON_MODULE_KEY) {
-                    Some(Value::Mapping(cm)) if !cm.is_empty() => {
-                        for module in cm.keys().filter_map(as_str) {
-                            self.modules.push((module, inner_name.clone()));
+            if k == "exp" {
+                if let Some(e) = as_str(v) {
+                    for f in called_functions(&e) {
+                        if !known_function(&f) {
+                            let name = self.name;
+                            self.errors.push(format!(
+                                "Error: Flow '{name}': unknown function '{f}' in the expression at {at}"
+                            ));
                         }
                     }
-                    _ => self.errors.push(format!(
-                        "Error: Flow '{name}': action '{inner_name}' ({CALL_COMMON_MODULE_ACTION}) does not name a common module"
-                    )),
                 }
             }
-            if TRANSFER_ACTIONS.contains(&k.as_str()) {
-                if let Some(Value::Mapping(tq)) = get(inner, "targetQueue") {
-                    if let Some(Value::Mapping(lit)) = get(tq, "lit") {
-                        match get(lit, "name").and_then(as_str) {
-                            Some(q) => self.queues.push((q, inner_name.clone())),
-                            None => self.errors.push(format!(
-                                "Error: Flow '{name}': action '{inner_name}' ({k}) has a literal targetQueue without a name"
+            if k == QUEUE_KEY {
+                if let Some(q) = queue_literal(v) {
+                    self.queues.push((q, owner.clone()));
+                }
+            }
+            match v {
+                Value::Sequence(items) if k == "actions" || k == "startUpTaskActions" => {
+                    self.actions(items, at, place);
+                }
+                Value::Mapping(inner) => self.mapping(inner, at, place),
+                Value::Sequence(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        if let Value::Mapping(inner) = item {
+                            let l = at.len();
+                            at.push('/');
+                            at.push_str(&i.to_string());
+                            self.mapping(inner, at, place);
+                            at.truncate(l);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            at.truncate(len);
+        }
+        self.ancestors.pop();
+    }
+
+    fn actions(&mut self, items: &'a [Value], at: &mut String, place: Place) {
+        let name = self.name;
+        for (i, item) in items.iter().enumerate() {
+            let len = at.len();
+            at.push('/');
+            at.push_str(&i.to_string());
+            let Value::Mapping(m) = item else {
+                self.errors.push(format!(
+                    "Error: Flow '{name}': the action at {at} must be a mapping with one action type key"
+                ));
+                at.truncate(len);
+                continue;
+            };
+            if m.len() != 1 {
+                self.errors.push(format!(
+                    "Error: Flow '{name}': the action at {at} must have exactly one action type key"
+                ));
+            }
+            for (k, body) in m {
+                let Some(kind) = as_str(k) else { continue };
+                let l = at.len();
+                at.push('/');
+                at.push_str(&escape(&kind));
+                let action_name = match body {
+                    Value::Mapping(b) => get(b, "name").and_then(as_str).unwrap_or_default(),
+                    _ => String::new(),
+                };
+                let mut inner = Place {
+                    in_action: true,
+                    ..place
+                };
+                match kind.as_str() {
+                    "loop" => inner.loops += 1,
+                    "loopExit" if place.loops == 0 => self.errors.push(format!(
+                        "Error: Flow '{name}': loopExit '{action_name}' at {at} is not inside a loop"
+                    )),
+                    JUMP_TO_TASK_ACTION => {
+                        if self.module {
+                            self.errors.push(format!(
+                                "Error: Flow '{name}': action '{action_name}' at {at}: a common module has no reusable tasks to jump to"
+                            ));
+                        }
+                        let has_target =
+                            matches!(body, Value::Mapping(b) if get(b, "targetTaskRef").is_some());
+                        if !has_target {
+                            self.errors.push(format!(
+                                "Error: Flow '{name}': action '{action_name}' ({JUMP_TO_TASK_ACTION}) at {at} is missing required property 'targetTaskRef'"
+                            ));
+                        }
+                    }
+                    CALL_COMMON_MODULE_ACTION => {
+                        match body {
+                            Value::Mapping(b) => match get(b, CALL_COMMON_MODULE_KEY) {
+                                Some(Value::Mapping(cm)) if !cm.is_empty() => {
+                                    for module in cm.keys().filter_map(as_str) {
+                                        self.modules.push((module, action_name.clone()));
+                                    }
+                                }
+                                _ => self.errors.push(format!(
+                                    "Error: Flow '{name}': action '{action_name}' ({CALL_COMMON_MODULE_ACTION}) at {at} does not name a common module"
+                                )),
+                            },
+                            _ => self.errors.push(format!(
+                                "Error: Flow '{name}': action at {at} ({CALL_COMMON_MODULE_ACTION}) does not name a common module"
                             )),
                         }
                     }
+                    _ => {}
                 }
+                if let Value::Mapping(b) = body {
+                    self.mapping(b, at, inner);
+                }
+                at.truncate(l);
             }
-            self.mapping(inner, &k);
+            at.truncate(len);
         }
     }
+
+    fn reference(&mut self, key: &str, r: &str, at: &str, place: Place) {
+        let name = self.name;
+        if place.in_action && r.starts_with("./") {
+            let absolute = r.replacen("./", "/<root>/", 1);
+            self.errors.push(format!(
+                "Error: Flow '{name}': relative reference {key} '{r}' at {at}: inside an action './' resolves from the action's own place; write the absolute path ('{absolute}')"
+            ));
+            return;
+        }
+        if resolve(self.top, &self.ancestors, r).is_none() {
+            self.errors.push(format!(
+                "Error: Flow '{name}': Unable to resolve {key} '{r}' at {at}"
+            ));
+        }
+    }
+}
+
+fn queue_literal(v: &Value) -> Option<String> {
+    let Value::Mapping(tq) = v else { return None };
+    let Some(Value::Mapping(lit)) = get(tq, "lit") else {
+        return None;
+    };
+    get(lit, "name").and_then(as_str)
 }
 
 #[cfg(test)]
@@ -288,7 +709,12 @@ mod tests {
     const GOOD: &str = r#"
 inboundCall:
   name: Main IVR
+  defaultLanguage: en-us
   startUpRef: "/inboundCall/tasks/task[Main]"
+  initialGreeting: {tts: Hello}
+  supportedLanguages:
+    en-us:
+      defaultLanguageSkill: {noValue: true}
   tasks:
     - task:
         name: Main
@@ -305,8 +731,9 @@ inboundCall:
               outputs:
                 "yes":
                   actions:
-                    - jumpToTask: {name: Go, targetTaskRef: "./tasks/task[Other]"}
+                    - jumpToTask: {name: Go, targetTaskRef: "/inboundCall/tasks/task[Other]"}
           - transferToAcd: {name: Xfer, targetQueue: {lit: {name: General}}}
+          - disconnect: {name: Bye}
     - task:
         name: Other
         refId: Other
@@ -314,8 +741,59 @@ inboundCall:
           - disconnect: {name: Bye}
 "#;
 
+    const MODULE: &str = r#"
+commonModule:
+  name: Pin
+  defaultLanguage: en-us
+  variables:
+    - stringVariable: {name: Common.pin, initialValue: {noValue: true}, isInput: false, isOutput: true}
+    - integerVariable: {name: Common.i, initialValue: {noValue: true}}
+  startUpTaskActions:
+    - loop:
+        name: Three tries
+        currentIndex: {var: Common.i}
+        loopCount: {lit: 3}
+        outputs:
+          loop:
+            actions:
+              - collectInput:
+                  name: Ask
+                  inputData: {var: Common.pin}
+                  digits: {exact: 4}
+                  inputAudio: {tts: PIN please}
+                  outputs:
+                    success:
+                      actions:
+                        - loopExit: {name: Got it}
+    - playAudio: {name: Done, audio: {tts: Thanks}}
+"#;
+
     #[test]
-    fn good_flow() {
+    fn finds_called_functions_and_refuses_unknown_ones() {
+        assert_eq!(
+            called_functions(
+                r#"Append("a(", ToString(Flow.n)) and not (IsSet (Flow.x)) or x.Y(1)"#
+            ),
+            ["Append", "ToString", "IsSet", "x.Y"]
+        );
+        assert!(called_functions("(1 + 2) * 3").is_empty());
+        assert!(known_function("tophonenumber") && known_function("Upper"));
+        let e = errors(&GOOD.replace(
+            "condition: {exp: \"true\"}",
+            "condition: {exp: \"Frobnicate(1)\"}",
+        ));
+        assert!(
+            e.contains("unknown function 'Frobnicate' in the expression at /inboundCall/tasks/0/task/actions/1/decision/condition/exp"),
+            "{e}"
+        );
+    }
+
+    fn errors(y: &str) -> String {
+        analyze(y).unwrap_err().join("\n")
+    }
+
+    #[test]
+    fn good_flows() {
         let a = analyze(GOOD).unwrap();
         assert_eq!(a.name, "Main IVR");
         assert_eq!(a.flow_type, "INBOUNDCALL");
@@ -324,18 +802,160 @@ inboundCall:
             vec![("Lookup Customer".to_owned(), "Lookup".to_owned())]
         );
         assert_eq!(a.queues, vec![("General".to_owned(), "Xfer".to_owned())]);
+        let m = analyze(MODULE).unwrap();
+        assert_eq!(m.flow_type, "COMMONMODULE");
     }
 
     #[test]
-    fn bad_refs() {
-        let y = GOOD.replace("task[Other]\"", "task[Nope]\"");
-        let e = analyze(&y).unwrap_err();
-        assert!(e[0].contains("Unable to resolve targetTaskRef './tasks/task[Nope]'"));
-        let y = GOOD.replace(
+    fn refuses_relative_references_inside_actions() {
+        let e = errors(&GOOD.replace(
+            "\"/inboundCall/tasks/task[Other]\"",
+            "\"./tasks/task[Other]\"",
+        ));
+        assert!(
+            e.contains("relative reference targetTaskRef './tasks/task[Other]' at /inboundCall/tasks/0/task/actions/1/decision/outputs/yes/actions/0/jumpToTask/targetTaskRef"),
+            "{e}"
+        );
+        // At the root, a relative start-up reference is what real files write.
+        let ok = GOOD.replace("\"/inboundCall/tasks/task[Main]\"", "./tasks/task[Main]");
+        analyze(&ok).unwrap();
+    }
+
+    #[test]
+    fn refuses_unresolved_references() {
+        let e = errors(&GOOD.replace("task[Other]\"", "task[Nope]\""));
+        assert!(
+            e.contains("Unable to resolve targetTaskRef '/inboundCall/tasks/task[Nope]'"),
+            "{e}"
+        );
+        let e = errors(&GOOD.replace(
             "/inboundCall/tasks/task[Main]",
             "/inboundCall/tasks/task[X]",
+        ));
+        assert!(e.contains("Unable to resolve startUpRef"), "{e}");
+    }
+
+    #[test]
+    fn refuses_tasks_start_up_ref_and_jumps_in_a_module() {
+        let with_tasks = MODULE.replace(
+            "  startUpTaskActions:",
+            "  startUpRef: \"/commonModule/tasks/task[A]\"\n  tasks:\n    - task:\n        name: A\n        refId: A\n        actions:\n          - disconnect: {name: x}\n  startUpTaskActions:",
         );
-        let e = analyze(&y).unwrap_err();
-        assert!(e[0].contains("startUpRef"), "{e:?}");
+        let e = errors(&with_tasks);
+        assert!(
+            e.contains("a common module has no 'tasks' (at /commonModule/tasks)"),
+            "{e}"
+        );
+        assert!(e.contains("a common module has no 'startUpRef'"), "{e}");
+        let with_jump = MODULE.replace(
+            "    - playAudio: {name: Done, audio: {tts: Thanks}}",
+            "    - jumpToTask: {name: Away, targetTaskRef: \"/commonModule/tasks/task[A]\"}",
+        );
+        let e = errors(&with_jump);
+        assert!(
+            e.contains("action 'Away' at /commonModule/startUpTaskActions/1/jumpToTask: a common module has no reusable tasks"),
+            "{e}"
+        );
+        let e = errors(&MODULE.replace("  startUpTaskActions:", "  otherActions:"));
+        assert!(
+            e.contains("missing required property 'startUpTaskActions'"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn refuses_a_task_without_a_closing_action() {
+        let e = errors(&GOOD.replace(
+            "          - disconnect: {name: Bye}\n    - task:",
+            "    - task:",
+        ));
+        assert!(
+            e.contains("task 'Main' (at /inboundCall/tasks/0/task) must end with a closing action (disconnect, jumpToMenu, jumpToTask); its last action is 'transferToAcd'"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn refuses_loop_exit_outside_a_loop() {
+        let y = MODULE.replace(
+            "    - playAudio: {name: Done, audio: {tts: Thanks}}",
+            "    - loopExit: {name: Stray}",
+        );
+        let e = errors(&y);
+        assert!(
+            e.contains("loopExit 'Stray' at /commonModule/startUpTaskActions/1/loopExit is not inside a loop"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn refuses_unknown_actions_and_keys() {
+        let e = errors(&GOOD.replace(
+            "- disconnect: {name: Bye}\n    - task:",
+            "- hangUp: {name: Bye}\n    - task:",
+        ));
+        assert!(
+            e.contains("unknown property 'hangUp' at /inboundCall/tasks/0/task/actions/3/hangUp: no published Archy flow has '@action.hangUp'"),
+            "{e}"
+        );
+        let e = errors(&GOOD.replace("defaultLanguageSkill: {noValue: true}", "none: true"));
+        assert!(
+            e.contains("unknown property 'none' at /inboundCall/supportedLanguages/en-us/none"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_module_may_not_call_a_module() {
+        let y = MODULE.replace(
+            "    - playAudio: {name: Done, audio: {tts: Thanks}}",
+            "    - callCommonModule: {name: Nested, commonModule: {Other: {ver_latestPublished: {inputs: {}}}}}",
+        );
+        assert!(errors(&y).contains(
+            "a common module cannot call a common module: action 'Nested' calls 'Other'"
+        ));
+    }
+
+    /// Every voice flow of the corpus of real files passes the check (placeholders filled).
+    #[test]
+    fn accepts_every_voice_flow_of_the_corpus() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/archy-corpus");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let Some(ext) = path.extension().and_then(|e| e.to_str()) else {
+                continue;
+            };
+            if ext != "yaml" && ext != "yml" {
+                continue;
+            }
+            let text = fill_placeholders(&std::fs::read_to_string(&path).unwrap());
+            if let Err(e) = analyze(&text) {
+                panic!("{}: {e:#?}", path.display());
+            }
+            n += 1;
+        }
+        assert_eq!(n, 26);
+    }
+
+    fn fill_placeholders(s: &str) -> String {
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s;
+        while let Some(i) = rest.find("{{") {
+            out.push_str(&rest[..i]);
+            match rest[i..].find("}}") {
+                Some(j) => {
+                    out.push_str("SUBST");
+                    rest = &rest[i + j + 2..];
+                }
+                None => {
+                    out.push_str(&rest[i..]);
+                    rest = "";
+                }
+            }
+        }
+        out.push_str(rest);
+        out
     }
 }

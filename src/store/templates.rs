@@ -143,6 +143,34 @@ impl Store {
         .await
     }
 
+    /// Whether some target records a flow of this template as a common module.
+    pub async fn has_module_record(&self, template: &str) -> Result<bool, sqlx::Error> {
+        let hit: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM flow_records WHERE template_name = $1 AND flow_type = 'module' LIMIT 1",
+        )
+        .bind(template)
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(hit.is_some())
+    }
+
+    /// The latest documents of the other templates (not deleted) whose text contains
+    /// `needle`: candidates for callers of a module, confirmed by the caller.
+    pub async fn latest_documents_containing(
+        &self,
+        exclude: &str,
+        needle: &str,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT v.document FROM template_heads h JOIN template_versions v ON v.name = h.name AND v.version = h.latest_version \
+             WHERE h.deleted_at IS NULL AND h.name <> $1 AND instr(v.document, $2) > 0 ORDER BY h.name",
+        )
+        .bind(exclude)
+        .bind(needle)
+        .fetch_all(self.reader())
+        .await
+    }
+
     /// The latest versions of several templates (missing or deleted ones are left out).
     pub async fn latest_templates(
         &self,

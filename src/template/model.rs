@@ -73,6 +73,8 @@ pub struct Flow {
     pub division: String,
     /// Default language, e.g. "en-us" (lower-cased).
     pub language: String,
+    /// What an inbound call hears first (`initialGreeting`); `None`: silence.
+    pub greeting: Option<String>,
     /// Module input variables (empty for inbound flows).
     pub inputs: BTreeMap<String, VarType>,
     /// Module output variables (for a module whose document has no `outputs`: every Set

@@ -175,6 +175,39 @@ async fn compile_answers_json_or_the_yaml_file() {
             .contains("Shared_Module_Language_Select")
     );
 
+    // The seed module says "type": "inbound", but Inbound_Flow_A calls it: compiled as the
+    // common module a job would deploy, with a warning saying why.
+    let r = app
+        .post_json(
+            "/v1/templates/Shared_Module_Language_Select/compile",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let m: Value = r.json().await.unwrap();
+    assert_eq!(m["flow_type"], "module");
+    let text = m["yaml"].as_str().unwrap();
+    assert!(text.starts_with("commonModule:\n"), "{text}");
+    assert!(text.contains("  startUpTaskActions:\n"), "{text}");
+    assert!(
+        m["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["code"] == "inbound_as_module"
+                && w["message"].as_str().unwrap().contains("Inbound_Flow_A")),
+        "{m}"
+    );
+    // Asked for explicitly, it compiles as an inbound flow.
+    let r = app
+        .post_json(
+            "/v1/templates/Shared_Module_Language_Select/compile",
+            &json!({"type": "inbound"}),
+        )
+        .await;
+    let i: Value = r.json().await.unwrap();
+    assert_eq!(i["flow_type"], "inbound", "{i}");
+
     // The module compiles as a common module when asked.
     let r = app
         .client

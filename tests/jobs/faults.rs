@@ -95,8 +95,8 @@ fn by_status(counters: &Value, status: u16) -> u64 {
 
 /// The org allows 30 requests per 2 s window per token (Genesys: per 60 s; the sandbox's
 /// window is shortened so the test takes seconds), the target believes it may send 6,000 a
-/// minute: the job (~35 requests) runs into a 429, pauses the target for `Retry-After` (the
-/// rest of the org's fixed window), and finishes.
+/// minute: the job (17 flows at two requests each, ~37 requests) runs into a 429, pauses the
+/// target for `Retry-After` (the rest of the org's fixed window), and finishes.
 #[tokio::test]
 async fn a_429_storm_pauses_the_target_and_the_job_still_succeeds() {
     // Arrange

@@ -218,7 +218,13 @@ fn seed_catalog() -> BTreeMap<String, ModuleInterface> {
 fn seed_module_validates_without_errors() {
     let r = check(&seed(SEED_MODULE));
     assert!(!r.has_errors(), "{:#?}", r.findings);
-    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+    // The onErrors of SayHello and SetResult are not compiled: no failure path in Archy.
+    assert_eq!(
+        codes(&r),
+        ["on_error_not_compiled", "on_error_not_compiled"],
+        "{:#?}",
+        r.findings
+    );
     let flow = r.flow.unwrap();
     assert_eq!(flow.flow_type, FlowType::Inbound);
     assert_eq!(flow.division, "Home");
@@ -256,6 +262,7 @@ fn seed_inbound_validates_alone_with_only_warnings() {
         c,
         [
             "flow_timeout_ignored",
+            "on_error_not_compiled",
             "undeclared_parameter",
             "unverified_variable"
         ]
@@ -446,7 +453,12 @@ fn rule_on_error_forms() {
     let n = json!({"A": {"id": "A", "type": "Say", "properties": {"sayText": "x"},
         "onComplete": {"nextNode": "B", "onError": "C"}}, "B": end("B"), "C": end("C")});
     let r = check(&doc("A", n));
-    clean(&r);
+    // The seed's form is read; a Say's onError is not compiled (a warning).
+    assert_eq!(codes(&r), ["on_error_not_compiled"]);
+    assert_eq!(
+        find(&r, "on_error_not_compiled").pointer,
+        "/draft/nodes/A/onComplete/onError"
+    );
     assert_eq!(r.flow.unwrap().nodes["A"].on_error.as_deref(), Some("C"));
 }
 
@@ -927,7 +939,8 @@ fn rule_module_inputs_and_outputs() {
         &call(json!({"account": "'1'"}), json!({"verified": "ok"})),
         &cat,
     );
-    clean(&r);
+    // The Flow node's onError is not compiled (callCommonModule has no failure path).
+    assert_eq!(codes(&r), ["on_error_not_compiled"]);
     assert_eq!(r.flow.unwrap().variables.get("ok"), Some(&VarType::Boolean));
     // declared module outputs the module never sets
     let mut m = module(
@@ -1100,4 +1113,184 @@ fn all_findings_are_collected_and_codes_are_listed() {
     for f in &r.findings {
         assert!(CODES.contains(&f.code.as_str()), "{} not in CODES", f.code);
     }
+}
+
+#[test]
+fn rule_control_characters_in_node_ids() {
+    let r = check(&doc(
+        "A",
+        json!({"A": say("A", "hi", "E\u{0}x"), "E\u{0}x": end("E\u{0}x")}),
+    ));
+    let f = find(&r, "invalid_node_id");
+    assert!(f.is_error());
+    assert_eq!(f.pointer, "/draft/nodes/E\u{0}x");
+    assert!(f.message.contains("\\0"), "{}", f.message);
+    assert!(r.flow.is_none());
+}
+
+#[test]
+fn rule_greeting() {
+    let mut d = doc("A", json!({"A": say("A", "hi", "E"), "E": end("E")}));
+    d["greeting"] = json!("Welcome.");
+    let r = check(&d);
+    clean(&r);
+    assert_eq!(r.flow.unwrap().greeting.as_deref(), Some("Welcome."));
+    d["greeting"] = json!(" ");
+    assert!(find(&check(&d), "invalid_value").pointer == "/greeting");
+    let mut m = module("A", json!({"A": say("A", "hi", "E"), "E": end("E")}));
+    m["greeting"] = json!("Welcome.");
+    assert!(has(&check(&m), "greeting_on_module"));
+}
+
+#[test]
+fn rule_module_not_structurable() {
+    // A Gather whose failure path rejoins the loop from two places that cannot merge:
+    // the cycle Two <-> Three is entered at both nodes.
+    let m = module(
+        "One",
+        json!({
+            "One": gather("One", "Two", "Three"),
+            "Two": gather("Two", "Three", "E"),
+            "Three": gather("Three", "Two", "E"),
+            "E": end("E"),
+        }),
+    );
+    let r = check(&m);
+    let f = find(&r, "module_not_structurable");
+    assert!(f.is_error());
+    assert_eq!(f.pointer, "/draft/nodes/Three/onComplete/nextNode");
+    assert!(f.hint.as_deref().unwrap().contains("cycle"), "{f:?}");
+    // A retry loop entered at one node is fine.
+    let m = module(
+        "One",
+        json!({
+            "One": gather("One", "E", "Two"),
+            "Two": say("Two", "Again.", "One"),
+            "E": end("E"),
+        }),
+    );
+    assert!(!has(&check(&m), "module_not_structurable"));
+    // A transfer inside a module is compiled, with a warning.
+    let m = module(
+        "One",
+        json!({"One": {"id": "One", "type": "Route", "properties": {"queueName": "Q"},
+                        "onComplete": {"nextNode": "E"}}, "E": end("E")}),
+    );
+    assert!(has(&check(&m), "module_leaves_call"));
+}
+
+#[test]
+fn rule_on_error_not_compiled() {
+    // Set's onError cannot be compiled (updateData has no failure path): a warning at store
+    // time, pointing at the exit.
+    let r = check(&doc(
+        "S",
+        json!({
+            "S": {"id": "S", "type": "Set", "properties": {"setVars": [
+                    {"key": "n", "value": {"type": "integer", "expression": "ToInt('1')"}}]},
+                  "onComplete": {"nextNode": "E"}, "onError": {"nextNode": "H"}},
+            "H": say("H", "Sorry.", "E"),
+            "E": end("E"),
+        }),
+    ));
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.code == "on_error_not_compiled")
+        .expect("a warning");
+    assert_eq!(f.pointer, "/draft/nodes/S/onError/nextNode");
+    assert!(!r.has_errors(), "{:?}", r.findings);
+    // A Gather's onError is its failure output: no warning; nor for an onError equal to next.
+    let clean = check(&doc(
+        "G",
+        json!({
+            "G": gather("G", "E", "S"),
+            "S": {"id": "S", "type": "Say", "properties": {"sayText": "x"},
+                  "onComplete": {"nextNode": "E"}, "onError": {"nextNode": "E"}},
+            "E": end("E"),
+        }),
+    ));
+    assert!(
+        !has(&clean, "on_error_not_compiled"),
+        "{:?}",
+        clean.findings
+    );
+}
+
+#[test]
+fn read_before_write_gives_up_on_documents_too_large_for_it() {
+    // 12,000 Set nodes each writing its own variable: 12,000 × 188 bitset words is past
+    // the analysis' memory bound, so it is skipped with a warning instead of allocating.
+    let n = 12_000;
+    let mut nodes = serde_json::Map::new();
+    for i in 0..n {
+        let next = if i + 1 == n {
+            "Bye".to_owned()
+        } else {
+            format!("S{}", i + 1)
+        };
+        nodes.insert(
+            format!("S{i}"),
+            json!({"id": format!("S{i}"), "type": "Set", "properties": {"setVars": [
+                {"key": format!("v{i}"), "value": {"type": "string", "value": "x"}}]},
+                "onComplete": {"nextNode": next}}),
+        );
+    }
+    nodes.insert(
+        "Bye".into(),
+        json!({"id": "Bye", "type": "Disconnect", "properties": {}}),
+    );
+    let doc = json!({"name": "Big", "type": "inbound",
+                     "draft": {"startNode": "S0", "nodes": nodes}});
+    let r = validate(&doc, &NoModules);
+    assert!(!r.has_errors());
+    let skipped: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.code == "analysis_skipped")
+        .collect();
+    assert_eq!(
+        skipped.len(),
+        1,
+        "{:?}",
+        r.findings.iter().take(3).collect::<Vec<_>>()
+    );
+    assert_eq!(skipped[0].pointer, "/draft/nodes");
+}
+
+#[test]
+fn many_long_unknown_targets_do_not_make_hints_quadratic() {
+    // 3,000 nodes with 100-character ids, each moving to an unknown 100-character node:
+    // without a bound on hint work this is 9e6 edit distances of 1e4 cells each.
+    let n = 3_000;
+    let id = |i: usize| format!("{i:0>100}");
+    let mut nodes = serde_json::Map::new();
+    for i in 0..n {
+        nodes.insert(
+            id(i),
+            json!({"id": id(i), "type": "Say", "properties": {"sayText": "x"},
+                   "onComplete": {"nextNode": format!("{i:x>100}")}}),
+        );
+    }
+    let doc = json!({"name": "Typos", "type": "inbound",
+                     "draft": {"startNode": id(0), "nodes": nodes}});
+    let t = std::time::Instant::now();
+    let r = validate(&doc, &NoModules);
+    assert_eq!(
+        r.findings
+            .iter()
+            .filter(|f| f.code == "unknown_next_node")
+            .count(),
+        n
+    );
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        t.elapsed()
+    );
+    // Small documents still get their hint.
+    assert_eq!(
+        did_you_mean("Chose", ["Choose", "Menu"].into_iter()),
+        Some("Choose")
+    );
 }

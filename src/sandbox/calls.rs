@@ -1,0 +1,105 @@
+//! Calls placed through the sandbox org's **published** flows with the Archy interpreter
+//! ([`crate::archy::interpret`]): what a caller would hear, in what the org would run.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde_yaml_ng::Value;
+
+use super::state::State;
+use crate::archy::interpret::{self, Call, MAX_ACTIONS, Published};
+use crate::simulate::SimInput;
+
+/// Body of `POST /sandbox/calls`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CallRequest {
+    /// Name of the published flow the call enters (an inbound, in-queue or outbound flow).
+    pub flow: String,
+    /// Caller inputs for the flow's `collectInput` actions, in order: digits or `timeout`.
+    #[serde(default)]
+    pub inputs: Vec<String>,
+    /// Action limit (default and maximum: Genesys's 10,000 per call).
+    pub max_actions: Option<usize>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CallError {
+    #[error("inputs/{index}: {value:?} is neither digits (0-9, *, #) nor 'timeout'")]
+    BadInput { index: usize, value: String },
+    #[error("maxActions must be between 1 and {MAX_ACTIONS}")]
+    BadLimit,
+    #[error("no published flow named '{0}' that a call can enter")]
+    NoFlow(String),
+    #[error("the published flow file is not readable YAML: {0}")]
+    Unreadable(String),
+}
+
+/// The published modules of the org, by flow name (case-insensitive, as Genesys names are),
+/// each parsed when a call first reaches it.
+pub struct Modules {
+    raw: Vec<(String, String)>,
+    parsed: RefCell<HashMap<String, Option<Value>>>,
+}
+
+impl Published for Modules {
+    fn module(&self, name: &str) -> Option<Value> {
+        let key = name.to_lowercase();
+        if let Some(v) = self.parsed.borrow().get(&key) {
+            return v.clone();
+        }
+        let v = self
+            .raw
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .and_then(|(_, y)| serde_yaml_ng::from_str::<Value>(y).ok());
+        self.parsed.borrow_mut().insert(key, v.clone());
+        v
+    }
+}
+
+/// The entry flow's published file and every published module's, copied under the lock
+/// (parsing happens after it is released).
+pub fn snapshot(st: &State, flow: &str) -> Result<(String, Modules), CallError> {
+    let published = |f: &super::state::FlowRec| f.published_version().and_then(|v| v.yaml.clone());
+    let entry = ["INBOUNDCALL", "INQUEUECALL", "OUTBOUNDCALL"]
+        .into_iter()
+        .find_map(|t| st.find_flow(flow, t).and_then(published))
+        .ok_or_else(|| CallError::NoFlow(flow.to_owned()))?;
+    let raw = st
+        .flows
+        .values()
+        .filter(|f| f.flow_type == "COMMONMODULE")
+        .filter_map(|f| Some((f.name.clone(), published(f)?)))
+        .collect();
+    Ok((
+        entry,
+        Modules {
+            raw,
+            parsed: RefCell::new(HashMap::new()),
+        },
+    ))
+}
+
+/// Checks the request and runs the call.
+pub fn place(req: &CallRequest, entry: &str, modules: &dyn Published) -> Result<Call, CallError> {
+    let entry: Value =
+        serde_yaml_ng::from_str(entry).map_err(|e| CallError::Unreadable(e.to_string()))?;
+    let inputs = req
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(index, s)| {
+            SimInput::parse(s).ok_or_else(|| CallError::BadInput {
+                index,
+                value: s.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let max = req.max_actions.unwrap_or(MAX_ACTIONS);
+    if max == 0 || max > MAX_ACTIONS {
+        return Err(CallError::BadLimit);
+    }
+    Ok(interpret::call(&entry, modules, &inputs, max))
+}
