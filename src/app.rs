@@ -30,6 +30,8 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot start the in-process sandbox org: {0}")]
+    Sandbox(std::io::Error),
 }
 
 /// How long in-flight requests (and background tasks) may take to finish after a shutdown is
@@ -65,14 +67,18 @@ impl Application {
         mut worker_options: WorkerOptions,
     ) -> Result<Application, StartError> {
         settings.check_bind()?;
+        crate::store::check_scheme(&settings.database_url)?;
         if let Some(opts) = settings.sandbox.clone() {
-            let (base, _sandbox) =
-                crate::sandbox::spawn_local(opts)
-                    .await
-                    .map_err(|source| StartError::Bind {
-                        addr: ([127, 0, 0, 1], 0).into(),
-                        source,
-                    })?;
+            // The org is kept beside the database, so the two agree after a restart.
+            let spawned = match crate::store::database_file(&settings.database_url) {
+                Some(db) => {
+                    let mut kept = db.into_os_string();
+                    kept.push("-sandbox.json");
+                    crate::sandbox::spawn_local_kept(opts, kept.into()).await
+                }
+                None => crate::sandbox::spawn_local(opts).await,
+            };
+            let (base, _sandbox) = spawned.map_err(StartError::Sandbox)?;
             tracing::info!(url = %base, "in-process sandbox org started as target `sandbox`");
             settings.upsert_target(TargetConfig {
                 name: "sandbox".into(),
@@ -114,6 +120,7 @@ impl Application {
         let signals = Signals::default();
         let liveness = Liveness::default();
         liveness.beat();
+        let shared: crate::jobs::Clients = Arc::new(clients.clone());
         let worker = Worker::with_signals(
             store.clone(),
             clients,
@@ -122,19 +129,29 @@ impl Application {
             liveness.clone(),
         );
         let shutdown = CancellationToken::new();
-        let router = crate::api::app_with_shutdown(
+        let tasks = TaskTracker::new();
+        if settings.drift_check_interval_secs > 0 {
+            tasks.spawn(crate::jobs::releases::check_drift_periodically(
+                store.clone(),
+                shared.clone(),
+                Duration::from_secs(settings.drift_check_interval_secs),
+                shutdown.clone(),
+            ));
+        }
+        let router = crate::api::app_with_clients(
             store.clone(),
             Arc::new(settings),
             signals,
             Some(liveness),
             shutdown.clone(),
+            shared,
         );
         Ok(Application {
             listener,
             router,
             store,
             shutdown,
-            tasks: TaskTracker::new(),
+            tasks,
             grace: grace_from_env(),
             worker: Some(worker),
         })

@@ -10,6 +10,9 @@ use crate::template::Finding;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// Longest `detail` a problem carries: a rejected 1 MB value is never echoed back whole.
+const MAX_DETAIL_CHARS: usize = 1000;
+
 /// An RFC 9457 problem document.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Problem {
@@ -52,6 +55,13 @@ pub enum ApiError {
     /// 409
     #[error("{0}")]
     Conflict(String),
+    /// 409 with findings: e.g. a module to delete that published flows still call (one
+    /// finding per module, naming its callers).
+    #[error("{detail}")]
+    InUse {
+        detail: String,
+        errors: Vec<Finding>,
+    },
     /// 413
     #[error("request body exceeds the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
@@ -90,7 +100,7 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::InUse { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
@@ -108,6 +118,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not-found",
             ApiError::MethodNotAllowed => "method-not-allowed",
             ApiError::Conflict(_) => "conflict",
+            ApiError::InUse { .. } => "in-use",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::NotAcceptable(_) => "not-acceptable",
@@ -135,15 +146,17 @@ impl ApiError {
             self.to_string()
         };
         let errors = match self {
-            ApiError::InvalidRequest { errors, .. } => errors.clone(),
-            ApiError::Validation { findings } => findings.clone(),
+            ApiError::InvalidRequest { errors, .. } | ApiError::InUse { errors, .. } => {
+                crate::template::answer_findings(errors)
+            }
+            ApiError::Validation { findings } => crate::template::answer_findings(findings),
             _ => Vec::new(),
         };
         Problem {
             problem_type: format!("/problems/{}", self.slug()),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
-            detail,
+            detail: crate::template::excerpt(&detail, MAX_DETAIL_CHARS).into_owned(),
             errors,
         }
     }
@@ -175,6 +188,32 @@ impl IntoResponse for ApiError {
             );
         }
         resp
+    }
+}
+
+impl From<crate::jobs::SubmitError> for ApiError {
+    fn from(e: crate::jobs::SubmitError) -> ApiError {
+        use crate::jobs::SubmitError as E;
+        match e {
+            E::Invalid { detail, errors } => ApiError::InvalidRequest { detail, errors },
+            E::InUse { detail, errors } => ApiError::InUse { detail, errors },
+            e @ E::Org { .. } => ApiError::Unavailable(e.to_string()),
+            E::WorkLimit(limit) => crate::api::work_limit(limit),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::jobs::releases::ReleaseError> for ApiError {
+    fn from(e: crate::jobs::releases::ReleaseError) -> ApiError {
+        use crate::jobs::releases::ReleaseError as E;
+        match e {
+            E::NotFound(m) => ApiError::NotFound(m),
+            E::Conflict(m) => ApiError::Conflict(m),
+            e @ E::Org { .. } => ApiError::Unavailable(e.to_string()),
+            E::Submit(e) => e.into(),
+            E::Store(e) => e.into(),
+        }
     }
 }
 
@@ -219,6 +258,33 @@ mod tests {
         assert_eq!(resp.headers()[header::RETRY_AFTER], "5");
         let other = ApiError::from(sqlx::Error::RowNotFound);
         assert_eq!(other.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn echoed_values_are_cut() {
+        let huge = "n".repeat(1 << 20);
+        let p = ApiError::Validation {
+            findings: vec![Finding::error(
+                "invalid_name",
+                format!("/{huge}"),
+                huge.clone(),
+            )],
+        }
+        .to_problem();
+        assert!(p.errors[0].message.len() < 2000);
+        assert!(p.errors[0].pointer.len() < 2000);
+        let many = vec![Finding::error("x", "", "m"); 10_000];
+        let p = ApiError::Validation { findings: many }.to_problem();
+        assert_eq!(p.errors.len(), crate::template::MAX_FINDINGS + 1);
+        assert!(
+            p.errors
+                .last()
+                .unwrap()
+                .message
+                .starts_with("9800 more findings")
+        );
+        let p = ApiError::NotFound(huge).to_problem();
+        assert!(p.detail.len() < 2000 && p.detail.ends_with('…'));
     }
 
     #[test]

@@ -1,25 +1,36 @@
 //! Provisioning jobs: pure planning ([`plan`]) and the crash-safe worker ([`worker`]).
 
 pub mod plan;
+pub mod releases;
+pub mod submit;
 pub mod worker;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 pub use plan::{Action, FlowRequest, JobRequest};
+pub use submit::{Submit, SubmitError};
+
+/// One Genesys client per target, shared by the worker and the use cases that read the org
+/// (one rate limiter and one token per target).
+pub type Clients = Arc<std::collections::BTreeMap<String, Arc<crate::genesys::GenesysClient>>>;
 pub use worker::{Outcome, Worker, WorkerOptions};
 
 /// Tells event followers (SSE streams) that some job's events changed. A `watch` channel:
 /// a follower that marks the value seen before reading the table never misses a change.
+/// Also wakes the worker when a job is queued, so a new job is claimed at once rather than
+/// at the worker's next look.
 #[derive(Clone, Debug)]
 pub struct Signals {
     tx: Arc<tokio::sync::watch::Sender<u64>>,
+    queued: Arc<tokio::sync::Notify>,
 }
 
 impl Default for Signals {
     fn default() -> Self {
         Signals {
             tx: Arc::new(tokio::sync::watch::channel(0).0),
+            queued: Arc::new(tokio::sync::Notify::new()),
         }
     }
 }
@@ -27,6 +38,17 @@ impl Default for Signals {
 impl Signals {
     pub fn notify(&self) {
         self.tx.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    /// A job was queued (created or retried): [`Signals::notify`], and wake the worker.
+    pub fn job_queued(&self) {
+        self.notify();
+        self.queued.notify_one();
+    }
+
+    /// Resolves at the next [`Signals::job_queued`] (or at once if one came unawaited).
+    pub async fn queued(&self) {
+        self.queued.notified().await;
     }
 
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
