@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::compile::expr_source;
-use crate::template::model::{Flow, ModuleRef, Node, NodeKind, QueueRef, Segment, SetValue, Text};
+use crate::template::model::{
+    Flow, ModuleRef, Node, NodeKind, Prompt, QueueRef, Segment, SetValue, Text,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -112,7 +114,9 @@ pub fn render(entry: &Flow, modules: &BTreeMap<String, Flow>, format: DiagramFor
                     });
                 }
             };
-            if let NodeKind::If { branches, default } = &node.kind {
+            if let NodeKind::If { branches, default } | NodeKind::Switch { branches, default } =
+                &node.kind
+            {
                 for (k, b) in branches.iter().enumerate() {
                     let src = as_written(&expr_source(&b.condition), &gathers);
                     let label = if src.is_empty() {
@@ -151,6 +155,31 @@ pub fn render(entry: &Flow, modules: &BTreeMap<String, Flow>, format: DiagramFor
                         }
                     }
                 }
+            }
+            match &node.kind {
+                NodeKind::Menu { choices, .. } => {
+                    for c in choices {
+                        let label = match &c.label {
+                            Some(l) => format!("{} {l}", c.digit),
+                            None => c.digit.to_string(),
+                        };
+                        push(&mut edges, id_of(&c.target), label, Style::Solid);
+                    }
+                }
+                NodeKind::Schedule { exits, .. } => {
+                    for (state, t) in exits {
+                        push(&mut edges, id_of(t), state.as_str().into(), Style::Solid);
+                    }
+                }
+                NodeKind::DataAction {
+                    on_timeout: Some(t),
+                    ..
+                } => push(&mut edges, id_of(t), "timeout".into(), Style::Solid),
+                NodeKind::TableLookup {
+                    on_not_found: Some(t),
+                    ..
+                } => push(&mut edges, id_of(t), "not found".into(), Style::Solid),
+                _ => {}
             }
             push(
                 &mut edges,
@@ -270,6 +299,32 @@ fn node_label(n: &Node) -> String {
             ModuleRef::Id(m) => format!("module id {m}"),
         },
         NodeKind::End { .. } | NodeKind::Disconnect => String::new(),
+        NodeKind::PlayPrompt { prompt } => format!("prompt {prompt}"),
+        NodeKind::Menu { prompt, .. } => match prompt {
+            Prompt::Text(t) => text_source(t),
+            Prompt::Named(p) => format!("prompt {p}"),
+        },
+        NodeKind::DataAction {
+            integration,
+            action,
+            ..
+        } => format!("{integration}/{action}"),
+        NodeKind::TableLookup { table, key, .. } => {
+            format!("table {table} [{}]", text_source(key))
+        }
+        NodeKind::Switch { .. } => String::new(),
+        NodeKind::SetParticipantData { attributes } => attributes
+            .iter()
+            .map(|(k, t)| format!("{k} = \"{}\"", text_source(t)))
+            .collect::<Vec<_>>()
+            .join("; "),
+        NodeKind::GetParticipantData { attributes } => attributes
+            .iter()
+            .map(|(k, v)| format!("{} = {k}", v.name()))
+            .collect::<Vec<_>>()
+            .join("; "),
+        NodeKind::Schedule { group, .. } => format!("schedule group {group}"),
+        NodeKind::Voicemail { queue } => format!("voicemail {queue}"),
     };
     let head = format!("{}: {}", n.kind.type_name(), n.id);
     if detail.is_empty() {

@@ -425,6 +425,11 @@ pub struct SimulationRequest {
     /// `max_simulation_steps` setting, 1,000,000 by default).
     #[schema(minimum = 1, maximum = 1_000_000)]
     pub max_steps: Option<usize>,
+    /// The org objects the call meets: data action answers, data table rows, schedule
+    /// group states, participant data. A node needing an object missing here ends the call
+    /// with outcome `error` naming it.
+    #[serde(default)]
+    pub org: simulate::SimOrg,
 }
 
 /// Run a call through a stored template and every module it calls.
@@ -501,8 +506,15 @@ async fn run_simulation(
         // The simulator stops itself at the deadline; `cpu`'s own timer is a backstop.
         deadline: Some(started + limits.work()),
     };
+    let org = req.org;
     let sim = super::cpu(&state, move || {
-        simulate::simulate_limited(&loaded.flow, &loaded.modules, &inputs, &sim_limits)
+        simulate::simulate_limited_with_org(
+            &loaded.flow,
+            &loaded.modules,
+            &inputs,
+            &sim_limits,
+            &org,
+        )
     })
     .await?;
     sim.map(Json).map_err(|e| {
