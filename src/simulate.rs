@@ -47,7 +47,6 @@ pub struct SimOrg {
     pub data_actions: BTreeMap<String, Vec<DataActionAnswer>>,
     /// Table → key → column → value.
     #[serde(default)]
-    #[schema(value_type = Object)]
     pub data_tables: BTreeMap<String, BTreeMap<String, BTreeMap<String, serde_json::Value>>>,
     #[serde(default)]
     pub schedule_groups: BTreeMap<String, ScheduleState>,
@@ -60,7 +59,6 @@ pub struct SimOrg {
 #[serde(untagged)]
 pub enum DataActionAnswer {
     Outputs {
-        #[schema(value_type = Object)]
         outputs: BTreeMap<String, serde_json::Value>,
     },
     Error {
