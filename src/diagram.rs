@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::compile::expr_source;
-use crate::template::model::{Flow, ModuleRef, Node, NodeKind, QueueRef, Segment, SetValue, Text};
+use crate::template::model::{
+    Flow, ModuleRef, Node, NodeKind, Prompt, QueueRef, Segment, SetValue, Text,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -270,6 +272,32 @@ fn node_label(n: &Node) -> String {
             ModuleRef::Id(m) => format!("module id {m}"),
         },
         NodeKind::End { .. } | NodeKind::Disconnect => String::new(),
+        NodeKind::PlayPrompt { prompt } => format!("prompt {prompt}"),
+        NodeKind::Menu { prompt, .. } => match prompt {
+            Prompt::Text(t) => text_source(t),
+            Prompt::Named(p) => format!("prompt {p}"),
+        },
+        NodeKind::DataAction {
+            integration,
+            action,
+            ..
+        } => format!("{integration}/{action}"),
+        NodeKind::TableLookup { table, key, .. } => {
+            format!("table {table} [{}]", text_source(key))
+        }
+        NodeKind::Switch { .. } => String::new(),
+        NodeKind::SetParticipantData { attributes } => attributes
+            .iter()
+            .map(|(k, t)| format!("{k} = \"{}\"", text_source(t)))
+            .collect::<Vec<_>>()
+            .join("; "),
+        NodeKind::GetParticipantData { attributes } => attributes
+            .iter()
+            .map(|(k, v)| format!("{} = {k}", v.name()))
+            .collect::<Vec<_>>()
+            .join("; "),
+        NodeKind::Schedule { group, .. } => format!("schedule group {group}"),
+        NodeKind::Voicemail { queue } => format!("voicemail {queue}"),
     };
     let head = format!("{}: {}", n.kind.type_name(), n.id);
     if detail.is_empty() {

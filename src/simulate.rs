@@ -293,6 +293,8 @@ enum Kind<'a> {
     },
     End,
     Disconnect,
+    /// A node type the simulator does not run yet.
+    Unsupported,
 }
 
 struct PNode<'a> {
@@ -443,6 +445,7 @@ fn build<'a>(entry: &'a Flow, modules: &'a BTreeMap<String, Flow>) -> Vec<Prog<'
                 }
                 NodeKind::End { .. } => Kind::End,
                 NodeKind::Disconnect => Kind::Disconnect,
+                _ => Kind::Unsupported,
             };
             nodes.push(PNode {
                 id: &node.id,
@@ -799,6 +802,9 @@ impl<'a> Machine<'_, 'a> {
                 Kind::Route(q) => Step::Done(OutcomeKind::Routed, Some((*q).to_owned())),
                 Kind::Disconnect => Step::Done(OutcomeKind::Disconnected, None),
                 Kind::End => Step::End,
+                Kind::Unsupported => {
+                    Step::Fail(format!("{} nodes cannot be simulated yet", node.type_name))
+                }
                 Kind::Call {
                     module,
                     inputs,

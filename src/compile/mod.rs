@@ -29,6 +29,7 @@
 mod expr;
 pub mod structure;
 pub mod unverified;
+mod vocabulary;
 pub mod yaml;
 
 #[cfg(test)]
@@ -46,7 +47,7 @@ pub use expr::{canonical, sanitize, source as expr_source};
 
 use crate::template::expr::Expr;
 use crate::template::model::{
-    Flow, FlowType, ModuleRef, Node, NodeKind, QueueRef, SetValue, Text, VarType,
+    Flow, FlowType, ModuleRef, Node, NodeKind, QueueRef, ScheduleState, SetValue, Text, VarType,
 };
 use crate::template::{Finding, pointer};
 use expr::Names;
@@ -230,6 +231,52 @@ fn shape_and_exits(n: &Node, ty: FlowType) -> (Shape, Vec<Option<&str>>) {
         ),
         NodeKind::End { .. } if ty == FlowType::Module => (Shape::Return, Vec::new()),
         NodeKind::End { .. } | NodeKind::Disconnect => (Shape::Close, Vec::new()),
+        NodeKind::PlayPrompt { .. }
+        | NodeKind::SetParticipantData { .. }
+        | NodeKind::GetParticipantData { .. } => (Shape::Linear, vec![n.next.as_deref()]),
+        NodeKind::Voicemail { .. } => (
+            Shape::Linear,
+            vec![n.on_error.as_deref().or(n.next.as_deref())],
+        ),
+        NodeKind::DataAction { on_timeout, .. } => (
+            Shape::Branch,
+            vec![
+                n.next.as_deref(),
+                n.on_error.as_deref(),
+                on_timeout.as_deref().or(n.on_error.as_deref()),
+            ],
+        ),
+        NodeKind::TableLookup { on_not_found, .. } => (
+            Shape::Branch,
+            vec![
+                n.next.as_deref(),
+                on_not_found.as_deref(),
+                n.on_error.as_deref(),
+            ],
+        ),
+        NodeKind::Switch { branches, default } => (
+            Shape::Branch,
+            branches
+                .iter()
+                .map(|b| Some(b.target.as_str()))
+                .chain(std::iter::once(default.as_deref()))
+                .collect(),
+        ),
+        NodeKind::Schedule { exits, .. } => (
+            Shape::Branch,
+            ScheduleState::ALL
+                .iter()
+                .map(|s| exits.get(s).map(String::as_str).or(n.next.as_deref()))
+                .collect(),
+        ),
+        NodeKind::Menu { choices, .. } => (
+            Shape::Branch,
+            choices
+                .iter()
+                .map(|c| Some(c.target.as_str()))
+                .chain(std::iter::once(n.on_error.as_deref()))
+                .collect(),
+        ),
     }
 }
 
@@ -431,6 +478,8 @@ impl<'a> Compiler<'a> {
                     }
                 }
                 NodeKind::Route { .. } | NodeKind::End { .. } | NodeKind::Disconnect => {}
+                // The vocabulary of issue 10: compiled in `node`.
+                _ => {}
             }
         }
         for (k, t) in f.inputs.iter().chain(&f.outputs).chain(&f.variables) {
@@ -739,6 +788,15 @@ impl<'a> Compiler<'a> {
                 }
                 out.push(Y::one("collectInput", Y::Map(e)));
             }
+            NodeKind::PlayPrompt { .. }
+            | NodeKind::Menu { .. }
+            | NodeKind::DataAction { .. }
+            | NodeKind::TableLookup { .. }
+            | NodeKind::Switch { .. }
+            | NodeKind::SetParticipantData { .. }
+            | NodeKind::GetParticipantData { .. }
+            | NodeKind::Schedule { .. }
+            | NodeKind::Voicemail { .. } => self.vocabulary(n, blocks, out),
             NodeKind::If { branches, .. } => {
                 // Build from the last condition outwards: each "no" holds the next test.
                 let mut no = self.block_at(blocks, branches.len());

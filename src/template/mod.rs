@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 pub use generate::generate_large;
-pub use model::{Flow, FlowType};
+pub use model::{Flow, FlowType, OrgObjectKind, OrgObjectRef, org_objects};
 pub use params::{instantiate, instantiate_with_findings};
 pub use validate::{Report, interface, validate, validate_with_params};
 

@@ -108,9 +108,20 @@ impl Node {
     /// default, then next, then on_error), without duplicates.
     pub fn successors(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
-        if let NodeKind::If { branches, default } = &self.kind {
-            out.extend(branches.iter().map(|b| b.target.as_str()));
-            out.extend(default.as_deref());
+        match &self.kind {
+            NodeKind::If { branches, default } | NodeKind::Switch { branches, default } => {
+                out.extend(branches.iter().map(|b| b.target.as_str()));
+                out.extend(default.as_deref());
+            }
+            NodeKind::Menu { choices, .. } => {
+                out.extend(choices.iter().map(|c| c.target.as_str()));
+            }
+            NodeKind::Schedule { exits, .. } => {
+                out.extend(exits.values().map(String::as_str));
+            }
+            NodeKind::DataAction { on_timeout, .. } => out.extend(on_timeout.as_deref()),
+            NodeKind::TableLookup { on_not_found, .. } => out.extend(on_not_found.as_deref()),
+            _ => {}
         }
         out.extend(self.next.as_deref());
         out.extend(self.on_error.as_deref());
@@ -197,6 +208,61 @@ pub enum NodeKind {
         /// Accepted for the seed, not deployable (Genesys has no call timeout).
         timeout_seconds: Option<u32>,
     },
+    /// A `Say` node with `promptName`: plays an Architect prompt (an org object).
+    PlayPrompt {
+        prompt: String,
+    },
+    /// A DTMF menu. Exits: each choice; `on_error` after `repeat` rounds without a valid
+    /// choice.
+    Menu {
+        prompt: Prompt,
+        choices: Vec<MenuChoice>,
+        /// How many times the prompt is played before giving up (default 2).
+        repeat: u32,
+        timeout_seconds: Option<u32>,
+    },
+    /// A Genesys data action call. Exits: `next` on success, `on_error` on failure,
+    /// `on_timeout` on timeout (falls back to `on_error` when absent).
+    DataAction {
+        integration: String,
+        action: String,
+        /// Action input name → text.
+        inputs: Vec<(String, Text)>,
+        /// Action output name → flow variable.
+        outputs: Vec<(String, VarRef)>,
+        timeout_seconds: Option<u32>,
+        on_timeout: Option<String>,
+    },
+    /// A data table row look-up by key. Exits: `next` when found, `on_not_found`, `on_error`.
+    TableLookup {
+        table: String,
+        key: Text,
+        /// Column → flow variable.
+        outputs: Vec<(String, VarRef)>,
+        on_not_found: Option<String>,
+    },
+    /// The first case whose expression is true, else the default.
+    Switch {
+        branches: Vec<Branch>,
+        default: Option<String>,
+    },
+    /// Participant data (attributes on the conversation, e.g. for the agent screen).
+    SetParticipantData {
+        attributes: Vec<(String, Text)>,
+    },
+    /// Reads participant data attributes into flow variables (unset when absent).
+    GetParticipantData {
+        attributes: Vec<(String, VarRef)>,
+    },
+    /// Branches by the state of a schedule group; absent states go to `next`.
+    Schedule {
+        group: String,
+        exits: BTreeMap<ScheduleState, String>,
+    },
+    /// Transfers the call to a queue's voicemail; `on_error` when the transfer fails.
+    Voicemail {
+        queue: String,
+    },
     /// End of the flow: a module returns to its caller, an inbound flow disconnects.
     End {
         end_type: Option<String>,
@@ -208,7 +274,15 @@ impl NodeKind {
     /// The node type name as written in documents.
     pub fn type_name(&self) -> &'static str {
         match self {
-            NodeKind::Say { .. } => "Say",
+            NodeKind::Say { .. } | NodeKind::PlayPrompt { .. } => "Say",
+            NodeKind::Menu { .. } => "Menu",
+            NodeKind::DataAction { .. } => "DataAction",
+            NodeKind::TableLookup { .. } => "TableLookup",
+            NodeKind::Switch { .. } => "Switch",
+            NodeKind::SetParticipantData { .. } => "SetParticipantData",
+            NodeKind::GetParticipantData { .. } => "GetParticipantData",
+            NodeKind::Schedule { .. } => "Schedule",
+            NodeKind::Voicemail { .. } => "Voicemail",
             NodeKind::Gather { .. } => "Gather",
             NodeKind::Set { .. } => "Set",
             NodeKind::If { .. } => "If",
@@ -254,4 +328,140 @@ pub enum ModuleRef {
     Name(String),
     /// A literal Genesys flow id, resolved in the org at run time.
     Id(String),
+}
+
+/// What a Menu plays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prompt {
+    /// Text-to-speech.
+    Text(Text),
+    /// An Architect prompt, by name.
+    Named(String),
+}
+
+/// One menu choice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MenuChoice {
+    /// `0`-`9`, `*` or `#`.
+    pub digit: char,
+    pub target: String,
+    pub label: Option<String>,
+}
+
+/// The states of a Genesys schedule group, as flowsmith's Schedule node and the
+/// simulation `org.schedule_groups` name them.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum ScheduleState {
+    Open,
+    Closed,
+    Holiday,
+    Emergency,
+}
+
+impl ScheduleState {
+    pub const ALL: [ScheduleState; 4] = [
+        ScheduleState::Open,
+        ScheduleState::Closed,
+        ScheduleState::Holiday,
+        ScheduleState::Emergency,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScheduleState::Open => "open",
+            ScheduleState::Closed => "closed",
+            ScheduleState::Holiday => "holiday",
+            ScheduleState::Emergency => "emergency",
+        }
+    }
+}
+
+/// The kinds of org object a flow names (real Archy files name them, never use ids).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum OrgObjectKind {
+    DataAction,
+    DataTable,
+    ScheduleGroup,
+    Prompt,
+    Queue,
+}
+
+/// One org object a flow names, with where.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+pub struct OrgObjectRef {
+    pub kind: OrgObjectKind,
+    /// For data actions, the integration (category) name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integration: Option<String>,
+    /// The object's name (for data actions, the action name).
+    pub name: String,
+    /// For data actions, the inputs and outputs the flow maps.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub inputs: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub outputs: Vec<String>,
+    /// The node that names it.
+    pub node: String,
+    /// JSON pointer to the naming property in the template document.
+    pub pointer: String,
+}
+
+/// Every org object the flow names (data actions, data tables, schedule groups, prompts,
+/// queues by name), in node order. Queues given by id are not listed: they are resolved
+/// to names at provisioning time.
+pub fn org_objects(flow: &Flow) -> Vec<OrgObjectRef> {
+    let mut out = Vec::new();
+    for n in flow.nodes.values() {
+        let at = |prop: &str| super::pointer(["draft", "nodes", n.id.as_str(), "properties", prop]);
+        let simple = |kind, name: &str, prop: &str| OrgObjectRef {
+            kind,
+            integration: None,
+            name: name.to_owned(),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            node: n.id.clone(),
+            pointer: at(prop),
+        };
+        match &n.kind {
+            NodeKind::PlayPrompt { prompt } => {
+                out.push(simple(OrgObjectKind::Prompt, prompt, "promptName"))
+            }
+            NodeKind::Menu {
+                prompt: Prompt::Named(p),
+                ..
+            } => out.push(simple(OrgObjectKind::Prompt, p, "promptName")),
+            NodeKind::DataAction {
+                integration,
+                action,
+                inputs,
+                outputs,
+                ..
+            } => out.push(OrgObjectRef {
+                integration: Some(integration.clone()),
+                inputs: inputs.iter().map(|(k, _)| k.clone()).collect(),
+                outputs: outputs.iter().map(|(k, _)| k.clone()).collect(),
+                ..simple(OrgObjectKind::DataAction, action, "action")
+            }),
+            NodeKind::TableLookup { table, outputs, .. } => out.push(OrgObjectRef {
+                outputs: outputs.iter().map(|(k, _)| k.clone()).collect(),
+                ..simple(OrgObjectKind::DataTable, table, "table")
+            }),
+            NodeKind::Schedule { group, .. } => {
+                out.push(simple(OrgObjectKind::ScheduleGroup, group, "scheduleGroup"))
+            }
+            NodeKind::Voicemail { queue } => out.push(simple(OrgObjectKind::Queue, queue, "queue")),
+            NodeKind::Route {
+                queue: QueueRef::Name(q),
+                ..
+            } => out.push(simple(OrgObjectKind::Queue, q, "queueName")),
+            _ => {}
+        }
+    }
+    out
 }
