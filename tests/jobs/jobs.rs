@@ -428,3 +428,44 @@ async fn job_lists_filter_and_page() {
         .unwrap();
     assert!(none["items"].as_array().unwrap().is_empty());
 }
+
+/// Before its first publish, a job resolves every org object its flows name: two missing
+/// queues fail the job with one error naming each and the flow and node that uses it, and
+/// nothing is published (not even the module, which names nothing missing).
+#[tokio::test]
+async fn preflight_fails_the_job_before_any_publish_when_objects_are_missing() {
+    let org = spawn_org(50).await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app(&org, dir.path(), fast_worker()).await;
+    let example = |f: &str| -> Value {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(f);
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    app.store(&example("language_select.json")).await;
+    app.store(&example("support_line.json")).await;
+    let job = app
+        .submit(&json!({
+            "target": TARGET,
+            "flows": [
+                {"template": "Language_Select"},
+                {"template": "Support_Line", "params": {"billing_queue": "Billing_Missing", "support_queue": "Support_Missing"}},
+            ]
+        }))
+        .await;
+    let job = app.wait_terminal(job["id"].as_str().unwrap(), LONG).await;
+    assert_eq!(job["status"], "failed", "{job:#}");
+    let error = job["error"].as_str().unwrap();
+    assert!(error.contains("(2)"), "{error}");
+    assert!(
+        error.contains("queue 'Billing_Missing' is missing; used by flow 'Support_Line' node 'ToBilling' (/draft/nodes/ToBilling/properties/queueName)"),
+        "{error}"
+    );
+    assert!(
+        error.contains("queue 'Support_Missing' is missing"),
+        "{error}"
+    );
+    assert_eq!(org.jobs_registered().await, 0);
+    assert!(org.flows().await.is_empty());
+}
