@@ -548,7 +548,10 @@ async fn org_object_listings_page_through_everything() {
     let prompts = c.prompt_names().await.unwrap();
     assert_eq!(prompts.len(), 150);
     assert_eq!(prompts[149], "P149");
-    assert_eq!(c.schedule_group_names().await.unwrap(), vec!["Office Hours"]);
+    assert_eq!(
+        c.schedule_group_names().await.unwrap(),
+        vec!["Office Hours"]
+    );
     let actions = c.data_actions().await.unwrap();
     assert_eq!(actions.len(), 1);
     assert_eq!(actions[0].category, "Customer DB");
@@ -556,5 +559,10 @@ async fn org_object_listings_page_through_everything() {
     assert_eq!(actions[0].outputs, vec!["valid"]);
     let tables = c.data_tables().await.unwrap();
     assert_eq!(tables[0].columns, vec!["tier"]);
-    assert!(c.queue_names().await.unwrap().contains(&"General".to_owned()));
+    assert!(
+        c.queue_names()
+            .await
+            .unwrap()
+            .contains(&"General".to_owned())
+    );
 }

@@ -306,7 +306,7 @@ async fn architect_failures_skip_callers_and_retry_succeeds() {
 }
 
 #[tokio::test]
-async fn an_unknown_queue_fails_only_its_step_with_the_archy_messages() {
+async fn an_unknown_queue_fails_the_job_in_the_preflight_before_any_publish() {
     let (org, _dir, app) = setup(50).await;
     let lonely = json!({
         "name": "Lonely_Route",
@@ -327,15 +327,28 @@ async fn an_unknown_queue_fails_only_its_step_with_the_archy_messages() {
     let job = app.submit(&request).await;
     let job = app.wait_terminal(job["id"].as_str().unwrap(), LONG).await;
     assert_eq!(job["status"], "failed");
-    let s = step(&job, "Lonely_Route");
-    assert_eq!(s["state"], "failed");
-    assert_eq!(s["error"]["kind"], "architect_job_failed");
-    let text = s["error"]["messages"].to_string();
-    assert!(text.contains("No Such Queue"), "{s:#}");
-    for f in [MODULE, "Inbound_Flow_A", "Inbound_Flow_B"] {
-        assert_eq!(step(&job, f)["state"], "succeeded");
+    let error = job["error"].as_str().unwrap();
+    assert!(
+        error.contains("queue 'No Such Queue' is missing; used by flow 'Lonely_Route' node 'R'"),
+        "{job:#}"
+    );
+    for f in [MODULE, "Inbound_Flow_A", "Inbound_Flow_B", "Lonely_Route"] {
+        assert_eq!(step(&job, f)["state"], "pending", "{f}");
     }
-    assert_eq!(job["progress"]["failed"], 1);
+    assert_eq!(org.jobs_registered().await, 0);
+    // Once the queue exists, a retry publishes everything.
+    org.admin_post("/sandbox/queues", json!({"name": "No Such Queue"}))
+        .await;
+    let r = app
+        .post(
+            &format!("/v1/jobs/{}/retry", job["id"].as_str().unwrap()),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 202, "{}", r.text().await.unwrap());
+    let job = app.wait_terminal(job["id"].as_str().unwrap(), LONG).await;
+    assert_eq!(job["status"], "succeeded", "{job:#}");
+    assert_eq!(org.flows().await.len(), 4);
 }
 
 #[tokio::test]
