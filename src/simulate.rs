@@ -32,9 +32,44 @@ use utoipa::ToSchema;
 use crate::compile::{canonical, effective_outputs};
 use crate::template::expr::{BinOp, Expr, Func};
 use crate::template::model::{
-    Assignment, Flow, FlowType, ModuleRef, NodeKind, QueueRef, Segment, SetValue, Text, VarRef,
-    VarType,
+    Assignment, Flow, FlowType, ModuleRef, NodeKind, QueueRef, ScheduleState, Segment, SetValue,
+    Text, VarRef, VarType,
 };
+
+/// The org objects a simulated call meets (the simulation request's `org`): what each data
+/// action answers (in order; the last answer repeats), data table rows, schedule group
+/// states, and the participant data present when the call starts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimOrg {
+    /// `"Integration/Action"` → its answers, consumed in order, the last repeats.
+    #[serde(default)]
+    pub data_actions: BTreeMap<String, Vec<DataActionAnswer>>,
+    /// Table → key → column → value.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub data_tables: BTreeMap<String, BTreeMap<String, BTreeMap<String, serde_json::Value>>>,
+    #[serde(default)]
+    pub schedule_groups: BTreeMap<String, ScheduleState>,
+    #[serde(default)]
+    pub participant_data: BTreeMap<String, String>,
+}
+
+/// One answer of a data action: its outputs, an error, or a timeout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum DataActionAnswer {
+    Outputs {
+        #[schema(value_type = Object)]
+        outputs: BTreeMap<String, serde_json::Value>,
+    },
+    Error {
+        error: String,
+    },
+    Timeout {
+        timeout: bool,
+    },
+}
 
 /// Default step limit: Genesys's limit of actions per call.
 pub const DEFAULT_MAX_STEPS: usize = crate::archy::interpret::MAX_ACTIONS;
@@ -67,6 +102,8 @@ impl SimInput {
 #[serde(rename_all = "snake_case")]
 pub enum OutcomeKind {
     Routed,
+    /// Transferred to a queue's voicemail (a Voicemail node).
+    Voicemail,
     Disconnected,
     Error,
     StepLimit,
@@ -106,6 +143,9 @@ pub struct Simulation {
     #[schema(value_type = Object)]
     pub variables: BTreeMap<String, serde_json::Value>,
     pub steps: usize,
+    /// Participant data set during the call (SetParticipantData nodes).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub participant_data: BTreeMap<String, String>,
 }
 
 /// Runs a call through `entry`, with `modules` (by template name) for its Flow nodes.
@@ -114,6 +154,17 @@ pub fn simulate(
     modules: &BTreeMap<String, Flow>,
     inputs: &[SimInput],
     max_steps: usize,
+) -> Simulation {
+    simulate_with_org(entry, modules, inputs, max_steps, &SimOrg::default())
+}
+
+/// [`simulate`] with the org objects the call meets.
+pub fn simulate_with_org(
+    entry: &Flow,
+    modules: &BTreeMap<String, Flow>,
+    inputs: &[SimInput],
+    max_steps: usize,
+    org: &SimOrg,
 ) -> Simulation {
     let progs = build(entry, modules);
     // The compiled flow plays its `initialGreeting` before the start task.
@@ -134,6 +185,10 @@ pub fn simulate(
         next_input: 0,
         transcript,
         text_buf: String::new(),
+        org,
+        answers_used: HashMap::new(),
+        participant: org.participant_data.clone(),
+        participant_set: BTreeMap::new(),
     }
     .run(max_steps)
 }
@@ -293,8 +348,33 @@ enum Kind<'a> {
     },
     End,
     Disconnect,
-    /// A node type the simulator does not run yet.
-    Unsupported,
+    PlayPrompt(&'a str),
+    DataAction {
+        key: String,
+        inputs: Vec<Vec<CSeg<'a>>>,
+        outputs: Vec<(&'a str, usize)>,
+        on_timeout: Option<usize>,
+    },
+    TableLookup {
+        table: &'a str,
+        key: Vec<CSeg<'a>>,
+        outputs: Vec<(&'a str, usize)>,
+        on_not_found: Option<usize>,
+    },
+    SetParticipant(Vec<(&'a str, Vec<CSeg<'a>>)>),
+    GetParticipant(Vec<(&'a str, usize)>),
+    Schedule {
+        group: &'a str,
+        exits: BTreeMap<ScheduleState, usize>,
+    },
+    Voicemail(&'a str),
+    Menu {
+        /// Text to speech, or a named prompt.
+        prompt: Result<Vec<CSeg<'a>>, &'a str>,
+        choices: Vec<(char, usize)>,
+        repeat: u32,
+        into: usize,
+    },
 }
 
 struct PNode<'a> {
@@ -445,7 +525,87 @@ fn build<'a>(entry: &'a Flow, modules: &'a BTreeMap<String, Flow>) -> Vec<Prog<'
                 }
                 NodeKind::End { .. } => Kind::End,
                 NodeKind::Disconnect => Kind::Disconnect,
-                _ => Kind::Unsupported,
+                NodeKind::Switch { branches, default } => Kind::If(
+                    branches
+                        .iter()
+                        .filter_map(|b| {
+                            let t = index.get(b.target.as_str()).copied()?;
+                            Some((expr_of(&mut progs[p], &b.condition), t))
+                        })
+                        .collect(),
+                    at(default),
+                ),
+                NodeKind::PlayPrompt { prompt } => Kind::PlayPrompt(prompt),
+                NodeKind::DataAction {
+                    integration,
+                    action,
+                    inputs,
+                    outputs,
+                    on_timeout,
+                    ..
+                } => Kind::DataAction {
+                    key: format!("{integration}/{action}"),
+                    inputs: inputs
+                        .iter()
+                        .map(|(_, t)| text_of(&mut progs[p], t))
+                        .collect(),
+                    outputs: outputs
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), progs[p].slot(v.name())))
+                        .collect(),
+                    on_timeout: at(on_timeout),
+                },
+                NodeKind::TableLookup {
+                    table,
+                    key,
+                    outputs,
+                    on_not_found,
+                } => Kind::TableLookup {
+                    table,
+                    key: text_of(&mut progs[p], key),
+                    outputs: outputs
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), progs[p].slot(v.name())))
+                        .collect(),
+                    on_not_found: at(on_not_found),
+                },
+                NodeKind::SetParticipantData { attributes } => Kind::SetParticipant(
+                    attributes
+                        .iter()
+                        .map(|(k, t)| (k.as_str(), text_of(&mut progs[p], t)))
+                        .collect(),
+                ),
+                NodeKind::GetParticipantData { attributes } => Kind::GetParticipant(
+                    attributes
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), progs[p].slot(v.name())))
+                        .collect(),
+                ),
+                NodeKind::Schedule { group, exits } => Kind::Schedule {
+                    group,
+                    exits: exits
+                        .iter()
+                        .filter_map(|(s, t)| Some((*s, index.get(t.as_str()).copied()?)))
+                        .collect(),
+                },
+                NodeKind::Voicemail { queue } => Kind::Voicemail(queue),
+                NodeKind::Menu {
+                    prompt,
+                    choices,
+                    repeat,
+                    ..
+                } => Kind::Menu {
+                    prompt: match prompt {
+                        crate::template::model::Prompt::Text(t) => Ok(text_of(&mut progs[p], t)),
+                        crate::template::model::Prompt::Named(n) => Err(n.as_str()),
+                    },
+                    choices: choices
+                        .iter()
+                        .filter_map(|c| Some((c.digit, index.get(c.target.as_str()).copied()?)))
+                        .collect(),
+                    repeat: *repeat,
+                    into: progs[p].slot(VarRef::digits_of(&node.id).name()),
+                },
             };
             nodes.push(PNode {
                 id: &node.id,
@@ -632,6 +792,15 @@ fn coerce(v: Val, ty: VarType) -> Result<Val, String> {
     })
 }
 
+/// An org value (data action output, table cell) as a flow string variable; null is NOT_SET.
+fn json_val(v: &serde_json::Value) -> Option<Val> {
+    match v {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(Val::S(s.clone())),
+        other => Some(Val::S(other.to_string())),
+    }
+}
+
 fn to_json(v: &Val) -> serde_json::Value {
     match v {
         Val::S(s) => serde_json::Value::String(s.clone()),
@@ -656,6 +825,13 @@ struct Machine<'p, 'a> {
     next_input: usize,
     transcript: Vec<TranscriptLine>,
     text_buf: String,
+    org: &'p SimOrg,
+    /// Answers consumed per data action.
+    answers_used: HashMap<String, usize>,
+    /// The call's participant data.
+    participant: BTreeMap<String, String>,
+    /// Participant data set during the call.
+    participant_set: BTreeMap<String, String>,
 }
 
 enum Step {
@@ -802,8 +978,137 @@ impl<'a> Machine<'_, 'a> {
                 Kind::Route(q) => Step::Done(OutcomeKind::Routed, Some((*q).to_owned())),
                 Kind::Disconnect => Step::Done(OutcomeKind::Disconnected, None),
                 Kind::End => Step::End,
-                Kind::Unsupported => {
-                    Step::Fail(format!("{} nodes cannot be simulated yet", node.type_name))
+                Kind::PlayPrompt(name) => {
+                    self.line(pi, node, Some(format!("[prompt {name}]")), None);
+                    node.next.map_or(Step::End, Step::Go)
+                }
+                Kind::DataAction {
+                    key,
+                    inputs,
+                    outputs,
+                    on_timeout,
+                } => {
+                    // Inputs are evaluated (as Genesys does before the call) but the
+                    // simulated answer does not depend on them.
+                    for t in inputs {
+                        interpolate(&mut self.text_buf, t, &stack[fi].vars);
+                    }
+                    match self.answer(key) {
+                        None => Step::Fail(format!(
+                            "data action {key:?} is not in the simulation's org.data_actions"
+                        )),
+                        Some(DataActionAnswer::Outputs { outputs: got }) => {
+                            self.line(pi, node, Some(format!("{key}: success")), None);
+                            for (name, slot) in outputs {
+                                stack[fi].vars[*slot] = got.get(*name).and_then(json_val);
+                            }
+                            node.next.map_or(Step::End, Step::Go)
+                        }
+                        Some(DataActionAnswer::Error { error }) => {
+                            self.line(pi, node, Some(format!("{key}: failure: {error}")), None);
+                            node.on_error.map_or(Step::End, Step::Go)
+                        }
+                        Some(DataActionAnswer::Timeout { .. }) => {
+                            self.line(pi, node, Some(format!("{key}: timeout")), None);
+                            on_timeout.or(node.on_error).map_or(Step::End, Step::Go)
+                        }
+                    }
+                }
+                Kind::TableLookup {
+                    table,
+                    key,
+                    outputs,
+                    on_not_found,
+                } => {
+                    interpolate(&mut self.text_buf, key, &stack[fi].vars);
+                    match self.org.data_tables.get(*table) {
+                        None => Step::Fail(format!(
+                            "data table {table:?} is not in the simulation's org.data_tables"
+                        )),
+                        Some(rows) => match rows.get(self.text_buf.as_str()) {
+                            Some(row) => {
+                                for (col, slot) in outputs {
+                                    stack[fi].vars[*slot] = row.get(*col).and_then(json_val);
+                                }
+                                node.next.map_or(Step::End, Step::Go)
+                            }
+                            None => on_not_found.map_or(Step::End, Step::Go),
+                        },
+                    }
+                }
+                Kind::SetParticipant(attrs) => {
+                    for (k, t) in attrs {
+                        interpolate(&mut self.text_buf, t, &stack[fi].vars);
+                        self.participant
+                            .insert((*k).to_owned(), self.text_buf.clone());
+                        self.participant_set
+                            .insert((*k).to_owned(), self.text_buf.clone());
+                    }
+                    node.next.map_or(Step::End, Step::Go)
+                }
+                Kind::GetParticipant(attrs) => {
+                    for (k, slot) in attrs {
+                        stack[fi].vars[*slot] = self.participant.get(*k).map(|v| Val::S(v.clone()));
+                    }
+                    node.next.map_or(Step::End, Step::Go)
+                }
+                Kind::Schedule { group, exits } => match self.org.schedule_groups.get(*group) {
+                    None => Step::Fail(format!(
+                        "schedule group {group:?} is not in the simulation's org.schedule_groups"
+                    )),
+                    Some(state) => exits
+                        .get(state)
+                        .copied()
+                        .or(node.next)
+                        .map_or(Step::End, Step::Go),
+                },
+                Kind::Voicemail(q) => Step::Done(OutcomeKind::Voicemail, Some((*q).to_owned())),
+                Kind::Menu {
+                    prompt,
+                    choices,
+                    repeat,
+                    into,
+                } => {
+                    // As compiled: up to `repeat` one-digit collections; a failed one leaves
+                    // "" in `<Menu>_digits`; then the choice, else the error exit.
+                    let mut chosen = None;
+                    for _ in 0..*repeat {
+                        let text = match prompt {
+                            Ok(t) => {
+                                interpolate(&mut self.text_buf, t, &stack[fi].vars);
+                                self.text_buf.clone()
+                            }
+                            Err(name) => format!("[prompt {name}]"),
+                        };
+                        let input = self.inputs.get(self.next_input).cloned();
+                        self.next_input += 1;
+                        let got = match input {
+                            Some(SimInput::Digits(d)) if d.chars().count() == 1 => {
+                                self.line(pi, node, Some(text), Some(d.clone()));
+                                d
+                            }
+                            Some(SimInput::Digits(d)) => {
+                                self.line(pi, node, Some(text), Some(d));
+                                String::new()
+                            }
+                            Some(SimInput::Timeout) | None => {
+                                self.line(pi, node, Some(text), None);
+                                String::new()
+                            }
+                        };
+                        let hit = choices
+                            .iter()
+                            .find(|(c, _)| got.chars().eq(std::iter::once(*c)));
+                        stack[fi].vars[*into] = Some(Val::S(got));
+                        if let Some((_, t)) = hit {
+                            chosen = Some(*t);
+                            break;
+                        }
+                    }
+                    match chosen {
+                        Some(t) => Step::Go(t),
+                        None => node.on_error.map_or(Step::End, Step::Go),
+                    }
                 }
                 Kind::Call {
                     module,
@@ -888,6 +1193,15 @@ impl<'a> Machine<'_, 'a> {
         }
     }
 
+    /// The next answer of a data action (the last one repeats); `None` when the org lacks it.
+    fn answer(&mut self, key: &str) -> Option<DataActionAnswer> {
+        let answers = self.org.data_actions.get(key)?;
+        let used = self.answers_used.entry(key.to_owned()).or_default();
+        let a = answers.get(*used).or_else(|| answers.last())?.clone();
+        *used += 1;
+        Some(a)
+    }
+
     fn finish(self, stack: &[Frame], steps: usize, outcome: Outcome) -> Simulation {
         let entry = &self.progs[0];
         let variables = stack
@@ -905,6 +1219,7 @@ impl<'a> Machine<'_, 'a> {
             transcript: self.transcript,
             variables,
             steps,
+            participant_data: self.participant_set,
         }
     }
 }

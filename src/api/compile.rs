@@ -327,6 +327,11 @@ pub struct SimulationRequest {
     pub inputs: Vec<SimulationInput>,
     /// Step limit (default 10,000, Genesys's limit of actions per call; at most 1,000,000).
     pub max_steps: Option<usize>,
+    /// The org objects the call meets: data action answers, data table rows, schedule
+    /// group states, participant data. A node needing an object missing here ends the call
+    /// with outcome `error` naming it.
+    #[serde(default)]
+    pub org: simulate::SimOrg,
 }
 
 /// Largest accepted `max_steps`: a simulation runs inside a request.
@@ -379,8 +384,9 @@ async fn run_simulation(
     }
     let loaded = load(&state.store, &req.template, req.version, Some(&req.params)).await?;
     // Bounded CPU work: run it off the async workers.
+    let org = req.org;
     let sim = tokio::task::spawn_blocking(move || {
-        simulate::simulate(&loaded.flow, &loaded.modules, &inputs, max_steps)
+        simulate::simulate_with_org(&loaded.flow, &loaded.modules, &inputs, max_steps, &org)
     })
     .await
     .map_err(|e| ApiError::Internal(format!("simulation task failed: {e}")))?;

@@ -248,11 +248,7 @@ fn shape_and_exits(n: &Node, ty: FlowType) -> (Shape, Vec<Option<&str>>) {
         ),
         NodeKind::TableLookup { on_not_found, .. } => (
             Shape::Branch,
-            vec![
-                n.next.as_deref(),
-                on_not_found.as_deref(),
-                n.on_error.as_deref(),
-            ],
+            vec![n.next.as_deref(), on_not_found.as_deref()],
         ),
         NodeKind::Switch { branches, default } => (
             Shape::Branch,
@@ -478,8 +474,40 @@ impl<'a> Compiler<'a> {
                     }
                 }
                 NodeKind::Route { .. } | NodeKind::End { .. } | NodeKind::Disconnect => {}
-                // The vocabulary of issue 10: compiled in `node`.
-                _ => {}
+                NodeKind::Menu { prompt, .. } => {
+                    if let crate::template::model::Prompt::Text(t) = prompt {
+                        t.vars().for_each(|v| add(v.name(), None));
+                    }
+                    add(&format!("{}_digits", n.id), Some(VarType::String));
+                }
+                NodeKind::DataAction {
+                    inputs, outputs, ..
+                } => {
+                    for (_, t) in inputs {
+                        t.vars().for_each(|v| add(v.name(), None));
+                    }
+                    outputs.iter().for_each(|(_, v)| add(v.name(), None));
+                }
+                NodeKind::TableLookup { key, outputs, .. } => {
+                    key.vars().for_each(|v| add(v.name(), None));
+                    outputs.iter().for_each(|(_, v)| add(v.name(), None));
+                }
+                NodeKind::Switch { branches, .. } => {
+                    for b in branches {
+                        expr_vars(&b.condition, &mut |v| add(v, None));
+                    }
+                }
+                NodeKind::SetParticipantData { attributes } => {
+                    for (_, t) in attributes {
+                        t.vars().for_each(|v| add(v.name(), None));
+                    }
+                }
+                NodeKind::GetParticipantData { attributes } => {
+                    attributes.iter().for_each(|(_, v)| add(v.name(), None));
+                }
+                NodeKind::PlayPrompt { .. }
+                | NodeKind::Schedule { .. }
+                | NodeKind::Voicemail { .. } => {}
             }
         }
         for (k, t) in f.inputs.iter().chain(&f.outputs).chain(&f.variables) {

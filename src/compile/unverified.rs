@@ -150,3 +150,29 @@ pub fn string_literal(s: &str) -> String {
     out.push('"');
     out
 }
+
+/// How `playAudio` names a user (Architect) prompt.
+/// CHECK: `Prompt.<name>`; the corpus has only system prompts, written
+/// `audio: {prompt: PromptSystem.<name>}` (key path `@action.playAudio.audio.prompt`);
+/// `Prompt.` for user prompts is the Architect expression namespace (Architect help,
+/// "Prompt" data type) [M].
+pub fn user_prompt(name: &str) -> String {
+    format!("Prompt.{name}")
+}
+
+/// How `evaluateScheduleGroup` names the schedule group.
+/// CHECK: `scheduleGroup: {lit: {name}}`. The one corpus sample (set-emergency-group-lambda-
+/// blueprint `main_flow.yaml`) writes `scheduleGroup: {exp: ToScheduleGroup(NOT_SET)}` and
+/// names its emergency group `emergencyGroup: {lit: {name}}` in the same action; the queue
+/// references of the corpus are `lit: {name}` too [M].
+pub fn schedule_group(name: &str) -> Y {
+    Y::one("lit", Y::one("name", Y::s(name)))
+}
+
+/// The `evaluateScheduleGroup` output of a schedule state.
+/// CHECK: only `emergency` is in the corpus (set-emergency-group-lambda-blueprint); `open`,
+/// `closed`, `holiday` follow the Evaluate Schedule Group action's paths Open, Closed,
+/// Holiday, Emergency in Genesys help ("Evaluate Schedule Group action") [L].
+pub fn schedule_output(state: crate::template::model::ScheduleState) -> &'static str {
+    state.as_str()
+}

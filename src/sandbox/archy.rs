@@ -63,6 +63,16 @@ pub mod unverified {
         module takes its text-to-speech settings from the consuming flow; a third-party \
         module fixture writes `none: true`";
 
+    const SCHEDULE_GROUP: &str = "the one corpus sample of `evaluateScheduleGroup` \
+        (set-emergency-group-lambda-blueprint main_flow.yaml) writes `scheduleGroup.exp` and \
+        `emergencyGroup.lit.name` in the same action; a group named by `lit: {name}` follows \
+        it and the corpus' `targetQueue.lit.name` [M]";
+    const SCHEDULE_OUTPUTS: &str = "only `outputs.emergency` is in the corpus \
+        (set-emergency-group-lambda-blueprint); Genesys help (\"Evaluate Schedule Group \
+        action\") names the paths Open, Closed, Holiday and Emergency [L]";
+    const INPUT_PROMPT: &str = "the corpus has `playAudio.audio.prompt` (a prompt as audio) \
+        and `collectInput.inputAudio.tts`; `inputAudio` is the same audio type [M]";
+
     /// Key paths (generalised, see [`crate::archy::catalogue`]) that no corpus file has but
     /// that the sandbox accepts, each with its evidence.
     pub const KEY_PATHS: &[(&str, &str)] = &[
@@ -117,6 +127,39 @@ pub mod unverified {
             "commonModule.supportedLanguages.<name>.none",
             MODULE_LANGUAGES,
         ),
+        (
+            "@action.evaluateScheduleGroup.scheduleGroup.lit",
+            SCHEDULE_GROUP,
+        ),
+        (
+            "@action.evaluateScheduleGroup.scheduleGroup.lit.name",
+            SCHEDULE_GROUP,
+        ),
+        (
+            "@action.evaluateScheduleGroup.outputs.open",
+            SCHEDULE_OUTPUTS,
+        ),
+        (
+            "@action.evaluateScheduleGroup.outputs.open.actions",
+            SCHEDULE_OUTPUTS,
+        ),
+        (
+            "@action.evaluateScheduleGroup.outputs.closed",
+            SCHEDULE_OUTPUTS,
+        ),
+        (
+            "@action.evaluateScheduleGroup.outputs.closed.actions",
+            SCHEDULE_OUTPUTS,
+        ),
+        (
+            "@action.evaluateScheduleGroup.outputs.holiday",
+            SCHEDULE_OUTPUTS,
+        ),
+        (
+            "@action.evaluateScheduleGroup.outputs.holiday.actions",
+            SCHEDULE_OUTPUTS,
+        ),
+        ("@action.collectInput.inputAudio.prompt", INPUT_PROMPT),
         ("@variable.booleanVariable.initialValue.noValue", VARIABLES),
         ("@variable.booleanVariable.isInput", VARIABLES),
         ("@variable.booleanVariable.isOutput", VARIABLES),

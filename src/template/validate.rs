@@ -78,12 +78,17 @@ fn uncompiled_on_error(ty: &str) -> Option<&'static str> {
         "Say" => Some("playAudio"),
         "Set" => Some("updateData"),
         "Flow" => Some("callCommonModule"),
+        "SetParticipantData" => Some("setParticipantData"),
+        "GetParticipantData" => Some("getParticipantData"),
+        "Schedule" => Some("evaluateScheduleGroup"),
+        // The corpus shows only found/notFound outputs (catalogue), no failure output.
+        "TableLookup" => Some("dataTableLookup"),
         _ => None,
     }
 }
 
 /// The node types of the template language.
-pub const NODE_TYPES: [&str; 8] = [
+pub const NODE_TYPES: [&str; 16] = [
     "Say",
     "Gather",
     "Set",
@@ -92,6 +97,14 @@ pub const NODE_TYPES: [&str; 8] = [
     "Flow",
     "End",
     "Disconnect",
+    "Menu",
+    "DataAction",
+    "TableLookup",
+    "Switch",
+    "SetParticipantData",
+    "GetParticipantData",
+    "Schedule",
+    "Voicemail",
 ];
 
 /// Longest node id accepted (node ids become Archy task reference ids).
@@ -115,11 +128,38 @@ const TOP_FIELDS: &[&str] = &[
     "outbound",
 ];
 const DRAFT_FIELDS: &[&str] = &["startNode", "nodes", "edges"];
-const NODE_FIELDS: &[&str] = &["id", "type", "properties", "onComplete", "onError"];
+const NODE_FIELDS: &[&str] = &[
+    "id",
+    "type",
+    "properties",
+    "onComplete",
+    "onError",
+    "onTimeout",
+    "onNotFound",
+];
 
 fn allowed_properties(ty: &str) -> &'static [&'static str] {
     match ty {
-        "Say" => &["sayText", "sayLanguage", "playBeepBeforeText"],
+        "Say" => &["sayText", "sayLanguage", "playBeepBeforeText", "promptName"],
+        "Menu" => &[
+            "prompt",
+            "promptName",
+            "choices",
+            "repeat",
+            "timeoutSeconds",
+        ],
+        "DataAction" => &[
+            "integration",
+            "action",
+            "inputs",
+            "outputs",
+            "timeoutSeconds",
+        ],
+        "TableLookup" => &["table", "key", "outputs"],
+        "Switch" => &["cases", "defaultNextNode"],
+        "SetParticipantData" | "GetParticipantData" => &["attributes"],
+        "Schedule" => &["scheduleGroup", "open", "closed", "holiday", "emergency"],
+        "Voicemail" => &["queue"],
         "Gather" => &[
             "promptText",
             "maxDigits",
@@ -395,7 +435,10 @@ struct PNode {
 
 impl PNode {
     fn terminal(&self) -> bool {
-        matches!(self.ty.as_str(), "End" | "Disconnect" | "Route")
+        matches!(
+            self.ty.as_str(),
+            "End" | "Disconnect" | "Route" | "Voicemail"
+        )
     }
 }
 
@@ -1253,7 +1296,7 @@ impl Validator<'_> {
         };
         // Exits by node type.
         let keep_exits = match ty.as_str() {
-            "End" | "Disconnect" | "If" => {
+            "End" | "Disconnect" | "If" | "Switch" => {
                 for (_, eat) in exits.next.iter().chain(&exits.on_error) {
                     self.findings.push(
                         Finding::warning(
@@ -1263,7 +1306,7 @@ impl Validator<'_> {
                                 "{ty} nodes do not use onComplete/onError; this exit is ignored"
                             ),
                         )
-                        .with_hint(if ty == "If" {
+                        .with_hint(if ty == "If" || ty == "Switch" {
                             "use the conditions' nextNode and defaultNextNode"
                         } else {
                             "remove it"
@@ -1294,6 +1337,35 @@ impl Validator<'_> {
                 );
             }
         }
+        let mut exits = exits;
+        if ty == "Menu"
+            && let Some((_, nat)) = exits.next.take()
+        {
+            self.findings.push(
+                Finding::warning(
+                    "ignored_exit",
+                    nat,
+                    "Menu nodes leave by their choices and onError; onComplete is ignored",
+                )
+                .with_hint("remove it"),
+            );
+        }
+        let extra = |v: &mut Self, key: &str, for_ty: &str, p: &mut PNode| {
+            if ty == for_ty {
+                v.extra_exit(obj, key, &base, p)
+            } else {
+                if obj.get(key).is_some_and(|x| !x.is_null()) {
+                    v.warning(
+                        "ignored_exit",
+                        at(&base, key),
+                        format!("{ty} nodes have no {key} exit; it is ignored"),
+                    );
+                }
+                None
+            }
+        };
+        let on_timeout = extra(self, "onTimeout", "DataAction", &mut p);
+        let on_not_found = extra(self, "onNotFound", "TableLookup", &mut p);
         if keep_exits {
             if let Some((t, tat)) = exits.next {
                 p.exits.push((t.clone(), tat, false));
@@ -1305,7 +1377,18 @@ impl Validator<'_> {
             }
         }
         p.kind = match ty.as_str() {
+            "Say" if props.get("promptName").is_some_and(|v| !v.is_null()) => {
+                self.play_prompt(&props, &pat)
+            }
             "Say" => self.say(&props, &pat, &mut p),
+            "Menu" => self.menu(&props, &pat, &mut p),
+            "DataAction" => self.data_action(&props, &pat, &mut p, on_timeout),
+            "TableLookup" => self.table_lookup(&props, &pat, &mut p, on_not_found),
+            "Switch" => self.if_node(&props, &pat, &mut p),
+            "SetParticipantData" => self.set_participant_data(&props, &pat, &mut p),
+            "GetParticipantData" => self.get_participant_data(&props, &pat, &mut p),
+            "Schedule" => self.schedule(&props, &pat, &mut p),
+            "Voicemail" => self.voicemail(&props, &pat),
             "Gather" => self.gather(&props, &pat, &mut p),
             "Set" => self.set(&props, &pat, &mut p),
             "If" => self.if_node(&props, &pat, &mut p),
@@ -1666,8 +1749,10 @@ impl Validator<'_> {
         pat: &str,
         p: &mut PNode,
     ) -> Option<NodeKind> {
-        let cat = at(pat, "conditions");
-        let conds: &[Value] = match props.get("conditions") {
+        let switch = p.ty == "Switch";
+        let key = if switch { "cases" } else { "conditions" };
+        let cat = at(pat, key);
+        let conds: &[Value] = match props.get(key) {
             Some(Value::Array(a)) => a,
             None | Some(Value::Null) => &[],
             Some(v) => {
@@ -1682,12 +1767,12 @@ impl Validator<'_> {
         if conds.is_empty() {
             self.error_hint(
                 "if_without_conditions",
-                if props.contains_key("conditions") {
+                if props.contains_key(key) {
                     cat.clone()
                 } else {
                     pat.to_owned()
                 },
-                format!("If node '{}' has no conditions", p.key),
+                format!("{} node '{}' has no {key}", p.ty, p.key),
                 "add conditions: [{\"expression\": \"{x} == '1'\", \"nextNode\": \"...\"}]",
             );
         }
@@ -1759,7 +1844,11 @@ impl Validator<'_> {
         if let Some(d) = &default {
             p.exits.push((d.clone(), at(pat, "defaultNextNode"), false));
         }
-        ok.then_some(NodeKind::If { branches, default })
+        ok.then_some(if switch {
+            NodeKind::Switch { branches, default }
+        } else {
+            NodeKind::If { branches, default }
+        })
     }
 
     fn route(&mut self, props: &Map<String, Value>, pat: &str) -> Option<NodeKind> {
@@ -2241,3 +2330,4 @@ fn sccs(succ: &[Vec<(usize, bool)>]) -> Vec<Vec<usize>> {
 
 #[cfg(test)]
 mod tests;
+mod vocabulary;
