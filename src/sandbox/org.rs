@@ -788,6 +788,15 @@ inboundCall:
         assert!(r[1].contains("has no output 'tier'"), "{}", r[1]);
     }
 
+    /// The example org file (`flowsmith sandbox --org examples/sandbox-org.json`) is valid.
+    #[test]
+    fn the_example_org_file_parses_and_checks() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/sandbox-org.json");
+        let f = crate::sandbox::parse_org_file(path).unwrap();
+        assert_eq!(f.data_actions[0].name, "Verify PIN");
+        assert_eq!(f.schedule_groups[0].state, ScheduleState::Open);
+    }
+
     #[test]
     fn upsert_replaces_by_name_and_renders_sdk_shapes() {
         let mut org = Org::default();

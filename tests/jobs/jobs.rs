@@ -482,3 +482,64 @@ async fn preflight_fails_the_job_before_any_publish_when_objects_are_missing() {
     assert_eq!(org.jobs_registered().await, 0);
     assert!(org.flows().await.is_empty());
 }
+
+/// The contact-centre examples (examples/authenticate.json, business_hours.json,
+/// language_select.json, main_line.json) provision through one job: against an org without
+/// the data action and schedule group they name, the preflight lists both with their
+/// flows and nodes and nothing is published; once the objects of examples/sandbox-org.json
+/// are created through the admin API, a retry publishes all four.
+#[tokio::test]
+async fn the_contact_centre_examples_provision_once_their_org_objects_exist() {
+    let org = spawn_org(30).await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app(&org, dir.path(), fast_worker()).await;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let read = |f: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(root.join(f)).unwrap()).unwrap()
+    };
+    for f in [
+        "language_select.json",
+        "business_hours.json",
+        "authenticate.json",
+        "main_line.json",
+    ] {
+        app.store(&read(f)).await;
+    }
+    let job = app
+        .submit(&json!({
+            "target": TARGET,
+            "flows": [
+                {"template": "Language_Select"},
+                {"template": "Business_Hours"},
+                {"template": "Authenticate"},
+                {"template": "Main_Line"},
+            ]
+        }))
+        .await;
+    let id = job["id"].as_str().unwrap().to_owned();
+    let job = app.wait_terminal(&id, LONG).await;
+    assert_eq!(job["status"], "failed", "{job:#}");
+    let error = job["error"].as_str().unwrap();
+    assert!(
+        error.contains("data action 'Customer DB/Verify PIN' is missing; used by flow 'Authenticate' node 'Verify' (/draft/nodes/Verify/properties/action)"),
+        "{error}"
+    );
+    assert!(
+        error.contains("schedule group 'Customer Care Hours' is missing; used by flow 'Business_Hours' node 'Evaluate'"),
+        "{error}"
+    );
+    assert!(org.flows().await.is_empty());
+
+    let objects = read("sandbox-org.json");
+    for a in objects["dataActions"].as_array().unwrap() {
+        org.admin_post("/sandbox/data-actions", a.clone()).await;
+    }
+    for g in objects["scheduleGroups"].as_array().unwrap() {
+        org.admin_post("/sandbox/schedule-groups", g.clone()).await;
+    }
+    let r = app.post(&format!("/v1/jobs/{id}/retry"), &json!({})).await;
+    assert_eq!(r.status().as_u16(), 202);
+    let job = app.wait_terminal(&id, LONG).await;
+    assert_eq!(job["status"], "succeeded", "{job:#}");
+    assert_eq!(org.flows().await.len(), 4);
+}
