@@ -68,7 +68,8 @@ pub struct ServeArgs {
     #[arg(long)]
     pub sandbox: bool,
     /// Org objects to seed into that sandbox (data actions, data tables, schedule groups,
-    /// prompts): the JSON file of `flowsmith sandbox --org`.
+    /// prompts): the JSON file of `flowsmith sandbox --org`. Default: the objects the
+    /// examples name (examples/sandbox-org.json).
     #[arg(long, value_name = "FILE", requires = "sandbox", value_parser = crate::sandbox::parse_org_file)]
     pub sandbox_org: Option<crate::sandbox::org::OrgFile>,
 }
@@ -192,7 +193,10 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let mut settings = settings;
     if args.sandbox {
         settings.sandbox = Some(crate::sandbox::SandboxOptions {
-            org: args.sandbox_org.clone(),
+            org: Some(match &args.sandbox_org {
+                Some(f) => f.clone(),
+                None => crate::sandbox::demo_org(),
+            }),
             ..Default::default()
         });
     }

@@ -357,6 +357,10 @@ mod binary {
             "event: job.succeeded",
             "\"action\":\"unchanged\"",
             "\"action\":\"republish\"",
+            "\"auth_status\":\"ok\"",
+            "\"customer_id\":\"C-1001\"",
+            "\"authenticated\":\"yes\"",
+            "Main_Line job: event: job.succeeded",
         ] {
             assert!(
                 stdout.contains(expected),

@@ -81,6 +81,14 @@ pub struct SandboxOptions {
     pub prompts: Vec<org::PromptSpec>,
 }
 
+/// The org objects the shipped examples name (examples/sandbox-org.json, built in):
+/// what `serve --sandbox` seeds unless `--sandbox-org` is given.
+pub fn demo_org() -> org::OrgFile {
+    let f: org::OrgFile = serde_json::from_str(include_str!("../../examples/sandbox-org.json"))
+        .expect("examples/sandbox-org.json parses (unit-tested)");
+    f
+}
+
 /// Reads and checks an `--org` file.
 pub fn parse_org_file(path: &str) -> Result<org::OrgFile, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
