@@ -19,6 +19,8 @@ RUN mkdir src \
 
 # The real sources. `sqlx::migrate!` embeds migrations/ at compile time, so it comes first.
 COPY migrations ./migrations
+# `serve --sandbox` seeds the org objects the examples name (include_str! in src/sandbox).
+COPY examples/sandbox-org.json ./examples/sandbox-org.json
 COPY src ./src
 # Cargo compares timestamps: make sure the placeholders' build outputs are seen as stale.
 RUN touch src/main.rs src/lib.rs \
