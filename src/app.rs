@@ -30,6 +30,8 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot start the in-process sandbox org: {0}")]
+    Sandbox(std::io::Error),
 }
 
 /// How long in-flight requests (and background tasks) may take to finish after a shutdown is
@@ -65,14 +67,18 @@ impl Application {
         mut worker_options: WorkerOptions,
     ) -> Result<Application, StartError> {
         settings.check_bind()?;
+        crate::store::check_scheme(&settings.database_url)?;
         if let Some(opts) = settings.sandbox.clone() {
-            let (base, _sandbox) =
-                crate::sandbox::spawn_local(opts)
-                    .await
-                    .map_err(|source| StartError::Bind {
-                        addr: ([127, 0, 0, 1], 0).into(),
-                        source,
-                    })?;
+            // The org is kept beside the database, so the two agree after a restart.
+            let spawned = match crate::store::database_file(&settings.database_url) {
+                Some(db) => {
+                    let mut kept = db.into_os_string();
+                    kept.push("-sandbox.json");
+                    crate::sandbox::spawn_local_kept(opts, kept.into()).await
+                }
+                None => crate::sandbox::spawn_local(opts).await,
+            };
+            let (base, _sandbox) = spawned.map_err(StartError::Sandbox)?;
             tracing::info!(url = %base, "in-process sandbox org started as target `sandbox`");
             settings.upsert_target(TargetConfig {
                 name: "sandbox".into(),

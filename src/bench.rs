@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand};
 
 pub mod provision;
+pub mod terraform;
 use serde_json::json;
 
 use std::collections::BTreeMap;

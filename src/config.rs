@@ -54,6 +54,82 @@ pub struct Settings {
     pub targets: Vec<TargetConfig>,
     /// Start an in-process sandbox org and add a target named `sandbox` (`serve --sandbox`).
     pub sandbox: Option<crate::sandbox::SandboxOptions>,
+    /// Bounds on what one request may make the service do (`[limits]`).
+    pub limits: Limits,
+}
+
+/// Bounds on the work and memory of one request; every one answers a 4xx problem naming
+/// the setting and the place. `[limits]` in `flowsmith.toml`, `FLOWSMITH_<NAME>` in the
+/// environment (e.g. `FLOWSMITH_MAX_DOCUMENT_DEPTH`). The expression limits are fixed by
+/// the template language: see `template::expr::MAX_EXPR_LEN` and `MAX_EXPR_DEPTH`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Deepest nesting of arrays/objects in any JSON or YAML body (at most 120: the JSON and
+    /// YAML readers stop at 128 on their own).
+    pub max_document_depth: usize,
+    /// Largest template, in bytes of its JSON form, after YAML aliases are expanded.
+    pub max_document_bytes: usize,
+    /// Largest `max_steps` a simulation may ask for.
+    pub max_simulation_steps: usize,
+    /// Largest simulation transcript, in bytes of its texts.
+    pub max_transcript_bytes: usize,
+    /// Longest string a simulation may produce (a variable, a prompt), in bytes.
+    pub max_value_bytes: usize,
+    /// Longest the CPU work of one request (reading and validating a document, running a
+    /// simulation) may take, in milliseconds.
+    pub request_work_ms: u64,
+}
+
+/// Largest accepted `max_document_depth`.
+pub const MAX_DOCUMENT_DEPTH_CEILING: usize = 120;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_document_depth: 64,
+            max_document_bytes: 4 * 1024 * 1024,
+            max_simulation_steps: 1_000_000,
+            max_transcript_bytes: 1024 * 1024,
+            max_value_bytes: 64 * 1024,
+            request_work_ms: 10_000,
+        }
+    }
+}
+
+impl Limits {
+    fn check(&self) -> Result<(), String> {
+        let d = self.max_document_depth;
+        if !(2..=MAX_DOCUMENT_DEPTH_CEILING).contains(&d) {
+            return Err(format!(
+                "max_document_depth must be 2 to {MAX_DOCUMENT_DEPTH_CEILING}, not {d}"
+            ));
+        }
+        let positive = [
+            ("max_document_bytes", self.max_document_bytes as u64),
+            ("max_simulation_steps", self.max_simulation_steps as u64),
+            ("max_transcript_bytes", self.max_transcript_bytes as u64),
+            ("max_value_bytes", self.max_value_bytes as u64),
+            ("request_work_ms", self.request_work_ms),
+        ];
+        match positive.iter().find(|(_, v)| *v == 0) {
+            Some((name, _)) => Err(format!("{name} must be positive")),
+            None => Ok(()),
+        }
+    }
+
+    /// The document limits of [`crate::template::document`].
+    pub fn document(&self) -> crate::template::document::DocumentLimits {
+        crate::template::document::DocumentLimits {
+            max_depth: self.max_document_depth,
+            max_bytes: self.max_document_bytes,
+        }
+    }
+
+    /// How long one request's CPU work may take.
+    pub fn work(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.request_work_ms)
+    }
 }
 
 impl Default for Settings {
@@ -67,6 +143,7 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             targets: Vec::new(),
             sandbox: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -98,6 +175,7 @@ struct FileSettings {
     log_format: Option<LogFormat>,
     #[serde(default)]
     targets: Vec<FileTarget>,
+    limits: Option<Limits>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -224,6 +302,10 @@ impl Settings {
             s.apply_file(fs)?;
         }
         s.apply_env(&env)?;
+        s.limits.check().map_err(|message| ConfigError::Env {
+            name: "limits".into(),
+            message,
+        })?;
 
         if let Some(l) = overrides.listen {
             s.listen = l;
@@ -245,7 +327,15 @@ impl Settings {
             self.database_url = v;
         }
         if let Some(v) = f.api_tokens {
-            self.api_tokens = v.into_iter().map(SecretString::from).collect();
+            // An empty token would let `Authorization: Bearer ` through.
+            self.api_tokens = v
+                .into_iter()
+                .filter(|t| !t.trim().is_empty())
+                .map(SecretString::from)
+                .collect();
+        }
+        if let Some(v) = f.limits {
+            self.limits = v;
         }
         if let Some(v) = f.max_body_bytes {
             self.max_body_bytes = v;
@@ -292,6 +382,33 @@ impl Settings {
         }
         if let Some(v) = env("FLOWSMITH_REQUEST_TIMEOUT_SECS") {
             self.request_timeout_secs = parse("FLOWSMITH_REQUEST_TIMEOUT_SECS", &v)?;
+        }
+        let limits = &mut self.limits;
+        for (name, slot) in [
+            (
+                "FLOWSMITH_MAX_DOCUMENT_DEPTH",
+                &mut limits.max_document_depth,
+            ),
+            (
+                "FLOWSMITH_MAX_DOCUMENT_BYTES",
+                &mut limits.max_document_bytes,
+            ),
+            (
+                "FLOWSMITH_MAX_SIMULATION_STEPS",
+                &mut limits.max_simulation_steps,
+            ),
+            (
+                "FLOWSMITH_MAX_TRANSCRIPT_BYTES",
+                &mut limits.max_transcript_bytes,
+            ),
+            ("FLOWSMITH_MAX_VALUE_BYTES", &mut limits.max_value_bytes),
+        ] {
+            if let Some(v) = env(name) {
+                *slot = parse(name, &v)?;
+            }
+        }
+        if let Some(v) = env("FLOWSMITH_REQUEST_WORK_MS") {
+            self.limits.request_work_ms = parse("FLOWSMITH_REQUEST_WORK_MS", &v)?;
         }
         if let Some(v) = env("FLOWSMITH_LOG_FORMAT") {
             self.log_format = match v.trim() {
@@ -505,5 +622,52 @@ mod tests {
         assert!(s.token_allowed("b"));
         assert!(!s.token_allowed("c"));
         assert!(!s.token_allowed(""));
+    }
+
+    #[test]
+    fn empty_tokens_are_not_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.toml");
+        std::fs::write(
+            &path,
+            "listen = \"0.0.0.0:8080\"\napi_tokens = [\"\", \" \"]\n",
+        )
+        .unwrap();
+        let o = Overrides {
+            config_file: Some(path),
+            ..Default::default()
+        };
+        let s = load(&[], o).unwrap();
+        assert!(s.api_tokens.is_empty());
+        assert!(!s.token_allowed(""));
+        assert!(matches!(
+            s.check_bind(),
+            Err(ConfigError::PublicWithoutTokens(_))
+        ));
+    }
+
+    #[test]
+    fn limits_come_from_the_file_and_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.toml");
+        std::fs::write(
+            &path,
+            "[limits]\nmax_value_bytes = 100\nmax_document_depth = 10\n",
+        )
+        .unwrap();
+        let o = Overrides {
+            config_file: Some(path.clone()),
+            ..Default::default()
+        };
+        let s = load(&[("FLOWSMITH_REQUEST_WORK_MS", "250")], o.clone()).unwrap();
+        assert_eq!(s.limits.max_value_bytes, 100);
+        assert_eq!(s.limits.max_document_depth, 10);
+        assert_eq!(s.limits.request_work_ms, 250);
+        assert_eq!(
+            s.limits.max_simulation_steps,
+            Limits::default().max_simulation_steps
+        );
+        assert!(load(&[("FLOWSMITH_MAX_DOCUMENT_DEPTH", "500")], o.clone()).is_err());
+        assert!(load(&[("FLOWSMITH_MAX_VALUE_BYTES", "0")], o).is_err());
     }
 }

@@ -10,6 +10,9 @@ use crate::template::Finding;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// Longest `detail` a problem carries: a rejected 1 MB value is never echoed back whole.
+const MAX_DETAIL_CHARS: usize = 1000;
+
 /// An RFC 9457 problem document.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Problem {
@@ -135,15 +138,15 @@ impl ApiError {
             self.to_string()
         };
         let errors = match self {
-            ApiError::InvalidRequest { errors, .. } => errors.clone(),
-            ApiError::Validation { findings } => findings.clone(),
+            ApiError::InvalidRequest { errors, .. } => crate::template::answer_findings(errors),
+            ApiError::Validation { findings } => crate::template::answer_findings(findings),
             _ => Vec::new(),
         };
         Problem {
             problem_type: format!("/problems/{}", self.slug()),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
-            detail,
+            detail: crate::template::excerpt(&detail, MAX_DETAIL_CHARS).into_owned(),
             errors,
         }
     }
@@ -219,6 +222,33 @@ mod tests {
         assert_eq!(resp.headers()[header::RETRY_AFTER], "5");
         let other = ApiError::from(sqlx::Error::RowNotFound);
         assert_eq!(other.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn echoed_values_are_cut() {
+        let huge = "n".repeat(1 << 20);
+        let p = ApiError::Validation {
+            findings: vec![Finding::error(
+                "invalid_name",
+                format!("/{huge}"),
+                huge.clone(),
+            )],
+        }
+        .to_problem();
+        assert!(p.errors[0].message.len() < 2000);
+        assert!(p.errors[0].pointer.len() < 2000);
+        let many = vec![Finding::error("x", "", "m"); 10_000];
+        let p = ApiError::Validation { findings: many }.to_problem();
+        assert_eq!(p.errors.len(), crate::template::MAX_FINDINGS + 1);
+        assert!(
+            p.errors
+                .last()
+                .unwrap()
+                .message
+                .starts_with("9800 more findings")
+        );
+        let p = ApiError::NotFound(huge).to_problem();
+        assert!(p.detail.len() < 2000 && p.detail.ends_with('…'));
     }
 
     #[test]

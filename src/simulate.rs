@@ -140,7 +140,6 @@ pub struct Simulation {
     pub outcome: Outcome,
     pub transcript: Vec<TranscriptLine>,
     /// The entry flow's variables that are set at the end of the call.
-    #[schema(value_type = Object)]
     pub variables: BTreeMap<String, serde_json::Value>,
     pub steps: usize,
     /// Participant data set during the call (SetParticipantData nodes).
@@ -148,7 +147,45 @@ pub struct Simulation {
     pub participant_data: BTreeMap<String, String>,
 }
 
-/// Runs a call through `entry`, with `modules` (by template name) for its Flow nodes.
+/// The bounds of one simulation: steps (an outcome, `step_limit`), and the memory and time
+/// it may use (refusals, [`LimitError`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SimLimits {
+    pub max_steps: usize,
+    /// Largest transcript, in bytes of its texts, digits and node ids.
+    pub max_transcript_bytes: usize,
+    /// Longest string value (variable, text, prompt) the call may produce, in bytes.
+    pub max_value_bytes: usize,
+    /// When the simulation must have finished.
+    pub deadline: Option<std::time::Instant>,
+}
+
+impl SimLimits {
+    /// The service defaults for `max_steps` steps.
+    pub fn new(max_steps: usize) -> SimLimits {
+        SimLimits {
+            max_steps,
+            max_transcript_bytes: 1024 * 1024,
+            max_value_bytes: 64 * 1024,
+            deadline: None,
+        }
+    }
+}
+
+/// Which limit stopped a simulation, and at which node.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} in node {node:?} of {flow:?}")]
+pub struct LimitError {
+    /// The setting that bounds it (`max_value_bytes`, `max_transcript_bytes`,
+    /// `request_work_ms`).
+    pub setting: &'static str,
+    pub what: String,
+    pub node: String,
+    pub flow: String,
+}
+
+/// Runs a call through `entry`, with `modules` (by template name) for its Flow nodes, under
+/// the default [`SimLimits`]; a broken limit ends the call as an `error` saying so.
 pub fn simulate(
     entry: &Flow,
     modules: &BTreeMap<String, Flow>,
@@ -166,6 +203,43 @@ pub fn simulate_with_org(
     max_steps: usize,
     org: &SimOrg,
 ) -> Simulation {
+    match simulate_limited_with_org(entry, modules, inputs, &SimLimits::new(max_steps), org) {
+        Ok(s) => s,
+        Err(e) => Simulation {
+            outcome: Outcome {
+                kind: OutcomeKind::Error,
+                queue: None,
+                message: Some(e.to_string()),
+                node: e.node,
+                flow: e.flow,
+            },
+            transcript: Vec::new(),
+            variables: BTreeMap::new(),
+            steps: 0,
+            participant_data: BTreeMap::new(),
+        },
+    }
+}
+
+/// Runs a call under `limits`: values, transcript and time are bounded, and a simulation
+/// that would pass them is refused, naming the limit and the node.
+pub fn simulate_limited(
+    entry: &Flow,
+    modules: &BTreeMap<String, Flow>,
+    inputs: &[SimInput],
+    limits: &SimLimits,
+) -> Result<Simulation, LimitError> {
+    simulate_limited_with_org(entry, modules, inputs, limits, &SimOrg::default())
+}
+
+/// [`simulate_limited`] with the org objects the call meets.
+pub fn simulate_limited_with_org(
+    entry: &Flow,
+    modules: &BTreeMap<String, Flow>,
+    inputs: &[SimInput],
+    limits: &SimLimits,
+    org: &SimOrg,
+) -> Result<Simulation, LimitError> {
     let progs = build(entry, modules);
     // The compiled flow plays its `initialGreeting` before the start task.
     let transcript = entry
@@ -184,13 +258,16 @@ pub fn simulate_with_org(
         inputs,
         next_input: 0,
         transcript,
+        // The greeting is part of the stored document, bounded by its size limit.
+        transcript_bytes: 0,
         text_buf: String::new(),
         org,
         answers_used: HashMap::new(),
         participant: org.participant_data.clone(),
         participant_set: BTreeMap::new(),
+        limits,
     }
-    .run(max_steps)
+    .run()
 }
 
 /// A flow that loops Set/If forever (for the step-rate benchmark).
@@ -648,22 +725,46 @@ fn expr_of<'a>(p: &mut Prog<'a>, e: &'a Expr) -> CExpr<'a> {
 
 type Vars = Vec<Option<Val>>;
 
-fn eval<'a>(e: &'a CExpr<'a>, vars: &'a Vars) -> Result<Option<V<'a>>, String> {
+/// Why an expression has no value: a runtime error of the flow (it takes onError), or a
+/// string that would pass `max_value_bytes` (the simulation is refused).
+#[derive(Debug)]
+enum EvalError {
+    Fail(String),
+    TooLong(usize),
+}
+
+impl From<String> for EvalError {
+    fn from(s: String) -> Self {
+        EvalError::Fail(s)
+    }
+}
+
+impl From<&str> for EvalError {
+    fn from(s: &str) -> Self {
+        EvalError::Fail(s.to_owned())
+    }
+}
+
+fn eval<'a>(e: &'a CExpr<'a>, vars: &'a Vars, max: usize) -> Result<Option<V<'a>>, EvalError> {
     Ok(Some(match e {
         CExpr::Str(s) => V::S(Cow::Borrowed(s)),
         CExpr::Int(i) => V::I(*i),
         CExpr::Bool(b) => V::B(*b),
         CExpr::Var(s) => return Ok(vars[*s].as_ref().map(borrow)),
-        CExpr::Not(a) => V::B(!truth(eval(a, vars)?, "not")?),
-        CExpr::Neg(a) => match eval(a, vars)? {
+        CExpr::Not(a) => V::B(!truth(eval(a, vars, max)?, "not")?),
+        CExpr::Neg(a) => match eval(a, vars, max)? {
             Some(V::I(i)) => V::I(i.checked_neg().ok_or("integer overflow")?),
             Some(_) => return Err("'-' needs an integer".into()),
             None => return Err("'-' on a NOT_SET value".into()),
         },
         CExpr::Bin(op, a, b) => match op {
-            BinOp::And => V::B(truth(eval(a, vars)?, "and")? && truth(eval(b, vars)?, "and")?),
-            BinOp::Or => V::B(truth(eval(a, vars)?, "or")? || truth(eval(b, vars)?, "or")?),
-            BinOp::Add | BinOp::Sub => match (eval(a, vars)?, eval(b, vars)?) {
+            BinOp::And => {
+                V::B(truth(eval(a, vars, max)?, "and")? && truth(eval(b, vars, max)?, "and")?)
+            }
+            BinOp::Or => {
+                V::B(truth(eval(a, vars, max)?, "or")? || truth(eval(b, vars, max)?, "or")?)
+            }
+            BinOp::Add | BinOp::Sub => match (eval(a, vars, max)?, eval(b, vars, max)?) {
                 (Some(V::I(x)), Some(V::I(y))) => V::I(
                     if *op == BinOp::Add {
                         x.checked_add(y)
@@ -673,15 +774,18 @@ fn eval<'a>(e: &'a CExpr<'a>, vars: &'a Vars) -> Result<Option<V<'a>>, String> {
                     .ok_or("integer overflow")?,
                 ),
                 (Some(V::S(x)), Some(V::S(y))) if *op == BinOp::Add => {
+                    if x.len() + y.len() > max {
+                        return Err(EvalError::TooLong(x.len() + y.len()));
+                    }
                     V::S(Cow::Owned(format!("{x}{y}")))
                 }
                 (None, _) | (_, None) => {
-                    return Err(format!("'{}' on a NOT_SET value", op_char(*op)));
+                    return Err(format!("'{}' on a NOT_SET value", op_char(*op)).into());
                 }
-                _ => return Err(format!("'{}' needs two integers", op_char(*op))),
+                _ => return Err(format!("'{}' needs two integers", op_char(*op)).into()),
             },
             _ => {
-                let (x, y) = match (eval(a, vars)?, eval(b, vars)?) {
+                let (x, y) = match (eval(a, vars, max)?, eval(b, vars, max)?) {
                     (Some(x), Some(y)) => (x, y),
                     // Every comparison with NOT_SET is false.
                     _ => return Ok(Some(V::B(false))),
@@ -690,7 +794,7 @@ fn eval<'a>(e: &'a CExpr<'a>, vars: &'a Vars) -> Result<Option<V<'a>>, String> {
                     (V::S(x), V::S(y)) => x.as_ref().cmp(y.as_ref()),
                     (V::I(x), V::I(y)) => x.cmp(y),
                     (V::B(x), V::B(y)) if matches!(op, BinOp::Eq | BinOp::Ne) => x.cmp(y),
-                    _ => return Err(format!("cannot compare {x:?} with {y:?}")),
+                    _ => return Err(format!("cannot compare {x:?} with {y:?}").into()),
                 };
                 V::B(match op {
                     BinOp::Eq => ord.is_eq(),
@@ -704,8 +808,8 @@ fn eval<'a>(e: &'a CExpr<'a>, vars: &'a Vars) -> Result<Option<V<'a>>, String> {
         },
         CExpr::Call(f, args) => {
             let arg = match args.first() {
-                Some(a) => eval(a, vars)?,
-                None => return Err("missing argument".into()),
+                Some(a) => eval(a, vars, max)?,
+                None => return Err(EvalError::Fail("missing argument".into())),
             };
             match (f, arg) {
                 (Func::IsSet, a) => V::B(a.is_some()),
@@ -730,7 +834,7 @@ fn eval<'a>(e: &'a CExpr<'a>, vars: &'a Vars) -> Result<Option<V<'a>>, String> {
                 (Func::Lower, Some(V::S(s))) => V::S(Cow::Owned(s.to_lowercase())),
                 (Func::Upper, Some(V::S(s))) => V::S(Cow::Owned(s.to_uppercase())),
                 (Func::Length, Some(V::S(s))) => V::I(s.chars().count() as i64),
-                (f, Some(v)) => return Err(format!("{f:?} cannot take {v:?}")),
+                (f, Some(v)) => return Err(format!("{f:?} cannot take {v:?}").into()),
             }
         }
     }))
@@ -759,7 +863,8 @@ fn push_val(out: &mut String, v: &Val) {
     }
 }
 
-fn interpolate(out: &mut String, segs: &[CSeg<'_>], vars: &Vars) {
+/// Fills `out` with the text; `Err(len)` as soon as it would pass `max` bytes.
+fn interpolate(out: &mut String, segs: &[CSeg<'_>], vars: &Vars, max: usize) -> Result<(), usize> {
     out.clear();
     for s in segs {
         match s {
@@ -770,7 +875,11 @@ fn interpolate(out: &mut String, segs: &[CSeg<'_>], vars: &Vars) {
                 }
             }
         }
+        if out.len() > max {
+            return Err(out.len());
+        }
     }
+    Ok(())
 }
 
 /// Converts a value to the type of the variable it is assigned to.
@@ -824,6 +933,7 @@ struct Machine<'p, 'a> {
     inputs: &'p [SimInput],
     next_input: usize,
     transcript: Vec<TranscriptLine>,
+    transcript_bytes: usize,
     text_buf: String,
     org: &'p SimOrg,
     /// Answers consumed per data action.
@@ -832,6 +942,7 @@ struct Machine<'p, 'a> {
     participant: BTreeMap<String, String>,
     /// Participant data set during the call.
     participant_set: BTreeMap<String, String>,
+    limits: &'p SimLimits,
 }
 
 enum Step {
@@ -843,13 +954,66 @@ enum Step {
 }
 
 impl<'a> Machine<'_, 'a> {
+    fn limit(
+        &self,
+        prog: usize,
+        node: &PNode<'_>,
+        setting: &'static str,
+        what: String,
+    ) -> LimitError {
+        LimitError {
+            setting,
+            what,
+            node: node.id.to_owned(),
+            flow: self.progs[prog].flow.name.clone(),
+        }
+    }
+
+    fn too_long(&self, prog: usize, node: &PNode<'_>, len: usize) -> LimitError {
+        self.limit(
+            prog,
+            node,
+            "max_value_bytes",
+            format!(
+                "a string of {len} bytes would pass the limit of {} bytes (max_value_bytes)",
+                self.limits.max_value_bytes
+            ),
+        )
+    }
+
+    /// Interpolates a text into `text_buf`, refusing one longer than `max_value_bytes`.
+    fn text(
+        &mut self,
+        prog: usize,
+        node: &PNode<'_>,
+        t: &[CSeg<'_>],
+        vars: &Vars,
+    ) -> Result<(), LimitError> {
+        interpolate(&mut self.text_buf, t, vars, self.limits.max_value_bytes)
+            .map_err(|len| self.too_long(prog, node, len))
+    }
+
     fn line(
         &mut self,
         prog: usize,
         node: &PNode<'_>,
         text: Option<String>,
         digits: Option<String>,
-    ) {
+    ) -> Result<(), LimitError> {
+        self.transcript_bytes += node.id.len()
+            + text.as_ref().map_or(0, String::len)
+            + digits.as_ref().map_or(0, String::len);
+        if self.transcript_bytes > self.limits.max_transcript_bytes {
+            return Err(self.limit(
+                prog,
+                node,
+                "max_transcript_bytes",
+                format!(
+                    "the transcript would pass the limit of {} bytes (max_transcript_bytes)",
+                    self.limits.max_transcript_bytes
+                ),
+            ));
+        }
         self.transcript.push(TranscriptLine {
             flow: self.progs[prog].flow.name.clone(),
             node: node.id.to_owned(),
@@ -857,9 +1021,12 @@ impl<'a> Machine<'_, 'a> {
             text,
             digits,
         });
+        Ok(())
     }
 
-    fn run(mut self, max_steps: usize) -> Simulation {
+    fn run(mut self) -> Result<Simulation, LimitError> {
+        let max_steps = self.limits.max_steps;
+        let max_value = self.limits.max_value_bytes;
         let progs = self.progs;
         let mut stack = vec![Frame {
             prog: 0,
@@ -868,7 +1035,7 @@ impl<'a> Machine<'_, 'a> {
         }];
         let mut steps = 0usize;
         let Some(mut cur) = progs[0].start else {
-            return self.finish(
+            return Ok(self.finish(
                 &stack,
                 steps,
                 Outcome {
@@ -878,7 +1045,7 @@ impl<'a> Machine<'_, 'a> {
                     flow: progs[0].flow.name.clone(),
                     message: Some("the start node does not exist".into()),
                 },
-            );
+            ));
         };
         loop {
             let fi = stack.len() - 1;
@@ -887,14 +1054,27 @@ impl<'a> Machine<'_, 'a> {
             let node = &prog.nodes[cur];
             if steps >= max_steps {
                 let o = outcome(prog, node, OutcomeKind::StepLimit, None, None);
-                return self.finish(&stack, steps, o);
+                return Ok(self.finish(&stack, steps, o));
+            }
+            // The clock is read every 1024 steps: a step's own work is bounded by the value
+            // limit, so the deadline is kept to within a few milliseconds.
+            if steps % 1024 == 0
+                && let Some(deadline) = self.limits.deadline
+                && std::time::Instant::now() >= deadline
+            {
+                return Err(self.limit(
+                    pi,
+                    node,
+                    "request_work_ms",
+                    format!("the simulation ran out of time after {steps} steps (request_work_ms)"),
+                ));
             }
             steps += 1;
             let step = match &node.kind {
                 Kind::Say(t) => {
-                    interpolate(&mut self.text_buf, t, &stack[fi].vars);
+                    self.text(pi, node, t, &stack[fi].vars)?;
                     let text = self.text_buf.clone();
-                    self.line(pi, node, Some(text), None);
+                    self.line(pi, node, Some(text), None)?;
                     node.next.map_or(Step::End, Step::Go)
                 }
                 Kind::Gather {
@@ -903,13 +1083,13 @@ impl<'a> Machine<'_, 'a> {
                     max,
                     into,
                 } => {
-                    interpolate(&mut self.text_buf, prompt, &stack[fi].vars);
+                    self.text(pi, node, prompt, &stack[fi].vars)?;
                     let text = self.text_buf.clone();
                     let input = self.inputs.get(self.next_input);
                     self.next_input += 1;
                     match input {
                         Some(SimInput::Digits(d)) => {
-                            self.line(pi, node, Some(text), Some(d.clone()));
+                            self.line(pi, node, Some(text), Some(d.clone()))?;
                             if (*min..=*max).contains(&d.chars().count()) {
                                 stack[fi].vars[*into] = Some(Val::S(d.clone()));
                                 node.next.map_or(Step::End, Step::Go)
@@ -919,7 +1099,7 @@ impl<'a> Machine<'_, 'a> {
                             }
                         }
                         Some(SimInput::Timeout) | None => {
-                            self.line(pi, node, Some(text), None);
+                            self.line(pi, node, Some(text), None)?;
                             node.on_error.map_or(Step::End, Step::Go)
                         }
                     }
@@ -931,12 +1111,22 @@ impl<'a> Machine<'_, 'a> {
                         let v: Result<Option<Val>, String> = match value {
                             CSet::Copy(s) => Ok(vars[*s].clone()),
                             CSet::Text(t) => {
-                                interpolate(&mut self.text_buf, t, vars);
+                                self.text(pi, node, t, vars)?;
                                 Ok(Some(Val::S(self.text_buf.clone())))
                             }
-                            CSet::Expr(e) => eval(e, vars).map(|v| v.map(V::into_val)),
+                            CSet::Expr(e) => match eval(e, vars, max_value) {
+                                Ok(v) => Ok(v.map(V::into_val)),
+                                Err(EvalError::Fail(e)) => Err(e),
+                                Err(EvalError::TooLong(len)) => {
+                                    return Err(self.too_long(pi, node, len));
+                                }
+                            },
                         };
                         match v.and_then(|v| v.map(|v| coerce(v, *ty)).transpose()) {
+                            // Upper() can lengthen a string: check what is stored too.
+                            Ok(Some(Val::S(s))) if s.len() > max_value => {
+                                return Err(self.too_long(pi, node, s.len()));
+                            }
                             Ok(v) => stack[fi].vars[*slot] = v,
                             Err(e) => {
                                 failed = Some(e);
@@ -952,7 +1142,7 @@ impl<'a> Machine<'_, 'a> {
                 Kind::If(branches, default) => {
                     let mut step = None;
                     for (cond, target) in branches {
-                        match eval(cond, &stack[fi].vars) {
+                        match eval(cond, &stack[fi].vars, max_value) {
                             Ok(Some(V::B(true))) => {
                                 step = Some(Step::Go(*target));
                                 break;
@@ -964,9 +1154,12 @@ impl<'a> Machine<'_, 'a> {
                                 )));
                                 break;
                             }
-                            Err(e) => {
+                            Err(EvalError::Fail(e)) => {
                                 step = Some(Step::Fail(e));
                                 break;
+                            }
+                            Err(EvalError::TooLong(len)) => {
+                                return Err(self.too_long(pi, node, len));
                             }
                         }
                     }
@@ -979,7 +1172,7 @@ impl<'a> Machine<'_, 'a> {
                 Kind::Disconnect => Step::Done(OutcomeKind::Disconnected, None),
                 Kind::End => Step::End,
                 Kind::PlayPrompt(name) => {
-                    self.line(pi, node, Some(format!("[prompt {name}]")), None);
+                    self.line(pi, node, Some(format!("[prompt {name}]")), None)?;
                     node.next.map_or(Step::End, Step::Go)
                 }
                 Kind::DataAction {
@@ -991,25 +1184,25 @@ impl<'a> Machine<'_, 'a> {
                     // Inputs are evaluated (as Genesys does before the call) but the
                     // simulated answer does not depend on them.
                     for t in inputs {
-                        interpolate(&mut self.text_buf, t, &stack[fi].vars);
+                        self.text(pi, node, t, &stack[fi].vars)?;
                     }
                     match self.answer(key) {
                         None => Step::Fail(format!(
                             "data action {key:?} is not in the simulation's org.data_actions"
                         )),
                         Some(DataActionAnswer::Outputs { outputs: got }) => {
-                            self.line(pi, node, Some(format!("{key}: success")), None);
+                            self.line(pi, node, Some(format!("{key}: success")), None)?;
                             for (name, slot) in outputs {
                                 stack[fi].vars[*slot] = got.get(*name).and_then(json_val);
                             }
                             node.next.map_or(Step::End, Step::Go)
                         }
                         Some(DataActionAnswer::Error { error }) => {
-                            self.line(pi, node, Some(format!("{key}: failure: {error}")), None);
+                            self.line(pi, node, Some(format!("{key}: failure: {error}")), None)?;
                             node.on_error.map_or(Step::End, Step::Go)
                         }
                         Some(DataActionAnswer::Timeout { .. }) => {
-                            self.line(pi, node, Some(format!("{key}: timeout")), None);
+                            self.line(pi, node, Some(format!("{key}: timeout")), None)?;
                             on_timeout.or(node.on_error).map_or(Step::End, Step::Go)
                         }
                     }
@@ -1020,7 +1213,7 @@ impl<'a> Machine<'_, 'a> {
                     outputs,
                     on_not_found,
                 } => {
-                    interpolate(&mut self.text_buf, key, &stack[fi].vars);
+                    self.text(pi, node, key, &stack[fi].vars)?;
                     match self.org.data_tables.get(*table) {
                         None => Step::Fail(format!(
                             "data table {table:?} is not in the simulation's org.data_tables"
@@ -1038,7 +1231,7 @@ impl<'a> Machine<'_, 'a> {
                 }
                 Kind::SetParticipant(attrs) => {
                     for (k, t) in attrs {
-                        interpolate(&mut self.text_buf, t, &stack[fi].vars);
+                        self.text(pi, node, t, &stack[fi].vars)?;
                         self.participant
                             .insert((*k).to_owned(), self.text_buf.clone());
                         self.participant_set
@@ -1075,7 +1268,7 @@ impl<'a> Machine<'_, 'a> {
                     for _ in 0..*repeat {
                         let text = match prompt {
                             Ok(t) => {
-                                interpolate(&mut self.text_buf, t, &stack[fi].vars);
+                                self.text(pi, node, t, &stack[fi].vars)?;
                                 self.text_buf.clone()
                             }
                             Err(name) => format!("[prompt {name}]"),
@@ -1084,15 +1277,15 @@ impl<'a> Machine<'_, 'a> {
                         self.next_input += 1;
                         let got = match input {
                             Some(SimInput::Digits(d)) if d.chars().count() == 1 => {
-                                self.line(pi, node, Some(text), Some(d.clone()));
+                                self.line(pi, node, Some(text), Some(d.clone()))?;
                                 d
                             }
                             Some(SimInput::Digits(d)) => {
-                                self.line(pi, node, Some(text), Some(d));
+                                self.line(pi, node, Some(text), Some(d))?;
                                 String::new()
                             }
                             Some(SimInput::Timeout) | None => {
-                                self.line(pi, node, Some(text), None);
+                                self.line(pi, node, Some(text), None)?;
                                 String::new()
                             }
                         };
@@ -1122,11 +1315,14 @@ impl<'a> Machine<'_, 'a> {
                             let mut vars: Vars = vec![None; progs[*m].slot_names.len()];
                             let mut failed = None;
                             for (slot, e) in inputs {
-                                match eval(e, &stack[fi].vars) {
+                                match eval(e, &stack[fi].vars, max_value) {
                                     Ok(v) => vars[*slot] = v.map(V::into_val),
-                                    Err(e) => {
+                                    Err(EvalError::Fail(e)) => {
                                         failed = Some(e);
                                         break;
+                                    }
+                                    Err(EvalError::TooLong(len)) => {
+                                        return Err(self.too_long(pi, node, len));
                                     }
                                 }
                             }
@@ -1149,7 +1345,7 @@ impl<'a> Machine<'_, 'a> {
                 Step::Go(n) => cur = n,
                 Step::Done(kind, queue) => {
                     let o = outcome(prog, node, kind, queue, None);
-                    return self.finish(&stack, steps, o);
+                    return Ok(self.finish(&stack, steps, o));
                 }
                 Step::End => {
                     // Return from a module, or end the call.
@@ -1164,7 +1360,7 @@ impl<'a> Machine<'_, 'a> {
                                 None,
                                 None,
                             );
-                            return self.finish(&stack, steps, o);
+                            return Ok(self.finish(&stack, steps, o));
                         }
                         let Some(frame) = stack.pop() else { break };
                         let call = frame.call_node.unwrap_or_default();
@@ -1187,7 +1383,7 @@ impl<'a> Machine<'_, 'a> {
                 Step::Fail(message) => {
                     // The flow's error handling: the call is disconnected.
                     let o = outcome(prog, node, OutcomeKind::Error, None, Some(message));
-                    return self.finish(&stack, steps, o);
+                    return Ok(self.finish(&stack, steps, o));
                 }
             }
         }

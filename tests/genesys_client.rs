@@ -12,7 +12,7 @@ use axum::response::IntoResponse;
 use axum::routing::{any, post};
 use flowsmith::config::TargetConfig;
 use flowsmith::genesys::{
-    ClientOptions, GenesysClient, GenesysError, JobStatus, RegisteredJob, RetryPolicy,
+    self, ClientOptions, GenesysClient, GenesysError, JobStatus, RegisteredJob, RetryPolicy,
 };
 use flowsmith::sandbox::{SandboxOptions, bench, spawn_local};
 use flowsmith::template::FlowType;
@@ -225,6 +225,38 @@ async fn architect_job_round_trip_and_reads() {
         .unwrap()
         .unwrap();
     assert_eq!(inbound.flow_type, "INBOUNDCALL");
+
+    // Both flows in one batched read; an unknown id is simply absent.
+    let before = c.stats().api_requests;
+    let mut batch = c
+        .flows_by_ids(&[
+            module_ref.id.clone(),
+            caller.id.clone(),
+            "00000000-0000-0000-0000-000000000000".into(),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        c.stats().api_requests,
+        before + 1,
+        "one request for the page"
+    );
+    batch.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(batch.len(), 2, "{batch:?}");
+    assert_eq!(batch[0].name, "GT Caller");
+    assert_eq!(batch[0].published_version, inbound.published_version);
+    assert_eq!(batch[1].id, module_ref.id);
+    assert_eq!(batch[1].published_version, flow.published_version);
+    // More ids than a page: one request per page of ids.
+    let many: Vec<String> = (0..genesys::IDS_PER_PAGE + 1)
+        .map(|i| format!("00000000-0000-0000-0000-{i:012}"))
+        .chain([caller.id.clone()])
+        .collect();
+    let before = c.stats().api_requests;
+    let found = c.flows_by_ids(&many).await.unwrap();
+    assert_eq!(c.stats().api_requests, before + 2);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, caller.id);
 
     // A failed job keeps its messages.
     let (_, bad) = publish(&c, &CALLER.replace("General", "No Such Queue")).await;

@@ -542,19 +542,27 @@ mod containers {
         }
     }
 
-    /// Compose's `${VAR:-default}` with VAR unset.
-    fn interpolate(v: &str) -> String {
+    /// Compose's `${VAR:-default}` and `${VAR:?message}` with the variables `vars` set.
+    fn interpolate(v: &str, vars: &HashMap<&str, &str>) -> Result<String, String> {
         let mut out = String::new();
         let mut rest = v;
         while let Some(i) = rest.find("${") {
             out.push_str(&rest[..i]);
             let end = rest[i..].find('}').expect("closing brace") + i;
             let inner = &rest[i + 2..end];
-            out.push_str(inner.split_once(":-").map_or("", |(_, d)| d));
+            if let Some((name, message)) = inner.split_once(":?") {
+                match vars.get(name).filter(|v| !v.is_empty()) {
+                    Some(v) => out.push_str(v),
+                    None => return Err(message.to_owned()),
+                }
+            } else {
+                let (name, default) = inner.split_once(":-").unwrap_or((inner, ""));
+                out.push_str(vars.get(name).copied().unwrap_or(default));
+            }
             rest = &rest[end + 1..];
         }
         out.push_str(rest);
-        out
+        Ok(out)
     }
 
     /// The arguments after `flowsmith` in a healthcheck `test`, checked against the real CLI.
@@ -616,7 +624,15 @@ mod containers {
             app["depends_on"]["sandbox"]["condition"].as_str(),
             Some("service_healthy")
         );
-        assert_eq!(strings(&app["ports"]), ["8080:8080"]);
+        assert_eq!(
+            strings(&app["ports"]),
+            ["127.0.0.1:8080:8080"],
+            "published on loopback only"
+        );
+        assert!(
+            c.get("name").is_none(),
+            "docker-compose 1.29 refuses a top-level name"
+        );
         assert_eq!(strings(&app["volumes"]), ["flowsmith-data:/data"]);
         assert!(
             c["volumes"]["flowsmith-data"].is_null() || c["volumes"]["flowsmith-data"].is_mapping()
@@ -634,9 +650,18 @@ mod containers {
         // The service's own configuration code, fed the image's ENV plus the compose file's.
         let c = compose();
         let mut env = dockerfile_env(final_stage(&read("Dockerfile")));
-        for (k, v) in environment(&c["services"]["flowsmith"]) {
-            env.insert(k, interpolate(&v));
+        let service_env = environment(&c["services"]["flowsmith"]);
+        let unset = HashMap::new();
+        let refused = service_env
+            .values()
+            .find_map(|v| interpolate(v, &unset).err())
+            .expect("compose refuses to start without FLOWSMITH_API_TOKENS");
+        assert!(refused.contains("FLOWSMITH_API_TOKENS"), "{refused}");
+        let vars = HashMap::from([("FLOWSMITH_API_TOKENS", "a-real-token")]);
+        for (k, v) in service_env {
+            env.insert(k, interpolate(&v, &vars).unwrap());
         }
+        assert_eq!(env["FLOWSMITH_API_TOKENS"], "a-real-token");
         assert_eq!(env["GENESYS_ENVIRONMENT"], "http://sandbox:9090");
         assert_eq!(
             env["GENESYS_CLIENT_ID"],

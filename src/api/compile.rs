@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -18,7 +18,7 @@ use super::{AppState, TAG_TEMPLATES};
 use crate::compile::{self, CompileContext, Compiled, ModuleTarget};
 use crate::diagram::{self, DiagramFormat};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::simulate::{self, SimInput, Simulation};
+use crate::simulate::{self, SimInput, SimLimits, Simulation};
 use crate::store::Store;
 use crate::template::model::{ModuleRef, NodeKind};
 use crate::template::{self, Finding, Flow, FlowType, ModuleInterface};
@@ -59,27 +59,26 @@ fn called_modules(flow: &Flow) -> Vec<String> {
 /// Only the parameters a document uses or declares, so a caller's parameters can be handed
 /// to its modules without tripping their checks.
 fn params_for(doc: &Value, params: &Map<String, Value>) -> Map<String, Value> {
-    let text = doc.to_string();
+    // One walk of the document, not one text search per parameter.
+    let known = template::params::known_names(doc);
     params
         .iter()
-        .filter(|(k, _)| {
-            doc.pointer(&template::pointer(["parameters", k.as_str()]))
-                .is_some()
-                || text.contains(&format!("{{{{{k}}}}}"))
-        })
+        .filter(|(k, _)| known.contains(*k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
 
 /// Loads a stored template (a version, or the latest), instantiates it with `params` (or
 /// store-time samples when `None`), validates it against the stored modules it calls, and
-/// loads those modules too.
+/// loads those modules too. The reading is async; the checking runs on the blocking pool
+/// (see [`super::cpu`]).
 pub async fn load(
-    store: &Store,
+    state: &AppState,
     name: &str,
     version: Option<i64>,
     params: Option<&Map<String, Value>>,
 ) -> ApiResult<Loaded> {
+    let store: &Store = &state.store;
     let row = match version {
         Some(v) => store.template_version(name, v).await?,
         None => store.latest_template(name).await?,
@@ -90,15 +89,44 @@ pub async fn load(
     })?;
     let doc: Value = serde_json::from_str(&row.document)
         .map_err(|e| ApiError::Internal(format!("stored document of {name} is not JSON: {e}")))?;
-
-    // Modules first: the caller's validation needs their interfaces.
     let header = template::header(&doc);
-    let mut modules = BTreeMap::new();
-    let mut catalog: BTreeMap<String, ModuleInterface> = BTreeMap::new();
-    for mrow in store.latest_templates(&header.called_modules).await? {
+    let module_rows = store.latest_templates(&header.called_modules).await?;
+    let mut modules = Vec::with_capacity(module_rows.len());
+    for mrow in module_rows {
         let mdoc: Value = serde_json::from_str(&mrow.document).map_err(|e| {
             ApiError::Internal(format!("stored document of {} is not JSON: {e}", mrow.name))
         })?;
+        modules.push((mrow.name, mdoc));
+    }
+    let (name, params) = (name.to_owned(), params.cloned());
+    super::cpu(state, move || check(&name, doc, modules, params.as_ref())).await?
+}
+
+/// The checking half of [`load`]: pure CPU work.
+fn check(
+    name: &str,
+    doc: Value,
+    module_docs: Vec<(String, Value)>,
+    params: Option<&Map<String, Value>>,
+) -> ApiResult<Loaded> {
+    // Modules first: the caller's validation needs their interfaces.
+    let mut modules = BTreeMap::new();
+    let mut catalog: BTreeMap<String, ModuleInterface> = BTreeMap::new();
+    if let Some(p) = params {
+        // A parameter neither the template nor a module it calls knows is a typo.
+        let mut known = template::params::known_names(&doc);
+        for (_, mdoc) in &module_docs {
+            known.extend(template::params::known_names(mdoc));
+        }
+        let errors = template::params::unknown_parameters(p, &known, "/params");
+        if !errors.is_empty() {
+            return Err(ApiError::InvalidRequest {
+                detail: format!("unknown parameter(s) for template {name:?}"),
+                errors,
+            });
+        }
+    }
+    for (mname, mdoc) in module_docs {
         let report = match params {
             Some(p) => {
                 template::validate_with_params(&mdoc, &params_for(&mdoc, p), &template::NoModules)
@@ -113,14 +141,14 @@ pub async fn load(
                 .findings
                 .into_iter()
                 .map(|f| Finding {
-                    message: format!("module {:?}: {}", mrow.name, f.message),
+                    message: format!("module {mname:?}: {}", f.message),
                     ..f
                 })
                 .collect();
             return Err(ApiError::Validation { findings });
         };
-        catalog.insert(mrow.name.clone(), template::interface(&mflow));
-        modules.insert(mrow.name.clone(), mflow);
+        catalog.insert(mname.clone(), template::interface(&mflow));
+        modules.insert(mname, mflow);
     }
     let report = match params {
         Some(p) => template::validate_with_params(&doc, p, &catalog),
@@ -146,7 +174,7 @@ pub struct CompileRequest {
     pub version: Option<i64>,
     /// Parameter values by name.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, Value>)]
     pub params: Map<String, Value>,
     /// Genesys flow name (default: the template name).
     pub flow_name: Option<String>,
@@ -164,7 +192,8 @@ pub struct NamePath {
 }
 
 /// Compile a stored template to Archy YAML (JSON answer, or the YAML file with
-/// `Accept: application/yaml`).
+/// `Accept: application/yaml`, its hash and warnings then in the `X-Content-Hash`, `ETag` and
+/// `X-Warnings` headers).
 #[utoipa::path(post, path = "/v1/templates/{name}/compile", tag = TAG_TEMPLATES, security(("bearer" = [])),
     params(NamePath),
     request_body = CompileRequest,
@@ -172,10 +201,17 @@ pub struct NamePath {
         (status = 200, description = "the compiled flow", content(
             (Compiled = "application/json"),
             (String = "application/yaml")
+        ), headers(
+            ("X-Content-Hash" = String, description = "SHA-256 (hex) of the YAML, as `content_hash` in the JSON form"),
+            ("ETag" = String, description = "the content hash, quoted"),
+            ("X-Warnings" = String, description = "the compiler's warnings as a JSON array of findings (ASCII, non-ASCII characters escaped as \\uXXXX; `[]` when there is none), the first ones that fit in 4 KiB"),
+            ("X-Warning-Count" = u32, description = "how many warnings there are (more than `X-Warnings` holds when it was cut; the JSON answer has them all)")
         )),
         (status = 400, description = "the body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such template or version", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "unsupported Content-Type (send application/json)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "missing or mistyped parameter, or the instantiated template has errors", body = Problem, content_type = "application/problem+json")
     ))]
 async fn compile_template(
@@ -184,13 +220,13 @@ async fn compile_template(
     headers: HeaderMap,
     ApiJson(req): ApiJson<CompileRequest>,
 ) -> ApiResult<Response> {
-    let loaded = load(&state.store, &p.name, req.version, Some(&req.params)).await?;
+    let loaded = load(&state, &p.name, req.version, Some(&req.params)).await?;
     let targets: BTreeMap<String, ModuleTarget> = loaded
         .modules
         .iter()
         .map(|(name, flow)| (name.clone(), ModuleTarget::of(flow, name)))
         .collect();
-    let flow_name = req.flow_name.as_deref().unwrap_or(&loaded.flow.name);
+    let flow_name = req.flow_name.unwrap_or_else(|| loaded.flow.name.clone());
     // Compile what a job would deploy: an "inbound" template that other templates call (or
     // that a target holds as a module) is provisioned as a common module.
     let mut as_module_warning = None;
@@ -217,15 +253,18 @@ async fn compile_template(
         }
         None => loaded.flow.flow_type,
     };
-    let compiled = compile::compile(
-        &loaded.flow,
-        &CompileContext {
-            flow_name,
-            as_type,
-            modules: &targets,
-            queue_names: &BTreeMap::new(),
-        },
-    )
+    let compiled = super::cpu(&state, move || {
+        compile::compile(
+            &loaded.flow,
+            &CompileContext {
+                flow_name: &flow_name,
+                as_type,
+                modules: &targets,
+                queue_names: &BTreeMap::new(),
+            },
+        )
+    })
+    .await?
     .map_err(|e| {
         ApiError::invalid(
             format!("the template cannot be compiled: {e}"),
@@ -234,10 +273,61 @@ async fn compile_template(
     })?;
     let mut compiled = compiled;
     compiled.warnings.extend(as_module_warning);
-    if wants_yaml(&headers) {
-        return Ok(([(header::CONTENT_TYPE, "application/yaml")], compiled.yaml).into_response());
+    let mut resp = if wants_yaml(&headers) {
+        (
+            [(header::CONTENT_TYPE, "application/yaml")],
+            compiled.yaml.clone(),
+        )
+            .into_response()
+    } else {
+        Json(&compiled).into_response()
+    };
+    let h = resp.headers_mut();
+    for (name, value) in [
+        ("x-content-hash", compiled.content_hash.clone()),
+        (
+            header::ETAG.as_str(),
+            format!("\"{}\"", compiled.content_hash),
+        ),
+        ("x-warnings", warnings_header(&compiled.warnings)),
+        ("x-warning-count", compiled.warnings.len().to_string()),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
     }
-    Ok(Json(compiled).into_response())
+    Ok(resp)
+}
+
+/// Headers have no set limit, but clients refuse large ones: the warnings that fit in 4 KiB.
+const MAX_WARNINGS_HEADER: usize = 4096;
+
+fn warnings_header(warnings: &[Finding]) -> String {
+    let mut n = warnings.len();
+    loop {
+        let json = ascii_json(&warnings[..n]);
+        if json.len() <= MAX_WARNINGS_HEADER || n == 0 {
+            return json;
+        }
+        n /= 2;
+    }
+}
+
+/// JSON with every non-ASCII or control character escaped (`\uXXXX`), so it fits in a header.
+fn ascii_json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    let json = serde_json::to_string(value).unwrap_or_else(|_| "[]".to_owned());
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if c.is_ascii() && !c.is_ascii_control() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out
 }
 
 /// Why a template is provisioned as a common module, if it is: a stored template calls it,
@@ -284,7 +374,10 @@ pub struct DiagramQuery {
 #[utoipa::path(get, path = "/v1/templates/{name}/diagram", tag = TAG_TEMPLATES, security(("bearer" = [])),
     params(NamePath, DiagramQuery),
     responses(
-        (status = 200, description = "Mermaid or Graphviz DOT text", content_type = "text/plain", body = String),
+        (status = 200, description = "Mermaid text (`format=mermaid`, the default) or Graphviz DOT (`format=dot`)", content(
+            (String = "text/plain"),
+            (String = "text/vnd.graphviz")
+        )),
         (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such template", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "bad format, or the template no longer validates", body = Problem, content_type = "application/problem+json")
@@ -294,9 +387,12 @@ async fn diagram_template(
     ApiPath(p): ApiPath<NamePath>,
     ApiQuery(q): ApiQuery<DiagramQuery>,
 ) -> ApiResult<Response> {
-    let loaded = load(&state.store, &p.name, None, None).await?;
+    let loaded = load(&state, &p.name, None, None).await?;
     let format = q.format.unwrap_or(DiagramFormat::Mermaid);
-    let text = diagram::render(&loaded.flow, &loaded.modules, format);
+    let text = super::cpu(&state, move || {
+        diagram::render(&loaded.flow, &loaded.modules, format)
+    })
+    .await?;
     let ct = match format {
         DiagramFormat::Mermaid => "text/plain; charset=utf-8",
         DiagramFormat::Dot => "text/vnd.graphviz; charset=utf-8",
@@ -321,11 +417,13 @@ pub struct SimulationRequest {
     pub template: String,
     pub version: Option<i64>,
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, Value>)]
     pub params: Map<String, Value>,
     #[serde(default)]
     pub inputs: Vec<SimulationInput>,
-    /// Step limit (default 10,000, Genesys's limit of actions per call; at most 1,000,000).
+    /// Step limit (default 10,000, Genesys's limit of actions per call; at most the
+    /// `max_simulation_steps` setting, 1,000,000 by default).
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub max_steps: Option<usize>,
     /// The org objects the call meets: data action answers, data table rows, schedule
     /// group states, participant data. A node needing an object missing here ends the call
@@ -333,9 +431,6 @@ pub struct SimulationRequest {
     #[serde(default)]
     pub org: simulate::SimOrg,
 }
-
-/// Largest accepted `max_steps`: a simulation runs inside a request.
-const MAX_STEPS_LIMIT: usize = 1_000_000;
 
 /// Run a call through a stored template and every module it calls.
 #[utoipa::path(post, path = "/v1/simulations", tag = TAG_SIMULATION, security(("bearer" = [])),
@@ -345,6 +440,8 @@ const MAX_STEPS_LIMIT: usize = 1_000_000;
         (status = 400, description = "the body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such template or version", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "unsupported Content-Type (send application/json)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "bad input, missing parameter, or the template has errors", body = Problem, content_type = "application/problem+json")
     ))]
 async fn run_simulation(
@@ -354,6 +451,19 @@ async fn run_simulation(
     let mut inputs = Vec::with_capacity(req.inputs.len());
     for (i, input) in req.inputs.iter().enumerate() {
         let at = template::pointer(["inputs".to_owned(), i.to_string()]);
+        let max_digits = template::validate::MAX_DIGITS_LIMIT as usize;
+        if input.digits.as_ref().is_some_and(|d| d.len() > max_digits) {
+            return Err(ApiError::invalid(
+                format!(
+                    "an input has more digits than any Gather takes (maxDigits is at most {max_digits})"
+                ),
+                Finding::error(
+                    "invalid_input",
+                    format!("{at}/digits"),
+                    format!("at most {max_digits} digits"),
+                ),
+            ));
+        }
         let parsed = match (&input.digits, input.timeout) {
             (Some(d), None | Some(false)) => {
                 SimInput::parse(d).filter(|s| matches!(s, SimInput::Digits(_)))
@@ -375,20 +485,68 @@ async fn run_simulation(
             }
         }
     }
+    let limits = state.settings.limits;
     let max_steps = req.max_steps.unwrap_or(simulate::DEFAULT_MAX_STEPS);
-    if max_steps == 0 || max_steps > MAX_STEPS_LIMIT {
+    if max_steps == 0 || max_steps > limits.max_simulation_steps {
+        let msg = format!(
+            "max_steps must be between 1 and {} (max_simulation_steps)",
+            limits.max_simulation_steps
+        );
         return Err(ApiError::invalid(
-            format!("max_steps must be between 1 and {MAX_STEPS_LIMIT}"),
-            Finding::error("invalid_request", "/max_steps", "out of range"),
+            msg.clone(),
+            Finding::error("invalid_request", "/max_steps", msg),
         ));
     }
-    let loaded = load(&state.store, &req.template, req.version, Some(&req.params)).await?;
-    // Bounded CPU work: run it off the async workers.
+    let loaded = load(&state, &req.template, req.version, Some(&req.params)).await?;
+    let started = std::time::Instant::now();
+    let sim_limits = SimLimits {
+        max_steps,
+        max_transcript_bytes: limits.max_transcript_bytes,
+        max_value_bytes: limits.max_value_bytes,
+        // The simulator stops itself at the deadline; `cpu`'s own timer is a backstop.
+        deadline: Some(started + limits.work()),
+    };
     let org = req.org;
-    let sim = tokio::task::spawn_blocking(move || {
-        simulate::simulate_with_org(&loaded.flow, &loaded.modules, &inputs, max_steps, &org)
+    let sim = super::cpu(&state, move || {
+        simulate::simulate_limited_with_org(
+            &loaded.flow,
+            &loaded.modules,
+            &inputs,
+            &sim_limits,
+            &org,
+        )
     })
-    .await
-    .map_err(|e| ApiError::Internal(format!("simulation task failed: {e}")))?;
-    Ok(Json(sim))
+    .await?;
+    sim.map(Json).map_err(|e| {
+        let at = template::pointer(["draft", "nodes", e.node.as_str()]);
+        ApiError::invalid(
+            format!("the simulation of {:?} was stopped: {e}", req.template),
+            Finding::error("simulation_limit", at, e.what.clone())
+                .with_hint(format!("raise {} if this flow really needs it", e.setting)),
+        )
+    })
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::*;
+
+    #[test]
+    fn the_warnings_header_is_ascii_json_and_bounded() {
+        let one = vec![Finding::error("w", "/draft/nodes/Café", "naïve → ok")];
+        let h = warnings_header(&one);
+        assert!(h.is_ascii() && HeaderValue::from_str(&h).is_ok(), "{h}");
+        let back: Vec<Finding> = serde_json::from_str(&h).unwrap();
+        assert_eq!(back, one);
+
+        let many: Vec<Finding> = (0..500)
+            .map(|i| Finding::error("w", format!("/draft/nodes/N{i}"), "x".repeat(100)))
+            .collect();
+        let h = warnings_header(&many);
+        assert!(h.len() <= MAX_WARNINGS_HEADER);
+        let back: Vec<Finding> = serde_json::from_str(&h).unwrap();
+        assert!(!back.is_empty() && back.len() < many.len());
+        assert_eq!(back[0], many[0]);
+        assert_eq!(warnings_header(&[]), "[]");
+    }
 }

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::AppState;
 use crate::error::ApiError;
+use crate::template::document::{self, Decoded, DocumentLimits, LimitError};
 use crate::template::{self, DocumentError, Finding};
 
 /// Request body formats the API reads.
@@ -68,18 +69,31 @@ impl FromRequest<AppState> for DocumentBody {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let format = body_format(req.headers(), true)?;
         let bytes = read_bytes(req, state).await?;
-        template::parse_document(&bytes, format == BodyFormat::Yaml)
-            .map(DocumentBody)
-            .map_err(|e| match e {
-                DocumentError::NotAnObject => ApiError::invalid(
-                    "a template document must be a JSON object",
-                    Finding::error("invalid_type", "", "expected an object"),
-                ),
-                other => ApiError::MalformedBody {
-                    detail: other.to_string(),
-                },
-            })
+        let limits = state.settings.limits.document();
+        // Decoding is CPU work proportional to the body: off the async workers.
+        let parsed = super::cpu(state, move || {
+            template::parse_document_with(&bytes, format == BodyFormat::Yaml, limits)
+        })
+        .await?;
+        parsed.map(DocumentBody).map_err(|e| match e {
+            DocumentError::NotAnObject => ApiError::invalid(
+                "a template document must be a JSON object",
+                Finding::error("invalid_type", "", "expected an object"),
+            ),
+            DocumentError::Limit(l) => limit_error(&l),
+            other => ApiError::MalformedBody {
+                detail: other.to_string(),
+            },
+        })
     }
+}
+
+/// A broken document limit or text rule: 422 naming it and the place.
+fn limit_error(l: &LimitError) -> ApiError {
+    ApiError::invalid(
+        l.to_string(),
+        Finding::error(l.code(), l.pointer(), l.to_string()),
+    )
 }
 
 /// A typed JSON body. Syntax errors are 400; unknown fields and wrong types are 422 with a
@@ -92,35 +106,42 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         body_format(req.headers(), false)?;
         let bytes = read_bytes(req, state).await?;
-        parse_json(&bytes).map(ApiJson)
+        parse_json_with(&bytes, state.settings.limits.document()).map(ApiJson)
     }
 }
 
+/// [`parse_json_with`] under the default document limits.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
+    parse_json_with(bytes, DocumentLimits::default())
+}
+
+/// Reads a typed JSON body under the document limits (depth, size, duplicate keys, control
+/// characters), then into `T` with a pointer to any member that does not fit.
+pub fn parse_json_with<T: DeserializeOwned>(
+    bytes: &[u8],
+    limits: DocumentLimits,
+) -> Result<T, ApiError> {
+    let value = match document::from_json(bytes, limits) {
+        Ok(v) => v,
+        Err(Decoded::Limit(l)) => return Err(limit_error(&l)),
+        Err(Decoded::Syntax(m)) => {
+            return Err(ApiError::MalformedBody {
+                detail: format!("invalid JSON: {m}"),
+            });
+        }
+    };
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
         let pointer = path_to_pointer(e.path());
         let inner = e.into_inner();
-        if inner.is_data() {
-            ApiError::invalid(
-                format!("the request body does not match the schema: {inner}"),
-                Finding::error(
-                    "invalid_request",
-                    pointer,
-                    strip_position(&inner.to_string()),
-                ),
-            )
-        } else {
-            ApiError::MalformedBody {
-                detail: format!("invalid JSON: {inner}"),
-            }
-        }
-    })?;
-    // Trailing characters after the value are a syntax error, as serde_json::from_slice says.
-    de.end().map_err(|e| ApiError::MalformedBody {
-        detail: format!("invalid JSON: {e}"),
-    })?;
-    Ok(value)
+        ApiError::invalid(
+            format!("the request body does not match the schema: {inner}"),
+            Finding::error(
+                "invalid_request",
+                pointer,
+                strip_position(&inner.to_string()),
+            ),
+        )
+    })
 }
 
 fn strip_position(s: &str) -> String {

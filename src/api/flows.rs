@@ -37,12 +37,16 @@ pub struct FlowRecord {
     pub flow_id: Option<String>,
     pub template_name: String,
     pub template_version: i64,
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::BTreeMap<String, serde_json::Value>)]
     pub params: Map<String, Value>,
     /// SHA-256 of the deployed YAML.
     pub content_hash: String,
     /// SHA-256 of the plan-time YAML (queue ids in place of names), compared by plans.
     pub plan_hash: String,
+    /// Genesys `publishedVersion.id`. Absent while unknown: the worker reads the versions of
+    /// a job's succeeded steps together, in one request per 100 flows, when its steps are
+    /// done; absent after the job ended only if that read failed (the next plan of the flow
+    /// then updates it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub published_version: Option<String>,
     /// Flow names of the modules it calls.
@@ -50,6 +54,7 @@ pub struct FlowRecord {
     /// The job that deployed this version.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -65,11 +70,12 @@ pub struct FlowPage {
 #[into_params(parameter_in = Query)]
 pub struct FlowListParams {
     target: Option<String>,
-    /// module | inbound
+    /// Only flows of this type.
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", value_type = Option<FlowType>)]
     flow_type: Option<String>,
     /// 1-500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     page_size: Option<u32>,
     /// `next_page_token` of the previous page.
     page_token: Option<String>,

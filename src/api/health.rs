@@ -85,7 +85,7 @@ async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
 
 /// This API's OpenAPI 3.1 document, as JSON.
 #[utoipa::path(get, path = "/openapi.json", tag = TAG_OPERATIONS,
-    responses((status = 200, description = "OpenAPI document", content_type = "application/json", body = Object)))]
+    responses((status = 200, description = "OpenAPI document", content_type = "application/json", body = std::collections::BTreeMap<String, serde_json::Value>)))]
 async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/json")],

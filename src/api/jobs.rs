@@ -39,6 +39,31 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 const STATUSES: [&str; 5] = ["queued", "running", "succeeded", "failed", "cancelled"];
 
+/// A job's status (the values of [`STATUSES`]), as the API documents it.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+/// A step's state, as the API documents it.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum StepState {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    Skipped,
+    Cancelled,
+}
+
 /// Counts of a job's steps by outcome.
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 pub struct Progress {
@@ -64,7 +89,7 @@ pub struct StepError {
     pub message: String,
     /// Architect job messages (`{type, text}`), every one of them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<std::collections::BTreeMap<String, serde_json::Value>>)]
     pub messages: Vec<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
@@ -102,7 +127,7 @@ pub struct StepView {
     /// As provisioned: module (common module) or inbound (inbound call flow).
     pub flow_type: FlowType,
     pub action: Action,
-    /// pending | running | succeeded | failed | skipped | cancelled
+    #[schema(value_type = StepState)]
     pub state: String,
     /// Indices of the module steps this step waits for.
     pub depends_on: Vec<usize>,
@@ -112,18 +137,24 @@ pub struct StepView {
     pub genesys_job_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_id: Option<String>,
+    /// Genesys `publishedVersion.id`. Absent while unknown: the worker reads the versions of
+    /// a job's succeeded steps together, in one request per 100 flows, when its steps are
+    /// done; absent after the job ended only if that read failed (the next plan of the flow
+    /// then updates it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub published_version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<StepError>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<StepNote>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::BTreeMap<String, serde_json::Value>)]
     pub params: Map<String, Value>,
     pub warnings: Vec<Finding>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub started_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub finished_at: Option<String>,
 }
 
@@ -132,7 +163,7 @@ pub struct StepView {
 pub struct JobView {
     pub id: String,
     pub target: String,
-    /// queued | running | succeeded | failed | cancelled
+    #[schema(value_type = JobStatus)]
     pub status: String,
     pub dry_run: bool,
     pub cancel_requested: bool,
@@ -146,10 +177,13 @@ pub struct JobView {
     pub request_id: Option<String>,
     /// How many times a worker claimed it.
     pub attempt: i64,
+    #[schema(format = DateTime)]
     pub created_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub started_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub finished_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -172,10 +206,12 @@ pub struct JobPage {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct JobListParams {
-    /// queued | running | succeeded | failed | cancelled
+    /// Only jobs with this status.
+    #[param(value_type = Option<JobStatus>)]
     status: Option<String>,
     target: Option<String>,
     /// 1-500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     page_size: Option<u32>,
     /// `next_page_token` of the previous page.
     page_token: Option<String>,
@@ -461,11 +497,16 @@ async fn create_job(
             document: r.document.and_then(|d| serde_json::from_str(&d).ok()),
         })
         .collect();
-    let planned =
-        plan::plan(&req, &templates, &records).map_err(|errors| ApiError::InvalidRequest {
-            detail: format!("the job cannot be planned: {} problem(s)", errors.len()),
-            errors,
-        })?;
+    // Planning validates every template: CPU work, off the async workers.
+    let (req, planned) = super::cpu(&state, move || {
+        let planned = plan::plan(&req, &templates, &records);
+        (req, planned)
+    })
+    .await?;
+    let planned = planned.map_err(|errors| ApiError::InvalidRequest {
+        detail: format!("the job cannot be planned: {} problem(s)", errors.len()),
+        errors,
+    })?;
 
     let steps: Vec<NewStep> = planned
         .steps
@@ -529,7 +570,7 @@ async fn create_job(
         }
         Err(e) => return Err(e.into()),
     };
-    state.signals.notify();
+    state.signals.job_queued();
     if is_terminal(&row.status) {
         crate::jobs::worker::count_job(&row.target, &row.status);
     }
@@ -783,7 +824,7 @@ async fn retry_job(
             p.id
         ))),
         RetryOutcome::Requeued => {
-            state.signals.notify();
+            state.signals.job_queued();
             Ok((StatusCode::ACCEPTED, Json(load_view(&state, &p.id).await?)).into_response())
         }
     }

@@ -66,8 +66,10 @@ pub const TAG_FLOWS: &str = "flows";
     info(
         title = "flowsmith",
         description = "Write Genesys Cloud call-flow logic once as common modules, call it from many inbound call flows, and provision all of them in the right order.",
-        license(name = "MIT")
+        license(name = "MIT", identifier = "MIT")
     ),
+    // Schemas used only by query parameters are not collected from the routes.
+    components(schemas(crate::diagram::DiagramFormat)),
     modifiers(&BearerAuth),
     tags(
         (name = TAG_TEMPLATES, description = "Flow templates: store, version, validate"),
@@ -92,6 +94,62 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Answers any operation can give: a request that outlives `request_timeout_secs` (408) and
+/// a failure inside the service (500), both problem documents.
+struct CommonResponses;
+
+impl CommonResponses {
+    fn add(spec: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let common = [
+            (
+                "408",
+                "RequestTimeout",
+                "the request took longer than the service allows",
+            ),
+            (
+                "500",
+                "InternalError",
+                "the service failed; details are in its log",
+            ),
+        ];
+        let components = spec.components.get_or_insert_with(Default::default);
+        for (_, name, description) in common {
+            components.responses.insert(
+                name.to_owned(),
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description(description)
+                        .content(
+                            crate::error::PROBLEM_JSON,
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("Problem")))
+                                .build(),
+                        )
+                        .build(),
+                ),
+            );
+        }
+        for item in spec.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                for (status, name, _) in common {
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+                }
+            }
+        }
+    }
+}
+
 /// The `/v1` routes (authenticated) and the open ones, with the OpenAPI document they make.
 fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
     let (v1, v1_spec) = OpenApiRouter::<AppState>::new()
@@ -106,6 +164,7 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::metrics::router())
         .split_for_parts();
     spec.merge(v1_spec);
+    CommonResponses::add(&mut spec);
     (v1, open, spec)
 }
 
@@ -167,6 +226,10 @@ pub fn app_with_shutdown(
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            settings.max_body_bytes,
+            refuse_oversized,
+        ))
         // The layers run from the last one added to the first: the request id is set before
         // the trace span is made, and timeouts and panics are seen by metrics and the log.
         .layer(TimeoutLayer::with_status_code(
@@ -211,6 +274,50 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
         Some(t) if state.settings.token_allowed(t) => next.run(req).await,
         _ => ApiError::Unauthorized.into_response(),
     }
+}
+
+/// A declared `Content-Length` over the body limit is refused at once (413), before any of
+/// the body is awaited: a client that announces 1 GB and sends nothing gets its answer
+/// now, not a 408 when the request times out.
+async fn refuse_oversized(State(limit): State<usize>, req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(n) if n > limit as u64 => ApiError::PayloadTooLarge { limit }.into_response(),
+        _ => next.run(req).await,
+    }
+}
+
+/// Runs CPU work of a request (decoding, validating, simulating) on the blocking pool so
+/// the async workers keep answering. The work is bounded by the request limits; the
+/// deadline (`request_work_ms`) is a backstop that answers 422 naming it, and the
+/// simulator also checks it itself and stops.
+pub async fn cpu<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let limit = state.settings.limits.work();
+    // Twice the limit: work that checks the deadline itself (the simulator) reports first.
+    match tokio::time::timeout(limit * 2, tokio::task::spawn_blocking(work)).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(ApiError::Internal(format!("request work failed: {e}"))),
+        Err(_) => Err(work_limit(limit)),
+    }
+}
+
+/// The 422 of a request whose work passed `request_work_ms`.
+pub fn work_limit(limit: Duration) -> ApiError {
+    let msg = format!(
+        "the request needs more work than the limit of {} ms (request_work_ms)",
+        limit.as_millis()
+    );
+    ApiError::invalid(
+        msg.clone(),
+        crate::template::Finding::error("work_limit", "", msg),
+    )
 }
 
 async fn not_found(req: Request) -> ApiError {

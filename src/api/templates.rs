@@ -39,6 +39,7 @@ pub struct TemplateVersion {
     pub description: Option<String>,
     /// SHA-256 of the canonical document.
     pub content_hash: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// Warnings found when this version was stored.
     pub warnings: Vec<Finding>,
@@ -57,6 +58,7 @@ pub struct TemplateSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub content_hash: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -88,7 +90,7 @@ pub struct ValidationResult {
 pub struct TemplateDocument {
     /// 1-200 characters; the default Genesys flow name.
     name: String,
-    /// "module" or "inbound" (aliases "commonmodule", "inboundcall").
+    /// "module" or "inbound" (aliases "commonmodule", "inboundcall", any case).
     #[schema(rename = "type")]
     flow_type: String,
     description: Option<String>,
@@ -106,14 +108,10 @@ pub struct TemplateDocument {
     outputs: Option<BTreeMap<String, VariableSpec>>,
     draft: Draft,
     /// Seed field: accepted, kept, not used.
-    inbound: Option<Object>,
+    inbound: Option<BTreeMap<String, Value>>,
     /// Seed field: accepted, kept, not used.
-    outbound: Option<Object>,
+    outbound: Option<BTreeMap<String, Value>>,
 }
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-struct Object(BTreeMap<String, Value>);
 
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -140,7 +138,7 @@ struct VariableSpec {
 struct Draft {
     start_node: String,
     nodes: BTreeMap<String, NodeDocument>,
-    edges: Option<Object>,
+    edges: Option<BTreeMap<String, Value>>,
 }
 
 #[derive(ToSchema)]
@@ -152,31 +150,41 @@ struct NodeDocument {
     /// Say | Gather | Set | If | Route | Flow | End | Disconnect
     #[schema(rename = "type")]
     node_type: String,
-    properties: Option<Object>,
-    on_complete: Option<NodeExit>,
-    on_error: Option<NodeExit>,
+    properties: Option<BTreeMap<String, Value>>,
+    on_complete: Option<CompleteExit>,
+    on_error: Option<ErrorExit>,
 }
 
+/// `onComplete`: where the node goes next.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 #[schema(rename_all = "camelCase")]
-struct NodeExit {
+struct CompleteExit {
     next_node: Option<String>,
     /// Seed style: the same as `onError.nextNode`.
     on_error: Option<String>,
+}
+
+/// `onError`: where the node goes when it fails (it has no `onError` of its own).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "camelCase")]
+struct ErrorExit {
+    next_node: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// Only templates of this type: module | inbound.
+    /// Only templates of this type.
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", value_type = Option<FlowType>)]
     flow_type: Option<String>,
     /// Only names starting with this text.
     name_prefix: Option<String>,
     /// 1-500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     page_size: Option<u32>,
     /// `next_page_token` of the previous page.
     page_token: Option<String>,
@@ -245,15 +253,24 @@ pub async fn catalog_for(
     Ok(catalog)
 }
 
-fn validate_against(doc: &Value, catalog: &dyn Catalog) -> template::Report {
-    template::validate(doc, catalog)
+/// Validates on the blocking pool (see [`super::cpu`]); hands the document back.
+async fn validate_off_runtime(
+    state: &AppState,
+    doc: Value,
+    catalog: BTreeMap<String, ModuleInterface>,
+) -> ApiResult<(Value, template::Report)> {
+    super::cpu(state, move || {
+        let report = template::validate(&doc, &catalog as &dyn Catalog);
+        (doc, report)
+    })
+    .await
 }
 
 /// Store a template: a new version, or the latest one when the document is unchanged.
 #[utoipa::path(post, path = "/v1/templates", tag = TAG_TEMPLATES, security(("bearer" = [])),
     request_body(content(
         (TemplateDocument = "application/json"),
-        (TemplateDocument = "application/yaml")
+        (String = "application/yaml")
     )),
     responses(
         (status = 201, description = "stored as a new version", body = TemplateVersion,
@@ -270,15 +287,16 @@ async fn create_template(
     DocumentBody(doc): DocumentBody,
 ) -> ApiResult<Response> {
     let catalog = catalog_for(&state.store, &doc).await?;
-    let report = validate_against(&doc, &catalog);
+    let (doc, report) = validate_off_runtime(&state, doc, catalog).await?;
     let Some(flow) = report.flow.as_ref().filter(|_| !report.has_errors()) else {
         return Err(ApiError::Validation {
             findings: report.findings,
         });
     };
     let document = serde_json::to_string(&doc).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let warnings = template::answer_findings(&report.findings);
     let warnings =
-        serde_json::to_string(&report.findings).map_err(|e| ApiError::Internal(e.to_string()))?;
+        serde_json::to_string(&warnings).map_err(|e| ApiError::Internal(e.to_string()))?;
     let hash = template::content_hash(&doc);
     let outcome = state
         .store
@@ -457,23 +475,24 @@ async fn get_version(
 #[utoipa::path(post, path = "/v1/validate", tag = TAG_TEMPLATES, security(("bearer" = [])),
     request_body(content(
         (TemplateDocument = "application/json"),
-        (TemplateDocument = "application/yaml")
+        (String = "application/yaml")
     )),
     responses(
         (status = 200, description = "the findings", body = ValidationResult),
         (status = 400, description = "the body is not JSON/YAML", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "unsupported Content-Type", body = Problem, content_type = "application/problem+json")
+        (status = 415, description = "unsupported Content-Type", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "the body is JSON/YAML but not an object", body = Problem, content_type = "application/problem+json")
     ))]
 async fn validate_document(
     State(state): State<AppState>,
     DocumentBody(doc): DocumentBody,
 ) -> ApiResult<Json<ValidationResult>> {
     let catalog = catalog_for(&state.store, &doc).await?;
-    let report = validate_against(&doc, &catalog);
+    let (_, report) = validate_off_runtime(&state, doc, catalog).await?;
     Ok(Json(ValidationResult {
         valid: !report.has_errors(),
-        findings: report.findings,
+        findings: template::answer_findings(&report.findings),
     }))
 }

@@ -1,7 +1,9 @@
 //! `flowsmith bench provision`: one job of a module and N callers, provisioned by an
 //! in-process service into an in-process sandbox org with a per-token rate limit, realistic
 //! latency and Architect job duration. Reports the makespan against the rate-limit bound
-//! (Genesys requests ÷ allowed rate) and against a Terraform-style schedule of the same flows.
+//! (two requests per flow ÷ allowed rate) and against a Terraform-style schedule of the same
+//! flows, simulated and (with `--real-terraform`) run for real against a second, identical
+//! in-process sandbox org.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -15,12 +17,14 @@ use crate::config::{Settings, TargetConfig};
 use crate::jobs::WorkerOptions;
 use crate::sandbox::{self, SandboxOptions};
 
+use super::terraform;
+
 const MODULE_DOC: &str = include_str!("../../examples/language_select.json");
 const CALLER_DOC: &str = include_str!("../../examples/support_line.json");
 
-/// Genesys requests a flow needs at best: register the Architect job, poll it once, read the
-/// flow's published version.
-const REQUESTS_PER_FLOW: f64 = 3.0;
+/// Genesys requests a flow needs at best: register the Architect job and poll it once (the
+/// published versions are read in batches of 100 flows).
+const REQUESTS_PER_FLOW: f64 = 2.0;
 
 #[derive(Debug, Clone, Args)]
 pub struct ProvisionArgs {
@@ -36,9 +40,12 @@ pub struct ProvisionArgs {
     /// Time an Architect job takes in the sandbox, milliseconds
     #[arg(long, default_value_t = 2000)]
     pub job_duration_ms: u64,
-    /// Steps in flight (default: twice what keeps the rate limiter busy)
+    /// Steps in flight (default: what keeps the rate limiter busy, see `default_concurrency`)
     #[arg(long)]
     pub concurrency: Option<usize>,
+    /// Also run a Terraform-style client for real against a second, identical sandbox org
+    #[arg(long)]
+    pub real_terraform: bool,
 }
 
 /// Steps in flight that keep the limiter busy, by Little's law: flows per second at the
@@ -49,6 +56,19 @@ pub fn busy_concurrency(rate_per_minute: u32, latency: Duration, job: Duration) 
     let flows_per_sec = f64::from(rate_per_minute) / 60.0 / REQUESTS_PER_FLOW;
     let in_flight = job.as_secs_f64() + REQUESTS_PER_FLOW * (latency.as_secs_f64() + spacing);
     flows_per_sec * in_flight
+}
+
+/// The default steps in flight: the requests that fit in the time from the start until the
+/// first callers' polls, so that the limiter always has a registration to send. Callers
+/// registered while their module's job runs all upload when its success is seen (about
+/// 1.25 jobs in, with the first job's growing polls) and poll a learnt wait later (about
+/// 1.25 jobs again, the first job's overshoot); meanwhile only new registrations can use the
+/// budget. Plus each flow's two requests (latency and limiter slot).
+pub fn default_concurrency(rate_per_minute: u32, latency: Duration, job: Duration) -> usize {
+    let spacing = 60.0 / f64::from(rate_per_minute.max(1));
+    let requests_per_sec = f64::from(rate_per_minute) / 60.0;
+    let window = 2.5 * job.as_secs_f64() + REQUESTS_PER_FLOW * (latency.as_secs_f64() + spacing);
+    (requests_per_sec * window).ceil() as usize
 }
 
 /// Parameters of the Terraform-style schedule.
@@ -162,7 +182,7 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
     let needed = busy_concurrency(a.rate_limit, latency, job_duration);
     let concurrency = a
         .concurrency
-        .unwrap_or((2.0 * needed).ceil() as usize)
+        .unwrap_or(default_concurrency(a.rate_limit, latency, job_duration))
         .max(1);
     let flows = a.callers + 1;
     println!(
@@ -171,15 +191,16 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
     );
 
     // The org, and the service with a target at the same limit.
-    let (org, _sandbox) = sandbox::spawn_local(SandboxOptions {
+    let org_options = SandboxOptions {
         queues: vec!["General".into()],
         rate_limit: a.rate_limit,
         latency_ms: a.latency_ms,
         job_duration_ms: a.job_duration_ms,
         ..Default::default()
-    })
-    .await
-    .map_err(|e| format!("sandbox: {e}"))?;
+    };
+    let (org, _sandbox) = sandbox::spawn_local(org_options.clone())
+        .await
+        .map_err(|e| format!("sandbox: {e}"))?;
     let dir = std::env::temp_dir().join(format!("flowsmith-bench-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let mut settings = Settings {
@@ -278,6 +299,20 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
 
     let makespan =
         seconds_between(&job["created_at"], &job["finished_at"]).unwrap_or(wall.as_secs_f64());
+    if std::env::var_os("FLOWSMITH_BENCH_TIMELINE").is_some() {
+        for st in job["steps"].as_array().into_iter().flatten() {
+            println!(
+                "step {:>3} started {:>6.2} finished {:>6.2}",
+                st["idx"],
+                seconds_between(&job["created_at"], &st["started_at"]).unwrap_or(-1.0),
+                seconds_between(&job["created_at"], &st["finished_at"]).unwrap_or(-1.0)
+            );
+        }
+        println!(
+            "job started {:?}",
+            seconds_between(&job["created_at"], &job["started_at"])
+        );
+    }
     let requests = api_requests(&counters);
     let rate_limited = counters["rateLimited"].as_u64().unwrap_or(0);
     let by_endpoint: BTreeMap<String, u64> = counters["endpoints"]
@@ -288,7 +323,9 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
                 .collect()
         })
         .unwrap_or_default();
-    let bound = requests as f64 * 60.0 / f64::from(a.rate_limit);
+    let per_minute = f64::from(a.rate_limit);
+    let bound = flows as f64 * REQUESTS_PER_FLOW * 60.0 / per_minute;
+    let requests_bound = requests as f64 * 60.0 / per_minute;
     let call = latency.as_secs_f64() + round_trip;
     let (tf, tf_requests) = terraform_schedule(&TerraformModel {
         parallelism: 10,
@@ -310,22 +347,113 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
         wall.as_secs_f64()
     );
     println!(
-        "Platform API requests {requests} (OAuth and uploads excluded) = {:.2} per flow (target ≤ 4); 429s received: {rate_limited} (target 0)",
+        "Platform API requests {requests} (OAuth and uploads excluded) = {:.2} per flow; 429s received: {rate_limited}",
         requests as f64 / flows as f64
     );
     println!(
-        "rate-limit bound {requests} requests at {}/min = {bound:.1} s; ratio makespan ÷ bound {:.3} (target ≤ 1.2)",
+        "bound: {flows} flows × 2 requests at {}/min = {bound:.1} s (the {requests} requests made take {requests_bound:.1} s); makespan ÷ bound {:.3}",
         a.rate_limit,
         makespan / bound
     );
     println!(
-        "Terraform-style schedule (simulated event by event from the measured per-call latency {:.1} ms and the {} ms job: 10 resources in parallel, module first, each registers + uploads, polls every 15 s until done, reads the flow back; same limiter): {tf:.1} s, {tf_requests} requests; ratio makespan ÷ Terraform {:.3}",
+        "Terraform-style schedule (simulated event by event from the measured per-call latency {:.1} ms and the {} ms job: 10 resources in parallel, module first, each registers + uploads, polls every 15 s until done, reads the flow back; same limiter): {tf:.1} s, {tf_requests} requests; Terraform-style ÷ flowsmith {:.2}",
         call * 1000.0,
         a.job_duration_ms,
-        makespan / tf
+        tf / makespan
     );
-    let ok = job["status"] == "succeeded" && in_org_flows == flows as u64;
+    let mut ok = job["status"] == "succeeded" && in_org_flows == flows as u64;
+    let mut real = None;
+    if a.real_terraform {
+        let r = run_terraform_style(&in_org, org_options, flows).await?;
+        println!(
+            "Terraform-style client, run for real against a second identical sandbox org (10 in parallel, module first, register + upload, a poll every 15 s, then GET the flow): {:.1} s, {} requests = {:.2} per flow, {} × 429, {} of {flows} flows in its org{}; Terraform-style ÷ flowsmith {:.2}",
+            r.makespan,
+            r.requests,
+            r.requests as f64 / flows as f64,
+            r.rate_limited,
+            r.flows,
+            if r.failed.is_empty() {
+                String::new()
+            } else {
+                format!("; failed: {:?}", r.failed)
+            },
+            r.makespan / makespan
+        );
+        ok &= r.failed.is_empty() && r.flows == flows as u64;
+        real = Some(r.makespan / makespan);
+    }
+    println!(
+        "summary: makespan ÷ bound {:.3} | Terraform-style ÷ flowsmith {} (simulated {:.2}) | requests per flow {:.2} | 429s {rate_limited}",
+        makespan / bound,
+        real.map_or("not run (--real-terraform)".to_owned(), |r| format!(
+            "{r:.2}"
+        )),
+        tf / makespan,
+        requests as f64 / flows as f64,
+    );
     Ok(ok)
+}
+
+/// What the real Terraform-style run measured in its own org.
+struct TerraformRun {
+    makespan: f64,
+    requests: u64,
+    rate_limited: u64,
+    flows: u64,
+    failed: Vec<String>,
+}
+
+/// Applies the YAML flowsmith published (from the first org's versions) with a
+/// Terraform-style client to a second org with the same options.
+async fn run_terraform_style(
+    first_org: &Value,
+    options: SandboxOptions,
+    flows: usize,
+) -> Result<TerraformRun, String> {
+    let mut module = None;
+    let mut callers = Vec::new();
+    for f in first_org["flows"].as_array().into_iter().flatten() {
+        let r = terraform::Resource {
+            name: f["name"].as_str().unwrap_or_default().to_owned(),
+            yaml: f["versions"]
+                .as_array()
+                .and_then(|v| v.last())
+                .and_then(|v| v["yaml"].as_str())
+                .ok_or_else(|| format!("no YAML for flow {}", f["name"]))?
+                .to_owned(),
+        };
+        if f["type"]
+            .as_str()
+            .is_some_and(|t| t.eq_ignore_ascii_case("COMMONMODULE"))
+        {
+            module = Some(r);
+        } else {
+            callers.push(r);
+        }
+    }
+    let module = module.ok_or("the first org has no module")?;
+    if callers.len() + 1 != flows {
+        return Err(format!(
+            "the first org has {} flows, not {flows}",
+            callers.len() + 1
+        ));
+    }
+    let (org, _sandbox) = sandbox::spawn_local(options)
+        .await
+        .map_err(|e| format!("second sandbox: {e}"))?;
+    let applied = terraform::apply(&org, module, callers, 10, Duration::from_secs(15)).await?;
+    let http = reqwest::Client::new();
+    let counters: Value =
+        crate::loadgen::fetch_json(http.get(format!("{org}/sandbox/counters"))).await?;
+    let in_org: Value =
+        crate::loadgen::fetch_json(http.get(format!("{org}/sandbox/flows"))).await?;
+    Ok(TerraformRun {
+        makespan: applied.makespan.as_secs_f64(),
+        requests: api_requests(&counters),
+        rate_limited: counters["rateLimited"].as_u64().unwrap_or(0),
+        flows: in_org["total"].as_u64().unwrap_or(0),
+        failed: applied.failed,
+    })
 }
 
 #[cfg(test)]
@@ -370,9 +498,12 @@ mod tests {
 
     #[test]
     fn busy_concurrency_by_littles_law() {
-        // 300/min: 1.67 flows/s, each ~2 s job + 3 × (50 ms + 201 ms limiter slot).
+        // 300/min: 2.5 flows/s, each ~2 s job + 2 × (50 ms + 200 ms limiter slot).
         let c = busy_concurrency(300, Duration::from_millis(50), Duration::from_secs(2));
-        assert!((c - 1.6667 * 2.75).abs() < 0.05, "{c}");
+        assert!((c - 2.5 * 2.5).abs() < 0.05, "{c}");
+        // 5 requests/s × (2.5 × 2 s + 2 × 250 ms).
+        let d = default_concurrency(300, Duration::from_millis(50), Duration::from_secs(2));
+        assert_eq!(d, 28);
     }
 
     #[test]

@@ -1,5 +1,9 @@
 //! Pacing of Platform API requests for one target: a GCRA limiter with burst 1 (requests
 //! evenly spaced at the target's rate) and a shared "paused until" instant set by a 429.
+//!
+//! Requests wait their turn by [`Priority`]: one waiter at a time, the most urgent class
+//! first, is admitted to the limiter (so a request that arrives while many wait is at most
+//! one slot behind what it outranks, instead of racing all of them for every slot).
 
 use std::num::NonZeroU32;
 use std::sync::{Mutex, PoisonError};
@@ -20,10 +24,31 @@ pub fn spacing(per_minute: u32) -> Option<Duration> {
     Some(Duration::from_secs(60) / per_minute + Duration::from_millis(1))
 }
 
+/// Which request goes first when several wait for the limiter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Priority {
+    /// Work that can wait without delaying anything (an Architect job registered ahead of
+    /// the modules its flow calls).
+    Low = 0,
+    Normal = 1,
+    /// Work that starts a clock (an Architect job registered to be uploaded at once): the
+    /// sooner it goes, the sooner the job runs; the polls can come later.
+    High = 2,
+}
+
+/// Waiters per priority, and whether one is admitted to the limiter.
+#[derive(Debug, Default)]
+struct Turns {
+    waiting: [usize; 3],
+    admitted: bool,
+}
+
 /// The target's pacing: `until_ready` on the limiter, and the pause of a 429.
 pub struct Pacer {
     limiter: Option<DefaultDirectRateLimiter>,
     paused_until: Mutex<Option<Instant>>,
+    turns: Mutex<Turns>,
+    turn_changed: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for Pacer {
@@ -43,16 +68,42 @@ impl Pacer {
         Pacer {
             limiter,
             paused_until: Mutex::new(None),
+            turns: Mutex::new(Turns::default()),
+            turn_changed: tokio::sync::Notify::new(),
         }
     }
 
-    /// Waits for the limiter to allow one request; returns how long that took.
-    pub async fn until_ready(&self) -> Duration {
+    /// Waits for the limiter to allow one request of priority `p`; returns how long that
+    /// took. It is admitted to the limiter when nobody is admitted and no request of a higher
+    /// priority waits. Cancel-safe.
+    pub async fn until_ready_at(&self, p: Priority) -> Duration {
         let start = Instant::now();
-        if let Some(l) = &self.limiter {
-            l.until_ready().await;
+        let Some(l) = &self.limiter else {
+            return start.elapsed();
+        };
+        let _waiting = Waiting::new(self, p);
+        loop {
+            let changed = self.turn_changed.notified();
+            tokio::pin!(changed);
+            // Registered before the check, so a change right after it is not missed.
+            changed.as_mut().enable();
+            {
+                let mut t = self.turns();
+                let outranked = t.waiting[p as usize + 1..].iter().any(|&n| n > 0);
+                if !t.admitted && !outranked {
+                    t.admitted = true;
+                    break;
+                }
+            }
+            changed.await;
         }
+        let _admitted = Admitted(self);
+        l.until_ready().await;
         start.elapsed()
+    }
+
+    fn turns(&self) -> std::sync::MutexGuard<'_, Turns> {
+        self.turns.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Pauses the whole target until `until` (never shortens a longer pause already set).
@@ -86,6 +137,33 @@ impl Pacer {
     }
 }
 
+/// A waiter counted in its class until it is dropped (admitted, served or cancelled).
+struct Waiting<'a>(&'a Pacer, Priority);
+
+impl<'a> Waiting<'a> {
+    fn new(p: &'a Pacer, prio: Priority) -> Waiting<'a> {
+        p.turns().waiting[prio as usize] += 1;
+        Waiting(p, prio)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.turns().waiting[self.1 as usize] -= 1;
+        self.0.turn_changed.notify_waiters();
+    }
+}
+
+/// The admitted waiter; dropping it lets the next one in.
+struct Admitted<'a>(&'a Pacer);
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        self.0.turns().admitted = false;
+        self.0.turn_changed.notify_waiters();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,7 +185,7 @@ mod tests {
         let p = Pacer::new(600); // 101 ms apart
         let start = Instant::now();
         for _ in 0..4 {
-            p.until_ready().await;
+            p.until_ready_at(Priority::Normal).await;
         }
         let elapsed = start.elapsed();
         assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
@@ -115,10 +193,51 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_most_urgent_waiter_goes_first() {
+        use std::sync::Arc;
+        let p = Arc::new(Pacer::new(600)); // 101 ms apart
+        p.until_ready_at(Priority::Normal).await; // the next slot is 101 ms away
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for (name, prio) in [
+            ("low", Priority::Low),
+            ("normal", Priority::Normal),
+            ("high", Priority::High),
+        ] {
+            let (p, order) = (p.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                p.until_ready_at(prio).await;
+                order.lock().unwrap().push(name);
+            }));
+            // Each arrives while the earlier ones wait.
+            tokio::task::yield_now().await;
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let order = order.lock().unwrap().clone();
+        // The low one was admitted first (nobody else waited yet); then the most urgent.
+        assert_eq!(order, ["low", "high", "normal"]);
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_waiter_does_not_block_the_others() {
+        let p = Pacer::new(600);
+        p.until_ready_at(Priority::Normal).await;
+        let high = p.until_ready_at(Priority::High);
+        // Dropped before it was ever polled to completion.
+        let _ = tokio::time::timeout(Duration::from_millis(1), high).await;
+        let waited = tokio::time::timeout(Duration::from_secs(2), p.until_ready_at(Priority::Low))
+            .await
+            .expect("not blocked by the cancelled waiter");
+        assert!(waited < Duration::from_millis(300), "{waited:?}");
+    }
+
+    #[tokio::test]
     async fn unlimited_does_not_wait() {
         let p = Pacer::new(0);
         for _ in 0..1000 {
-            assert!(p.until_ready().await < Duration::from_millis(50));
+            assert!(p.until_ready_at(Priority::Normal).await < Duration::from_millis(50));
         }
     }
 

@@ -12,15 +12,19 @@ pub use worker::{Outcome, Worker, WorkerOptions};
 
 /// Tells event followers (SSE streams) that some job's events changed. A `watch` channel:
 /// a follower that marks the value seen before reading the table never misses a change.
+/// Also wakes the worker when a job is queued, so a new job is claimed at once rather than
+/// at the worker's next look.
 #[derive(Clone, Debug)]
 pub struct Signals {
     tx: Arc<tokio::sync::watch::Sender<u64>>,
+    queued: Arc<tokio::sync::Notify>,
 }
 
 impl Default for Signals {
     fn default() -> Self {
         Signals {
             tx: Arc::new(tokio::sync::watch::channel(0).0),
+            queued: Arc::new(tokio::sync::Notify::new()),
         }
     }
 }
@@ -28,6 +32,17 @@ impl Default for Signals {
 impl Signals {
     pub fn notify(&self) {
         self.tx.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    /// A job was queued (created or retried): [`Signals::notify`], and wake the worker.
+    pub fn job_queued(&self) {
+        self.notify();
+        self.queued.notify_one();
+    }
+
+    /// Resolves at the next [`Signals::job_queued`] (or at once if one came unawaited).
+    pub async fn queued(&self) {
+        self.queued.notified().await;
     }
 
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {

@@ -61,7 +61,7 @@ pub struct FlowRequest {
     pub name: Option<String>,
     /// Values of the template's `{{parameters}}`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::BTreeMap<String, serde_json::Value>)]
     pub params: Map<String, Value>,
 }
 
@@ -442,16 +442,19 @@ pub fn plan(
         } else {
             format!("/flows/{i}/template")
         };
-        if name.trim().is_empty() || name.chars().count() > template::MAX_NAME_LEN {
+        if let Some(problem) = template::name_problem(&name) {
             errors.push(Finding::error(
                 "invalid_name",
                 &name_at,
-                format!(
-                    "a flow name must be 1 to {} characters",
-                    template::MAX_NAME_LEN
-                ),
+                format!("Genesys would reject the flow name: {problem}"),
             ));
         }
+        // A parameter the template does not know is a typo, not something to ignore.
+        errors.extend(template::params::unknown_parameters(
+            &f.params,
+            &template::params::known_names(&src.document),
+            &format!("/flows/{i}/params"),
+        ));
         if let Some(first) = names.insert(name.clone(), i) {
             errors.push(
                 Finding::error(

@@ -3,15 +3,26 @@
 //! resumed by the next claim.
 //!
 //! Per step: checkpoint `running` → `POST /flows/jobs` → checkpoint the Genesys job id →
-//! `PUT` the YAML → checkpoint `uploaded` → poll the Genesys job with a growing interval →
-//! on `Success` read the flow's `publishedVersion` and write the step result and the flow
-//! record in one transaction. A resumed step whose upload was checkpointed polls its Genesys
-//! job; otherwise it registers a new one (safe: the Architect job upserts by name).
+//! wait until the modules it calls succeeded → `PUT` the YAML → checkpoint `uploaded` → poll
+//! the Genesys job → on `Success` write the step result and the flow record in one
+//! transaction. A resumed step whose upload was checkpointed polls its Genesys job; otherwise
+//! it registers a new one (safe: the Architect job upserts by name; a registered job that
+//! never gets its upload is simply abandoned).
 //!
 //! The `running` checkpoint first looks at the flow record (`Store::step_started`): when an
 //! earlier job already deployed the step's content, the step ends there as `unchanged`,
 //! without a Genesys request. A write the database refuses for a storage fault (a full disk)
 //! is tried again until it works (`Worker::persist`), so the job waits where it is.
+//!
+//! Two things keep the rate budget (the bound of a provisioning job) at two requests per
+//! flow, register and one poll:
+//! - a caller's Architect job is registered while its modules' jobs still run (its upload
+//!   waits for their success: the caller's publish snapshots the module);
+//! - published versions are not read per step: when the steps are done, one
+//!   `GET /api/v2/flows?id=…` per page of ids reads them for every succeeded step still
+//!   without one, and writes them to the steps and flow records in one transaction. A crash
+//!   before that leaves those steps `succeeded` without a version, and the resumed job reads
+//!   them; the job only finishes after the read.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -27,7 +38,7 @@ use super::plan::{self, ModuleIo, StepContext};
 use super::preflight;
 use super::{Liveness, Signals};
 use crate::compile::ModuleTarget;
-use crate::genesys::{GenesysClient, GenesysError, JobStatus};
+use crate::genesys::{GenesysClient, GenesysError, JobStatus, Priority};
 use crate::store::jobs::{CANCELLED, FAILED, SUCCEEDED};
 use crate::store::{Claimed, FlowRecordRow, StepRow, StepStart, StepSuccess, StorageFault, Store};
 use crate::template::{FlowType, OrgObjectKind};
@@ -44,7 +55,8 @@ pub struct WorkerOptions {
     pub heartbeat: Duration,
     /// How often an idle worker looks for jobs.
     pub poll_interval: Duration,
-    /// First wait before polling a Genesys job (when no duration was learnt yet).
+    /// First wait before polling a Genesys job (when no duration was learnt yet). Every
+    /// poll counts against the rate limit and Architect jobs take seconds, so not shorter.
     pub first_poll: Duration,
     /// Growth of the polling interval.
     pub poll_factor: f64,
@@ -75,7 +87,7 @@ impl Default for WorkerOptions {
             lease: Duration::from_secs(30),
             heartbeat: Duration::from_secs(10),
             poll_interval: Duration::from_millis(500),
-            first_poll: Duration::from_millis(250),
+            first_poll: Duration::from_secs(1),
             poll_factor: 1.5,
             max_poll: Duration::from_secs(3),
             job_timeout: Duration::from_secs(16 * 60),
@@ -153,6 +165,9 @@ enum Stop {
     Failed(Value),
     /// Shutdown or a lost lease: leave the step for the next claim.
     Interrupted,
+    /// A module it calls did not succeed, or the job was cancelled, while the step waited
+    /// to upload: the job loop records why (skipped or cancelled).
+    Withdrawn,
 }
 
 enum StepEnd {
@@ -161,6 +176,33 @@ enum StepEnd {
     AlreadyDeployed,
     Failed,
     Interrupted,
+    Withdrawn,
+}
+
+/// What a step waiting to upload watches: the job's step states and its cancellation.
+#[derive(Debug, Clone)]
+struct Gate {
+    states: Vec<String>,
+    cancelled: bool,
+}
+
+impl Gate {
+    /// `Some(true)` when every dependency succeeded, `Some(false)` when the step cannot
+    /// upload (a dependency ended otherwise, or the job was cancelled), `None` to wait.
+    fn verdict(&self, deps: &[usize]) -> Option<bool> {
+        let state = |d: usize| self.states.get(d).map(String::as_str);
+        if self.cancelled
+            || deps
+                .iter()
+                .any(|&d| matches!(state(d), Some("failed" | "skipped" | "cancelled") | None))
+        {
+            Some(false)
+        } else if deps.iter().all(|&d| state(d) == Some("succeeded")) {
+            Some(true)
+        } else {
+            None
+        }
+    }
 }
 
 impl Worker {
@@ -250,6 +292,7 @@ impl Worker {
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = tokio::time::sleep(self.inner.opts.poll_interval) => {}
+                () = self.inner.signals.queued() => {}
                 Some(_) = running.join_next() => {}
             }
         }
@@ -335,7 +378,7 @@ impl Worker {
         if steps.iter().all(|s| s.state == "pending") {
             let found = match self.preflight(&steps, &client, token).await {
                 Ok(found) => found,
-                Err(Stop::Interrupted) => return Ok(false),
+                Err(Stop::Interrupted | Stop::Withdrawn) => return Ok(false),
                 Err(Stop::Failed(e)) => Some(format!(
                     "preflight: could not list the org's objects: {}",
                     e["message"].as_str().unwrap_or("Genesys call failed")
@@ -371,10 +414,18 @@ impl Worker {
         let mut in_flight: JoinSet<(usize, StepEnd)> = JoinSet::new();
         let mut started = vec![false; steps.len()];
         let mut cancel = false;
+        let (gate, _) = tokio::sync::watch::channel(Gate {
+            states: states.clone(),
+            cancelled: false,
+        });
         loop {
             if !cancel && store.cancel_requested(&c.id).await? {
                 cancel = true;
             }
+            gate.send_replace(Gate {
+                states: states.clone(),
+                cancelled: cancel,
+            });
             if !cancel && !token.is_cancelled() {
                 for i in 0..steps.len() {
                     if started[i] || !matches!(states[i].as_str(), "pending" | "running") {
@@ -411,10 +462,11 @@ impl Worker {
                     if started[i] || !matches!(states[i].as_str(), "pending" | "running") {
                         continue;
                     }
-                    if deps[i]
-                        .iter()
-                        .all(|&d| states.get(d).map(String::as_str) == Some("succeeded"))
-                    {
+                    // A caller starts (registers its Architect job) once its modules are
+                    // under way; its upload waits for their success.
+                    if deps[i].iter().all(|&d| {
+                        states.get(d).map(String::as_str) == Some("succeeded") || started[d]
+                    }) {
                         started[i] = true;
                         let w = self.clone();
                         let (step, client, token, queues) = (
@@ -423,6 +475,10 @@ impl Worker {
                             token.clone(),
                             queues.clone(),
                         );
+                        let waits = Waits {
+                            gate: gate.subscribe(),
+                            deps: deps[i].clone(),
+                        };
                         let (target, attempt) = (c.target.clone(), c.attempt);
                         let span = tracing::info_span!(
                             "step",
@@ -434,7 +490,9 @@ impl Worker {
                         in_flight.spawn(
                             async move {
                                 let end = w
-                                    .run_step(&target, attempt, &step, &client, &token, &queues)
+                                    .run_step(
+                                        &target, attempt, &step, &client, &token, &queues, waits,
+                                    )
                                     .await;
                                 (i, end)
                             }
@@ -453,6 +511,8 @@ impl Worker {
                         states[i] = "succeeded".into()
                     }
                     Ok((i, StepEnd::Failed)) => states[i] = "failed".into(),
+                    // Not started after all: the next pass records it skipped or cancelled.
+                    Ok((i, StepEnd::Withdrawn)) => started[i] = false,
                     Ok((_, StepEnd::Interrupted)) => token.cancel(),
                     Err(e) => {
                         tracing::error!(error = %e, "a step task panicked");
@@ -463,6 +523,9 @@ impl Worker {
             }
         }
         if token.is_cancelled() {
+            return Ok(false);
+        }
+        if !self.read_versions(c, &client, token).await? {
             return Ok(false);
         }
         if cancel {
@@ -564,6 +627,59 @@ impl Worker {
         Ok(preflight::check(&uses, &inv))
     }
 
+    /// Reads the published version of every succeeded step still without one (this run's
+    /// and, after a crash, an earlier run's), one `GET /api/v2/flows?id=…` per page of ids,
+    /// and writes them in one transaction. False when the job is no longer ours or the
+    /// worker stops; a read that fails leaves the versions unknown (a later plan of those
+    /// flows then updates them) and the job goes on to finish.
+    async fn read_versions(
+        &self,
+        c: &Claimed,
+        client: &GenesysClient,
+        token: &CancellationToken,
+    ) -> Result<bool, sqlx::Error> {
+        let store = &self.inner.store;
+        let unknown: Vec<(i64, String, String)> = store
+            .job_step_views(&c.id)
+            .await?
+            .into_iter()
+            .filter(|s| s.state == "succeeded" && s.published_version.is_none())
+            .filter_map(|s| Some((s.idx, s.flow_name, s.flow_id?)))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(true);
+        }
+        let ids: Vec<String> = unknown.iter().map(|(_, _, id)| id.clone()).collect();
+        let found = match self.call(token, || client.flows_by_ids(&ids)).await {
+            Ok(f) => f,
+            Err(Stop::Failed(e)) => {
+                tracing::warn!(job_id = %c.id, error = %e, flows = ids.len(), "reading the published versions failed; they stay unknown");
+                return Ok(true);
+            }
+            Err(Stop::Interrupted | Stop::Withdrawn) => return Ok(false),
+        };
+        let by_id: HashMap<&str, &str> = found
+            .iter()
+            .filter_map(|f| Some((f.id.as_str(), f.published_version.as_deref()?)))
+            .collect();
+        let versions: Vec<(i64, String, String)> = unknown
+            .iter()
+            .filter_map(|(idx, name, id)| {
+                Some((*idx, name.clone(), (*by_id.get(id.as_str())?).to_owned()))
+            })
+            .collect();
+        if versions.len() < unknown.len() {
+            tracing::warn!(job_id = %c.id, unknown = unknown.len() - versions.len(), "some flows have no published version in Genesys");
+        }
+        let ours = store
+            .steps_published(&c.id, c.attempt, &c.target, &versions)
+            .await?;
+        if ours {
+            self.inner.signals.notify();
+        }
+        Ok(ours)
+    }
+
     fn count(&self, target: &str, action: &str, outcome: &'static str) {
         metrics::counter!(
             crate::metrics::names::STEPS_TOTAL,
@@ -574,6 +690,7 @@ impl Worker {
         .increment(1);
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn run_step(
         &self,
         target: &str,
@@ -582,16 +699,22 @@ impl Worker {
         client: &GenesysClient,
         token: &CancellationToken,
         queues: &tokio::sync::Mutex<BTreeMap<String, Option<String>>>,
+        waits: Waits,
     ) -> StepEnd {
         let started = Instant::now();
         let end = match self
-            .step_inner(target, attempt, step, client, token, queues)
+            .step_inner(target, attempt, step, client, token, queues, waits)
             .await
         {
             Ok(Ran::Deployed) => StepEnd::Succeeded,
             Ok(Ran::AlreadyDeployed) => StepEnd::AlreadyDeployed,
             Ok(Ran::Lost) => StepEnd::Interrupted,
             Err(Stop::Interrupted) => StepEnd::Interrupted,
+            Err(Stop::Withdrawn) => {
+                // Not an end: the job loop records it skipped or cancelled (and counts it).
+                tracing::info!(job_id = %step.job_id, idx = step.idx, "a module did not succeed or the job was cancelled: its registered Architect job is abandoned");
+                return StepEnd::Withdrawn;
+            }
             Err(Stop::Failed(error)) => {
                 tracing::warn!(job_id = %step.job_id, idx = step.idx, flow = %step.flow_name, error = %error, "step failed");
                 let store = &self.inner.store;
@@ -610,7 +733,7 @@ impl Worker {
             StepEnd::Succeeded => "succeeded",
             StepEnd::AlreadyDeployed => "unchanged",
             StepEnd::Failed => "failed",
-            StepEnd::Interrupted => "interrupted",
+            StepEnd::Interrupted | StepEnd::Withdrawn => "interrupted",
         };
         self.count(target, &step.action, outcome);
         metrics::histogram!(crate::metrics::names::STEP_DURATION, "target" => target.to_owned(), "action" => step.action.clone())
@@ -625,6 +748,7 @@ impl Worker {
     }
 
     /// One step.
+    #[allow(clippy::too_many_arguments)]
     async fn step_inner(
         &self,
         target: &str,
@@ -633,6 +757,7 @@ impl Worker {
         client: &GenesysClient,
         token: &CancellationToken,
         queues: &tokio::sync::Mutex<BTreeMap<String, Option<String>>>,
+        mut waits: Waits,
     ) -> Result<Ran, Stop> {
         let store = &self.inner.store;
         let (job_id, idx) = (step.job_id.as_str(), step.idx);
@@ -749,7 +874,16 @@ impl Worker {
                     (gid, Instant::now(), false)
                 }
                 None => {
-                    let reg = self.call(token, || client.register_job()).await?;
+                    // Registered ahead of its modules, it yields to every other request in
+                    // the limiter (a poll telling that a module succeeded above all).
+                    let priority = if waits.ahead() {
+                        Priority::Low
+                    } else {
+                        Priority::High
+                    };
+                    let reg = self
+                        .call(token, || client.register_job_at(priority))
+                        .await?;
                     if !self
                         .persist(token, || {
                             store.step_registered(
@@ -767,8 +901,24 @@ impl Worker {
                         return Ok(Ran::Lost);
                     }
                     self.inner.signals.notify();
-                    self.call(token, || client.upload(&reg, &compiled.yaml))
-                        .await?;
+                    let waited = waits.until_ready(job_id, idx, token).await?;
+                    match self
+                        .call(token, || client.upload(&reg, &compiled.yaml))
+                        .await
+                    {
+                        Ok(()) => {}
+                        // A presigned URL may expire while the step waits for its modules;
+                        // a fresh registration gets a new one.
+                        Err(Stop::Failed(e)) if waited && e["status"] == 403 => {
+                            renewals += 1;
+                            if renewals > self.inner.opts.max_call_attempts {
+                                return Err(Stop::Failed(e));
+                            }
+                            tracing::warn!(job_id, idx, genesys_job_id = %reg.id, "the upload of a pre-registered Architect job was refused; registering a new one");
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    }
                     if !self
                         .persist(token, || store.step_uploaded(job_id, attempt, idx))
                         .await
@@ -830,8 +980,8 @@ impl Worker {
                 }
             }
         };
-        let info = self.call(token, || client.flow(&flow_id)).await?;
-        let published_version = info.and_then(|f| f.published_version);
+        // Read later, in a batch with the job's other steps (see the module docs).
+        let published_version = None;
         let module_interface = (ctx.as_type == FlowType::Module).then(|| {
             let t = ModuleTarget::of(&flow, &step.flow_name);
             serde_json::to_string(&ModuleIo {
@@ -1022,6 +1172,52 @@ impl Worker {
     }
 }
 
+/// What a step waits for before its upload: its dependencies' success.
+struct Waits {
+    gate: tokio::sync::watch::Receiver<Gate>,
+    deps: Vec<usize>,
+}
+
+impl Waits {
+    /// True while a dependency has not ended: a registration now is ahead of its upload.
+    fn ahead(&self) -> bool {
+        self.gate.borrow().verdict(&self.deps).is_none()
+    }
+
+    /// Returns once every dependency succeeded (true when it had to wait);
+    /// [`Stop::Withdrawn`] when one ended otherwise or the job was cancelled.
+    async fn until_ready(
+        &mut self,
+        job_id: &str,
+        idx: i64,
+        token: &CancellationToken,
+    ) -> Result<bool, Stop> {
+        let deps = self.deps.clone();
+        let first = self.gate.borrow().verdict(&deps);
+        match first {
+            Some(true) => return Ok(false),
+            Some(false) => return Err(Stop::Withdrawn),
+            None => {}
+        }
+        tracing::info!(
+            job_id,
+            idx,
+            "Architect job registered; waiting for the modules it calls before the upload"
+        );
+        let verdict = tokio::select! {
+            r = self.gate.wait_for(|g| g.verdict(&deps).is_some()) => {
+                r.ok().and_then(|g| g.verdict(&deps)).unwrap_or(false)
+            }
+            () = token.cancelled() => return Err(Stop::Interrupted),
+        };
+        if verdict {
+            Ok(true)
+        } else {
+            Err(Stop::Withdrawn)
+        }
+    }
+}
+
 enum Polled {
     Success(Option<String>),
     Failure(Vec<Value>),
@@ -1035,7 +1231,7 @@ const MAX_LEARNT_WAIT: Duration = Duration::from_secs(120);
 
 /// How much earlier the next job tries its first poll after a first poll that was on time
 /// (slowly: a miss costs a request, waiting a little long only costs latency).
-const LEARNT_PROBE: f64 = 0.0025;
+const LEARNT_PROBE: f64 = 0.0005;
 
 /// The next learnt first wait (ms) of a target, from a job that succeeded after `polls`
 /// polls and `slept_ms` of waiting in all; `None` keeps the current one.
@@ -1136,7 +1332,7 @@ mod tests {
             w = next_wait(w, &o);
             seen.push(w);
         }
-        assert_eq!(seen[1], Duration::from_millis(375));
+        assert_eq!(seen[1], Duration::from_millis(1500));
         assert_eq!(*seen.last().unwrap(), o.max_poll);
     }
 
@@ -1146,7 +1342,7 @@ mod tests {
         assert_eq!(learnt_wait(None, false, 4, 2030.0), Some(2030.0));
         // On time: try a little earlier next time.
         let w = learnt_wait(Some(2000.0), true, 1, 2000.0).unwrap();
-        assert!((w - 1995.0).abs() < 0.01, "{w}");
+        assert!((w - 1999.0).abs() < 0.01, "{w}");
         // Missed: the wait that worked (the learnt one plus the short retry).
         assert_eq!(learnt_wait(Some(1900.0), true, 2, 2150.0), Some(2150.0));
         // A job that started before anything was learnt does not overwrite the estimate.

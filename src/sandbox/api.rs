@@ -703,7 +703,11 @@ async fn upload(
         job.status = JobStatus::Started;
     }
     let yaml = String::from_utf8_lossy(&body).into_owned();
-    tokio::spawn(process_job(sb.clone(), uuid, yaml, generation));
+    let sb = sb.clone();
+    tokio::spawn(async move {
+        process_job(sb.clone(), uuid, yaml, generation).await;
+        sb.persist().await;
+    });
     let etag = format!("\"{}\"", hex::encode(&Uuid::new_v4().as_bytes()[..]));
     (StatusCode::OK, [(header::ETAG, etag)]).into_response()
 }

@@ -21,6 +21,7 @@ pub mod archy;
 pub mod bench;
 pub mod calls;
 pub mod org;
+pub mod snapshot;
 pub mod state;
 
 use std::future::Future;
@@ -29,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State as AxState};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use rand::Rng;
@@ -141,6 +142,10 @@ pub struct SandboxCommand {
     /// Address to listen on
     #[arg(long, default_value = "127.0.0.1:9090", value_name = "ADDR")]
     pub listen: String,
+    /// Keep the org (flows, versions, queues, ended jobs) in this file across restarts
+    /// [default: in memory only]
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub options: SandboxOptions,
 }
@@ -150,9 +155,13 @@ pub async fn run_command(
     cmd: SandboxCommand,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let sandbox = match cmd.state {
+        Some(path) => Sandbox::open(cmd.options, path).map_err(std::io::Error::other)?,
+        None => Sandbox::new(cmd.options),
+    };
     let listener = tokio::net::TcpListener::bind(&cmd.listen).await?;
     tracing::info!(addr = %listener.local_addr()?, "sandbox listening");
-    serve(listener, Sandbox::new(cmd.options), shutdown).await
+    serve(listener, sandbox, shutdown).await
 }
 
 /// Default OAuth client when no `--client` is given.
@@ -164,6 +173,8 @@ struct Inner {
     /// (client id, secret).
     clients: Vec<(String, String)>,
     state: Mutex<State>,
+    /// Where the org is kept across restarts, if anywhere.
+    file: Option<snapshot::StateFile>,
 }
 
 /// A running sandbox org. Cheap to clone.
@@ -179,7 +190,31 @@ impl std::fmt::Debug for Sandbox {
 }
 
 impl Sandbox {
+    /// An org in memory only.
     pub fn new(opts: SandboxOptions) -> Sandbox {
+        let state = State::new(&opts);
+        Sandbox::with_state(opts, state, None)
+    }
+
+    /// An org kept in `path`: loaded from it if it exists, saved to it as it changes.
+    pub fn open(
+        opts: SandboxOptions,
+        path: std::path::PathBuf,
+    ) -> Result<Sandbox, snapshot::SnapshotError> {
+        let mut state = State::new(&opts);
+        snapshot::load(&path, &mut state)?;
+        Ok(Sandbox::with_state(
+            opts,
+            state,
+            Some(snapshot::StateFile::new(path)),
+        ))
+    }
+
+    fn with_state(
+        opts: SandboxOptions,
+        state: State,
+        file: Option<snapshot::StateFile>,
+    ) -> Sandbox {
         let mut clients: Vec<(String, String)> = opts
             .clients
             .iter()
@@ -191,11 +226,11 @@ impl Sandbox {
         if clients.is_empty() {
             clients.push((DEFAULT_CLIENT_ID.into(), DEFAULT_CLIENT_SECRET.into()));
         }
-        let state = Mutex::new(State::new(&opts));
         Sandbox(Arc::new(Inner {
             opts,
             clients,
-            state,
+            state: Mutex::new(state),
+            file,
         }))
     }
 
@@ -212,6 +247,13 @@ impl Sandbox {
     /// not make the sandbox unusable.
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.0.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Saves the org to its state file, if it has one.
+    pub(crate) async fn persist(&self) {
+        if let Some(file) = &self.0.file {
+            file.save(self).await;
+        }
     }
 
     pub fn faults(&self) -> Faults {
@@ -245,9 +287,20 @@ pub async fn serve(
 /// Starts a sandbox on 127.0.0.1:0 in a background task; returns its base URL
 /// ("http://127.0.0.1:PORT") and the handle.
 pub async fn spawn_local(opts: SandboxOptions) -> std::io::Result<(String, Sandbox)> {
+    spawn_sandbox(Sandbox::new(opts)).await
+}
+
+/// [`spawn_local`] with the org kept in the file `state` across restarts.
+pub async fn spawn_local_kept(
+    opts: SandboxOptions,
+    state: std::path::PathBuf,
+) -> std::io::Result<(String, Sandbox)> {
+    spawn_sandbox(Sandbox::open(opts, state).map_err(std::io::Error::other)?).await
+}
+
+async fn spawn_sandbox(sandbox: Sandbox) -> std::io::Result<(String, Sandbox)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let sandbox = Sandbox::new(opts);
     let sb = sandbox.clone();
     tokio::spawn(async move {
         if let Err(e) = serve(listener, sb, std::future::pending()).await {
@@ -396,6 +449,8 @@ async fn gate(AxState(sb): AxState<Sandbox>, mut req: Request, next: Next) -> Re
     let is_api = path == "/api/v2" || path.starts_with("/api/v2/");
     let is_oauth = path == "/oauth/token";
     let is_admin = path.starts_with("/sandbox/");
+    // What a GET cannot change needs no save.
+    let may_change = !matches!(*req.method(), Method::GET | Method::HEAD);
     CONTEXT_ID
         .scope(cid.clone(), async move {
             let faults = sb.faults();
@@ -475,6 +530,9 @@ async fn gate(AxState(sb): AxState<Sandbox>, mut req: Request, next: Next) -> Re
                     .entry(status)
                     .or_default() += 1;
             }
+            if may_change {
+                sb.persist().await;
+            }
             resp
         })
         .await
@@ -530,6 +588,12 @@ mod tests {
         assert_eq!(o.rate_window_secs, 2);
         let d = Cli::parse_from(["x"]).cmd;
         assert_eq!(d.listen, "127.0.0.1:9090");
+        assert_eq!(d.state, None, "in memory unless asked");
+        let kept = Cli::parse_from(["x", "--state", "org.json"]).cmd;
+        assert_eq!(
+            kept.state.as_deref(),
+            Some(std::path::Path::new("org.json"))
+        );
         let (a, b) = (d.options, SandboxOptions::default());
         assert_eq!(
             (

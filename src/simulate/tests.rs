@@ -91,10 +91,10 @@ fn not_set_semantics() {
     let vars: Vars = vec![None, Some(Val::I(2)), Some(Val::S("Ab".into()))];
     let v = |i| Box::new(CExpr::Var(i));
     let b = |op, x, y| CExpr::Bin(op, x, y);
-    let t = |e: &CExpr<'_>| match eval(e, &vars) {
+    let t = |e: &CExpr<'_>| match eval(e, &vars, usize::MAX) {
         Ok(Some(V::B(b))) => Ok(b),
         Ok(other) => Err(format!("{other:?}")),
-        Err(e) => Err(e),
+        Err(e) => Err(format!("{e:?}")),
     };
     assert_eq!(t(&b(BinOp::Eq, v(0), Box::new(CExpr::Str("")))), Ok(false));
     assert_eq!(t(&b(BinOp::Ne, v(0), Box::new(CExpr::Str("")))), Ok(false));
@@ -111,7 +111,14 @@ fn not_set_semantics() {
         )),
         Ok(false)
     );
-    assert!(eval(&b(BinOp::Add, v(0), Box::new(CExpr::Int(1))), &vars).is_err());
+    assert!(
+        eval(
+            &b(BinOp::Add, v(0), Box::new(CExpr::Int(1))),
+            &vars,
+            usize::MAX
+        )
+        .is_err()
+    );
     assert_eq!(
         t(&b(
             BinOp::Gt,
@@ -128,8 +135,22 @@ fn not_set_semantics() {
         )),
         Ok(true)
     );
-    assert!(eval(&CExpr::Call(Func::ToInt, vec![CExpr::Var(2)]), &vars).is_err());
-    assert!(eval(&b(BinOp::And, v(0), Box::new(CExpr::Bool(true))), &vars).is_err());
+    assert!(
+        eval(
+            &CExpr::Call(Func::ToInt, vec![CExpr::Var(2)]),
+            &vars,
+            usize::MAX
+        )
+        .is_err()
+    );
+    assert!(
+        eval(
+            &b(BinOp::And, v(0), Box::new(CExpr::Bool(true))),
+            &vars,
+            usize::MAX
+        )
+        .is_err()
+    );
 }
 
 #[test]

@@ -515,9 +515,14 @@ impl Store {
     ) -> Result<StepStart, sqlx::Error> {
         self.tracked(async {
             let mut tx = self.begin_write().await?;
+            // Not re-checked: a step waiting for a module this job changes (its module's
+            // record is only written when that step succeeds, possibly after this one
+            // started: the worker registers callers ahead).
             let planned: Option<(String, String, String, String)> = sqlx::query_as(
                 "SELECT j.target, s.flow_name, s.flow_type, s.plan_hash FROM job_steps s JOIN jobs j ON j.id = s.job_id \
-                 WHERE s.job_id = $1 AND s.idx = $2",
+                 WHERE s.job_id = $1 AND s.idx = $2 \
+                 AND NOT EXISTS (SELECT 1 FROM json_each(s.depends_on) e JOIN job_steps d ON d.job_id = s.job_id AND d.idx = e.value \
+                                 WHERE d.action != 'unchanged')",
             )
             .bind(id)
             .bind(idx)
@@ -712,6 +717,70 @@ impl Store {
             Ok(n == 1)
         })
         .await
+    }
+
+    /// Published versions read after the steps succeeded (`(idx, flow name, version)`),
+    /// written to the steps and to the flow records this job wrote, in one transaction
+    /// (fenced). Returns false when the job is no longer ours.
+    pub async fn steps_published(
+        &self,
+        id: &str,
+        attempt: i64,
+        target: &str,
+        versions: &[(i64, String, String)],
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let mut written = Vec::new();
+        for (idx, name, version) in versions {
+            let n = sqlx::query(&fenced(
+                "UPDATE job_steps SET published_version = $1 \
+                 WHERE job_id = $2 AND idx = $3 AND state = 'succeeded' AND $FENCE",
+                "$4",
+            ))
+            .bind(version)
+            .bind(id)
+            .bind(idx)
+            .bind(attempt)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                continue;
+            }
+            // Only the record this job wrote: a later job's record keeps its own version.
+            sqlx::query(
+                "UPDATE flow_records SET published_version = $1 \
+                 WHERE target = $2 AND name = $3 AND job_id = $4",
+            )
+            .bind(version)
+            .bind(target)
+            .bind(name)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            written.push(
+                serde_json::json!({"idx": idx, "flow_name": name, "published_version": version}),
+            );
+        }
+        let fenced_ok = sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM jobs WHERE id = $1 AND attempt = $2 AND status = 'running'",
+        )
+        .bind(id)
+        .bind(attempt)
+        .fetch_one(&mut *tx)
+        .await?
+            == 1;
+        if !written.is_empty() {
+            append_event(
+                &mut tx,
+                id,
+                "steps.versions_read",
+                &serde_json::json!({"steps": written}),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(fenced_ok)
     }
 
     /// The step ended without success: `failed`, `skipped` or `cancelled`, with its error.

@@ -33,6 +33,14 @@ pub use templates::{DeleteOutcome, ListFilter, NewTemplate, StoreOutcome, Templa
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    #[error(
+        "database URL {url:?}: PostgreSQL is not supported yet; use a sqlite: URL such as sqlite://flowsmith.db"
+    )]
+    PostgresUnsupported { url: String },
+    #[error(
+        "database URL {url:?}: expected a sqlite: URL such as sqlite://flowsmith.db or sqlite::memory:"
+    )]
+    UnknownScheme { url: String },
     #[error("database URL {url:?}: {source}")]
     Url { url: String, source: sqlx::Error },
     #[error("cannot open the database: {0}")]
@@ -66,9 +74,38 @@ pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// Refuses URLs that are not `sqlite:` ones: sqlx would open anything else as a file name.
+pub fn check_scheme(url: &str) -> Result<(), StoreError> {
+    let scheme = url
+        .split_once(':')
+        .map(|(s, _)| s.to_ascii_lowercase())
+        .unwrap_or_default();
+    match scheme.as_str() {
+        "sqlite" => Ok(()),
+        "postgres" | "postgresql" => Err(StoreError::PostgresUnsupported {
+            url: url.to_owned(),
+        }),
+        _ => Err(StoreError::UnknownScheme {
+            url: url.to_owned(),
+        }),
+    }
+}
+
+/// The file a `sqlite:` URL names; `None` for an in-memory database or another scheme.
+pub fn database_file(url: &str) -> Option<std::path::PathBuf> {
+    check_scheme(url).ok()?;
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        return None;
+    }
+    let opts = SqliteConnectOptions::from_str(url).ok()?;
+    let file = opts.get_filename();
+    (!file.as_os_str().is_empty()).then(|| file.to_path_buf())
+}
+
 impl Store {
     /// Opens (creating if missing) the database and runs the embedded migrations.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        check_scheme(url)?;
         let opts = SqliteConnectOptions::from_str(url)
             .map_err(|source| StoreError::Url {
                 url: url.to_owned(),
@@ -346,5 +383,45 @@ mod tests {
             std::fs::metadata(&wal).map_or(true, |m| m.len() == 0),
             "WAL left behind"
         );
+    }
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::*;
+
+    #[test]
+    fn only_sqlite_urls_are_accepted() {
+        assert!(check_scheme("sqlite://flowsmith.db").is_ok());
+        assert!(check_scheme("sqlite::memory:").is_ok());
+        assert!(matches!(
+            check_scheme("postgres://u@h/db"),
+            Err(StoreError::PostgresUnsupported { .. })
+        ));
+        assert!(matches!(
+            check_scheme("flowsmith.db"),
+            Err(StoreError::UnknownScheme { .. })
+        ));
+        assert!(matches!(
+            check_scheme("mysql://h/db"),
+            Err(StoreError::UnknownScheme { .. })
+        ));
+        let msg = check_scheme("postgresql://h/db").unwrap_err().to_string();
+        assert!(msg.contains("PostgreSQL is not supported"), "{msg}");
+    }
+
+    #[test]
+    fn database_file_of_a_url() {
+        assert_eq!(
+            database_file("sqlite://data/f.db"),
+            Some(std::path::PathBuf::from("data/f.db"))
+        );
+        assert_eq!(database_file("sqlite::memory:"), None);
+        assert_eq!(database_file("sqlite://x.db?mode=memory"), None);
+        assert_eq!(
+            database_file("sqlite:///data/flowsmith.db"),
+            Some(std::path::PathBuf::from("/data/flowsmith.db"))
+        );
+        assert_eq!(database_file("nonsense"), None);
     }
 }

@@ -43,6 +43,16 @@ pub enum Expr {
     Call(Func, Vec<Expr>),
 }
 
+/// Longest expression accepted, in bytes. A fixed part of the language (not a setting): a
+/// stored template must stay valid, and every walk over an expression (type check,
+/// compiler, simulator, diagram) recurses, so the bound is what keeps their stacks safe.
+pub const MAX_EXPR_LEN: usize = 4096;
+
+/// Deepest expression tree accepted (parentheses, `not`, unary `-`, function calls and each
+/// operator of a chain such as `1+1+1` add a level). Fixed for the same reason as
+/// [`MAX_EXPR_LEN`]; 64 levels is far beyond any hand-written condition.
+pub const MAX_EXPR_DEPTH: usize = 64;
+
 /// A syntax error at a byte offset of the expression text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message} at offset {offset}")]
@@ -345,9 +355,28 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
 struct Parser {
     toks: Vec<(usize, Tok)>,
     pos: usize,
+    /// Current recursion depth of the parser (bounded by [`MAX_EXPR_DEPTH`]).
+    nest: usize,
+}
+
+fn too_deep(offset: usize) -> ParseError {
+    ParseError::new(
+        offset,
+        format!("expression nests deeper than the limit of {MAX_EXPR_DEPTH} levels"),
+    )
 }
 
 impl Parser {
+    /// Enters one level of recursion, refusing past [`MAX_EXPR_DEPTH`] so hostile input
+    /// cannot overflow the stack.
+    fn enter(&mut self) -> Result<(), ParseError> {
+        self.nest += 1;
+        if self.nest > MAX_EXPR_DEPTH {
+            return Err(too_deep(self.offset()));
+        }
+        Ok(())
+    }
+
     fn peek(&self) -> &Tok {
         &self.toks[self.pos].1
     }
@@ -391,7 +420,10 @@ impl Parser {
     fn not(&mut self) -> Result<Expr, ParseError> {
         if self.keyword("not") {
             self.bump();
-            return Ok(Expr::Not(Box::new(self.not()?)));
+            self.enter()?;
+            let e = self.not()?;
+            self.nest -= 1;
+            return Ok(Expr::Not(Box::new(e)));
         }
         self.comparison()
     }
@@ -432,7 +464,10 @@ impl Parser {
     fn unary(&mut self) -> Result<Expr, ParseError> {
         if *self.peek() == Tok::Op(BinOp::Sub) {
             self.bump();
-            return Ok(Expr::Neg(Box::new(self.unary()?)));
+            self.enter()?;
+            let e = self.unary()?;
+            self.nest -= 1;
+            return Ok(Expr::Neg(Box::new(e)));
         }
         self.primary()
     }
@@ -460,7 +495,9 @@ impl Parser {
             Tok::Int(n) => Ok(Expr::Int(n)),
             Tok::Var(v) => Ok(Expr::Var(v)),
             Tok::LParen => {
+                self.enter()?;
                 let e = self.or()?;
+                self.nest -= 1;
                 self.expect_rparen(at)?;
                 Ok(e)
             }
@@ -509,7 +546,9 @@ impl Parser {
                         format!("{} takes {} argument", func.name(), func.arity()),
                     ));
                 }
+                self.enter()?;
                 let arg = self.or()?;
+                self.nest -= 1;
                 if *self.peek() == Tok::Comma {
                     return Err(ParseError::new(
                         self.offset(),
@@ -532,10 +571,31 @@ impl Parser {
 }
 
 /// Parses an expression of the template language.
+///
+/// Refuses expressions longer than [`MAX_EXPR_LEN`] or deeper than [`MAX_EXPR_DEPTH`], so
+/// every recursive walk over the result is bounded.
 pub fn parse(src: &str) -> Result<Expr, ParseError> {
+    if src.len() > MAX_EXPR_LEN {
+        return Err(ParseError::new(
+            MAX_EXPR_LEN,
+            format!(
+                "expression is {} bytes long, over the limit of {MAX_EXPR_LEN}",
+                src.len()
+            ),
+        ));
+    }
     let toks = lex(src)?;
-    let mut p = Parser { toks, pos: 0 };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        nest: 0,
+    };
     let e = p.or()?;
+    // Operator chains are parsed in loops, so the tree can be deeper than the parser's
+    // recursion: measure it (without recursion) before anyone walks it.
+    if e.depth() > MAX_EXPR_DEPTH {
+        return Err(too_deep(0));
+    }
     match p.peek() {
         Tok::Eof => Ok(e),
         Tok::RParen => Err(ParseError::new(p.offset(), "unmatched ')'")),
@@ -630,6 +690,26 @@ fn expect(what: &str, got: MaybeType, want: VarType) -> Result<(), String> {
 }
 
 impl Expr {
+    /// Height of the tree (a literal is 1), measured with an explicit stack so that it is
+    /// safe on any tree.
+    pub fn depth(&self) -> usize {
+        let mut max = 0;
+        let mut stack = vec![(self, 1usize)];
+        while let Some((e, d)) = stack.pop() {
+            max = max.max(d);
+            match e {
+                Expr::Str(_) | Expr::Int(_) | Expr::Bool(_) | Expr::Var(_) => {}
+                Expr::Not(a) | Expr::Neg(a) => stack.push((a, d + 1)),
+                Expr::Binary(_, a, b) => {
+                    stack.push((a, d + 1));
+                    stack.push((b, d + 1));
+                }
+                Expr::Call(_, args) => stack.extend(args.iter().map(|a| (a, d + 1))),
+            }
+        }
+        max
+    }
+
     /// Every variable the expression reads, in source order (with repeats).
     pub fn vars(&self) -> Vec<&VarRef> {
         let mut out = Vec::new();
@@ -872,6 +952,40 @@ mod tests {
         assert!(err("{a} = 1").message.contains("'=='"));
         assert!(err("and").message.contains("keyword"));
         assert!(err("'a\\n'").message.contains("escape"));
+    }
+
+    #[test]
+    fn depth_and_length_are_bounded() {
+        // Within the limits, every shape parses.
+        let ok = format!(
+            "{}1{}",
+            "(".repeat(MAX_EXPR_DEPTH - 1),
+            ")".repeat(MAX_EXPR_DEPTH - 1)
+        );
+        assert_eq!(parse(&ok).unwrap().depth(), 1);
+        // Each kind of nesting is refused past the limit, without overflowing the stack.
+        let n = 100_000;
+        for src in [
+            format!("{}1{}", "(".repeat(n), ")".repeat(n)),
+            format!("{}true", "not ".repeat(n)),
+            format!("{}1", "-".repeat(n)),
+            format!("{}{{x}}{}", "Length(".repeat(n), ")".repeat(n)),
+        ] {
+            let e = err(&src[..src.len().min(MAX_EXPR_LEN)]);
+            assert!(e.message.contains("limit"), "{e}");
+            assert!(err(&src).message.contains("over the limit of 4096"));
+        }
+        let chain = format!("1{}", "+1".repeat(MAX_EXPR_DEPTH));
+        assert!(err(&chain).message.contains("deeper than the limit of 64"));
+        let chain = format!("1{}", "+1".repeat(MAX_EXPR_DEPTH - 2));
+        assert_eq!(parse(&chain).unwrap().depth(), MAX_EXPR_DEPTH - 1);
+        // Chains of parenthesised chains are measured as one tree.
+        let group = format!("({})", vec!["1"; 40].join("+"));
+        assert!(
+            err(&vec![group.as_str(); 40].join("+"))
+                .message
+                .contains("deeper")
+        );
     }
 
     #[test]

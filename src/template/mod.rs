@@ -4,6 +4,7 @@
 //! Everything here is pure: no I/O, no async. Callers that need stored modules (to know
 //! which variables a called module writes) pass them in through [`Catalog`].
 
+pub mod document;
 pub mod expr;
 pub mod generate;
 pub mod model;
@@ -24,6 +25,56 @@ pub use validate::{Report, interface, validate, validate_with_params};
 
 /// Longest template name Genesys accepts for a flow.
 pub const MAX_NAME_LEN: usize = 200;
+
+/// Device names Windows reserves: a flow exported under such a name cannot be saved as a
+/// file there (Archy writes flows to files named after them).
+const RESERVED_NAMES: [&str; 22] = [
+    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
+    "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+];
+
+/// Unicode bidirectional controls: they make a name display differently from what it is
+/// ("Trojan Source").
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Why Genesys (or a file system the flow is exported to) would reject `name` as a flow
+/// name, if it would.
+pub fn name_problem(name: &str) -> Option<String> {
+    let len = name.chars().count();
+    if len == 0 {
+        return Some("the name is empty".into());
+    }
+    if len > MAX_NAME_LEN {
+        return Some(format!(
+            "the name has {len} characters; Genesys accepts at most {MAX_NAME_LEN}"
+        ));
+    }
+    if name.trim() != name {
+        return Some("the name has leading or trailing whitespace".into());
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| c.is_control() || "\\/:*?\"<>|".contains(*c))
+    {
+        return Some(format!("the name contains the character {c:?}"));
+    }
+    if let Some(c) = name.chars().find(|&c| is_bidi_control(c)) {
+        return Some(format!(
+            "the name contains the bidirectional control {:?}",
+            c.escape_unicode().to_string()
+        ));
+    }
+    if name.chars().all(|c| c == '.') {
+        return Some("the name is only dots".into());
+    }
+    let stem = name.split('.').next().unwrap_or(name).trim_end();
+    if RESERVED_NAMES.iter().any(|r| r.eq_ignore_ascii_case(stem)) {
+        return Some(format!("{stem:?} is a reserved device name"));
+    }
+    None
+}
 
 /// How bad a finding is: errors block storing (422), warnings don't.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
@@ -72,6 +123,60 @@ impl Finding {
 
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
+    }
+
+    /// The finding with its message, hint and pointer cut to a readable length, so a
+    /// rejected huge value is never echoed back whole.
+    pub fn cut(&self) -> Finding {
+        Finding {
+            code: self.code.clone(),
+            severity: self.severity,
+            pointer: excerpt(&self.pointer, MAX_ECHO_CHARS).into_owned(),
+            message: excerpt(&self.message, MAX_ECHO_CHARS).into_owned(),
+            hint: self
+                .hint
+                .as_deref()
+                .map(|h| excerpt(h, MAX_ECHO_CHARS).into_owned()),
+        }
+    }
+}
+
+/// Most findings one answer lists: a document with a mistake in each of 30,000 nodes gets
+/// the first ones and a count, not megabytes.
+pub const MAX_FINDINGS: usize = 200;
+
+/// `findings` as answered to a client: each [`Finding::cut`], at most [`MAX_FINDINGS`] of
+/// them, and a last one saying how many were left out.
+pub fn answer_findings(findings: &[Finding]) -> Vec<Finding> {
+    let mut out: Vec<Finding> = findings
+        .iter()
+        .take(MAX_FINDINGS)
+        .map(Finding::cut)
+        .collect();
+    if findings.len() > MAX_FINDINGS {
+        let errors = findings[MAX_FINDINGS..]
+            .iter()
+            .filter(|f| f.is_error())
+            .count();
+        let left = findings.len() - MAX_FINDINGS;
+        let note = format!("{left} more findings ({errors} errors) are not listed");
+        out.push(if errors > 0 {
+            Finding::error("more_findings", "", note)
+        } else {
+            Finding::warning("more_findings", "", note)
+        });
+    }
+    out
+}
+
+/// Longest message, hint or pointer of a finding as answered to a client (characters).
+pub const MAX_ECHO_CHARS: usize = 1000;
+
+/// `s` cut to at most `max` characters, marked with `…` when cut.
+pub fn excerpt(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => s.into(),
+        Some((at, _)) => format!("{}…", &s[..at]).into(),
     }
 }
 
@@ -161,23 +266,62 @@ pub enum DocumentError {
     Yaml(String),
     #[error("a template document must be a JSON object")]
     NotAnObject,
+    /// A document limit, or a rule every text of a document follows (no duplicate keys, no
+    /// control characters): a 422 naming the place.
+    #[error(transparent)]
+    Limit(#[from] document::LimitError),
 }
 
-/// Reads a template document from JSON, or YAML when `yaml` is set.
+/// Reads a template document from JSON, or YAML when `yaml` is set, under the default
+/// [`document::DocumentLimits`].
 pub fn parse_document(bytes: &[u8], yaml: bool) -> Result<Value, DocumentError> {
-    let value: Value = if yaml {
-        serde_yaml_ng::from_slice(bytes).map_err(|e| DocumentError::Yaml(e.to_string()))?
+    parse_document_with(bytes, yaml, document::DocumentLimits::default())
+}
+
+/// Reads a template document under `limits` (see [`document`]).
+pub fn parse_document_with(
+    bytes: &[u8],
+    yaml: bool,
+    limits: document::DocumentLimits,
+) -> Result<Value, DocumentError> {
+    use document::Decoded;
+    let decoded = if yaml {
+        document::from_yaml(bytes, limits).map_err(|e| match e {
+            Decoded::Limit(l) => DocumentError::Limit(l),
+            Decoded::Syntax(m) => DocumentError::Yaml(m),
+        })
     } else {
-        serde_json::from_slice(bytes).map_err(|e| DocumentError::Json {
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
-        })?
+        document::from_json(bytes, limits).map_err(|e| match e {
+            Decoded::Limit(l) => DocumentError::Limit(l),
+            // serde_json's message ends with the position; keep the parts apart.
+            Decoded::Syntax(m) => json_syntax(&m),
+        })
     };
+    let value = decoded?;
     if !value.is_object() {
         return Err(DocumentError::NotAnObject);
     }
     Ok(value)
+}
+
+fn json_syntax(message: &str) -> DocumentError {
+    let mut it = message.rsplitn(2, " at line ");
+    let (pos, head) = (it.next().unwrap_or(""), it.next());
+    let mut nums = pos
+        .split(" column ")
+        .map(|n| n.trim().parse::<usize>().ok());
+    match (head, nums.next().flatten(), nums.next().flatten()) {
+        (Some(_), Some(line), Some(column)) => DocumentError::Json {
+            line,
+            column,
+            message: message.to_owned(),
+        },
+        _ => DocumentError::Json {
+            line: 0,
+            column: 0,
+            message: message.to_owned(),
+        },
+    }
 }
 
 /// Canonical content hash: SHA-256 over the document serialised with sorted keys and no
@@ -225,6 +369,28 @@ pub fn header(doc: &Value) -> Header {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn names_files_cannot_hold_are_refused() {
+        for bad in [
+            ".",
+            "..",
+            "CON",
+            "con.txt",
+            "Lpt1",
+            "a\u{202E}b",
+            "x\u{2066}",
+            "a\0b",
+            "",
+            " a",
+        ] {
+            assert!(name_problem(bad).is_some(), "{bad:?}");
+        }
+        for good in ["Main IVR", "Sales.v2", "Console", "Ünïcödé", "COM10"] {
+            assert_eq!(name_problem(good), None, "{good:?}");
+        }
+        assert!(name_problem(&"n".repeat(1 << 20)).unwrap().len() < 100);
+    }
 
     #[test]
     fn pointer_escapes_tokens() {

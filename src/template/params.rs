@@ -185,6 +185,47 @@ fn as_text(v: &Value) -> String {
     }
 }
 
+/// Every parameter a document declares or uses: the names a caller may pass.
+pub fn known_names(doc: &Value) -> std::collections::BTreeSet<String> {
+    let mut uses = BTreeMap::new();
+    collect_uses(doc, &mut Vec::new(), &mut uses);
+    let mut names: std::collections::BTreeSet<String> = uses.into_keys().collect();
+    if let Some(decls) = doc.get("parameters").and_then(Value::as_object) {
+        names.extend(decls.keys().cloned());
+    }
+    names
+}
+
+/// A finding for each passed parameter that is not in `known` (a misspelt parameter would
+/// otherwise be ignored silently), pointing at `{base}/{name}` and naming the closest
+/// known name.
+pub fn unknown_parameters(
+    params: &Map<String, Value>,
+    known: &std::collections::BTreeSet<String>,
+    base: &str,
+) -> Vec<Finding> {
+    params
+        .keys()
+        .filter(|k| !known.contains(*k))
+        .map(|k| {
+            let name = super::excerpt(k, 100);
+            let f = Finding::error(
+                "unknown_parameter",
+                format!("{base}{}", pointer([k.as_str()])),
+                format!("the template declares no parameter '{name}'"),
+            );
+            match super::validate::did_you_mean(k, known.iter().map(String::as_str)) {
+                Some(close) => f.with_hint(format!("did you mean '{close}'?")),
+                None if known.is_empty() => f.with_hint("the template takes no parameters"),
+                None => f.with_hint(format!(
+                    "its parameters are: {}",
+                    known.iter().cloned().collect::<Vec<_>>().join(", ")
+                )),
+            }
+        })
+        .collect()
+}
+
 /// Records the pointer of the first use of every placeholder (outside `parameters`).
 fn collect_uses(v: &Value, path: &mut Vec<String>, uses: &mut BTreeMap<String, String>) {
     match v {
@@ -493,6 +534,22 @@ mod tests {
             instantiate(&doc, &map(json!({"n": "five", "undeclared": "u"})), false).unwrap_err();
         assert_eq!(codes(&err), ["parameter_type"]);
         assert!(instantiate(&doc, &map(json!({"n": 1, "undeclared": "u"})), false).is_ok());
+    }
+
+    #[test]
+    fn unknown_parameters_name_the_closest() {
+        let doc = json!({"parameters": {"queue": {"type": "string"}}, "x": "{{greeting}}"});
+        let known = known_names(&doc);
+        let f = unknown_parameters(
+            &map(json!({"queue": "a", "greting": "b"})),
+            &known,
+            "/params",
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].pointer, "/params/greting");
+        assert_eq!(f[0].hint.as_deref(), Some("did you mean 'greeting'?"));
+        let f = unknown_parameters(&map(json!({"zzzzzzzz": 1})), &known, "/flows/0/params");
+        assert!(f[0].hint.as_deref().unwrap().contains("greeting, queue"));
     }
 
     #[test]

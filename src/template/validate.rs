@@ -17,7 +17,7 @@ use super::expr::{self, Expr, is_var_name};
 use super::model::{
     Assignment, Branch, ModuleRef, Node, NodeKind, QueueRef, SetValue, Text, VarRef, VarType,
 };
-use super::{Catalog, Finding, Flow, FlowType, MAX_NAME_LEN, ModuleInterface, params, pointer};
+use super::{Catalog, Finding, Flow, FlowType, ModuleInterface, name_problem, params, pointer};
 
 /// Every finding code validation can produce.
 pub const CODES: &[&str] = &[
@@ -69,6 +69,8 @@ pub const CODES: &[&str] = &[
     "undefined_variable",
     "unverified_variable",
     "read_before_write",
+    // limits
+    "analysis_skipped",
 ];
 
 /// The Archy action of a node type whose onError cannot be compiled (the action has no
@@ -86,6 +88,13 @@ fn uncompiled_on_error(ty: &str) -> Option<&'static str> {
         _ => None,
     }
 }
+
+/// Most bitset words the read-before-write analysis may hold per table (nodes × written
+/// variables / 64): 2 Mi words is 16 MiB a table, three tables.
+const MAX_DATAFLOW_WORDS: usize = 2 * 1024 * 1024;
+/// Most word operations the analysis may spend before it gives up (with a warning): bounds
+/// the validator's time on any document.
+const MAX_DATAFLOW_WORK: u64 = 400_000_000;
 
 /// The node types of the template language.
 pub const NODE_TYPES: [&str; 16] = [
@@ -109,6 +118,9 @@ pub const NODE_TYPES: [&str; 16] = [
 
 /// Longest node id accepted (node ids become Archy task reference ids).
 pub const MAX_NODE_ID_LEN: usize = 100;
+
+/// Largest Gather `maxDigits` (spec section 3): no simulated input may be longer.
+pub const MAX_DIGITS_LIMIT: i64 = 32;
 
 /// Gather `maxDigits` when the document does not say: one digit (a menu choice).
 pub const DEFAULT_MAX_DIGITS: u32 = 1;
@@ -236,6 +248,7 @@ fn run(
     let mut v = Validator {
         findings: Vec::new(),
         catalog,
+        hint_work: HINT_WORK,
     };
     let flow = v.document(&doc);
     findings.append(&mut v.findings);
@@ -357,36 +370,48 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-fn did_you_mean<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (name.chars().count() / 3).max(2);
-    known
-        .map(|k| (edit_distance(name, k), k))
-        .filter(|(d, _)| *d <= limit)
-        .min()
-        .map(|(_, k)| k)
+/// The known name closest to `name`, if it is close enough to be a typo of it.
+pub(crate) fn did_you_mean<'a>(
+    name: &str,
+    known: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
+    did_you_mean_within(name, known, &mut { HINT_WORK })
 }
 
-/// A name Genesys would reject as a flow name.
-fn name_problem(name: &str) -> Option<String> {
+/// Most edit-distance cells spent on "did you mean" hints for one document: each hint costs
+/// (length × length) per candidate, so a document of many long unknown names against many
+/// node ids would otherwise be quadratic twice over. Past it, findings have no such hint.
+const HINT_WORK: u64 = 20_000_000;
+
+/// [`did_you_mean`], spending at most `budget` cells (and nothing on names of more than
+/// 200 characters, which no one mistypes for a short one).
+fn did_you_mean_within<'a>(
+    name: &str,
+    known: impl Iterator<Item = &'a str>,
+    budget: &mut u64,
+) -> Option<&'a str> {
     let len = name.chars().count();
-    if len == 0 {
-        return Some("the name is empty".into());
+    if len > 200 {
+        return None;
     }
-    if len > MAX_NAME_LEN {
-        return Some(format!(
-            "the name has {len} characters; Genesys accepts at most {MAX_NAME_LEN}"
-        ));
+    let limit = (len / 3).max(2);
+    let mut best: Option<(usize, &str)> = None;
+    for k in known {
+        // A length difference is a lower bound of the distance.
+        if len.abs_diff(k.len()) > limit {
+            continue;
+        }
+        let cost = ((len + 1) * (k.len() + 1)) as u64;
+        let Some(left) = budget.checked_sub(cost) else {
+            break;
+        };
+        *budget = left;
+        let d = edit_distance(name, k);
+        if d <= limit && best.is_none_or(|b| (d, k) < b) {
+            best = Some((d, k));
+        }
     }
-    if name.trim() != name {
-        return Some("the name has leading or trailing whitespace".into());
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|c| c.is_control() || "\\/:*?\"<>|".contains(*c))
-    {
-        return Some(format!("the name contains the character {c:?}"));
-    }
-    None
+    best.map(|(_, k)| k)
 }
 
 /// A variable read, with where it is read.
@@ -445,6 +470,8 @@ impl PNode {
 struct Validator<'a> {
     findings: Vec<Finding>,
     catalog: &'a dyn Catalog,
+    /// What is left of [`HINT_WORK`] for this document.
+    hint_work: u64,
 }
 
 impl Validator<'_> {
@@ -821,9 +848,10 @@ impl Validator<'_> {
         let start_ix = start.as_deref().and_then(|s| {
             let ix = index.get(s).copied();
             if ix.is_none() && !nodes.contains_key(s) {
-                let hint = did_you_mean(s, nodes.keys().map(String::as_str))
-                    .map(|k| format!("did you mean '{k}'?"))
-                    .unwrap_or_else(|| "name one of the nodes".into());
+                let hint =
+                    did_you_mean_within(s, nodes.keys().map(String::as_str), &mut self.hint_work)
+                        .map(|k| format!("did you mean '{k}'?"))
+                        .unwrap_or_else(|| "name one of the nodes".into());
                 self.error_hint(
                     "unknown_start_node",
                     "/draft/startNode",
@@ -858,9 +886,13 @@ impl Validator<'_> {
             }
         }
         for (target, tat, from) in bad_targets {
-            let hint = did_you_mean(&target, nodes.keys().map(String::as_str))
-                .map(|k| format!("did you mean '{k}'?"))
-                .unwrap_or_else(|| "name one of the nodes of /draft/nodes".into());
+            let hint = did_you_mean_within(
+                &target,
+                nodes.keys().map(String::as_str),
+                &mut self.hint_work,
+            )
+            .map(|k| format!("did you mean '{k}'?"))
+            .unwrap_or_else(|| "name one of the nodes of /draft/nodes".into());
             self.error_hint(
                 "unknown_next_node",
                 tat,
@@ -996,11 +1028,15 @@ impl Validator<'_> {
                     .with_hint("store the module first, or map its output explicitly in the Flow node's outputs"),
                 );
             } else {
-                let hint = did_you_mean(&var, written.iter().map(String::as_str))
-                    .map(|k| format!("did you mean '{{{k}}}'?"))
-                    .unwrap_or_else(|| {
-                        "set it with a Set node, or read a Gather result as {Node.digits}".into()
-                    });
+                let hint = did_you_mean_within(
+                    &var,
+                    written.iter().map(String::as_str),
+                    &mut self.hint_work,
+                )
+                .map(|k| format!("did you mean '{{{k}}}'?"))
+                .unwrap_or_else(|| {
+                    "set it with a Set node, or read a Gather result as {Node.digits}".into()
+                });
                 self.error_hint(
                     "undefined_variable",
                     rat,
@@ -1476,7 +1512,7 @@ impl Validator<'_> {
         let max_digits = max.unwrap_or(i64::from(DEFAULT_MAX_DIGITS));
         let min_digits = min.unwrap_or(1);
         let mut ok = true;
-        if !(1..=32).contains(&max_digits) {
+        if !(1..=MAX_DIGITS_LIMIT).contains(&max_digits) {
             ok = false;
             self.error_hint(
                 "gather_digits",
@@ -2181,6 +2217,21 @@ impl Validator<'_> {
             .collect();
         let words = written.len().div_ceil(64).max(1);
         let n = pnodes.len();
+        let skipped = |this: &mut Self| {
+            this.warning(
+                "analysis_skipped",
+                "/draft/nodes",
+                format!(
+                    "read-before-write was not checked: {n} nodes and {} variables are more than the analysis takes",
+                    written.len()
+                ),
+            );
+        };
+        if n.saturating_mul(words) > MAX_DATAFLOW_WORDS {
+            skipped(self);
+            return;
+        }
+        let mut budget = MAX_DATAFLOW_WORK;
         let set_bits = |bits: &mut [u64], vars: &mut dyn Iterator<Item = &str>| {
             for v in vars {
                 if let Some(&i) = var_ix.get(v) {
@@ -2219,6 +2270,12 @@ impl Validator<'_> {
         let mut out = vec![0u64; words];
         while let Some(i) = work.pop_front() {
             queued[i] = false;
+            let cost = (2 * words * succ[i].len()) as u64;
+            let Some(left) = budget.checked_sub(cost) else {
+                skipped(self);
+                return;
+            };
+            budget = left;
             for &(j, is_err) in &succ[i] {
                 let gen_ = if is_err { &gen_all } else { &gen_ok };
                 for w in 0..words {

@@ -1,6 +1,7 @@
 //! Integration tests: the real service on port 0 with a fresh SQLite file, over HTTP.
 
 mod compile;
+mod conformance;
 mod helpers;
 mod malformed;
 mod openapi;

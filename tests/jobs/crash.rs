@@ -91,3 +91,54 @@ async fn a_graceful_stop_gives_the_lease_back_and_a_restart_resumes() {
     assert_eq!(job["status"], "succeeded", "{job:#}");
     assert_eq!(org.flows().await.len(), 3);
 }
+
+/// A step succeeded but its published version is read later, with the job's others: a crash
+/// in between leaves the step `succeeded` without a version (and the API says so by leaving
+/// it out); the resumed job reads it before it finishes.
+#[tokio::test]
+async fn a_version_not_yet_read_at_a_crash_is_read_by_the_resumed_job() {
+    let org = spawn_org(1200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = spawn_app(&org, dir.path(), fast_worker()).await;
+    store_seed(&first).await;
+    let job = first.submit(&seed_request(&org).await).await;
+    let id = job["id"].as_str().unwrap().to_owned();
+    let seen = first
+        .wait_for(&id, LONG, |j| {
+            step(j, MODULE)["state"] == "succeeded"
+                && steps(j).iter().any(|s| s["state"] == "running")
+        })
+        .await;
+    let module = step(&seen, MODULE);
+    assert!(module["flow_id"].is_string(), "{module:#}");
+    assert!(module.get("published_version").is_none(), "{module:#}");
+
+    first.crash().await;
+    let second = spawn_app(&org, dir.path(), fast_worker()).await;
+    let job = second.wait_terminal(&id, LONG).await;
+
+    assert_eq!(job["status"], "succeeded", "{job:#}");
+    assert!(job["attempt"].as_i64().unwrap() >= 2, "{job:#}");
+    let flows = org.flows().await;
+    assert_eq!(flows.len(), 3, "no duplicates: {flows:#?}");
+    let records: Value = second
+        .get("/v1/flows?target=org")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = records["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3, "{records:#}");
+    // What Genesys says is published (a caller interrupted between its upload and that
+    // checkpoint is uploaded again, so not always "1.0"), in the steps and the records.
+    for f in &flows {
+        let published = f["publishedVersion"].as_str().unwrap();
+        assert_eq!(
+            step(&job, f["name"].as_str().unwrap())["published_version"],
+            published
+        );
+        let r = items.iter().find(|r| r["name"] == f["name"]).unwrap();
+        assert_eq!(r["published_version"], published, "{r:#}");
+    }
+    assert_eq!(step(&job, MODULE)["published_version"], "1.0");
+}

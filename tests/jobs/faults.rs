@@ -95,8 +95,8 @@ fn by_status(counters: &Value, status: u16) -> u64 {
 
 /// The org allows 30 requests per 2 s window per token (Genesys: per 60 s; the sandbox's
 /// window is shortened so the test takes seconds), the target believes it may send 6,000 a
-/// minute: the job (~35 requests) runs into a 429, pauses the target for `Retry-After` (the
-/// rest of the org's fixed window), and finishes.
+/// minute: the job (17 flows at two requests each, ~37 requests) runs into a 429, pauses the
+/// target for `Retry-After` (the rest of the org's fixed window), and finishes.
 #[tokio::test]
 async fn a_429_storm_pauses_the_target_and_the_job_still_succeeds() {
     // Arrange
@@ -114,7 +114,7 @@ async fn a_429_storm_pauses_the_target_and_the_job_still_succeeds() {
     let started = Instant::now();
 
     // Act
-    let job = app.submit(&request(&org, target, 10).await).await;
+    let job = app.submit(&request(&org, target, 16).await).await;
     let job = app
         .wait_terminal(job["id"].as_str().unwrap(), Duration::from_secs(150))
         .await;
@@ -128,7 +128,7 @@ async fn a_429_storm_pauses_the_target_and_the_job_still_succeeds() {
     // The first 429 pauses the whole target: at most the requests already in flight (one
     // per concurrent step) see one too, there is no storm of retries.
     assert!(served <= 4, "{counters:#}");
-    assert_provisioned_once(&org, &job, 11).await;
+    assert_provisioned_once(&org, &job, 17).await;
     println!(
         "429 storm: {served} answered 429, job {} in {:.1?}",
         job["status"],

@@ -129,6 +129,42 @@ async fn seed_composition_is_provisioned_then_unchanged_then_cascaded() {
     }
 }
 
+/// Callers register their Architect jobs while the module's job runs and upload once it
+/// succeeded (the sandbox refuses a caller whose module is not published); the published
+/// versions are then read in one request: two Platform API requests per flow plus polls.
+#[tokio::test]
+async fn callers_register_while_the_module_publishes_and_versions_are_read_in_one_batch() {
+    let (org, _dir, app) = setup(1500).await;
+    let job = app.submit(&seed_request(&org).await).await;
+    let id = job["id"].as_str().unwrap();
+
+    let early = app
+        .wait_for(id, LONG, |j| {
+            step(j, MODULE)["state"] == "running"
+                && steps(j).iter().all(|s| s["genesys_job_id"].is_string())
+        })
+        .await;
+    assert!(step(&early, CALLER)["flow_id"].is_null(), "{early:#}");
+    let job = app.wait_terminal(id, LONG).await;
+
+    assert_eq!(job["status"], "succeeded", "{job:#}");
+    for s in steps(&job) {
+        assert_eq!(s["published_version"], "1.0", "{s:#}");
+    }
+    let records: Value = app.get("/v1/flows?target=org").await.json().await.unwrap();
+    let items = records["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert!(
+        items.iter().all(|r| r["published_version"] == "1.0"),
+        "{records:#}"
+    );
+    let counters = org.admin("/sandbox/counters").await;
+    let endpoint = |e: &str| counters["endpoints"][e]["total"].as_u64().unwrap_or(0);
+    assert_eq!(endpoint("POST /api/v2/flows/jobs"), 3, "{counters:#}");
+    assert_eq!(endpoint("GET /api/v2/flows"), 1, "{counters:#}");
+    assert_eq!(endpoint("GET /api/v2/flows/{flowId}"), 0, "{counters:#}");
+}
+
 #[tokio::test]
 async fn dry_run_plans_without_calling_genesys() {
     let (org, _dir, app) = setup(100).await;

@@ -20,18 +20,13 @@ MODULE = """commonModule:
   name: Contract Module
   division: Home
   defaultLanguage: en-us
-  startUpRef: "/commonModule/tasks/task[Main]"
   variables:
     - stringVariable: {name: Common.tier, initialValue: {noValue: true}, isInput: false, isOutput: true}
-  tasks:
-    - task:
-        name: Main
-        refId: Main
-        actions:
-          - updateData:
-              name: Tier
-              statements:
-                - string: {variable: Common.tier, value: {lit: gold}}
+  startUpTaskActions:
+    - updateData:
+        name: Tier
+        statements:
+          - string: {variable: Common.tier, value: {lit: gold}}
 """
 
 INBOUND = """inboundCall:
@@ -51,6 +46,8 @@ INBOUND = """inboundCall:
           - transferToAcd:
               name: Transfer
               targetQueue: {lit: {name: General}}
+          - disconnect:
+              name: Goodbye
 """
 
 

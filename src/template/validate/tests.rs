@@ -1216,3 +1216,81 @@ fn rule_on_error_not_compiled() {
         clean.findings
     );
 }
+
+#[test]
+fn read_before_write_gives_up_on_documents_too_large_for_it() {
+    // 12,000 Set nodes each writing its own variable: 12,000 × 188 bitset words is past
+    // the analysis' memory bound, so it is skipped with a warning instead of allocating.
+    let n = 12_000;
+    let mut nodes = serde_json::Map::new();
+    for i in 0..n {
+        let next = if i + 1 == n {
+            "Bye".to_owned()
+        } else {
+            format!("S{}", i + 1)
+        };
+        nodes.insert(
+            format!("S{i}"),
+            json!({"id": format!("S{i}"), "type": "Set", "properties": {"setVars": [
+                {"key": format!("v{i}"), "value": {"type": "string", "value": "x"}}]},
+                "onComplete": {"nextNode": next}}),
+        );
+    }
+    nodes.insert(
+        "Bye".into(),
+        json!({"id": "Bye", "type": "Disconnect", "properties": {}}),
+    );
+    let doc = json!({"name": "Big", "type": "inbound",
+                     "draft": {"startNode": "S0", "nodes": nodes}});
+    let r = validate(&doc, &NoModules);
+    assert!(!r.has_errors());
+    let skipped: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.code == "analysis_skipped")
+        .collect();
+    assert_eq!(
+        skipped.len(),
+        1,
+        "{:?}",
+        r.findings.iter().take(3).collect::<Vec<_>>()
+    );
+    assert_eq!(skipped[0].pointer, "/draft/nodes");
+}
+
+#[test]
+fn many_long_unknown_targets_do_not_make_hints_quadratic() {
+    // 3,000 nodes with 100-character ids, each moving to an unknown 100-character node:
+    // without a bound on hint work this is 9e6 edit distances of 1e4 cells each.
+    let n = 3_000;
+    let id = |i: usize| format!("{i:0>100}");
+    let mut nodes = serde_json::Map::new();
+    for i in 0..n {
+        nodes.insert(
+            id(i),
+            json!({"id": id(i), "type": "Say", "properties": {"sayText": "x"},
+                   "onComplete": {"nextNode": format!("{i:x>100}")}}),
+        );
+    }
+    let doc = json!({"name": "Typos", "type": "inbound",
+                     "draft": {"startNode": id(0), "nodes": nodes}});
+    let t = std::time::Instant::now();
+    let r = validate(&doc, &NoModules);
+    assert_eq!(
+        r.findings
+            .iter()
+            .filter(|f| f.code == "unknown_next_node")
+            .count(),
+        n
+    );
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        t.elapsed()
+    );
+    // Small documents still get their hint.
+    assert_eq!(
+        did_you_mean("Chose", ["Choose", "Menu"].into_iter()),
+        Some("Choose")
+    );
+}

@@ -1,0 +1,351 @@
+//! The service as its users consume it, through the real binary: a Python client generated
+//! from the committed `openapi.yaml` (openapi-python-client) drives `serve --sandbox`; the
+//! spec passes openapi-spec-validator; and `serve --sandbox` keeps its org across restarts.
+//!
+//! The Python tools come from `tests/clients/requirements.txt` (`.ci/run` installs them).
+//! Without them the Python tests print SKIPPED with the reason and pass, except under `CI`,
+//! where they fail.
+
+#[path = "common/service.rs"]
+mod service;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use service::{Service, serve};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Whether the Python tools are there; otherwise says so loudly (or fails under CI).
+fn python_tools(test: &str) -> bool {
+    let imports = Command::new("python3")
+        .args([
+            "-c",
+            "import openapi_spec_validator, httpx, attrs, dateutil",
+        ])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let generator = Command::new("openapi-python-client")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if imports && generator {
+        return true;
+    }
+    let why = "python3 with openapi-spec-validator and openapi-python-client is needed: \
+               pip install -r tests/clients/requirements.txt";
+    assert!(std::env::var_os("CI").is_none(), "CI is set but {why}");
+    eprintln!("SKIPPED {test}: {why}");
+    false
+}
+
+fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn the_committed_spec_is_valid_openapi_3_1() {
+    if !python_tools("the_committed_spec_is_valid_openapi_3_1") {
+        return;
+    }
+    let out = Command::new("python3")
+        .arg(root().join("tests/clients/validate_spec.py"))
+        .arg(root().join("openapi.yaml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert!(output_text(&out).contains("valid OpenAPI 3.1"));
+}
+
+#[tokio::test]
+async fn a_generated_python_client_drives_the_service() {
+    if !python_tools("a_generated_python_client_drives_the_service") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let generated = Command::new("openapi-python-client")
+        .args(["generate", "--meta", "none", "--path"])
+        .arg(root().join("openapi.yaml"))
+        .arg("--config")
+        .arg(root().join("tests/clients/generator.yaml"))
+        .arg("--output-path")
+        .arg(dir.path().join("flowsmith_client"))
+        .output()
+        .unwrap();
+    let text = output_text(&generated);
+    assert!(generated.status.success(), "{text}");
+    // Every operation and model is generated: the generator warns about anything it skips,
+    // and the only thing skipped is the YAML alternative of the two template bodies (see
+    // tests/clients/generator.yaml).
+    let mut skipped: Vec<&str> = text.lines().filter(|l| l.starts_with("WARNING")).collect();
+    skipped.sort();
+    assert_eq!(
+        skipped,
+        [
+            "WARNING parsing POST /v1/templates within templates.",
+            "WARNING parsing POST /v1/validate within templates."
+        ],
+        "{text}"
+    );
+    assert!(!text.contains("will not be generated"), "{text}");
+    assert_eq!(
+        text.matches("Unsupported content type text/plain").count(),
+        2,
+        "{text}"
+    );
+    let generate_secs = started.elapsed().as_secs_f64();
+
+    let token = "client-smoke-token";
+    let mut cmd = serve(&dir.path().join("flowsmith.db"));
+    cmd.arg("--sandbox")
+        .current_dir(dir.path())
+        .env("FLOWSMITH_API_TOKENS", token);
+    let svc = Service::spawn(cmd);
+    let base = svc.url("");
+    let out = tokio::task::spawn_blocking({
+        let dir = dir.path().to_owned();
+        move || {
+            Command::new("python3")
+                .arg(root().join("tests/clients/smoke.py"))
+                .args([&base, token])
+                .arg(root().join("examples"))
+                .env("PYTHONPATH", &dir)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let text = output_text(&out);
+    assert!(
+        out.status.success(),
+        "client smoke failed:\n{text}\nservice log:\n{}",
+        svc.log_text()
+    );
+    assert!(text.contains("client smoke OK"), "{text}");
+    eprintln!(
+        "generated client: generate {generate_secs:.1} s, whole test {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+fn example(name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(root().join("examples").join(name)).unwrap())
+        .unwrap()
+}
+
+async fn post(client: &reqwest::Client, url: String, body: &Value) -> Value {
+    let r = client.post(&url).json(body).send().await.unwrap();
+    let status = r.status();
+    let v: Value = r.json().await.unwrap();
+    assert!(status.is_success(), "POST {url}: {status} {v}");
+    v
+}
+
+/// Posts a job and waits for it to end; returns the finished job.
+async fn run_job(client: &reqwest::Client, svc: &Service, request: &Value) -> Value {
+    let job = post(client, svc.url("/v1/jobs"), request).await;
+    let url = svc.url(&format!("/v1/jobs/{}", job["id"].as_str().unwrap()));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let job: Value = client.get(&url).send().await.unwrap().json().await.unwrap();
+        if matches!(
+            job["status"].as_str(),
+            Some("succeeded" | "failed" | "cancelled")
+        ) {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "job did not end: {job}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The in-process org's flows as its admin API lists them: name → (id, published version).
+async fn org_flows(client: &reqwest::Client, svc: &Service) -> Vec<(String, String, String)> {
+    let targets: Value = client
+        .get(svc.url("/v1/targets"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let base = targets["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "sandbox")
+        .expect("target sandbox")["api_base_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let flows: Value = client
+        .get(format!("{base}/sandbox/flows"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    flows["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap().to_owned(),
+                f["id"].as_str().unwrap().to_owned(),
+                f["publishedVersion"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn sandbox_serve(dir: &Path) -> Service {
+    let mut cmd = serve(&dir.join("flowsmith.db"));
+    cmd.arg("--sandbox").current_dir(dir);
+    Service::spawn(cmd)
+}
+
+#[tokio::test]
+async fn serve_sandbox_keeps_its_org_across_restarts() {
+    // Arrange: two flows provisioned into the built-in org, then a clean stop.
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let mut first = sandbox_serve(dir.path());
+    for doc in ["language_select.json", "support_line.json"] {
+        post(&client, first.url("/v1/templates"), &example(doc)).await;
+    }
+    let request = json!({"target": "sandbox", "flows": [
+        {"template": "Language_Select"},
+        {"template": "Support_Line", "name": "Support_Line_EN"}]});
+    let job = run_job(&client, &first, &request).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let before = org_flows(&client, &first).await;
+    assert_eq!(before.len(), 2, "{before:?}");
+    first.sigterm();
+    assert!(first.wait(Duration::from_secs(30)).await.success());
+    assert!(dir.path().join("flowsmith.db-sandbox.json").is_file());
+
+    // Act: start again over the same database.
+    let second = sandbox_serve(dir.path());
+
+    // Assert: the org still has the same flows, so `unchanged` is the truth...
+    assert_eq!(org_flows(&client, &second).await, before);
+    let again = run_job(&client, &second, &request).await;
+    assert_eq!(again["status"], "succeeded", "{again}");
+    let actions: Vec<&str> = again["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["unchanged", "unchanged"]);
+    // ...and a change updates those very flows: new versions, same ids.
+    let mut changed = example("language_select.json");
+    let text = changed
+        .to_string()
+        .replace("Welcome to", "Thanks for calling");
+    changed = serde_json::from_str(&text).unwrap();
+    post(&client, second.url("/v1/templates"), &changed).await;
+    let update = run_job(
+        &client,
+        &second,
+        &json!({"target": "sandbox", "flows": [{"template": "Language_Select"}]}),
+    )
+    .await;
+    assert_eq!(update["status"], "succeeded", "{update}");
+    let after = org_flows(&client, &second).await;
+    let ids = |v: &[(String, String, String)]| -> Vec<(String, String)> {
+        v.iter().map(|(n, id, _)| (n.clone(), id.clone())).collect()
+    };
+    assert_eq!(ids(&after), ids(&before));
+    assert!(
+        after.iter().all(|(_, _, version)| version == "2.0"),
+        "module updated and caller republished: {after:?}"
+    );
+}
+
+/// openapi-typescript's types for the committed spec, and a typed caller using them, pass
+/// `tsc --strict`. The tools are pinned in tests/clients/typescript/package.json
+/// (`npm ci --prefix tests/clients/typescript`, which `.ci/run` does).
+#[test]
+fn a_generated_typescript_client_type_checks() {
+    let ts = root().join("tests/clients/typescript");
+    let bin = ts.join("node_modules/.bin");
+    if !bin.join("openapi-typescript").exists() || !bin.join("tsc").exists() {
+        let why = "openapi-typescript and typescript are needed: npm ci --prefix tests/clients/typescript";
+        assert!(std::env::var_os("CI").is_none(), "CI is set but {why}");
+        eprintln!("SKIPPED a_generated_typescript_client_type_checks: {why}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["usage.ts", "tsconfig.json"] {
+        std::fs::copy(ts.join(f), dir.path().join(f)).unwrap();
+    }
+    let started = Instant::now();
+    let generated = Command::new(bin.join("openapi-typescript"))
+        .arg(root().join("openapi.yaml"))
+        .arg("--output")
+        .arg(dir.path().join("flowsmith.d.ts"))
+        .output()
+        .unwrap();
+    assert!(generated.status.success(), "{}", output_text(&generated));
+    let types = std::fs::read_to_string(dir.path().join("flowsmith.d.ts")).unwrap();
+    // (Only the document's empty `webhooks` and `$defs` may be empty records.)
+    let empty_objects: Vec<&str> = types
+        .lines()
+        .filter(|l| l.contains("Record<string, never>") && !l.starts_with("export type "))
+        .collect();
+    assert!(
+        empty_objects.is_empty(),
+        "free-form objects came out as empty ones: {empty_objects:?}"
+    );
+    let checked = Command::new(bin.join("tsc"))
+        .arg("--project")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(checked.status.success(), "{}", output_text(&checked));
+    eprintln!(
+        "TypeScript client: generate and type-check in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Only SQLite is supported: a PostgreSQL URL says so, and a URL without a scheme is refused
+/// instead of becoming a file name.
+#[test]
+fn database_urls_other_than_sqlite_are_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    for (url, expected) in [
+        (
+            "postgres://flowsmith@localhost/flowsmith",
+            "PostgreSQL is not supported yet",
+        ),
+        ("flowsmith.db", "expected a sqlite: URL"),
+    ] {
+        let out = service::bin()
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let text = output_text(&out);
+        assert!(!out.status.success(), "{url}: started: {text}");
+        assert!(text.contains(expected), "{url}: {text}");
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no file was created"
+    );
+}
