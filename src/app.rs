@@ -120,6 +120,7 @@ impl Application {
         let signals = Signals::default();
         let liveness = Liveness::default();
         liveness.beat();
+        let shared: crate::jobs::Clients = Arc::new(clients.clone());
         let worker = Worker::with_signals(
             store.clone(),
             clients,
@@ -128,19 +129,29 @@ impl Application {
             liveness.clone(),
         );
         let shutdown = CancellationToken::new();
-        let router = crate::api::app_with_shutdown(
+        let tasks = TaskTracker::new();
+        if settings.drift_check_interval_secs > 0 {
+            tasks.spawn(crate::jobs::releases::check_drift_periodically(
+                store.clone(),
+                shared.clone(),
+                Duration::from_secs(settings.drift_check_interval_secs),
+                shutdown.clone(),
+            ));
+        }
+        let router = crate::api::app_with_clients(
             store.clone(),
             Arc::new(settings),
             signals,
             Some(liveness),
             shutdown.clone(),
+            shared,
         );
         Ok(Application {
             listener,
             router,
             store,
             shutdown,
-            tasks: TaskTracker::new(),
+            tasks,
             grace: grace_from_env(),
             worker: Some(worker),
         })

@@ -54,6 +54,9 @@ pub struct Settings {
     pub targets: Vec<TargetConfig>,
     /// Start an in-process sandbox org and add a target named `sandbox` (`serve --sandbox`).
     pub sandbox: Option<crate::sandbox::SandboxOptions>,
+    /// Seconds between periodic drift checks of every target (the
+    /// `flowsmith_drifted_flows` gauge); 0, the default, turns them off.
+    pub drift_check_interval_secs: u64,
     /// Bounds on what one request may make the service do (`[limits]`).
     pub limits: Limits,
 }
@@ -143,6 +146,7 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             targets: Vec::new(),
             sandbox: None,
+            drift_check_interval_secs: 0,
             limits: Limits::default(),
         }
     }
@@ -172,6 +176,7 @@ struct FileSettings {
     api_tokens: Option<Vec<String>>,
     max_body_bytes: Option<usize>,
     request_timeout_secs: Option<u64>,
+    drift_check_interval_secs: Option<u64>,
     log_format: Option<LogFormat>,
     #[serde(default)]
     targets: Vec<FileTarget>,
@@ -340,6 +345,9 @@ impl Settings {
         if let Some(v) = f.max_body_bytes {
             self.max_body_bytes = v;
         }
+        if let Some(v) = f.drift_check_interval_secs {
+            self.drift_check_interval_secs = v;
+        }
         if let Some(v) = f.request_timeout_secs {
             self.request_timeout_secs = v;
         }
@@ -379,6 +387,9 @@ impl Settings {
         }
         if let Some(v) = env("FLOWSMITH_MAX_BODY_BYTES") {
             self.max_body_bytes = parse("FLOWSMITH_MAX_BODY_BYTES", &v)?;
+        }
+        if let Some(v) = env("FLOWSMITH_DRIFT_CHECK_INTERVAL_SECS") {
+            self.drift_check_interval_secs = parse("FLOWSMITH_DRIFT_CHECK_INTERVAL_SECS", &v)?;
         }
         if let Some(v) = env("FLOWSMITH_REQUEST_TIMEOUT_SECS") {
             self.request_timeout_secs = parse("FLOWSMITH_REQUEST_TIMEOUT_SECS", &v)?;

@@ -55,6 +55,13 @@ pub enum ApiError {
     /// 409
     #[error("{0}")]
     Conflict(String),
+    /// 409 with findings: e.g. a module to delete that published flows still call (one
+    /// finding per module, naming its callers).
+    #[error("{detail}")]
+    InUse {
+        detail: String,
+        errors: Vec<Finding>,
+    },
     /// 413
     #[error("request body exceeds the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
@@ -93,7 +100,7 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::InUse { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
@@ -111,6 +118,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not-found",
             ApiError::MethodNotAllowed => "method-not-allowed",
             ApiError::Conflict(_) => "conflict",
+            ApiError::InUse { .. } => "in-use",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::NotAcceptable(_) => "not-acceptable",
@@ -138,7 +146,9 @@ impl ApiError {
             self.to_string()
         };
         let errors = match self {
-            ApiError::InvalidRequest { errors, .. } => crate::template::answer_findings(errors),
+            ApiError::InvalidRequest { errors, .. } | ApiError::InUse { errors, .. } => {
+                crate::template::answer_findings(errors)
+            }
             ApiError::Validation { findings } => crate::template::answer_findings(findings),
             _ => Vec::new(),
         };
@@ -178,6 +188,32 @@ impl IntoResponse for ApiError {
             );
         }
         resp
+    }
+}
+
+impl From<crate::jobs::SubmitError> for ApiError {
+    fn from(e: crate::jobs::SubmitError) -> ApiError {
+        use crate::jobs::SubmitError as E;
+        match e {
+            E::Invalid { detail, errors } => ApiError::InvalidRequest { detail, errors },
+            E::InUse { detail, errors } => ApiError::InUse { detail, errors },
+            e @ E::Org { .. } => ApiError::Unavailable(e.to_string()),
+            E::WorkLimit(limit) => crate::api::work_limit(limit),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::jobs::releases::ReleaseError> for ApiError {
+    fn from(e: crate::jobs::releases::ReleaseError) -> ApiError {
+        use crate::jobs::releases::ReleaseError as E;
+        match e {
+            E::NotFound(m) => ApiError::NotFound(m),
+            E::Conflict(m) => ApiError::Conflict(m),
+            e @ E::Org { .. } => ApiError::Unavailable(e.to_string()),
+            E::Submit(e) => e.into(),
+            E::Store(e) => e.into(),
+        }
     }
 }
 

@@ -52,6 +52,9 @@ pub mod names {
     pub const JOBS: &str = "flowsmith_jobs";
     /// Gauge `{state}`: steps by state, read from the database at scrape time.
     pub const STEPS: &str = "flowsmith_steps";
+    /// Gauge `{target}`: flows not in sync with flowsmith's records at the last drift check
+    /// (`GET /v1/targets/{target}/drift`, or the periodic check).
+    pub const DRIFTED_FLOWS: &str = "flowsmith_drifted_flows";
 }
 
 /// Buckets for request latencies: most answers take milliseconds.

@@ -14,7 +14,7 @@ use flowsmith::archy::interpret::{self, MAX_ACTIONS};
 use flowsmith::compile::{self, CompileContext, CompileError, ModuleTarget, sanitize};
 use flowsmith::offline::{load_order, module_files};
 use flowsmith::sandbox::archy;
-use flowsmith::simulate::{self, OutcomeKind, SimInput, Simulation};
+use flowsmith::simulate::{self, DataActionAnswer, OutcomeKind, SimInput, SimOrg, Simulation};
 use flowsmith::template::{self, Flow, FlowType, ModuleInterface};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -103,11 +103,16 @@ fn assert_faithful(p: &Project, what: &str) {
 
 /// Runs both and returns a description of the first difference.
 fn differ(p: &Project, inputs: &[SimInput]) -> Vec<String> {
-    differ_with(p, inputs, &mut |_| {})
+    differ_with(p, inputs, MAX_ACTIONS, &mut |_| {})
 }
 
 /// [`differ`], telling `seen` each simulation's outcome.
-fn differ_with(p: &Project, inputs: &[SimInput], seen: &mut dyn FnMut(&Simulation)) -> Vec<String> {
+fn differ_with(
+    p: &Project,
+    inputs: &[SimInput],
+    max_actions: usize,
+    seen: &mut dyn FnMut(&Simulation),
+) -> Vec<String> {
     let modules: BTreeMap<String, Flow> = p
         .flows
         .iter()
@@ -130,22 +135,89 @@ fn differ_with(p: &Project, inputs: &[SimInput], seen: &mut dyn FnMut(&Simulatio
         if *as_type == FlowType::Module {
             continue;
         }
-        let sim = simulate::simulate(flow, &modules, inputs, MAX_ACTIONS);
-        seen(&sim);
-        let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&p.files[&flow.name]).unwrap();
-        let run = interpret::call(&doc, &published, inputs, MAX_ACTIONS);
-        if let Some(d) = compare(&sim, &run) {
-            out.push(format!(
-                "{} with inputs {inputs:?}: {d}\n--- simulator: {sim:#?}\n--- interpreter: {run:#?}\n--- files:\n{}",
-                flow.name,
-                p.files.values().cloned().collect::<Vec<_>>().join("\n---\n")
-            ));
+        for org in orgs() {
+            let sim = simulate::simulate_with_org(flow, &modules, inputs, max_actions, &org);
+            seen(&sim);
+            let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&p.files[&flow.name]).unwrap();
+            let run = interpret::call_with_org(&doc, &published, inputs, max_actions, &org);
+            if let Some(d) = compare(&sim, &run) {
+                out.push(format!(
+                    "{} with inputs {inputs:?} and org {org:?}: {d}\n--- simulator: {sim:#?}\n--- interpreter: {run:#?}\n--- files:\n{}",
+                    flow.name,
+                    p.files.values().cloned().collect::<Vec<_>>().join("\n---\n")
+                ));
+            }
         }
     }
     out
 }
 
+/// The org objects the generated templates name, in two states: data action answers that
+/// succeed, fail and time out in turn (and one that always fails), a data table with one row,
+/// a schedule group open or on holiday, participant data present or not.
+fn orgs() -> [SimOrg; 2] {
+    let ok = |choice: &str| DataActionAnswer::Outputs {
+        outputs: [("choice".to_owned(), json!(choice))].into_iter().collect(),
+    };
+    let err = DataActionAnswer::Error {
+        error: "500".into(),
+    };
+    let timeout = DataActionAnswer::Timeout { timeout: true };
+    let table = |key: &str| {
+        [(
+            "Cache".to_owned(),
+            [(
+                key.to_owned(),
+                [("choice".to_owned(), json!("c3"))].into_iter().collect(),
+            )]
+            .into_iter()
+            .collect(),
+        )]
+        .into_iter()
+        .collect()
+    };
+    [
+        SimOrg {
+            data_actions: [(
+                "Customer DB/Lookup".to_owned(),
+                vec![ok("c3"), err.clone(), timeout.clone(), ok("1")],
+            )]
+            .into_iter()
+            .collect(),
+            data_tables: table("c3"),
+            schedule_groups: [("Hours".to_owned(), template::model::ScheduleState::Open)]
+                .into_iter()
+                .collect(),
+            participant_data: [("lang".to_owned(), "c3".to_owned())].into_iter().collect(),
+        },
+        SimOrg {
+            data_actions: [("Customer DB/Lookup".to_owned(), vec![timeout, err])]
+                .into_iter()
+                .collect(),
+            data_tables: table("1"),
+            schedule_groups: [("Hours".to_owned(), template::model::ScheduleState::Holiday)]
+                .into_iter()
+                .collect(),
+            participant_data: BTreeMap::new(),
+        },
+    ]
+}
+
 fn compare(sim: &Simulation, run: &interpret::Call) -> Option<String> {
+    // A Menu's prompts run as collectInput actions, which the interpreter calls Gathers.
+    let mut sim = sim.clone();
+    for l in &mut sim.transcript {
+        if l.node_type == "Menu" {
+            l.node_type = "Gather".into();
+        }
+    }
+    let sim = &sim;
+    if sim.participant_data != run.participant_data {
+        return Some(format!(
+            "participant data {:?} vs {:?}",
+            sim.participant_data, run.participant_data
+        ));
+    }
     let limit =
         sim.outcome.kind == OutcomeKind::StepLimit || run.outcome.kind == OutcomeKind::StepLimit;
     if limit {
@@ -351,7 +423,7 @@ struct NodeSpec {
 fn arb_nodes(max: usize) -> impl Strategy<Value = Vec<NodeSpec>> {
     prop::collection::vec(
         (
-            0u8..8,
+            0u8..16,
             any::<usize>(),
             any::<usize>(),
             any::<usize>(),
@@ -396,9 +468,31 @@ fn module_doc(spec: &[NodeSpec]) -> Value {
             6 => json!({"id": me, "type": "Set", "properties": {"setVars": [
                         {"key": "tries", "value": {"type": "integer", "expression": "ToInt({choice})"}}]},
                         "onComplete": {"nextNode": id(s.a)}, "onError": {"nextNode": id(s.b)}}),
+            8 => json!({"id": me, "type": "DataAction", "properties": {
+                        "integration": "Customer DB", "action": "Lookup",
+                        "inputs": {"key": "{choice}"}, "outputs": {"choice": "choice"}},
+                        "onComplete": {"nextNode": id(s.a)}}),
+            9 => json!({"id": me, "type": "TableLookup", "properties": {
+                        "table": "Cache", "key": "{choice}", "outputs": {"choice": "choice"}},
+                        "onComplete": {"nextNode": id(s.a)}, "onNotFound": {"nextNode": id(s.b)}}),
+            10 => json!({"id": me, "type": "Switch", "properties": {"cases": [
+                        {"expression": "IsSet({choice}) and {choice} == 'c3'", "nextNode": id(s.a)},
+                        {"expression": "IsSet({choice})", "nextNode": id(s.c)}],
+                        "defaultNextNode": id(s.b)}}),
+            11 if s.c % 2 == 0 => json!({"id": me, "type": "SetParticipantData", "properties": {
+                        "attributes": {"seen": "module {choice}"}},
+                        "onComplete": {"nextNode": id(s.a)}}),
+            11 => json!({"id": me, "type": "GetParticipantData", "properties": {
+                        "attributes": {"lang": "choice"}},
+                        "onComplete": {"nextNode": id(s.a)}}),
+            12 => json!({"id": me, "type": "Menu", "properties": {
+                        "prompt": format!("module menu {i}"), "repeat": 1 + s.c % 3,
+                        "choices": [{"digit": "1", "nextNode": id(s.a)}, {"digit": "2", "nextNode": id(s.c)}]}}),
+            13 => json!({"id": me, "type": "Say", "properties": {"promptName": "welcome"},
+                        "onComplete": {"nextNode": id(s.a)}}),
             _ => json!({"id": me, "type": "End", "properties": {}}),
         };
-        if matches!(s.kind, 1 | 2) && s.on_error {
+        if matches!(s.kind, 1 | 2 | 8 | 9 | 12) && s.on_error {
             node["onError"] = json!({"nextNode": id(s.b)});
         }
         nodes.insert(me, node);
@@ -432,6 +526,24 @@ fn caller_doc(spec: &[NodeSpec]) -> Value {
                         "defaultNextNode": id(s.b)}}),
             5 => json!({"id": me, "type": "Route", "properties": {"queueName": "General"}}),
             6 => json!({"id": me, "type": "Disconnect", "properties": {}}),
+            8 => json!({"id": me, "type": "Schedule", "properties": {
+                        "scheduleGroup": "Hours", "open": id(s.a), "holiday": id(s.b)},
+                        "onComplete": {"nextNode": id(s.c)}}),
+            9 => json!({"id": me, "type": "Voicemail", "properties": {"queue": "General"},
+                        "onError": {"nextNode": id(s.a)}}),
+            10 => json!({"id": me, "type": "DataAction", "properties": {
+                        "integration": "Customer DB", "action": "Lookup",
+                        "outputs": {"choice": "choice"}},
+                        "onComplete": {"nextNode": id(s.a)}, "onError": {"nextNode": id(s.b)},
+                        "onTimeout": {"nextNode": id(s.c)}}),
+            11 => json!({"id": me, "type": "Menu", "properties": {
+                        "prompt": "caller menu", "repeat": 2,
+                        "choices": [{"digit": "1", "nextNode": id(s.a)}, {"digit": "3", "nextNode": id(s.b)}]},
+                        "onError": {"nextNode": id(s.c)}}),
+            12 => json!({"id": me, "type": "SetParticipantData", "properties": {
+                        "attributes": {"caller": "{choice}"}},
+                        "onComplete": {"nextNode": id(s.a)}}),
+            13 => json!({"id": me, "type": "Disconnect", "properties": {}}),
             _ => json!({"id": me, "type": "End", "properties": {}}),
         };
         nodes.insert(me, node);
@@ -513,7 +625,8 @@ fn generated_templates_are_faithful_and_simulate_as_compiled() {
             }
         }
         for inputs in &input_sets {
-            let d = differ_with(&p, inputs, &mut |sim| {
+            // Runaway loops (no input on the cycle) stop at a lower limit to keep this fast.
+            let d = differ_with(&p, inputs, 1_000, &mut |sim| {
                 let mut k = kinds.borrow_mut();
                 *k.entry(format!("{:?}", sim.outcome.kind)).or_default() += 1;
                 if sim.transcript.iter().any(|l| l.flow == "Rand_Module") {

@@ -329,10 +329,19 @@ mod binary {
         let from = readme
             .find("## Walkthrough with curl")
             .expect("walkthrough section");
-        let start = from + readme[from..].find("```sh").expect("a sh block") + 5;
-        let end = start + readme[start..].find("```").expect("block end");
-        let script = format!("set -euo pipefail\n{}", &readme[start..end])
-            .replace("localhost:8080", &svc.addr);
+        let to = from + 3 + readme[from + 3..].find("\n## ").expect("next section");
+        // Every sh block of the section, in order (its subsections continue the story).
+        let mut blocks = Vec::new();
+        let mut rest = &readme[from..to];
+        while let Some(at) = rest.find("```sh") {
+            let body = &rest[at + 5..];
+            let end = body.find("```").expect("block end");
+            blocks.push(&body[..end]);
+            rest = &body[end + 3..];
+        }
+        assert!(blocks.len() >= 3, "the walkthrough and its subsections");
+        let script =
+            format!("set -euo pipefail\n{}", blocks.concat()).replace("localhost:8080", &svc.addr);
         let out = tokio::task::spawn_blocking(move || {
             Command::new("bash")
                 .args(["-c", &script])
@@ -361,6 +370,11 @@ mod binary {
             "\"customer_id\":\"C-1001\"",
             "\"authenticated\":\"yes\"",
             "Main_Line job: event: job.succeeded",
+            "\"state\":\"deleted\"",
+            "deleted_in_org",
+            "\"releases\":[",
+            "module_in_use",
+            "rollback of job",
         ] {
             assert!(
                 stdout.contains(expected),

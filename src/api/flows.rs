@@ -85,9 +85,9 @@ pub struct FlowListParams {
 #[into_params(parameter_in = Path)]
 pub struct FlowPath {
     /// Target name.
-    target: String,
+    pub target: String,
     /// Genesys flow name.
-    name: String,
+    pub name: String,
 }
 
 fn view(r: FlowRecordRow) -> FlowRecord {

@@ -21,11 +21,11 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::paging::{Page, bad_parameter};
 use super::{AppState, TAG_JOBS};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::jobs::plan::{self, Action, JobRequest, ModuleIo, RecordSource, TemplateSource};
-use crate::store::jobs::{QUEUED, SUCCEEDED, is_terminal};
-use crate::store::{
-    CancelOutcome, CreateOutcome, JobFilter, JobRow, NewJob, NewStep, RetryOutcome, StepRow,
-};
+use crate::jobs::plan::{Action, JobRequest};
+use crate::jobs::releases;
+use crate::jobs::submit::Origin;
+use crate::store::jobs::is_terminal;
+use crate::store::{CancelOutcome, CreateOutcome, JobFilter, JobRow, RetryOutcome, StepRow};
 use crate::template::{Finding, FlowType};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -35,6 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(job_events))
         .routes(routes!(cancel_job))
         .routes(routes!(retry_job))
+        .routes(routes!(rollback_job))
 }
 
 const STATUSES: [&str; 5] = ["queued", "running", "succeeded", "failed", "cancelled"];
@@ -292,7 +293,7 @@ fn job_view(j: &JobRow, steps: &[StepRow], with_steps: bool) -> JobView {
     }
 }
 
-async fn load_view(state: &AppState, id: &str) -> ApiResult<JobView> {
+pub(super) async fn load_view(state: &AppState, id: &str) -> ApiResult<JobView> {
     let job = state.store.job(id).await?.ok_or_else(|| no_job(id))?;
     let steps = state.store.job_step_views(id).await?;
     Ok(job_view(&job, &steps, true))
@@ -302,7 +303,7 @@ fn no_job(id: &str) -> ApiError {
     ApiError::NotFound(format!("no job with id {id:?}"))
 }
 
-fn with_location(status: StatusCode, view: JobView) -> Response {
+pub(super) fn with_location(status: StatusCode, view: JobView) -> Response {
     let location = format!("/v1/jobs/{}", view.id);
     let mut resp = (status, Json(view)).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
@@ -416,7 +417,9 @@ fn replay(existing: &JobRow, hash: &str) -> ApiResult<()> {
         (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "unsupported Content-Type", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "unknown target, template or field; missing parameter; unresolved module; invalid template; Idempotency-Key reused with another request", body = Problem, content_type = "application/problem+json")
+        (status = 409, description = "a module in `delete` is still called by published flows outside the request; `errors` name the callers", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "unknown target, template, flow or field; missing parameter; unresolved module; invalid template; Idempotency-Key reused with another request", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "the org's dependency tracking could not be read for a delete", body = Problem, content_type = "application/problem+json")
     ))]
 async fn create_job(
     State(state): State<AppState>,
@@ -459,131 +462,53 @@ async fn create_job(
         ));
     }
 
-    // Inputs of the planner: the template versions and this target's flow records.
-    let mut templates = Vec::with_capacity(req.flows.len());
-    for f in &req.flows {
-        let row = match f.version {
-            Some(v) => state.store.template_version(&f.template, v).await?,
-            None => state.store.latest_template(&f.template).await?,
-        };
-        templates.push(row.and_then(|r| {
-            Some(TemplateSource {
-                document: serde_json::from_str(&r.document).ok()?,
-                name: r.name,
-                version: r.version,
-            })
-        }));
-    }
-    let records: Vec<RecordSource> = state
-        .store
-        .records_for_planning(&req.target)
-        .await?
-        .into_iter()
-        .map(|r| RecordSource {
-            name: r.record.name,
-            flow_type: FlowType::parse(&r.record.flow_type).unwrap_or(FlowType::Inbound),
-            flow_id: r.record.flow_id,
-            template_name: r.record.template_name,
-            template_version: r.record.template_version,
-            plan_hash: r.record.plan_hash,
-            published_version: r.record.published_version,
-            params: serde_json::from_str(&r.record.params).unwrap_or_default(),
-            interface: r
-                .record
-                .module_interface
-                .as_deref()
-                .and_then(|i| serde_json::from_str::<ModuleIo>(i).ok()),
-            calls: serde_json::from_str(&r.record.calls).unwrap_or_default(),
-            document: r.document.and_then(|d| serde_json::from_str(&d).ok()),
-        })
-        .collect();
-    // Planning validates every template: CPU work, off the async workers.
-    let (req, planned) = super::cpu(&state, move || {
-        let planned = plan::plan(&req, &templates, &records);
-        (req, planned)
-    })
-    .await?;
-    let planned = planned.map_err(|errors| ApiError::InvalidRequest {
-        detail: format!("the job cannot be planned: {} problem(s)", errors.len()),
-        errors,
-    })?;
-
-    let steps: Vec<NewStep> = planned
-        .steps
-        .iter()
-        .map(|s| {
-            let (state_, error) = if req.dry_run {
-                (
-                    "skipped",
-                    Some(serde_json::json!({"kind": "dry_run", "message": "dry run: planned, not provisioned"}).to_string()),
-                )
-            } else if s.action == Action::Unchanged {
-                (SUCCEEDED, None)
-            } else {
-                ("pending", None)
-            };
-            NewStep {
-                flow_name: s.flow_name.clone(),
-                template_name: s.template_name.clone(),
-                template_version: s.template_version,
-                flow_type: s.flow_type.as_str().to_owned(),
-                action: s.action.as_str().to_owned(),
-                state: state_.to_owned(),
-                depends_on: to_json(&s.depends_on),
-                yaml: s.yaml.clone(),
-                plan_hash: s.plan_hash.clone(),
-                params: to_json(&s.params),
-                context: to_json(&s.context),
-                warnings: to_json(&s.warnings),
-                flow_id: s.flow_id.clone(),
-                published_version: s.published_version.clone(),
-                error,
-            }
-        })
-        .collect();
-    let nothing_to_do = steps.iter().all(|s| s.state == SUCCEEDED);
-    let job = NewJob {
-        id: uuid::Uuid::now_v7().to_string(),
-        target: req.target.clone(),
-        status: if req.dry_run || nothing_to_do {
-            SUCCEEDED.to_owned()
-        } else {
-            QUEUED.to_owned()
-        },
-        dry_run: req.dry_run,
-        description: req.description.clone(),
-        request: to_json(&req),
-        plan: serde_json::json!({"warnings": planned.warnings}).to_string(),
+    let origin = Origin {
         idempotency_key: key,
         request_hash: hash.clone(),
         request_id: crate::telemetry::request_id(&headers).map(str::to_owned),
-        steps,
+        warnings: Vec::new(),
     };
-    let row = match state.store.create_job(&job).await {
-        Ok(CreateOutcome::Created(row)) => row,
-        Ok(CreateOutcome::Existing(existing)) => {
+    let row = match state.submitter().submit(&req, origin).await? {
+        CreateOutcome::Created(row) => row,
+        CreateOutcome::Existing(existing) => {
             replay(&existing, &hash)?;
             return Ok(with_location(
                 StatusCode::OK,
                 load_view(&state, &existing.id).await?,
             ));
         }
-        Err(e) => return Err(e.into()),
     };
-    state.signals.job_queued();
-    if is_terminal(&row.status) {
-        crate::jobs::worker::count_job(&row.target, &row.status);
-    }
-    tracing::info!(job_id = %row.id, target = %row.target, steps = job.steps.len(), dry_run = row.dry_run, "job planned");
     Ok(with_location(
         StatusCode::ACCEPTED,
         load_view(&state, &row.id).await?,
     ))
 }
 
-/// A plan part as stored JSON.
-fn to_json<T: Serialize>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_default()
+/// Roll back a finished job: a new job republishes, for every flow the job changed, the file
+/// it had before (modules first, their callers after). Flows the job created stay in place
+/// and are named in the new job's warnings.
+#[utoipa::path(post, path = "/v1/jobs/{id}/rollback", tag = TAG_JOBS, security(("bearer" = [])),
+    params(JobPath),
+    responses(
+        (status = 202, description = "the rollback job, planned and queued", body = JobView,
+            headers(("Location" = String, description = "the new job"))),
+        (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such job", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the job is not finished, is a dry run, or changed no flow that had an earlier version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "an earlier version cannot be planned again (e.g. its template version is gone)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "the org could not be read", body = Problem, content_type = "application/problem+json")
+    ))]
+async fn rollback_job(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(p): ApiPath<JobPath>,
+) -> ApiResult<Response> {
+    let request_id = crate::telemetry::request_id(&headers).map(str::to_owned);
+    let row = releases::rollback(&state.submitter(), &p.id, request_id).await?;
+    Ok(with_location(
+        StatusCode::ACCEPTED,
+        load_view(&state, &row.id).await?,
+    ))
 }
 
 /// List jobs, newest first, a page at a time.

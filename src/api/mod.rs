@@ -6,6 +6,7 @@ mod flows;
 mod health;
 mod jobs;
 pub mod paging;
+mod releases;
 mod templates;
 
 use std::sync::Arc;
@@ -47,6 +48,20 @@ pub struct AppState {
     pub shutdown: tokio_util::sync::CancellationToken,
     /// Rendered job views by version, for pollers of `GET /v1/jobs/{id}`.
     pub job_views: Arc<jobs::JobViewCache>,
+    /// The Genesys client of each target (shared with the worker).
+    pub clients: crate::jobs::Clients,
+}
+
+impl AppState {
+    /// The use case that plans and stores jobs.
+    pub fn submitter(&self) -> crate::jobs::Submit<'_> {
+        crate::jobs::Submit {
+            store: &self.store,
+            signals: &self.signals,
+            clients: &self.clients,
+            work_limit: self.settings.limits.work(),
+        }
+    }
 }
 
 /// The OpenAPI document, rendered once.
@@ -157,6 +172,7 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(compile::router())
         .merge(jobs::router())
         .merge(flows::router())
+        .merge(releases::router())
         .merge(health::v1_router())
         .split_for_parts();
     let (open, mut spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -193,13 +209,41 @@ pub fn app_with(
     app_with_shutdown(store, settings, signals, worker, Default::default())
 }
 
-/// [`app_with`], ending event streams when `shutdown` is cancelled.
+/// [`app_with`], ending event streams when `shutdown` is cancelled; Genesys clients of its
+/// own for reading the targets.
 pub fn app_with_shutdown(
     store: Store,
     settings: Arc<Settings>,
     signals: crate::jobs::Signals,
     worker: Option<crate::jobs::Liveness>,
     shutdown: tokio_util::sync::CancellationToken,
+) -> Router {
+    let clients = settings
+        .targets
+        .iter()
+        .filter_map(|t| {
+            let c = crate::genesys::GenesysClient::new(t).ok()?;
+            Some((t.name.clone(), Arc::new(c)))
+        })
+        .collect();
+    app_with_clients(
+        store,
+        settings,
+        signals,
+        worker,
+        shutdown,
+        Arc::new(clients),
+    )
+}
+
+/// [`app_with_shutdown`] with the worker's Genesys clients.
+pub fn app_with_clients(
+    store: Store,
+    settings: Arc<Settings>,
+    signals: crate::jobs::Signals,
+    worker: Option<crate::jobs::Liveness>,
+    shutdown: tokio_util::sync::CancellationToken,
+    clients: crate::jobs::Clients,
 ) -> Router {
     let (v1, open, spec) = routes();
     let spec = Arc::new(Spec {
@@ -214,6 +258,7 @@ pub fn app_with_shutdown(
         worker,
         shutdown,
         job_views: Default::default(),
+        clients,
     };
     // Installs the process-wide recorder on first use.
     crate::metrics::handle();

@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_yaml_ng::{Mapping, Value};
 
-use crate::simulate::{Outcome, OutcomeKind, SimInput, TranscriptLine};
+use crate::simulate::{DataActionAnswer, Outcome, OutcomeKind, SimInput, SimOrg, TranscriptLine};
 
 /// Genesys runs at most this many actions per flow invocation ("Maximum number of actions
 /// in a flow", Genesys help); the call then enters error handling.
@@ -47,6 +47,9 @@ pub struct Call {
     pub variables: BTreeMap<String, serde_json::Value>,
     /// Actions run.
     pub actions: usize,
+    /// Participant data set during the call.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub participant_data: BTreeMap<String, String>,
 }
 
 /// The published flows a call can reach: common modules by flow name.
@@ -67,7 +70,25 @@ pub fn call(
     inputs: &[SimInput],
     max_actions: usize,
 ) -> Call {
+    call_with_org(entry, modules, inputs, max_actions, &SimOrg::default())
+}
+
+/// [`call`] in an org holding `org`'s objects (the same input as a simulation's `org`):
+/// `callData` takes the data action's next answer (the last repeats), `dataTableLookup`
+/// reads the table's rows, `evaluateScheduleGroup` the group's state, and participant data
+/// starts as `org.participant_data`. An object the org lacks is an error naming it.
+pub fn call_with_org(
+    entry: &Value,
+    modules: &dyn Published,
+    inputs: &[SimInput],
+    max_actions: usize,
+    org: &SimOrg,
+) -> Call {
     let mut m = Machine {
+        org,
+        answers_used: HashMap::new(),
+        participant: org.participant_data.clone(),
+        participant_set: BTreeMap::new(),
         modules,
         inputs,
         next_input: 0,
@@ -95,6 +116,7 @@ pub fn call(
         transcript: m.transcript,
         variables,
         actions: m.actions,
+        participant_data: m.participant_set,
     }
 }
 
@@ -106,6 +128,15 @@ enum Val {
     S(String),
     I(i64),
     B(bool),
+}
+
+/// An org value as a string variable; null is NOT_SET (as the simulator reads it).
+fn json_val(v: &serde_json::Value) -> Option<Val> {
+    match v {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(Val::S(s.clone())),
+        other => Some(Val::S(other.to_string())),
+    }
 }
 
 fn to_json(v: &Val) -> serde_json::Value {
@@ -546,6 +577,10 @@ struct Frame {
 }
 
 struct Machine<'a> {
+    org: &'a SimOrg,
+    answers_used: HashMap<String, usize>,
+    participant: BTreeMap<String, String>,
+    participant_set: BTreeMap<String, String>,
     modules: &'a dyn Published,
     inputs: &'a [SimInput],
     next_input: usize,
@@ -740,6 +775,10 @@ impl Machine<'_> {
         if let Some(t) = get(m, "tts") {
             return string(Some(t)).ok_or_else(|| "tts must be a string".into());
         }
+        if let Some(p) = string(get(m, "prompt")) {
+            let name = p.split_once('.').map_or(p.as_str(), |(_, n)| n);
+            return Ok(format!("[prompt {name}]"));
+        }
         Ok(self
             .expression(v)?
             .map(|v| text_of(&v).into_owned())
@@ -900,6 +939,30 @@ impl Machine<'_> {
                 Signal::Continue
             }
             "callCommonModule" => self.call_module(&name, body),
+            "switch" => self.switch(&name, body),
+            "setParticipantData" | "getParticipantData" => self.participant_data(kind, &name, body),
+            "callData" => self.call_data(&name, body),
+            "dataTableLookup" => self.table_lookup(&name, body),
+            "evaluateScheduleGroup" => {
+                let group = map(get(body, "scheduleGroup"))
+                    .and_then(|g| map(get(g, "lit")))
+                    .and_then(|l| string(get(l, "name")))
+                    .unwrap_or_default();
+                match self.org.schedule_groups.get(&group) {
+                    Some(state) => self.branch(body, state.as_str()),
+                    None => {
+                        self.error(&name, format!("schedule group {group:?} is not in the org"))
+                    }
+                }
+            }
+            "transferToVoicemail" => {
+                let queue = map(get(body, "destination"))
+                    .and_then(|d| map(get(d, "queue")))
+                    .and_then(|q| map(get(q, "targetQueue")))
+                    .and_then(|q| map(get(q, "lit")))
+                    .and_then(|l| string(get(l, "name")));
+                Signal::End(self.outcome(OutcomeKind::Voicemail, &name, queue, None))
+            }
             other => self.error(&name, format!("the interpreter does not run '{other}'")),
         }
     }
@@ -967,6 +1030,151 @@ impl Machine<'_> {
             }
         }
         Signal::Continue
+    }
+
+    fn switch(&mut self, name: &str, body: &Mapping) -> Signal {
+        let Some(first) = map(get(body, "evaluate")).and_then(|e| map(get(e, "firstTrue"))) else {
+            return self.error(name, "switch without evaluate.firstTrue".into());
+        };
+        if let Some(Value::Sequence(cases)) = get(first, "cases") {
+            for c in cases {
+                let Some(case) = map(Some(c)).and_then(|c| map(get(c, "case"))) else {
+                    continue;
+                };
+                match self.expression(get(case, "value")) {
+                    Ok(Some(Val::B(true))) => {
+                        return match get(case, "actions") {
+                            Some(Value::Sequence(a)) => self.list(a),
+                            _ => Signal::Continue,
+                        };
+                    }
+                    Ok(Some(Val::B(false)) | None) => {}
+                    Ok(Some(other)) => {
+                        return self.error(name, format!("case is not a boolean: {other:?}"));
+                    }
+                    Err(e) => return self.error(name, e),
+                }
+            }
+        }
+        match map(get(first, "default")).and_then(|d| get(d, "actions")) {
+            Some(Value::Sequence(a)) => self.list(a),
+            _ => Signal::Continue,
+        }
+    }
+
+    fn participant_data(&mut self, kind: &str, name: &str, body: &Mapping) -> Signal {
+        let Some(Value::Sequence(attrs)) = get(body, "attributes") else {
+            return Signal::Continue;
+        };
+        for a in attrs {
+            let Some(attr) = map(Some(a)).and_then(|a| map(get(a, "attribute"))) else {
+                continue;
+            };
+            let key = map(get(attr, "name"))
+                .and_then(|n| string(get(n, "lit")))
+                .unwrap_or_default();
+            if kind == "setParticipantData" {
+                match self.expression(get(attr, "value")) {
+                    Ok(v) => {
+                        let v = v.map(|v| text_of(&v).into_owned()).unwrap_or_default();
+                        self.participant.insert(key.clone(), v.clone());
+                        self.participant_set.insert(key, v);
+                    }
+                    Err(e) => return self.error(name, e),
+                }
+            } else if let Some(var) = string(get(attr, "variable")) {
+                let v = self.participant.get(&key).map(|v| Val::S(v.clone()));
+                self.set(&var, v);
+            }
+        }
+        Signal::Continue
+    }
+
+    fn call_data(&mut self, name: &str, body: &Mapping) -> Signal {
+        let found = map(get(body, "category"))
+            .and_then(|c| c.iter().next())
+            .and_then(|(integration, spec)| {
+                let (action, contract) = map(get(map(Some(spec))?, "dataAction"))?.iter().next()?;
+                Some((
+                    format!("{}/{}", integration.as_str()?, action.as_str()?),
+                    map(Some(contract))?,
+                ))
+            });
+        let Some((key, contract)) = found else {
+            return self.error(name, "callData names no data action".into());
+        };
+        if let Some(inputs) = map(get(contract, "inputs")) {
+            for (_, v) in inputs {
+                if let Err(e) = self.expression(Some(v)) {
+                    return self.error(name, e);
+                }
+            }
+        }
+        let answer = self.org.data_actions.get(&key).and_then(|answers| {
+            let used = self.answers_used.entry(key.clone()).or_default();
+            let a = answers.get(*used).or_else(|| answers.last())?.clone();
+            *used += 1;
+            Some(a)
+        });
+        match answer {
+            None => self.error(name, format!("data action {key:?} is not in the org")),
+            Some(DataActionAnswer::Outputs { outputs }) => {
+                self.line(name, "DataAction", Some(format!("{key}: success")), None);
+                if let Some(success) = map(get(contract, "successOutputs")) {
+                    for (k, v) in success {
+                        let (Some(k), Some(var)) =
+                            (k.as_str(), map(Some(v)).and_then(|v| string(get(v, "var"))))
+                        else {
+                            continue;
+                        };
+                        self.set(&var, outputs.get(k).and_then(json_val));
+                    }
+                }
+                self.branch(body, "success")
+            }
+            Some(DataActionAnswer::Error { error }) => {
+                self.line(
+                    name,
+                    "DataAction",
+                    Some(format!("{key}: failure: {error}")),
+                    None,
+                );
+                self.branch(body, "failure")
+            }
+            Some(DataActionAnswer::Timeout { .. }) => {
+                self.line(name, "DataAction", Some(format!("{key}: timeout")), None);
+                self.branch(body, "timeout")
+            }
+        }
+    }
+
+    fn table_lookup(&mut self, name: &str, body: &Mapping) -> Signal {
+        let Some((table, spec)) = map(get(body, "dataTable")).and_then(|t| t.iter().next()) else {
+            return self.error(name, "dataTableLookup names no table".into());
+        };
+        let table = table.as_str().unwrap_or_default().to_owned();
+        let key = match self.expression(get(body, "lookupValue")) {
+            Ok(v) => v.map(|v| text_of(&v).into_owned()).unwrap_or_default(),
+            Err(e) => return self.error(name, e),
+        };
+        let Some(rows) = self.org.data_tables.get(&table) else {
+            return self.error(name, format!("data table {table:?} is not in the org"));
+        };
+        let Some(row) = rows.get(&key) else {
+            return self.branch(body, "notFound");
+        };
+        if let Some(found) = map(Some(spec)).and_then(|s| map(get(s, "foundOutputs"))) {
+            for (col, v) in found {
+                let (Some(col), Some(var)) = (
+                    col.as_str(),
+                    map(Some(v)).and_then(|v| string(get(v, "var"))),
+                ) else {
+                    continue;
+                };
+                self.set(&var, row.get(col).and_then(json_val));
+            }
+        }
+        self.branch(body, "found")
     }
 
     fn line(&mut self, node: &str, ty: &str, text: Option<String>, digits: Option<String>) {

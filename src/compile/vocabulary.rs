@@ -86,11 +86,8 @@ impl Compiler<'_> {
                 Y::map([
                     (
                         "name",
-                        Y::s(if k == 1 {
-                            id.to_owned()
-                        } else {
-                            format!("{id} try {k}")
-                        }),
+                        // Every try is named after the node: the transcript names it.
+                        Y::s(id),
                     ),
                     ("inputData", Y::one("var", Y::s(var.clone()))),
                     ("digits", Y::one("exact", Y::Int(1))),

@@ -116,6 +116,10 @@ pub struct FlowInfo {
     pub flow_type: String,
     /// `publishedVersion.id`, e.g. "3.0".
     pub published_version: Option<String>,
+    /// Who holds the flow checked out (`lockedUser`, else `lockedClient`; PySDK `Flow`
+    /// `locked_user: User`, `locked_client: DomainEntityRef`), as "user NAME (ID)" or
+    /// "client NAME (ID)".
+    pub locked_by: Option<String>,
 }
 
 /// Counters of one client, for metrics and benchmarks.
@@ -368,6 +372,26 @@ struct FlowResponse {
     #[serde(rename = "type")]
     flow_type: Option<String>,
     published_version: Option<VersionRef>,
+    locked_user: Option<EntityName>,
+    locked_client: Option<EntityName>,
+}
+
+/// `User` / `DomainEntityRef`: the fields a lock holder is named by.
+#[derive(Deserialize)]
+struct EntityName {
+    id: Option<String>,
+    name: Option<String>,
+}
+
+impl EntityName {
+    fn describe(&self, what: &str) -> String {
+        match (&self.name, &self.id) {
+            (Some(n), Some(id)) => format!("{what} {n} ({id})"),
+            (Some(n), None) => format!("{what} {n}"),
+            (None, Some(id)) => format!("{what} {id}"),
+            (None, None) => format!("an unnamed {what}"),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -389,6 +413,10 @@ impl From<FlowResponse> for FlowInfo {
             name: f.name,
             flow_type: f.flow_type.unwrap_or_default().to_uppercase(),
             published_version: f.published_version.map(|v| v.id),
+            locked_by: f
+                .locked_user
+                .map(|u| u.describe("user"))
+                .or_else(|| f.locked_client.map(|c| c.describe("client"))),
         }
     }
 }
@@ -1084,6 +1112,22 @@ impl GenesysClient {
             }
         }
         Ok(out)
+    }
+
+    /// `DELETE /api/v2/flows/{id}`; `false` when the flow was already gone (404).
+    pub async fn delete_flow(&self, id: &str) -> Result<bool, GenesysError> {
+        const EP: &str = "DELETE /api/v2/flows/{flowId}";
+        let url = self.api_url(&["api", "v2", "flows", id]);
+        Ok(self.call_opt(Method::DELETE, EP, url).await?.is_some())
+    }
+
+    /// `POST /api/v2/flows/actions/unlock?flow={id}`: force-unlock a checked-out flow
+    /// (permission `architect:flow:unlock`; Terraform's `force_unlock` sends the same).
+    pub async fn unlock_flow(&self, id: &str) -> Result<(), GenesysError> {
+        const EP: &str = "POST /api/v2/flows/actions/unlock";
+        let mut url = self.api_url(&["api", "v2", "flows", "actions", "unlock"]);
+        url.query_pairs_mut().append_pair("flow", id);
+        self.call(Method::POST, EP, url).await.map(|_| ())
     }
 
     /// `GET /api/v2/routing/queues/{id}` → the queue's name; `None` on 404.

@@ -2,12 +2,19 @@
 
 pub mod plan;
 pub mod preflight;
+pub mod releases;
+pub mod submit;
 pub mod worker;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 pub use plan::{Action, FlowRequest, JobRequest};
+pub use submit::{Submit, SubmitError};
+
+/// One Genesys client per target, shared by the worker and the use cases that read the org
+/// (one rate limiter and one token per target).
+pub type Clients = Arc<std::collections::BTreeMap<String, Arc<crate::genesys::GenesysClient>>>;
 pub use worker::{Outcome, Worker, WorkerOptions};
 
 /// Tells event followers (SSE streams) that some job's events changed. A `watch` channel:

@@ -41,10 +41,78 @@ pub struct JobRequest {
     pub cascade: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Flow names to retire: each is deleted in the org (`DELETE /api/v2/flows/{id}`) and
+    /// its record removed. Callers are deleted before the modules they call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delete: Vec<String>,
+    /// A flow checked out (locked) by someone else when its step runs: `fail` the step
+    /// naming the holder (default), `wait` for the lock to go (bounded), or `unlock` it first.
+    #[serde(default, skip_serializing_if = "OnLocked::is_fail")]
+    pub on_locked: OnLocked,
 }
 
 fn yes() -> bool {
     true
+}
+
+/// What a step does about a flow someone else holds checked out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OnLocked {
+    /// Fail the step, naming the user or client that holds the lock.
+    #[default]
+    Fail,
+    /// Read the flow again until the lock is gone, up to a bound; then fail.
+    Wait,
+    /// Unlock first (`POST /api/v2/flows/actions/unlock`), and say so in the step.
+    Unlock,
+}
+
+impl OnLocked {
+    pub fn is_fail(&self) -> bool {
+        *self == OnLocked::Fail
+    }
+}
+
+/// How the org differs from a flow record, as the plan's read of the org found it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Drift {
+    /// The org's published version is not the one flowsmith recorded (someone published in
+    /// Architect, or with another client).
+    PublishedElsewhere {
+        recorded_version: Option<String>,
+        org_version: Option<String>,
+    },
+    /// The recorded flow id no longer exists in the org.
+    Deleted,
+}
+
+impl Drift {
+    /// The step warning that says why a recorded flow is planned again.
+    pub fn finding(&self, flow: &str, at: &str) -> Finding {
+        match self {
+            Drift::PublishedElsewhere {
+                recorded_version,
+                org_version,
+            } => Finding::warning(
+                "published_elsewhere",
+                at,
+                format!(
+                    "flow '{flow}' has published version {} in the org, not {} as flowsmith recorded: someone published it outside flowsmith; this step publishes flowsmith's file again",
+                    org_version.as_deref().unwrap_or("none"),
+                    recorded_version.as_deref().unwrap_or("none"),
+                ),
+            ),
+            Drift::Deleted => Finding::warning(
+                "deleted_in_org",
+                at,
+                format!(
+                    "flow '{flow}' was deleted in the org outside flowsmith; this step creates it again"
+                ),
+            ),
+        }
+    }
 }
 
 /// One flow of a job request.
@@ -77,6 +145,8 @@ pub enum Action {
     Unchanged,
     /// A caller of a module that this job changes: republished to snapshot the new module.
     Republish,
+    /// Retire the flow: delete it in the org and remove its record.
+    Delete,
 }
 
 impl Action {
@@ -86,6 +156,7 @@ impl Action {
             Action::Update => "update",
             Action::Unchanged => "unchanged",
             Action::Republish => "republish",
+            Action::Delete => "delete",
         }
     }
 
@@ -95,6 +166,7 @@ impl Action {
             "update" => Action::Update,
             "unchanged" => Action::Unchanged,
             "republish" => Action::Republish,
+            "delete" => Action::Delete,
             _ => return None,
         })
     }
@@ -137,6 +209,10 @@ pub struct RecordSource {
     pub calls: Vec<String>,
     /// The template version's document (for cascading republishes).
     pub document: Option<Value>,
+    /// How the org differs from this record (`None`: in sync, or not read).
+    pub drift: Option<Drift>,
+    /// Who holds the flow checked out in the org, when the plan read it.
+    pub locked_by: Option<String>,
 }
 
 /// A called module, as the compiler must see it.
@@ -162,6 +238,30 @@ pub struct StepContext {
     /// Template name (or `id:<flowId>`) → the module.
     #[serde(default)]
     pub modules: BTreeMap<String, ModuleSpec>,
+    /// The flow's id in the org as recorded when planned (lock checks, deletes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_flow_id: Option<String>,
+    /// The drift this step repairs (the run-time re-check does not skip it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<Drift>,
+    /// Who held the flow checked out when the plan read the org.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_by: Option<String>,
+    #[serde(default, skip_serializing_if = "OnLocked::is_fail")]
+    pub on_locked: OnLocked,
+}
+
+impl StepContext {
+    fn of(as_type: FlowType) -> StepContext {
+        StepContext {
+            as_type,
+            modules: BTreeMap::new(),
+            org_flow_id: None,
+            drift: None,
+            locked_by: None,
+            on_locked: OnLocked::Fail,
+        }
+    }
 }
 
 /// One planned step.
@@ -402,11 +502,11 @@ pub fn plan(
 ) -> Result<Plan, Vec<Finding>> {
     let mut errors: Vec<Finding> = Vec::new();
     let mut warnings: Vec<Finding> = Vec::new();
-    if req.flows.is_empty() {
+    if req.flows.is_empty() && req.delete.is_empty() {
         errors.push(Finding::error(
             "invalid_request",
             "/flows",
-            "a job needs at least one flow",
+            "a job needs at least one flow to provision or delete",
         ));
     }
 
@@ -546,10 +646,7 @@ pub fn plan(
                 .with_hint("remove the Flow node from the module, or do not call this template"),
             );
         }
-        let ctx = StepContext {
-            as_type: FlowType::Module,
-            modules: BTreeMap::new(),
-        };
+        let ctx = StepContext::of(FlowType::Module);
         let (flow, mut step_warnings) = match validate_instantiated(&it.inst, &ctx) {
             Ok(v) => v,
             Err(fs) => {
@@ -628,10 +725,7 @@ pub fn plan(
 
     // 4. Callers of this job.
     for it in &caller_items {
-        let mut ctx = StepContext {
-            as_type: FlowType::Inbound,
-            modules: BTreeMap::new(),
-        };
+        let mut ctx = StepContext::of(FlowType::Inbound);
         let mut deps: BTreeSet<usize> = BTreeSet::new();
         for (node, call) in &it.calls {
             match resolve(call, &in_job, &available, records) {
@@ -735,10 +829,7 @@ pub fn plan(
                 continue;
             }
         };
-        let mut ctx = StepContext {
-            as_type: FlowType::Inbound,
-            modules: BTreeMap::new(),
-        };
+        let mut ctx = StepContext::of(FlowType::Inbound);
         let mut deps: BTreeSet<usize> = BTreeSet::new();
         let mut ok = true;
         for (node, call) in calls_of(&inst) {
@@ -799,7 +890,131 @@ pub fn plan(
         );
     }
     steps.extend(cascaded);
+    plan_deletes(req, records, &mut steps)?;
+    annotate(req, records, &mut steps);
     Ok(Plan { steps, warnings })
+}
+
+/// Delete steps for `req.delete`, callers first: a module's delete waits for the deletes of
+/// the recorded callers in the same job. A name without a record, or one also provisioned by
+/// this job, is an error.
+fn plan_deletes(
+    req: &JobRequest,
+    records: &[RecordSource],
+    steps: &mut Vec<PlannedStep>,
+) -> Result<(), Vec<Finding>> {
+    let mut errors = Vec::new();
+    let mut targets: Vec<(usize, &RecordSource)> = Vec::new();
+    for (i, name) in req.delete.iter().enumerate() {
+        let at = format!("/delete/{i}");
+        if steps.iter().any(|s| &s.flow_name == name) {
+            errors.push(Finding::error(
+                "delete_and_provision",
+                at,
+                format!("flow '{name}' is both provisioned and deleted by this job"),
+            ));
+        } else if targets.iter().any(|(_, r)| &r.name == name) {
+            errors.push(Finding::error(
+                "duplicate_flow_name",
+                at,
+                format!("flow '{name}' is listed twice"),
+            ));
+        } else if let Some(r) = records.iter().find(|r| &r.name == name) {
+            targets.push((i, r));
+        } else {
+            errors.push(
+                Finding::error(
+                    "unknown_flow",
+                    at,
+                    format!(
+                        "flowsmith has no record of a flow named '{name}' in target '{}'",
+                        req.target
+                    ),
+                )
+                .with_hint("GET /v1/flows lists the flows flowsmith provisioned"),
+            );
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    // Callers (inbound) first, then modules, each module after its callers' deletes.
+    targets.sort_by_key(|(_, r)| r.flow_type == FlowType::Module);
+    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, r) in targets {
+        let depends_on = if r.flow_type == FlowType::Module {
+            records
+                .iter()
+                .filter(|c| c.calls.contains(&r.name))
+                .filter_map(|c| index.get(c.name.as_str()).copied())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        index.insert(r.name.as_str(), steps.len());
+        let mut context = StepContext::of(r.flow_type);
+        context.org_flow_id = r.flow_id.clone();
+        steps.push(PlannedStep {
+            flow_name: r.name.clone(),
+            template_name: r.template_name.clone(),
+            template_version: r.template_version,
+            flow_type: r.flow_type,
+            action: Action::Delete,
+            depends_on,
+            yaml: String::new(),
+            plan_hash: r.plan_hash.clone(),
+            params: r.params.clone(),
+            context,
+            interface: None,
+            warnings: Vec::new(),
+            flow_id: None,
+            published_version: None,
+        });
+    }
+    Ok(())
+}
+
+/// What the plan's read of the org says about each step: the recorded flow id, why a
+/// recorded flow is planned again, and who holds it checked out.
+fn annotate(req: &JobRequest, records: &[RecordSource], steps: &mut [PlannedStep]) {
+    for (idx, step) in steps.iter_mut().enumerate() {
+        step.context.on_locked = req.on_locked;
+        let Some(r) = records
+            .iter()
+            .find(|r| r.name == step.flow_name && r.flow_type == step.flow_type)
+        else {
+            continue;
+        };
+        let at = format!("/steps/{idx}");
+        step.context.org_flow_id = r.flow_id.clone();
+        if step.action.changes()
+            && step.action != Action::Delete
+            && let Some(d) = &r.drift
+        {
+            step.context.drift = Some(d.clone());
+            step.warnings.push(d.finding(&step.flow_name, &at));
+        }
+        if step.action.changes()
+            && r.drift != Some(Drift::Deleted)
+            && let Some(holder) = &r.locked_by
+        {
+            step.context.locked_by = Some(holder.clone());
+            step.warnings.push(Finding::warning(
+                "flow_locked",
+                &at,
+                format!(
+                    "flow '{}' is checked out by {holder}; on_locked is {}",
+                    step.flow_name,
+                    match req.on_locked {
+                        OnLocked::Fail =>
+                            "fail: the step fails unless the lock is gone when it runs",
+                        OnLocked::Wait => "wait: the step waits for the lock to go",
+                        OnLocked::Unlock => "unlock: the step unlocks the flow first",
+                    }
+                ),
+            ));
+        }
+    }
 }
 
 enum PlanError {
@@ -826,8 +1041,14 @@ fn decide(
     module_changed: bool,
 ) -> (Action, Option<String>, Option<String>) {
     match record {
-        None => (Action::Create, None, None),
-        Some(r) if r.plan_hash != plan_hash || r.published_version.is_none() => {
+        None
+        | Some(RecordSource {
+            drift: Some(Drift::Deleted),
+            ..
+        }) => (Action::Create, None, None),
+        Some(r)
+            if r.plan_hash != plan_hash || r.published_version.is_none() || r.drift.is_some() =>
+        {
             (Action::Update, None, None)
         }
         Some(_) if module_changed => (Action::Republish, None, None),

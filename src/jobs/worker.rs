@@ -34,7 +34,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::plan::{self, ModuleIo, StepContext};
+use super::plan::{self, Action, ModuleIo, OnLocked, StepContext};
 use super::preflight;
 use super::{Liveness, Signals};
 use crate::compile::ModuleTarget;
@@ -78,6 +78,8 @@ pub struct WorkerOptions {
     /// it doubles up to `store_retry_max`.
     pub store_retry_first: Duration,
     pub store_retry_max: Duration,
+    /// How long a step with `on_locked: wait` waits for someone else's lock to go.
+    pub lock_wait: Duration,
 }
 
 impl Default for WorkerOptions {
@@ -98,6 +100,7 @@ impl Default for WorkerOptions {
             concurrency: BTreeMap::new(),
             store_retry_first: Duration::from_millis(100),
             store_retry_max: Duration::from_secs(5),
+            lock_wait: Duration::from_secs(120),
         }
     }
 }
@@ -774,6 +777,14 @@ impl Worker {
             StepStart::Lost => return Ok(Ran::Lost),
         }
         self.inner.signals.notify();
+        let ctx: StepContext = serde_json::from_str(&step.context)
+            .map_err(|e| fail("internal", format!("stored step context unreadable: {e}")))?;
+        if step.action == Action::Delete.as_str() {
+            return self
+                .delete_step(target, attempt, step, &ctx, client, token, &mut waits)
+                .await;
+        }
+        self.respect_lock(step, &ctx, client, token).await?;
 
         // Compile again, now with queue names and run-time module names.
         let doc: Value = store
@@ -791,8 +802,6 @@ impl Worker {
                 )
             })?;
         let params: Map<String, Value> = serde_json::from_str(&step.params).unwrap_or_default();
-        let ctx: StepContext = serde_json::from_str(&step.context)
-            .map_err(|e| fail("internal", format!("stored step context unreadable: {e}")))?;
         let (flow, _) = plan::prepare(&doc, &params, &ctx).map_err(|findings| {
             Stop::Failed(json!({
                 "kind": "invalid_template",
@@ -1021,6 +1030,108 @@ impl Worker {
             .await
             .map_err(db)?;
         Ok(if done { Ran::Deployed } else { Ran::Lost })
+    }
+
+    /// A delete step: once the steps it waits for (the callers' deletes) succeeded,
+    /// `DELETE /api/v2/flows/{id}` (a flow already gone is fine) and the record removed.
+    #[allow(clippy::too_many_arguments)]
+    async fn delete_step(
+        &self,
+        target: &str,
+        attempt: i64,
+        step: &StepRow,
+        ctx: &StepContext,
+        client: &GenesysClient,
+        token: &CancellationToken,
+        waits: &mut Waits,
+    ) -> Result<Ran, Stop> {
+        let store = &self.inner.store;
+        let (job_id, idx) = (step.job_id.as_str(), step.idx);
+        waits.until_ready(job_id, idx, token).await?;
+        let mut note = None;
+        if let Some(id) = ctx.org_flow_id.as_deref() {
+            self.respect_lock(step, ctx, client, token).await?;
+            if !self.call(token, || client.delete_flow(id)).await? {
+                note = Some(json!({
+                    "kind": "already_deleted",
+                    "message": format!("flow '{}' ({id}) was already gone from the org; its record was removed", step.flow_name),
+                }));
+            }
+        }
+        let done = self
+            .persist(token, || {
+                store.step_deleted(job_id, attempt, idx, target, &step.flow_name, note.as_ref())
+            })
+            .await
+            .map_err(db)?;
+        Ok(if done { Ran::Deployed } else { Ran::Lost })
+    }
+
+    /// Before a step changes a flow someone else holds checked out: fail naming the holder,
+    /// wait (bounded by `lock_wait`) or unlock first, as the job's `on_locked` says. The
+    /// flow is read only when the plan saw a lock or the job asked to wait or unlock; a lock
+    /// taken after the plan with `fail` makes Genesys refuse the publish instead.
+    async fn respect_lock(
+        &self,
+        step: &StepRow,
+        ctx: &StepContext,
+        client: &GenesysClient,
+        token: &CancellationToken,
+    ) -> Result<(), Stop> {
+        let Some(id) = ctx.org_flow_id.as_deref() else {
+            return Ok(());
+        };
+        if ctx.locked_by.is_none() && ctx.on_locked == OnLocked::Fail {
+            return Ok(());
+        }
+        let deadline = Instant::now() + self.inner.opts.lock_wait;
+        let mut pause = self.inner.opts.first_poll;
+        loop {
+            let Some(holder) = self
+                .call(token, || client.flow(id))
+                .await?
+                .and_then(|f| f.locked_by)
+            else {
+                return Ok(());
+            };
+            let flow = &step.flow_name;
+            match ctx.on_locked {
+                OnLocked::Fail => {
+                    return Err(Stop::Failed(json!({
+                        "kind": "flow_locked",
+                        "message": format!("flow '{flow}' is checked out by {holder}; flowsmith does not publish over someone else's draft (on_locked: fail)"),
+                    })));
+                }
+                OnLocked::Unlock => {
+                    self.call(token, || client.unlock_flow(id)).await?;
+                    let note = json!({
+                        "kind": "unlocked",
+                        "message": format!("flow '{flow}' was checked out by {holder}; flowsmith unlocked it before its step (on_locked: unlock)"),
+                    });
+                    tracing::warn!(flow = %flow, holder = %holder, "unlocked a flow checked out by someone else");
+                    self.persist(token, || {
+                        self.inner.store.step_note(&step.job_id, step.idx, &note)
+                    })
+                    .await
+                    .map_err(db)?;
+                    return Ok(());
+                }
+                OnLocked::Wait => {
+                    if Instant::now() >= deadline {
+                        return Err(Stop::Failed(json!({
+                            "kind": "flow_locked",
+                            "message": format!("flow '{flow}' is still checked out by {holder} after waiting {} s (on_locked: wait)", self.inner.opts.lock_wait.as_secs()),
+                        })));
+                    }
+                    tracing::info!(flow = %flow, holder = %holder, "flow checked out by someone else; waiting");
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => {}
+                        () = token.cancelled() => return Err(Stop::Interrupted),
+                    }
+                    pause = (pause * 2).min(self.inner.opts.max_poll);
+                }
+            }
+        }
     }
 
     /// Runs one store write, and while the database refuses writes for a storage fault (a

@@ -517,10 +517,11 @@ impl Store {
             let mut tx = self.begin_write().await?;
             // Not re-checked: a step waiting for a module this job changes (its module's
             // record is only written when that step succeeds, possibly after this one
-            // started: the worker registers callers ahead).
+            // started: the worker registers callers ahead) and a step planned to repair
+            // drift (the record is what the org no longer has); and a delete.
             let planned: Option<(String, String, String, String)> = sqlx::query_as(
                 "SELECT j.target, s.flow_name, s.flow_type, s.plan_hash FROM job_steps s JOIN jobs j ON j.id = s.job_id \
-                 WHERE s.job_id = $1 AND s.idx = $2 \
+                 WHERE s.job_id = $1 AND s.idx = $2 AND s.action != 'delete' AND json_extract(s.context, '$.drift') IS NULL \
                  AND NOT EXISTS (SELECT 1 FROM json_each(s.depends_on) e JOIN job_steps d ON d.job_id = s.job_id AND d.idx = e.value \
                                  WHERE d.action != 'unchanged')",
             )
@@ -1013,4 +1014,151 @@ async fn job_by_key(
     .bind(key)
     .fetch_optional(&mut **tx)
     .await
+}
+
+/// A step that changed a flow in the org (published it, or deleted it), with its target:
+/// one entry of a flow's release history.
+#[derive(Debug, Clone, FromRow)]
+pub struct ReleaseRow {
+    pub target: String,
+    #[sqlx(flatten)]
+    pub step: StepRow,
+}
+
+/// The step columns qualified with `s.` (for joins with `jobs`).
+fn step_columns_of_s() -> String {
+    STEP_COLUMNS
+        .split(", ")
+        .map(|c| format!("s.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Succeeded, not dry-run steps whose action changed the flow.
+const RELEASED: &str = "s.state = 'succeeded' AND s.action IN ('create', 'update', 'republish', 'delete') AND j.dry_run = 0";
+
+impl Store {
+    /// The releases of flow (target, name), newest first, at most `limit`.
+    pub async fn flow_releases(
+        &self,
+        target: &str,
+        name: &str,
+        limit: i64,
+    ) -> Result<Vec<ReleaseRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT j.target, {} FROM job_steps s JOIN jobs j ON j.id = s.job_id \
+             WHERE s.flow_name = $1 AND j.target = $2 AND {RELEASED} \
+             ORDER BY s.finished_at DESC, s.job_id DESC LIMIT $3",
+            step_columns_of_s()
+        ))
+        .bind(name)
+        .bind(target)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await
+    }
+
+    /// The steps of job `id` that changed a flow.
+    pub async fn job_releases(&self, id: &str) -> Result<Vec<ReleaseRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT j.target, {} FROM job_steps s JOIN jobs j ON j.id = s.job_id \
+             WHERE s.job_id = $1 AND {RELEASED} ORDER BY s.idx",
+            step_columns_of_s()
+        ))
+        .bind(id)
+        .fetch_all(self.reader())
+        .await
+    }
+
+    /// The last publish of flow (target, name) that finished before `before` (a step's
+    /// `finished_at`) in another job: the file the flow had before that step.
+    pub async fn release_before(
+        &self,
+        target: &str,
+        name: &str,
+        job_id: &str,
+        before: &str,
+    ) -> Result<Option<ReleaseRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT j.target, {} FROM job_steps s JOIN jobs j ON j.id = s.job_id \
+             WHERE s.flow_name = $1 AND j.target = $2 AND s.job_id != $3 AND s.finished_at <= $4 \
+               AND {RELEASED} AND s.action != 'delete' \
+             ORDER BY s.finished_at DESC, s.job_id DESC LIMIT 1",
+            step_columns_of_s()
+        ))
+        .bind(name)
+        .bind(target)
+        .bind(job_id)
+        .bind(before)
+        .fetch_optional(self.reader())
+        .await
+    }
+
+    /// A delete step succeeded: the step and the removal of the flow's record in one
+    /// transaction (fenced). False when the job is no longer ours.
+    pub async fn step_deleted(
+        &self,
+        id: &str,
+        attempt: i64,
+        idx: i64,
+        target: &str,
+        name: &str,
+        note: Option<&serde_json::Value>,
+    ) -> Result<bool, sqlx::Error> {
+        self.tracked(async {
+            let mut tx = self.begin_write().await?;
+            let at = now();
+            let n = sqlx::query(&fenced(
+                "UPDATE job_steps SET state = 'succeeded', finished_at = $1, error = NULL, note = COALESCE($2, note) \
+                 WHERE job_id = $3 AND idx = $4 AND state = 'running' AND $FENCE",
+                "$5",
+            ))
+            .bind(&at)
+            .bind(note.map(|n| n.to_string()))
+            .bind(id)
+            .bind(idx)
+            .bind(attempt)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 1 {
+                sqlx::query("DELETE FROM flow_records WHERE target = $1 AND name = $2")
+                    .bind(target)
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await?;
+                append_event(
+                    &mut tx,
+                    id,
+                    "step.succeeded",
+                    &serde_json::json!({"idx": idx, "flow_name": name, "deleted": true}),
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    /// Records why a running step did something the plan did not say (e.g. it unlocked the
+    /// flow first).
+    pub async fn step_note(
+        &self,
+        id: &str,
+        idx: i64,
+        note: &serde_json::Value,
+    ) -> Result<(), sqlx::Error> {
+        self.tracked(async {
+            let mut tx = self.begin_write().await?;
+            sqlx::query("UPDATE job_steps SET note = $1 WHERE job_id = $2 AND idx = $3")
+                .bind(note.to_string())
+                .bind(id)
+                .bind(idx)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        })
+        .await
+    }
 }

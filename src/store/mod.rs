@@ -27,7 +27,7 @@ pub use fault::{StorageFault, WriteFailure};
 pub use flows::{FlowFilter, FlowRecordRow, RecordWithDocument};
 pub use jobs::{
     CancelOutcome, Claimed, CreateOutcome, EventRow, JobFilter, JobRow, NewJob, NewStep,
-    RetryOutcome, StateCounts, StepRow, StepStart, StepSuccess,
+    ReleaseRow, RetryOutcome, StateCounts, StepRow, StepStart, StepSuccess,
 };
 pub use templates::{DeleteOutcome, ListFilter, NewTemplate, StoreOutcome, TemplateRow};
 

@@ -71,6 +71,9 @@ pub const CODES: &[&str] = &[
     "read_before_write",
     // limits
     "analysis_skipped",
+    // the IVR vocabulary
+    "duplicate_choice",
+    "menu_prompt_interpolation",
 ];
 
 /// The Archy action of a node type whose onError cannot be compiled (the action has no

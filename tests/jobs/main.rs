@@ -7,6 +7,7 @@ mod faults;
 mod helpers;
 mod jobs;
 mod kill;
+mod releases;
 #[path = "../common/service.rs"]
 mod service;
 mod storage;

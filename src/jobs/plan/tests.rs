@@ -52,6 +52,8 @@ fn seed_request() -> JobRequest {
         dry_run: false,
         cascade: true,
         description: None,
+        delete: Vec::new(),
+        on_locked: OnLocked::Fail,
     }
 }
 
@@ -84,6 +86,8 @@ fn records_of(plan: &Plan) -> Vec<RecordSource> {
             } else {
                 caller_doc()
             }),
+            drift: None,
+            locked_by: None,
         })
         .collect()
 }
@@ -327,5 +331,100 @@ fn a_module_that_calls_a_module_is_refused() {
     assert!(
         errs.iter().any(|e| e.code == "module_calls_module"),
         "{errs:?}"
+    );
+}
+
+#[test]
+fn drift_plans_a_recorded_flow_again_and_says_why() {
+    let first = plan(&seed_request(), &seed_sources(1), &[]).unwrap();
+    let mut records = records_of(&first);
+    records[1].drift = Some(Drift::PublishedElsewhere {
+        recorded_version: Some("1.0".into()),
+        org_version: Some("2.0".into()),
+    });
+    records[2].drift = Some(Drift::Deleted);
+    let p = plan(&seed_request(), &seed_sources(1), &records).unwrap();
+    let actions: Vec<Action> = p.steps.iter().map(|s| s.action).collect();
+    assert_eq!(actions, [Action::Unchanged, Action::Update, Action::Create]);
+    assert!(
+        p.steps[1]
+            .warnings
+            .iter()
+            .any(|w| w.code == "published_elsewhere")
+    );
+    assert!(
+        p.steps[2]
+            .warnings
+            .iter()
+            .any(|w| w.code == "deleted_in_org")
+    );
+    assert_eq!(p.steps[1].context.drift, records[1].drift);
+    assert_eq!(p.steps[0].context.drift, None);
+}
+
+#[test]
+fn a_lock_seen_by_the_plan_is_carried_to_the_step() {
+    let first = plan(&seed_request(), &seed_sources(1), &[]).unwrap();
+    let mut records = records_of(&first);
+    records[0].locked_by = Some("client x".into());
+    records[1].locked_by = Some("client x".into());
+    let mut req = seed_request();
+    req.on_locked = OnLocked::Wait;
+    let mut sources = seed_sources(2);
+    let mut doc = module_doc();
+    doc["draft"]["nodes"]["SayHello"]["properties"]["sayText"] = json!("Changed.");
+    sources[0] = Some(src(doc, 2));
+    let p = plan(&req, &sources, &records).unwrap();
+    // The module changed (version 2), so it and its callers run; only locked flows warn.
+    assert_eq!(p.steps[0].context.locked_by.as_deref(), Some("client x"));
+    assert_eq!(p.steps[0].context.on_locked, OnLocked::Wait);
+    assert!(p.steps[0].warnings.iter().any(|w| w.code == "flow_locked"));
+    assert_eq!(p.steps[2].context.locked_by, None);
+    assert_eq!(p.steps[2].context.org_flow_id.as_deref(), Some("id-2"));
+}
+
+#[test]
+fn deletes_order_callers_before_their_module() {
+    let first = plan(&seed_request(), &seed_sources(1), &[]).unwrap();
+    let records = records_of(&first);
+    let mut req = seed_request();
+    req.flows.clear();
+    req.delete = vec![
+        "Shared_Module_Language_Select".into(),
+        "Inbound_Flow_B".into(),
+        "Inbound_Flow_A".into(),
+    ];
+    let p = plan(&req, &[], &records).unwrap();
+    let order: Vec<&str> = p.steps.iter().map(|s| s.flow_name.as_str()).collect();
+    assert_eq!(
+        order,
+        [
+            "Inbound_Flow_B",
+            "Inbound_Flow_A",
+            "Shared_Module_Language_Select"
+        ]
+    );
+    assert!(p.steps.iter().all(|s| s.action == Action::Delete));
+    assert_eq!(p.steps[2].depends_on, [1, 0]);
+    assert_eq!(p.steps[2].context.org_flow_id.as_deref(), Some("id-0"));
+}
+
+#[test]
+fn a_delete_of_an_unknown_or_provisioned_flow_is_refused() {
+    let first = plan(&seed_request(), &seed_sources(1), &[]).unwrap();
+    let records = records_of(&first);
+    let mut req = seed_request();
+    req.delete = vec!["Inbound_Flow_A".into(), "Nope".into()];
+    let errs = plan(&req, &seed_sources(1), &records).unwrap_err();
+    let codes: Vec<(&str, &str)> = errs
+        .iter()
+        .map(|e| (e.code.as_str(), e.pointer.as_str()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("delete_and_provision", "/delete/0"),
+            ("unknown_flow", "/delete/1")
+        ]
     );
 }

@@ -1,0 +1,361 @@
+//! Submitting a job: read the org's state of every recorded flow of the target (one batched
+//! `GET /api/v2/flows?id=…` per page), plan against records corrected by that read, refuse
+//! retiring a module that is still called, and store the job. The API's `POST /v1/jobs`,
+//! `DELETE /v1/flows/{target}/{name}` and `POST /v1/jobs/{id}/rollback` all come here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::json;
+
+use super::plan::{self, Action, Drift, JobRequest, ModuleIo, RecordSource, TemplateSource};
+use super::{Clients, Signals};
+use crate::genesys::{FlowInfo, GenesysClient, GenesysError};
+use crate::store::jobs::{QUEUED, SUCCEEDED, is_terminal};
+use crate::store::{CreateOutcome, NewJob, NewStep, Store};
+use crate::template::{Finding, FlowType};
+
+/// Why a job could not be submitted.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The request names something that does not exist or cannot be planned (422).
+    #[error("{detail}")]
+    Invalid {
+        detail: String,
+        errors: Vec<Finding>,
+    },
+    /// A module to retire is still called by published flows (409).
+    #[error("{detail}")]
+    InUse {
+        detail: String,
+        errors: Vec<Finding>,
+    },
+    /// The org could not be read where the answer decides (503).
+    #[error("target '{target}' could not be read: {source}")]
+    Org {
+        target: String,
+        source: GenesysError,
+    },
+    /// Planning took longer than the request work limit (422).
+    #[error("planning passed the work limit of {} ms", .0.as_millis())]
+    WorkLimit(std::time::Duration),
+    #[error(transparent)]
+    Store(#[from] sqlx::Error),
+}
+
+/// What the submitter needs besides the request.
+pub struct Submit<'a> {
+    pub store: &'a Store,
+    pub signals: &'a Signals,
+    pub clients: &'a Clients,
+    /// `request_work_ms`: planning validates every template, on the blocking pool, and
+    /// twice this is its backstop.
+    pub work_limit: std::time::Duration,
+}
+
+/// A new job's identity and provenance.
+pub struct Origin {
+    pub idempotency_key: Option<String>,
+    pub request_hash: String,
+    pub request_id: Option<String>,
+    /// Warnings to add to the plan's (e.g. what a rollback leaves in place).
+    pub warnings: Vec<Finding>,
+}
+
+/// How a record differs from the org's flow with its id (`None`: not in the org).
+pub fn drift_of(recorded_version: Option<&str>, org: Option<&FlowInfo>) -> Option<Drift> {
+    match org {
+        None => Some(Drift::Deleted),
+        // A record whose version was never read (the read after the job failed) is planned
+        // `update` anyway; it is not called drift.
+        Some(f)
+            if recorded_version.is_some() && f.published_version.as_deref() != recorded_version =>
+        {
+            Some(Drift::PublishedElsewhere {
+                recorded_version: recorded_version.map(str::to_owned),
+                org_version: f.published_version.clone(),
+            })
+        }
+        Some(_) => None,
+    }
+}
+
+/// The org's flows with the records' ids, by id. Records without an id are not asked for.
+pub async fn read_org(
+    client: &GenesysClient,
+    ids: impl Iterator<Item = String>,
+) -> Result<BTreeMap<String, FlowInfo>, GenesysError> {
+    let ids: BTreeSet<String> = ids.collect();
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let ids: Vec<String> = ids.into_iter().collect();
+    Ok(client
+        .flows_by_ids(&ids)
+        .await?
+        .into_iter()
+        .map(|f| (f.id.clone(), f))
+        .collect())
+}
+
+impl Submit<'_> {
+    /// Plans and stores a job. `Existing` when the idempotency key was used before.
+    pub async fn submit(
+        &self,
+        req: &JobRequest,
+        origin: Origin,
+    ) -> Result<CreateOutcome, SubmitError> {
+        let mut templates = Vec::with_capacity(req.flows.len());
+        for f in &req.flows {
+            let row = match f.version {
+                Some(v) => self.store.template_version(&f.template, v).await?,
+                None => self.store.latest_template(&f.template).await?,
+            };
+            templates.push(row.and_then(|r| {
+                Some(TemplateSource {
+                    document: serde_json::from_str(&r.document).ok()?,
+                    name: r.name,
+                    version: r.version,
+                })
+            }));
+        }
+        let mut records = self.records(&req.target).await?;
+        let mut warnings = origin.warnings;
+
+        // Verified plans: what the org really has of every recorded flow.
+        let client = self.clients.get(&req.target);
+        if let Some(client) = client {
+            match read_org(client, records.iter().filter_map(|r| r.flow_id.clone())).await {
+                Ok(org) => {
+                    for r in records.iter_mut().filter(|r| r.flow_id.is_some()) {
+                        let f = r.flow_id.as_ref().and_then(|id| org.get(id));
+                        r.drift = drift_of(r.published_version.as_deref(), f);
+                        r.locked_by = f.and_then(|f| f.locked_by.clone());
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(target = %req.target, error = %e, "the plan could not read the org; planning from records");
+                    warnings.push(Finding::warning(
+                        "org_not_verified",
+                        "/target",
+                        format!(
+                            "the org could not be read ({e}); the plan trusts flowsmith's records"
+                        ),
+                    ));
+                }
+            }
+        }
+        if !req.delete.is_empty() {
+            self.refuse_called_modules(req, &records, client).await?;
+        }
+
+        // Planning validates every template: CPU work, off the async workers.
+        let planning = {
+            let req = req.clone();
+            tokio::task::spawn_blocking(move || plan::plan(&req, &templates, &records))
+        };
+        let planned = match tokio::time::timeout(self.work_limit * 2, planning).await {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => return Err(SubmitError::WorkLimit(self.work_limit)),
+        }
+        .map_err(|errors| SubmitError::Invalid {
+            detail: format!("the job cannot be planned: {} problem(s)", errors.len()),
+            errors,
+        })?;
+        warnings.extend(planned.warnings.iter().cloned());
+
+        let steps: Vec<NewStep> = planned
+            .steps
+            .iter()
+            .map(|s| {
+                let (state_, error) = if req.dry_run {
+                    (
+                        "skipped",
+                        Some(json!({"kind": "dry_run", "message": "dry run: planned, not provisioned"}).to_string()),
+                    )
+                } else if s.action == Action::Unchanged {
+                    (SUCCEEDED, None)
+                } else {
+                    ("pending", None)
+                };
+                NewStep {
+                    flow_name: s.flow_name.clone(),
+                    template_name: s.template_name.clone(),
+                    template_version: s.template_version,
+                    flow_type: s.flow_type.as_str().to_owned(),
+                    action: s.action.as_str().to_owned(),
+                    state: state_.to_owned(),
+                    depends_on: to_json(&s.depends_on),
+                    yaml: s.yaml.clone(),
+                    plan_hash: s.plan_hash.clone(),
+                    params: to_json(&s.params),
+                    context: to_json(&s.context),
+                    warnings: to_json(&s.warnings),
+                    flow_id: s.flow_id.clone(),
+                    published_version: s.published_version.clone(),
+                    error,
+                }
+            })
+            .collect();
+        let nothing_to_do = steps.iter().all(|s| s.state == SUCCEEDED);
+        let job = NewJob {
+            id: uuid::Uuid::now_v7().to_string(),
+            target: req.target.clone(),
+            status: if req.dry_run || nothing_to_do {
+                SUCCEEDED.to_owned()
+            } else {
+                QUEUED.to_owned()
+            },
+            dry_run: req.dry_run,
+            description: req.description.clone(),
+            request: to_json(req),
+            plan: json!({ "warnings": warnings }).to_string(),
+            idempotency_key: origin.idempotency_key,
+            request_hash: origin.request_hash,
+            request_id: origin.request_id,
+            steps,
+        };
+        let outcome = self.store.create_job(&job).await?;
+        if let CreateOutcome::Created(row) = &outcome {
+            self.signals.job_queued();
+            if is_terminal(&row.status) {
+                super::worker::count_job(&row.target, &row.status);
+            }
+            tracing::info!(job_id = %row.id, target = %row.target, steps = job.steps.len(), dry_run = row.dry_run, "job planned");
+        }
+        Ok(outcome)
+    }
+
+    /// This target's flow records as the planner sees them.
+    pub async fn records(&self, target: &str) -> Result<Vec<RecordSource>, sqlx::Error> {
+        Ok(self
+            .store
+            .records_for_planning(target)
+            .await?
+            .into_iter()
+            .map(|r| RecordSource {
+                name: r.record.name,
+                flow_type: FlowType::parse(&r.record.flow_type).unwrap_or(FlowType::Inbound),
+                flow_id: r.record.flow_id,
+                template_name: r.record.template_name,
+                template_version: r.record.template_version,
+                plan_hash: r.record.plan_hash,
+                published_version: r.record.published_version,
+                params: serde_json::from_str(&r.record.params).unwrap_or_default(),
+                interface: r
+                    .record
+                    .module_interface
+                    .as_deref()
+                    .and_then(|i| serde_json::from_str::<ModuleIo>(i).ok()),
+                calls: serde_json::from_str(&r.record.calls).unwrap_or_default(),
+                document: r.document.and_then(|d| serde_json::from_str(&d).ok()),
+                drift: None,
+                locked_by: None,
+            })
+            .collect())
+    }
+
+    /// A module to retire that flows outside the request still call: 409 naming them. The
+    /// callers come from Genesys' dependency tracking (`consumingresources`) and from the
+    /// records (a caller published moments ago may not be indexed yet).
+    async fn refuse_called_modules(
+        &self,
+        req: &JobRequest,
+        records: &[RecordSource],
+        client: Option<&std::sync::Arc<GenesysClient>>,
+    ) -> Result<(), SubmitError> {
+        let deleting: BTreeSet<&str> = req.delete.iter().map(String::as_str).collect();
+        let mut errors = Vec::new();
+        let mut all = BTreeSet::new();
+        for (i, name) in req.delete.iter().enumerate() {
+            let Some(m) = records
+                .iter()
+                .find(|r| &r.name == name && r.flow_type == FlowType::Module)
+            else {
+                continue;
+            };
+            let mut callers: BTreeSet<String> = records
+                .iter()
+                .filter(|r| r.calls.contains(name))
+                .map(|r| r.name.clone())
+                .collect();
+            if let (Some(client), Some(id)) = (client, m.flow_id.as_deref())
+                && m.drift != Some(Drift::Deleted)
+            {
+                let consumers =
+                    client
+                        .consuming_flows(id)
+                        .await
+                        .map_err(|source| SubmitError::Org {
+                            target: req.target.clone(),
+                            source,
+                        })?;
+                callers.extend(consumers.into_iter().map(|f| f.name));
+            }
+            callers.retain(|c| !deleting.contains(c.as_str()));
+            if !callers.is_empty() {
+                let list: Vec<String> = callers.iter().cloned().collect();
+                errors.push(
+                    Finding::error(
+                        "module_in_use",
+                        format!("/delete/{i}"),
+                        format!(
+                            "common module '{name}' is called by {}",
+                            list.iter()
+                                .map(|c| format!("'{c}'"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )
+                    .with_hint("delete the callers in the same request, or change them to stop calling the module first"),
+                );
+                all.extend(list);
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(SubmitError::InUse {
+                detail: format!(
+                    "modules still called by published flows cannot be deleted; callers: {}",
+                    all.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+                errors,
+            })
+        }
+    }
+}
+
+/// A plan part as stored JSON.
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow(version: Option<&str>) -> FlowInfo {
+        FlowInfo {
+            id: "f".into(),
+            name: "F".into(),
+            flow_type: "INBOUNDCALL".into(),
+            published_version: version.map(str::to_owned),
+            locked_by: None,
+        }
+    }
+
+    #[test]
+    fn drift_is_read_from_the_published_version() {
+        assert_eq!(drift_of(Some("2.0"), Some(&flow(Some("2.0")))), None);
+        assert_eq!(
+            drift_of(Some("2.0"), Some(&flow(Some("3.0")))),
+            Some(Drift::PublishedElsewhere {
+                recorded_version: Some("2.0".into()),
+                org_version: Some("3.0".into()),
+            })
+        );
+        assert_eq!(drift_of(Some("2.0"), None), Some(Drift::Deleted));
+        assert_eq!(drift_of(None, Some(&flow(Some("3.0")))), None);
+    }
+}
