@@ -114,7 +114,9 @@ pub fn render(entry: &Flow, modules: &BTreeMap<String, Flow>, format: DiagramFor
                     });
                 }
             };
-            if let NodeKind::If { branches, default } = &node.kind {
+            if let NodeKind::If { branches, default } | NodeKind::Switch { branches, default } =
+                &node.kind
+            {
                 for (k, b) in branches.iter().enumerate() {
                     let src = as_written(&expr_source(&b.condition), &gathers);
                     let label = if src.is_empty() {
@@ -153,6 +155,31 @@ pub fn render(entry: &Flow, modules: &BTreeMap<String, Flow>, format: DiagramFor
                         }
                     }
                 }
+            }
+            match &node.kind {
+                NodeKind::Menu { choices, .. } => {
+                    for c in choices {
+                        let label = match &c.label {
+                            Some(l) => format!("{} {l}", c.digit),
+                            None => c.digit.to_string(),
+                        };
+                        push(&mut edges, id_of(&c.target), label, Style::Solid);
+                    }
+                }
+                NodeKind::Schedule { exits, .. } => {
+                    for (state, t) in exits {
+                        push(&mut edges, id_of(t), state.as_str().into(), Style::Solid);
+                    }
+                }
+                NodeKind::DataAction {
+                    on_timeout: Some(t),
+                    ..
+                } => push(&mut edges, id_of(t), "timeout".into(), Style::Solid),
+                NodeKind::TableLookup {
+                    on_not_found: Some(t),
+                    ..
+                } => push(&mut edges, id_of(t), "not found".into(), Style::Solid),
+                _ => {}
             }
             push(
                 &mut edges,

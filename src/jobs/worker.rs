@@ -911,6 +911,22 @@ impl Worker {
                     }
                     self.inner.signals.notify();
                     let waited = waits.until_ready(job_id, idx, token).await?;
+                    if !waits.deps.is_empty() {
+                        // Identical jobs queued together all plan to publish; the modules'
+                        // own re-checks have now told whether this one's content is live.
+                        match self
+                            .persist(token, || store.step_rechecked(job_id, attempt, idx))
+                            .await
+                            .map_err(db)?
+                        {
+                            StepStart::Started => {}
+                            StepStart::AlreadyDeployed => {
+                                tracing::info!(job_id, idx, genesys_job_id = %reg.id, "its modules unchanged, an earlier job already deployed this content; the registered Architect job is abandoned");
+                                return Ok(Ran::AlreadyDeployed);
+                            }
+                            StepStart::Lost => return Ok(Ran::Lost),
+                        }
+                    }
                     match self
                         .call(token, || client.upload(&reg, &compiled.yaml))
                         .await

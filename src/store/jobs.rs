@@ -513,20 +513,46 @@ impl Store {
         attempt: i64,
         idx: i64,
     ) -> Result<StepStart, sqlx::Error> {
+        self.step_check(id, attempt, idx, false).await
+    }
+
+    /// The run-time re-check again, for a step that waited for the modules it calls: they
+    /// have ended now, so their records say whether this job changed them (a module whose
+    /// own re-check found it deployed is `unchanged`; one it published is newer than the
+    /// step's record, which then does not count as deployed). `AlreadyDeployed` ends the
+    /// step as `unchanged`; its registered Architect job is abandoned, never uploaded.
+    pub async fn step_rechecked(
+        &self,
+        id: &str,
+        attempt: i64,
+        idx: i64,
+    ) -> Result<StepStart, sqlx::Error> {
+        self.step_check(id, attempt, idx, true).await
+    }
+
+    async fn step_check(
+        &self,
+        id: &str,
+        attempt: i64,
+        idx: i64,
+        modules_ended: bool,
+    ) -> Result<StepStart, sqlx::Error> {
         self.tracked(async {
             let mut tx = self.begin_write().await?;
             // Not re-checked: a step waiting for a module this job changes (its module's
             // record is only written when that step succeeds, possibly after this one
             // started: the worker registers callers ahead) and a step planned to repair
             // drift (the record is what the org no longer has); and a delete.
+            // (`$3`: after the modules ended, their records decide, see `step_rechecked`.)
             let planned: Option<(String, String, String, String)> = sqlx::query_as(
                 "SELECT j.target, s.flow_name, s.flow_type, s.plan_hash FROM job_steps s JOIN jobs j ON j.id = s.job_id \
                  WHERE s.job_id = $1 AND s.idx = $2 AND s.action != 'delete' AND json_extract(s.context, '$.drift') IS NULL \
-                 AND NOT EXISTS (SELECT 1 FROM json_each(s.depends_on) e JOIN job_steps d ON d.job_id = s.job_id AND d.idx = e.value \
-                                 WHERE d.action != 'unchanged')",
+                 AND ($3 OR NOT EXISTS (SELECT 1 FROM json_each(s.depends_on) e JOIN job_steps d ON d.job_id = s.job_id AND d.idx = e.value \
+                                 WHERE d.action != 'unchanged'))",
             )
             .bind(id)
             .bind(idx)
+            .bind(modules_ended)
             .fetch_optional(&mut *tx)
             .await?;
             let deployed = match &planned {

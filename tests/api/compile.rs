@@ -309,3 +309,60 @@ async fn diagrams_draw_the_module_call() {
         .await;
     assert!(r.status().is_client_error());
 }
+
+/// A data action, participant data and a table look-up, simulated against `org`.
+#[tokio::test]
+async fn simulation_takes_org_objects_and_reports_participant_data() {
+    let app = spawn_app().await;
+    let doc = json!({
+        "name": "Org_Line", "type": "inbound",
+        "draft": {"startNode": "Verify", "nodes": {
+            "Verify": {"id": "Verify", "type": "DataAction",
+                "properties": {"integration": "Customer DB", "action": "Verify",
+                    "outputs": {"customerId": "customer_id"}},
+                "onComplete": {"nextNode": "Mark"}, "onError": {"nextNode": "Box"}},
+            "Mark": {"id": "Mark", "type": "SetParticipantData",
+                "properties": {"attributes": {"customer": "{customer_id}"}},
+                "onComplete": {"nextNode": "Agent"}},
+            "Agent": {"id": "Agent", "type": "Route", "properties": {"queueName": "Support"}},
+            "Box": {"id": "Box", "type": "Voicemail", "properties": {"queue": "Support"}}
+        }}
+    });
+    let (s, body) = app.store(&doc).await;
+    assert_eq!(s, 201, "{body}");
+    let org = |answer: Value| json!({"data_actions": {"Customer DB/Verify": [answer]}});
+
+    let sim = simulate(
+        &app,
+        json!({"template": "Org_Line", "org": org(json!({"outputs": {"customerId": "42"}}))}),
+    )
+    .await;
+    assert_eq!(sim["outcome"]["kind"], "routed", "{sim}");
+    assert_eq!(sim["participant_data"]["customer"], "42", "{sim}");
+
+    let sim = simulate(
+        &app,
+        json!({"template": "Org_Line", "org": org(json!({"error": "503"}))}),
+    )
+    .await;
+    assert_eq!(sim["outcome"]["kind"], "voicemail", "{sim}");
+    assert_eq!(sim["outcome"]["queue"], "Support");
+
+    let sim = simulate(&app, json!({"template": "Org_Line"})).await;
+    assert_eq!(sim["outcome"]["kind"], "error", "{sim}");
+    assert!(
+        sim["outcome"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Customer DB/Verify"),
+        "{sim}"
+    );
+
+    let r = app
+        .post_json(
+            "/v1/simulations",
+            &json!({"template": "Org_Line", "org": {"tables": {}}}),
+        )
+        .await;
+    assert!(r.status().is_client_error(), "{}", r.status());
+}

@@ -1,7 +1,7 @@
 //! Identical jobs submitted at once, without an `Idempotency-Key`: all are planned before any
 //! runs, so all plan `create`. Jobs run one at a time per target, and each step checks when it
-//! starts whether an earlier job already deployed the same content: only the first job
-//! publishes.
+//! starts (a caller again once its modules ended) whether an earlier job already deployed the
+//! same content: only the first job publishes.
 
 use futures::future::join_all;
 use serde_json::Value;
@@ -41,7 +41,11 @@ async fn twenty_identical_jobs_at_once_publish_each_flow_once() {
     for f in &flows {
         assert_eq!(f["versions"].as_array().unwrap().len(), 1, "{f:#}");
     }
-    assert_eq!(org.jobs_registered().await, 3);
+    // Three Architect jobs did the publishing; a caller whose step started while its
+    // module's step was still being checked registers one more, then finds its content
+    // deployed once the module ended and abandons it (never uploaded, it publishes nothing).
+    let registered = org.jobs_registered().await;
+    assert!((3..=3 + 2 * 19).contains(&registered), "{registered}");
     // Every job succeeded; one published, the others found everything deployed (at plan
     // time, or when their steps ran: then the step says so).
     let mut publishers = 0;
@@ -57,7 +61,6 @@ async fn twenty_identical_jobs_at_once_publish_each_flow_once() {
             if s["note"]["kind"] == "unchanged_at_run_time" {
                 noted += 1;
                 assert_eq!(s["action"], "unchanged", "{s:#}");
-                assert!(s["genesys_job_id"].is_null(), "{s:#}");
                 assert_eq!(s["published_version"], "1.0", "{s:#}");
                 assert!(
                     s["note"]["message"]

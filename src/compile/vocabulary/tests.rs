@@ -556,3 +556,28 @@ fn schedule_compiles_with_its_unverified_outputs_and_the_judge_accepts_them() {
         assert!(yaml.contains(out), "{out} missing:\n{yaml}");
     }
 }
+
+#[test]
+fn diagram_draws_menu_choices_and_data_action_timeouts() {
+    use crate::diagram::{DiagramFormat, render};
+    let m = render(
+        &validated(&menu_doc("inbound")),
+        &BTreeMap::new(),
+        DiagramFormat::Dot,
+    );
+    assert!(m.contains("1 English"), "{m}");
+    assert!(m.contains("\"2\""), "{m}");
+    let a = render(
+        &validated(&auth_doc()),
+        &BTreeMap::new(),
+        DiagramFormat::Dot,
+    );
+    for label in [
+        "timeout",
+        "not found",
+        "Customer DB/Verify Account",
+        "default",
+    ] {
+        assert!(a.contains(label), "{label} not in {a}");
+    }
+}
