@@ -67,6 +67,11 @@ pub struct ServeArgs {
     /// Also start a sandbox org in-process on a loopback port and add a target `sandbox`.
     #[arg(long)]
     pub sandbox: bool,
+    /// Org objects to seed into that sandbox (data actions, data tables, schedule groups,
+    /// prompts): the JSON file of `flowsmith sandbox --org`. Default: the objects the
+    /// examples name (examples/sandbox-org.json).
+    #[arg(long, value_name = "FILE", requires = "sandbox", value_parser = crate::sandbox::parse_org_file)]
+    pub sandbox_org: Option<crate::sandbox::org::OrgFile>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -187,7 +192,13 @@ async fn serve(args: ServeArgs) -> ExitCode {
     };
     let mut settings = settings;
     if args.sandbox {
-        settings.sandbox = Some(crate::sandbox::SandboxOptions::default());
+        settings.sandbox = Some(crate::sandbox::SandboxOptions {
+            org: Some(match &args.sandbox_org {
+                Some(f) => f.clone(),
+                None => crate::sandbox::demo_org(),
+            }),
+            ..Default::default()
+        });
     }
     let _log = crate::telemetry::init(settings.log_format);
     let app = match Application::build(settings).await {

@@ -541,3 +541,60 @@ async fn a_second_401_is_an_api_error() {
     let s = c.stats();
     assert_eq!((s.api_requests, s.token_requests), (2, 2), "{s:?}");
 }
+
+/// The org-object listings read every page (100 per page) and the contracts, columns and
+/// names the job preflight needs, from objects seeded with `--org`-style options and the
+/// admin API.
+#[tokio::test]
+async fn org_object_listings_page_through_everything() {
+    use flowsmith::sandbox::org::{PromptSpec, ScheduleGroupSpec, ScheduleState};
+    let base = sandbox(SandboxOptions {
+        prompts: (0..150)
+            .map(|i| PromptSpec {
+                name: format!("P{i:03}"),
+            })
+            .collect(),
+        schedule_groups: vec![ScheduleGroupSpec {
+            name: "Office Hours".into(),
+            state: ScheduleState::Open,
+        }],
+        ..SandboxOptions::default()
+    })
+    .await;
+    admin(
+        &base,
+        reqwest::Method::POST,
+        "/sandbox/data-actions",
+        Some(json!({"integration": "Customer DB", "name": "Verify PIN",
+            "inputs": {"account": "string", "pin": "string"}, "outputs": {"valid": "boolean"}})),
+    )
+    .await;
+    admin(
+        &base,
+        reqwest::Method::POST,
+        "/sandbox/data-tables",
+        Some(json!({"name": "Accounts", "key": "account", "columns": {"tier": "string"}})),
+    )
+    .await;
+    let c = GenesysClient::new(&target(&base, SECRET, 0)).unwrap();
+    let prompts = c.prompt_names().await.unwrap();
+    assert_eq!(prompts.len(), 150);
+    assert_eq!(prompts[149], "P149");
+    assert_eq!(
+        c.schedule_group_names().await.unwrap(),
+        vec!["Office Hours"]
+    );
+    let actions = c.data_actions().await.unwrap();
+    assert_eq!(actions.len(), 1);
+    assert_eq!(actions[0].category, "Customer DB");
+    assert_eq!(actions[0].inputs, vec!["account", "pin"]);
+    assert_eq!(actions[0].outputs, vec!["valid"]);
+    let tables = c.data_tables().await.unwrap();
+    assert_eq!(tables[0].columns, vec!["tier"]);
+    assert!(
+        c.queue_names()
+            .await
+            .unwrap()
+            .contains(&"General".to_owned())
+    );
+}

@@ -1,5 +1,6 @@
 //! The sandbox over real HTTP: every endpoint and every failure of design section 9.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use flowsmith::sandbox::{SandboxOptions, bench, spawn_local};
@@ -1297,9 +1298,87 @@ fn queue_names(v: &serde_yaml_ng::Value, out: &mut Vec<String>) {
     }
 }
 
+/// Data actions (`callData.category.<integration>.dataAction.<action>` with the inputs and
+/// success outputs mapped) and data tables (`dataTableLookup.dataTable.<table>` with the
+/// found outputs) a flow file names, anywhere, as admin bodies (fields typed string; one
+/// body per object, the union of what its uses map).
+fn org_objects(
+    v: &serde_yaml_ng::Value,
+    actions: &mut BTreeMap<(String, String), Value>,
+    tables: &mut BTreeMap<String, Value>,
+) {
+    use serde_yaml_ng::Value as Y;
+    let keys = |v: Option<&Y>| -> Vec<String> {
+        v.and_then(Y::as_mapping)
+            .map(|m| {
+                m.keys()
+                    .filter_map(|k| k.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    match v {
+        Y::Mapping(m) => {
+            for (k, v) in m {
+                match k.as_str() {
+                    Some("callData") => {
+                        for (integration, c) in v
+                            .get("category")
+                            .and_then(Y::as_mapping)
+                            .into_iter()
+                            .flatten()
+                        {
+                            for (action, spec) in c
+                                .get("dataAction")
+                                .and_then(Y::as_mapping)
+                                .into_iter()
+                                .flatten()
+                            {
+                                let (i, a) = (
+                                    integration.as_str().unwrap().to_owned(),
+                                    action.as_str().unwrap().to_owned(),
+                                );
+                                let body = actions.entry((i.clone(), a.clone())).or_insert_with(|| {
+                                    json!({"integration": i, "name": a, "inputs": {}, "outputs": {}})
+                                });
+                                for f in keys(spec.get("inputs")) {
+                                    body["inputs"][f] = json!("string");
+                                }
+                                for f in keys(spec.get("successOutputs")) {
+                                    body["outputs"][f] = json!("string");
+                                }
+                            }
+                        }
+                    }
+                    Some("dataTableLookup") => {
+                        for (table, spec) in v
+                            .get("dataTable")
+                            .and_then(Y::as_mapping)
+                            .into_iter()
+                            .flatten()
+                        {
+                            let t = table.as_str().unwrap().to_owned();
+                            let body = tables
+                                .entry(t.clone())
+                                .or_insert_with(|| json!({"name": t, "key": "key", "columns": {}}));
+                            for f in keys(spec.get("foundOutputs")) {
+                                body["columns"][f] = json!("string");
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                org_objects(v, actions, tables);
+            }
+        }
+        Y::Sequence(s) => s.iter().for_each(|x| org_objects(x, actions, tables)),
+        _ => {}
+    }
+}
+
 /// Every voice flow Genesys published (tests/fixtures/archy-corpus, MIT) publishes through
-/// the real Architect job flow, once the queues it names exist; the org objects the sandbox
-/// does not model (data actions, prompts, schedule groups...) are tolerated.
+/// the real Architect job flow once the queues, data actions and data tables it names
+/// exist; a file naming data actions or tables is refused before they are created.
 #[tokio::test]
 async fn every_voice_flow_of_the_corpus_publishes() {
     let o = org(fast()).await;
@@ -1312,6 +1391,8 @@ async fn every_voice_flow_of_the_corpus_publishes() {
     files.sort();
     assert_eq!(files.len(), 26);
     let mut types = std::collections::BTreeMap::<String, usize>::new();
+    let mut with_objects = 0;
+    let mut created = std::collections::BTreeSet::new();
     for path in files {
         let yaml = fill_placeholders(&std::fs::read_to_string(&path).unwrap());
         let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&yaml).unwrap();
@@ -1324,6 +1405,34 @@ async fn every_voice_flow_of_the_corpus_publishes() {
                 Some(json!({"name": q})),
             )
             .await;
+        }
+        let mut actions = BTreeMap::new();
+        let mut tables = BTreeMap::new();
+        org_objects(&doc, &mut actions, &mut tables);
+        let names: Vec<String> = actions
+            .keys()
+            .map(|(i, a)| format!("{i}/{a}"))
+            .chain(tables.keys().cloned())
+            .collect();
+        if names.iter().any(|n| !created.contains(n)) {
+            with_objects += 1;
+            created.extend(names);
+            let j = o.job(&yaml).await;
+            assert_eq!(j["status"], "Failure", "{}", path.display());
+            assert!(
+                messages(&j).contains("Unable to find data"),
+                "{}: {}",
+                path.display(),
+                messages(&j)
+            );
+        }
+        for body in actions.into_values() {
+            o.admin(reqwest::Method::POST, "/sandbox/data-actions", Some(body))
+                .await;
+        }
+        for body in tables.into_values() {
+            o.admin(reqwest::Method::POST, "/sandbox/data-tables", Some(body))
+                .await;
         }
         let j = o.job(&yaml).await;
         assert_eq!(
@@ -1349,6 +1458,9 @@ async fn every_voice_flow_of_the_corpus_publishes() {
             .map(|(k, v)| (k.to_owned(), v))
             .collect();
     assert_eq!(types, expected);
+    // callback-prioritization, ani-blacklist and CacheExampleFlow (the second copy finds
+    // its table already created).
+    assert!(with_objects >= 3, "{with_objects}");
 }
 
 /// The seed compiled by flowsmith, published through the real job flow, and a call placed
@@ -1467,4 +1579,129 @@ async fn calls_run_through_published_flows_and_modules() {
         let v: Value = r.json().await.unwrap();
         assert!(v["message"].as_str().unwrap().contains(expect), "{v}");
     }
+}
+
+/// The org-object admin API refuses bad bodies with a 400 naming the place, creates (201)
+/// or replaces (200) by name, and the Platform API listings serve the objects in the SDK
+/// shapes with name/category filters and paging.
+#[tokio::test]
+async fn org_objects_admin_api_and_platform_listings() {
+    let o = org(fast()).await;
+    let post = |p: &'static str, body: Value| {
+        let http = o.http.clone();
+        let url = o.url(p);
+        async move {
+            let r = http.post(url).json(&body).send().await.unwrap();
+            (r.status(), r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let verify = json!({
+        "integration": "Customer DB", "name": "Verify PIN",
+        "inputs": {"account": "string", "pin": "string"},
+        "outputs": {"valid": "boolean", "customerId": "string"},
+        "responses": [{"when": {"account": "1001", "pin": "1234"}, "outputs": {"valid": true, "customerId": "C-1001"}}]
+    });
+    let (s, v) = post("/sandbox/data-actions", verify.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, _) = post("/sandbox/data-actions", verify.clone()).await;
+    assert_eq!(s, StatusCode::OK);
+    let mut bad = verify.clone();
+    bad["responses"][0]["outputs"]["valid"] = json!("yes");
+    let (s, v) = post("/sandbox/data-actions", bad).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("/responses/0/outputs/valid"),
+        "{v}"
+    );
+    let (s, v) = post(
+        "/sandbox/data-actions",
+        json!({"integration": "X", "name": "Y", "inputs": {"a": "date"}}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, _) = post(
+        "/sandbox/data-actions",
+        json!({"integration": "Customer DB", "name": "Other"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = post(
+        "/sandbox/data-tables",
+        json!({"name": "Accounts", "key": "account",
+        "columns": {"tier": "string"}, "rows": {"1001": {"tier": "gold", "colour": "red"}}}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        v["message"].as_str().unwrap().contains("/rows/1001/colour"),
+        "{v}"
+    );
+    let (s, _) = post(
+        "/sandbox/data-tables",
+        json!({"name": "Accounts", "key": "account",
+        "columns": {"tier": "string"}, "rows": {"1001": {"tier": "gold"}}}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = post(
+        "/sandbox/schedule-groups",
+        json!({"name": "Office Hours", "state": "sometimes"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, _) = post(
+        "/sandbox/schedule-groups",
+        json!({"name": "Office Hours", "state": "closed"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = post("/sandbox/prompts", json!({"name": "Welcome"})).await;
+    assert_eq!(s, StatusCode::CREATED);
+
+    let (s, v) = o
+        .get("/api/v2/integrations/actions?category=Customer%20DB&pageSize=1")
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["total"], 2);
+    assert_eq!(v["pageCount"], 2);
+    assert!(v["nextUri"].as_str().unwrap().contains("pageNumber=2"));
+    assert_eq!(v["entities"][0]["name"], "Other");
+    let (_, v) = o
+        .get("/api/v2/integrations/actions?name=Verify%20PIN")
+        .await;
+    assert_eq!(v["total"], 1);
+    let a = &v["entities"][0];
+    assert_eq!(a["category"], "Customer DB");
+    assert_eq!(
+        a["contract"]["input"]["inputSchema"]["properties"]["pin"]["type"],
+        "string"
+    );
+    assert_eq!(
+        a["contract"]["output"]["successSchema"]["properties"]["valid"]["type"],
+        "boolean"
+    );
+    let (_, v) = o
+        .get("/api/v2/flows/datatables?name=Accounts&expand=schema")
+        .await;
+    assert_eq!(
+        v["entities"][0]["schema"]["properties"]["key"]["title"],
+        "account"
+    );
+    let (_, v) = o.get("/api/v2/flows/datatables?name=Nope").await;
+    assert_eq!(v["total"], 0);
+    let (_, v) = o
+        .get("/api/v2/architect/schedulegroups?name=office%20hours")
+        .await;
+    assert_eq!(v["entities"][0]["name"], "Office Hours");
+    assert_eq!(v["entities"][0]["state"], "active");
+    let (_, v) = o.get("/api/v2/architect/prompts?name=Welcome").await;
+    assert_eq!(v["entities"][0]["name"], "Welcome");
+    let (s, _) = o.get("/api/v2/architect/prompts?pageSize=0").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let everything = o.admin(reqwest::Method::GET, "/sandbox/org", None).await;
+    assert_eq!(everything["scheduleGroups"][0]["state"], "closed");
+    assert_eq!(everything["dataActions"].as_array().unwrap().len(), 2);
 }

@@ -1,6 +1,7 @@
 //! Provisioning jobs: pure planning ([`plan`]) and the crash-safe worker ([`worker`]).
 
 pub mod plan;
+pub mod preflight;
 pub mod releases;
 pub mod submit;
 pub mod worker;

@@ -35,12 +35,13 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::plan::{self, Action, ModuleIo, OnLocked, StepContext};
+use super::preflight;
 use super::{Liveness, Signals};
 use crate::compile::ModuleTarget;
 use crate::genesys::{GenesysClient, GenesysError, JobStatus, Priority};
 use crate::store::jobs::{CANCELLED, FAILED, SUCCEEDED};
 use crate::store::{Claimed, FlowRecordRow, StepRow, StepStart, StepSuccess, StorageFault, Store};
-use crate::template::FlowType;
+use crate::template::{FlowType, OrgObjectKind};
 
 /// Worker settings. `from_env` reads `FLOWSMITH_LEASE_SECS`, `FLOWSMITH_HEARTBEAT_SECS` and
 /// `FLOWSMITH_WORKER_POLL_MS`.
@@ -376,6 +377,29 @@ impl Worker {
                 .await;
         };
         let steps = store.job_steps(&c.id).await?;
+        // Before anything is published (not on a resumed job), resolve every org object.
+        if steps.iter().all(|s| s.state == "pending") {
+            let found = match self.preflight(&steps, &client, token).await {
+                Ok(found) => found,
+                Err(Stop::Interrupted | Stop::Withdrawn) => return Ok(false),
+                Err(Stop::Failed(e)) => Some(format!(
+                    "preflight: could not list the org's objects: {}",
+                    e["message"].as_str().unwrap_or("Genesys call failed")
+                )),
+            };
+            if let Some(error) = found {
+                tracing::warn!(job_id = %c.id, %error, "preflight failed");
+                let done = self
+                    .persist(token, || {
+                        store.finish_job(&c.id, c.attempt, FAILED, Some(error.as_str()))
+                    })
+                    .await?;
+                if done {
+                    count_job(&c.target, FAILED);
+                }
+                return Ok(done);
+            }
+        }
         let mut states: Vec<String> = steps.iter().map(|s| s.state.clone()).collect();
         let deps: Vec<Vec<usize>> = steps
             .iter()
@@ -546,6 +570,64 @@ impl Worker {
         }
         tracing::info!(job_id = %c.id, status, "job finished");
         Ok(done)
+    }
+
+    /// The org objects every step's flow names, looked up once per kind; the one error of
+    /// [`preflight::check`], or the look-up failure, or `None` when all resolve.
+    async fn preflight(
+        &self,
+        steps: &[StepRow],
+        client: &GenesysClient,
+        token: &CancellationToken,
+    ) -> Result<Option<String>, Stop> {
+        let store = &self.inner.store;
+        let mut uses = Vec::new();
+        for step in steps {
+            // A step whose template cannot be prepared fails on its own, with its reason.
+            let Ok(Some(doc)) = store
+                .template_document(&step.template_name, step.template_version)
+                .await
+            else {
+                continue;
+            };
+            let Ok(doc) = serde_json::from_str::<Value>(&doc) else {
+                continue;
+            };
+            let params: Map<String, Value> = serde_json::from_str(&step.params).unwrap_or_default();
+            let Ok(ctx) = serde_json::from_str::<StepContext>(&step.context) else {
+                continue;
+            };
+            let Ok((flow, _)) = plan::prepare(&doc, &params, &ctx) else {
+                continue;
+            };
+            for r in crate::template::org_objects(&flow) {
+                uses.push((step.flow_name.clone(), r));
+            }
+        }
+        if uses.is_empty() {
+            return Ok(None);
+        }
+        let mut inv = preflight::Inventory::default();
+        for kind in preflight::kinds(&uses) {
+            match kind {
+                OrgObjectKind::DataAction => {
+                    inv.data_actions = self.call(token, || client.data_actions()).await?
+                }
+                OrgObjectKind::DataTable => {
+                    inv.data_tables = self.call(token, || client.data_tables()).await?
+                }
+                OrgObjectKind::ScheduleGroup => {
+                    inv.schedule_groups = self.call(token, || client.schedule_group_names()).await?
+                }
+                OrgObjectKind::Prompt => {
+                    inv.prompts = self.call(token, || client.prompt_names()).await?
+                }
+                OrgObjectKind::Queue => {
+                    inv.queues = self.call(token, || client.queue_names()).await?
+                }
+            }
+        }
+        Ok(preflight::check(&uses, &inv))
     }
 
     /// Reads the published version of every succeeded step still without one (this run's

@@ -11,6 +11,9 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::calls::{self, CallError, CallRequest};
+use super::org::{
+    DataActionSpec, DataTableSpec, OrgFile, PromptSpec, ScheduleGroupSpec, SpecError,
+};
 use super::state::{Faults, FaultsPatch, State, flow_json, iso, new_queue, queue_json};
 use super::{ApiError, Sandbox};
 
@@ -23,6 +26,11 @@ pub(crate) fn routes() -> Router<Sandbox> {
         .route("/sandbox/queues", post(queue_add).get(queues))
         .route("/sandbox/tokens/expire", post(tokens_expire))
         .route("/sandbox/calls", post(place_call))
+        .route("/sandbox/org", get(org_get))
+        .route("/sandbox/data-actions", post(data_action_add))
+        .route("/sandbox/data-tables", post(data_table_add))
+        .route("/sandbox/schedule-groups", post(schedule_group_add))
+        .route("/sandbox/prompts", post(prompt_add))
 }
 
 /// Every flow with every version and its YAML.
@@ -103,8 +111,8 @@ async fn faults_put(AxState(sb): AxState<Sandbox>, body: Bytes) -> Result<Json<F
     Ok(Json(st.faults.clone()))
 }
 
-/// Clears flows, jobs, counters and tokens and restores the start-up faults; keeps clients
-/// and queues (including queues added at run time).
+/// Clears flows, jobs, counters and tokens and restores the start-up faults; keeps clients,
+/// queues and the other org objects (including those added at run time).
 async fn reset(AxState(sb): AxState<Sandbox>) -> Response {
     let opts = sb.options().clone();
     let mut st = sb.lock();
@@ -137,6 +145,61 @@ async fn queue_add(AxState(sb): AxState<Sandbox>, body: Bytes) -> Result<Respons
 async fn queues(AxState(sb): AxState<Sandbox>) -> Json<Value> {
     let st = sb.lock();
     Json(json!(st.queues.iter().map(queue_json).collect::<Vec<_>>()))
+}
+
+/// Every data action, data table, schedule group and prompt, in the `--org FILE` shape.
+async fn org_get(AxState(sb): AxState<Sandbox>) -> Json<OrgFile> {
+    Json(sb.lock().org.to_file())
+}
+
+/// Parses and checks an admin body; a refusal names the place (JSON pointer).
+fn org_body<T: serde::de::DeserializeOwned>(
+    body: &Bytes,
+    what: &str,
+    check: impl Fn(&T) -> Result<(), SpecError>,
+) -> Result<T, ApiError> {
+    let spec: T = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("Invalid {what}: {e}")))?;
+    check(&spec).map_err(|e| {
+        ApiError::bad_request(format!("Invalid {what} at {}: {}", e.pointer, e.message))
+    })?;
+    Ok(spec)
+}
+
+fn created(new: bool, v: Value) -> Response {
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    (status, Json(v)).into_response()
+}
+
+async fn data_action_add(AxState(sb): AxState<Sandbox>, body: Bytes) -> Result<Response, ApiError> {
+    let spec = org_body(&body, "data action", DataActionSpec::check)?;
+    let (new, v) = sb.lock().org.add_data_action(spec);
+    Ok(created(new, v))
+}
+
+async fn data_table_add(AxState(sb): AxState<Sandbox>, body: Bytes) -> Result<Response, ApiError> {
+    let spec = org_body(&body, "data table", DataTableSpec::check)?;
+    let (new, v) = sb.lock().org.add_data_table(spec);
+    Ok(created(new, v))
+}
+
+async fn schedule_group_add(
+    AxState(sb): AxState<Sandbox>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let spec = org_body(&body, "schedule group", ScheduleGroupSpec::check)?;
+    let (new, v) = sb.lock().org.add_schedule_group(spec);
+    Ok(created(new, v))
+}
+
+async fn prompt_add(AxState(sb): AxState<Sandbox>, body: Bytes) -> Result<Response, ApiError> {
+    let spec = org_body(&body, "prompt", PromptSpec::check)?;
+    let (new, v) = sb.lock().org.add_prompt(spec);
+    Ok(created(new, v))
 }
 
 /// Expires every token issued so far.

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::archy::{self, Analysis, unverified::*};
+use super::org;
 use super::state::{
     FlowRec, JobMessage, JobRec, JobStatus, OperationRec, State, Token, flow_json, job_json,
     listing, operation_json, queue_json, version_json,
@@ -40,6 +41,13 @@ pub(crate) fn routes() -> Router<Sandbox> {
         .route("/api/v2/flows/jobs", post(jobs_register))
         .route("/api/v2/flows/jobs/{jobId}", get(job_get))
         .route("/api/v2/routing/queues", get(queues_list))
+        .route("/api/v2/integrations/actions", get(actions_list))
+        .route("/api/v2/flows/datatables", get(datatables_list))
+        .route(
+            "/api/v2/architect/schedulegroups",
+            get(schedule_groups_list),
+        )
+        .route("/api/v2/architect/prompts", get(prompts_list))
         .route("/api/v2/routing/queues/{queueId}", get(queue_get))
         .route(
             "/api/v2/architect/dependencytracking/consumingresources",
@@ -769,6 +777,7 @@ fn publish_checked(
             ));
         }
     }
+    errors.extend(st.org.refusals(name, &a.objects));
     let existing = st.find_flow(name, a.flow_type).map(|f| f.id);
     if let Some(f) = existing.and_then(|id| st.flows.get(&id)) {
         if let Some(other) = f.locked_by.as_ref().filter(|c| *c != client) {
@@ -867,6 +876,133 @@ async fn queue_get(AxState(sb): AxState<Sandbox>, Path(id): Path<String>) -> Api
         .find(|q| q.id == uuid)
         .ok_or_else(|| ApiError::not_found(format!("Queue '{id}' was not found")))?;
     json_ok(queue_json(q))
+}
+
+// ---------------------------------------------------------------------------------------
+// Org objects: data actions, data tables, schedule groups, prompts
+
+/// Whether `name` passes every `name` filter (exact, case-insensitive; `*` wildcards at
+/// either end); no filter passes everything.
+fn names_match(filters: &[&str], name: &str) -> bool {
+    filters.is_empty() || filters.iter().any(|f| queue_name_matches(f, name))
+}
+
+/// Sorts by name (`sortOrder=desc` reverses) and renders one page.
+fn org_listing<T>(
+    q: &Query,
+    mut items: Vec<T>,
+    name_of: impl Fn(&T) -> &str,
+    render: impl Fn(T) -> Value,
+    path: &str,
+) -> ApiResult {
+    let (number, size) = q.paging(25)?;
+    items.sort_by_key(|x| name_of(x).to_lowercase());
+    if matches!(
+        q.one("sortOrder").map(str::to_lowercase).as_deref(),
+        Some("desc") | Some("descending")
+    ) {
+        items.reverse();
+    }
+    let (items, total) = page(items, number, size);
+    let entities = items.into_iter().map(render).collect();
+    json_ok(listing(entities, total, number, size, path, &q.extra()))
+}
+
+/// `GET /api/v2/integrations/actions` → `ActionEntityListing`, filters `name`, `category`;
+/// each `Action` carries its contract.
+async fn actions_list(AxState(sb): AxState<Sandbox>, RawQuery(raw): RawQuery) -> ApiResult {
+    let q = Query::parse(raw);
+    let names: Vec<&str> = q
+        .one("name")
+        .into_iter()
+        .filter(|n| !n.is_empty())
+        .collect();
+    let category = q.one("category").filter(|c| !c.is_empty());
+    let st = sb.lock();
+    let items: Vec<_> = st
+        .org
+        .data_actions
+        .iter()
+        .filter(|a| names_match(&names, &a.spec.name))
+        .filter(|a| category.is_none_or(|c| a.spec.integration.eq_ignore_ascii_case(c)))
+        .collect();
+    org_listing(
+        &q,
+        items,
+        |a| &a.spec.name,
+        org::action_json,
+        "/api/v2/integrations/actions",
+    )
+}
+
+/// `GET /api/v2/flows/datatables` → `DataTablesDomainEntityListing`, filter `name`;
+/// `expand=schema` adds each table's schema.
+async fn datatables_list(AxState(sb): AxState<Sandbox>, RawQuery(raw): RawQuery) -> ApiResult {
+    let q = Query::parse(raw);
+    let names: Vec<&str> = q
+        .one("name")
+        .into_iter()
+        .filter(|n| !n.is_empty())
+        .collect();
+    let with_schema = q.all("expand").contains(&"schema");
+    let st = sb.lock();
+    let items: Vec<_> = st
+        .org
+        .data_tables
+        .iter()
+        .filter(|t| names_match(&names, &t.spec.name))
+        .collect();
+    org_listing(
+        &q,
+        items,
+        |t| &t.spec.name,
+        |t| org::data_table_json(t, with_schema),
+        "/api/v2/flows/datatables",
+    )
+}
+
+/// `GET /api/v2/architect/schedulegroups` → `ScheduleGroupEntityListing`, filter `name`.
+async fn schedule_groups_list(AxState(sb): AxState<Sandbox>, RawQuery(raw): RawQuery) -> ApiResult {
+    let q = Query::parse(raw);
+    let names: Vec<&str> = q
+        .one("name")
+        .into_iter()
+        .filter(|n| !n.is_empty())
+        .collect();
+    let st = sb.lock();
+    let items: Vec<_> = st
+        .org
+        .schedule_groups
+        .iter()
+        .filter(|g| names_match(&names, &g.spec.name))
+        .collect();
+    org_listing(
+        &q,
+        items,
+        |g| &g.spec.name,
+        org::schedule_group_json,
+        "/api/v2/architect/schedulegroups",
+    )
+}
+
+/// `GET /api/v2/architect/prompts` → `PromptEntityListing`, filter `name` (repeatable).
+async fn prompts_list(AxState(sb): AxState<Sandbox>, RawQuery(raw): RawQuery) -> ApiResult {
+    let q = Query::parse(raw);
+    let names = q.all("name");
+    let st = sb.lock();
+    let items: Vec<_> = st
+        .org
+        .prompts
+        .iter()
+        .filter(|p| names_match(&names, &p.spec.name))
+        .collect();
+    org_listing(
+        &q,
+        items,
+        |p| &p.spec.name,
+        org::prompt_json,
+        "/api/v2/architect/prompts",
+    )
 }
 
 // ---------------------------------------------------------------------------------------

@@ -191,6 +191,20 @@ pub mod unverified {
     /// The key that names a queue as `targetQueue: {lit: {name: X}}` (transfer actions, menu
     /// choices and `settingsErrorHandling`, corpus); every such queue must exist.
     pub const QUEUE_KEY: &str = "targetQueue";
+    /// `callData: {category: {<integration>: {dataAction: {<action>: {inputs,
+    /// successOutputs, failureOutputs}}}}}` (corpus: callback-prioritization, ani-blacklist).
+    pub const CALL_DATA_ACTION: &str = "callData";
+    /// `dataTableLookup: {dataTable: {<table>: {foundOutputs, failureOutputs}}}` (corpus:
+    /// CacheExampleFlow, ani-blacklist).
+    pub const TABLE_LOOKUP_ACTION: &str = "dataTableLookup";
+    /// A schedule group named as `scheduleGroup: {lit: {name: X}}`: by analogy with
+    /// `targetQueue` and `emergencyGroup: {lit: {name}}` (corpus: DR-Emergency-IVR); the
+    /// one corpus `evaluateScheduleGroup` passes `exp: ToScheduleGroup(NOT_SET)` instead.
+    /// WEAKER EVIDENCE: no published file names a schedule group literally.
+    pub const SCHEDULE_GROUP_KEY: &str = "scheduleGroup";
+    /// An Architect prompt is named in expressions as `Prompt.<name>` (Architect's
+    /// expression syntax). WEAKER EVIDENCE: no corpus file uses a prompt.
+    pub const PROMPT_PREFIX: &str = "Prompt.";
     /// Message of the random job failure, mimicking a backend rate limit that TF retries
     /// (`isRetryableJobFailure` looks for "exit code: 107").
     pub const RETRYABLE_FAILURE: &str = "Error: ArchSession.startWithAuthToken - backend request failed with status 429 (Too Many Requests) while publishing flow '{name}': could not find the flow with id '{id}'. exit code: 107";
@@ -338,6 +352,62 @@ pub struct Analysis {
     pub modules: Vec<(String, String)>,
     /// (queue name, naming action or setting), in document order.
     pub queues: Vec<(String, String)>,
+    /// Data actions, data tables, schedule groups and prompts the flow names, in document
+    /// order.
+    pub objects: Vec<NamedObject>,
+}
+
+/// An org object (other than a queue or module) a flow names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrgObject {
+    /// A data action with the inputs and success outputs the flow maps.
+    DataAction {
+        integration: String,
+        action: String,
+        inputs: Vec<String>,
+        outputs: Vec<String>,
+    },
+    /// A data table with the columns the flow reads when the key is found.
+    DataTable {
+        table: String,
+        outputs: Vec<String>,
+    },
+    ScheduleGroup(String),
+    Prompt(String),
+}
+
+/// Where a flow names an org object: the naming action and the JSON pointer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedObject {
+    pub object: OrgObject,
+    pub action: String,
+    pub at: String,
+}
+
+/// The `Prompt.<name>` references in an expression (or in a text that is one).
+pub fn prompt_names(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(i) = text[from..].find(PROMPT_PREFIX) {
+        let start = from + i;
+        from = start + PROMPT_PREFIX.len();
+        let ident_before = start > 0 && {
+            let b = bytes[start - 1];
+            b.is_ascii_alphanumeric() || b == b'_' || b == b'.'
+        };
+        if ident_before {
+            continue;
+        }
+        let name: String = text[from..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if !name.is_empty() && !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
 }
 
 /// `Flow.type` and `Dependency.type` for a root key.
@@ -492,12 +562,16 @@ pub fn analyze(yaml: &str) -> Result<Analysis, Vec<String>> {
         errors: &mut errors,
         modules: Vec::new(),
         queues: Vec::new(),
+        objects: Vec::new(),
         ancestors: Vec::new(),
     };
     let mut at = format!("/{}", escape(&root_key));
     walk.mapping(root, &mut at, Place::default());
     let Walk {
-        modules, queues, ..
+        modules,
+        queues,
+        objects,
+        ..
     } = walk;
     if module {
         for (m, action) in &modules {
@@ -513,6 +587,7 @@ pub fn analyze(yaml: &str) -> Result<Analysis, Vec<String>> {
             name,
             modules,
             queues,
+            objects,
         })
     } else {
         Err(errors)
@@ -585,6 +660,7 @@ struct Walk<'a> {
     errors: &'a mut Vec<String>,
     modules: Vec<(String, String)>,
     queues: Vec<(String, String)>,
+    objects: Vec<NamedObject>,
     ancestors: Vec<&'a Mapping>,
 }
 
@@ -600,6 +676,33 @@ impl<'a> Walk<'a> {
             if k.ends_with("Ref") {
                 if let Some(r) = as_str(v) {
                     self.reference(&k, &r, at, place);
+                }
+            }
+            // Strings that may hold an expression (not spoken text, names or descriptions).
+            let text = match v {
+                Value::String(t)
+                    if !matches!(k.as_str(), "tts" | "name" | "description" | "refId") =>
+                {
+                    t.as_str()
+                }
+                _ => "",
+            };
+            {
+                for p in prompt_names(text) {
+                    self.objects.push(NamedObject {
+                        object: OrgObject::Prompt(p),
+                        action: owner.clone(),
+                        at: at.clone(),
+                    });
+                }
+            }
+            if k == SCHEDULE_GROUP_KEY {
+                if let Some(g) = queue_literal(v) {
+                    self.objects.push(NamedObject {
+                        object: OrgObject::ScheduleGroup(g),
+                        action: owner.clone(),
+                        at: at.clone(),
+                    });
                 }
             }
             if k == "exp" {
@@ -709,6 +812,11 @@ impl<'a> Walk<'a> {
                             )),
                         }
                     }
+                    CALL_DATA_ACTION | TABLE_LOOKUP_ACTION => {
+                        if let Value::Mapping(b) = body {
+                            self.org_objects(&kind, b, at, &action_name);
+                        }
+                    }
                     _ => {}
                 }
                 if let Value::Mapping(b) = body {
@@ -717,6 +825,92 @@ impl<'a> Walk<'a> {
                 at.truncate(l);
             }
             at.truncate(len);
+        }
+    }
+
+    /// The data actions (`callData`) and data tables (`dataTableLookup`) an action names,
+    /// as map keys (see `CALL_DATA_ACTION`, `TABLE_LOOKUP_ACTION`).
+    fn org_objects(&mut self, kind: &str, body: &Mapping, at: &str, action_name: &str) {
+        let keys = |m: Option<&Value>| -> Vec<String> {
+            match m {
+                Some(Value::Mapping(m)) => m.keys().filter_map(as_str).collect(),
+                _ => Vec::new(),
+            }
+        };
+        let name = self.name;
+        if kind == CALL_DATA_ACTION {
+            let Some(Value::Mapping(category)) = get(body, "category") else {
+                self.errors.push(format!(
+                    "Error: Flow '{name}': action '{action_name}' (callData) at {at} does not name a data action (category.<integration>.dataAction.<action>)"
+                ));
+                return;
+            };
+            for (integration, v) in category {
+                let Some(integration) = as_str(integration) else {
+                    continue;
+                };
+                let actions = match v {
+                    Value::Mapping(m) => match get(m, "dataAction") {
+                        Some(Value::Mapping(a)) => Some(a),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let Some(actions) = actions.filter(|a| !a.is_empty()) else {
+                    self.errors.push(format!(
+                        "Error: Flow '{name}': action '{action_name}' (callData) at {at}/category/{} does not name a data action",
+                        escape(&integration)
+                    ));
+                    continue;
+                };
+                for (action, spec) in actions {
+                    let Some(action) = as_str(action) else {
+                        continue;
+                    };
+                    let spec = match spec {
+                        Value::Mapping(m) => Some(m),
+                        _ => None,
+                    };
+                    self.objects.push(NamedObject {
+                        object: OrgObject::DataAction {
+                            integration: integration.clone(),
+                            action: action.clone(),
+                            inputs: keys(spec.and_then(|m| get(m, "inputs"))),
+                            outputs: keys(spec.and_then(|m| get(m, "successOutputs"))),
+                        },
+                        action: action_name.to_owned(),
+                        at: format!(
+                            "{at}/category/{}/dataAction/{}",
+                            escape(&integration),
+                            escape(&action)
+                        ),
+                    });
+                }
+            }
+        } else {
+            let Some(Value::Mapping(tables)) =
+                get(body, "dataTable").filter(|t| matches!(t, Value::Mapping(m) if !m.is_empty()))
+            else {
+                self.errors.push(format!(
+                    "Error: Flow '{name}': action '{action_name}' (dataTableLookup) at {at} does not name a data table"
+                ));
+                return;
+            };
+            for (table, spec) in tables {
+                let Some(table) = as_str(table) else { continue };
+                let spec = match spec {
+                    Value::Mapping(m) => Some(m),
+                    _ => None,
+                };
+                self.objects.push(NamedObject {
+                    object: OrgObject::DataTable {
+                        table: table.clone(),
+                        outputs: keys(spec.and_then(|m| get(m, "foundOutputs"))),
+                    },
+                    action: action_name.to_owned(),
+                    at: format!("{at}/dataTable/{}", escape(&table)),
+                });
+            }
         }
     }
 
@@ -957,6 +1151,17 @@ commonModule:
         assert!(errors(&y).contains(
             "a common module cannot call a common module: action 'Nested' calls 'Other'"
         ));
+    }
+
+    #[test]
+    fn prompt_references_in_expressions() {
+        assert_eq!(
+            prompt_names(
+                "Append(ToAudio(Prompt.Welcome_1), ToAudio(Prompt.Bye), Prompt.Welcome_1)"
+            ),
+            vec!["Welcome_1".to_owned(), "Bye".to_owned()]
+        );
+        assert!(prompt_names("Flow.MyPrompt.x + SystemPrompt.y").is_empty());
     }
 
     /// Every voice flow of the corpus of real files passes the check (placeholders filled).

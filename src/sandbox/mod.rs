@@ -20,6 +20,7 @@ mod api;
 pub mod archy;
 pub mod bench;
 pub mod calls;
+pub mod org;
 pub mod snapshot;
 pub mod state;
 
@@ -69,6 +70,51 @@ pub struct SandboxOptions {
     /// Lifetime of access tokens (expires_in), seconds
     #[arg(long, default_value_t = 86400)]
     pub token_ttl: u64,
+    /// JSON file of org objects to seed: {dataActions, dataTables, scheduleGroups, prompts},
+    /// each entry the body of the matching `POST /sandbox/...` admin call
+    #[arg(long = "org", value_name = "FILE", value_parser = parse_org_file)]
+    pub org: Option<org::OrgFile>,
+    /// Schedule group to seed, with what it evaluates to (repeatable)
+    #[arg(long = "schedule-group", value_name = "NAME=open|closed|holiday|emergency", value_parser = parse_schedule_group)]
+    pub schedule_groups: Vec<org::ScheduleGroupSpec>,
+    /// Architect prompt to seed (repeatable)
+    #[arg(long = "prompt", value_name = "NAME", value_parser = parse_prompt)]
+    pub prompts: Vec<org::PromptSpec>,
+}
+
+/// The org objects the shipped examples name (examples/sandbox-org.json, built in):
+/// what `serve --sandbox` seeds unless `--sandbox-org` is given.
+pub fn demo_org() -> org::OrgFile {
+    let f: org::OrgFile = serde_json::from_str(include_str!("../../examples/sandbox-org.json"))
+        .expect("examples/sandbox-org.json parses (unit-tested)");
+    f
+}
+
+/// Reads and checks an `--org` file.
+pub fn parse_org_file(path: &str) -> Result<org::OrgFile, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let f: org::OrgFile = serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
+    f.check().map_err(|e| format!("{path}: {e}"))?;
+    Ok(f)
+}
+
+fn parse_schedule_group(s: &str) -> Result<org::ScheduleGroupSpec, String> {
+    let (name, state) = s
+        .rsplit_once('=')
+        .ok_or_else(|| "expected NAME=open|closed|holiday|emergency".to_owned())?;
+    let spec = org::ScheduleGroupSpec {
+        name: name.to_owned(),
+        state: serde_json::from_value(serde_json::Value::String(state.to_owned()))
+            .map_err(|_| format!("unknown state '{state}': open, closed, holiday or emergency"))?,
+    };
+    spec.check().map_err(|e| e.to_string())?;
+    Ok(spec)
+}
+
+fn parse_prompt(s: &str) -> Result<org::PromptSpec, String> {
+    let spec = org::PromptSpec { name: s.to_owned() };
+    spec.check().map_err(|e| e.to_string())?;
+    Ok(spec)
 }
 
 impl Default for SandboxOptions {
@@ -83,6 +129,9 @@ impl Default for SandboxOptions {
             job_duration_ms: 500,
             job_failure_rate: 0.0,
             token_ttl: 86400,
+            org: None,
+            schedule_groups: Vec::new(),
+            prompts: Vec::new(),
         }
     }
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::SandboxOptions;
 use super::archy::unverified::{HOME_DIVISION_ID, HOME_DIVISION_NAME};
+use super::org::Org;
 
 /// Limits and faults, changeable at run time through `/sandbox/faults`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -223,6 +224,8 @@ pub struct State {
     pub jobs: HashMap<Uuid, JobRec>,
     pub tokens: HashMap<String, Token>,
     pub queues: Vec<Queue>,
+    /// Data actions, data tables, schedule groups and prompts.
+    pub org: Org,
     /// Route template ("GET /api/v2/flows/{flowId}") → status → count.
     pub counters: BTreeMap<String, BTreeMap<u16, u64>>,
     /// Bumped by reset, so jobs started before a reset do not write into the new state.
@@ -242,6 +245,7 @@ impl State {
             jobs: HashMap::new(),
             tokens: HashMap::new(),
             queues: queue_names.into_iter().map(new_queue).collect(),
+            org: seed_org(opts),
             counters: BTreeMap::new(),
             generation: 0,
         }
@@ -275,6 +279,21 @@ impl State {
         v.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
         v
     }
+}
+
+/// The org objects of `--org`, `--schedule-group` and `--prompt`.
+fn seed_org(opts: &SandboxOptions) -> Org {
+    let mut org = Org::default();
+    if let Some(f) = &opts.org {
+        org.add_file(f.clone());
+    }
+    for g in &opts.schedule_groups {
+        org.add_schedule_group(g.clone());
+    }
+    for p in &opts.prompts {
+        org.add_prompt(p.clone());
+    }
+    org
 }
 
 pub fn new_queue(name: String) -> Queue {

@@ -45,6 +45,17 @@ impl Org {
             .unwrap()
     }
 
+    pub async fn admin_post(&self, path: &str, body: Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+    }
+
     pub async fn faults(&self, patch: Value) {
         let r = self
             .http

@@ -342,7 +342,7 @@ async fn architect_failures_skip_callers_and_retry_succeeds() {
 }
 
 #[tokio::test]
-async fn an_unknown_queue_fails_only_its_step_with_the_archy_messages() {
+async fn an_unknown_queue_fails_the_job_in_the_preflight_before_any_publish() {
     let (org, _dir, app) = setup(50).await;
     let lonely = json!({
         "name": "Lonely_Route",
@@ -363,15 +363,28 @@ async fn an_unknown_queue_fails_only_its_step_with_the_archy_messages() {
     let job = app.submit(&request).await;
     let job = app.wait_terminal(job["id"].as_str().unwrap(), LONG).await;
     assert_eq!(job["status"], "failed");
-    let s = step(&job, "Lonely_Route");
-    assert_eq!(s["state"], "failed");
-    assert_eq!(s["error"]["kind"], "architect_job_failed");
-    let text = s["error"]["messages"].to_string();
-    assert!(text.contains("No Such Queue"), "{s:#}");
-    for f in [MODULE, "Inbound_Flow_A", "Inbound_Flow_B"] {
-        assert_eq!(step(&job, f)["state"], "succeeded");
+    let error = job["error"].as_str().unwrap();
+    assert!(
+        error.contains("queue 'No Such Queue' is missing; used by flow 'Lonely_Route' node 'R'"),
+        "{job:#}"
+    );
+    for f in [MODULE, "Inbound_Flow_A", "Inbound_Flow_B", "Lonely_Route"] {
+        assert_eq!(step(&job, f)["state"], "pending", "{f}");
     }
-    assert_eq!(job["progress"]["failed"], 1);
+    assert_eq!(org.jobs_registered().await, 0);
+    // Once the queue exists, a retry publishes everything.
+    org.admin_post("/sandbox/queues", json!({"name": "No Such Queue"}))
+        .await;
+    let r = app
+        .post(
+            &format!("/v1/jobs/{}/retry", job["id"].as_str().unwrap()),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 202, "{}", r.text().await.unwrap());
+    let job = app.wait_terminal(job["id"].as_str().unwrap(), LONG).await;
+    assert_eq!(job["status"], "succeeded", "{job:#}");
+    assert_eq!(org.flows().await.len(), 4);
 }
 
 #[tokio::test]
@@ -463,4 +476,106 @@ async fn job_lists_filter_and_page() {
         .await
         .unwrap();
     assert!(none["items"].as_array().unwrap().is_empty());
+}
+
+/// Before its first publish, a job resolves every org object its flows name: two missing
+/// queues fail the job with one error naming each and the flow and node that uses it, and
+/// nothing is published (not even the module, which names nothing missing).
+#[tokio::test]
+async fn preflight_fails_the_job_before_any_publish_when_objects_are_missing() {
+    let org = spawn_org(50).await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app(&org, dir.path(), fast_worker()).await;
+    let example = |f: &str| -> Value {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(f);
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    app.store(&example("language_select.json")).await;
+    app.store(&example("support_line.json")).await;
+    let job = app
+        .submit(&json!({
+            "target": TARGET,
+            "flows": [
+                {"template": "Language_Select"},
+                {"template": "Support_Line", "params": {"billing_queue": "Billing_Missing", "support_queue": "Support_Missing"}},
+            ]
+        }))
+        .await;
+    let job = app.wait_terminal(job["id"].as_str().unwrap(), LONG).await;
+    assert_eq!(job["status"], "failed", "{job:#}");
+    let error = job["error"].as_str().unwrap();
+    assert!(error.contains("(2)"), "{error}");
+    assert!(
+        error.contains("queue 'Billing_Missing' is missing; used by flow 'Support_Line' node 'ToBilling' (/draft/nodes/ToBilling/properties/queueName)"),
+        "{error}"
+    );
+    assert!(
+        error.contains("queue 'Support_Missing' is missing"),
+        "{error}"
+    );
+    assert_eq!(org.jobs_registered().await, 0);
+    assert!(org.flows().await.is_empty());
+}
+
+/// The contact-centre examples (examples/authenticate.json, business_hours.json,
+/// language_select.json, main_line.json) provision through one job: against an org without
+/// the data action and schedule group they name, the preflight lists both with their
+/// flows and nodes and nothing is published; once the objects of examples/sandbox-org.json
+/// are created through the admin API, a retry publishes all four.
+#[tokio::test]
+async fn the_contact_centre_examples_provision_once_their_org_objects_exist() {
+    let org = spawn_org(30).await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app(&org, dir.path(), fast_worker()).await;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let read = |f: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(root.join(f)).unwrap()).unwrap()
+    };
+    for f in [
+        "language_select.json",
+        "business_hours.json",
+        "authenticate.json",
+        "main_line.json",
+    ] {
+        app.store(&read(f)).await;
+    }
+    let job = app
+        .submit(&json!({
+            "target": TARGET,
+            "flows": [
+                {"template": "Language_Select"},
+                {"template": "Business_Hours"},
+                {"template": "Authenticate"},
+                {"template": "Main_Line"},
+            ]
+        }))
+        .await;
+    let id = job["id"].as_str().unwrap().to_owned();
+    let job = app.wait_terminal(&id, LONG).await;
+    assert_eq!(job["status"], "failed", "{job:#}");
+    let error = job["error"].as_str().unwrap();
+    assert!(
+        error.contains("data action 'Customer DB/Verify PIN' is missing; used by flow 'Authenticate' node 'Verify' (/draft/nodes/Verify/properties/action)"),
+        "{error}"
+    );
+    assert!(
+        error.contains("schedule group 'Customer Care Hours' is missing; used by flow 'Business_Hours' node 'Evaluate'"),
+        "{error}"
+    );
+    assert!(org.flows().await.is_empty());
+
+    let objects = read("sandbox-org.json");
+    for a in objects["dataActions"].as_array().unwrap() {
+        org.admin_post("/sandbox/data-actions", a.clone()).await;
+    }
+    for g in objects["scheduleGroups"].as_array().unwrap() {
+        org.admin_post("/sandbox/schedule-groups", g.clone()).await;
+    }
+    let r = app.post(&format!("/v1/jobs/{id}/retry"), &json!({})).await;
+    assert_eq!(r.status().as_u16(), 202);
+    let job = app.wait_terminal(&id, LONG).await;
+    assert_eq!(job["status"], "succeeded", "{job:#}");
+    assert_eq!(org.flows().await.len(), 4);
 }
