@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 
+use super::org::Org;
 use super::state::State;
 use crate::archy::interpret::{self, Call, MAX_ACTIONS, Published};
 use crate::simulate::SimInput;
@@ -59,9 +60,16 @@ impl Published for Modules {
     }
 }
 
-/// The entry flow's published file and every published module's, copied under the lock
-/// (parsing happens after it is released).
-pub fn snapshot(st: &State, flow: &str) -> Result<(String, Modules), CallError> {
+/// What a call needs, copied under the lock (parsing happens after it is released): the
+/// entry flow's published file, every published module's, and the org's objects.
+pub struct Snapshot {
+    pub entry: String,
+    pub modules: Modules,
+    pub org: Org,
+}
+
+/// Copies what a call through `flow` needs.
+pub fn snapshot(st: &State, flow: &str) -> Result<Snapshot, CallError> {
     let published = |f: &super::state::FlowRec| f.published_version().and_then(|v| v.yaml.clone());
     let entry = ["INBOUNDCALL", "INQUEUECALL", "OUTBOUNDCALL"]
         .into_iter()
@@ -73,17 +81,23 @@ pub fn snapshot(st: &State, flow: &str) -> Result<(String, Modules), CallError> 
         .filter(|f| f.flow_type == "COMMONMODULE")
         .filter_map(|f| Some((f.name.clone(), published(f)?)))
         .collect();
-    Ok((
+    Ok(Snapshot {
         entry,
-        Modules {
+        modules: Modules {
             raw,
             parsed: RefCell::new(HashMap::new()),
         },
-    ))
+        org: st.org.clone(),
+    })
 }
 
-/// Checks the request and runs the call.
-pub fn place(req: &CallRequest, entry: &str, modules: &dyn Published) -> Result<Call, CallError> {
+/// Checks the request and runs the call in the org's objects.
+pub fn place(req: &CallRequest, snap: &Snapshot) -> Result<Call, CallError> {
+    let Snapshot {
+        entry,
+        modules,
+        org,
+    } = snap;
     let entry: Value =
         serde_yaml_ng::from_str(entry).map_err(|e| CallError::Unreadable(e.to_string()))?;
     let inputs = req
@@ -101,5 +115,5 @@ pub fn place(req: &CallRequest, entry: &str, modules: &dyn Published) -> Result<
     if max == 0 || max > MAX_ACTIONS {
         return Err(CallError::BadLimit);
     }
-    Ok(interpret::call(&entry, modules, &inputs, max))
+    Ok(interpret::call_with_org(&entry, modules, &inputs, max, org))
 }
