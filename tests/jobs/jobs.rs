@@ -521,9 +521,10 @@ async fn preflight_fails_the_job_before_any_publish_when_objects_are_missing() {
 
 /// The contact-centre examples (examples/authenticate.json, business_hours.json,
 /// language_select.json, main_line.json) provision through one job: against an org without
-/// the data action and schedule group they name, the preflight lists both with their
-/// flows and nodes and nothing is published; once the objects of examples/sandbox-org.json
-/// are created through the admin API, a retry publishes all four.
+/// the data action and schedule group they name, a dry run reports the preflight's error
+/// and the real job fails with the same error, listing both with their flows and nodes,
+/// and nothing is published; once the objects of examples/sandbox-org.json are created
+/// through the admin API, a dry run succeeds and a retry publishes all four.
 #[tokio::test]
 async fn the_contact_centre_examples_provision_once_their_org_objects_exist() {
     let org = spawn_org(30).await;
@@ -541,21 +542,36 @@ async fn the_contact_centre_examples_provision_once_their_org_objects_exist() {
     ] {
         app.store(&read(f)).await;
     }
-    let job = app
-        .submit(&json!({
-            "target": TARGET,
-            "flows": [
-                {"template": "Language_Select"},
-                {"template": "Business_Hours"},
-                {"template": "Authenticate"},
-                {"template": "Main_Line"},
-            ]
-        }))
-        .await;
+    let request = json!({
+        "target": TARGET,
+        "flows": [
+            {"template": "Language_Select"},
+            {"template": "Business_Hours"},
+            {"template": "Authenticate"},
+            {"template": "Main_Line"},
+        ]
+    });
+    let mut dry_request = request.clone();
+    dry_request["dry_run"] = json!(true);
+    let dry = app.submit(&dry_request).await;
+    assert_eq!(dry["status"], "failed", "{dry:#}");
+    let dry_error = dry["error"]
+        .as_str()
+        .expect("the dry run names the missing objects");
+    assert!(
+        steps(&dry).iter().all(|s| s["state"] == "skipped"),
+        "{dry:#}"
+    );
+
+    let job = app.submit(&request).await;
     let id = job["id"].as_str().unwrap().to_owned();
     let job = app.wait_terminal(&id, LONG).await;
     assert_eq!(job["status"], "failed", "{job:#}");
     let error = job["error"].as_str().unwrap();
+    assert_eq!(
+        error, dry_error,
+        "a dry run reports what the real job fails on"
+    );
     assert!(
         error.contains("data action 'Customer DB/Verify PIN' is missing; used by flow 'Authenticate' node 'Verify' (/draft/nodes/Verify/properties/action)"),
         "{error}"
@@ -573,6 +589,9 @@ async fn the_contact_centre_examples_provision_once_their_org_objects_exist() {
     for g in objects["scheduleGroups"].as_array().unwrap() {
         org.admin_post("/sandbox/schedule-groups", g.clone()).await;
     }
+    let dry = app.submit(&dry_request).await;
+    assert_eq!(dry["status"], "succeeded", "{dry:#}");
+    assert!(dry["error"].is_null(), "{dry:#}");
     let r = app.post(&format!("/v1/jobs/{id}/retry"), &json!({})).await;
     assert_eq!(r.status().as_u16(), 202);
     let job = app.wait_terminal(&id, LONG).await;
