@@ -66,7 +66,7 @@ impl Published for BTreeMap<String, Value> {
 
 /// The org objects a call reaches besides modules: a simulation's `org` ([`SimOrg`], answers
 /// in order) or the sandbox's own objects (answers chosen by input).
-pub trait Org {
+pub trait OrgObjects {
     /// The answer of data action `integration`/`action` to `inputs` (NOT_SET is `None`);
     /// `nth` is how many times this call ran the action before. `None`: no such action.
     fn data_action(
@@ -91,7 +91,7 @@ pub trait Org {
     fn participant_data(&self) -> BTreeMap<String, String>;
 }
 
-impl Org for SimOrg {
+impl OrgObjects for SimOrg {
     fn data_action(
         &self,
         integration: &str,
@@ -146,7 +146,7 @@ pub fn call_with_org(
     modules: &dyn Published,
     inputs: &[SimInput],
     max_actions: usize,
-    org: &dyn Org,
+    org: &dyn OrgObjects,
 ) -> Call {
     let mut m = Machine {
         org,
@@ -641,7 +641,7 @@ struct Frame {
 }
 
 struct Machine<'a> {
-    org: &'a dyn Org,
+    org: &'a dyn OrgObjects,
     answers_used: HashMap<String, usize>,
     participant: BTreeMap<String, String>,
     participant_set: BTreeMap<String, String>,

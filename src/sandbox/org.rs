@@ -526,7 +526,10 @@ fn matches(when: &BTreeMap<String, Value>, inputs: &BTreeMap<String, Option<Stri
         match (got, want) {
             (None, _) => false,
             (Some(g), Value::String(w)) => g == w,
-            (Some(g), w) => g == w.to_string(),
+            (Some(g), Value::Number(n)) => g == n.to_string(),
+            (Some(g), Value::Bool(b)) => g == if *b { "true" } else { "false" },
+            // `check` admits only typed scalars in `when`.
+            (Some(_), _) => false,
         }
     })
 }
@@ -534,7 +537,7 @@ fn matches(when: &BTreeMap<String, Value>, inputs: &BTreeMap<String, Option<Stri
 /// A call placed through the sandbox's published flows (`POST /sandbox/calls`) meets the
 /// sandbox's own objects: a data action answers with its first scripted response whose
 /// `when` matches the inputs (no match: the failure output), tables are read by key.
-impl crate::archy::interpret::Org for Org {
+impl crate::archy::interpret::OrgObjects for Org {
     fn data_action(
         &self,
         integration: &str,
@@ -865,7 +868,7 @@ inboundCall:
     /// match is a failure), a table by key, a schedule group with its state.
     #[test]
     fn calls_see_answers_chosen_by_input() {
-        use crate::archy::interpret::Org as Calls;
+        use crate::archy::interpret::OrgObjects as Calls;
         use crate::simulate::DataActionAnswer;
         let mut org = Org::default();
         org.add_data_action(
