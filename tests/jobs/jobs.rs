@@ -387,6 +387,53 @@ async fn an_unknown_queue_fails_the_job_in_the_preflight_before_any_publish() {
     assert_eq!(org.flows().await.len(), 4);
 }
 
+/// Flows a job leaves `unchanged` (created succeeded) do not skip the preflight of the
+/// flows it does publish; a dry run of the same request reports the same error.
+#[tokio::test]
+async fn the_preflight_runs_when_some_flows_are_unchanged() {
+    let (org, _dir, app) = setup(50).await;
+    let request = seed_request(&org).await;
+    let first = app.submit(&request).await;
+    let first = app.wait_terminal(first["id"].as_str().unwrap(), LONG).await;
+    assert_eq!(first["status"], "succeeded", "{first:#}");
+    let registered = org.jobs_registered().await;
+    app.store(&json!({
+        "name": "Lonely_Route",
+        "type": "inbound",
+        "draft": {"startNode": "R", "nodes": {
+            "R": {"id": "R", "type": "Route", "properties": {"queueName": "No Such Queue"},
+                  "onError": {"nextNode": "Bye"}},
+            "Bye": {"id": "Bye", "type": "Disconnect"}
+        }}
+    }))
+    .await;
+    let mut request = request;
+    request["flows"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"template": "Lonely_Route"}));
+    let mut dry = request.clone();
+    dry["dry_run"] = json!(true);
+    let dry = app.submit(&dry).await;
+    let job = app.submit(&request).await;
+    assert_eq!(step(&job, MODULE)["action"], "unchanged", "{job:#}");
+    let job = app.wait_terminal(job["id"].as_str().unwrap(), LONG).await;
+    assert_eq!(job["status"], "failed", "{job:#}");
+    let error = job["error"].as_str().unwrap();
+    assert!(
+        error.contains("queue 'No Such Queue' is missing; used by flow 'Lonely_Route' node 'R'"),
+        "{job:#}"
+    );
+    assert_eq!(step(&job, "Lonely_Route")["state"], "pending", "{job:#}");
+    assert_eq!(
+        org.jobs_registered().await,
+        registered,
+        "nothing was published"
+    );
+    assert_eq!(dry["status"], "failed", "{dry:#}");
+    assert_eq!(dry["error"].as_str(), Some(error), "{dry:#}");
+}
+
 #[tokio::test]
 async fn events_stream_replays_and_closes_after_the_final_event() {
     let (org, _dir, app) = setup(50).await;
