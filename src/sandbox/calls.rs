@@ -117,3 +117,67 @@ pub fn place(req: &CallRequest, snap: &Snapshot) -> Result<Call, CallError> {
     }
     Ok(interpret::call_with_org(&entry, modules, &inputs, max, org))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::org::PromptSpec;
+    use crate::simulate::OutcomeKind;
+
+    const LINE: &str = r#"
+inboundCall:
+  name: Line
+  startUpRef: "/inboundCall/tasks/task[Main]"
+  tasks:
+    - task:
+        name: Main
+        refId: Main
+        actions:
+          - playAudio: {name: System, audio: {prompt: PromptSystem.welcome}}
+          - playAudio: {name: Hello, audio: {prompt: Prompt.Hello}}
+          - disconnect: {name: Bye}
+"#;
+
+    fn place_in(org: Org) -> Call {
+        let snap = Snapshot {
+            entry: LINE.to_owned(),
+            modules: Modules {
+                raw: Vec::new(),
+                parsed: RefCell::new(HashMap::new()),
+            },
+            org,
+        };
+        let req = CallRequest {
+            flow: "Line".into(),
+            inputs: Vec::new(),
+            max_actions: None,
+        };
+        place(&req, &snap).unwrap()
+    }
+
+    /// System prompts are in every org; a user prompt must be one of the sandbox's.
+    #[test]
+    fn user_prompts_come_from_the_sandbox_org() {
+        let call = place_in(Org::default());
+        assert_eq!(call.outcome.kind, OutcomeKind::Error, "{call:?}");
+        assert!(
+            call.outcome
+                .message
+                .as_deref()
+                .is_some_and(|m| m.contains("'Prompt.Hello' is not in the org")),
+            "{call:?}"
+        );
+        let mut org = Org::default();
+        org.add_prompt(PromptSpec {
+            name: "hello".into(),
+        });
+        let call = place_in(org);
+        assert_eq!(call.outcome.kind, OutcomeKind::Disconnected, "{call:?}");
+        let said: Vec<_> = call
+            .transcript
+            .iter()
+            .filter_map(|l| l.text.clone())
+            .collect();
+        assert_eq!(said, ["[prompt welcome]", "[prompt Hello]"]);
+    }
+}
