@@ -690,11 +690,12 @@ pub fn schedule_group_json(g: &Stored<ScheduleGroupSpec>) -> Value {
     })
 }
 
-/// `Prompt`.
+/// `Prompt` (its `division` is the SDK model's `WritableStarrableDivision`).
 pub fn prompt_json(p: &Stored<PromptSpec>) -> Value {
     json!({
         "id": p.id.to_string(),
         "name": p.spec.name,
+        "division": division_json(),
         "resources": [],
         "selfUri": format!("/api/v2/architect/prompts/{}", p.id),
     })

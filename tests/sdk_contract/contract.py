@@ -143,7 +143,8 @@ def org_objects(base, api_client):
     check(isinstance(prompts, gc.PromptEntityListing), "PromptEntityListing")
     check(sorted(p.name for p in prompts.entities) == ["Contract_Bye", "Contract_Welcome"],
           f"prompts {prompts}")
-    check(all(isinstance(p, gc.Prompt) and p.id for p in prompts.entities), "Prompt")
+    check(all(isinstance(p, gc.Prompt) and p.id and p.division.name == "Home"
+              for p in prompts.entities), f"Prompt {prompts}")
 
 
 def main():
