@@ -21,6 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::{AppState, TAG_OPERATIONS};
+use crate::jobs::model::{JobStatus, StepState};
 use crate::store::Store;
 
 /// Metric names; the other modules' names are contracts with dashboards, keep them stable.
@@ -180,15 +181,13 @@ pub fn render(extra: &str) -> String {
 
 /// Job statuses and step states always reported (as 0 when absent), so a gauge drops to 0
 /// instead of vanishing.
-const JOB_STATES: &[&str] = &["queued", "running", "succeeded", "failed", "cancelled"];
-const STEP_STATES: &[&str] = &[
-    "pending",
-    "running",
-    "succeeded",
-    "failed",
-    "skipped",
-    "cancelled",
-];
+fn job_states() -> Vec<&'static str> {
+    JobStatus::ALL.iter().map(|s| s.as_str()).collect()
+}
+
+fn step_states() -> Vec<&'static str> {
+    StepState::ALL.iter().map(|s| s.as_str()).collect()
+}
 
 /// Gauges read from the database at scrape time: jobs and steps by state
 /// (`SELECT state, COUNT(*) ... GROUP BY state`). A failing query is logged and the gauges
@@ -211,8 +210,8 @@ pub async fn state_gauges(store: &Store) -> String {
         }
         out
     };
-    let jobs = samples(JOB_STATES, &counts.jobs);
-    let steps = samples(STEP_STATES, &counts.steps);
+    let jobs = samples(&job_states(), &counts.jobs);
+    let steps = samples(&step_states(), &counts.steps);
     let mut out = gauge_family(names::JOBS, "Provisioning jobs by status", &as_refs(&jobs));
     out.push_str(&gauge_family(
         names::STEPS,
