@@ -235,8 +235,9 @@ fn step_view(s: &StepRow) -> Result<StepView, Corrupt> {
         error: s
             .error
             .as_deref()
-            .and_then(|e| serde_json::from_str(e).ok()),
-        note: s.note.as_deref().and_then(|n| serde_json::from_str(n).ok()),
+            .map(|e| s.decode("error", e))
+            .transpose()?,
+        note: s.note.as_deref().map(|n| s.decode("note", n)).transpose()?,
         params: s.params()?,
         warnings: s.decode("warnings", &s.warnings)?,
         started_at: s.started_at.clone(),
