@@ -709,7 +709,7 @@ async fn cancel_job(
             state.signals.notify();
             let view = load_view(&state, &p.id).await?;
             if matches!(outcome, CancelOutcome::Cancelled) {
-                crate::jobs::worker::count_job(&view.target, view.status);
+                crate::metrics::count_job(&view.target, view.status);
             }
             Ok((StatusCode::ACCEPTED, Json(view)).into_response())
         }

@@ -1402,15 +1402,7 @@ fn fail(kind: &str, message: impl Into<String>) -> Stop {
     Stop::Failed(json!({"kind": kind, "message": message.into()}))
 }
 
-/// Counts a job that reached a final status (`flowsmith_jobs_total{target, status}`).
-pub fn count_job(target: &str, status: JobStatus) {
-    metrics::counter!(
-        crate::metrics::names::JOBS_TOTAL,
-        "target" => target.to_owned(),
-        "status" => status.as_str()
-    )
-    .increment(1);
-}
+pub use crate::metrics::count_job;
 
 /// A Genesys client error as a step error: status, code, message, correlation id.
 pub fn genesys_error(e: &GenesysError) -> Value {
