@@ -209,6 +209,17 @@ impl From<crate::jobs::SubmitError> for ApiError {
     }
 }
 
+impl From<crate::jobs::control::ControlError> for ApiError {
+    fn from(e: crate::jobs::control::ControlError) -> ApiError {
+        use crate::jobs::control::ControlError as E;
+        match e {
+            e @ E::NotFound(_) => ApiError::NotFound(e.to_string()),
+            e @ E::Conflict { .. } => ApiError::Conflict(e.to_string()),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::jobs::releases::ReleaseError> for ApiError {
     fn from(e: crate::jobs::releases::ReleaseError) -> ApiError {
         use crate::jobs::releases::ReleaseError as E;

@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -23,9 +22,8 @@ use super::{AppState, TAG_JOBS};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::jobs::model::{Corrupt, JobStatus, StepState, decode_json};
 use crate::jobs::plan::JobRequest;
-use crate::jobs::releases;
-use crate::jobs::submit::Origin;
-use crate::store::{CancelOutcome, CreateOutcome, JobFilter, JobRow, RetryOutcome, StepRow};
+use crate::jobs::{IdempotencyKey, Submitted, control, releases};
+use crate::store::{JobFilter, JobRow, StepRow};
 use crate::template::{Finding, FlowType};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -297,97 +295,6 @@ pub(super) fn with_location(status: StatusCode, view: JobView) -> Response {
     resp
 }
 
-/// JSON with object keys sorted at every level: the request hash does not depend on key
-/// order or whitespace.
-fn canonical(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            let mut out = Map::new();
-            for k in keys {
-                out.insert(k.clone(), canonical(&m[k]));
-            }
-            Value::Object(out)
-        }
-        Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
-        other => other.clone(),
-    }
-}
-
-fn request_hash(req: &JobRequest) -> String {
-    let v = canonical(&serde_json::to_value(req).unwrap_or(Value::Null));
-    // Serialising a key-sorted value by hand keeps the hash stable whatever map type
-    // serde_json was built with.
-    fn write(v: &Value, out: &mut String) {
-        match v {
-            Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                out.push('{');
-                for (i, k) in keys.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(&Value::String(k.clone()).to_string());
-                    out.push(':');
-                    write(&m[k], out);
-                }
-                out.push('}');
-            }
-            Value::Array(a) => {
-                out.push('[');
-                for (i, x) in a.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write(x, out);
-                }
-                out.push(']');
-            }
-            other => out.push_str(&other.to_string()),
-        }
-    }
-    let mut s = String::new();
-    write(&v, &mut s);
-    hex::encode(Sha256::digest(s.as_bytes()))
-}
-
-fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
-    let Some(v) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = v.to_str().unwrap_or("").trim().trim_matches('"').to_owned();
-    if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(ApiError::invalid(
-            "Idempotency-Key must be 1 to 255 visible ASCII characters",
-            Finding::error("invalid_header", "", "Idempotency-Key is not valid"),
-        ));
-    }
-    Ok(Some(key))
-}
-
-/// Same key and same request: the existing job. Same key and another request: 422, as the
-/// IETF Idempotency-Key draft says.
-fn replay(existing: &JobRow, hash: &str) -> ApiResult<()> {
-    if existing.request_hash == hash {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(
-            format!(
-                "Idempotency-Key was already used for job {} with a different request",
-                existing.id
-            ),
-            Finding::error(
-                "idempotency_key_reused",
-                "",
-                "this Idempotency-Key belongs to another request",
-            )
-            .with_hint("use a new key for a new request"),
-        ))
-    }
-}
-
 /// Plan a provisioning job and queue it. The plan is made before answering, so a request
 /// that cannot be provisioned is a 422 naming the flow, parameter or node at fault.
 #[utoipa::path(post, path = "/v1/jobs", tag = TAG_JOBS, security(("bearer" = [])),
@@ -411,62 +318,16 @@ async fn create_job(
     headers: HeaderMap,
     ApiJson(req): ApiJson<JobRequest>,
 ) -> ApiResult<Response> {
-    let key = idempotency_key(&headers)?;
-    let hash = request_hash(&req);
-    if let Some(k) = &key
-        && let Some(existing) = state.store.job_by_idempotency_key(k).await?
-    {
-        replay(&existing, &hash)?;
-        return Ok(with_location(
-            StatusCode::OK,
-            load_view(&state, &existing.id).await?,
-        ));
-    }
-    if !req.publish {
-        return Err(ApiError::invalid(
-            "flowsmith provisions through the Architect job API, which always publishes",
-            Finding::error("publish_required", "/publish", "publish must be true")
-                .with_hint("omit publish, or use dry_run to plan without provisioning"),
-        ));
-    }
-    if !state.settings.targets.iter().any(|t| t.name == req.target) {
-        let known: Vec<&str> = state
-            .settings
-            .targets
-            .iter()
-            .map(|t| t.name.as_str())
-            .collect();
-        return Err(ApiError::invalid(
-            format!("unknown target {:?}", req.target),
-            Finding::error(
-                "unknown_target",
-                "/target",
-                format!("no target named '{}'", req.target),
-            )
-            .with_hint(format!("configured targets: {}", known.join(", "))),
-        ));
-    }
-
-    let origin = Origin {
-        idempotency_key: key,
-        request_hash: hash.clone(),
-        request_id: crate::telemetry::request_id(&headers).map(str::to_owned),
-        warnings: Vec::new(),
+    let key = match headers.get("idempotency-key") {
+        Some(v) => Some(IdempotencyKey::parse(v.to_str().unwrap_or(""))?),
+        None => None,
     };
-    let row = match state.submitter().submit(&req, origin).await? {
-        CreateOutcome::Created(row) => row,
-        CreateOutcome::Existing(existing) => {
-            replay(&existing, &hash)?;
-            return Ok(with_location(
-                StatusCode::OK,
-                load_view(&state, &existing.id).await?,
-            ));
-        }
+    let request_id = crate::telemetry::request_id(&headers).map(str::to_owned);
+    let (status, row) = match state.submitter().create(&req, key, request_id).await? {
+        Submitted::Created(row) => (StatusCode::ACCEPTED, row),
+        Submitted::Replayed(row) => (StatusCode::OK, row),
     };
-    Ok(with_location(
-        StatusCode::ACCEPTED,
-        load_view(&state, &row.id).await?,
-    ))
+    Ok(with_location(status, load_view(&state, &row.id).await?))
 }
 
 /// Roll back a finished job: a new job republishes, for every flow the job changed, the file
@@ -699,21 +560,8 @@ async fn cancel_job(
     State(state): State<AppState>,
     ApiPath(p): ApiPath<JobPath>,
 ) -> ApiResult<Response> {
-    match state.store.cancel_job(&p.id).await? {
-        CancelOutcome::NotFound => Err(no_job(&p.id)),
-        CancelOutcome::Terminal(status) => Err(ApiError::Conflict(format!(
-            "job {} is {status}: there is nothing to cancel",
-            p.id
-        ))),
-        outcome @ (CancelOutcome::Cancelled | CancelOutcome::Requested) => {
-            state.signals.notify();
-            let view = load_view(&state, &p.id).await?;
-            if matches!(outcome, CancelOutcome::Cancelled) {
-                crate::metrics::count_job(&view.target, view.status);
-            }
-            Ok((StatusCode::ACCEPTED, Json(view)).into_response())
-        }
-    }
+    control::cancel(&state.store, &state.signals, &p.id).await?;
+    Ok((StatusCode::ACCEPTED, Json(load_view(&state, &p.id).await?)).into_response())
 }
 
 /// Retry a failed or cancelled job: its failed, skipped and cancelled steps run again.
@@ -729,37 +577,6 @@ async fn retry_job(
     State(state): State<AppState>,
     ApiPath(p): ApiPath<JobPath>,
 ) -> ApiResult<Response> {
-    match state.store.retry_job(&p.id).await? {
-        RetryOutcome::NotFound => Err(no_job(&p.id)),
-        RetryOutcome::NotApplicable(status) => Err(ApiError::Conflict(format!(
-            "job {} is {status}: only failed or cancelled jobs (not dry runs) can be retried",
-            p.id
-        ))),
-        RetryOutcome::Requeued => {
-            state.signals.job_queued();
-            Ok((StatusCode::ACCEPTED, Json(load_view(&state, &p.id).await?)).into_response())
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn request_hash_ignores_key_order() {
-        let a: JobRequest = serde_json::from_str(
-            r#"{"target":"t","flows":[{"template":"m","params":{"a":1,"b":2}}]}"#,
-        )
-        .unwrap();
-        let b: JobRequest = serde_json::from_str(
-            r#"{"flows":[{"params":{"b":2,"a":1},"template":"m"}],"target":"t","cascade":true}"#,
-        )
-        .unwrap();
-        assert_eq!(request_hash(&a), request_hash(&b));
-        let c: JobRequest =
-            serde_json::from_str(r#"{"target":"t","flows":[{"template":"m"}],"dry_run":true}"#)
-                .unwrap();
-        assert_ne!(request_hash(&a), request_hash(&c));
-    }
+    control::retry(&state.store, &state.signals, &p.id).await?;
+    Ok((StatusCode::ACCEPTED, Json(load_view(&state, &p.id).await?)).into_response())
 }
