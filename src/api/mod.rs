@@ -1,4 +1,9 @@
 //! The HTTP API: routes, OpenAPI document, authentication and the layers around them.
+//!
+//! One file per resource, each with its `router()`. A handler parses (the extractors of
+//! [`extract`] answer bad input with problem documents), calls one use case (mostly in
+//! [`crate::jobs`]) or store read, and maps the result to a view; errors become HTTP only in
+//! [`crate::error`]. Nothing below this module imports it.
 
 mod compile;
 pub mod extract;
