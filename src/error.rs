@@ -205,6 +205,7 @@ impl From<crate::jobs::SubmitError> for ApiError {
             e @ E::Org { .. } => ApiError::Unavailable(e.to_string()),
             E::WorkLimit(limit) => crate::api::work_limit(limit),
             E::Store(e) => e.into(),
+            E::Corrupt(e) => e.into(),
         }
     }
 }

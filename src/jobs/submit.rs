@@ -40,6 +40,19 @@ pub enum SubmitError {
     WorkLimit(std::time::Duration),
     #[error(transparent)]
     Store(#[from] sqlx::Error),
+    /// A stored value does not read back (500, logged naming the row).
+    #[error(transparent)]
+    Corrupt(#[from] Corrupt),
+}
+
+/// A stored template document: JSON, or an error naming the version (never "no template").
+fn template_document(name: &str, version: i64, text: &str) -> Result<serde_json::Value, Corrupt> {
+    super::model::decode_json(
+        "template_versions",
+        "document",
+        format!("template {name} version {version}"),
+        text,
+    )
 }
 
 /// What the submitter needs besides the request.
@@ -110,13 +123,14 @@ impl Submit<'_> {
                 Some(v) => self.store.template_version(&f.template, v).await?,
                 None => self.store.latest_template(&f.template).await?,
             };
-            templates.push(row.and_then(|r| {
-                Some(TemplateSource {
-                    document: serde_json::from_str(&r.document).ok()?,
+            templates.push(match row {
+                Some(r) => Some(TemplateSource {
+                    document: template_document(&r.name, r.version, &r.document)?,
                     name: r.name,
                     version: r.version,
-                })
-            }));
+                }),
+                None => None,
+            });
         }
         let mut records = self.records(&req.target).await?;
         let mut warnings = origin.warnings;
@@ -236,6 +250,14 @@ impl Submit<'_> {
                     Some(i) => Some(r.record.decode::<ModuleIo>("module_interface", i)?),
                     None => None,
                 },
+                document: match r.document.as_deref() {
+                    Some(d) => Some(template_document(
+                        &r.record.template_name,
+                        r.record.template_version,
+                        d,
+                    )?),
+                    None => None,
+                },
                 name: r.record.name,
                 flow_type: FlowType::parse(&r.record.flow_type).unwrap_or(FlowType::Inbound),
                 flow_id: r.record.flow_id,
@@ -243,7 +265,6 @@ impl Submit<'_> {
                 template_version: r.record.template_version,
                 plan_hash: r.record.plan_hash,
                 published_version: r.record.published_version,
-                document: r.document.and_then(|d| serde_json::from_str(&d).ok()),
                 drift: None,
                 locked_by: None,
             })
