@@ -1,5 +1,19 @@
 //! flowsmith: write Genesys Cloud call-flow logic once as common modules, call it from many
 //! inbound call flows, and provision all of them in the right order.
+//!
+//! Where things live (the README's "Code map" says the same):
+//! - a **route**: [`api`] (one file per resource; handlers parse, call one use case, map the
+//!   result); errors meet HTTP only in [`error`];
+//! - a **use case**: [`jobs`] (`create`, `submit`, `control`, `releases`) and the worker
+//!   that runs a job ([`jobs::worker`]);
+//! - a **rule** (pure, unit-tested): [`jobs::model`], [`jobs::plan`], [`template`],
+//!   [`compile`], [`simulate`], [`diagram`];
+//! - a **row**: [`store`] (SQL, rows, and the [`store::Lease`] whose methods are the
+//!   worker's only writes);
+//! - the outside world: [`genesys`] (the Platform API client); [`metrics`] (a leaf).
+//!
+//! Dependencies point down (`api` → `jobs` → `store`, `genesys`, `template`, `compile`);
+//! nothing below `api` imports it.
 
 pub mod api;
 pub mod app;

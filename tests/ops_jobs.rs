@@ -526,7 +526,14 @@ mod binary {
         let store = flowsmith::store::Store::open(&format!("sqlite://{}", db.display()))
             .await
             .unwrap();
-        let s = store.job(id).await.unwrap().unwrap().status;
+        let s = store
+            .job(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+            .as_str()
+            .to_owned();
         store.close().await;
         s
     }

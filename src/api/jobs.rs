@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -21,11 +20,10 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::paging::{Page, bad_parameter};
 use super::{AppState, TAG_JOBS};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::jobs::plan::{Action, JobRequest};
-use crate::jobs::releases;
-use crate::jobs::submit::Origin;
-use crate::store::jobs::is_terminal;
-use crate::store::{CancelOutcome, CreateOutcome, JobFilter, JobRow, RetryOutcome, StepRow};
+use crate::jobs::model::{Corrupt, JobStatus, StepState, decode_json};
+use crate::jobs::plan::JobRequest;
+use crate::jobs::{IdempotencyKey, Submitted, control, releases};
+use crate::store::{JobFilter, JobRow, StepRow};
 use crate::template::{Finding, FlowType};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -36,33 +34,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cancel_job))
         .routes(routes!(retry_job))
         .routes(routes!(rollback_job))
-}
-
-const STATUSES: [&str; 5] = ["queued", "running", "succeeded", "failed", "cancelled"];
-
-/// A job's status (the values of [`STATUSES`]), as the API documents it.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-pub enum JobStatus {
-    Queued,
-    Running,
-    Succeeded,
-    Failed,
-    Cancelled,
-}
-
-/// A step's state, as the API documents it.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-pub enum StepState {
-    Pending,
-    Running,
-    Succeeded,
-    Failed,
-    Skipped,
-    Cancelled,
 }
 
 /// Counts of a job's steps by outcome.
@@ -127,9 +98,8 @@ pub struct StepView {
     pub template_version: i64,
     /// As provisioned: module (common module) or inbound (inbound call flow).
     pub flow_type: FlowType,
-    pub action: Action,
-    #[schema(value_type = StepState)]
-    pub state: String,
+    pub action: crate::jobs::Action,
+    pub state: StepState,
     /// Indices of the module steps this step waits for.
     pub depends_on: Vec<usize>,
     /// SHA-256 of the YAML (the deployed one once the step ran).
@@ -164,8 +134,7 @@ pub struct StepView {
 pub struct JobView {
     pub id: String,
     pub target: String,
-    #[schema(value_type = JobStatus)]
-    pub status: String,
+    pub status: JobStatus,
     pub dry_run: bool,
     pub cancel_requested: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -231,30 +200,32 @@ fn progress(steps: &[StepRow]) -> Progress {
         ..Progress::default()
     };
     for s in steps {
-        match (s.state.as_str(), s.action.as_str()) {
-            ("succeeded", "unchanged") => p.unchanged += 1,
-            ("succeeded", _) => p.succeeded += 1,
-            ("failed", _) => p.failed += 1,
-            ("skipped", _) => p.skipped += 1,
-            ("cancelled", _) => p.cancelled += 1,
-            ("running", _) => p.running += 1,
-            _ => p.pending += 1,
+        match (s.state, s.action) {
+            (StepState::Succeeded, crate::jobs::Action::Unchanged) => p.unchanged += 1,
+            (StepState::Succeeded, _) => p.succeeded += 1,
+            (StepState::Failed, _) => p.failed += 1,
+            (StepState::Skipped, _) => p.skipped += 1,
+            (StepState::Cancelled, _) => p.cancelled += 1,
+            (StepState::Running, _) => p.running += 1,
+            (StepState::Pending, _) => p.pending += 1,
         }
     }
     p.done = p.total - p.running - p.pending;
     p
 }
 
-fn step_view(s: &StepRow) -> StepView {
-    StepView {
+/// A stored step as the API shows it; a JSON column that does not read back is an error
+/// naming the row, never an empty value.
+fn step_view(s: &StepRow) -> Result<StepView, Corrupt> {
+    Ok(StepView {
         idx: s.idx as usize,
         flow_name: s.flow_name.clone(),
         template_name: s.template_name.clone(),
         template_version: s.template_version,
         flow_type: FlowType::parse(&s.flow_type).unwrap_or(FlowType::Inbound),
-        action: Action::parse(&s.action).unwrap_or(Action::Update),
-        state: s.state.clone(),
-        depends_on: serde_json::from_str(&s.depends_on).unwrap_or_default(),
+        action: s.action,
+        state: s.state,
+        depends_on: s.depends_on()?,
         content_hash: s.content_hash.clone(),
         genesys_job_id: s.genesys_job_id.clone(),
         flow_id: s.flow_id.clone(),
@@ -262,21 +233,29 @@ fn step_view(s: &StepRow) -> StepView {
         error: s
             .error
             .as_deref()
-            .and_then(|e| serde_json::from_str(e).ok()),
-        note: s.note.as_deref().and_then(|n| serde_json::from_str(n).ok()),
-        params: serde_json::from_str(&s.params).unwrap_or_default(),
-        warnings: serde_json::from_str(&s.warnings).unwrap_or_default(),
+            .map(|e| s.decode("error", e))
+            .transpose()?,
+        note: s.note.as_deref().map(|n| s.decode("note", n)).transpose()?,
+        params: s.params()?,
+        warnings: s.decode("warnings", &s.warnings)?,
         started_at: s.started_at.clone(),
         finished_at: s.finished_at.clone(),
-    }
+    })
 }
 
-fn job_view(j: &JobRow, steps: &[StepRow], with_steps: bool) -> JobView {
-    let plan: Value = serde_json::from_str(&j.plan).unwrap_or(Value::Null);
-    JobView {
+/// What a view reads of a job's stored plan.
+#[derive(Deserialize)]
+struct StoredPlan {
+    #[serde(default)]
+    warnings: Vec<Finding>,
+}
+
+fn job_view(j: &JobRow, steps: &[StepRow], with_steps: bool) -> Result<JobView, Corrupt> {
+    let plan: StoredPlan = decode_json("jobs", "plan", format!("job {}", j.id), &j.plan)?;
+    Ok(JobView {
         id: j.id.clone(),
         target: j.target.clone(),
-        status: j.status.clone(),
+        status: j.status,
         dry_run: j.dry_run,
         cancel_requested: j.cancel_requested,
         description: j.description.clone(),
@@ -288,15 +267,19 @@ fn job_view(j: &JobRow, steps: &[StepRow], with_steps: bool) -> JobView {
         finished_at: j.finished_at.clone(),
         error: j.error.clone(),
         progress: progress(steps),
-        warnings: serde_json::from_value(plan["warnings"].clone()).unwrap_or_default(),
-        steps: with_steps.then(|| steps.iter().map(step_view).collect()),
-    }
+        warnings: plan.warnings,
+        steps: if with_steps {
+            Some(steps.iter().map(step_view).collect::<Result<_, _>>()?)
+        } else {
+            None
+        },
+    })
 }
 
 pub(super) async fn load_view(state: &AppState, id: &str) -> ApiResult<JobView> {
     let job = state.store.job(id).await?.ok_or_else(|| no_job(id))?;
     let steps = state.store.job_step_views(id).await?;
-    Ok(job_view(&job, &steps, true))
+    Ok(job_view(&job, &steps, true)?)
 }
 
 fn no_job(id: &str) -> ApiError {
@@ -310,97 +293,6 @@ pub(super) fn with_location(status: StatusCode, view: JobView) -> Response {
         resp.headers_mut().insert(header::LOCATION, v);
     }
     resp
-}
-
-/// JSON with object keys sorted at every level: the request hash does not depend on key
-/// order or whitespace.
-fn canonical(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            let mut out = Map::new();
-            for k in keys {
-                out.insert(k.clone(), canonical(&m[k]));
-            }
-            Value::Object(out)
-        }
-        Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
-        other => other.clone(),
-    }
-}
-
-fn request_hash(req: &JobRequest) -> String {
-    let v = canonical(&serde_json::to_value(req).unwrap_or(Value::Null));
-    // Serialising a key-sorted value by hand keeps the hash stable whatever map type
-    // serde_json was built with.
-    fn write(v: &Value, out: &mut String) {
-        match v {
-            Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                out.push('{');
-                for (i, k) in keys.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(&Value::String(k.clone()).to_string());
-                    out.push(':');
-                    write(&m[k], out);
-                }
-                out.push('}');
-            }
-            Value::Array(a) => {
-                out.push('[');
-                for (i, x) in a.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write(x, out);
-                }
-                out.push(']');
-            }
-            other => out.push_str(&other.to_string()),
-        }
-    }
-    let mut s = String::new();
-    write(&v, &mut s);
-    hex::encode(Sha256::digest(s.as_bytes()))
-}
-
-fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
-    let Some(v) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = v.to_str().unwrap_or("").trim().trim_matches('"').to_owned();
-    if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(ApiError::invalid(
-            "Idempotency-Key must be 1 to 255 visible ASCII characters",
-            Finding::error("invalid_header", "", "Idempotency-Key is not valid"),
-        ));
-    }
-    Ok(Some(key))
-}
-
-/// Same key and same request: the existing job. Same key and another request: 422, as the
-/// IETF Idempotency-Key draft says.
-fn replay(existing: &JobRow, hash: &str) -> ApiResult<()> {
-    if existing.request_hash == hash {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(
-            format!(
-                "Idempotency-Key was already used for job {} with a different request",
-                existing.id
-            ),
-            Finding::error(
-                "idempotency_key_reused",
-                "",
-                "this Idempotency-Key belongs to another request",
-            )
-            .with_hint("use a new key for a new request"),
-        ))
-    }
 }
 
 /// Plan a provisioning job and queue it. The plan is made before answering, so a request
@@ -426,62 +318,16 @@ async fn create_job(
     headers: HeaderMap,
     ApiJson(req): ApiJson<JobRequest>,
 ) -> ApiResult<Response> {
-    let key = idempotency_key(&headers)?;
-    let hash = request_hash(&req);
-    if let Some(k) = &key
-        && let Some(existing) = state.store.job_by_idempotency_key(k).await?
-    {
-        replay(&existing, &hash)?;
-        return Ok(with_location(
-            StatusCode::OK,
-            load_view(&state, &existing.id).await?,
-        ));
-    }
-    if !req.publish {
-        return Err(ApiError::invalid(
-            "flowsmith provisions through the Architect job API, which always publishes",
-            Finding::error("publish_required", "/publish", "publish must be true")
-                .with_hint("omit publish, or use dry_run to plan without provisioning"),
-        ));
-    }
-    if !state.settings.targets.iter().any(|t| t.name == req.target) {
-        let known: Vec<&str> = state
-            .settings
-            .targets
-            .iter()
-            .map(|t| t.name.as_str())
-            .collect();
-        return Err(ApiError::invalid(
-            format!("unknown target {:?}", req.target),
-            Finding::error(
-                "unknown_target",
-                "/target",
-                format!("no target named '{}'", req.target),
-            )
-            .with_hint(format!("configured targets: {}", known.join(", "))),
-        ));
-    }
-
-    let origin = Origin {
-        idempotency_key: key,
-        request_hash: hash.clone(),
-        request_id: crate::telemetry::request_id(&headers).map(str::to_owned),
-        warnings: Vec::new(),
+    let key = match headers.get("idempotency-key") {
+        Some(v) => Some(IdempotencyKey::parse(v.to_str().unwrap_or(""))?),
+        None => None,
     };
-    let row = match state.submitter().submit(&req, origin).await? {
-        CreateOutcome::Created(row) => row,
-        CreateOutcome::Existing(existing) => {
-            replay(&existing, &hash)?;
-            return Ok(with_location(
-                StatusCode::OK,
-                load_view(&state, &existing.id).await?,
-            ));
-        }
+    let request_id = crate::telemetry::request_id(&headers).map(str::to_owned);
+    let (status, row) = match state.submitter().create(&req, key, request_id).await? {
+        Submitted::Created(row) => (StatusCode::ACCEPTED, row),
+        Submitted::Replayed(row) => (StatusCode::OK, row),
     };
-    Ok(with_location(
-        StatusCode::ACCEPTED,
-        load_view(&state, &row.id).await?,
-    ))
+    Ok(with_location(status, load_view(&state, &row.id).await?))
 }
 
 /// Roll back a finished job: a new job republishes, for every flow the job changed, the file
@@ -523,18 +369,20 @@ async fn list_jobs(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<JobListParams>,
 ) -> ApiResult<Json<JobPage>> {
-    if let Some(s) = &q.status
-        && !STATUSES.contains(&s.as_str())
-    {
-        return Err(bad_parameter(
-            "status must be queued, running, succeeded, failed or cancelled",
-        ));
-    }
+    let status = match q.status.as_deref().map(str::parse::<JobStatus>) {
+        None => None,
+        Some(Ok(s)) => Some(s),
+        Some(Err(_)) => {
+            return Err(bad_parameter(
+                "status must be queued, running, succeeded, failed or cancelled",
+            ));
+        }
+    };
     let page = Page::parse(q.page_size, q.page_token.as_deref())?;
     let mut rows = state
         .store
         .list_jobs(&JobFilter {
-            status: q.status,
+            status,
             target: q.target,
             before: page.after.clone(),
             limit: page.limit(),
@@ -544,7 +392,7 @@ async fn list_jobs(
     let mut items = Vec::with_capacity(rows.len());
     for r in &rows {
         let steps = state.store.job_step_views(&r.id).await?;
-        items.push(job_view(r, &steps, false));
+        items.push(job_view(r, &steps, false)?);
     }
     Ok(Json(JobPage {
         items,
@@ -685,7 +533,7 @@ async fn job_events(
                     f.buffer.extend(rows);
                     continue;
                 }
-                Ok(_) if is_terminal(&status) => return None,
+                Ok(_) if status.is_terminal() => return None,
                 Ok(_) => {}
                 Err(_) => return None,
             }
@@ -712,21 +560,8 @@ async fn cancel_job(
     State(state): State<AppState>,
     ApiPath(p): ApiPath<JobPath>,
 ) -> ApiResult<Response> {
-    match state.store.cancel_job(&p.id).await? {
-        CancelOutcome::NotFound => Err(no_job(&p.id)),
-        CancelOutcome::Terminal(status) => Err(ApiError::Conflict(format!(
-            "job {} is {status}: there is nothing to cancel",
-            p.id
-        ))),
-        outcome @ (CancelOutcome::Cancelled | CancelOutcome::Requested) => {
-            state.signals.notify();
-            let view = load_view(&state, &p.id).await?;
-            if matches!(outcome, CancelOutcome::Cancelled) {
-                crate::jobs::worker::count_job(&view.target, &view.status);
-            }
-            Ok((StatusCode::ACCEPTED, Json(view)).into_response())
-        }
-    }
+    control::cancel(&state.store, &state.signals, &p.id).await?;
+    Ok((StatusCode::ACCEPTED, Json(load_view(&state, &p.id).await?)).into_response())
 }
 
 /// Retry a failed or cancelled job: its failed, skipped and cancelled steps run again.
@@ -742,37 +577,6 @@ async fn retry_job(
     State(state): State<AppState>,
     ApiPath(p): ApiPath<JobPath>,
 ) -> ApiResult<Response> {
-    match state.store.retry_job(&p.id).await? {
-        RetryOutcome::NotFound => Err(no_job(&p.id)),
-        RetryOutcome::NotApplicable(status) => Err(ApiError::Conflict(format!(
-            "job {} is {status}: only failed or cancelled jobs (not dry runs) can be retried",
-            p.id
-        ))),
-        RetryOutcome::Requeued => {
-            state.signals.job_queued();
-            Ok((StatusCode::ACCEPTED, Json(load_view(&state, &p.id).await?)).into_response())
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn request_hash_ignores_key_order() {
-        let a: JobRequest = serde_json::from_str(
-            r#"{"target":"t","flows":[{"template":"m","params":{"a":1,"b":2}}]}"#,
-        )
-        .unwrap();
-        let b: JobRequest = serde_json::from_str(
-            r#"{"flows":[{"params":{"b":2,"a":1},"template":"m"}],"target":"t","cascade":true}"#,
-        )
-        .unwrap();
-        assert_eq!(request_hash(&a), request_hash(&b));
-        let c: JobRequest =
-            serde_json::from_str(r#"{"target":"t","flows":[{"template":"m"}],"dry_run":true}"#)
-                .unwrap();
-        assert_ne!(request_hash(&a), request_hash(&c));
-    }
+    control::retry(&state.store, &state.signals, &p.id).await?;
+    Ok((StatusCode::ACCEPTED, Json(load_view(&state, &p.id).await?)).into_response())
 }

@@ -1,10 +1,16 @@
 //! The HTTP API: routes, OpenAPI document, authentication and the layers around them.
+//!
+//! One file per resource, each with its `router()`. A handler parses (the extractors of
+//! [`extract`] answer bad input with problem documents), calls one use case (mostly in
+//! [`crate::jobs`]) or store read, and maps the result to a view; errors become HTTP only in
+//! [`crate::error`]. Nothing below this module imports it.
 
 mod compile;
 pub mod extract;
 mod flows;
 mod health;
 mod jobs;
+pub mod metrics;
 pub mod paging;
 mod releases;
 mod templates;
@@ -177,7 +183,7 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts();
     let (open, mut spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
-        .merge(crate::metrics::router())
+        .merge(metrics::router())
         .split_for_parts();
     spec.merge(v1_spec);
     CommonResponses::add(&mut spec);
@@ -283,7 +289,7 @@ pub fn app_with_clients(
         ))
         .layer(middleware::map_response(timeout_problem))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(middleware::from_fn(crate::metrics::track_http))
+        .layer(middleware::from_fn(metrics::track_http))
         .layer(CompressionLayer::new())
         .layer(
             TraceLayer::new_for_http()

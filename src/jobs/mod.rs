@@ -1,5 +1,17 @@
-//! Provisioning jobs: pure planning ([`plan`]) and the crash-safe worker ([`worker`]).
+//! Provisioning jobs: the use cases the API calls, the pure rules they apply, and the
+//! crash-safe worker.
+//!
+//! - Use cases: [`create`] (`POST /v1/jobs`: idempotency, then [`submit`]: read the org,
+//!   plan, store), [`control`] (cancel, retry), [`releases`] (drift, history, rollback,
+//!   retiring flows).
+//! - Rules, pure and unit-tested: [`model`] (statuses, states, actions and their text),
+//!   [`plan`] (what a request does to each flow, in which order), [`preflight`] (the org
+//!   objects a job needs).
+//! - The worker ([`worker`]) runs a claimed job under a [`crate::store::Lease`].
 
+pub mod control;
+pub mod create;
+pub mod model;
 pub mod plan;
 pub mod preflight;
 pub mod releases;
@@ -9,7 +21,9 @@ pub mod worker;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-pub use plan::{Action, FlowRequest, JobRequest};
+pub use create::{IdempotencyKey, Submitted};
+pub use model::{Action, Corrupt, JobStatus, StepState};
+pub use plan::{FlowRequest, JobRequest};
 pub use submit::{Submit, SubmitError};
 
 /// One Genesys client per target, shared by the worker and the use cases that read the org
