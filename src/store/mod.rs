@@ -11,6 +11,7 @@
 pub mod fault;
 pub mod flows;
 pub mod jobs;
+pub mod sqlite_lock;
 mod templates;
 
 use std::future::Future;
