@@ -169,6 +169,14 @@ impl Application {
         );
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
+        if is_postgres(&settings.database_url) {
+            // Other replicas' job events and queued jobs, through LISTEN/NOTIFY.
+            tasks.spawn(crate::jobs::replica_events::forward(
+                settings.database_url.clone(),
+                signals.clone(),
+                shutdown.clone(),
+            ));
+        }
         if settings.drift_check_interval_secs > 0 {
             tasks.spawn(crate::jobs::releases::check_drift_periodically(
                 store.clone(),
@@ -345,6 +353,12 @@ impl Deadline {
             .get_or_init(|| async { tokio::time::Instant::now() + self.grace })
             .await
     }
+}
+
+/// Whether the database is a PostgreSQL one (shared by replicas).
+fn is_postgres(url: &str) -> bool {
+    let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
+    matches!(scheme.as_deref(), Some("postgres" | "postgresql"))
 }
 
 /// `FLOWSMITH_SHUTDOWN_GRACE_SECS`, or [`DEFAULT_SHUTDOWN_GRACE`].

@@ -3,6 +3,7 @@
 pub mod plan;
 pub mod preflight;
 pub mod releases;
+pub mod replica_events;
 pub mod submit;
 pub mod worker;
 
