@@ -120,14 +120,16 @@ impl Store {
         &self,
         target: &str,
     ) -> Result<Vec<RecordWithDocument>, sqlx::Error> {
-        sqlx::query_as(&format!(
+        on_reads!(self, |p| {
+            sqlx::query_as(&format!(
             "SELECT {COLUMNS}, v.document FROM flow_records r \
              LEFT JOIN template_versions v ON v.name = r.template_name AND v.version = r.template_version \
              WHERE r.target = $1 ORDER BY r.name"
         ))
         .bind(target)
-        .fetch_all(self.reader())
+        .fetch_all(p)
         .await
+        })
     }
 
     pub async fn flow_record(
@@ -135,13 +137,13 @@ impl Store {
         target: &str,
         name: &str,
     ) -> Result<Option<FlowRecordRow>, sqlx::Error> {
-        sqlx::query_as(&format!(
+        on_reads!(self, |p| sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM flow_records r WHERE r.target = $1 AND r.name = $2"
         ))
         .bind(target)
         .bind(name)
-        .fetch_optional(self.reader())
-        .await
+        .fetch_optional(p)
+        .await)
     }
 
     /// Records ordered by (target, name), after the cursor, at most `limit`.
@@ -153,7 +155,7 @@ impl Store {
             Some((t, n)) => (Some(t.as_str()), Some(n.as_str())),
             None => (None, None),
         };
-        sqlx::query_as(&format!(
+        on_reads!(self, |p| sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM flow_records r \
              WHERE ($1 IS NULL OR r.target = $1) \
                AND ($2 IS NULL OR r.flow_type = $2) \
@@ -165,8 +167,8 @@ impl Store {
         .bind(after_target)
         .bind(after_name)
         .bind(f.limit)
-        .fetch_all(self.reader())
-        .await
+        .fetch_all(p)
+        .await)
     }
 }
 
