@@ -528,7 +528,14 @@ mod binary {
         let store = flowsmith::store::Store::open(&crate::db::database_url(db))
             .await
             .unwrap();
-        let s = store.job(id).await.unwrap().unwrap().status;
+        let s = store
+            .job(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+            .as_str()
+            .to_owned();
         store.close().await;
         s
     }

@@ -3,7 +3,10 @@
 
 use sqlx::{FromRow, SqliteConnection};
 
+use serde_json::{Map, Value};
+
 use super::Store;
+use crate::jobs::model::{Corrupt, decode_json};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct FlowRecordRow {
@@ -49,6 +52,29 @@ pub struct FlowFilter {
 }
 
 impl FlowRecordRow {
+    fn key(&self) -> String {
+        format!("target {} flow {}", self.target, self.name)
+    }
+
+    /// The template parameters it was deployed with.
+    pub fn params(&self) -> Result<Map<String, Value>, Corrupt> {
+        decode_json("flow_records", "params", self.key(), &self.params)
+    }
+
+    /// The flow names of the modules it calls.
+    pub fn calls(&self) -> Result<Vec<String>, Corrupt> {
+        decode_json("flow_records", "calls", self.key(), &self.calls)
+    }
+
+    /// Another JSON column (`module_interface`) as `T`.
+    pub fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        column: &'static str,
+        text: &str,
+    ) -> Result<T, Corrupt> {
+        decode_json("flow_records", column, self.key(), text)
+    }
+
     /// Whether this record says the org already has what a step would deploy: the same plan
     /// hash as the same flow type, published, and published no earlier than the current
     /// record of every module it calls (`modules`: their names and `updated_at`). A caller

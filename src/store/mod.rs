@@ -48,6 +48,7 @@ macro_rules! on_reads {
 pub mod fault;
 pub mod flows;
 pub mod jobs;
+pub mod lease;
 mod templates;
 
 use std::future::Future;
@@ -64,9 +65,10 @@ pub use fault::{StorageFault, WriteFailure};
 
 pub use flows::{FlowFilter, FlowRecordRow, RecordWithDocument};
 pub use jobs::{
-    CancelOutcome, Claimed, CreateOutcome, EventRow, JobFilter, JobRow, NewJob, NewStep,
-    ReleaseRow, RetryOutcome, StateCounts, StepRow, StepStart, StepSuccess,
+    CancelOutcome, CreateOutcome, EventRow, JobFilter, JobRow, NewJob, NewStep, ReleaseRow,
+    RetryOutcome, StateCounts, StepRow, StepStart, StepSuccess,
 };
+pub use lease::Lease;
 pub use templates::{DeleteOutcome, ListFilter, NewTemplate, StoreOutcome, TemplateRow};
 
 #[derive(Debug, thiserror::Error)]
