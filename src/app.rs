@@ -169,7 +169,7 @@ impl Application {
         );
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
-        if is_postgres(&settings.database_url) {
+        if backend == crate::store::Backend::Postgres {
             // Other replicas' job events and queued jobs, through LISTEN/NOTIFY.
             tasks.spawn(crate::jobs::replica_events::forward(
                 settings.database_url.clone(),
@@ -353,12 +353,6 @@ impl Deadline {
             .get_or_init(|| async { tokio::time::Instant::now() + self.grace })
             .await
     }
-}
-
-/// Whether the database is a PostgreSQL one (shared by replicas).
-fn is_postgres(url: &str) -> bool {
-    let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
-    matches!(scheme.as_deref(), Some("postgres" | "postgresql"))
 }
 
 /// `FLOWSMITH_SHUTDOWN_GRACE_SECS`, or [`DEFAULT_SHUTDOWN_GRACE`].

@@ -84,6 +84,9 @@ pub enum ApiError {
     /// 500, logged and answered opaquely.
     #[error("database error")]
     Database(sqlx::Error),
+    /// 500, logged (naming the row) and answered opaquely: a stored value does not read back.
+    #[error(transparent)]
+    Corrupt(#[from] crate::jobs::Corrupt),
     /// 500, logged and answered opaquely.
     #[error("internal error: {0}")]
     Internal(String),
@@ -105,7 +108,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::Unavailable(_) | ApiError::Storage { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Database(_) | ApiError::Corrupt(_) | ApiError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -124,7 +129,7 @@ impl ApiError {
             ApiError::NotAcceptable(_) => "not-acceptable",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Storage { .. } => "storage-unavailable",
-            ApiError::Database(_) | ApiError::Internal(_) => "internal",
+            ApiError::Database(_) | ApiError::Corrupt(_) | ApiError::Internal(_) => "internal",
         }
     }
 

@@ -1,4 +1,7 @@
-//! Prometheus metrics: one recorder per process, an HTTP middleware, and `GET /metrics`.
+//! Prometheus metrics: one recorder per process, the metric names, and the text of the
+//! gauges read at scrape time. A leaf (it imports only [`crate::jobs::model`]): the Genesys
+//! client, the store and the worker record through it, and the HTTP side (the middleware
+//! and `GET /metrics`) lives in `api/metrics.rs`.
 //!
 //! Any code in the process records with the `metrics` macros (`metrics::counter!`,
 //! `metrics::histogram!`); the names other modules emit are listed in [`names`] so they are
@@ -6,22 +9,15 @@
 //! called the macros are no-ops, so library code never needs to know whether metrics are on.
 //!
 //! Counts that live in the database (jobs and steps by state) are not kept in the recorder: they
-//! are read at scrape time by [`state_gauges`] and appended to the rendered text, so two
-//! services in one process (tests) never report each other's rows.
+//! are read at scrape time (`api/metrics.rs`), formatted by [`state_gauges`] and appended to
+//! the rendered text, so two services in one process (tests) never report each other's rows.
 
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use crate::api::{AppState, TAG_OPERATIONS};
-use crate::store::Store;
+use crate::jobs::model::{JobStatus, StepState};
 
 /// Metric names; the other modules' names are contracts with dashboards, keep them stable.
 pub mod names {
@@ -178,30 +174,21 @@ pub fn render(extra: &str) -> String {
     out
 }
 
-/// Job statuses and step states always reported (as 0 when absent), so a gauge drops to 0
-/// instead of vanishing.
-const JOB_STATES: &[&str] = &["queued", "running", "succeeded", "failed", "cancelled"];
-const STEP_STATES: &[&str] = &[
-    "pending",
-    "running",
-    "succeeded",
-    "failed",
-    "skipped",
-    "cancelled",
-];
+/// Counts a job that reached a final status (`flowsmith_jobs_total{target, status}`).
+pub fn count_job(target: &str, status: JobStatus) {
+    metrics::counter!(
+        names::JOBS_TOTAL,
+        "target" => target.to_owned(),
+        "status" => status.as_str()
+    )
+    .increment(1);
+}
 
-/// Gauges read from the database at scrape time: jobs and steps by state
-/// (`SELECT state, COUNT(*) ... GROUP BY state`). A failing query is logged and the gauges
-/// are left out: a scrape never fails because of it.
-pub async fn state_gauges(store: &Store) -> String {
-    let counts = match store.state_counts().await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::warn!(error = %e, "reading job and step counts for /metrics failed");
-            return String::new();
-        }
-    };
-    let samples = |known: &[&'static str], rows: &[(String, i64)]| -> Vec<(String, i64)> {
+/// The gauges of jobs by status and steps by state, from `(state, count)` rows
+/// (`SELECT state, COUNT(*) ... GROUP BY state`). Every known state is reported (as 0 when
+/// absent), so a gauge drops to 0 instead of vanishing; an unknown one is reported as is.
+pub fn state_gauges(jobs: &[(String, i64)], steps: &[(String, i64)]) -> String {
+    fn samples(known: &[&'static str], rows: &[(String, i64)]) -> Vec<(String, i64)> {
         let mut out: Vec<(String, i64)> = known.iter().map(|s| ((*s).to_owned(), 0)).collect();
         for (state, n) in rows {
             match out.iter_mut().find(|(s, _)| s == state) {
@@ -210,9 +197,14 @@ pub async fn state_gauges(store: &Store) -> String {
             }
         }
         out
-    };
-    let jobs = samples(JOB_STATES, &counts.jobs);
-    let steps = samples(STEP_STATES, &counts.steps);
+    }
+    fn as_refs(v: &[(String, i64)]) -> Vec<(&str, i64)> {
+        v.iter().map(|(s, n)| (s.as_str(), *n)).collect()
+    }
+    let job_states: Vec<&str> = JobStatus::ALL.iter().map(|s| s.as_str()).collect();
+    let step_states: Vec<&str> = StepState::ALL.iter().map(|s| s.as_str()).collect();
+    let jobs = samples(&job_states, jobs);
+    let steps = samples(&step_states, steps);
     let mut out = gauge_family(names::JOBS, "Provisioning jobs by status", &as_refs(&jobs));
     out.push_str(&gauge_family(
         names::STEPS,
@@ -220,10 +212,6 @@ pub async fn state_gauges(store: &Store) -> String {
         &as_refs(&steps),
     ));
     out
-}
-
-fn as_refs(v: &[(String, i64)]) -> Vec<(&str, i64)> {
-    v.iter().map(|(s, n)| (s.as_str(), *n)).collect()
 }
 
 /// Formats one gauge family in the text exposition format, one sample per `(state, value)`.
@@ -234,38 +222,6 @@ pub fn gauge_family(name: &str, help: &str, samples: &[(&str, i64)]) -> String {
         out.push_str(&format!("{name}{{state=\"{state}\"}} {value}\n"));
     }
     out
-}
-
-/// Records `flowsmith_http_requests_total` and `flowsmith_http_request_duration_seconds`.
-/// Installed with `Router::layer`, so it runs after routing and sees the route template.
-pub async fn track_http(req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = req.method().as_str().to_owned();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let response = next.run(req).await;
-    let elapsed = start.elapsed().as_secs_f64();
-    let status = response.status().as_u16().to_string();
-    metrics::counter!(names::HTTP_REQUESTS, "method" => method.clone(), "route" => route.clone(), "status" => status)
-        .increment(1);
-    metrics::histogram!(names::HTTP_DURATION, "method" => method, "route" => route).record(elapsed);
-    response
-}
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(metrics_text))
-}
-
-/// Metrics in the Prometheus text format: HTTP requests and latencies, jobs and steps by state,
-/// step durations, Genesys requests, 429s, rate-limiter waits and token refreshes.
-#[utoipa::path(get, path = "/metrics", tag = TAG_OPERATIONS,
-    responses((status = 200, description = "Prometheus text exposition format 0.0.4",
-        content_type = "text/plain; version=0.0.4", body = String)))]
-async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
-    let extra = state_gauges(&state.store).await;
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], render(&extra))
 }
 
 #[cfg(test)]
@@ -281,13 +237,9 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn state_gauges_report_every_state_of_this_database() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("m.db").display());
-        let store = Store::open(&url).await.unwrap();
-        let text = state_gauges(&store).await;
-        store.close().await;
+    #[test]
+    fn state_gauges_report_every_known_state_and_unknown_ones() {
+        let text = state_gauges(&[("running".into(), 2)], &[("mystery".into(), 1)]);
         assert!(
             text.starts_with(
                 "# HELP flowsmith_jobs Provisioning jobs by status\n# TYPE flowsmith_jobs gauge\n"
@@ -296,10 +248,12 @@ mod tests {
         );
         for line in [
             "flowsmith_jobs{state=\"queued\"} 0",
+            "flowsmith_jobs{state=\"running\"} 2",
             "flowsmith_jobs{state=\"cancelled\"} 0",
             "# TYPE flowsmith_steps gauge",
             "flowsmith_steps{state=\"pending\"} 0",
             "flowsmith_steps{state=\"skipped\"} 0",
+            "flowsmith_steps{state=\"mystery\"} 1",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing: {text}");
         }

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+#[path = "common/db.rs"]
+mod db;
 #[path = "common/service.rs"]
 mod service;
 
@@ -36,7 +38,7 @@ impl TestApp {
 fn settings_in(dir: &tempfile::TempDir) -> Settings {
     Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: format!("sqlite://{}", dir.path().join("flowsmith.db").display()),
+        database_url: crate::db::database_url(&dir.path().join("flowsmith.db")),
         ..Default::default()
     }
 }
@@ -305,7 +307,7 @@ mod http {
 
 mod binary {
     use super::*;
-    use crate::service::{Service, bin, serve};
+    use crate::service::{Service, bin, serve, serve_url};
     use std::process::{Command, Stdio};
 
     /// `flowsmith serve` on port 0 over a fresh database in a temporary directory (also its
@@ -316,6 +318,14 @@ mod binary {
         cmd.current_dir(dir.path())
             .args(args)
             .envs(env.iter().copied());
+        (Service::spawn(cmd), dir)
+    }
+
+    /// [`start`] on SQLite whatever the environment says (for what is about the file).
+    fn start_on_sqlite() -> (Service, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = serve_url(&crate::db::sqlite_url(&dir.path().join("flowsmith.db")));
+        cmd.current_dir(dir.path());
         (Service::spawn(cmd), dir)
     }
 
@@ -385,8 +395,9 @@ mod binary {
 
     #[tokio::test]
     async fn sigterm_drains_the_in_flight_request_exits_zero_and_leaves_the_database_intact() {
-        // Arrange: a running service with one stored template, and a request in flight.
-        let (mut svc, dir) = start(&[], &[]);
+        // Arrange: a running service with one stored template, and a request in flight. On
+        // SQLite whatever the environment says: the test checks the file and its WAL.
+        let (mut svc, dir) = start_on_sqlite();
         let client = reqwest::Client::new();
         let r = client
             .post(svc.url("/v1/templates"))

@@ -90,11 +90,11 @@ pub struct FlowPath {
     pub name: String,
 }
 
-fn view(r: FlowRecordRow) -> FlowRecord {
-    FlowRecord {
+fn view(r: FlowRecordRow) -> Result<FlowRecord, crate::jobs::Corrupt> {
+    Ok(FlowRecord {
         flow_type: FlowType::parse(&r.flow_type).unwrap_or(FlowType::Inbound),
-        params: serde_json::from_str(&r.params).unwrap_or_default(),
-        calls: serde_json::from_str(&r.calls).unwrap_or_default(),
+        params: r.params()?,
+        calls: r.calls()?,
         target: r.target,
         name: r.name,
         flow_id: r.flow_id,
@@ -105,7 +105,7 @@ fn view(r: FlowRecordRow) -> FlowRecord {
         published_version: r.published_version,
         job_id: r.job_id,
         updated_at: r.updated_at,
-    }
+    })
 }
 
 /// Flow records by target and name, a page at a time.
@@ -149,7 +149,7 @@ async fn list_flows(
         .await?;
     let next_page_token = page.finish(&mut rows, |r| format!("{}\n{}", r.target, r.name));
     Ok(Json(FlowPage {
-        items: rows.into_iter().map(view).collect(),
+        items: rows.into_iter().map(view).collect::<Result<_, _>>()?,
         next_page_token,
     }))
 }
@@ -172,7 +172,7 @@ async fn get_flow(
     State(state): State<AppState>,
     ApiPath(p): ApiPath<FlowPath>,
 ) -> ApiResult<Json<FlowRecord>> {
-    Ok(Json(view(record(&state, &p.target, &p.name).await?)))
+    Ok(Json(view(record(&state, &p.target, &p.name).await?)?))
 }
 
 /// The Archy YAML file deployed for a flow.

@@ -21,10 +21,10 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::paging::{Page, bad_parameter};
 use super::{AppState, TAG_JOBS};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::jobs::plan::{Action, JobRequest};
+use crate::jobs::model::{Corrupt, JobStatus, StepState, decode_json};
+use crate::jobs::plan::JobRequest;
 use crate::jobs::releases;
 use crate::jobs::submit::Origin;
-use crate::store::jobs::is_terminal;
 use crate::store::{CancelOutcome, CreateOutcome, JobFilter, JobRow, RetryOutcome, StepRow};
 use crate::template::{Finding, FlowType};
 
@@ -36,33 +36,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cancel_job))
         .routes(routes!(retry_job))
         .routes(routes!(rollback_job))
-}
-
-const STATUSES: [&str; 5] = ["queued", "running", "succeeded", "failed", "cancelled"];
-
-/// A job's status (the values of [`STATUSES`]), as the API documents it.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-pub enum JobStatus {
-    Queued,
-    Running,
-    Succeeded,
-    Failed,
-    Cancelled,
-}
-
-/// A step's state, as the API documents it.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-pub enum StepState {
-    Pending,
-    Running,
-    Succeeded,
-    Failed,
-    Skipped,
-    Cancelled,
 }
 
 /// Counts of a job's steps by outcome.
@@ -127,9 +100,8 @@ pub struct StepView {
     pub template_version: i64,
     /// As provisioned: module (common module) or inbound (inbound call flow).
     pub flow_type: FlowType,
-    pub action: Action,
-    #[schema(value_type = StepState)]
-    pub state: String,
+    pub action: crate::jobs::Action,
+    pub state: StepState,
     /// Indices of the module steps this step waits for.
     pub depends_on: Vec<usize>,
     /// SHA-256 of the YAML (the deployed one once the step ran).
@@ -164,8 +136,7 @@ pub struct StepView {
 pub struct JobView {
     pub id: String,
     pub target: String,
-    #[schema(value_type = JobStatus)]
-    pub status: String,
+    pub status: JobStatus,
     pub dry_run: bool,
     pub cancel_requested: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -231,30 +202,32 @@ fn progress(steps: &[StepRow]) -> Progress {
         ..Progress::default()
     };
     for s in steps {
-        match (s.state.as_str(), s.action.as_str()) {
-            ("succeeded", "unchanged") => p.unchanged += 1,
-            ("succeeded", _) => p.succeeded += 1,
-            ("failed", _) => p.failed += 1,
-            ("skipped", _) => p.skipped += 1,
-            ("cancelled", _) => p.cancelled += 1,
-            ("running", _) => p.running += 1,
-            _ => p.pending += 1,
+        match (s.state, s.action) {
+            (StepState::Succeeded, crate::jobs::Action::Unchanged) => p.unchanged += 1,
+            (StepState::Succeeded, _) => p.succeeded += 1,
+            (StepState::Failed, _) => p.failed += 1,
+            (StepState::Skipped, _) => p.skipped += 1,
+            (StepState::Cancelled, _) => p.cancelled += 1,
+            (StepState::Running, _) => p.running += 1,
+            (StepState::Pending, _) => p.pending += 1,
         }
     }
     p.done = p.total - p.running - p.pending;
     p
 }
 
-fn step_view(s: &StepRow) -> StepView {
-    StepView {
+/// A stored step as the API shows it; a JSON column that does not read back is an error
+/// naming the row, never an empty value.
+fn step_view(s: &StepRow) -> Result<StepView, Corrupt> {
+    Ok(StepView {
         idx: s.idx as usize,
         flow_name: s.flow_name.clone(),
         template_name: s.template_name.clone(),
         template_version: s.template_version,
         flow_type: FlowType::parse(&s.flow_type).unwrap_or(FlowType::Inbound),
-        action: Action::parse(&s.action).unwrap_or(Action::Update),
-        state: s.state.clone(),
-        depends_on: serde_json::from_str(&s.depends_on).unwrap_or_default(),
+        action: s.action,
+        state: s.state,
+        depends_on: s.depends_on()?,
         content_hash: s.content_hash.clone(),
         genesys_job_id: s.genesys_job_id.clone(),
         flow_id: s.flow_id.clone(),
@@ -262,21 +235,29 @@ fn step_view(s: &StepRow) -> StepView {
         error: s
             .error
             .as_deref()
-            .and_then(|e| serde_json::from_str(e).ok()),
-        note: s.note.as_deref().and_then(|n| serde_json::from_str(n).ok()),
-        params: serde_json::from_str(&s.params).unwrap_or_default(),
-        warnings: serde_json::from_str(&s.warnings).unwrap_or_default(),
+            .map(|e| s.decode("error", e))
+            .transpose()?,
+        note: s.note.as_deref().map(|n| s.decode("note", n)).transpose()?,
+        params: s.params()?,
+        warnings: s.decode("warnings", &s.warnings)?,
         started_at: s.started_at.clone(),
         finished_at: s.finished_at.clone(),
-    }
+    })
 }
 
-fn job_view(j: &JobRow, steps: &[StepRow], with_steps: bool) -> JobView {
-    let plan: Value = serde_json::from_str(&j.plan).unwrap_or(Value::Null);
-    JobView {
+/// What a view reads of a job's stored plan.
+#[derive(Deserialize)]
+struct StoredPlan {
+    #[serde(default)]
+    warnings: Vec<Finding>,
+}
+
+fn job_view(j: &JobRow, steps: &[StepRow], with_steps: bool) -> Result<JobView, Corrupt> {
+    let plan: StoredPlan = decode_json("jobs", "plan", format!("job {}", j.id), &j.plan)?;
+    Ok(JobView {
         id: j.id.clone(),
         target: j.target.clone(),
-        status: j.status.clone(),
+        status: j.status,
         dry_run: j.dry_run,
         cancel_requested: j.cancel_requested,
         description: j.description.clone(),
@@ -288,15 +269,19 @@ fn job_view(j: &JobRow, steps: &[StepRow], with_steps: bool) -> JobView {
         finished_at: j.finished_at.clone(),
         error: j.error.clone(),
         progress: progress(steps),
-        warnings: serde_json::from_value(plan["warnings"].clone()).unwrap_or_default(),
-        steps: with_steps.then(|| steps.iter().map(step_view).collect()),
-    }
+        warnings: plan.warnings,
+        steps: if with_steps {
+            Some(steps.iter().map(step_view).collect::<Result<_, _>>()?)
+        } else {
+            None
+        },
+    })
 }
 
 pub(super) async fn load_view(state: &AppState, id: &str) -> ApiResult<JobView> {
     let job = state.store.job(id).await?.ok_or_else(|| no_job(id))?;
     let steps = state.store.job_step_views(id).await?;
-    Ok(job_view(&job, &steps, true))
+    Ok(job_view(&job, &steps, true)?)
 }
 
 fn no_job(id: &str) -> ApiError {
@@ -523,18 +508,20 @@ async fn list_jobs(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<JobListParams>,
 ) -> ApiResult<Json<JobPage>> {
-    if let Some(s) = &q.status
-        && !STATUSES.contains(&s.as_str())
-    {
-        return Err(bad_parameter(
-            "status must be queued, running, succeeded, failed or cancelled",
-        ));
-    }
+    let status = match q.status.as_deref().map(str::parse::<JobStatus>) {
+        None => None,
+        Some(Ok(s)) => Some(s),
+        Some(Err(_)) => {
+            return Err(bad_parameter(
+                "status must be queued, running, succeeded, failed or cancelled",
+            ));
+        }
+    };
     let page = Page::parse(q.page_size, q.page_token.as_deref())?;
     let mut rows = state
         .store
         .list_jobs(&JobFilter {
-            status: q.status,
+            status,
             target: q.target,
             before: page.after.clone(),
             limit: page.limit(),
@@ -544,7 +531,7 @@ async fn list_jobs(
     let mut items = Vec::with_capacity(rows.len());
     for r in &rows {
         let steps = state.store.job_step_views(&r.id).await?;
-        items.push(job_view(r, &steps, false));
+        items.push(job_view(r, &steps, false)?);
     }
     Ok(Json(JobPage {
         items,
@@ -685,7 +672,7 @@ async fn job_events(
                     f.buffer.extend(rows);
                     continue;
                 }
-                Ok(_) if is_terminal(&status) => return None,
+                Ok(_) if status.is_terminal() => return None,
                 Ok(_) => {}
                 Err(_) => return None,
             }
@@ -722,7 +709,7 @@ async fn cancel_job(
             state.signals.notify();
             let view = load_view(&state, &p.id).await?;
             if matches!(outcome, CancelOutcome::Cancelled) {
-                crate::jobs::worker::count_job(&view.target, &view.status);
+                crate::metrics::count_job(&view.target, view.status);
             }
             Ok((StatusCode::ACCEPTED, Json(view)).into_response())
         }

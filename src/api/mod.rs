@@ -5,6 +5,7 @@ pub mod extract;
 mod flows;
 mod health;
 mod jobs;
+pub mod metrics;
 pub mod paging;
 mod releases;
 mod templates;
@@ -177,7 +178,7 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts();
     let (open, mut spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
-        .merge(crate::metrics::router())
+        .merge(metrics::router())
         .split_for_parts();
     spec.merge(v1_spec);
     CommonResponses::add(&mut spec);
@@ -283,7 +284,7 @@ pub fn app_with_clients(
         ))
         .layer(middleware::map_response(timeout_problem))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(middleware::from_fn(crate::metrics::track_http))
+        .layer(middleware::from_fn(metrics::track_http))
         .layer(CompressionLayer::new())
         .layer(
             TraceLayer::new_for_http()

@@ -222,7 +222,12 @@ fn full(row: TemplateRow) -> ApiResult<TemplateVersion> {
     let document = serde_json::from_str(&row.document).map_err(|e| {
         ApiError::Internal(format!("stored document of {} is not JSON: {e}", row.name))
     })?;
-    let warnings = serde_json::from_str(&row.warnings).unwrap_or_default();
+    let warnings = crate::jobs::model::decode_json(
+        "template_versions",
+        "warnings",
+        format!("template {} version {}", row.name, row.version),
+        &row.warnings,
+    )?;
     Ok(TemplateVersion {
         name: s.name,
         version: s.version,

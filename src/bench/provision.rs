@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::app::Application;
 use crate::config::{Settings, TargetConfig};
-use crate::jobs::WorkerOptions;
+use crate::jobs::{JobStatus, WorkerOptions};
 use crate::sandbox::{self, SandboxOptions};
 
 use super::terraform;
@@ -275,10 +275,11 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
             tokio::time::sleep(Duration::from_secs(2)).await;
             let j: Value =
                 crate::loadgen::fetch_json(http.get(format!("{base}/v1/jobs/{id}"))).await?;
-            if matches!(
-                j["status"].as_str(),
-                Some("succeeded" | "failed" | "cancelled")
-            ) {
+            if j["status"]
+                .as_str()
+                .and_then(|s| s.parse::<JobStatus>().ok())
+                .is_some_and(JobStatus::is_terminal)
+            {
                 break j;
             }
             if wall.elapsed() > Duration::from_secs(3600) {
@@ -361,7 +362,7 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
         a.job_duration_ms,
         tf / makespan
     );
-    let mut ok = job["status"] == "succeeded" && in_org_flows == flows as u64;
+    let mut ok = job["status"] == JobStatus::Succeeded.as_str() && in_org_flows == flows as u64;
     let mut real = None;
     if a.real_terraform {
         let r = run_terraform_style(&in_org, org_options, flows).await?;

@@ -1,5 +1,6 @@
 //! Provisioning jobs: pure planning ([`plan`]) and the crash-safe worker ([`worker`]).
 
+pub mod model;
 pub mod plan;
 pub mod preflight;
 pub mod releases;
@@ -10,7 +11,8 @@ pub mod worker;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-pub use plan::{Action, FlowRequest, JobRequest};
+pub use model::{Action, Corrupt, JobStatus, StepState};
+pub use plan::{FlowRequest, JobRequest};
 pub use submit::{Submit, SubmitError};
 
 /// One Genesys client per target, shared by the worker and the use cases that read the org

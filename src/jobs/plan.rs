@@ -133,49 +133,7 @@ pub struct FlowRequest {
     pub params: Map<String, Value>,
 }
 
-/// What a step does to its flow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    /// No flow record: the flow is created (or adopted by name) and published.
-    Create,
-    /// The compiled YAML differs from the recorded one.
-    Update,
-    /// Same YAML as recorded and published: nothing to do.
-    Unchanged,
-    /// A caller of a module that this job changes: republished to snapshot the new module.
-    Republish,
-    /// Retire the flow: delete it in the org and remove its record.
-    Delete,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Unchanged => "unchanged",
-            Action::Republish => "republish",
-            Action::Delete => "delete",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Action> {
-        Some(match s {
-            "create" => Action::Create,
-            "update" => Action::Update,
-            "unchanged" => Action::Unchanged,
-            "republish" => Action::Republish,
-            "delete" => Action::Delete,
-            _ => return None,
-        })
-    }
-
-    /// Whether the step changes the flow in Genesys.
-    pub fn changes(self) -> bool {
-        !matches!(self, Action::Unchanged)
-    }
-}
+pub use super::model::Action;
 
 /// A stored template version, as the planner needs it.
 #[derive(Debug, Clone)]

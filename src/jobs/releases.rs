@@ -229,7 +229,7 @@ fn release(r: ReleaseRow) -> Release {
     let s = r.step;
     Release {
         job_id: s.job_id,
-        action: Action::parse(&s.action).unwrap_or(Action::Update),
+        action: s.action,
         flow_id: s.flow_id,
         published_version: s.published_version,
         template_name: s.template_name,
@@ -274,7 +274,7 @@ pub async fn rollback_request(
             job.id
         )));
     }
-    if !crate::store::jobs::is_terminal(&job.status) {
+    if !job.status.is_terminal() {
         return Err(ReleaseError::Conflict(format!(
             "job {} is {}; roll back a finished job",
             job.id, job.status
@@ -290,8 +290,7 @@ pub async fn rollback_request(
             .await?
         {
             Some(prev) => {
-                let params: Map<String, Value> =
-                    serde_json::from_str(&prev.step.params).unwrap_or_default();
+                let params: Map<String, Value> = prev.step.params().map_err(sqlx::Error::from)?;
                 flows.insert(
                     s.flow_name.clone(),
                     FlowRequest {

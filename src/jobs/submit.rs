@@ -7,11 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
+use super::model::{Corrupt, JobStatus, StepState};
 use super::plan::{self, Action, Drift, JobRequest, ModuleIo, RecordSource, TemplateSource};
 use super::{Clients, Signals};
 use crate::genesys::{FlowInfo, GenesysClient, GenesysError};
-use crate::store::jobs::{QUEUED, SUCCEEDED, is_terminal};
-use crate::store::{CreateOutcome, NewJob, NewStep, Store};
+use crate::store::{CreateOutcome, NewJob, NewStep, RecordWithDocument, Store};
 use crate::template::{Finding, FlowType};
 
 /// Why a job could not be submitted.
@@ -170,21 +170,21 @@ impl Submit<'_> {
             .map(|s| {
                 let (state_, error) = if req.dry_run {
                     (
-                        "skipped",
+                        StepState::Skipped,
                         Some(json!({"kind": "dry_run", "message": "dry run: planned, not provisioned"}).to_string()),
                     )
                 } else if s.action == Action::Unchanged {
-                    (SUCCEEDED, None)
+                    (StepState::Succeeded, None)
                 } else {
-                    ("pending", None)
+                    (StepState::Pending, None)
                 };
                 NewStep {
                     flow_name: s.flow_name.clone(),
                     template_name: s.template_name.clone(),
                     template_version: s.template_version,
                     flow_type: s.flow_type.as_str().to_owned(),
-                    action: s.action.as_str().to_owned(),
-                    state: state_.to_owned(),
+                    action: s.action,
+                    state: state_,
                     depends_on: to_json(&s.depends_on),
                     yaml: s.yaml.clone(),
                     plan_hash: s.plan_hash.clone(),
@@ -197,14 +197,14 @@ impl Submit<'_> {
                 }
             })
             .collect();
-        let nothing_to_do = steps.iter().all(|s| s.state == SUCCEEDED);
+        let nothing_to_do = steps.iter().all(|s| s.state == StepState::Succeeded);
         let job = NewJob {
             id: uuid::Uuid::now_v7().to_string(),
             target: req.target.clone(),
             status: if req.dry_run || nothing_to_do {
-                SUCCEEDED.to_owned()
+                JobStatus::Succeeded
             } else {
-                QUEUED.to_owned()
+                JobStatus::Queued
             },
             dry_run: req.dry_run,
             description: req.description.clone(),
@@ -218,8 +218,8 @@ impl Submit<'_> {
         let outcome = self.store.create_job(&job).await?;
         if let CreateOutcome::Created(row) = &outcome {
             self.signals.job_queued();
-            if is_terminal(&row.status) {
-                super::worker::count_job(&row.target, &row.status);
+            if row.status.is_terminal() {
+                super::worker::count_job(&row.target, row.status);
             }
             tracing::info!(job_id = %row.id, target = %row.target, steps = job.steps.len(), dry_run = row.dry_run, "job planned");
         }
@@ -228,12 +228,14 @@ impl Submit<'_> {
 
     /// This target's flow records as the planner sees them.
     pub async fn records(&self, target: &str) -> Result<Vec<RecordSource>, sqlx::Error> {
-        Ok(self
-            .store
-            .records_for_planning(target)
-            .await?
-            .into_iter()
-            .map(|r| RecordSource {
+        let decoded = |r: RecordWithDocument| -> Result<RecordSource, Corrupt> {
+            Ok(RecordSource {
+                params: r.record.params()?,
+                calls: r.record.calls()?,
+                interface: match r.record.module_interface.as_deref() {
+                    Some(i) => Some(r.record.decode::<ModuleIo>("module_interface", i)?),
+                    None => None,
+                },
                 name: r.record.name,
                 flow_type: FlowType::parse(&r.record.flow_type).unwrap_or(FlowType::Inbound),
                 flow_id: r.record.flow_id,
@@ -241,18 +243,13 @@ impl Submit<'_> {
                 template_version: r.record.template_version,
                 plan_hash: r.record.plan_hash,
                 published_version: r.record.published_version,
-                params: serde_json::from_str(&r.record.params).unwrap_or_default(),
-                interface: r
-                    .record
-                    .module_interface
-                    .as_deref()
-                    .and_then(|i| serde_json::from_str::<ModuleIo>(i).ok()),
-                calls: serde_json::from_str(&r.record.calls).unwrap_or_default(),
                 document: r.document.and_then(|d| serde_json::from_str(&d).ok()),
                 drift: None,
                 locked_by: None,
             })
-            .collect())
+        };
+        let records = self.store.records_for_planning(target).await?;
+        Ok(records.into_iter().map(decoded).collect::<Result<_, _>>()?)
     }
 
     /// A module to retire that flows outside the request still call: 409 naming them. The

@@ -9,7 +9,7 @@
 //! it registers a new one (safe: the Architect job upserts by name; a registered job that
 //! never gets its upload is simply abandoned).
 //!
-//! The `running` checkpoint first looks at the flow record (`Store::step_started`): when an
+//! The `running` checkpoint first looks at the flow record (`Lease::step_started`): when an
 //! earlier job already deployed the step's content, the step ends there as `unchanged`,
 //! without a Genesys request. A write the database refuses for a storage fault (a full disk)
 //! is tried again until it works (`Worker::persist`), so the job waits where it is.
@@ -29,18 +29,18 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::model::{JobStatus, StepState};
 use super::plan::{self, Action, ModuleIo, OnLocked, StepContext};
 use super::preflight;
 use super::{Liveness, Signals};
 use crate::compile::ModuleTarget;
-use crate::genesys::{GenesysClient, GenesysError, JobStatus, Priority};
-use crate::store::jobs::{CANCELLED, FAILED, SUCCEEDED};
-use crate::store::{Claimed, FlowRecordRow, StepRow, StepStart, StepSuccess, StorageFault, Store};
+use crate::genesys::{GenesysClient, GenesysError, JobStatus as ArchitectJobStatus, Priority};
+use crate::store::{FlowRecordRow, Lease, StepRow, StepStart, StepSuccess, StorageFault, Store};
 use crate::template::{FlowType, OrgObjectKind};
 
 /// Worker settings. `from_env` reads `FLOWSMITH_LEASE_SECS`, `FLOWSMITH_HEARTBEAT_SECS` and
@@ -185,7 +185,7 @@ enum StepEnd {
 /// What a step waiting to upload watches: the job's step states and its cancellation.
 #[derive(Debug, Clone)]
 struct Gate {
-    states: Vec<String>,
+    states: Vec<StepState>,
     cancelled: bool,
 }
 
@@ -193,14 +193,14 @@ impl Gate {
     /// `Some(true)` when every dependency succeeded, `Some(false)` when the step cannot
     /// upload (a dependency ended otherwise, or the job was cancelled), `None` to wait.
     fn verdict(&self, deps: &[usize]) -> Option<bool> {
-        let state = |d: usize| self.states.get(d).map(String::as_str);
+        let state = |d: usize| self.states.get(d).copied();
         if self.cancelled
             || deps
                 .iter()
-                .any(|&d| matches!(state(d), Some("failed" | "skipped" | "cancelled") | None))
+                .any(|&d| state(d).is_none_or(StepState::is_unsuccessful))
         {
             Some(false)
-        } else if deps.iter().all(|&d| state(d) == Some("succeeded")) {
+        } else if deps.iter().all(|&d| state(d) == Some(StepState::Succeeded)) {
             Some(true)
         } else {
             None
@@ -251,12 +251,12 @@ impl Worker {
         let Some(claimed) = self.claim().await? else {
             return Ok(Outcome::Empty);
         };
-        let id = claimed.id.clone();
+        let id = claimed.job_id.clone();
         self.run_claimed(claimed, shutdown.clone()).await;
         Ok(Outcome::Ran { job_id: id })
     }
 
-    async fn claim(&self) -> Result<Option<Claimed>, sqlx::Error> {
+    async fn claim(&self) -> Result<Option<Lease>, sqlx::Error> {
         let c = self
             .inner
             .store
@@ -267,7 +267,7 @@ impl Worker {
             )
             .await?;
         if let Some(c) = &c {
-            tracing::info!(job_id = %c.id, target = %c.target, attempt = c.attempt, "job claimed");
+            tracing::info!(job_id = %c.job_id, target = %c.target, attempt = c.attempt, "job claimed");
             self.inner.signals.notify();
         }
         Ok(c)
@@ -304,13 +304,13 @@ impl Worker {
     }
 
     /// Runs a claimed job with a heartbeat; on shutdown gives the lease back.
-    async fn run_claimed(&self, c: Claimed, shutdown: CancellationToken) {
+    async fn run_claimed(&self, c: Lease, shutdown: CancellationToken) {
         let token = shutdown.child_token();
         // Dropped mid-job (the process "crashes" in tests): stop the heartbeat too.
         let _stop_heartbeat = token.clone().drop_guard();
         let beat = {
-            let store = self.inner.store.clone();
-            let (id, attempt) = (c.id.clone(), c.attempt);
+            let held = c.clone();
+            let (id, attempt) = (c.job_id.clone(), c.attempt);
             let (every, lease) = (self.inner.opts.heartbeat, self.inner.opts.lease);
             let token = token.clone();
             tokio::spawn(async move {
@@ -319,7 +319,7 @@ impl Worker {
                         () = token.cancelled() => return,
                         () = tokio::time::sleep(every) => {}
                     }
-                    match store.heartbeat(&id, attempt, lease).await {
+                    match held.heartbeat(lease).await {
                         Ok(true) => {}
                         Ok(false) => {
                             tracing::warn!(job_id = %id, attempt, "lease lost; stopping");
@@ -335,7 +335,7 @@ impl Worker {
         // the id of the request that created it.
         let span = tracing::info_span!(
             "job",
-            job_id = %c.id,
+            job_id = %c.job_id,
             request_id = c.request_id.as_deref().unwrap_or(""),
             target = %c.target,
             attempt = c.attempt,
@@ -343,42 +343,54 @@ impl Worker {
         let finished = match self.execute(&c, &token).instrument(span).await {
             Ok(done) => done,
             Err(e) => {
-                tracing::error!(job_id = %c.id, error = %e, "job interrupted by a database error");
+                tracing::error!(job_id = %c.job_id, error = %e, "job interrupted by a database error");
                 false
             }
         };
         beat.abort();
         if !finished && shutdown.is_cancelled() {
-            let _ = self.inner.store.release_job(&c.id, c.attempt).await;
+            let _ = c.release().await;
         }
         self.inner.signals.notify();
     }
 
     /// Runs the job's steps; true when the job reached its final status.
-    async fn execute(&self, c: &Claimed, token: &CancellationToken) -> Result<bool, sqlx::Error> {
+    async fn execute(&self, c: &Lease, token: &CancellationToken) -> Result<bool, sqlx::Error> {
         let store = &self.inner.store;
         if c.dry_run {
             let done = self
-                .persist(token, || {
-                    store.finish_job(&c.id, c.attempt, SUCCEEDED, None)
-                })
+                .persist(token, || c.finish(JobStatus::Succeeded, None))
                 .await?;
             if done {
-                count_job(&c.target, SUCCEEDED);
+                count_job(&c.target, JobStatus::Succeeded);
             }
             return Ok(done);
         }
         let Some(client) = self.inner.clients.get(&c.target).cloned() else {
             let error = format!("target {:?} is not configured", c.target);
             return self
-                .persist(token, || {
-                    store.finish_job(&c.id, c.attempt, FAILED, Some(error.as_str()))
-                })
+                .persist(token, || c.finish(JobStatus::Failed, Some(error.as_str())))
                 .await;
         };
-        let steps = store.job_steps(&c.id).await?;
+        let steps = store.job_steps(&c.job_id).await?;
+        // The order of the steps: a corrupt `depends_on` must never read as "waits for
+        // nothing" (a caller would publish before its module), so it fails the job.
+        let deps: Vec<Vec<usize>> = match steps.iter().map(StepRow::depends_on).collect() {
+            Ok(deps) => deps,
+            Err(corrupt) => {
+                tracing::error!(job_id = %c.job_id, error = %corrupt, "a stored step is corrupt; the job fails");
+                let error = corrupt.to_string();
+                let done = self
+                    .persist(token, || c.finish(JobStatus::Failed, Some(error.as_str())))
+                    .await?;
+                if done {
+                    count_job(&c.target, JobStatus::Failed);
+                }
+                return Ok(done);
+            }
+        };
         // Before anything is published (not on a resumed job), resolve every org object.
-        if steps.iter().all(|s| s.state == "pending") {
+        if steps.iter().all(|s| s.state == StepState::Pending) {
             let found = match self.preflight(&steps, &client, token).await {
                 Ok(found) => found,
                 Err(Stop::Interrupted | Stop::Withdrawn) => return Ok(false),
@@ -388,23 +400,17 @@ impl Worker {
                 )),
             };
             if let Some(error) = found {
-                tracing::warn!(job_id = %c.id, %error, "preflight failed");
+                tracing::warn!(job_id = %c.job_id, %error, "preflight failed");
                 let done = self
-                    .persist(token, || {
-                        store.finish_job(&c.id, c.attempt, FAILED, Some(error.as_str()))
-                    })
+                    .persist(token, || c.finish(JobStatus::Failed, Some(error.as_str())))
                     .await?;
                 if done {
-                    count_job(&c.target, FAILED);
+                    count_job(&c.target, JobStatus::Failed);
                 }
                 return Ok(done);
             }
         }
-        let mut states: Vec<String> = steps.iter().map(|s| s.state.clone()).collect();
-        let deps: Vec<Vec<usize>> = steps
-            .iter()
-            .map(|s| serde_json::from_str(&s.depends_on).unwrap_or_default())
-            .collect();
+        let mut states: Vec<StepState> = steps.iter().map(|s| s.state).collect();
         let limit = self
             .inner
             .opts
@@ -422,7 +428,7 @@ impl Worker {
             cancelled: false,
         });
         loop {
-            if !cancel && store.cancel_requested(&c.id).await? {
+            if !cancel && store.cancel_requested(&c.job_id).await? {
                 cancel = true;
             }
             gate.send_replace(Gate {
@@ -431,15 +437,13 @@ impl Worker {
             });
             if !cancel && !token.is_cancelled() {
                 for i in 0..steps.len() {
-                    if started[i] || !matches!(states[i].as_str(), "pending" | "running") {
+                    if started[i] || !states[i].is_open() {
                         continue;
                     }
-                    if let Some(&d) = deps[i].iter().find(|&&d| {
-                        matches!(
-                            states.get(d).map(String::as_str),
-                            Some("failed" | "skipped" | "cancelled")
-                        )
-                    }) {
+                    if let Some(&d) = deps[i]
+                        .iter()
+                        .find(|&&d| states.get(d).is_some_and(|s| s.is_unsuccessful()))
+                    {
                         let reason = json!({
                             "kind": "dependency_failed",
                             "message": format!("module step {d} ('{}') did not succeed ({})", steps[d].flow_name, states[d]),
@@ -447,29 +451,30 @@ impl Worker {
                         });
                         if !self
                             .persist(token, || {
-                                store.step_ended(&c.id, c.attempt, i as i64, "skipped", &reason)
+                                c.step_ended(i as i64, StepState::Skipped, &reason)
                             })
                             .await?
                         {
                             return Ok(false);
                         }
-                        self.count(&c.target, &steps[i].action, "skipped");
+                        self.count(&c.target, steps[i].action, StepState::Skipped.as_str());
                         self.inner.signals.notify();
-                        states[i] = "skipped".into();
+                        states[i] = StepState::Skipped;
                     }
                 }
                 for i in 0..steps.len() {
                     if in_flight.len() >= limit {
                         break;
                     }
-                    if started[i] || !matches!(states[i].as_str(), "pending" | "running") {
+                    if started[i] || !states[i].is_open() {
                         continue;
                     }
                     // A caller starts (registers its Architect job) once its modules are
                     // under way; its upload waits for their success.
-                    if deps[i].iter().all(|&d| {
-                        states.get(d).map(String::as_str) == Some("succeeded") || started[d]
-                    }) {
+                    if deps[i]
+                        .iter()
+                        .all(|&d| states.get(d) == Some(&StepState::Succeeded) || started[d])
+                    {
                         started[i] = true;
                         let w = self.clone();
                         let (step, client, token, queues) = (
@@ -482,10 +487,10 @@ impl Worker {
                             gate: gate.subscribe(),
                             deps: deps[i].clone(),
                         };
-                        let (target, attempt) = (c.target.clone(), c.attempt);
+                        let lease = c.clone();
                         let span = tracing::info_span!(
                             "step",
-                            job_id = %c.id,
+                            job_id = %c.job_id,
                             request_id = c.request_id.as_deref().unwrap_or(""),
                             idx = i,
                             flow = %step.flow_name,
@@ -493,9 +498,7 @@ impl Worker {
                         in_flight.spawn(
                             async move {
                                 let end = w
-                                    .run_step(
-                                        &target, attempt, &step, &client, &token, &queues, waits,
-                                    )
+                                    .run_step(&lease, &step, &client, &token, &queues, waits)
                                     .await;
                                 (i, end)
                             }
@@ -511,9 +514,9 @@ impl Worker {
                 biased;
                 Some(r) = in_flight.join_next() => match r {
                     Ok((i, StepEnd::Succeeded | StepEnd::AlreadyDeployed)) => {
-                        states[i] = "succeeded".into()
+                        states[i] = StepState::Succeeded
                     }
-                    Ok((i, StepEnd::Failed)) => states[i] = "failed".into(),
+                    Ok((i, StepEnd::Failed)) => states[i] = StepState::Failed,
                     // Not started after all: the next pass records it skipped or cancelled.
                     Ok((i, StepEnd::Withdrawn)) => started[i] = false,
                     Ok((_, StepEnd::Interrupted)) => token.cancel(),
@@ -534,41 +537,39 @@ impl Worker {
         if cancel {
             let reason = json!({"kind": "cancelled", "message": "the job was cancelled before this step started"});
             for i in 0..steps.len() {
-                if matches!(states[i].as_str(), "pending" | "running") {
+                if states[i].is_open() {
                     if !self
                         .persist(token, || {
-                            store.step_ended(&c.id, c.attempt, i as i64, "cancelled", &reason)
+                            c.step_ended(i as i64, StepState::Cancelled, &reason)
                         })
                         .await?
                     {
                         return Ok(false);
                     }
-                    self.count(&c.target, &steps[i].action, "cancelled");
-                    states[i] = "cancelled".into();
+                    self.count(&c.target, steps[i].action, StepState::Cancelled.as_str());
+                    states[i] = StepState::Cancelled;
                 }
             }
         }
         let status = if cancel {
-            CANCELLED
-        } else if states.iter().all(|s| s == "succeeded") {
-            SUCCEEDED
+            JobStatus::Cancelled
+        } else if states.iter().all(|s| *s == StepState::Succeeded) {
+            JobStatus::Succeeded
         } else {
-            FAILED
+            JobStatus::Failed
         };
-        let error = (status == FAILED).then(|| {
-            let failed = states.iter().filter(|s| *s == "failed").count();
-            let skipped = states.iter().filter(|s| *s == "skipped").count();
+        let error = (status == JobStatus::Failed).then(|| {
+            let failed = states.iter().filter(|s| **s == StepState::Failed).count();
+            let skipped = states.iter().filter(|s| **s == StepState::Skipped).count();
             format!("{failed} step(s) failed, {skipped} skipped")
         });
         let done = self
-            .persist(token, || {
-                store.finish_job(&c.id, c.attempt, status, error.as_deref())
-            })
+            .persist(token, || c.finish(status, error.as_deref()))
             .await?;
         if done {
             count_job(&c.target, status);
         }
-        tracing::info!(job_id = %c.id, status, "job finished");
+        tracing::info!(job_id = %c.job_id, status = status.as_str(), "job finished");
         Ok(done)
     }
 
@@ -593,8 +594,10 @@ impl Worker {
             let Ok(doc) = serde_json::from_str::<Value>(&doc) else {
                 continue;
             };
-            let params: Map<String, Value> = serde_json::from_str(&step.params).unwrap_or_default();
-            let Ok(ctx) = serde_json::from_str::<StepContext>(&step.context) else {
+            let Ok(params) = step.params() else {
+                continue;
+            };
+            let Ok(ctx) = step.decode::<StepContext>("context", &step.context) else {
                 continue;
             };
             let Ok((flow, _)) = plan::prepare(&doc, &params, &ctx) else {
@@ -637,16 +640,16 @@ impl Worker {
     /// flows then updates them) and the job goes on to finish.
     async fn read_versions(
         &self,
-        c: &Claimed,
+        c: &Lease,
         client: &GenesysClient,
         token: &CancellationToken,
     ) -> Result<bool, sqlx::Error> {
         let store = &self.inner.store;
         let unknown: Vec<(i64, String, String)> = store
-            .job_step_views(&c.id)
+            .job_step_views(&c.job_id)
             .await?
             .into_iter()
-            .filter(|s| s.state == "succeeded" && s.published_version.is_none())
+            .filter(|s| s.state == StepState::Succeeded && s.published_version.is_none())
             .filter_map(|s| Some((s.idx, s.flow_name, s.flow_id?)))
             .collect();
         if unknown.is_empty() {
@@ -656,7 +659,7 @@ impl Worker {
         let found = match self.call(token, || client.flows_by_ids(&ids)).await {
             Ok(f) => f,
             Err(Stop::Failed(e)) => {
-                tracing::warn!(job_id = %c.id, error = %e, flows = ids.len(), "reading the published versions failed; they stay unknown");
+                tracing::warn!(job_id = %c.job_id, error = %e, flows = ids.len(), "reading the published versions failed; they stay unknown");
                 return Ok(true);
             }
             Err(Stop::Interrupted | Stop::Withdrawn) => return Ok(false),
@@ -672,22 +675,20 @@ impl Worker {
             })
             .collect();
         if versions.len() < unknown.len() {
-            tracing::warn!(job_id = %c.id, unknown = unknown.len() - versions.len(), "some flows have no published version in Genesys");
+            tracing::warn!(job_id = %c.job_id, unknown = unknown.len() - versions.len(), "some flows have no published version in Genesys");
         }
-        let ours = store
-            .steps_published(&c.id, c.attempt, &c.target, &versions)
-            .await?;
+        let ours = c.steps_published(&versions).await?;
         if ours {
             self.inner.signals.notify();
         }
         Ok(ours)
     }
 
-    fn count(&self, target: &str, action: &str, outcome: &'static str) {
+    fn count(&self, target: &str, action: Action, outcome: &'static str) {
         metrics::counter!(
             crate::metrics::names::STEPS_TOTAL,
             "target" => target.to_owned(),
-            "action" => action.to_owned(),
+            "action" => action.as_str(),
             "outcome" => outcome
         )
         .increment(1);
@@ -696,8 +697,7 @@ impl Worker {
     #[allow(clippy::too_many_arguments)]
     async fn run_step(
         &self,
-        target: &str,
-        attempt: i64,
+        lease: &Lease,
         step: &StepRow,
         client: &GenesysClient,
         token: &CancellationToken,
@@ -706,7 +706,7 @@ impl Worker {
     ) -> StepEnd {
         let started = Instant::now();
         let end = match self
-            .step_inner(target, attempt, step, client, token, queues, waits)
+            .step_inner(lease, step, client, token, queues, waits)
             .await
         {
             Ok(Ran::Deployed) => StepEnd::Succeeded,
@@ -720,10 +720,9 @@ impl Worker {
             }
             Err(Stop::Failed(error)) => {
                 tracing::warn!(job_id = %step.job_id, idx = step.idx, flow = %step.flow_name, error = %error, "step failed");
-                let store = &self.inner.store;
                 match self
                     .persist(token, || {
-                        store.step_ended(&step.job_id, attempt, step.idx, "failed", &error)
+                        lease.step_ended(step.idx, StepState::Failed, &error)
                     })
                     .await
                 {
@@ -738,8 +737,9 @@ impl Worker {
             StepEnd::Failed => "failed",
             StepEnd::Interrupted | StepEnd::Withdrawn => "interrupted",
         };
-        self.count(target, &step.action, outcome);
-        metrics::histogram!(crate::metrics::names::STEP_DURATION, "target" => target.to_owned(), "action" => step.action.clone())
+        let target = lease.target.as_str();
+        self.count(target, step.action, outcome);
+        metrics::histogram!(crate::metrics::names::STEP_DURATION, "target" => target.to_owned(), "action" => step.action.as_str())
             .record(started.elapsed().as_secs_f64());
         tracing::info!(
             outcome,
@@ -754,8 +754,7 @@ impl Worker {
     #[allow(clippy::too_many_arguments)]
     async fn step_inner(
         &self,
-        target: &str,
-        attempt: i64,
+        lease: &Lease,
         step: &StepRow,
         client: &GenesysClient,
         token: &CancellationToken,
@@ -763,9 +762,9 @@ impl Worker {
         mut waits: Waits,
     ) -> Result<Ran, Stop> {
         let store = &self.inner.store;
-        let (job_id, idx) = (step.job_id.as_str(), step.idx);
+        let (job_id, idx, target) = (step.job_id.as_str(), step.idx, lease.target.as_str());
         match self
-            .persist(token, || store.step_started(job_id, attempt, idx))
+            .persist(token, || lease.step_started(idx))
             .await
             .map_err(db)?
         {
@@ -777,14 +776,15 @@ impl Worker {
             StepStart::Lost => return Ok(Ran::Lost),
         }
         self.inner.signals.notify();
-        let ctx: StepContext = serde_json::from_str(&step.context)
-            .map_err(|e| fail("internal", format!("stored step context unreadable: {e}")))?;
-        if step.action == Action::Delete.as_str() {
+        let ctx: StepContext = step
+            .decode("context", &step.context)
+            .map_err(|e| fail("corrupt_row", e.to_string()))?;
+        if step.action == Action::Delete {
             return self
-                .delete_step(target, attempt, step, &ctx, client, token, &mut waits)
+                .delete_step(lease, step, &ctx, client, token, &mut waits)
                 .await;
         }
-        self.respect_lock(step, &ctx, client, token).await?;
+        self.respect_lock(lease, step, &ctx, client, token).await?;
 
         // Compile again, now with queue names and run-time module names.
         let doc: Value = store
@@ -801,7 +801,9 @@ impl Worker {
                     ),
                 )
             })?;
-        let params: Map<String, Value> = serde_json::from_str(&step.params).unwrap_or_default();
+        let params = step
+            .params()
+            .map_err(|e| fail("corrupt_row", e.to_string()))?;
         let (flow, _) = plan::prepare(&doc, &params, &ctx).map_err(|findings| {
             Stop::Failed(json!({
                 "kind": "invalid_template",
@@ -872,7 +874,7 @@ impl Worker {
         let mut resume = step
             .genesys_job_id
             .clone()
-            .filter(|_| step.uploaded_at.is_some() && step.state == "running");
+            .filter(|_| step.uploaded_at.is_some() && step.state == StepState::Running);
         let mut rate_retries = 0;
         let mut renewals = 0;
         let flow_id = loop {
@@ -895,9 +897,7 @@ impl Worker {
                         .await?;
                     if !self
                         .persist(token, || {
-                            store.step_registered(
-                                job_id,
-                                attempt,
+                            lease.step_registered(
                                 idx,
                                 &reg.id,
                                 &compiled.yaml,
@@ -915,7 +915,7 @@ impl Worker {
                         // Identical jobs queued together all plan to publish; the modules'
                         // own re-checks have now told whether this one's content is live.
                         match self
-                            .persist(token, || store.step_rechecked(job_id, attempt, idx))
+                            .persist(token, || lease.step_rechecked(idx))
                             .await
                             .map_err(db)?
                         {
@@ -945,7 +945,7 @@ impl Worker {
                         Err(e) => return Err(e),
                     }
                     if !self
-                        .persist(token, || store.step_uploaded(job_id, attempt, idx))
+                        .persist(token, || lease.step_uploaded(idx))
                         .await
                         .map_err(db)?
                     {
@@ -1040,9 +1040,7 @@ impl Worker {
             content_hash: compiled.content_hash,
         };
         let done = self
-            .persist(token, || {
-                store.step_succeeded(job_id, attempt, idx, &ok, &record)
-            })
+            .persist(token, || lease.step_succeeded(idx, &ok, &record))
             .await
             .map_err(db)?;
         Ok(if done { Ran::Deployed } else { Ran::Lost })
@@ -1053,20 +1051,18 @@ impl Worker {
     #[allow(clippy::too_many_arguments)]
     async fn delete_step(
         &self,
-        target: &str,
-        attempt: i64,
+        lease: &Lease,
         step: &StepRow,
         ctx: &StepContext,
         client: &GenesysClient,
         token: &CancellationToken,
         waits: &mut Waits,
     ) -> Result<Ran, Stop> {
-        let store = &self.inner.store;
         let (job_id, idx) = (step.job_id.as_str(), step.idx);
         waits.until_ready(job_id, idx, token).await?;
         let mut note = None;
         if let Some(id) = ctx.org_flow_id.as_deref() {
-            self.respect_lock(step, ctx, client, token).await?;
+            self.respect_lock(lease, step, ctx, client, token).await?;
             if !self.call(token, || client.delete_flow(id)).await? {
                 note = Some(json!({
                     "kind": "already_deleted",
@@ -1076,7 +1072,7 @@ impl Worker {
         }
         let done = self
             .persist(token, || {
-                store.step_deleted(job_id, attempt, idx, target, &step.flow_name, note.as_ref())
+                lease.step_deleted(idx, &step.flow_name, note.as_ref())
             })
             .await
             .map_err(db)?;
@@ -1089,6 +1085,7 @@ impl Worker {
     /// taken after the plan with `fail` makes Genesys refuse the publish instead.
     async fn respect_lock(
         &self,
+        lease: &Lease,
         step: &StepRow,
         ctx: &StepContext,
         client: &GenesysClient,
@@ -1125,11 +1122,13 @@ impl Worker {
                         "message": format!("flow '{flow}' was checked out by {holder}; flowsmith unlocked it before its step (on_locked: unlock)"),
                     });
                     tracing::warn!(flow = %flow, holder = %holder, "unlocked a flow checked out by someone else");
-                    self.persist(token, || {
-                        self.inner.store.step_note(&step.job_id, step.idx, &note)
-                    })
-                    .await
-                    .map_err(db)?;
+                    if !self
+                        .persist(token, || lease.step_note(step.idx, &note))
+                        .await
+                        .map_err(db)?
+                    {
+                        return Err(Stop::Interrupted);
+                    }
                     return Ok(());
                 }
                 OnLocked::Wait => {
@@ -1262,13 +1261,13 @@ impl Worker {
                 Err(e) => return Err(Stop::Failed(genesys_error(&e))),
             };
             match job.status {
-                JobStatus::Success => {
+                ArchitectJobStatus::Success => {
                     if fresh {
                         self.learn(target, learnt.is_some(), polls, slept);
                     }
                     return Ok(Polled::Success(job.flow.map(|f| f.id)));
                 }
-                JobStatus::Failure => {
+                ArchitectJobStatus::Failure => {
                     return Ok(Polled::Failure(
                         job.messages
                             .iter()
@@ -1276,7 +1275,7 @@ impl Worker {
                             .collect(),
                     ));
                 }
-                JobStatus::Registered if since.elapsed() > o.registered_timeout => {
+                ArchitectJobStatus::Registered if since.elapsed() > o.registered_timeout => {
                     return Ok(Polled::Renew(format!(
                         "Architect job {gid} stayed Registered for {:?} (the upload never arrived)",
                         since.elapsed()
@@ -1403,15 +1402,7 @@ fn fail(kind: &str, message: impl Into<String>) -> Stop {
     Stop::Failed(json!({"kind": kind, "message": message.into()}))
 }
 
-/// Counts a job that reached a final status (`flowsmith_jobs_total{target, status}`).
-pub fn count_job(target: &str, status: &str) {
-    metrics::counter!(
-        crate::metrics::names::JOBS_TOTAL,
-        "target" => target.to_owned(),
-        "status" => status.to_owned()
-    )
-    .increment(1);
-}
+pub use crate::metrics::count_job;
 
 /// A Genesys client error as a step error: status, code, message, correlation id.
 pub fn genesys_error(e: &GenesysError) -> Value {

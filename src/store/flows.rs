@@ -3,7 +3,10 @@
 
 use sqlx::{FromRow, SqliteConnection};
 
+use serde_json::{Map, Value};
+
 use super::Store;
+use crate::jobs::model::{Corrupt, decode_json};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct FlowRecordRow {
@@ -49,6 +52,29 @@ pub struct FlowFilter {
 }
 
 impl FlowRecordRow {
+    fn key(&self) -> String {
+        format!("target {} flow {}", self.target, self.name)
+    }
+
+    /// The template parameters it was deployed with.
+    pub fn params(&self) -> Result<Map<String, Value>, Corrupt> {
+        decode_json("flow_records", "params", self.key(), &self.params)
+    }
+
+    /// The flow names of the modules it calls.
+    pub fn calls(&self) -> Result<Vec<String>, Corrupt> {
+        decode_json("flow_records", "calls", self.key(), &self.calls)
+    }
+
+    /// Another JSON column (`module_interface`) as `T`.
+    pub fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        column: &'static str,
+        text: &str,
+    ) -> Result<T, Corrupt> {
+        decode_json("flow_records", column, self.key(), text)
+    }
+
     /// Whether this record says the org already has what a step would deploy: the same plan
     /// hash as the same flow type, published, and published no earlier than the current
     /// record of every module it calls (`modules`: their names and `updated_at`). A caller
@@ -120,14 +146,16 @@ impl Store {
         &self,
         target: &str,
     ) -> Result<Vec<RecordWithDocument>, sqlx::Error> {
-        sqlx::query_as(&format!(
+        on_reads!(self, |p| {
+            sqlx::query_as(&format!(
             "SELECT {COLUMNS}, v.document FROM flow_records r \
              LEFT JOIN template_versions v ON v.name = r.template_name AND v.version = r.template_version \
              WHERE r.target = $1 ORDER BY r.name"
         ))
         .bind(target)
-        .fetch_all(self.reader())
+        .fetch_all(p)
         .await
+        })
     }
 
     pub async fn flow_record(
@@ -135,13 +163,13 @@ impl Store {
         target: &str,
         name: &str,
     ) -> Result<Option<FlowRecordRow>, sqlx::Error> {
-        sqlx::query_as(&format!(
+        on_reads!(self, |p| sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM flow_records r WHERE r.target = $1 AND r.name = $2"
         ))
         .bind(target)
         .bind(name)
-        .fetch_optional(self.reader())
-        .await
+        .fetch_optional(p)
+        .await)
     }
 
     /// Records ordered by (target, name), after the cursor, at most `limit`.
@@ -153,7 +181,7 @@ impl Store {
             Some((t, n)) => (Some(t.as_str()), Some(n.as_str())),
             None => (None, None),
         };
-        sqlx::query_as(&format!(
+        on_reads!(self, |p| sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM flow_records r \
              WHERE ($1 IS NULL OR r.target = $1) \
                AND ($2 IS NULL OR r.flow_type = $2) \
@@ -165,8 +193,8 @@ impl Store {
         .bind(after_target)
         .bind(after_name)
         .bind(f.limit)
-        .fetch_all(self.reader())
-        .await
+        .fetch_all(p)
+        .await)
     }
 }
 

@@ -1,31 +1,29 @@
-//! Provisioning jobs, their steps and their events.
+//! Provisioning jobs, their steps and their events: the rows, the use-case writes (create,
+//! cancel, retry) and the claim.
 //!
 //! Every state change is one `BEGIN IMMEDIATE` transaction that also appends the event
-//! describing it. Writes by the worker are fenced: they only apply while the job is
-//! `running` under the attempt that claimed it, so a worker whose lease was reclaimed cannot
-//! overwrite its successor's work.
+//! describing it. Writes by the worker are fenced: the claim returns a [`Lease`], whose
+//! methods (`store/lease.rs`) are the only writes a worker makes.
+//!
+//! States and actions are typed ([`JobStatus`], [`StepState`], [`Action`]): the TEXT columns
+//! are decoded as strings and parsed (`try_from = "String"`), so an unknown value fails the
+//! read instead of passing as text. JSON columns stay TEXT; their typed readers
+//! ([`StepRow::depends_on`], ...) fail with [`Corrupt`] instead of defaulting.
 
+use serde_json::{Map, Value};
 use sqlx::{FromRow, Sqlite, SqliteConnection, Transaction};
 
-use super::flows::{FlowRecordRow, record_in, upsert_record};
+use super::flows::{FlowRecordRow, record_in};
+use super::lease::Lease;
 use super::{Store, now};
-
-pub const QUEUED: &str = "queued";
-pub const RUNNING: &str = "running";
-pub const SUCCEEDED: &str = "succeeded";
-pub const FAILED: &str = "failed";
-pub const CANCELLED: &str = "cancelled";
-
-/// Whether a job status is final (until a retry).
-pub fn is_terminal(status: &str) -> bool {
-    matches!(status, SUCCEEDED | FAILED | CANCELLED)
-}
+use crate::jobs::model::{Action, Corrupt, JobStatus, StepState, decode_json};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct JobRow {
     pub id: String,
     pub target: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: JobStatus,
     pub dry_run: bool,
     pub cancel_requested: bool,
     pub description: Option<String>,
@@ -54,8 +52,11 @@ pub struct StepRow {
     pub template_name: String,
     pub template_version: i64,
     pub flow_type: String,
-    pub action: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub action: Action,
+    #[sqlx(try_from = "String")]
+    pub state: StepState,
+    /// JSON array of step indices: read it with [`StepRow::depends_on`].
     pub depends_on: String,
     pub yaml: String,
     pub content_hash: String,
@@ -75,6 +76,31 @@ pub struct StepRow {
     pub note: Option<String>,
 }
 
+impl StepRow {
+    fn key(&self) -> String {
+        format!("job {} step {}", self.job_id, self.idx)
+    }
+
+    /// The module steps this step waits for.
+    pub fn depends_on(&self) -> Result<Vec<usize>, Corrupt> {
+        decode_json("job_steps", "depends_on", self.key(), &self.depends_on)
+    }
+
+    /// The template parameters the step was planned with.
+    pub fn params(&self) -> Result<Map<String, Value>, Corrupt> {
+        decode_json("job_steps", "params", self.key(), &self.params)
+    }
+
+    /// Another JSON column (`context`, `warnings`, `error`, `note`) as `T`.
+    pub fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        column: &'static str,
+        text: &str,
+    ) -> Result<T, Corrupt> {
+        decode_json("job_steps", column, self.key(), text)
+    }
+}
+
 const STEP_COLUMNS: &str = "job_id, idx, flow_name, template_name, template_version, flow_type, action, state, depends_on, yaml, content_hash, plan_hash, params, context, warnings, genesys_job_id, uploaded_at, flow_id, published_version, error, attempt, started_at, finished_at, note";
 
 #[derive(Debug, Clone, FromRow)]
@@ -92,7 +118,7 @@ pub struct NewJob {
     pub id: String,
     pub target: String,
     /// `queued`, or `succeeded` for a dry run.
-    pub status: String,
+    pub status: JobStatus,
     pub dry_run: bool,
     pub description: Option<String>,
     pub request: String,
@@ -110,8 +136,8 @@ pub struct NewStep {
     pub template_name: String,
     pub template_version: i64,
     pub flow_type: String,
-    pub action: String,
-    pub state: String,
+    pub action: Action,
+    pub state: StepState,
     pub depends_on: String,
     pub yaml: String,
     pub plan_hash: String,
@@ -136,9 +162,9 @@ pub enum CreateOutcome {
     Existing(JobRow),
 }
 
-/// What the worker got by claiming.
+/// The claim's row, made into a [`Lease`].
 #[derive(Debug, Clone, FromRow)]
-pub struct Claimed {
+struct Claimed {
     pub id: String,
     pub target: String,
     pub attempt: i64,
@@ -149,7 +175,7 @@ pub struct Claimed {
 
 #[derive(Debug, Default, Clone)]
 pub struct JobFilter {
-    pub status: Option<String>,
+    pub status: Option<JobStatus>,
     pub target: Option<String>,
     /// Ids strictly before this one (newest first).
     pub before: Option<String>,
@@ -159,7 +185,7 @@ pub struct JobFilter {
 pub enum CancelOutcome {
     NotFound,
     /// Already final: nothing to cancel.
-    Terminal(String),
+    Terminal(JobStatus),
     /// The job was queued and is now cancelled.
     Cancelled,
     /// The job is running: no new step starts; it ends cancelled.
@@ -169,11 +195,11 @@ pub enum CancelOutcome {
 pub enum RetryOutcome {
     NotFound,
     /// Only failed and cancelled jobs can be retried.
-    NotApplicable(String),
+    NotApplicable(JobStatus),
     Requeued,
 }
 
-/// What [`Store::step_started`] did.
+/// What [`Lease::step_started`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepStart {
     /// The step is running under this attempt.
@@ -194,7 +220,7 @@ pub struct StepSuccess {
 }
 
 /// Appends an event to a job inside the caller's transaction.
-pub async fn append_event(
+pub(super) async fn append_event(
     conn: &mut SqliteConnection,
     job_id: &str,
     kind: &str,
@@ -216,7 +242,7 @@ pub async fn append_event(
 /// The fence of every worker write: the job is running under this attempt.
 const FENCE: &str = "EXISTS (SELECT 1 FROM jobs WHERE jobs.id = job_steps.job_id AND jobs.attempt = $ATTEMPT AND jobs.status = 'running')";
 
-fn fenced(sql: &str, attempt_param: &str) -> String {
+pub(super) fn fenced(sql: &str, attempt_param: &str) -> String {
     sql.replace("$FENCE", &FENCE.replace("$ATTEMPT", attempt_param))
 }
 
@@ -233,14 +259,14 @@ impl Store {
                 return Ok(CreateOutcome::Existing(existing));
             }
             let created_at = now();
-            let finished = (job.status != QUEUED).then(|| created_at.clone());
+            let finished = (job.status != JobStatus::Queued).then(|| created_at.clone());
             sqlx::query(
                 "INSERT INTO jobs (id, target, status, dry_run, description, request, plan, idempotency_key, request_hash, created_at, finished_at, request_id) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(&job.id)
             .bind(&job.target)
-            .bind(&job.status)
+            .bind(job.status.as_str())
             .bind(job.dry_run)
             .bind(&job.description)
             .bind(&job.request)
@@ -253,7 +279,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             for (idx, s) in job.steps.iter().enumerate() {
-                let done = (s.state != "pending").then(|| created_at.clone());
+                let done = (s.state != StepState::Pending).then(|| created_at.clone());
                 sqlx::query(
                     "INSERT INTO job_steps (job_id, idx, flow_name, template_name, template_version, flow_type, action, state, depends_on, yaml, content_hash, plan_hash, params, context, warnings, flow_id, published_version, error, finished_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
@@ -264,8 +290,8 @@ impl Store {
                 .bind(&s.template_name)
                 .bind(s.template_version)
                 .bind(&s.flow_type)
-                .bind(&s.action)
-                .bind(&s.state)
+                .bind(s.action.as_str())
+                .bind(s.state.as_str())
                 .bind(&s.depends_on)
                 .bind(&s.yaml)
                 .bind(&s.plan_hash)
@@ -284,10 +310,10 @@ impl Store {
                 &mut tx,
                 &job.id,
                 "job.created",
-                &serde_json::json!({"status": QUEUED, "steps": job.steps.len(), "dry_run": job.dry_run}),
+                &serde_json::json!({"status": JobStatus::Queued, "steps": job.steps.len(), "dry_run": job.dry_run}),
             )
             .await?;
-            if job.status != QUEUED {
+            if job.status != JobStatus::Queued {
                 append_event(
                     &mut tx,
                     &job.id,
@@ -366,7 +392,7 @@ impl Store {
              WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR target = $2) AND ($3 IS NULL OR id < $3) \
              ORDER BY id DESC LIMIT $4"
         ))
-        .bind(f.status.as_deref())
+        .bind(f.status.map(JobStatus::as_str))
         .bind(f.target.as_deref())
         .bind(f.before.as_deref())
         .bind(f.limit)
@@ -409,7 +435,7 @@ impl Store {
         owner: &str,
         lease: std::time::Duration,
         targets: &[String],
-    ) -> Result<Option<Claimed>, sqlx::Error> {
+    ) -> Result<Option<Lease>, sqlx::Error> {
         self.tracked(async {
             let now_ts = now();
             let until = lease_until(lease);
@@ -438,56 +464,20 @@ impl Store {
                     &mut tx,
                     &c.id,
                     "job.started",
-                    &serde_json::json!({"status": RUNNING, "attempt": c.attempt, "worker": owner}),
+                    &serde_json::json!({"status": JobStatus::Running, "attempt": c.attempt, "worker": owner}),
                 )
                 .await?;
             }
             tx.commit().await?;
-            Ok(claimed)
-        })
-        .await
-    }
-
-    /// Extends the lease; false when the job is no longer ours (reclaimed or finished).
-    pub async fn heartbeat(
-        &self,
-        id: &str,
-        attempt: i64,
-        lease: std::time::Duration,
-    ) -> Result<bool, sqlx::Error> {
-        self.tracked(async {
-            let mut tx = self.begin_write().await?;
-            let n = sqlx::query(
-                "UPDATE jobs SET lease_expires_at = $1 WHERE id = $2 AND attempt = $3 AND status = 'running'",
-            )
-            .bind(lease_until(lease))
-            .bind(id)
-            .bind(attempt)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            tx.commit().await?;
-            Ok(n == 1)
-        })
-        .await
-    }
-
-    /// Gives the lease up at once (graceful shutdown), so the next start resumes the job
-    /// without waiting for it to expire.
-    pub async fn release_job(&self, id: &str, attempt: i64) -> Result<bool, sqlx::Error> {
-        self.tracked(async {
-            let mut tx = self.begin_write().await?;
-            let n = sqlx::query(
-                "UPDATE jobs SET lease_expires_at = $1, lease_owner = NULL WHERE id = $2 AND attempt = $3 AND status = 'running'",
-            )
-            .bind("1970-01-01T00:00:00.000Z")
-            .bind(id)
-            .bind(attempt)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            tx.commit().await?;
-            Ok(n == 1)
+            Ok(claimed.map(|c| Lease {
+                store: self.clone(),
+                job_id: c.id,
+                target: c.target,
+                attempt: c.attempt,
+                owner: owner.to_owned(),
+                dry_run: c.dry_run,
+                request_id: c.request_id,
+            }))
         })
         .await
     }
@@ -500,393 +490,6 @@ impl Store {
         Ok(v.unwrap_or(false))
     }
 
-    /// Checkpoint: the step is running under this attempt — unless the org already has what
-    /// it would deploy. Jobs are planned concurrently but run one at a time per target, so a
-    /// step planned `create` or `update` may find, when it starts, that an earlier step (of
-    /// another job) deployed the same content since: the flow record, written in the same
-    /// transaction as that step's success, has the same plan hash and a published version
-    /// no older than the modules it calls ([`FlowRecordRow::deploys`]). The step then ends
-    /// here as succeeded and `unchanged`, with a note saying so, without a Genesys request.
-    pub async fn step_started(
-        &self,
-        id: &str,
-        attempt: i64,
-        idx: i64,
-    ) -> Result<StepStart, sqlx::Error> {
-        self.step_check(id, attempt, idx, false).await
-    }
-
-    /// The run-time re-check again, for a step that waited for the modules it calls: they
-    /// have ended now, so their records say whether this job changed them (a module whose
-    /// own re-check found it deployed is `unchanged`; one it published is newer than the
-    /// step's record, which then does not count as deployed). `AlreadyDeployed` ends the
-    /// step as `unchanged`; its registered Architect job is abandoned, never uploaded.
-    pub async fn step_rechecked(
-        &self,
-        id: &str,
-        attempt: i64,
-        idx: i64,
-    ) -> Result<StepStart, sqlx::Error> {
-        self.step_check(id, attempt, idx, true).await
-    }
-
-    async fn step_check(
-        &self,
-        id: &str,
-        attempt: i64,
-        idx: i64,
-        modules_ended: bool,
-    ) -> Result<StepStart, sqlx::Error> {
-        self.tracked(async {
-            let mut tx = self.begin_write().await?;
-            // Not re-checked: a step waiting for a module this job changes (its module's
-            // record is only written when that step succeeds, possibly after this one
-            // started: the worker registers callers ahead) and a step planned to repair
-            // drift (the record is what the org no longer has); and a delete.
-            // (`$3`: after the modules ended, their records decide, see `step_rechecked`.)
-            let planned: Option<(String, String, String, String)> = sqlx::query_as(
-                "SELECT j.target, s.flow_name, s.flow_type, s.plan_hash FROM job_steps s JOIN jobs j ON j.id = s.job_id \
-                 WHERE s.job_id = $1 AND s.idx = $2 AND s.action != 'delete' AND json_extract(s.context, '$.drift') IS NULL \
-                 AND ($3 OR NOT EXISTS (SELECT 1 FROM json_each(s.depends_on) e JOIN job_steps d ON d.job_id = s.job_id AND d.idx = e.value \
-                                 WHERE d.action != 'unchanged'))",
-            )
-            .bind(id)
-            .bind(idx)
-            .bind(modules_ended)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let deployed = match &planned {
-                Some((target, name, flow_type, plan_hash)) => {
-                    deployed_record(&mut tx, target, name, flow_type, plan_hash).await?
-                }
-                None => None,
-            };
-            let at = now();
-            let (n, outcome) = match deployed {
-                Some(r) => {
-                    let note = serde_json::json!({
-                        "kind": "unchanged_at_run_time",
-                        "message": format!(
-                            "flow '{}' already had this content when the step ran (published version {}, deployed by job {}); nothing was sent to Genesys",
-                            r.name,
-                            r.published_version.as_deref().unwrap_or("?"),
-                            r.job_id.as_deref().unwrap_or("?"),
-                        ),
-                        "job_id": r.job_id,
-                    });
-                    let n = sqlx::query(&fenced(
-                        "UPDATE job_steps SET state = 'succeeded', action = 'unchanged', note = $1, flow_id = $2, published_version = $3, \
-                             yaml = $4, content_hash = $5, attempt = $6, started_at = COALESCE(started_at, $7), finished_at = $7, error = NULL \
-                         WHERE job_id = $8 AND idx = $9 AND state IN ('pending', 'running') AND $FENCE",
-                        "$6",
-                    ))
-                    .bind(note.to_string())
-                    .bind(&r.flow_id)
-                    .bind(&r.published_version)
-                    .bind(&r.yaml)
-                    .bind(&r.content_hash)
-                    .bind(attempt)
-                    .bind(&at)
-                    .bind(id)
-                    .bind(idx)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                    if n == 1 {
-                        append_event(
-                            &mut tx,
-                            id,
-                            "step.succeeded",
-                            &serde_json::json!({"idx": idx, "flow_name": r.name, "flow_id": r.flow_id, "published_version": r.published_version, "note": note}),
-                        )
-                        .await?;
-                    }
-                    (n, StepStart::AlreadyDeployed)
-                }
-                None => {
-                    let n = sqlx::query(&fenced(
-                        "UPDATE job_steps SET state = 'running', attempt = $1, started_at = COALESCE(started_at, $2), error = NULL \
-                         WHERE job_id = $3 AND idx = $4 AND state IN ('pending', 'running') AND $FENCE",
-                        "$1",
-                    ))
-                    .bind(attempt)
-                    .bind(&at)
-                    .bind(id)
-                    .bind(idx)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                    if n == 1 {
-                        append_event(
-                            &mut tx,
-                            id,
-                            "step.started",
-                            &serde_json::json!({"idx": idx, "attempt": attempt}),
-                        )
-                        .await?;
-                    }
-                    (n, StepStart::Started)
-                }
-            };
-            tx.commit().await?;
-            Ok(if n == 1 { outcome } else { StepStart::Lost })
-        })
-        .await
-    }
-
-    /// Checkpoint: an Architect job was registered for the step (before the upload).
-    pub async fn step_registered(
-        &self,
-        id: &str,
-        attempt: i64,
-        idx: i64,
-        genesys_job_id: &str,
-        yaml: &str,
-        content_hash: &str,
-    ) -> Result<bool, sqlx::Error> {
-        self.tracked(async {
-            let mut tx = self.begin_write().await?;
-            let n = sqlx::query(&fenced(
-                "UPDATE job_steps SET genesys_job_id = $1, uploaded_at = NULL, yaml = $2, content_hash = $3 \
-                 WHERE job_id = $4 AND idx = $5 AND state = 'running' AND $FENCE",
-                "$6",
-            ))
-            .bind(genesys_job_id)
-            .bind(yaml)
-            .bind(content_hash)
-            .bind(id)
-            .bind(idx)
-            .bind(attempt)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if n == 1 {
-                append_event(
-                    &mut tx,
-                    id,
-                    "step.registered",
-                    &serde_json::json!({"idx": idx, "genesys_job_id": genesys_job_id}),
-                )
-                .await?;
-            }
-            tx.commit().await?;
-            Ok(n == 1)
-        })
-        .await
-    }
-
-    /// Checkpoint: the YAML was uploaded (a resumed step may poll the Genesys job).
-    pub async fn step_uploaded(
-        &self,
-        id: &str,
-        attempt: i64,
-        idx: i64,
-    ) -> Result<bool, sqlx::Error> {
-        self.tracked(async {
-            let mut tx = self.begin_write().await?;
-            let n = sqlx::query(&fenced(
-                "UPDATE job_steps SET uploaded_at = $1 WHERE job_id = $2 AND idx = $3 AND state = 'running' AND $FENCE",
-                "$4",
-            ))
-            .bind(now())
-            .bind(id)
-            .bind(idx)
-            .bind(attempt)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            tx.commit().await?;
-            Ok(n == 1)
-        })
-        .await
-    }
-
-    /// The step succeeded: its result and the flow record, in one transaction.
-    pub async fn step_succeeded(
-        &self,
-        id: &str,
-        attempt: i64,
-        idx: i64,
-        ok: &StepSuccess,
-        record: &FlowRecordRow,
-    ) -> Result<bool, sqlx::Error> {
-        self.tracked(async {
-            let mut tx = self.begin_write().await?;
-            let at = now();
-            let n = sqlx::query(&fenced(
-                "UPDATE job_steps SET state = 'succeeded', flow_id = $1, published_version = $2, yaml = $3, content_hash = $4, \
-                     finished_at = $5, error = NULL \
-                 WHERE job_id = $6 AND idx = $7 AND state = 'running' AND $FENCE",
-                "$8",
-            ))
-            .bind(&ok.flow_id)
-            .bind(&ok.published_version)
-            .bind(&ok.yaml)
-            .bind(&ok.content_hash)
-            .bind(&at)
-            .bind(id)
-            .bind(idx)
-            .bind(attempt)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if n == 1 {
-                upsert_record(&mut tx, record).await?;
-                append_event(
-                    &mut tx,
-                    id,
-                    "step.succeeded",
-                    &serde_json::json!({"idx": idx, "flow_name": record.name, "flow_id": ok.flow_id, "published_version": ok.published_version}),
-                )
-                .await?;
-            }
-            tx.commit().await?;
-            Ok(n == 1)
-        })
-        .await
-    }
-
-    /// Published versions read after the steps succeeded (`(idx, flow name, version)`),
-    /// written to the steps and to the flow records this job wrote, in one transaction
-    /// (fenced). Returns false when the job is no longer ours.
-    pub async fn steps_published(
-        &self,
-        id: &str,
-        attempt: i64,
-        target: &str,
-        versions: &[(i64, String, String)],
-    ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
-        let mut written = Vec::new();
-        for (idx, name, version) in versions {
-            let n = sqlx::query(&fenced(
-                "UPDATE job_steps SET published_version = $1 \
-                 WHERE job_id = $2 AND idx = $3 AND state = 'succeeded' AND $FENCE",
-                "$4",
-            ))
-            .bind(version)
-            .bind(id)
-            .bind(idx)
-            .bind(attempt)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if n == 0 {
-                continue;
-            }
-            // Only the record this job wrote: a later job's record keeps its own version.
-            sqlx::query(
-                "UPDATE flow_records SET published_version = $1 \
-                 WHERE target = $2 AND name = $3 AND job_id = $4",
-            )
-            .bind(version)
-            .bind(target)
-            .bind(name)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            written.push(
-                serde_json::json!({"idx": idx, "flow_name": name, "published_version": version}),
-            );
-        }
-        let fenced_ok = sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM jobs WHERE id = $1 AND attempt = $2 AND status = 'running'",
-        )
-        .bind(id)
-        .bind(attempt)
-        .fetch_one(&mut *tx)
-        .await?
-            == 1;
-        if !written.is_empty() {
-            append_event(
-                &mut tx,
-                id,
-                "steps.versions_read",
-                &serde_json::json!({"steps": written}),
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(fenced_ok)
-    }
-
-    /// The step ended without success: `failed`, `skipped` or `cancelled`, with its error.
-    pub async fn step_ended(
-        &self,
-        id: &str,
-        attempt: i64,
-        idx: i64,
-        state: &str,
-        error: &serde_json::Value,
-    ) -> Result<bool, sqlx::Error> {
-        self.tracked(async {
-            let mut tx = self.begin_write().await?;
-            let n = sqlx::query(&fenced(
-                "UPDATE job_steps SET state = $1, error = $2, finished_at = $3 \
-                 WHERE job_id = $4 AND idx = $5 AND state IN ('pending', 'running') AND $FENCE",
-                "$6",
-            ))
-            .bind(state)
-            .bind(error.to_string())
-            .bind(now())
-            .bind(id)
-            .bind(idx)
-            .bind(attempt)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if n == 1 {
-                append_event(
-                    &mut tx,
-                    id,
-                    &format!("step.{state}"),
-                    &serde_json::json!({"idx": idx, "error": error}),
-                )
-                .await?;
-            }
-            tx.commit().await?;
-            Ok(n == 1)
-        })
-        .await
-    }
-
-    /// Ends a running job (fenced) with its final status; clears the lease.
-    pub async fn finish_job(
-        &self,
-        id: &str,
-        attempt: i64,
-        status: &str,
-        error: Option<&str>,
-    ) -> Result<bool, sqlx::Error> {
-        self.tracked(async {
-            let mut tx = self.begin_write().await?;
-            let n = sqlx::query(
-                "UPDATE jobs SET status = $1, error = $2, finished_at = $3, lease_owner = NULL, lease_expires_at = NULL \
-                 WHERE id = $4 AND attempt = $5 AND status = 'running'",
-            )
-            .bind(status)
-            .bind(error)
-            .bind(now())
-            .bind(id)
-            .bind(attempt)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if n == 1 {
-                append_event(
-                    &mut tx,
-                    id,
-                    &format!("job.{status}"),
-                    &serde_json::json!({"status": status, "error": error}),
-                )
-                .await?;
-            }
-            tx.commit().await?;
-            Ok(n == 1)
-        })
-        .await
-    }
-
     /// `POST /v1/jobs/{id}/cancel`.
     pub async fn cancel_job(&self, id: &str) -> Result<CancelOutcome, sqlx::Error> {
         self.tracked(async {
@@ -895,8 +498,8 @@ impl Store {
                 return Ok(CancelOutcome::NotFound);
             };
             let at = now();
-            let outcome = match job.status.as_str() {
-                QUEUED => {
+            let outcome = match job.status {
+                JobStatus::Queued => {
                     sqlx::query("UPDATE jobs SET status = 'cancelled', cancel_requested = 1, finished_at = $1 WHERE id = $2")
                         .bind(&at)
                         .bind(id)
@@ -915,12 +518,12 @@ impl Store {
                         &mut tx,
                         id,
                         "job.cancelled",
-                        &serde_json::json!({"status": CANCELLED}),
+                        &serde_json::json!({"status": JobStatus::Cancelled}),
                     )
                     .await?;
                     CancelOutcome::Cancelled
                 }
-                RUNNING => {
+                JobStatus::Running => {
                     sqlx::query("UPDATE jobs SET cancel_requested = 1 WHERE id = $1")
                         .bind(id)
                         .execute(&mut *tx)
@@ -928,7 +531,7 @@ impl Store {
                     append_event(&mut tx, id, "job.cancel_requested", &serde_json::json!({})).await?;
                     CancelOutcome::Requested
                 }
-                other => CancelOutcome::Terminal(other.to_owned()),
+                other => CancelOutcome::Terminal(other),
             };
             tx.commit().await?;
             Ok(outcome)
@@ -944,7 +547,7 @@ impl Store {
             let Some(job) = fetch_job(&mut tx, id).await? else {
                 return Ok(RetryOutcome::NotFound);
             };
-            if !matches!(job.status.as_str(), FAILED | CANCELLED) || job.dry_run {
+            if !matches!(job.status, JobStatus::Failed | JobStatus::Cancelled) || job.dry_run {
                 return Ok(RetryOutcome::NotApplicable(job.status));
             }
             sqlx::query(
@@ -965,7 +568,7 @@ impl Store {
                 &mut tx,
                 id,
                 "job.retried",
-                &serde_json::json!({"status": QUEUED, "steps_requeued": n}),
+                &serde_json::json!({"status": JobStatus::Queued, "steps_requeued": n}),
             )
             .await?;
             tx.commit().await?;
@@ -990,7 +593,7 @@ impl Store {
     }
 }
 
-fn lease_until(lease: std::time::Duration) -> String {
+pub(super) fn lease_until(lease: std::time::Duration) -> String {
     let until = chrono::Utc::now()
         + chrono::Duration::from_std(lease).unwrap_or_else(|_| chrono::Duration::seconds(60));
     until.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -998,7 +601,7 @@ fn lease_until(lease: std::time::Duration) -> String {
 
 /// The flow record of (target, name) if it deploys this plan hash as this flow type, with
 /// modules no newer than it (see [`FlowRecordRow::deploys`]).
-async fn deployed_record(
+pub(super) async fn deployed_record(
     tx: &mut Transaction<'static, Sqlite>,
     target: &str,
     name: &str,
@@ -1117,74 +720,6 @@ impl Store {
         .bind(job_id)
         .bind(before)
         .fetch_optional(self.reader())
-        .await
-    }
-
-    /// A delete step succeeded: the step and the removal of the flow's record in one
-    /// transaction (fenced). False when the job is no longer ours.
-    pub async fn step_deleted(
-        &self,
-        id: &str,
-        attempt: i64,
-        idx: i64,
-        target: &str,
-        name: &str,
-        note: Option<&serde_json::Value>,
-    ) -> Result<bool, sqlx::Error> {
-        self.tracked(async {
-            let mut tx = self.begin_write().await?;
-            let at = now();
-            let n = sqlx::query(&fenced(
-                "UPDATE job_steps SET state = 'succeeded', finished_at = $1, error = NULL, note = COALESCE($2, note) \
-                 WHERE job_id = $3 AND idx = $4 AND state = 'running' AND $FENCE",
-                "$5",
-            ))
-            .bind(&at)
-            .bind(note.map(|n| n.to_string()))
-            .bind(id)
-            .bind(idx)
-            .bind(attempt)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if n == 1 {
-                sqlx::query("DELETE FROM flow_records WHERE target = $1 AND name = $2")
-                    .bind(target)
-                    .bind(name)
-                    .execute(&mut *tx)
-                    .await?;
-                append_event(
-                    &mut tx,
-                    id,
-                    "step.succeeded",
-                    &serde_json::json!({"idx": idx, "flow_name": name, "deleted": true}),
-                )
-                .await?;
-            }
-            tx.commit().await?;
-            Ok(n == 1)
-        })
-        .await
-    }
-
-    /// Records why a running step did something the plan did not say (e.g. it unlocked the
-    /// flow first).
-    pub async fn step_note(
-        &self,
-        id: &str,
-        idx: i64,
-        note: &serde_json::Value,
-    ) -> Result<(), sqlx::Error> {
-        self.tracked(async {
-            let mut tx = self.begin_write().await?;
-            sqlx::query("UPDATE job_steps SET note = $1 WHERE job_id = $2 AND idx = $3")
-                .bind(note.to_string())
-                .bind(id)
-                .bind(idx)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await
-        })
         .await
     }
 }

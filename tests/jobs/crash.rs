@@ -2,6 +2,7 @@
 //! the job, resumes its steps and finishes it with no duplicate flow and no lost record.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -141,4 +142,64 @@ async fn a_version_not_yet_read_at_a_crash_is_read_by_the_resumed_job() {
         assert_eq!(r["published_version"], published, "{r:#}");
     }
     assert_eq!(step(&job, MODULE)["published_version"], "1.0");
+}
+
+/// A stored `depends_on` that does not decode must not read as "waits for nothing": that
+/// would let a caller publish before its module. The resumed job fails naming the row, and
+/// no caller reaches the org.
+#[tokio::test]
+async fn a_corrupt_depends_on_fails_the_job_instead_of_publishing_the_callers() {
+    // Arrange: a job killed while its module's Architect job runs (callers not uploaded).
+    let org = spawn_org(1200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = spawn_app(&org, dir.path(), fast_worker()).await;
+    store_seed(&first).await;
+    let job = first.submit(&seed_request(&org).await).await;
+    let id = job["id"].as_str().unwrap().to_owned();
+    first
+        .wait_for(&id, LONG, |j| j["steps"][0]["genesys_job_id"].is_string())
+        .await;
+    first.crash().await;
+    let url = format!("sqlite://{}", dir.path().join("flowsmith.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let corrupted =
+        sqlx::query("UPDATE job_steps SET depends_on = 'x' WHERE job_id = $1 AND idx > 0")
+            .bind(&id)
+            .execute(&pool)
+            .await
+            .unwrap()
+            .rows_affected();
+    pool.close().await;
+    assert_eq!(corrupted, 2);
+
+    // Act: a new start resumes the job.
+    let second = spawn_app(&org, dir.path(), fast_worker()).await;
+    let deadline = Instant::now() + LONG;
+    let listed = loop {
+        let page: Value = second.get("/v1/jobs").await.json().await.unwrap();
+        let item = page["items"][0].clone();
+        if item["status"] == "failed" {
+            break item;
+        }
+        assert!(Instant::now() < deadline, "job not failed: {page:#}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+
+    // Assert: failed with an error naming the row; the view of the corrupt job is a 500
+    // (logged), never steps without dependencies; no caller in the org.
+    let error = listed["error"].as_str().unwrap();
+    assert!(error.contains("job_steps.depends_on"), "{error}");
+    assert!(error.contains(&format!("job {id} step 1")), "{error}");
+    let view = second.get(&format!("/v1/jobs/{id}")).await;
+    assert_eq!(view.status(), 500);
+    let names: Vec<String> = org
+        .flows()
+        .await
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.starts_with("Inbound_Flow")),
+        "a caller was published: {names:?}"
+    );
 }
