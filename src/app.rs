@@ -72,13 +72,8 @@ impl Application {
         mut worker_options: WorkerOptions,
     ) -> Result<Application, StartError> {
         settings.check_bind()?;
-        crate::store::check_scheme(&settings.database_url)?;
-        if settings.replicas > 1
-            && settings
-                .database_url
-                .to_ascii_lowercase()
-                .starts_with("sqlite:")
-        {
+        let backend = crate::store::check_scheme(&settings.database_url)?;
+        if settings.replicas > 1 && backend == crate::store::Backend::Sqlite {
             return Err(ConfigError::Env {
                 name: "FLOWSMITH_REPLICAS".into(),
                 message: format!(
