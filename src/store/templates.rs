@@ -151,15 +151,14 @@ impl Store {
 
     /// Whether some target records a flow of this template as a common module.
     pub async fn has_module_record(&self, template: &str) -> Result<bool, sqlx::Error> {
-        let hit: Option<i32> =
-            on_reads!(self, |p| {
-                sqlx::query_scalar(
+        let hit: Option<i32> = on_reads!(self, |p| {
+            sqlx::query_scalar(
             "SELECT 1 FROM flow_records WHERE template_name = $1 AND flow_type = 'module' LIMIT 1",
         )
         .bind(template)
         .fetch_optional(p)
         .await
-            })?;
+        })?;
         Ok(hit.is_some())
     }
 
