@@ -163,13 +163,6 @@ impl Tx {
             Tx::Postgres(t) => t.commit().await,
         }
     }
-
-    pub(crate) fn backend(&self) -> Backend {
-        match self {
-            Tx::Sqlite(_) => Backend::Sqlite,
-            Tx::Postgres(_) => Backend::Postgres,
-        }
-    }
 }
 
 /// Whether an error is a unique violation (two replicas inserted the same key at once).
@@ -285,25 +278,6 @@ impl Store {
                 Ok(Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?))
             }
             Pools::Postgres(p) => Ok(Tx::Postgres(p.begin().await?)),
-        }
-    }
-
-    /// Transitional (until `jobs.rs` is written once for both backends): the SQLite write
-    /// transaction.
-    pub async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        match &self.pools {
-            Pools::Sqlite { write, .. } => write.begin_with("BEGIN IMMEDIATE").await,
-            Pools::Postgres(_) => Err(sqlx::Error::Configuration(
-                "jobs are not written for PostgreSQL yet".into(),
-            )),
-        }
-    }
-
-    /// Transitional (until `jobs.rs` is written once for both backends): the SQLite reads.
-    pub fn reader(&self) -> &SqlitePool {
-        match &self.pools {
-            Pools::Sqlite { read, .. } => read,
-            Pools::Postgres(_) => unreachable!("jobs are not written for PostgreSQL yet"),
         }
     }
 
