@@ -175,16 +175,7 @@ async fn delete_then_restore_continues_numbering_and_in_use_is_409() {
 
     // A flow record provisioned from it blocks deletion.
     let record = "INSERT INTO flow_records (target, name, flow_type, flow_id, template_name, template_version, content_hash, published_version, yaml, updated_at) VALUES ('sandbox', 'to_delete', 'module', 'f-1', 'to_delete', 2, 'h', '1.0', 'y', 'now')";
-    let url = app.database_url();
-    if url.starts_with("sqlite:") {
-        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-        sqlx::query(record).execute(&pool).await.unwrap();
-        pool.close().await;
-    } else {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
-        sqlx::query(record).execute(&pool).await.unwrap();
-        pool.close().await;
-    }
+    crate::db::execute(app.database_url(), record, &[]).await;
     let r = app
         .client
         .delete(app.url("/v1/templates/to_delete"))

@@ -83,3 +83,27 @@ pub fn fresh_postgres_database(admin: &str) -> String {
     .expect("the database is created");
     url.to_string()
 }
+
+/// Runs one statement with text arguments on the test database at `url` (either backend),
+/// behind the service's back; the rows it changed.
+pub async fn execute(url: &str, sql: &str, args: &[&str]) -> u64 {
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await.expect("connect");
+        let mut q = sqlx::query(sql);
+        for a in args {
+            q = q.bind(*a);
+        }
+        let n = q.execute(&pool).await.expect(sql).rows_affected();
+        pool.close().await;
+        n
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.expect("connect");
+        let mut q = sqlx::query(sql);
+        for a in args {
+            q = q.bind(*a);
+        }
+        let n = q.execute(&pool).await.expect(sql).rows_affected();
+        pool.close().await;
+        n
+    }
+}
