@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use crate::config::{ConfigError, Settings, TargetConfig};
 use crate::genesys::{GenesysClient, GenesysError};
 use crate::jobs::{Liveness, Signals, Worker, WorkerOptions};
+use crate::store::sqlite_lock::SqliteFileLock;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +33,8 @@ pub enum StartError {
     },
     #[error("cannot start the in-process sandbox org: {0}")]
     Sandbox(std::io::Error),
+    #[error(transparent)]
+    Lock(#[from] crate::store::sqlite_lock::LockError),
 }
 
 /// How long in-flight requests (and background tasks) may take to finish after a shutdown is
@@ -52,6 +55,8 @@ pub struct Application {
     tasks: TaskTracker,
     grace: Duration,
     worker: Option<Worker>,
+    /// A SQLite database's `<db>.lock`, held until the process ends: one replica per file.
+    _file_lock: Option<SqliteFileLock>,
 }
 
 impl Application {
@@ -67,7 +72,22 @@ impl Application {
         mut worker_options: WorkerOptions,
     ) -> Result<Application, StartError> {
         settings.check_bind()?;
-        crate::store::check_scheme(&settings.database_url)?;
+        let backend = crate::store::check_scheme(&settings.database_url)?;
+        if settings.replicas > 1 && backend == crate::store::Backend::Sqlite {
+            return Err(ConfigError::Env {
+                name: "FLOWSMITH_REPLICAS".into(),
+                message: format!(
+                    "{} replicas need a shared PostgreSQL database (postgres://...); \
+                     a SQLite database serves one replica",
+                    settings.replicas
+                ),
+            }
+            .into());
+        }
+        // Before anything else touches the file (the kept sandbox org too).
+        let file_lock = crate::store::database_file(&settings.database_url)
+            .map(|db| SqliteFileLock::acquire(&db))
+            .transpose()?;
         if let Some(opts) = settings.sandbox.clone() {
             // The org is kept beside the database, so the two agree after a restart.
             let spawned = match crate::store::database_file(&settings.database_url) {
@@ -107,7 +127,21 @@ impl Application {
         // One Genesys client per target, and the worker that provisions through them.
         let mut clients = BTreeMap::new();
         for t in &settings.targets {
-            let client = GenesysClient::new(t).map_err(|source| StartError::Client {
+            // This replica's share of the target's budget; its own token.
+            let paced = TargetConfig {
+                rate_limit_per_minute: t.replica_rate(settings.replicas)?,
+                ..t.clone()
+            };
+            if settings.replicas > 1 {
+                tracing::info!(
+                    target_name = %t.name,
+                    budget_per_minute = t.rate_limit_per_minute,
+                    share_per_minute = paced.rate_limit_per_minute,
+                    replicas = settings.replicas,
+                    "pacing this replica at its share of the target's rate budget"
+                );
+            }
+            let client = GenesysClient::new(&paced).map_err(|source| StartError::Client {
                 name: t.name.clone(),
                 source,
             })?;
@@ -130,6 +164,14 @@ impl Application {
         );
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
+        if backend == crate::store::Backend::Postgres {
+            // Other replicas' job events and queued jobs, through LISTEN/NOTIFY.
+            tasks.spawn(crate::jobs::replica_events::forward(
+                settings.database_url.clone(),
+                signals.clone(),
+                shutdown.clone(),
+            ));
+        }
         if settings.drift_check_interval_secs > 0 {
             tasks.spawn(crate::jobs::releases::check_drift_periodically(
                 store.clone(),
@@ -154,6 +196,7 @@ impl Application {
             tasks,
             grace: grace_from_env(),
             worker: Some(worker),
+            _file_lock: file_lock,
         })
     }
 
@@ -205,6 +248,7 @@ impl Application {
             tasks,
             grace,
             worker,
+            _file_lock,
         } = self;
         let addr = listener.local_addr()?;
         // Stable and parseable: scripts and tests read the bound port from this line.

@@ -59,6 +59,10 @@ pub struct Settings {
     pub drift_check_interval_secs: u64,
     /// Bounds on what one request may make the service do (`[limits]`).
     pub limits: Limits,
+    /// How many `serve` processes share the database (`replicas`, `FLOWSMITH_REPLICAS`;
+    /// 1 by default). Each one paces a target at its share of the target's budget
+    /// ([`TargetConfig::replica_rate`]), so that together they stay within it.
+    pub replicas: u32,
 }
 
 /// Bounds on the work and memory of one request; every one answers a 4xx problem naming
@@ -148,6 +152,7 @@ impl Default for Settings {
             sandbox: None,
             drift_check_interval_secs: 0,
             limits: Limits::default(),
+            replicas: 1,
         }
     }
 }
@@ -167,6 +172,29 @@ pub struct TargetConfig {
     pub concurrency: u32,
 }
 
+impl TargetConfig {
+    /// The requests per minute one of `replicas` processes may send to this target: its
+    /// share of `rate_limit_per_minute`, rounded down so that the shares never add up to
+    /// more than the budget. Every replica has its own OAuth token and limiter; Genesys
+    /// counts per token, but the budget configured here is for the target as a whole.
+    /// 0 (no limit) stays 0. A budget smaller than the number of replicas cannot be
+    /// shared (each would get 0, which means no limit): that is an error.
+    pub fn replica_rate(&self, replicas: u32) -> Result<u32, ConfigError> {
+        let replicas = replicas.max(1);
+        match self.rate_limit_per_minute / replicas {
+            0 if self.rate_limit_per_minute > 0 => Err(ConfigError::Target {
+                target: self.name.clone(),
+                message: format!(
+                    "rate_limit_per_minute {} cannot be shared by {replicas} replicas \
+                     (each needs at least 1 request per minute)",
+                    self.rate_limit_per_minute
+                ),
+            }),
+            share => Ok(share),
+        }
+    }
+}
+
 /// `flowsmith.toml`. Unknown keys are errors, so a typo does not silently do nothing.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -177,6 +205,7 @@ struct FileSettings {
     max_body_bytes: Option<usize>,
     request_timeout_secs: Option<u64>,
     drift_check_interval_secs: Option<u64>,
+    replicas: Option<u32>,
     log_format: Option<LogFormat>,
     #[serde(default)]
     targets: Vec<FileTarget>,
@@ -307,6 +336,12 @@ impl Settings {
             s.apply_file(fs)?;
         }
         s.apply_env(&env)?;
+        if s.replicas == 0 {
+            return Err(ConfigError::Env {
+                name: "FLOWSMITH_REPLICAS".into(),
+                message: "replicas must be at least 1".into(),
+            });
+        }
         s.limits.check().map_err(|message| ConfigError::Env {
             name: "limits".into(),
             message,
@@ -347,6 +382,9 @@ impl Settings {
         }
         if let Some(v) = f.drift_check_interval_secs {
             self.drift_check_interval_secs = v;
+        }
+        if let Some(v) = f.replicas {
+            self.replicas = v;
         }
         if let Some(v) = f.request_timeout_secs {
             self.request_timeout_secs = v;
@@ -390,6 +428,9 @@ impl Settings {
         }
         if let Some(v) = env("FLOWSMITH_DRIFT_CHECK_INTERVAL_SECS") {
             self.drift_check_interval_secs = parse("FLOWSMITH_DRIFT_CHECK_INTERVAL_SECS", &v)?;
+        }
+        if let Some(v) = env("FLOWSMITH_REPLICAS") {
+            self.replicas = parse("FLOWSMITH_REPLICAS", &v)?;
         }
         if let Some(v) = env("FLOWSMITH_REQUEST_TIMEOUT_SECS") {
             self.request_timeout_secs = parse("FLOWSMITH_REQUEST_TIMEOUT_SECS", &v)?;
@@ -655,6 +696,44 @@ mod tests {
             s.check_bind(),
             Err(ConfigError::PublicWithoutTokens(_))
         ));
+    }
+
+    #[test]
+    fn replicas_share_each_targets_rate_budget() {
+        // Arrange: a budget of 300 in the file, three replicas from the environment.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.toml");
+        std::fs::write(
+            &path,
+            "replicas = 2\n[[targets]]\nname = \"eu\"\nenvironment = \"mypurecloud.de\"\nclient_id = \"i\"\nclient_secret = \"s\"\nrate_limit_per_minute = 300\n",
+        )
+        .unwrap();
+        let o = Overrides {
+            config_file: Some(path),
+            ..Default::default()
+        };
+        assert_eq!(load(&[], o.clone()).unwrap().replicas, 2);
+        let s = load(&[("FLOWSMITH_REPLICAS", "3")], o.clone()).unwrap();
+        assert_eq!(s.replicas, 3);
+        let t = &s.targets[0];
+
+        // Act + Assert: shares round down, so together they never exceed the budget.
+        assert_eq!(t.replica_rate(1).unwrap(), 300);
+        assert_eq!(t.replica_rate(s.replicas).unwrap(), 100);
+        assert_eq!(t.replica_rate(7).unwrap(), 42);
+        for n in 1..=300 {
+            assert!(t.replica_rate(n).unwrap() * n <= 300, "{n} replicas");
+        }
+        let err = t.replica_rate(301).unwrap_err().to_string();
+        assert!(err.contains("eu") && err.contains("301 replicas"), "{err}");
+        let unlimited = TargetConfig {
+            rate_limit_per_minute: 0,
+            ..t.clone()
+        };
+        assert_eq!(unlimited.replica_rate(4).unwrap(), 0, "no limit stays none");
+        assert_eq!(load(&[], Overrides::default()).unwrap().replicas, 1);
+        assert!(load(&[("FLOWSMITH_REPLICAS", "0")], o.clone()).is_err());
+        assert!(load(&[("FLOWSMITH_REPLICAS", "two")], o).is_err());
     }
 
     #[test]

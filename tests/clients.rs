@@ -6,6 +6,8 @@
 //! Without them the Python tests print SKIPPED with the reason and pass, except under `CI`,
 //! where they fail.
 
+#[path = "common/db.rs"]
+mod db;
 #[path = "common/service.rs"]
 mod service;
 
@@ -14,7 +16,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use service::{Service, serve};
+use service::{Service, serve, serve_url};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -210,8 +212,10 @@ async fn org_flows(client: &reqwest::Client, svc: &Service) -> Vec<(String, Stri
         .collect()
 }
 
+/// On SQLite whatever the environment says: the sandbox org is kept beside the database
+/// file, and there is no file on PostgreSQL.
 fn sandbox_serve(dir: &Path) -> Service {
-    let mut cmd = serve(&dir.join("flowsmith.db"));
+    let mut cmd = serve_url(&db::sqlite_url(&dir.join("flowsmith.db")));
     cmd.arg("--sandbox").current_dir(dir);
     Service::spawn(cmd)
 }
@@ -322,17 +326,21 @@ fn a_generated_typescript_client_type_checks() {
     );
 }
 
-/// Only SQLite is supported: a PostgreSQL URL says so, and a URL without a scheme is refused
-/// instead of becoming a file name.
+/// A URL of another scheme is refused, as is one without a scheme (instead of becoming a
+/// file name), and a malformed PostgreSQL URL is named with what is wrong.
 #[test]
-fn database_urls_other_than_sqlite_are_refused_clearly() {
+fn database_urls_of_other_schemes_are_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     for (url, expected) in [
         (
-            "postgres://flowsmith@localhost/flowsmith",
-            "PostgreSQL is not supported yet",
+            "mysql://flowsmith@localhost/flowsmith",
+            "or a postgres: URL",
         ),
         ("flowsmith.db", "expected a sqlite: URL"),
+        (
+            "postgres://flowsmith@localhost:port/flowsmith",
+            "database URL \"postgres://flowsmith@localhost:port/flowsmith\"",
+        ),
     ] {
         let out = service::bin()
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])

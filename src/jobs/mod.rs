@@ -15,6 +15,7 @@ pub mod model;
 pub mod plan;
 pub mod preflight;
 pub mod releases;
+pub mod replica_events;
 pub mod submit;
 pub mod worker;
 

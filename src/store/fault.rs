@@ -13,13 +13,19 @@ pub const RETRY_AFTER: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StorageFault {
-    /// `SQLITE_FULL`: the disk (or the database's size limit) is full.
+    /// `SQLITE_FULL`: the disk (or the database's size limit) is full. PostgreSQL:
+    /// SQLSTATE 53100 `disk_full`.
     Full,
-    /// `SQLITE_READONLY`: the file or its directory cannot be written.
+    /// `SQLITE_READONLY`: the file or its directory cannot be written. PostgreSQL: 25006
+    /// `read_only_sql_transaction` (a standby, or `default_transaction_read_only`).
     ReadOnly,
     /// `SQLITE_IOERR`, `SQLITE_CANTOPEN` or an I/O error: the storage failed the operation.
+    /// PostgreSQL: class 58 (`io_error`, ...), class 08 and 57P01-57P03 (the connection or
+    /// the server went away), or the connection lost.
     Io,
     /// `SQLITE_BUSY`/`SQLITE_LOCKED`, or no write connection within the acquire timeout.
+    /// PostgreSQL: the rest of class 53 (out of memory, too many connections), 55P03
+    /// `lock_not_available`, 40001/40P01 (serialization failure, deadlock).
     Busy,
 }
 
@@ -27,10 +33,14 @@ impl StorageFault {
     /// The storage fault behind a database error, if it is one.
     pub fn of(e: &sqlx::Error) -> Option<StorageFault> {
         match e {
-            sqlx::Error::Database(d) => d
-                .code()
-                .and_then(|c| c.parse::<i32>().ok())
-                .and_then(StorageFault::from_sqlite_code),
+            sqlx::Error::Database(d) => {
+                if let Some(pg) = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                    return StorageFault::from_sqlstate(pg.code());
+                }
+                d.code()
+                    .and_then(|c| c.parse::<i32>().ok())
+                    .and_then(StorageFault::from_sqlite_code)
+            }
             sqlx::Error::Io(_) => Some(StorageFault::Io),
             sqlx::Error::PoolTimedOut => Some(StorageFault::Busy),
             _ => None,
@@ -44,6 +54,19 @@ impl StorageFault {
             8 => Some(StorageFault::ReadOnly),
             10 | 14 => Some(StorageFault::Io),
             5 | 6 => Some(StorageFault::Busy),
+            _ => None,
+        }
+    }
+
+    /// From a PostgreSQL SQLSTATE.
+    pub fn from_sqlstate(code: &str) -> Option<StorageFault> {
+        match code {
+            "53100" => Some(StorageFault::Full),
+            "25006" => Some(StorageFault::ReadOnly),
+            "57P01" | "57P02" | "57P03" => Some(StorageFault::Io),
+            "55P03" | "40001" | "40P01" => Some(StorageFault::Busy),
+            c if c.starts_with("58") || c.starts_with("08") => Some(StorageFault::Io),
+            c if c.starts_with("53") => Some(StorageFault::Busy),
             _ => None,
         }
     }
@@ -164,6 +187,36 @@ mod tests {
         // Constraint violations and corruption are not passing faults of the storage.
         assert_eq!(StorageFault::from_sqlite_code(19), None);
         assert_eq!(StorageFault::from_sqlite_code(11), None);
+    }
+
+    #[test]
+    fn postgres_sqlstates_classify_by_their_meaning() {
+        assert_eq!(
+            StorageFault::from_sqlstate("53100"),
+            Some(StorageFault::Full)
+        );
+        assert_eq!(
+            StorageFault::from_sqlstate("53200"),
+            Some(StorageFault::Busy)
+        );
+        assert_eq!(
+            StorageFault::from_sqlstate("53300"),
+            Some(StorageFault::Busy)
+        );
+        assert_eq!(StorageFault::from_sqlstate("58030"), Some(StorageFault::Io));
+        assert_eq!(StorageFault::from_sqlstate("08006"), Some(StorageFault::Io));
+        assert_eq!(StorageFault::from_sqlstate("57P01"), Some(StorageFault::Io));
+        assert_eq!(
+            StorageFault::from_sqlstate("25006"),
+            Some(StorageFault::ReadOnly)
+        );
+        assert_eq!(
+            StorageFault::from_sqlstate("40P01"),
+            Some(StorageFault::Busy)
+        );
+        // A unique violation or a syntax error is not a passing fault of the storage.
+        assert_eq!(StorageFault::from_sqlstate("23505"), None);
+        assert_eq!(StorageFault::from_sqlstate("42601"), None);
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! Flow records: what flowsmith knows is deployed in each target. Written only by a
 //! successful job step, in the same transaction as the step's state.
 
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::FromRow;
 
 use serde_json::{Map, Value};
 
-use super::Store;
+use super::{Store, Tx};
 use crate::jobs::model::{Corrupt, decode_json};
 
 #[derive(Debug, Clone, FromRow)]
@@ -91,26 +91,24 @@ impl FlowRecordRow {
 }
 
 /// The record of (target, name) inside a transaction.
-pub async fn record_in(
-    conn: &mut SqliteConnection,
+pub(crate) async fn record_in(
+    tx: &mut Tx,
     target: &str,
     name: &str,
 ) -> Result<Option<FlowRecordRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    on_tx!(tx, |c| sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM flow_records r WHERE r.target = $1 AND r.name = $2"
     ))
     .bind(target)
     .bind(name)
-    .fetch_optional(conn)
-    .await
+    .fetch_optional(c)
+    .await)
 }
 
 /// Inserts or replaces the record of (target, name).
-pub async fn upsert_record(
-    conn: &mut SqliteConnection,
-    r: &FlowRecordRow,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+pub(crate) async fn upsert_record(tx: &mut Tx, r: &FlowRecordRow) -> Result<(), sqlx::Error> {
+    on_tx!(tx, |c| {
+        sqlx::query(
         "INSERT INTO flow_records (target, name, flow_type, flow_id, template_name, template_version, content_hash, plan_hash, published_version, yaml, params, module_interface, calls, job_id, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
          ON CONFLICT (target, name) DO UPDATE SET flow_type = excluded.flow_type, flow_id = excluded.flow_id, \
@@ -135,8 +133,9 @@ pub async fn upsert_record(
     .bind(&r.calls)
     .bind(&r.job_id)
     .bind(&r.updated_at)
-    .execute(conn)
-    .await?;
+    .execute(c)
+    .await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
@@ -146,14 +145,16 @@ impl Store {
         &self,
         target: &str,
     ) -> Result<Vec<RecordWithDocument>, sqlx::Error> {
-        sqlx::query_as(&format!(
+        on_reads!(self, |p| {
+            sqlx::query_as(&format!(
             "SELECT {COLUMNS}, v.document FROM flow_records r \
              LEFT JOIN template_versions v ON v.name = r.template_name AND v.version = r.template_version \
              WHERE r.target = $1 ORDER BY r.name"
         ))
         .bind(target)
-        .fetch_all(self.reader())
+        .fetch_all(p)
         .await
+        })
     }
 
     pub async fn flow_record(
@@ -161,13 +162,13 @@ impl Store {
         target: &str,
         name: &str,
     ) -> Result<Option<FlowRecordRow>, sqlx::Error> {
-        sqlx::query_as(&format!(
+        on_reads!(self, |p| sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM flow_records r WHERE r.target = $1 AND r.name = $2"
         ))
         .bind(target)
         .bind(name)
-        .fetch_optional(self.reader())
-        .await
+        .fetch_optional(p)
+        .await)
     }
 
     /// Records ordered by (target, name), after the cursor, at most `limit`.
@@ -179,7 +180,7 @@ impl Store {
             Some((t, n)) => (Some(t.as_str()), Some(n.as_str())),
             None => (None, None),
         };
-        sqlx::query_as(&format!(
+        on_reads!(self, |p| sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM flow_records r \
              WHERE ($1 IS NULL OR r.target = $1) \
                AND ($2 IS NULL OR r.flow_type = $2) \
@@ -191,8 +192,8 @@ impl Store {
         .bind(after_target)
         .bind(after_name)
         .bind(f.limit)
-        .fetch_all(self.reader())
-        .await
+        .fetch_all(p)
+        .await)
     }
 }
 

@@ -1,8 +1,9 @@
 //! Provisioning jobs, their steps and their events: the rows, the use-case writes (create,
 //! cancel, retry) and the claim.
 //!
-//! Every state change is one `BEGIN IMMEDIATE` transaction that also appends the event
-//! describing it. Writes by the worker are fenced: the claim returns a [`Lease`], whose
+//! Every state change is one transaction that also appends the event describing it; the
+//! changes of one job are serialised across replicas by [`Lock::Job`] (on SQLite every
+//! write is, by `BEGIN IMMEDIATE`). Writes by the worker are fenced: the claim returns a [`Lease`], whose
 //! methods (`store/lease.rs`) are the only writes a worker makes.
 //!
 //! States and actions are typed ([`JobStatus`], [`StepState`], [`Action`]): the TEXT columns
@@ -11,11 +12,11 @@
 //! ([`StepRow::depends_on`], ...) fail with [`Corrupt`] instead of defaulting.
 
 use serde_json::{Map, Value};
-use sqlx::{FromRow, Sqlite, SqliteConnection, Transaction};
+use sqlx::FromRow;
 
 use super::flows::{FlowRecordRow, record_in};
 use super::lease::Lease;
-use super::{Store, now};
+use super::{Lock, Store, Tx, now};
 use crate::jobs::model::{Action, Corrupt, JobStatus, StepState, decode_json};
 
 #[derive(Debug, Clone, FromRow)]
@@ -224,12 +225,12 @@ pub struct StepSuccess {
 
 /// Appends an event to a job inside the caller's transaction.
 pub(super) async fn append_event(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     job_id: &str,
     kind: &str,
     data: &serde_json::Value,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    on_tx!(tx, |c| sqlx::query(
         "INSERT INTO job_events (job_id, seq, at, kind, data) \
          SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4 FROM job_events WHERE job_id = $1",
     )
@@ -237,8 +238,9 @@ pub(super) async fn append_event(
     .bind(now())
     .bind(kind)
     .bind(data.to_string())
-    .execute(conn)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -252,9 +254,25 @@ pub(super) fn fenced(sql: &str, attempt_param: &str) -> String {
 impl Store {
     /// Inserts a job, its steps and its first event(s) in one transaction, unless a job with
     /// the same idempotency key exists.
+    /// Two replicas may both find no job with the key and both insert: the second insert
+    /// violates the key's uniqueness, and that request is answered with the job the other
+    /// created, as if it had come second.
     pub async fn create_job(&self, job: &NewJob) -> Result<CreateOutcome, sqlx::Error> {
+        match self.insert_job(job).await {
+            Err(e) if super::is_unique_violation(&e) => match &job.idempotency_key {
+                Some(key) => match self.job_by_idempotency_key(key).await? {
+                    Some(existing) => Ok(CreateOutcome::Existing(existing)),
+                    None => Err(e),
+                },
+                None => Err(e),
+            },
+            r => r,
+        }
+    }
+
+    async fn insert_job(&self, job: &NewJob) -> Result<CreateOutcome, sqlx::Error> {
         self.tracked(async {
-            let mut tx = self.begin_write().await?;
+            let mut tx = self.begin().await?;
             if let Some(key) = &job.idempotency_key
                 && let Some(existing) = job_by_key(&mut tx, key).await?
             {
@@ -263,7 +281,7 @@ impl Store {
             }
             let created_at = now();
             let finished = (job.status != JobStatus::Queued).then(|| created_at.clone());
-            sqlx::query(
+            on_tx!(&mut tx, |c| sqlx::query(
                 "INSERT INTO jobs (id, target, status, dry_run, description, request, plan, idempotency_key, request_hash, created_at, finished_at, request_id, error) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
@@ -280,11 +298,11 @@ impl Store {
             .bind(&finished)
             .bind(&job.request_id)
             .bind(&job.error)
-            .execute(&mut *tx)
-            .await?;
+            .execute(c)
+            .await.map(|r| r.rows_affected()))?;
             for (idx, s) in job.steps.iter().enumerate() {
                 let done = (s.state != StepState::Pending).then(|| created_at.clone());
-                sqlx::query(
+                on_tx!(&mut tx, |c| sqlx::query(
                     "INSERT INTO job_steps (job_id, idx, flow_name, template_name, template_version, flow_type, action, state, depends_on, yaml, content_hash, plan_hash, params, context, warnings, flow_id, published_version, error, finished_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
                 )
@@ -307,8 +325,8 @@ impl Store {
                 .bind(&s.published_version)
                 .bind(&s.error)
                 .bind(&done)
-                .execute(&mut *tx)
-                .await?;
+                .execute(c)
+                .await.map(|r| r.rows_affected()))?;
             }
             append_event(
                 &mut tx,
@@ -338,40 +356,44 @@ impl Store {
     /// Jobs and steps by state (`SELECT state, COUNT(*) ... GROUP BY state`), for the
     /// scrape-time gauges of `/metrics`.
     pub async fn state_counts(&self) -> Result<StateCounts, sqlx::Error> {
-        let jobs: Vec<(String, i64)> =
-            sqlx::query_as("SELECT status, COUNT(*) FROM jobs GROUP BY status ORDER BY status")
-                .fetch_all(self.reader())
-                .await?;
-        let steps: Vec<(String, i64)> =
-            sqlx::query_as("SELECT state, COUNT(*) FROM job_steps GROUP BY state ORDER BY state")
-                .fetch_all(self.reader())
-                .await?;
+        let jobs: Vec<(String, i64)> = on_reads!(self, |p| sqlx::query_as(
+            "SELECT status, COUNT(*) FROM jobs GROUP BY status ORDER BY status"
+        )
+        .fetch_all(p)
+        .await)?;
+        let steps: Vec<(String, i64)> = on_reads!(self, |p| sqlx::query_as(
+            "SELECT state, COUNT(*) FROM job_steps GROUP BY state ORDER BY state"
+        )
+        .fetch_all(p)
+        .await)?;
         Ok(StateCounts { jobs, steps })
     }
 
     pub async fn job_by_idempotency_key(&self, key: &str) -> Result<Option<JobRow>, sqlx::Error> {
-        sqlx::query_as(&format!(
+        on_reads!(self, |p| sqlx::query_as(&format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE idempotency_key = $1"
         ))
         .bind(key)
-        .fetch_optional(self.reader())
-        .await
+        .fetch_optional(p)
+        .await)
     }
 
     pub async fn job(&self, id: &str) -> Result<Option<JobRow>, sqlx::Error> {
-        sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(self.reader())
-            .await
+        on_reads!(self, |p| sqlx::query_as(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(p)
+        .await)
     }
 
     pub async fn job_steps(&self, id: &str) -> Result<Vec<StepRow>, sqlx::Error> {
-        sqlx::query_as(&format!(
+        on_reads!(self, |p| sqlx::query_as(&format!(
             "SELECT {STEP_COLUMNS} FROM job_steps WHERE job_id = $1 ORDER BY idx"
         ))
         .bind(id)
-        .fetch_all(self.reader())
-        .await
+        .fetch_all(p)
+        .await)
     }
 
     /// A job's steps without their YAML and compile context (empty strings): what the API
@@ -381,17 +403,18 @@ impl Store {
         let columns = STEP_COLUMNS
             .replace(" yaml,", " '' AS yaml,")
             .replace(" context,", " '' AS context,");
-        sqlx::query_as(&format!(
+        on_reads!(self, |p| sqlx::query_as(&format!(
             "SELECT {columns} FROM job_steps WHERE job_id = $1 ORDER BY idx"
         ))
         .bind(id)
-        .fetch_all(self.reader())
-        .await
+        .fetch_all(p)
+        .await)
     }
 
     /// Jobs newest first, after the cursor, at most `limit`.
     pub async fn list_jobs(&self, f: &JobFilter) -> Result<Vec<JobRow>, sqlx::Error> {
-        sqlx::query_as(&format!(
+        on_reads!(self, |p| {
+            sqlx::query_as(&format!(
             "SELECT {JOB_COLUMNS} FROM jobs \
              WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR target = $2) AND ($3 IS NULL OR id < $3) \
              ORDER BY id DESC LIMIT $4"
@@ -400,17 +423,20 @@ impl Store {
         .bind(f.target.as_deref())
         .bind(f.before.as_deref())
         .bind(f.limit)
-        .fetch_all(self.reader())
+        .fetch_all(p)
         .await
+        })
     }
 
     /// The sequence number of a job's last event: every change a job's view shows appends
     /// an event, so this is the view's version. `None` when there is no such job.
     pub async fn job_version(&self, id: &str) -> Result<Option<i64>, sqlx::Error> {
-        sqlx::query_scalar("SELECT MAX(seq) FROM job_events WHERE job_id = $1")
-            .bind(id)
-            .fetch_one(self.reader())
-            .await
+        on_reads!(self, |p| sqlx::query_scalar(
+            "SELECT MAX(seq) FROM job_events WHERE job_id = $1"
+        )
+        .bind(id)
+        .fetch_one(p)
+        .await)
     }
 
     /// Events of a job after `seq`, oldest first.
@@ -420,20 +446,23 @@ impl Store {
         after: i64,
         limit: i64,
     ) -> Result<Vec<EventRow>, sqlx::Error> {
-        sqlx::query_as(
+        on_reads!(self, |p| {
+            sqlx::query_as(
             "SELECT job_id, seq, at, kind, data FROM job_events WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
         .bind(id)
         .bind(after)
         .bind(limit)
-        .fetch_all(self.reader())
+        .fetch_all(p)
         .await
+        })
     }
 
     /// Claims the oldest job that is queued, or running with an expired lease, whose target
     /// has no other job under a live lease (one job per target at a time, in order). The
-    /// guarded `UPDATE ... WHERE id = (SELECT ...)` runs inside `BEGIN IMMEDIATE`, so two
-    /// workers can never claim the same job.
+    /// claim holds [`Lock::Claims`] (SQLite: `BEGIN IMMEDIATE`), so claims across replicas
+    /// happen one at a time; the chosen job's row is updated only if it is still claimable,
+    /// so two workers can never claim the same job.
     pub async fn claim_job(
         &self,
         owner: &str,
@@ -443,26 +472,45 @@ impl Store {
         self.tracked(async {
             let now_ts = now();
             let until = lease_until(lease);
-            let targets_json = serde_json::to_string(targets).unwrap_or_else(|_| "[]".into());
-            let mut tx = self.begin_write().await?;
-            let claimed: Option<Claimed> = sqlx::query_as(
+            if targets.is_empty() {
+                return Ok(None);
+            }
+            let mut tx = self.begin_locked(Lock::Claims).await?;
+            let candidate_sql = format!(
+                "SELECT j.id FROM jobs j \
+                 WHERE (j.status = 'queued' OR (j.status = 'running' AND j.lease_expires_at < $1)) \
+                   AND j.target IN ({}) \
+                   AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.target = j.target AND k.id <> j.id \
+                                   AND k.status = 'running' AND k.lease_expires_at >= $1) \
+                 ORDER BY j.created_at, j.id LIMIT 1",
+                placeholders(2, targets.len())
+            );
+            let candidate: Option<String> = on_tx!(&mut tx, |c| {
+                let mut q = sqlx::query_scalar(&candidate_sql).bind(&now_ts);
+                for t in targets {
+                    q = q.bind(t);
+                }
+                q.fetch_optional(c).await?
+            });
+            let Some(id) = candidate else {
+                tx.commit().await?;
+                return Ok(None);
+            };
+            // The job's own writes (a previous attempt's worker, a cancel) finish first; the
+            // guard is checked again on the row as it then is.
+            tx.lock(Lock::Job(&id)).await?;
+            let claimed: Option<Claimed> = on_tx!(&mut tx, |c| sqlx::query_as(
                 "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2, attempt = attempt + 1, \
                      started_at = COALESCE(started_at, $3) \
-                 WHERE id = ( \
-                     SELECT j.id FROM jobs j \
-                     WHERE (j.status = 'queued' OR (j.status = 'running' AND j.lease_expires_at < $3)) \
-                       AND j.target IN (SELECT value FROM json_each($4)) \
-                       AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.target = j.target AND k.id <> j.id \
-                                       AND k.status = 'running' AND k.lease_expires_at >= $3) \
-                     ORDER BY j.created_at, j.id LIMIT 1) \
+                 WHERE id = $4 AND (status = 'queued' OR (status = 'running' AND lease_expires_at < $3)) \
                  RETURNING id, target, attempt, dry_run, request_id",
             )
             .bind(owner)
             .bind(&until)
             .bind(&now_ts)
-            .bind(&targets_json)
-            .fetch_optional(&mut *tx)
-            .await?;
+            .bind(&id)
+            .fetch_optional(c)
+            .await)?;
             if let Some(c) = &claimed {
                 append_event(
                     &mut tx,
@@ -487,37 +535,39 @@ impl Store {
     }
 
     pub async fn cancel_requested(&self, id: &str) -> Result<bool, sqlx::Error> {
-        let v: Option<bool> = sqlx::query_scalar("SELECT cancel_requested FROM jobs WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.reader())
-            .await?;
+        let v: Option<bool> = on_reads!(self, |p| sqlx::query_scalar(
+            "SELECT cancel_requested FROM jobs WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(p)
+        .await)?;
         Ok(v.unwrap_or(false))
     }
 
     /// `POST /v1/jobs/{id}/cancel`.
     pub async fn cancel_job(&self, id: &str) -> Result<CancelOutcome, sqlx::Error> {
         self.tracked(async {
-            let mut tx = self.begin_write().await?;
+            let mut tx = self.begin_locked(Lock::Job(id)).await?;
             let Some(job) = fetch_job(&mut tx, id).await? else {
                 return Ok(CancelOutcome::NotFound);
             };
             let at = now();
             let outcome = match job.status {
                 JobStatus::Queued => {
-                    sqlx::query("UPDATE jobs SET status = 'cancelled', cancel_requested = 1, finished_at = $1 WHERE id = $2")
+                    on_tx!(&mut tx, |c| sqlx::query("UPDATE jobs SET status = 'cancelled', cancel_requested = TRUE, finished_at = $1 WHERE id = $2")
                         .bind(&at)
                         .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
+                        .execute(c)
+                        .await.map(|r| r.rows_affected()))?;
                     let reason = serde_json::json!({"kind": "cancelled", "message": "the job was cancelled before this step started"});
-                    sqlx::query(
+                    on_tx!(&mut tx, |c| sqlx::query(
                         "UPDATE job_steps SET state = 'cancelled', error = $1, finished_at = $2 WHERE job_id = $3 AND state IN ('pending', 'running')",
                     )
                     .bind(reason.to_string())
                     .bind(&at)
                     .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                    .execute(c)
+                    .await.map(|r| r.rows_affected()))?;
                     append_event(
                         &mut tx,
                         id,
@@ -528,10 +578,10 @@ impl Store {
                     CancelOutcome::Cancelled
                 }
                 JobStatus::Running => {
-                    sqlx::query("UPDATE jobs SET cancel_requested = 1 WHERE id = $1")
+                    on_tx!(&mut tx, |c| sqlx::query("UPDATE jobs SET cancel_requested = TRUE WHERE id = $1")
                         .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
+                        .execute(c)
+                        .await.map(|r| r.rows_affected()))?;
                     append_event(&mut tx, id, "job.cancel_requested", &serde_json::json!({})).await?;
                     CancelOutcome::Requested
                 }
@@ -547,27 +597,26 @@ impl Store {
     /// job back to queued. Succeeded steps stay as they are.
     pub async fn retry_job(&self, id: &str) -> Result<RetryOutcome, sqlx::Error> {
         self.tracked(async {
-            let mut tx = self.begin_write().await?;
+            let mut tx = self.begin_locked(Lock::Job(id)).await?;
             let Some(job) = fetch_job(&mut tx, id).await? else {
                 return Ok(RetryOutcome::NotFound);
             };
             if !matches!(job.status, JobStatus::Failed | JobStatus::Cancelled) || job.dry_run {
                 return Ok(RetryOutcome::NotApplicable(job.status));
             }
-            sqlx::query(
-                "UPDATE jobs SET status = 'queued', cancel_requested = 0, error = NULL, finished_at = NULL, lease_owner = NULL, lease_expires_at = NULL WHERE id = $1",
+            on_tx!(&mut tx, |c| sqlx::query(
+                "UPDATE jobs SET status = 'queued', cancel_requested = FALSE, error = NULL, finished_at = NULL, lease_owner = NULL, lease_expires_at = NULL WHERE id = $1",
             )
             .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            let n = sqlx::query(
+            .execute(c)
+            .await.map(|r| r.rows_affected()))?;
+            let n = on_tx!(&mut tx, |c| sqlx::query(
                 "UPDATE job_steps SET state = 'pending', error = NULL, genesys_job_id = NULL, uploaded_at = NULL, started_at = NULL, finished_at = NULL \
                  WHERE job_id = $1 AND state IN ('failed', 'skipped', 'cancelled')",
             )
             .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            .execute(c)
+            .await.map(|r| r.rows_affected()))?;
             append_event(
                 &mut tx,
                 id,
@@ -587,14 +636,23 @@ impl Store {
         name: &str,
         version: i64,
     ) -> Result<Option<String>, sqlx::Error> {
-        sqlx::query_scalar(
+        on_reads!(self, |p| sqlx::query_scalar(
             "SELECT document FROM template_versions WHERE name = $1 AND version = $2",
         )
         .bind(name)
         .bind(version)
-        .fetch_optional(self.reader())
-        .await
+        .fetch_optional(p)
+        .await)
     }
+}
+
+/// `$first, $first+1, ...`: `n` parameters for an `IN (...)` list (the same text on both
+/// backends, where SQLite's `json_each` or PostgreSQL's `= ANY` would differ).
+pub(super) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub(super) fn lease_until(lease: std::time::Duration) -> String {
@@ -606,7 +664,7 @@ pub(super) fn lease_until(lease: std::time::Duration) -> String {
 /// The flow record of (target, name) if it deploys this plan hash as this flow type, with
 /// modules no newer than it (see [`FlowRecordRow::deploys`]).
 pub(super) async fn deployed_record(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut Tx,
     target: &str,
     name: &str,
     flow_type: &str,
@@ -615,38 +673,44 @@ pub(super) async fn deployed_record(
     let Some(record) = record_in(tx, target, name).await? else {
         return Ok(None);
     };
-    let modules: Vec<(String, String)> = sqlx::query_as(
-        "SELECT name, updated_at FROM flow_records WHERE target = $1 AND name IN (SELECT value FROM json_each($2))",
-    )
-    .bind(target)
-    .bind(&record.calls)
-    .fetch_all(&mut **tx)
-    .await?;
+    let calls: Vec<String> =
+        serde_json::from_str(&record.calls).map_err(|e| sqlx::Error::Decode(e.into()))?;
+    let modules: Vec<(String, String)> = if calls.is_empty() {
+        Vec::new()
+    } else {
+        let sql = format!(
+            "SELECT name, updated_at FROM flow_records WHERE target = $1 AND name IN ({})",
+            placeholders(2, calls.len())
+        );
+        on_tx!(tx, |c| {
+            let mut q = sqlx::query_as(&sql).bind(target);
+            for name in &calls {
+                q = q.bind(name);
+            }
+            q.fetch_all(c).await?
+        })
+    };
     Ok(record
         .deploys(plan_hash, flow_type, &modules)
         .then_some(record))
 }
 
-async fn fetch_job(
-    tx: &mut Transaction<'static, Sqlite>,
-    id: &str,
-) -> Result<Option<JobRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await
+async fn fetch_job(tx: &mut Tx, id: &str) -> Result<Option<JobRow>, sqlx::Error> {
+    on_tx!(tx, |c| sqlx::query_as(&format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(c)
+    .await)
 }
 
-async fn job_by_key(
-    tx: &mut Transaction<'static, Sqlite>,
-    key: &str,
-) -> Result<Option<JobRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
+async fn job_by_key(tx: &mut Tx, key: &str) -> Result<Option<JobRow>, sqlx::Error> {
+    on_tx!(tx, |c| sqlx::query_as(&format!(
         "SELECT {JOB_COLUMNS} FROM jobs WHERE idempotency_key = $1"
     ))
     .bind(key)
-    .fetch_optional(&mut **tx)
-    .await
+    .fetch_optional(c)
+    .await)
 }
 
 /// A step that changed a flow in the org (published it, or deleted it), with its target:
@@ -668,7 +732,7 @@ fn step_columns_of_s() -> String {
 }
 
 /// Succeeded, not dry-run steps whose action changed the flow.
-const RELEASED: &str = "s.state = 'succeeded' AND s.action IN ('create', 'update', 'republish', 'delete') AND j.dry_run = 0";
+const RELEASED: &str = "s.state = 'succeeded' AND s.action IN ('create', 'update', 'republish', 'delete') AND j.dry_run = FALSE";
 
 impl Store {
     /// The releases of flow (target, name), newest first, at most `limit`.
@@ -678,7 +742,7 @@ impl Store {
         name: &str,
         limit: i64,
     ) -> Result<Vec<ReleaseRow>, sqlx::Error> {
-        sqlx::query_as(&format!(
+        on_reads!(self, |p| sqlx::query_as(&format!(
             "SELECT j.target, {} FROM job_steps s JOIN jobs j ON j.id = s.job_id \
              WHERE s.flow_name = $1 AND j.target = $2 AND {RELEASED} \
              ORDER BY s.finished_at DESC, s.job_id DESC LIMIT $3",
@@ -687,20 +751,20 @@ impl Store {
         .bind(name)
         .bind(target)
         .bind(limit)
-        .fetch_all(self.reader())
-        .await
+        .fetch_all(p)
+        .await)
     }
 
     /// The steps of job `id` that changed a flow.
     pub async fn job_releases(&self, id: &str) -> Result<Vec<ReleaseRow>, sqlx::Error> {
-        sqlx::query_as(&format!(
+        on_reads!(self, |p| sqlx::query_as(&format!(
             "SELECT j.target, {} FROM job_steps s JOIN jobs j ON j.id = s.job_id \
              WHERE s.job_id = $1 AND {RELEASED} ORDER BY s.idx",
             step_columns_of_s()
         ))
         .bind(id)
-        .fetch_all(self.reader())
-        .await
+        .fetch_all(p)
+        .await)
     }
 
     /// The last publish of flow (target, name) that finished before `before` (a step's
@@ -712,7 +776,7 @@ impl Store {
         job_id: &str,
         before: &str,
     ) -> Result<Option<ReleaseRow>, sqlx::Error> {
-        sqlx::query_as(&format!(
+        on_reads!(self, |p| sqlx::query_as(&format!(
             "SELECT j.target, {} FROM job_steps s JOIN jobs j ON j.id = s.job_id \
              WHERE s.flow_name = $1 AND j.target = $2 AND s.job_id != $3 AND s.finished_at <= $4 \
                AND {RELEASED} AND s.action != 'delete' \
@@ -723,7 +787,7 @@ impl Store {
         .bind(target)
         .bind(job_id)
         .bind(before)
-        .fetch_optional(self.reader())
-        .await
+        .fetch_optional(p)
+        .await)
     }
 }

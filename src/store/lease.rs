@@ -7,11 +7,9 @@
 //! `bool` answers `false` for one reason only: the lease is lost (the job was reclaimed,
 //! cancelled or finished by someone else), and the worker must stop.
 
-use sqlx::{Sqlite, Transaction};
-
 use super::flows::{FlowRecordRow, upsert_record};
 use super::jobs::{StepStart, StepSuccess, append_event, deployed_record, fenced, lease_until};
-use super::{Store, now};
+use super::{Lock, Store, Tx, now};
 use crate::jobs::model::{JobStatus, StepState};
 
 /// A claimed job: the job, the attempt that claimed it and the owner (this worker).
@@ -30,7 +28,7 @@ pub struct Lease {
 
 /// Appends `event` if the fenced write applied (one row), commits, and says whether it did.
 async fn settle(
-    mut tx: Transaction<'static, Sqlite>,
+    mut tx: Tx,
     job_id: &str,
     rows: u64,
     event: Option<(&str, serde_json::Value)>,
@@ -43,21 +41,53 @@ async fn settle(
     Ok(applied)
 }
 
+/// Whether a step's compile context says it repairs drift (a `drift` member, not null).
+fn repairs_drift(context: &str) -> Result<bool, sqlx::Error> {
+    let v: serde_json::Value =
+        serde_json::from_str(context).map_err(|e| sqlx::Error::Decode(e.into()))?;
+    Ok(v.get("drift").is_some_and(|d| !d.is_null()))
+}
+
+/// Whether one of the steps a step depends on (`depends_on`, a JSON array of step indices
+/// of the same job) changes its module (its action is not `unchanged`).
+async fn changes_a_module(
+    tx: &mut Tx,
+    job_id: &str,
+    depends_on: &str,
+) -> Result<bool, sqlx::Error> {
+    let idx: Vec<i64> =
+        serde_json::from_str(depends_on).map_err(|e| sqlx::Error::Decode(e.into()))?;
+    if idx.is_empty() {
+        return Ok(false);
+    }
+    let sql = format!(
+        "SELECT COUNT(*) FROM job_steps WHERE job_id = $1 AND action != 'unchanged' AND idx IN ({})",
+        super::jobs::placeholders(2, idx.len())
+    );
+    let n: i64 = on_tx!(tx, |c| {
+        let mut q = sqlx::query_scalar(&sql).bind(job_id);
+        for i in &idx {
+            q = q.bind(*i);
+        }
+        q.fetch_one(c).await?
+    });
+    Ok(n > 0)
+}
+
 impl Lease {
     /// Extends the lease; false when the job is no longer ours (reclaimed or finished).
     pub async fn heartbeat(&self, lease: std::time::Duration) -> Result<bool, sqlx::Error> {
         self.store
             .tracked(async {
-                let mut tx = self.store.begin_write().await?;
-                let n = sqlx::query(
+                let mut tx = self.store.begin_locked(Lock::Job(&self.job_id)).await?;
+                let n = on_tx!(&mut tx, |c| sqlx::query(
                     "UPDATE jobs SET lease_expires_at = $1 WHERE id = $2 AND attempt = $3 AND status = 'running'",
                 )
                 .bind(lease_until(lease))
                 .bind(&self.job_id)
                 .bind(self.attempt)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                .execute(c)
+                .await.map(|r| r.rows_affected()))?;
                 settle(tx, &self.job_id, n, None).await
             })
             .await
@@ -68,16 +98,15 @@ impl Lease {
     pub async fn release(&self) -> Result<bool, sqlx::Error> {
         self.store
             .tracked(async {
-                let mut tx = self.store.begin_write().await?;
-                let n = sqlx::query(
+                let mut tx = self.store.begin_locked(Lock::Job(&self.job_id)).await?;
+                let n = on_tx!(&mut tx, |c| sqlx::query(
                     "UPDATE jobs SET lease_expires_at = $1, lease_owner = NULL WHERE id = $2 AND attempt = $3 AND status = 'running'",
                 )
                 .bind("1970-01-01T00:00:00.000Z")
                 .bind(&self.job_id)
                 .bind(self.attempt)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                .execute(c)
+                .await.map(|r| r.rows_affected()))?;
                 settle(tx, &self.job_id, n, None).await
             })
             .await
@@ -91,8 +120,8 @@ impl Lease {
     ) -> Result<bool, sqlx::Error> {
         self.store
             .tracked(async {
-                let mut tx = self.store.begin_write().await?;
-                let n = sqlx::query(
+                let mut tx = self.store.begin_locked(Lock::Job(&self.job_id)).await?;
+                let n = on_tx!(&mut tx, |c| sqlx::query(
                     "UPDATE jobs SET status = $1, error = $2, finished_at = $3, lease_owner = NULL, lease_expires_at = NULL \
                      WHERE id = $4 AND attempt = $5 AND status = 'running'",
                 )
@@ -101,9 +130,8 @@ impl Lease {
                 .bind(now())
                 .bind(&self.job_id)
                 .bind(self.attempt)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                .execute(c)
+                .await.map(|r| r.rows_affected()))?;
                 let kind = format!("job.{status}");
                 let data = serde_json::json!({"status": status, "error": error});
                 settle(tx, &self.job_id, n, Some((&kind, data))).await
@@ -134,23 +162,30 @@ impl Lease {
     async fn step_check(&self, idx: i64, modules_ended: bool) -> Result<StepStart, sqlx::Error> {
         let (id, attempt) = (self.job_id.as_str(), self.attempt);
         self.store.tracked(async {
-            let mut tx = self.store.begin_write().await?;
+            let mut tx = self.store.begin_locked(Lock::Job(&self.job_id)).await?;
             // Not re-checked: a step waiting for a module this job changes (its module's
             // record is only written when that step succeeds, possibly after this one
             // started: the worker registers callers ahead) and a step planned to repair
             // drift (the record is what the org no longer has); and a delete.
             // (`$3`: after the modules ended, their records decide, see `step_rechecked`.)
-            let planned: Option<(String, String, String, String)> = sqlx::query_as(
-                "SELECT j.target, s.flow_name, s.flow_type, s.plan_hash FROM job_steps s JOIN jobs j ON j.id = s.job_id \
-                 WHERE s.job_id = $1 AND s.idx = $2 AND s.action != 'delete' AND json_extract(s.context, '$.drift') IS NULL \
-                 AND ($3 OR NOT EXISTS (SELECT 1 FROM json_each(s.depends_on) e JOIN job_steps d ON d.job_id = s.job_id AND d.idx = e.value \
-                                 WHERE d.action != 'unchanged'))",
+            type Planned = (String, String, String, String, String, String, String);
+            let step: Option<Planned> = on_tx!(&mut tx, |c| sqlx::query_as(
+                "SELECT j.target, s.flow_name, s.flow_type, s.plan_hash, s.action, s.context, s.depends_on \
+                 FROM job_steps s JOIN jobs j ON j.id = s.job_id WHERE s.job_id = $1 AND s.idx = $2",
             )
             .bind(id)
             .bind(idx)
-            .bind(modules_ended)
-            .fetch_optional(&mut *tx)
-            .await?;
+            .fetch_optional(c)
+            .await)?;
+            let planned = match step {
+                Some((target, name, flow_type, plan_hash, action, context, depends_on))
+                    if action != "delete" && !repairs_drift(&context)? =>
+                {
+                    let waits = !modules_ended && changes_a_module(&mut tx, id, &depends_on).await?;
+                    (!waits).then_some((target, name, flow_type, plan_hash))
+                }
+                _ => None,
+            };
             let deployed = match &planned {
                 Some((target, name, flow_type, plan_hash)) => {
                     deployed_record(&mut tx, target, name, flow_type, plan_hash).await?
@@ -170,7 +205,7 @@ impl Lease {
                         ),
                         "job_id": r.job_id,
                     });
-                    let n = sqlx::query(&fenced(
+                    let n = on_tx!(&mut tx, |c| sqlx::query(&fenced(
                         "UPDATE job_steps SET state = 'succeeded', action = 'unchanged', note = $1, flow_id = $2, published_version = $3, \
                              yaml = $4, content_hash = $5, attempt = $6, started_at = COALESCE(started_at, $7), finished_at = $7, error = NULL \
                          WHERE job_id = $8 AND idx = $9 AND state IN ('pending', 'running') AND $FENCE",
@@ -185,14 +220,13 @@ impl Lease {
                     .bind(&at)
                     .bind(id)
                     .bind(idx)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+                    .execute(c)
+                    .await.map(|r| r.rows_affected()))?;
                     let event = serde_json::json!({"idx": idx, "flow_name": r.name, "flow_id": r.flow_id, "published_version": r.published_version, "note": note});
                     (settle(tx, id, n, Some(("step.succeeded", event))).await?, StepStart::AlreadyDeployed)
                 }
                 None => {
-                    let n = sqlx::query(&fenced(
+                    let n = on_tx!(&mut tx, |c| sqlx::query(&fenced(
                         "UPDATE job_steps SET state = 'running', attempt = $1, started_at = COALESCE(started_at, $2), error = NULL \
                          WHERE job_id = $3 AND idx = $4 AND state IN ('pending', 'running') AND $FENCE",
                         "$1",
@@ -201,9 +235,8 @@ impl Lease {
                     .bind(&at)
                     .bind(id)
                     .bind(idx)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+                    .execute(c)
+                    .await.map(|r| r.rows_affected()))?;
                     let event = serde_json::json!({"idx": idx, "attempt": attempt});
                     (settle(tx, id, n, Some(("step.started", event))).await?, StepStart::Started)
                 }
@@ -223,8 +256,8 @@ impl Lease {
     ) -> Result<bool, sqlx::Error> {
         self.store
             .tracked(async {
-                let mut tx = self.store.begin_write().await?;
-                let n = sqlx::query(&fenced(
+                let mut tx = self.store.begin_locked(Lock::Job(&self.job_id)).await?;
+                let n = on_tx!(&mut tx, |c| sqlx::query(&fenced(
                     "UPDATE job_steps SET genesys_job_id = $1, uploaded_at = NULL, yaml = $2, content_hash = $3 \
                      WHERE job_id = $4 AND idx = $5 AND state = 'running' AND $FENCE",
                     "$6",
@@ -235,9 +268,8 @@ impl Lease {
                 .bind(&self.job_id)
                 .bind(idx)
                 .bind(self.attempt)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                .execute(c)
+                .await.map(|r| r.rows_affected()))?;
                 let event = serde_json::json!({"idx": idx, "genesys_job_id": genesys_job_id});
                 settle(tx, &self.job_id, n, Some(("step.registered", event))).await
             })
@@ -248,8 +280,8 @@ impl Lease {
     pub async fn step_uploaded(&self, idx: i64) -> Result<bool, sqlx::Error> {
         self.store
             .tracked(async {
-                let mut tx = self.store.begin_write().await?;
-                let n = sqlx::query(&fenced(
+                let mut tx = self.store.begin_locked(Lock::Job(&self.job_id)).await?;
+                let n = on_tx!(&mut tx, |c| sqlx::query(&fenced(
                     "UPDATE job_steps SET uploaded_at = $1 WHERE job_id = $2 AND idx = $3 AND state = 'running' AND $FENCE",
                     "$4",
                 ))
@@ -257,9 +289,8 @@ impl Lease {
                 .bind(&self.job_id)
                 .bind(idx)
                 .bind(self.attempt)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                .execute(c)
+                .await.map(|r| r.rows_affected()))?;
                 settle(tx, &self.job_id, n, None).await
             })
             .await
@@ -274,9 +305,9 @@ impl Lease {
     ) -> Result<bool, sqlx::Error> {
         self.store
             .tracked(async {
-                let mut tx = self.store.begin_write().await?;
+                let mut tx = self.store.begin_locked(Lock::Job(&self.job_id)).await?;
                 let at = now();
-                let n = sqlx::query(&fenced(
+                let n = on_tx!(&mut tx, |c| sqlx::query(&fenced(
                     "UPDATE job_steps SET state = 'succeeded', flow_id = $1, published_version = $2, yaml = $3, content_hash = $4, \
                          finished_at = $5, error = NULL \
                      WHERE job_id = $6 AND idx = $7 AND state = 'running' AND $FENCE",
@@ -290,9 +321,8 @@ impl Lease {
                 .bind(&self.job_id)
                 .bind(idx)
                 .bind(self.attempt)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                .execute(c)
+                .await.map(|r| r.rows_affected()))?;
                 if n == 1 {
                     upsert_record(&mut tx, record).await?;
                 }
@@ -310,10 +340,10 @@ impl Lease {
         versions: &[(i64, String, String)],
     ) -> Result<bool, sqlx::Error> {
         let (id, attempt, target) = (self.job_id.as_str(), self.attempt, self.target.as_str());
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.store.begin_locked(Lock::Job(&self.job_id)).await?;
         let mut written = Vec::new();
         for (idx, name, version) in versions {
-            let n = sqlx::query(&fenced(
+            let n = on_tx!(&mut tx, |c| sqlx::query(&fenced(
                 "UPDATE job_steps SET published_version = $1 \
                  WHERE job_id = $2 AND idx = $3 AND state = 'succeeded' AND $FENCE",
                 "$4",
@@ -322,14 +352,14 @@ impl Lease {
             .bind(id)
             .bind(idx)
             .bind(attempt)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
             if n == 0 {
                 continue;
             }
             // Only the record this job wrote: a later job's record keeps its own version.
-            sqlx::query(
+            on_tx!(&mut tx, |c| sqlx::query(
                 "UPDATE flow_records SET published_version = $1 \
                  WHERE target = $2 AND name = $3 AND job_id = $4",
             )
@@ -337,19 +367,20 @@ impl Lease {
             .bind(target)
             .bind(name)
             .bind(id)
-            .execute(&mut *tx)
-            .await?;
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
             written.push(
                 serde_json::json!({"idx": idx, "flow_name": name, "published_version": version}),
             );
         }
-        let fenced_ok = sqlx::query_scalar::<_, i64>(
+        let fenced_ok = on_tx!(&mut tx, |c| sqlx::query_scalar::<_, i64>(
             "SELECT COUNT(*) FROM jobs WHERE id = $1 AND attempt = $2 AND status = 'running'",
         )
         .bind(id)
         .bind(attempt)
-        .fetch_one(&mut *tx)
-        .await?
+        .fetch_one(c)
+        .await)?
             == 1;
         if !written.is_empty() {
             append_event(
@@ -373,8 +404,8 @@ impl Lease {
     ) -> Result<bool, sqlx::Error> {
         self.store
             .tracked(async {
-                let mut tx = self.store.begin_write().await?;
-                let n = sqlx::query(&fenced(
+                let mut tx = self.store.begin_locked(Lock::Job(&self.job_id)).await?;
+                let n = on_tx!(&mut tx, |c| sqlx::query(&fenced(
                     "UPDATE job_steps SET state = $1, error = $2, finished_at = $3 \
                      WHERE job_id = $4 AND idx = $5 AND state IN ('pending', 'running') AND $FENCE",
                     "$6",
@@ -385,9 +416,9 @@ impl Lease {
                 .bind(&self.job_id)
                 .bind(idx)
                 .bind(self.attempt)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))?;
                 let kind = format!("step.{state}");
                 let event = serde_json::json!({"idx": idx, "error": error});
                 settle(tx, &self.job_id, n, Some((&kind, event))).await
@@ -405,9 +436,9 @@ impl Lease {
     ) -> Result<bool, sqlx::Error> {
         self.store
             .tracked(async {
-                let mut tx = self.store.begin_write().await?;
+                let mut tx = self.store.begin_locked(Lock::Job(&self.job_id)).await?;
                 let at = now();
-                let n = sqlx::query(&fenced(
+                let n = on_tx!(&mut tx, |c| sqlx::query(&fenced(
                     "UPDATE job_steps SET state = 'succeeded', finished_at = $1, error = NULL, note = COALESCE($2, note) \
                      WHERE job_id = $3 AND idx = $4 AND state = 'running' AND $FENCE",
                     "$5",
@@ -417,15 +448,14 @@ impl Lease {
                 .bind(&self.job_id)
                 .bind(idx)
                 .bind(self.attempt)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                .execute(c)
+                .await.map(|r| r.rows_affected()))?;
                 if n == 1 {
-                    sqlx::query("DELETE FROM flow_records WHERE target = $1 AND name = $2")
+                    on_tx!(&mut tx, |c| sqlx::query("DELETE FROM flow_records WHERE target = $1 AND name = $2")
                         .bind(&self.target)
                         .bind(name)
-                        .execute(&mut *tx)
-                        .await?;
+                        .execute(c)
+                        .await.map(|r| r.rows_affected()))?;
                 }
                 let event = serde_json::json!({"idx": idx, "flow_name": name, "deleted": true});
                 settle(tx, &self.job_id, n, Some(("step.succeeded", event))).await
@@ -438,8 +468,8 @@ impl Lease {
     pub async fn step_note(&self, idx: i64, note: &serde_json::Value) -> Result<bool, sqlx::Error> {
         self.store
             .tracked(async {
-                let mut tx = self.store.begin_write().await?;
-                let n = sqlx::query(&fenced(
+                let mut tx = self.store.begin_locked(Lock::Job(&self.job_id)).await?;
+                let n = on_tx!(&mut tx, |c| sqlx::query(&fenced(
                     "UPDATE job_steps SET note = $1 WHERE job_id = $2 AND idx = $3 AND $FENCE",
                     "$4",
                 ))
@@ -447,9 +477,9 @@ impl Lease {
                 .bind(&self.job_id)
                 .bind(idx)
                 .bind(self.attempt)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))?;
                 settle(tx, &self.job_id, n, None).await
             })
             .await

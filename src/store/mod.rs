@@ -1,17 +1,55 @@
-//! Persistence: SQLite through sqlx, with embedded migrations.
+//! Persistence through sqlx, with embedded migrations, on SQLite (embedded, the default) or
+//! PostgreSQL (several replicas), chosen by the database URL.
 //!
-//! Reads go through a pool; writes go through a second pool of exactly one connection and
-//! always start with `BEGIN IMMEDIATE`, so writers queue in the process (fairly, without
-//! SQLite's sleep-and-retry busy handler) and never fail with "database is locked".
-//! SQL is kept portable to Postgres (TEXT timestamps, no SQLite-only syntax).
+//! Every query is written once, as SQL text with `$N` placeholders that both databases
+//! accept, and run through [`on_tx!`]/[`on_reads!`], which expand the same code for each
+//! backend's connection type; rows decode with the same `FromRow` code on both. SQL that has
+//! to differ is marked where it is. Integers are `INTEGER` in SQLite and `BIGINT` in
+//! PostgreSQL (`i64` on both), booleans `INTEGER` and `BOOLEAN` (`bool` on both, written as
+//! `TRUE`/`FALSE` in SQL), timestamps RFC 3339 text.
+//!
+//! SQLite: reads go through a pool; writes go through a second pool of exactly one
+//! connection and always start with `BEGIN IMMEDIATE`, so writers queue in the process
+//! (fairly, without SQLite's sleep-and-retry busy handler) and never fail with "database is
+//! locked". PostgreSQL: one pool; writes that must not interleave (the claim of a job, the
+//! changes of one job, the versions of one template) take a transaction-scoped advisory lock
+//! ([`Lock`]) first, which serialises them across replicas as SQLite's single writer does.
 //!
 //! Every write goes through `Store::tracked`, which remembers whether the database is
 //! refusing writes for a storage fault ([`fault`]); `/readyz` reports that, and probes.
+
+/// Runs `$body` with `$c` bound to the connection of a [`Tx`], once per backend: the same
+/// query code, type-checked against each driver.
+macro_rules! on_tx {
+    ($tx:expr, |$c:ident| $body:expr) => {
+        match $tx {
+            $crate::store::Tx::Sqlite(t) => {
+                let $c = &mut **t;
+                $body
+            }
+            $crate::store::Tx::Postgres(t) => {
+                let $c = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs `$body` with `$p` bound to the reading pool of a [`Store`], once per backend.
+macro_rules! on_reads {
+    ($store:expr, |$p:ident| $body:expr) => {
+        match &$store.pools {
+            $crate::store::Pools::Sqlite { read: $p, .. } => $body,
+            $crate::store::Pools::Postgres($p) => $body,
+        }
+    };
+}
 
 pub mod fault;
 pub mod flows;
 pub mod jobs;
 pub mod lease;
+pub mod sqlite_lock;
 mod templates;
 
 use std::future::Future;
@@ -20,8 +58,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, Sqlite, SqlitePool, Transaction};
+use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 pub use fault::{StorageFault, WriteFailure};
 
@@ -36,11 +75,8 @@ pub use templates::{DeleteOutcome, ListFilter, NewTemplate, StoreOutcome, Templa
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "database URL {url:?}: PostgreSQL is not supported yet; use a sqlite: URL such as sqlite://flowsmith.db"
-    )]
-    PostgresUnsupported { url: String },
-    #[error(
-        "database URL {url:?}: expected a sqlite: URL such as sqlite://flowsmith.db or sqlite::memory:"
+        "database URL {url:?}: expected a sqlite: URL such as sqlite://flowsmith.db or sqlite::memory:, \
+         or a postgres: URL such as postgres://flowsmith@db.example/flowsmith"
     )]
     UnknownScheme { url: String },
     #[error("database URL {url:?}: {source}")]
@@ -51,10 +87,92 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+/// The database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `sqlite:`: one file (or memory), one process.
+    Sqlite,
+    /// `postgres:` or `postgresql:`: one database, any number of replicas.
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// The connections of a store.
+#[derive(Clone, Debug)]
+pub(crate) enum Pools {
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// A write transaction on either backend; queries run on it through [`on_tx!`].
+pub(crate) enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// What a write transaction serialises on, across replicas (PostgreSQL advisory locks held
+/// until the transaction ends; SQLite's `BEGIN IMMEDIATE` already serialises every write).
+/// A transaction takes at most one of them besides [`Lock::Claims`], which comes first, so
+/// two transactions never wait for each other in a cycle.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Lock<'a> {
+    /// Claiming a job: one claim at a time, so one job per target runs, in order.
+    Claims,
+    /// Every change of one job (its row, steps and events: event numbers are `MAX + 1`).
+    Job(&'a str),
+    /// The versions of one template name.
+    Template(&'a str),
+}
+
+impl Lock<'_> {
+    /// (class, key) of `pg_advisory_xact_lock(int4, int4)`; the key is `hashtext` of this.
+    fn class_and_key(&self) -> (i32, &str) {
+        match self {
+            Lock::Claims => (1, ""),
+            Lock::Job(id) => (2, id),
+            Lock::Template(name) => (3, name),
+        }
+    }
+}
+
+impl Tx {
+    /// Waits for `lock` (PostgreSQL); nothing to do on SQLite.
+    pub(crate) async fn lock(&mut self, lock: Lock<'_>) -> Result<(), sqlx::Error> {
+        if let Tx::Postgres(t) = self {
+            let (class, key) = lock.class_and_key();
+            sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                .bind(class)
+                .bind(key)
+                .execute(&mut **t)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await,
+            Tx::Postgres(t) => t.commit().await,
+        }
+    }
+}
+
+/// Whether an error is a unique violation (two replicas inserted the same key at once).
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
 #[derive(Clone, Debug)]
 pub struct Store {
-    read: SqlitePool,
-    write: SqlitePool,
+    pools: Pools,
     health: Arc<fault::WriteHealth>,
     /// One write probe at a time (concurrent readiness checks share its outcome).
     probing: Arc<tokio::sync::Mutex<()>>,
@@ -76,26 +194,36 @@ pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// Refuses URLs that are not `sqlite:` ones: sqlx would open anything else as a file name.
-pub fn check_scheme(url: &str) -> Result<(), StoreError> {
+/// The backend a URL names; other schemes are refused (sqlx would open anything else as a
+/// SQLite file name).
+pub fn check_scheme(url: &str) -> Result<Backend, StoreError> {
     let scheme = url
         .split_once(':')
         .map(|(s, _)| s.to_ascii_lowercase())
         .unwrap_or_default();
     match scheme.as_str() {
-        "sqlite" => Ok(()),
-        "postgres" | "postgresql" => Err(StoreError::PostgresUnsupported {
-            url: url.to_owned(),
-        }),
-        _ => Err(StoreError::UnknownScheme {
-            url: url.to_owned(),
-        }),
+        "sqlite" => Ok(Backend::Sqlite),
+        "postgres" | "postgresql" => Ok(Backend::Postgres),
+        _ => Err(StoreError::UnknownScheme { url: redacted(url) }),
+    }
+}
+
+/// The URL as it may be shown: a password in it is replaced by `***`.
+pub fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
     }
 }
 
 /// The file a `sqlite:` URL names; `None` for an in-memory database or another scheme.
 pub fn database_file(url: &str) -> Option<std::path::PathBuf> {
-    check_scheme(url).ok()?;
+    if check_scheme(url).ok()? != Backend::Sqlite {
+        return None;
+    }
     if url.contains(":memory:") || url.contains("mode=memory") {
         return None;
     }
@@ -105,81 +233,21 @@ pub fn database_file(url: &str) -> Option<std::path::PathBuf> {
 }
 
 impl Store {
-    /// Opens (creating if missing) the database and runs the embedded migrations.
+    /// Opens (creating a SQLite file if missing) the database and runs the embedded
+    /// migrations of its backend.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
-        check_scheme(url)?;
-        let opts = SqliteConnectOptions::from_str(url)
-            .map_err(|source| StoreError::Url {
-                url: url.to_owned(),
-                source,
-            })?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL in WAL mode loses nothing on a process crash; only an OS crash or power
-            // loss can drop the last commits. FULL would fsync every commit.
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+        let pools = match check_scheme(url)? {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(open_postgres(url).await?),
+        };
         let disk_full = Arc::new(AtomicBool::new(false));
         let reopen_writer = Arc::new(AtomicBool::new(false));
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .before_acquire({
-                let reopen = reopen_writer.clone();
-                move |_, _| {
-                    let stale = reopen.swap(false, Ordering::SeqCst);
-                    Box::pin(async move { Ok(!stale) })
-                }
-            })
-            .after_connect({
-                let disk_full = disk_full.clone();
-                move |conn, _| {
-                    let full = disk_full.load(Ordering::SeqCst);
-                    Box::pin(async move {
-                        if full {
-                            sqlx::query("PRAGMA max_page_count = 1")
-                                .execute(conn)
-                                .await?;
-                        }
-                        Ok(())
-                    })
-                }
-            })
-            // When SQLite fails a statement or a COMMIT with SQLITE_FULL or SQLITE_IOERR it
-            // may roll the whole transaction back by itself. sqlx does not know: the
-            // transaction's drop sends a ROLLBACK, SQLite answers "no transaction is active",
-            // and sqlx keeps counting the connection as inside a transaction, so every later
-            // `BEGIN IMMEDIATE` on it fails ("begin_with at non-zero transaction depth") until
-            // the process restarts. Such a connection is closed when it comes back; the pool
-            // opens a fresh one for the next write. (The ping first lets the queued ROLLBACK
-            // run, so an ordinary dropped transaction is not mistaken for one.)
-            .after_release(|conn, _| {
-                Box::pin(async move {
-                    conn.ping().await?;
-                    let clean = !conn.is_in_transaction();
-                    if !clean {
-                        tracing::warn!(
-                            "closing a write connection whose transaction SQLite already ended \
-                             after a refused write; the next write opens a new one"
-                        );
-                    }
-                    Ok(clean)
-                })
-            })
-            .connect_with(opts.clone())
-            .await
-            .map_err(StoreError::Open)?;
-        sqlx::migrate!("./migrations").run(&write).await?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(opts.read_only(false))
-            .await
-            .map_err(StoreError::Open)?;
+        let pools = match pools {
+            Some(p) => p,
+            None => open_sqlite(url, &disk_full, &reopen_writer).await?,
+        };
         Ok(Store {
-            read,
-            write,
+            pools,
             health: Arc::default(),
             probing: Arc::default(),
             reopen_writer,
@@ -188,9 +256,36 @@ impl Store {
         })
     }
 
-    /// Starts a write transaction with `BEGIN IMMEDIATE`.
-    pub async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        self.write.begin_with("BEGIN IMMEDIATE").await
+    pub fn backend(&self) -> Backend {
+        match self.pools {
+            Pools::Sqlite { .. } => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The PostgreSQL pool, for what replicas share beyond the store (notifications).
+    pub fn postgres_pool(&self) -> Option<&PgPool> {
+        match &self.pools {
+            Pools::Postgres(p) => Some(p),
+            Pools::Sqlite { .. } => None,
+        }
+    }
+
+    /// Starts a write transaction: `BEGIN IMMEDIATE` on SQLite.
+    pub(crate) async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        match &self.pools {
+            Pools::Sqlite { write, .. } => {
+                Ok(Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?))
+            }
+            Pools::Postgres(p) => Ok(Tx::Postgres(p.begin().await?)),
+        }
+    }
+
+    /// Starts a write transaction holding `lock`.
+    pub(crate) async fn begin_locked(&self, lock: Lock<'_>) -> Result<Tx, sqlx::Error> {
+        let mut tx = self.begin().await?;
+        tx.lock(lock).await?;
+        Ok(tx)
     }
 
     /// Runs one write (a whole transaction) and records whether the database accepted it.
@@ -230,18 +325,19 @@ impl Store {
         }
     }
 
-    /// A write that needs new space: a row of eight pages inserted and deleted in one
-    /// committed transaction (its pages go to the WAL, as any write's would).
+    /// A write that needs new space: a row of 32 KiB (eight SQLite pages) inserted and
+    /// deleted in one committed transaction (its pages go to the WAL, as any write's would).
     async fn probe_write(&self) -> Result<(), sqlx::Error> {
         let r = async {
-            let mut tx = self.begin_write().await?;
-            sqlx::query("INSERT INTO write_probe (at, pad) VALUES ($1, zeroblob(32768))")
-                .bind(now())
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM write_probe")
-                .execute(&mut *tx)
-                .await?;
+            let mut tx = self.begin().await?;
+            on_tx!(&mut tx, |c| {
+                sqlx::query("INSERT INTO write_probe (at, pad) VALUES ($1, $2)")
+                    .bind(now())
+                    .bind(vec![0u8; 32768])
+                    .execute(&mut *c)
+                    .await?;
+                sqlx::query("DELETE FROM write_probe").execute(c).await?;
+            });
             tx.commit().await
         }
         .await;
@@ -250,15 +346,21 @@ impl Store {
         r
     }
 
-    /// Test hook for storage faults: `true` makes the disk "full" for writes, `false` frees
-    /// it. It is SQLite's own limit: the write connection's `max_page_count` is set to the
-    /// database's size after a `VACUUM` (so no free page is left), and every write that needs
-    /// a new page fails with `SQLITE_FULL` ("database or disk is full"), rolling its
-    /// transaction back as a full disk does. Connections opened meanwhile get the limit too.
+    /// Test hook for storage faults (SQLite only): `true` makes the disk "full" for writes,
+    /// `false` frees it. It is SQLite's own limit: the write connection's `max_page_count`
+    /// is set to the database's size after a `VACUUM` (so no free page is left), and every
+    /// write that needs a new page fails with `SQLITE_FULL` ("database or disk is full"),
+    /// rolling its transaction back as a full disk does. Connections opened meanwhile get
+    /// the limit too.
     #[doc(hidden)]
     pub async fn simulate_disk_full(&self, full: bool) -> Result<(), sqlx::Error> {
+        let Pools::Sqlite { write, .. } = &self.pools else {
+            return Err(sqlx::Error::Configuration(
+                "simulate_disk_full is a SQLite test hook".into(),
+            ));
+        };
         self.disk_full.store(full, Ordering::SeqCst);
-        let mut conn = self.write.acquire().await?;
+        let mut conn = write.acquire().await?;
         if self.max_pages.load(Ordering::SeqCst) == 0 {
             let max: i64 = sqlx::query_scalar("PRAGMA max_page_count")
                 .fetch_one(&mut *conn)
@@ -279,23 +381,117 @@ impl Store {
         Ok(())
     }
 
-    pub fn reader(&self) -> &SqlitePool {
-        &self.read
-    }
-
     /// Whether the database answers (readiness).
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1")
-            .execute(&self.read)
+        on_reads!(self, |p| sqlx::query("SELECT 1")
+            .execute(p)
             .await
-            .map(|_| ())
+            .map(|_| ()))
     }
 
-    /// Closes both pools; the last connection to close checkpoints the WAL and removes it.
+    /// Closes the pools; on SQLite the last connection to close checkpoints the WAL and
+    /// removes it.
     pub async fn close(&self) {
-        close_pool(&self.read).await;
-        close_pool(&self.write).await;
+        match &self.pools {
+            Pools::Sqlite { read, write } => {
+                close_pool(read).await;
+                close_pool(write).await;
+            }
+            Pools::Postgres(p) => p.close().await,
+        }
     }
+}
+
+async fn open_sqlite(
+    url: &str,
+    disk_full: &Arc<AtomicBool>,
+    reopen_writer: &Arc<AtomicBool>,
+) -> Result<Pools, StoreError> {
+    let opts = SqliteConnectOptions::from_str(url)
+        .map_err(|source| StoreError::Url {
+            url: url.to_owned(),
+            source,
+        })?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // NORMAL in WAL mode loses nothing on a process crash; only an OS crash or power
+        // loss can drop the last commits. FULL would fsync every commit.
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true);
+    let write = SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .before_acquire({
+            let reopen = reopen_writer.clone();
+            move |_, _| {
+                let stale = reopen.swap(false, Ordering::SeqCst);
+                Box::pin(async move { Ok(!stale) })
+            }
+        })
+        .after_connect({
+            let disk_full = disk_full.clone();
+            move |conn, _| {
+                let full = disk_full.load(Ordering::SeqCst);
+                Box::pin(async move {
+                    if full {
+                        sqlx::query("PRAGMA max_page_count = 1")
+                            .execute(conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            }
+        })
+        // When SQLite fails a statement or a COMMIT with SQLITE_FULL or SQLITE_IOERR it
+        // may roll the whole transaction back by itself. sqlx does not know: the
+        // transaction's drop sends a ROLLBACK, SQLite answers "no transaction is active",
+        // and sqlx keeps counting the connection as inside a transaction, so every later
+        // `BEGIN IMMEDIATE` on it fails ("begin_with at non-zero transaction depth") until
+        // the process restarts. Such a connection is closed when it comes back; the pool
+        // opens a fresh one for the next write. (The ping first lets the queued ROLLBACK
+        // run, so an ordinary dropped transaction is not mistaken for one.)
+        .after_release(|conn, _| {
+            Box::pin(async move {
+                conn.ping().await?;
+                let clean = !conn.is_in_transaction();
+                if !clean {
+                    tracing::warn!(
+                        "closing a write connection whose transaction SQLite already ended \
+                         after a refused write; the next write opens a new one"
+                    );
+                }
+                Ok(clean)
+            })
+        })
+        .connect_with(opts.clone())
+        .await
+        .map_err(StoreError::Open)?;
+    sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+    let read = SqlitePoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(opts.read_only(false))
+        .await
+        .map_err(StoreError::Open)?;
+    Ok(Pools::Sqlite { read, write })
+}
+
+/// One pool for reads and writes. Replicas starting together migrate one at a time (sqlx
+/// holds an advisory lock while it migrates).
+async fn open_postgres(url: &str) -> Result<Pools, StoreError> {
+    let opts = PgConnectOptions::from_str(url).map_err(|source| StoreError::Url {
+        url: redacted(url),
+        source,
+    })?;
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(opts)
+        .await
+        .map_err(StoreError::Open)?;
+    sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+    Ok(Pools::Postgres(pool))
 }
 
 /// Closes every connection of a pool. `Pool::close` alone can return with one left open: a
@@ -368,18 +564,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = open(&dir).await;
         store.store_template(template("t", "{}")).await.unwrap();
-        close_pool(&store.read).await;
+        let Pools::Sqlite { read, write } = &store.pools else {
+            unreachable!("a sqlite: URL")
+        };
+        close_pool(read).await;
         // A connection dropped just now is handed back by a spawned task; let it start (it
         // checks that the pool is open, then awaits a ping).
-        let conn = store.write.acquire().await.unwrap();
+        let conn = write.acquire().await.unwrap();
         drop(conn);
         tokio::task::yield_now().await;
 
         // Act
-        close_pool(&store.write).await;
+        close_pool(write).await;
 
         // Assert: no connection left open, so the last close removed the WAL.
-        assert_eq!(store.write.size(), 0);
+        assert_eq!(write.size(), 0);
         let wal = dir.path().join("t.db-wal");
         assert!(
             std::fs::metadata(&wal).map_or(true, |m| m.len() == 0),
@@ -393,24 +592,69 @@ mod url_tests {
     use super::*;
 
     #[test]
-    fn only_sqlite_urls_are_accepted() {
-        assert!(check_scheme("sqlite://flowsmith.db").is_ok());
-        assert!(check_scheme("sqlite::memory:").is_ok());
-        assert!(matches!(
-            check_scheme("postgres://u@h/db"),
-            Err(StoreError::PostgresUnsupported { .. })
-        ));
+    fn the_scheme_chooses_the_backend_and_others_are_refused() {
+        assert_eq!(
+            check_scheme("sqlite://flowsmith.db").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(check_scheme("sqlite::memory:").unwrap(), Backend::Sqlite);
+        assert_eq!(
+            check_scheme("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            check_scheme("PostgreSQL://h/db").unwrap(),
+            Backend::Postgres
+        );
         assert!(matches!(
             check_scheme("flowsmith.db"),
             Err(StoreError::UnknownScheme { .. })
         ));
-        assert!(matches!(
-            check_scheme("mysql://h/db"),
-            Err(StoreError::UnknownScheme { .. })
-        ));
-        let msg = check_scheme("postgresql://h/db").unwrap_err().to_string();
-        assert!(msg.contains("PostgreSQL is not supported"), "{msg}");
+        let msg = check_scheme("mysql://h/db").unwrap_err().to_string();
+        assert!(msg.contains("expected a sqlite: URL"), "{msg}");
+        assert!(msg.contains("or a postgres: URL"), "{msg}");
     }
+
+    #[test]
+    fn sqlite_migrations_are_the_files_existing_databases_ran() {
+        // sqlx refuses to migrate a database whose applied migration's checksum differs
+        // from the embedded one: the files moved to migrations/sqlite/ unchanged.
+        let sums: Vec<(i64, String)> = sqlx::migrate!("./migrations/sqlite")
+            .iter()
+            .map(|m| (m.version, hex::encode(&m.checksum)))
+            .collect();
+        let expected: Vec<(i64, &str)> = SQLITE_CHECKSUMS.to_vec();
+        assert_eq!(
+            sums.iter()
+                .map(|(v, s)| (*v, s.as_str()))
+                .collect::<Vec<_>>()[..expected.len()],
+            expected[..]
+        );
+    }
+
+    /// SHA-384 of migrations 0001 to 0005 as released (before PostgreSQL).
+    const SQLITE_CHECKSUMS: [(i64, &str); 5] = [
+        (
+            1,
+            "3157e3faf6ab5c9880c47e4304ccec685cadbd059f6846733a5aebdff91c0b618719b71562407e86002faa79b77bedc7",
+        ),
+        (
+            2,
+            "63b34f6565a8d8248f56fa084f63af0c20a3d54a66be3fe8dc34f6912b261a70ae7c9326898a5e51f750b045ccb67440",
+        ),
+        (
+            3,
+            "db3c81380f1454e4dcb36cd595ba65557ad1f2982a7efa71250784dc4891092eb7dd3fa5106f9a9a38ef681baa4d5842",
+        ),
+        (
+            4,
+            "5744d00b8bab7171f74b9852379f6030e3e2fe7b20e4d5756b2446056804ff0626ea7dcaae46bbcdeac1adcc9da4cbcc",
+        ),
+        (
+            5,
+            "6997100b9592a2becd81aefa32104dcc4701c87adb89ebe284b7622f23b1606b184e37762c4120a6961a47ff62c6392d",
+        ),
+    ];
 
     #[test]
     fn database_file_of_a_url() {
@@ -425,5 +669,19 @@ mod url_tests {
             Some(std::path::PathBuf::from("/data/flowsmith.db"))
         );
         assert_eq!(database_file("nonsense"), None);
+        assert_eq!(database_file("postgres://h/flowsmith.db"), None);
+    }
+
+    #[test]
+    fn a_password_in_a_url_is_not_shown() {
+        assert_eq!(
+            redacted("postgres://flowsmith:s3cret@db:5432/flowsmith"),
+            "postgres://flowsmith:***@db:5432/flowsmith"
+        );
+        assert_eq!(redacted("sqlite://flowsmith.db"), "sqlite://flowsmith.db");
+        let e = check_scheme("mysql://u:s3cret@h/db")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("s3cret"), "{e}");
     }
 }

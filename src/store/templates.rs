@@ -2,7 +2,7 @@
 
 use sqlx::{FromRow, Row};
 
-use super::{Store, now};
+use super::{Backend, Lock, Store, Tx, now};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct TemplateRow {
@@ -54,23 +54,25 @@ pub struct NewTemplate<'a> {
 }
 
 impl Store {
-    /// Stores a version unless it equals the latest (by content hash).
+    /// Stores a version unless it equals the latest (by content hash). The versions of a
+    /// name are written one transaction at a time across replicas ([`Lock::Template`]), so
+    /// two replicas storing the same document at once create one version.
     pub async fn store_template(&self, t: NewTemplate<'_>) -> Result<StoreOutcome, sqlx::Error> {
         self.tracked(async {
-            let mut tx = self.begin_write().await?;
-            let head = sqlx::query(
-                "SELECT latest_version, content_hash, deleted_at FROM template_heads WHERE name = $1",
-            )
-            .bind(t.name)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let mut tx = self.begin_locked(Lock::Template(t.name)).await?;
+            let head: Option<(i64, String, Option<String>)> = on_tx!(&mut tx, |c| {
+                sqlx::query(
+                    "SELECT latest_version, content_hash, deleted_at FROM template_heads WHERE name = $1",
+                )
+                .bind(t.name)
+                .fetch_optional(c)
+                .await?
+                .map(|h| (h.get("latest_version"), h.get("content_hash"), h.get("deleted_at")))
+            });
             let next = match &head {
-                Some(h) => {
-                    let latest: i64 = h.get("latest_version");
-                    let hash: String = h.get("content_hash");
-                    let deleted: Option<String> = h.get("deleted_at");
-                    if deleted.is_none() && hash == t.content_hash {
-                        let row = fetch_version(&mut tx, t.name, latest).await?;
+                Some((latest, hash, deleted)) => {
+                    if deleted.is_none() && *hash == t.content_hash {
+                        let row = fetch_version(&mut tx, t.name, *latest).await?;
                         tx.commit().await?;
                         if let Some(row) = row {
                             return Ok(StoreOutcome::Unchanged(row));
@@ -82,42 +84,44 @@ impl Store {
                 None => 1,
             };
             let created_at = now();
-            if head.is_some() {
+            on_tx!(&mut tx, |c| {
+                if head.is_some() {
+                    sqlx::query(
+                        "UPDATE template_heads SET latest_version = $1, flow_type = $2, content_hash = $3, updated_at = $4, deleted_at = NULL WHERE name = $5",
+                    )
+                    .bind(next)
+                    .bind(t.flow_type)
+                    .bind(t.content_hash)
+                    .bind(&created_at)
+                    .bind(t.name)
+                    .execute(&mut *c)
+                    .await?;
+                } else {
+                    sqlx::query(
+                        "INSERT INTO template_heads (name, latest_version, flow_type, content_hash, updated_at) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(t.name)
+                    .bind(next)
+                    .bind(t.flow_type)
+                    .bind(t.content_hash)
+                    .bind(&created_at)
+                    .execute(&mut *c)
+                    .await?;
+                }
                 sqlx::query(
-                    "UPDATE template_heads SET latest_version = $1, flow_type = $2, content_hash = $3, updated_at = $4, deleted_at = NULL WHERE name = $5",
+                    "INSERT INTO template_versions (name, version, flow_type, description, content_hash, document, warnings, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
+                .bind(t.name)
                 .bind(next)
                 .bind(t.flow_type)
+                .bind(t.description)
                 .bind(t.content_hash)
+                .bind(t.document)
+                .bind(t.warnings)
                 .bind(&created_at)
-                .bind(t.name)
-                .execute(&mut *tx)
+                .execute(c)
                 .await?;
-            } else {
-                sqlx::query(
-                    "INSERT INTO template_heads (name, latest_version, flow_type, content_hash, updated_at) VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(t.name)
-                .bind(next)
-                .bind(t.flow_type)
-                .bind(t.content_hash)
-                .bind(&created_at)
-                .execute(&mut *tx)
-                .await?;
-            }
-            sqlx::query(
-                "INSERT INTO template_versions (name, version, flow_type, description, content_hash, document, warnings, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(t.name)
-            .bind(next)
-            .bind(t.flow_type)
-            .bind(t.description)
-            .bind(t.content_hash)
-            .bind(t.document)
-            .bind(t.warnings)
-            .bind(&created_at)
-            .execute(&mut *tx)
-            .await?;
+            });
             tx.commit().await?;
             Ok(StoreOutcome::Created(TemplateRow {
                 name: t.name.to_owned(),
@@ -135,22 +139,26 @@ impl Store {
 
     /// The latest version of a template that is not deleted.
     pub async fn latest_template(&self, name: &str) -> Result<Option<TemplateRow>, sqlx::Error> {
-        sqlx::query_as(&format!(
+        on_reads!(self, |p| {
+            sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM template_heads h JOIN template_versions v ON v.name = h.name AND v.version = h.latest_version WHERE h.name = $1 AND h.deleted_at IS NULL"
         ))
         .bind(name)
-        .fetch_optional(self.reader())
+        .fetch_optional(p)
         .await
+        })
     }
 
     /// Whether some target records a flow of this template as a common module.
     pub async fn has_module_record(&self, template: &str) -> Result<bool, sqlx::Error> {
-        let hit: Option<i64> = sqlx::query_scalar(
+        let hit: Option<i32> = on_reads!(self, |p| {
+            sqlx::query_scalar(
             "SELECT 1 FROM flow_records WHERE template_name = $1 AND flow_type = 'module' LIMIT 1",
         )
         .bind(template)
-        .fetch_optional(self.reader())
-        .await?;
+        .fetch_optional(p)
+        .await
+        })?;
         Ok(hit.is_some())
     }
 
@@ -161,14 +169,20 @@ impl Store {
         exclude: &str,
         needle: &str,
     ) -> Result<Vec<String>, sqlx::Error> {
-        sqlx::query_scalar(
+        // The position of a substring: `instr` in SQLite, `strpos` in PostgreSQL.
+        let position = match self.backend() {
+            Backend::Sqlite => "instr",
+            Backend::Postgres => "strpos",
+        };
+        let sql = format!(
             "SELECT v.document FROM template_heads h JOIN template_versions v ON v.name = h.name AND v.version = h.latest_version \
-             WHERE h.deleted_at IS NULL AND h.name <> $1 AND instr(v.document, $2) > 0 ORDER BY h.name",
-        )
-        .bind(exclude)
-        .bind(needle)
-        .fetch_all(self.reader())
-        .await
+             WHERE h.deleted_at IS NULL AND h.name <> $1 AND {position}(v.document, $2) > 0 ORDER BY h.name"
+        );
+        on_reads!(self, |p| sqlx::query_scalar(&sql)
+            .bind(exclude)
+            .bind(needle)
+            .fetch_all(p)
+            .await)
     }
 
     /// The latest versions of several templates (missing or deleted ones are left out).
@@ -191,13 +205,15 @@ impl Store {
         name: &str,
         version: i64,
     ) -> Result<Option<TemplateRow>, sqlx::Error> {
-        sqlx::query_as(&format!(
+        on_reads!(self, |p| {
+            sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM template_heads h JOIN template_versions v ON v.name = h.name WHERE h.name = $1 AND v.version = $2 AND h.deleted_at IS NULL"
         ))
         .bind(name)
         .bind(version)
-        .fetch_optional(self.reader())
+        .fetch_optional(p)
         .await
+        })
     }
 
     /// Every version of a template, oldest first; `None` if there is no such template.
@@ -205,12 +221,14 @@ impl Store {
         &self,
         name: &str,
     ) -> Result<Option<Vec<TemplateRow>>, sqlx::Error> {
-        let rows: Vec<TemplateRow> = sqlx::query_as(&format!(
+        let rows: Vec<TemplateRow> = on_reads!(self, |p| {
+            sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM template_heads h JOIN template_versions v ON v.name = h.name WHERE h.name = $1 AND h.deleted_at IS NULL ORDER BY v.version"
         ))
         .bind(name)
-        .fetch_all(self.reader())
-        .await?;
+        .fetch_all(p)
+        .await
+        })?;
         Ok(if rows.is_empty() { None } else { Some(rows) })
     }
 
@@ -218,7 +236,8 @@ impl Store {
     pub async fn list_templates(&self, f: &ListFilter) -> Result<Vec<TemplateRow>, sqlx::Error> {
         // Optional filters as `($n IS NULL OR ...)` keep one prepared statement for all
         // combinations, and the same text works on Postgres.
-        sqlx::query_as(&format!(
+        on_reads!(self, |p| {
+            sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM template_heads h JOIN template_versions v ON v.name = h.name AND v.version = h.latest_version \
              WHERE h.deleted_at IS NULL \
                AND ($1 IS NULL OR h.flow_type = $1) \
@@ -230,38 +249,44 @@ impl Store {
         .bind(f.name_prefix.as_deref())
         .bind(f.after.as_deref())
         .bind(f.limit)
-        .fetch_all(self.reader())
+        .fetch_all(p)
         .await
+        })
     }
 
     /// Marks a template deleted unless a flow record was provisioned from it.
     pub async fn delete_template(&self, name: &str) -> Result<DeleteOutcome, sqlx::Error> {
         self.tracked(async {
-            let mut tx = self.begin_write().await?;
-            let exists =
+            let mut tx = self.begin_locked(Lock::Template(name)).await?;
+            let exists = on_tx!(&mut tx, |c| {
                 sqlx::query("SELECT 1 FROM template_heads WHERE name = $1 AND deleted_at IS NULL")
                     .bind(name)
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(c)
                     .await?
-                    .is_some();
+                    .is_some()
+            });
             if !exists {
                 return Ok(DeleteOutcome::NotFound);
             }
-            let users: Vec<(String, String)> = sqlx::query_as(
-                "SELECT target, name FROM flow_records WHERE template_name = $1 ORDER BY target, name",
-            )
-            .bind(name)
-            .fetch_all(&mut *tx)
-            .await?;
+            let users: Vec<(String, String)> = on_tx!(&mut tx, |c| {
+                sqlx::query_as(
+                    "SELECT target, name FROM flow_records WHERE template_name = $1 ORDER BY target, name",
+                )
+                .bind(name)
+                .fetch_all(c)
+                .await?
+            });
             if !users.is_empty() {
                 return Ok(DeleteOutcome::InUse(users));
             }
             // SQLite numbers `$n` parameters by first appearance: keep them in order.
-            sqlx::query("UPDATE template_heads SET deleted_at = $1 WHERE name = $2")
-                .bind(now())
-                .bind(name)
-                .execute(&mut *tx)
-                .await?;
+            on_tx!(&mut tx, |c| {
+                sqlx::query("UPDATE template_heads SET deleted_at = $1 WHERE name = $2")
+                    .bind(now())
+                    .bind(name)
+                    .execute(c)
+                    .await?;
+            });
             tx.commit().await?;
             Ok(DeleteOutcome::Deleted)
         })
@@ -270,15 +295,15 @@ impl Store {
 }
 
 async fn fetch_version(
-    conn: &mut sqlx::SqliteConnection,
+    tx: &mut Tx,
     name: &str,
     version: i64,
 ) -> Result<Option<TemplateRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM template_versions v WHERE v.name = $1 AND v.version = $2"
-    ))
-    .bind(name)
-    .bind(version)
-    .fetch_optional(conn)
-    .await
+    let sql =
+        format!("SELECT {COLUMNS} FROM template_versions v WHERE v.name = $1 AND v.version = $2");
+    on_tx!(tx, |c| sqlx::query_as(&sql)
+        .bind(name)
+        .bind(version)
+        .fetch_optional(c)
+        .await)
 }

@@ -44,7 +44,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: format!("sqlite://{}", dir.path().join("flowsmith.db").display()),
+        database_url: crate::db::database_url(&dir.path().join("flowsmith.db")),
         ..Default::default()
     };
     configure(&mut settings);
@@ -71,6 +71,11 @@ async fn start(dir: tempfile::TempDir, settings: Settings) -> TestApp {
 }
 
 impl TestApp {
+    /// The URL of the service's database.
+    pub fn database_url(&self) -> &str {
+        &self.settings.database_url
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

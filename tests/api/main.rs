@@ -2,6 +2,8 @@
 
 mod compile;
 mod conformance;
+#[path = "../common/db.rs"]
+mod db;
 mod helpers;
 mod malformed;
 mod openapi;

@@ -174,14 +174,8 @@ async fn delete_then_restore_continues_numbering_and_in_use_is_409() {
     assert_eq!(v["version"], 2);
 
     // A flow record provisioned from it blocks deletion.
-    let db = app.dir.path().join("flowsmith.db");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
-    sqlx::query("INSERT INTO flow_records (target, name, flow_type, flow_id, template_name, template_version, content_hash, published_version, yaml, updated_at) VALUES ('sandbox', 'to_delete', 'module', 'f-1', 'to_delete', 2, 'h', '1.0', 'y', 'now')")
-        .execute(&pool)
-        .await
-        .unwrap();
+    let record = "INSERT INTO flow_records (target, name, flow_type, flow_id, template_name, template_version, content_hash, published_version, yaml, updated_at) VALUES ('sandbox', 'to_delete', 'module', 'f-1', 'to_delete', 2, 'h', '1.0', 'y', 'now')";
+    crate::db::execute(app.database_url(), record, &[]).await;
     let r = app
         .client
         .delete(app.url("/v1/templates/to_delete"))
@@ -284,7 +278,7 @@ async fn public_bind_without_tokens_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let settings = flowsmith::config::Settings {
         listen: "0.0.0.0:0".parse().unwrap(),
-        database_url: format!("sqlite://{}", dir.path().join("x.db").display()),
+        database_url: crate::db::database_url(&dir.path().join("x.db")),
         ..Default::default()
     };
     let err = flowsmith::app::Application::build(settings)

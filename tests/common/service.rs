@@ -31,11 +31,16 @@ pub fn serve_against(db: &Path, org: &str) -> Command {
     cmd
 }
 
-/// `serve` on port 0 over `db`.
+/// `serve` on port 0 over the test database `db` names (a SQLite file, or the PostgreSQL
+/// database noted beside it: [`crate::db::database_url`]).
 pub fn serve(db: &Path) -> Command {
+    serve_url(&crate::db::database_url(db))
+}
+
+/// `serve` on port 0 over the database at `url`.
+pub fn serve_url(url: &str) -> Command {
     let mut cmd = bin();
-    let url = format!("sqlite://{}", db.display());
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url]);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--database-url", url]);
     cmd
 }
 

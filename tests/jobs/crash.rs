@@ -160,16 +160,13 @@ async fn a_corrupt_depends_on_fails_the_job_instead_of_publishing_the_callers() 
         .wait_for(&id, LONG, |j| j["steps"][0]["genesys_job_id"].is_string())
         .await;
     first.crash().await;
-    let url = format!("sqlite://{}", dir.path().join("flowsmith.db").display());
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    let corrupted =
-        sqlx::query("UPDATE job_steps SET depends_on = 'x' WHERE job_id = $1 AND idx > 0")
-            .bind(&id)
-            .execute(&pool)
-            .await
-            .unwrap()
-            .rows_affected();
-    pool.close().await;
+    let url = crate::db::database_url(&dir.path().join("flowsmith.db"));
+    let corrupted = crate::db::execute(
+        &url,
+        "UPDATE job_steps SET depends_on = 'x' WHERE job_id = $1 AND idx > 0",
+        &[&id],
+    )
+    .await;
     assert_eq!(corrupted, 2);
 
     // Act: a new start resumes the job.

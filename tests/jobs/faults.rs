@@ -30,7 +30,7 @@ async fn org_with(opts: SandboxOptions) -> Org {
 async fn app_for(org: &Org, dir: &tempfile::TempDir, name: &str, rate: u32) -> TestApp {
     let mut settings = Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: format!("sqlite://{}", dir.path().join("flowsmith.db").display()),
+        database_url: crate::db::database_url(&dir.path().join("flowsmith.db")),
         ..Settings::default()
     };
     settings.targets.push(TargetConfig {

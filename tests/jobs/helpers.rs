@@ -138,7 +138,7 @@ pub fn settings_for(org: &Org, db_url: &str) -> Settings {
 }
 
 pub async fn spawn_app(org: &Org, dir: &Path, opts: WorkerOptions) -> TestApp {
-    let db_url = format!("sqlite://{}", dir.join("flowsmith.db").display());
+    let db_url = crate::db::database_url(&dir.join("flowsmith.db"));
     spawn_app_with(settings_for(org, &db_url), opts).await
 }
 

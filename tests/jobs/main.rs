@@ -3,6 +3,8 @@
 
 mod concurrent;
 mod crash;
+#[path = "../common/db.rs"]
+mod db;
 mod faults;
 mod helpers;
 mod jobs;

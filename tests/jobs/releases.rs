@@ -477,7 +477,7 @@ async fn the_periodic_drift_check_moves_the_gauge() {
     const NAME: &str = "drift-periodic";
     let org = org_with_a_person().await;
     let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("flowsmith.db").display());
+    let db_url = crate::db::database_url(&dir.path().join("flowsmith.db"));
     let mut settings = settings_for(&org, &db_url);
     settings.targets[0].name = NAME.into();
     settings.drift_check_interval_secs = 1;

@@ -1,0 +1,497 @@
+//! Several `flowsmith serve` processes, as real child processes.
+//!
+//! - SQLite: a second process on the same database file is refused at start-up, and the lock
+//!   is free again once the first is SIGKILLed.
+//! - PostgreSQL (only with `FLOWSMITH_TEST_POSTGRES_URL`; under `CI=true` its absence is a
+//!   failure): the database's notifications reach a replica's signals, also after the
+//!   listening connection is cut; and two replicas provision a module and 40 callers while
+//!   the one running the job is SIGKILLed again and again: the other takes over after the
+//!   lease, the job succeeds with one flow per name, and event streams opened on replicas
+//!   that stay up follow it to the end.
+
+#[path = "common/db.rs"]
+mod db;
+#[path = "common/service.rs"]
+mod service;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::Client;
+use serde_json::{Value, json};
+
+use service::{Service, serve_url};
+
+/// Runs `cmd` to its end (at most `limit`), returning its exit status and stderr.
+fn run_to_exit(mut cmd: Command, limit: Duration) -> (std::process::ExitStatus, String) {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("flowsmith starts");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running after {limit:?}: a second replica was not refused");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    (status, err)
+}
+
+#[test]
+fn a_second_replica_on_one_sqlite_file_is_refused_until_the_first_is_gone() {
+    // Arrange: one process serving the file.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("flowsmith.db");
+    // SQLite whatever the environment says: this is SQLite's rule.
+    let serve = |db: &std::path::Path| serve_url(&db::sqlite_url(db));
+    let mut first = Service::spawn(serve(&db));
+
+    // Act: a second one on the same file.
+    let (status, stderr) = run_to_exit(serve(&db), Duration::from_secs(30));
+
+    // Assert: refused, naming the file and what to do instead.
+    assert!(!status.success(), "{stderr}");
+    assert!(stderr.contains(&db.display().to_string()), "{stderr}");
+    assert!(
+        stderr.contains("in use by another flowsmith process"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("PostgreSQL"), "{stderr}");
+    assert!(
+        first.child.try_wait().unwrap().is_none(),
+        "the first process keeps running"
+    );
+
+    // A SIGKILLed process leaves no stale lock: the OS releases it.
+    first.kill();
+    let again = Service::spawn(serve(&db));
+    assert!(again.addr.contains(':'));
+}
+
+/// How long a signal may take to arrive before the test fails.
+const SIGNAL_WITHIN: Duration = Duration::from_secs(10);
+
+async fn insert_queued_job(pool: &sqlx::PgPool, id: &str) {
+    sqlx::query(
+        "INSERT INTO jobs (id, target, status, request, plan, request_hash, created_at) \
+         VALUES ($1, 'default', 'queued', '{}', '{}', 'h', '2026-01-01T00:00:00.000Z')",
+    )
+    .bind(id)
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn database_notifications_wake_a_replicas_followers_and_worker_also_after_a_reconnect() {
+    use flowsmith::jobs::Signals;
+    use flowsmith::jobs::replica_events::forward;
+
+    let Some(url) = db::postgres_only("replica events") else {
+        return;
+    };
+    // Arrange: the migrated database, and one replica's forwarding task.
+    let store = flowsmith::store::Store::open(&url).await.expect("migrates");
+    store.close().await;
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let signals = Signals::default();
+    let mut followers = signals.subscribe();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(forward(url.clone(), signals.clone(), stop.clone()));
+    // Listening: it signals everything once when it connects.
+    tokio::time::timeout(SIGNAL_WITHIN, signals.queued())
+        .await
+        .expect("a signal once listening");
+    followers.borrow_and_update();
+
+    // Act + Assert: a job queued by "another replica" (plain SQL here) wakes the worker.
+    insert_queued_job(&pool, "job-1").await;
+    tokio::time::timeout(SIGNAL_WITHIN, signals.queued())
+        .await
+        .expect("the worker is woken for a queued job");
+    followers.borrow_and_update();
+
+    // An event stored for a job wakes the followers.
+    sqlx::query(
+        "INSERT INTO job_events (job_id, seq, at, kind, data) \
+         VALUES ('job-1', 1, '2026-01-01T00:00:00.000Z', 'job.started', '{}')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    tokio::time::timeout(SIGNAL_WITHIN, followers.changed())
+        .await
+        .expect("followers hear a stored event")
+        .unwrap();
+
+    // The listening connection is cut: once it is back, everyone is told to look again
+    // (what was sent meanwhile is lost), and later notifications arrive again.
+    let cut: Vec<i32> = sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+         AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(!cut.is_empty(), "the listening connection is visible");
+    for pid in cut {
+        sqlx::query("SELECT pg_terminate_backend($1)")
+            .bind(pid)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    tokio::time::timeout(SIGNAL_WITHIN, signals.queued())
+        .await
+        .expect("a signal after reconnecting");
+    insert_queued_job(&pool, "job-2").await;
+    tokio::time::timeout(SIGNAL_WITHIN, signals.queued())
+        .await
+        .expect("notifications arrive after the reconnect");
+
+    stop.cancel();
+    tokio::time::timeout(SIGNAL_WITHIN, task)
+        .await
+        .expect("the task ends at shutdown")
+        .unwrap();
+    pool.close().await;
+}
+
+const MODULE: &str = "Shared_Module_Language_Select";
+const CALLER: &str = "Inbound_Flow_A";
+const CALLERS: usize = 40;
+const KILLS: usize = 4;
+
+fn fixture(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// One replica: `flowsmith serve` on the shared database, provisioning into the sandbox
+/// at `org`, with a 1 s lease (a killed replica's job is taken over quickly), JSON logs
+/// (the test reads who claimed what) and its half of the rate budget.
+fn replica(url: &str, org: &str) -> Service {
+    let mut cmd = serve_url(url);
+    cmd.env("GENESYS_CLIENT_ID", flowsmith::sandbox::DEFAULT_CLIENT_ID)
+        .env(
+            "GENESYS_CLIENT_SECRET",
+            flowsmith::sandbox::DEFAULT_CLIENT_SECRET,
+        )
+        .env("GENESYS_ENVIRONMENT", org)
+        .env("GENESYS_RATE_LIMIT_PER_MINUTE", "12000")
+        .env("FLOWSMITH_REPLICAS", "2")
+        .env("FLOWSMITH_LEASE_SECS", "1")
+        .env("FLOWSMITH_WORKER_POLL_MS", "50")
+        .env("FLOWSMITH_LOG_FORMAT", "json");
+    Service::spawn(cmd)
+}
+
+/// Whether `svc` logged claiming attempt `attempt` of job `id`.
+fn claimed(svc: &Service, id: &str, attempt: i64) -> bool {
+    svc.log_lines().iter().any(|l| {
+        serde_json::from_str::<Value>(l).is_ok_and(|v| {
+            v["message"] == "job claimed" && v["job_id"] == id && v["attempt"] == attempt
+        })
+    })
+}
+
+async fn get_json(http: &Client, url: &str) -> Value {
+    let r = http.get(url).send().await.unwrap();
+    assert!(r.status().is_success(), "{url}: {}", r.status());
+    r.json().await.unwrap()
+}
+
+/// Polls the job on `svc` until `done` holds (at most `limit`).
+async fn wait_job(
+    http: &Client,
+    svc: &Service,
+    id: &str,
+    limit: Duration,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let start = Instant::now();
+    loop {
+        let j = get_json(http, &svc.url(&format!("/v1/jobs/{id}"))).await;
+        if done(&j) {
+            return j;
+        }
+        assert!(start.elapsed() < limit, "{what} within {limit:?}: {j:#}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// An event stream of the job opened on `svc`, read in the background until the server
+/// ends it: its (id, event) pairs.
+async fn follow(
+    http: &Client,
+    svc: &Service,
+    id: &str,
+) -> tokio::task::JoinHandle<Vec<(i64, String)>> {
+    let mut r = http
+        .get(svc.url(&format!("/v1/jobs/{id}/events")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    tokio::spawn(async move {
+        let mut text = String::new();
+        while let Ok(Some(chunk)) = r.chunk().await {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        text.split("\n\n")
+            .filter_map(|block| {
+                let field = |name: &str| {
+                    block
+                        .lines()
+                        .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
+                };
+                Some((field("id:")?.parse().ok()?, field("event:")?))
+            })
+            .collect()
+    })
+}
+
+/// What a stream that stayed open to the end must have seen: every event from the first,
+/// in order, without a gap, ending with the job's success.
+fn assert_complete(events: &[(i64, String)], last: i64, which: &str) {
+    let ids: Vec<i64> = events.iter().map(|(i, _)| *i).collect();
+    assert_eq!(ids, (1..=last).collect::<Vec<_>>(), "{which}: {events:?}");
+    assert_eq!(events.last().unwrap().1, "job.succeeded", "{which}");
+}
+
+#[tokio::test]
+async fn two_replicas_finish_a_job_whose_runner_is_sigkilled_again_and_again() {
+    let Some(url) = db::postgres_only("two replicas") else {
+        return;
+    };
+    // Arrange: one sandbox org, one database, two replicas.
+    let started = Instant::now();
+    let (org, _sandbox) = flowsmith::sandbox::spawn_local(flowsmith::sandbox::SandboxOptions {
+        queues: vec!["General".into()],
+        job_duration_ms: 300,
+        latency_ms: 5,
+        rate_limit: 100_000,
+        ..Default::default()
+    })
+    .await
+    .expect("sandbox starts");
+    let http = Client::new();
+    let general = get_json(&http, &format!("{org}/sandbox/queues")).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut replicas = vec![replica(&url, &org), replica(&url, &org)];
+    // Templates stored on one replica, the job submitted on the other.
+    for doc in ["seed_shared_module.json", "seed_inbound_flow.json"] {
+        let r = http
+            .post(replicas[0].url("/v1/templates"))
+            .json(&fixture(doc))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{:?}", r.text().await);
+    }
+    let callers: Vec<String> = (1..=CALLERS).map(|i| format!("Caller_{i:02}")).collect();
+    let mut flows = vec![json!({"template": MODULE})];
+    flows.extend(
+        callers
+            .iter()
+            .map(|name| json!({"template": CALLER, "name": name, "params": {"queue_id": general}})),
+    );
+    let r = http
+        .post(replicas[1].url("/v1/jobs"))
+        .json(&json!({"target": "default", "flows": flows}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202, "{:?}", r.text().await);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Act: each round, find the replica running the current attempt (from its log), open an
+    // event stream on the other, let some steps succeed, SIGKILL the runner, wait for the
+    // other to take over after the lease (the only worker left), then restart the killed one.
+    let mut attempt = 0;
+    let mut streams = Vec::new();
+    for k in 0..KILLS {
+        let j = wait_job(
+            &http,
+            &replicas[0],
+            &id,
+            Duration::from_secs(20),
+            "a claim",
+            |j| j["status"] == "running" && j["attempt"].as_i64() > Some(attempt),
+        )
+        .await;
+        attempt = j["attempt"].as_i64().unwrap();
+        let runner = {
+            let start = Instant::now();
+            loop {
+                if let Some(i) = (0..2).find(|&i| claimed(&replicas[i], &id, attempt)) {
+                    break i;
+                }
+                assert!(start.elapsed() < Duration::from_secs(5), "no claim logged");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        let survivor = 1 - runner;
+        streams.push((k, survivor, follow(&http, &replicas[survivor], &id).await));
+        // Some progress in this attempt before the kill, so that every round moves the job on.
+        let before = j["progress"]["done"].as_u64().unwrap();
+        wait_job(
+            &http,
+            &replicas[survivor],
+            &id,
+            Duration::from_secs(20),
+            "progress",
+            |j| j["progress"]["done"].as_u64().unwrap() >= before + 3 || j["status"] != "running",
+        )
+        .await;
+        replicas[runner].kill();
+        let taken = wait_job(
+            &http,
+            &replicas[survivor],
+            &id,
+            Duration::from_secs(20),
+            "a takeover",
+            |j| j["attempt"].as_i64() > Some(attempt) || j["status"] != "running",
+        )
+        .await;
+        assert_eq!(
+            taken["status"],
+            "running",
+            "the job ended before kill {}: {taken:#}",
+            k + 1
+        );
+        println!(
+            "kill {}/{KILLS}: replica {runner} ran attempt {attempt} ({} steps done); replica {survivor} took over as attempt {} after {:.1?}",
+            k + 1,
+            taken["progress"]["done"],
+            taken["attempt"],
+            started.elapsed()
+        );
+        replicas[runner] = replica(&url, &org);
+    }
+    // A stream on the restarted replica, which does not run the job: everything it gets
+    // after its start comes from the other replica through the database.
+    let last_runner = (0..2)
+        .find(|&i| claimed(&replicas[i], &id, attempt + 1))
+        .expect("the survivor logged its claim");
+    let watcher = 1 - last_runner;
+    streams.push((KILLS, watcher, follow(&http, &replicas[watcher], &id).await));
+    let job = wait_job(
+        &http,
+        &replicas[watcher],
+        &id,
+        Duration::from_secs(45),
+        "the end",
+        |j| {
+            matches!(
+                j["status"].as_str(),
+                Some("succeeded" | "failed" | "cancelled")
+            )
+        },
+    )
+    .await;
+
+    // Assert: succeeded after the takeovers.
+    assert_eq!(job["status"], "succeeded", "{job:#}");
+    assert!(job["attempt"].as_i64().unwrap() > KILLS as i64, "{job:#}");
+    // One flow per name in the org, and flow records that match it (read on both replicas).
+    let in_org = get_json(&http, &format!("{org}/sandbox/flows")).await["flows"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let mut seen = BTreeSet::new();
+    for f in &in_org {
+        assert!(
+            seen.insert((f["name"].to_string(), f["type"].to_string())),
+            "duplicate flow {f:#}"
+        );
+    }
+    let mut expected: BTreeSet<String> = callers.iter().cloned().collect();
+    expected.insert(MODULE.to_owned());
+    let names: BTreeSet<String> = in_org
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, expected);
+    let org_by_name: BTreeMap<&str, &Value> = in_org
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap(), f))
+        .collect();
+    for svc in &replicas {
+        let records = get_json(&http, &svc.url("/v1/flows?target=default&page_size=100")).await;
+        let records = records["items"].as_array().unwrap();
+        assert_eq!(records.len(), expected.len(), "{records:#?}");
+        for r in records {
+            let f = org_by_name[r["name"].as_str().unwrap()];
+            let latest = f["versions"].as_array().unwrap().last().unwrap()["id"].clone();
+            assert_eq!(f["publishedVersion"], latest, "{f:#}");
+            assert_eq!(r["flow_id"], f["id"], "{r:#}");
+            assert_eq!(r["published_version"], latest, "{r:#}");
+        }
+    }
+    for s in job["steps"].as_array().unwrap() {
+        assert_eq!(s["state"], "succeeded", "{s:#}");
+    }
+    // Streams opened on replicas that stayed up to the end (the last round's survivor, and
+    // the watcher) got every event up to the job's success; streams on replicas killed
+    // later ended with their process.
+    let mut complete = 0;
+    let final_seq = {
+        let mut r = http
+            .get(replicas[0].url(&format!("/v1/jobs/{id}/events")))
+            .send()
+            .await
+            .unwrap();
+        let mut text = String::new();
+        while let Some(chunk) = r.chunk().await.unwrap() {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        text.lines()
+            .filter_map(|l| l.strip_prefix("id:")?.trim().parse::<i64>().ok())
+            .max()
+            .unwrap()
+    };
+    for (round, on, stream) in streams {
+        let stayed_up = round + 1 >= KILLS;
+        let events = tokio::time::timeout(Duration::from_secs(10), stream)
+            .await
+            .expect("the stream ends after the job's last event")
+            .unwrap();
+        if stayed_up {
+            assert_complete(
+                &events,
+                final_seq,
+                &format!("stream of round {round} on replica {on}"),
+            );
+            complete += 1;
+        }
+    }
+    assert_eq!(complete, 2);
+    println!(
+        "{KILLS} kills, attempt {}, {} events, {} Architect jobs registered for {} flows, {:.1?} in all",
+        job["attempt"],
+        final_seq,
+        get_json(&http, &format!("{org}/sandbox/counters")).await["endpoints"]["POST /api/v2/flows/jobs"]
+            ["total"],
+        expected.len(),
+        started.elapsed()
+    );
+}
