@@ -777,11 +777,10 @@ impl Worker {
         self.respect_lock(lease, step, &ctx, client, token).await?;
 
         // Compile again, now with queue names and run-time module names.
-        let doc: Value = store
+        let text = store
             .template_document(&step.template_name, step.template_version)
             .await
             .map_err(db)?
-            .and_then(|d| serde_json::from_str(&d).ok())
             .ok_or_else(|| {
                 fail(
                     "template_missing",
@@ -791,6 +790,16 @@ impl Worker {
                     ),
                 )
             })?;
+        let doc: Value = super::model::decode_json(
+            "template_versions",
+            "document",
+            format_args!(
+                "template {} version {}",
+                step.template_name, step.template_version
+            ),
+            &text,
+        )
+        .map_err(|e| fail("corrupt_row", e.to_string()))?;
         let params = step
             .params()
             .map_err(|e| fail("corrupt_row", e.to_string()))?;
