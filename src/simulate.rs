@@ -448,7 +448,9 @@ enum Kind<'a> {
         prompt: Result<Vec<CSeg<'a>>, &'a str>,
         choices: Vec<(char, usize)>,
         repeat: u32,
-        into: usize,
+        /// `<Menu>_digits`; `None` for an inbound menu compiled as a `menus` entry, which
+        /// stores no digits.
+        into: Option<usize>,
     },
 }
 
@@ -679,7 +681,18 @@ fn build<'a>(entry: &'a Flow, modules: &'a BTreeMap<String, Flow>) -> Vec<Prog<'
                         .filter_map(|c| Some((c.digit, index.get(c.target.as_str()).copied()?)))
                         .collect(),
                     repeat: *repeat,
-                    into: progs[p].slot(VarRef::digits_of(&node.id).name()),
+                    // The entry flow is compiled as its own type, called flows as modules.
+                    into: crate::compile::menu::entry(
+                        flow,
+                        node,
+                        if p == 0 {
+                            flow.flow_type
+                        } else {
+                            FlowType::Module
+                        },
+                    )
+                    .is_none()
+                    .then(|| progs[p].slot(VarRef::digits_of(&node.id).name())),
                 },
             };
             nodes.push(PNode {
@@ -1290,7 +1303,9 @@ impl<'a> Machine<'_, 'a> {
                         let hit = choices
                             .iter()
                             .find(|(c, _)| got.chars().eq(std::iter::once(*c)));
-                        stack[fi].vars[*into] = Some(Val::S(got));
+                        if let Some(into) = into {
+                            stack[fi].vars[*into] = Some(Val::S(got));
+                        }
                         if let Some((_, t)) = hit {
                             chosen = Some(*t);
                             break;
