@@ -14,6 +14,12 @@
 //! - `callCommonModule` runs the **published** module's `startUpTaskActions` in the module's
 //!   own variables (inputs evaluated in the caller, `noValue` = NOT_SET); when its list runs
 //!   out the module returns and its outputs are copied to the caller's variables;
+//! - a menu (`startUpRef`, `jumpToMenu` or `menuTask` → `jumpToMenu`) plays its audio and takes
+//!   the next caller input up to `repeatCount` times (the menu's, else the flow's, else 3);
+//!   one digit that is a choice's `dtmf` runs the choice (`menuDisconnect`,
+//!   `menuTransferToAcd`, `menuJumpToTask`, `menuTask`); after the repeats the
+//!   `defaultChildMenuRef` choice runs, else the call disconnects (what is not settled by
+//!   evidence: `compile::unverified::MENU_BEHAVIOUR`);
 //! - `collectInput` plays its prompt and takes the next caller input: digits of an accepted
 //!   length go to `inputData` and `outputs.success`; no input, a timeout or another length
 //!   take `outputs.failure`;
@@ -1440,6 +1446,66 @@ inboundCall:
 
     fn modules() -> BTreeMap<String, Value> {
         [("Pin".to_owned(), doc(MODULE))].into_iter().collect()
+    }
+
+    /// A corpus-shaped menu (SimpleFinancialIvr_v2-0.yaml): the flow-level `repeatCount`
+    /// applies when the menu's own is `noValue`.
+    const MENU: &str = r#"
+inboundCall:
+  name: Menus
+  startUpRef: "/inboundCall/menus/menu[Main]"
+  settingsMenu: {repeatCount: {lit: 3}}
+  menus:
+    - menu:
+        name: Main
+        refId: Main
+        audio: {tts: Press 1 or 2}
+        settingsMenu: {repeatCount: {noValue: true}}
+        choices:
+          - menuTransferToAcd: {name: Sales, dtmf: digit_1, targetQueue: {lit: {name: Sales}}}
+          - menuJumpToTask: {name: Help, refId: Help_1, dtmf: digit_2, targetTaskRef: "/inboundCall/tasks/task[Help]"}
+        defaultChildMenuRef: "./choices/menuJumpToTask[Help_1]"
+  tasks:
+    - task:
+        name: Help
+        refId: Help
+        actions:
+          - playAudio: {name: HelpSay, audio: {tts: Help}}
+          - disconnect: {name: Bye}
+"#;
+
+    #[test]
+    fn menus_take_a_digit_repeat_and_fall_back_to_the_default_choice() {
+        let d = doc(MENU);
+        let no_modules = BTreeMap::new();
+        let run = |i: &[&str]| call(&d, &no_modules, &digits(i), 100);
+        let c = run(&["1"]);
+        assert_eq!(c.outcome.kind, OutcomeKind::Routed);
+        assert_eq!(c.outcome.queue.as_deref(), Some("Sales"));
+        // Entering the menu and the choice are actions.
+        assert_eq!(c.actions, 2);
+        let c = run(&["7", "12", "1"]);
+        assert_eq!(c.outcome.kind, OutcomeKind::Routed, "{c:?}");
+        assert_eq!(c.transcript.len(), 3);
+        assert!(c.transcript.iter().all(|l| l.node_type == "Menu"));
+        // Three plays without a choice: the default choice jumps to the task.
+        let c = run(&["timeout", "9", "timeout", "1"]);
+        assert_eq!(c.outcome.kind, OutcomeKind::Disconnected, "{c:?}");
+        assert_eq!(c.outcome.node, "Bye");
+        assert_eq!(c.transcript.len(), 4);
+        assert_eq!(c.transcript[3].text.as_deref(), Some("Help"));
+        // Without a default choice the call ends at the menu.
+        let d = doc(&MENU.replace(
+            "        defaultChildMenuRef: \"./choices/menuJumpToTask[Help_1]\"\n",
+            "",
+        ));
+        let c = call(&d, &no_modules, &digits(&[]), 100);
+        assert_eq!(c.outcome.kind, OutcomeKind::Disconnected);
+        assert_eq!(c.outcome.node, "Main");
+        assert_eq!(c.transcript.len(), 3);
+        // Action limit: entering the menu counts.
+        let c = call(&doc(MENU), &no_modules, &digits(&["1"]), 1);
+        assert_eq!(c.outcome.kind, OutcomeKind::StepLimit);
     }
 
     #[test]

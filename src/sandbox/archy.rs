@@ -1176,6 +1176,108 @@ commonModule:
         assert!(e.contains("Unable to resolve startUpRef"), "{e}");
     }
 
+    /// Shaped as the corpus writes menus (SimpleFinancialIvr_v2-0.yaml, main_flow.yaml,
+    /// DR-Emergency-IVR.yaml).
+    const MENU: &str = r#"
+inboundCall:
+  name: Menu IVR
+  defaultLanguage: en-us
+  startUpRef: "/inboundCall/menus/menu[Main_10]"
+  menus:
+    - menu:
+        name: Main Menu
+        refId: Main_10
+        audio: {tts: Press 1 for sales}
+        settingsMenu:
+          extensionDialingMaxDelay: {noValue: true}
+          listenForExtensionDialing: {lit: false}
+          menuSelectionTimeout: {lit: {seconds: 15}}
+          repeatCount: {lit: 3}
+        choices:
+          - menuDisconnect: {name: Bye, dtmf: digit_9, globalDtmf: false, globalSpeechRecTerms: false}
+          - menuJumpToTask:
+              name: Sales
+              refId: Sales_52
+              dtmf: digit_1
+              globalDtmf: false
+              globalSpeechRecTerms: false
+              targetTaskRef: "/inboundCall/tasks/task[Sales]"
+          - menuTask:
+              name: Again
+              dtmf: digit_2
+              globalDtmf: false
+              globalSpeechRecTerms: false
+              task:
+                actions:
+                  - jumpToMenu: {name: Again, targetMenuRef: "/inboundCall/menus/menu[Main_10]"}
+          - menuTransferToAcd:
+              name: Support
+              dtmf: digit_3
+              globalDtmf: false
+              globalSpeechRecTerms: false
+              targetQueue: {lit: {name: Support}}
+              priority: {lit: 0}
+        defaultChildMenuRef: "./choices/menuJumpToTask[Sales_52]"
+  tasks:
+    - task:
+        name: Sales
+        refId: Sales
+        actions:
+          - jumpToMenu: {name: Back, targetMenuRef: "/inboundCall/menus/menu[Main_10]"}
+"#;
+
+    #[test]
+    fn accepts_corpus_shaped_menus_and_refuses_malformed_ones() {
+        let a = analyze(MENU).unwrap();
+        assert_eq!(a.queues, [("Support".to_owned(), "Support".to_owned())]);
+        let cases = [
+            // A choice pointing to a task that does not exist.
+            (
+                MENU.replace("task[Sales]\"\n", "task[Nope]\"\n"),
+                "Unable to resolve targetTaskRef '/inboundCall/tasks/task[Nope]'",
+            ),
+            (
+                MENU.replace("digit_3", "digit_1"),
+                "menu 'Main Menu' answers digit_1 twice: at /inboundCall/menus/0/menu/choices/3/menuTransferToAcd/dtmf and at /inboundCall/menus/0/menu/choices/1",
+            ),
+            (
+                MENU.replace("digit_9", "digit_star"),
+                "has dtmf \"digit_star\"; no published flow has it",
+            ),
+            (
+                MENU.replace("menuJumpToTask[Sales_52]", "menuJumpToTask[Nope]"),
+                "Unable to resolve defaultChildMenuRef",
+            ),
+            (
+                MENU.replace("menu[Main_10]\"}", "menu[Nope]\"}"),
+                "Unable to resolve targetMenuRef '/inboundCall/menus/menu[Nope]'",
+            ),
+            (
+                MENU.replace("        refId: Main_10\n", ""),
+                "menu at /inboundCall/menus/0/menu is missing required property 'refId'",
+            ),
+            (
+                MENU.replace(
+                    "              targetTaskRef: \"/inboundCall/tasks/task[Sales]\"\n",
+                    "",
+                ),
+                "(menuJumpToTask) is missing required property 'targetTaskRef'",
+            ),
+            (
+                MENU.replace("name: Bye, dtmf", "dtmf"),
+                "menu choice at /inboundCall/menus/0/menu/choices/0/menuDisconnect is missing required property 'name'",
+            ),
+            (
+                MENU.replace("- menuDisconnect:", "- menuGoSomewhere:"),
+                "unknown property 'menuGoSomewhere'",
+            ),
+        ];
+        for (y, want) in cases {
+            let e = errors(&y);
+            assert!(e.contains(want), "{want:?} not in {e}");
+        }
+    }
+
     #[test]
     fn refuses_tasks_start_up_ref_and_jumps_in_a_module() {
         let with_tasks = MODULE.replace(
