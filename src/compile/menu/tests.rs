@@ -213,3 +213,45 @@ fn the_interpreter_runs_menus_as_the_simulator_runs_the_template() {
     let menus: Vec<&str> = sim.transcript.iter().map(|l| l.node.as_str()).collect();
     assert_eq!(menus, ["Main", "Lang", "Main"], "{:?}", sim.transcript);
 }
+
+#[test]
+fn prompts_with_a_variable_are_refused_where_collect_input_would_speak_them() {
+    let doc = |ty: &str, node: serde_json::Value| {
+        json!({
+            "name": "Prompts", "type": ty,
+            "draft": {"startNode": "S", "nodes": {
+                "S": {"id": "S", "type": "Set", "properties": {"setVars": [
+                    {"key": "name", "value": {"type": "string", "value": "Ann"}}]},
+                    "onComplete": {"nextNode": "N"}},
+                "N": node,
+                "Bye": {"id": "Bye", "type": if ty == "module" { "End" } else { "Disconnect" }}
+            }}
+        })
+    };
+    let gather = json!({"id": "N", "type": "Gather",
+        "properties": {"promptText": "Hello {name}, your PIN please"},
+        "onComplete": {"nextNode": "Bye"}});
+    let menu = json!({"id": "N", "type": "Menu",
+        "properties": {"prompt": "Hello {name}, press 1",
+            "choices": [{"digit": "1", "nextNode": "Bye"}]}});
+    for (d, field) in [
+        (doc("inbound", gather.clone()), "promptText"),
+        (doc("module", gather), "promptText"),
+        (doc("module", menu.clone()), "prompt"),
+    ] {
+        let r = validate(&d, &NoModules);
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.code == "prompt_variable")
+            .unwrap_or_else(|| panic!("{:?}", r.findings));
+        assert_eq!(f.pointer, format!("/draft/nodes/N/properties/{field}"));
+        assert!(f.message.contains("{name}"), "{}", f.message);
+    }
+    // An inbound menus entry takes an expression as its audio [corpus: menu.audio.exp].
+    let yaml = yaml_of(&validated(&doc("inbound", menu)));
+    assert!(
+        yaml.contains(r#"exp: 'ToAudioTTS(Append("Hello ", Flow.name, ", press 1"))'"#),
+        "{yaml}"
+    );
+}
