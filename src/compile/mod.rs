@@ -8,7 +8,10 @@
 //! A branching node's outputs hold its branches; paths that meet again continue after the
 //! branching action (Archy merges outputs back). An inbound flow keeps reusable tasks for
 //! its start, cycle starts and joins that nesting cannot express (reached by `jumpToTask`
-//! with an absolute `targetTaskRef`), and every task ends with a closing action. A common
+//! with an absolute `targetTaskRef`), and every task ends with a closing action. Its Menu
+//! nodes are `menus` entries where the corpus shapes can express them ([`menu`]): a menu is
+//! a place reached by `jumpToMenu` (or `startUpRef`), and the nodes its choices run are
+//! reusable tasks ([`structure::Shape::Place`]). A common
 //! module is one sequence under `startUpTaskActions`: joins nesting cannot express are
 //! repeated (within [`structure::MODULE_DUPLICATION_BUDGET`]), cycles become `loop` +
 //! `loopExit`, and a graph with no such form is [`CompileError::NotStructurable`] (the

@@ -1130,6 +1130,27 @@ mod tests {
     }
 
     #[test]
+    fn a_place_closes_the_path_and_its_exits_become_tasks() {
+        // start → branch: (a) place, (b) node 3 → place. The place runs 2 (which goes back
+        // to the place) and 3, which the branch also reaches: a task, never a merge.
+        let graph = g(&[
+            (B, &[Some(1), Some(3)]),
+            (Shape::Place, &[Some(2), Some(3)]),
+            (L, &[Some(1)]),
+            (L, &[Some(1)]),
+        ]);
+        let s = structure(&graph, Mode::Tasks).unwrap();
+        assert_eq!(
+            s.tasks,
+            vec![
+                (0, vec![br(0, vec![vec![n(1)], vec![Jump(3)]])]),
+                (2, vec![n(2), n(1)]),
+                (3, vec![n(3), n(1)]),
+            ]
+        );
+    }
+
+    #[test]
     fn tasks_mode_empty_exit_ends_the_call() {
         let graph = g(&[(B, &[Some(1), None]), (L, &[None])]);
         let s = structure(&graph, Mode::Tasks).unwrap();
