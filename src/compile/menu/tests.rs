@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::archy::interpret;
 use crate::compile::{CompileContext, compile};
 use crate::simulate::{OutcomeKind, SimInput, SimOrg, simulate_with_org};
-use crate::template::model::{Flow, FlowType};
+use crate::template::model::Flow;
 use crate::template::{NoModules, validate};
 
 fn validated(doc: &serde_json::Value) -> Flow {
