@@ -743,7 +743,14 @@ impl<'a> Compiler<'a> {
         } else {
             pointer(["draft", "nodes", node, field])
         };
-        self.warnings.push(Finding::warning(code, p, message));
+        // A node written twice (a Route both as a menu choice and as an action) warns once.
+        if !self
+            .warnings
+            .iter()
+            .any(|w| w.code == code && w.pointer == p)
+        {
+            self.warnings.push(Finding::warning(code, p, message));
+        }
     }
 
     fn block(&mut self, b: &[Stmt]) -> Vec<Y> {

@@ -255,3 +255,42 @@ fn prompts_with_a_variable_are_refused_where_collect_input_would_speak_them() {
         "{yaml}"
     );
 }
+
+#[test]
+fn a_menu_with_an_architect_prompt_names_it_as_audio() {
+    let doc = json!({
+        "name": "Prompt_Menu", "type": "inbound",
+        "draft": {"startNode": "M", "nodes": {
+            "M": {"id": "M", "type": "Menu", "properties": {"promptName": "main_menu",
+                "choices": [{"digit": "0", "nextNode": "Bye"}, {"digit": "1", "nextNode": "M"}]}},
+            "Bye": {"id": "Bye", "type": "Disconnect"}
+        }}
+    });
+    let f = validated(&doc);
+    let yaml = yaml_of(&f);
+    assert!(
+        yaml.contains("audio:\n          prompt: Prompt.main_menu"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("dtmf: digit_0"), "{yaml}");
+    // Choosing the menu itself plays it again, through a menuTask that jumps to it.
+    assert!(
+        yaml.contains(r#"targetMenuRef: "/inboundCall/menus/menu[M]""#),
+        "{yaml}"
+    );
+    let a = crate::sandbox::archy::analyze(&yaml).unwrap();
+    assert!(
+        a.objects
+            .iter()
+            .any(|o| o.object == crate::sandbox::archy::OrgObject::Prompt("main_menu".into())),
+        "{:?}",
+        a.objects
+    );
+    let (sim, run) = both(&f, &["1", "0"]);
+    assert_eq!(run.transcript, sim.transcript);
+    assert_eq!(
+        sim.transcript[0].text.as_deref(),
+        Some("[prompt main_menu]")
+    );
+    assert_eq!(run.outcome.node, "Bye");
+}
