@@ -550,6 +550,10 @@ fn caller_doc(spec: &[NodeSpec]) -> Value {
                 }
                 m
             }
+            // A menu without onError: a menus entry whose repeats end the call.
+            7 => json!({"id": me, "type": "Menu", "properties": {
+                        "prompt": format!("caller menu {i}"), "repeat": 1 + s.c % 3,
+                        "choices": [{"digit": "2", "nextNode": id(s.a)}, {"digit": "1", "nextNode": id(s.c)}]}}),
             12 => json!({"id": me, "type": "SetParticipantData", "properties": {
                         "attributes": {"caller": "{choice}"}},
                         "onComplete": {"nextNode": id(s.a)}}),
@@ -678,9 +682,9 @@ fn generated_templates_are_faithful_and_simulate_as_compiled() {
         "only {} cases compared",
         compared.get()
     );
-    // About 14 of 200 on average (random seeds): fewer than 2 has odds near 1e-5.
+    // About 40 of 200 on average (random seeds): fewer than 10 is far out in the tail.
     assert!(
-        menus.get() >= 2,
+        menus.get() >= 10,
         "only {} callers with a menus entry",
         menus.get()
     );
