@@ -504,6 +504,15 @@ fn build<'a>(entry: &'a Flow, modules: &'a BTreeMap<String, Flow>) -> Vec<Prog<'
             .collect();
         let at = |id: &Option<String>| id.as_deref().and_then(|i| index.get(i).copied());
         progs[p].start = index.get(flow.start.as_str()).copied();
+        // The entry flow is compiled as its own type, called flows as modules.
+        let menu_entries = crate::compile::menu::entries(
+            flow,
+            if p == 0 {
+                flow.flow_type
+            } else {
+                FlowType::Module
+            },
+        );
         let mut nodes = Vec::with_capacity(flow.nodes.len());
         for node in flow.nodes.values() {
             let kind = match &node.kind {
@@ -681,18 +690,8 @@ fn build<'a>(entry: &'a Flow, modules: &'a BTreeMap<String, Flow>) -> Vec<Prog<'
                         .filter_map(|c| Some((c.digit, index.get(c.target.as_str()).copied()?)))
                         .collect(),
                     repeat: *repeat,
-                    // The entry flow is compiled as its own type, called flows as modules.
-                    into: crate::compile::menu::entry(
-                        flow,
-                        node,
-                        if p == 0 {
-                            flow.flow_type
-                        } else {
-                            FlowType::Module
-                        },
-                    )
-                    .is_none()
-                    .then(|| progs[p].slot(VarRef::digits_of(&node.id).name())),
+                    into: (!menu_entries.contains_key(node.id.as_str()))
+                        .then(|| progs[p].slot(VarRef::digits_of(&node.id).name())),
                 },
             };
             nodes.push(PNode {

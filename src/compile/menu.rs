@@ -19,11 +19,13 @@
 //! What the evidence does not settle (how a wrong digit counts, what happens after the
 //! repeats without a default choice, `digit_0`) is in [`super::unverified`]. A Menu the
 //! shapes cannot express stays `collectInput` + `switch` (as in modules, which have no
-//! menus): see [`entry`].
+//! menus): see [`entries`].
+
+use std::collections::{HashMap, HashSet};
 
 use super::yaml::{self, Y};
 use super::{Compiler, lit, no_value, task_ref, unverified};
-use crate::template::model::{Flow, FlowType, Node, NodeKind, Prompt, Segment, Text};
+use crate::template::model::{Flow, FlowType, Node, NodeKind, Prompt, Text};
 
 /// How one menu choice is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,55 +50,71 @@ pub struct Plan {
     pub default: Option<usize>,
 }
 
-/// Whether a Menu node of a flow compiled as `ty` becomes a `menus` entry, and how. `None`:
-/// it compiles to `collectInput` + `switch` (modules have no menus; and in inbound flows a
-/// Menu whose `{Menu.digits}` is read, that has a `*`/`#` choice, or whose onError is not
-/// also a choice's node, since a menu's only failure path is a default choice).
-pub fn entry(flow: &Flow, n: &Node, ty: FlowType) -> Option<Plan> {
-    if !is_entry(flow, n, ty) {
-        return None;
+/// The Menu nodes of a flow compiled as `ty` that become `menus` entries, and how, by node
+/// id. A Menu not listed compiles to `collectInput` + `switch`: every Menu of a module
+/// (modules have no menus), and in inbound flows a Menu whose `{Menu.digits}` is read, that
+/// has a `*`/`#` choice, or whose onError is not also a choice's node (a menu's only failure
+/// path is a default choice). Linear in the size of the flow.
+pub fn entries(flow: &Flow, ty: FlowType) -> HashMap<&str, Plan> {
+    if ty != FlowType::Inbound
+        || !flow
+            .nodes
+            .values()
+            .any(|n| matches!(n.kind, NodeKind::Menu { .. }))
+    {
+        return HashMap::new();
     }
-    let NodeKind::Menu { choices, .. } = &n.kind else {
-        return None;
-    };
-    let default = n
-        .on_error
-        .as_deref()
-        .and_then(|e| choices.iter().position(|c| c.target == e));
-    let kinds = choices
-        .iter()
-        .enumerate()
-        .map(|(k, c)| {
-            let Some(t) = flow.nodes.get(&c.target) else {
-                return ChoiceKind::JumpToTask;
+    let read = digits_read(flow);
+    let is_entry = |n: &Node| is_entry(flow, n, &read);
+    flow.nodes
+        .values()
+        .filter(|n| is_entry(n))
+        .filter_map(|n| {
+            let NodeKind::Menu { choices, .. } = &n.kind else {
+                return None;
             };
-            if Some(k) == default {
-                return ChoiceKind::JumpToTask;
-            }
-            match &t.kind {
-                NodeKind::Disconnect | NodeKind::End { .. } => ChoiceKind::Disconnect,
-                NodeKind::Route { .. } if t.on_error.is_none() && t.next.is_none() => {
-                    ChoiceKind::TransferToAcd
-                }
-                NodeKind::Menu { .. } if is_entry(flow, t, ty) => ChoiceKind::Menu,
-                _ => ChoiceKind::JumpToTask,
-            }
+            let default = n
+                .on_error
+                .as_deref()
+                .and_then(|e| choices.iter().position(|c| c.target == e));
+            let kinds = choices
+                .iter()
+                .enumerate()
+                .map(|(k, c)| {
+                    let Some(t) = flow.nodes.get(&c.target) else {
+                        return ChoiceKind::JumpToTask;
+                    };
+                    if Some(k) == default {
+                        return ChoiceKind::JumpToTask;
+                    }
+                    match &t.kind {
+                        NodeKind::Disconnect | NodeKind::End { .. } => ChoiceKind::Disconnect,
+                        NodeKind::Route { .. } if t.on_error.is_none() && t.next.is_none() => {
+                            ChoiceKind::TransferToAcd
+                        }
+                        NodeKind::Menu { .. } if is_entry(t) => ChoiceKind::Menu,
+                        _ => ChoiceKind::JumpToTask,
+                    }
+                })
+                .collect();
+            Some((
+                n.id.as_str(),
+                Plan {
+                    choices: kinds,
+                    default,
+                },
+            ))
         })
-        .collect();
-    Some(Plan {
-        choices: kinds,
-        default,
-    })
+        .collect()
 }
 
-fn is_entry(flow: &Flow, n: &Node, ty: FlowType) -> bool {
+fn is_entry(flow: &Flow, n: &Node, digits_read: &HashSet<String>) -> bool {
     let NodeKind::Menu { choices, .. } = &n.kind else {
         return false;
     };
-    if ty != FlowType::Inbound
-        || choices
-            .iter()
-            .any(|c| unverified::menu_dtmf(c.digit).is_none())
+    if choices
+        .iter()
+        .any(|c| unverified::menu_dtmf(c.digit).is_none())
     {
         return false;
     }
@@ -110,42 +128,56 @@ fn is_entry(flow: &Flow, n: &Node, ty: FlowType) -> bool {
             return false;
         }
     }
-    !reads_digits(flow, &n.id)
+    !digits_read.contains(&n.id)
 }
 
-/// Whether any node reads `{<menu>.digits}` (a `menus` entry stores no digits).
-fn reads_digits(flow: &Flow, menu: &str) -> bool {
-    let var = crate::template::model::VarRef::digits_of(menu);
-    let name = super::canonical(var.name()).into_owned();
-    let in_text = |t: &Text| {
-        t.0.iter()
-            .any(|s| matches!(s, Segment::Var(v) if super::canonical(v.name()) == name))
-    };
-    let in_expr = |e: &crate::template::expr::Expr| {
-        let mut hit = false;
-        super::expr_vars(e, &mut |v| hit |= super::canonical(v) == name);
-        hit
-    };
-    flow.nodes.values().any(|n| match &n.kind {
-        NodeKind::Say { text, .. } => in_text(text),
-        NodeKind::Gather { prompt, .. } => in_text(prompt),
-        NodeKind::Set { assignments } => assignments.iter().any(|a| match &a.value {
-            crate::template::model::SetValue::Text(t) => in_text(t),
-            crate::template::model::SetValue::Expr(e) => in_expr(e),
-        }),
-        NodeKind::If { branches, .. } | NodeKind::Switch { branches, .. } => {
-            branches.iter().any(|b| in_expr(&b.condition))
+/// The nodes whose `{<node>.digits}` some node reads (a `menus` entry stores no digits).
+fn digits_read(flow: &Flow) -> HashSet<String> {
+    let mut names: Vec<&str> = Vec::new();
+    let mut exprs: Vec<&crate::template::expr::Expr> = Vec::new();
+    let mut texts: Vec<&Text> = Vec::new();
+    for n in flow.nodes.values() {
+        match &n.kind {
+            NodeKind::Say { text, .. } => texts.push(text),
+            NodeKind::Gather { prompt, .. } => texts.push(prompt),
+            NodeKind::Set { assignments } => {
+                for a in assignments {
+                    match &a.value {
+                        crate::template::model::SetValue::Text(t) => texts.push(t),
+                        crate::template::model::SetValue::Expr(e) => exprs.push(e),
+                    }
+                }
+            }
+            NodeKind::If { branches, .. } | NodeKind::Switch { branches, .. } => {
+                exprs.extend(branches.iter().map(|b| &b.condition));
+            }
+            NodeKind::CallModule { inputs, .. } => exprs.extend(inputs.iter().map(|(_, e)| e)),
+            NodeKind::Menu {
+                prompt: Prompt::Text(t),
+                ..
+            } => texts.push(t),
+            NodeKind::DataAction { inputs, .. } => texts.extend(inputs.iter().map(|(_, t)| t)),
+            NodeKind::TableLookup { key, .. } => texts.push(key),
+            NodeKind::SetParticipantData { attributes } => {
+                texts.extend(attributes.iter().map(|(_, t)| t));
+            }
+            _ => {}
         }
-        NodeKind::CallModule { inputs, .. } => inputs.iter().any(|(_, e)| in_expr(e)),
-        NodeKind::Menu {
-            prompt: Prompt::Text(t),
-            ..
-        } => in_text(t),
-        NodeKind::DataAction { inputs, .. } => inputs.iter().any(|(_, t)| in_text(t)),
-        NodeKind::TableLookup { key, .. } => in_text(key),
-        NodeKind::SetParticipantData { attributes } => attributes.iter().any(|(_, t)| in_text(t)),
-        _ => false,
-    })
+    }
+    for t in texts {
+        names.extend(t.vars().map(|v| v.name()));
+    }
+    let mut out = HashSet::new();
+    let mut add = |name: &str| {
+        if let Some(node) = super::canonical(name).strip_suffix("_digits") {
+            out.insert(node.to_owned());
+        }
+    };
+    names.into_iter().for_each(&mut add);
+    for e in exprs {
+        super::expr_vars(e, &mut add);
+    }
+    out
 }
 
 /// Absolute reference to a menu [corpus: `startUpRef` of `SimpleFinancialIvr_v2-0.yaml`,
@@ -167,7 +199,7 @@ impl Compiler<'_> {
     }
 
     /// The `menus` entry of menu node `i`.
-    pub(super) fn menu_entry(&mut self, i: usize, plan: &Plan) -> Y {
+    pub(super) fn menu_entry(&mut self, i: usize, plan: &Plan, index: &HashMap<&str, usize>) -> Y {
         let n = self.nodes[i];
         let NodeKind::Menu {
             prompt,
@@ -189,12 +221,6 @@ impl Compiler<'_> {
             ("menuSelectionTimeout", super::seconds(*timeout_seconds)),
             ("repeatCount", lit(Y::Int((*repeat).into()))),
         ]);
-        let index: std::collections::HashMap<&str, usize> = self
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(k, n)| (n.id.as_str(), k))
-            .collect();
         let own_ref = self.ref_ids[i].clone();
         let default_ref = |d: char| format!("{own_ref}_choice_{d}");
         let mut list = Vec::with_capacity(choices.len());

@@ -213,8 +213,12 @@ pub fn exit_field(n: &Node, exit: usize) -> ExitField {
 
 /// The control-flow shape and the exits (in output order) of a node; `None` is an exit the
 /// template leaves empty.
-fn shape_and_exits<'f>(flow: &'f Flow, n: &'f Node, ty: FlowType) -> (Shape, Vec<Option<&'f str>>) {
-    if let (NodeKind::Menu { choices, .. }, Some(plan)) = (&n.kind, menu::entry(flow, n, ty)) {
+fn shape_and_exits<'f>(
+    n: &'f Node,
+    ty: FlowType,
+    menus: &HashMap<&str, menu::Plan>,
+) -> (Shape, Vec<Option<&'f str>>) {
+    if let (NodeKind::Menu { choices, .. }, Some(plan)) = (&n.kind, menus.get(n.id.as_str())) {
         // A menu is a place: its choices that run tasks or other menus are its exits.
         return (
             Shape::Place,
@@ -308,10 +312,11 @@ pub fn structure_graph(flow: &Flow, ty: FlowType) -> Result<structure::Graph, Co
             node: "draft.startNode".into(),
             target: flow.start.clone(),
         })?;
+    let menus = menu::entries(flow, ty);
     let mut shape = Vec::with_capacity(flow.nodes.len());
     let mut exits = Vec::with_capacity(flow.nodes.len());
     for n in flow.nodes.values() {
-        let (sh, ex) = shape_and_exits(flow, n, ty);
+        let (sh, ex) = shape_and_exits(n, ty, &menus);
         let ex = ex
             .into_iter()
             .map(|t| {
@@ -412,10 +417,11 @@ impl<'a> Compiler<'a> {
             return Err(CompileError::ModuleCallsModule { node: n.id.clone() });
         }
         let graph = structure_graph(flow, ctx.as_type)?;
+        let mut plans = menu::entries(flow, ctx.as_type);
         let menus = nodes
             .iter()
             .enumerate()
-            .filter_map(|(i, n)| Some((i, menu::entry(flow, n, ctx.as_type)?)))
+            .filter_map(|(i, n)| Some((i, plans.remove(n.id.as_str())?)))
             .collect();
         let mut c = Compiler {
             flow,
@@ -458,6 +464,11 @@ impl<'a> Compiler<'a> {
     /// on sanitising collisions.
     fn collect_variables(&mut self) -> Result<(), CompileError> {
         let f = self.flow;
+        let menu_ids: std::collections::HashSet<&str> = self
+            .menus
+            .keys()
+            .map(|&i| self.nodes[i].id.as_str())
+            .collect();
         let mut types: BTreeMap<String, VarType> = BTreeMap::new();
         let mut add = |name: &str, ty: Option<VarType>| {
             let e = types
@@ -518,7 +529,7 @@ impl<'a> Compiler<'a> {
                         t.vars().for_each(|v| add(v.name(), None));
                     }
                     // A `menus` entry stores no digits.
-                    if menu::entry(f, n, self.ty).is_none() {
+                    if !menu_ids.contains(n.id.as_str()) {
                         add(&format!("{}_digits", n.id), Some(VarType::String));
                     }
                 }
@@ -553,12 +564,8 @@ impl<'a> Compiler<'a> {
             }
         }
         // A `menus` entry stores no digits, whatever the flow's interface lists.
-        let menu_digits: Vec<String> = f
-            .nodes
-            .values()
-            .filter(|n| menu::entry(f, n, self.ty).is_some())
-            .map(|n| format!("{}_digits", n.id))
-            .collect();
+        let menu_digits: std::collections::HashSet<String> =
+            menu_ids.iter().map(|id| format!("{id}_digits")).collect();
         for (k, t) in f.inputs.iter().chain(&f.outputs).chain(&f.variables) {
             if !menu_digits.contains(k) {
                 add(k, Some(*t));
@@ -667,10 +674,16 @@ impl<'a> Compiler<'a> {
                         }
                     });
                 }
+                let index: HashMap<&str, usize> = self
+                    .nodes
+                    .iter()
+                    .enumerate()
+                    .map(|(k, n)| (n.id.as_str(), k))
+                    .collect();
                 let mut menus = Vec::with_capacity(reached.len());
                 for i in reached {
                     let plan = self.menus[&i].clone();
-                    menus.push(self.menu_entry(i, &plan));
+                    menus.push(self.menu_entry(i, &plan, &index));
                 }
                 if !menus.is_empty() {
                     root.push(("menus".into(), Y::Seq(menus)));

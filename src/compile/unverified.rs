@@ -178,7 +178,7 @@ pub fn schedule_output(state: crate::template::model::ScheduleState) -> &'static
 }
 
 /// The `dtmf` of an inbound menu choice, or `None` for a digit no evidence names (such a
-/// Menu compiles to `collectInput` + `switch`, see [`super::menu::entry`]).
+/// Menu compiles to `collectInput` + `switch`, see [`super::menu::entries`]).
 /// Evidence: `digit_1` … `digit_9` are [corpus] (every menu file; `terminatingDtmf:
 /// digit_9` in set-emergency-group-lambda-blueprint `main_flow.yaml`).
 /// CHECK: `digit_0` follows that pattern but no published file has it [M]. `*` and `#`

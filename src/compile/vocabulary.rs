@@ -33,7 +33,7 @@ impl Compiler<'_> {
     }
 
     /// A menu as corpus actions (in modules, which have no menus, and in inbound flows when
-    /// [`super::menu::entry`] finds no `menus` shape for it): up to `repeat` `collectInput`s of one digit, each after the first guarded
+    /// [`super::menu::entries`] finds no `menus` shape for it): up to `repeat` `collectInput`s of one digit, each after the first guarded
     /// by a `decision` that the digits so far are no choice (a failed collection leaves
     /// `""`), then a `switch` on the digits: each choice, else the error exit.
     #[allow(clippy::too_many_arguments)]

@@ -324,17 +324,18 @@ fn structure_finding(doc: &Value, flow: &Flow) -> Option<Finding> {
 /// Prompts with a variable where the compiled action cannot take one: a `collectInput`'s
 /// `inputAudio` is `tts` (literal text) in every published flow, never `exp`
 /// (`archy-catalogue.json`), so a Gather prompt, and a Menu prompt that compiles to
-/// `collectInput` (modules; see `compile::menu::entry`), must be literal. `playAudio` and a
+/// `collectInput` (modules; see `compile::menu::entries`), must be literal. `playAudio` and a
 /// `menus` entry take `exp` [corpus].
 fn prompt_findings(flow: &Flow) -> Vec<Finding> {
     let mut out = Vec::new();
+    let menus = crate::compile::menu::entries(flow, flow.flow_type);
     for n in flow.nodes.values() {
         let (field, text) = match &n.kind {
             NodeKind::Gather { prompt, .. } => ("promptText", prompt),
             NodeKind::Menu {
                 prompt: crate::template::model::Prompt::Text(t),
                 ..
-            } if crate::compile::menu::entry(flow, n, flow.flow_type).is_none() => ("prompt", t),
+            } if !menus.contains_key(n.id.as_str()) => ("prompt", t),
             _ => continue,
         };
         if let Some(v) = text.vars().next() {
