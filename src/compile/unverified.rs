@@ -4,8 +4,10 @@
 //! = high/medium/low confidence). Everything else the compiler writes is in the corpus:
 //! `inboundCall` with absolute `startUpRef`/`jumpToTask` task references, its
 //! `supportedLanguages` and `initialGreeting`, `playAudio`, `collectInput`, `decision` (one-
-//! or two-sided outputs), `updateData`, `transferToAcd`, `disconnect`, `loop`/`loopExit`, and
-//! `startUpTaskActions` as the key of a one-sequence flow (in-queue flows).
+//! or two-sided outputs), `updateData`, `transferToAcd`, `disconnect`, `loop`/`loopExit`,
+//! `startUpTaskActions` as the key of a one-sequence flow (in-queue flows), and inbound
+//! `menus` entries with their choices and settings ([`super::menu`]; what a menu does is
+//! partly unsettled: [`MENU_BEHAVIOUR`], [`menu_dtmf`]).
 //!
 //! No common-module file is public, so most entries are about modules. How to check: build
 //! one common module (with a loop) and one inbound call flow that calls it in the Architect
