@@ -50,4 +50,8 @@ async fn official_python_sdk_drives_the_sandbox() {
         out.status
     );
     assert!(stdout.contains("SDK contract OK"), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("data tables, schedule groups, prompts"),
+        "{stdout}"
+    );
 }

@@ -37,6 +37,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::simulate::{DataActionAnswer, Outcome, OutcomeKind, SimInput, SimOrg, TranscriptLine};
+use crate::template::model::ScheduleState;
 
 /// Genesys runs at most this many actions per flow invocation ("Maximum number of actions
 /// in a flow", Genesys help); the call then enters error handling.
@@ -69,6 +70,69 @@ impl Published for BTreeMap<String, Value> {
     }
 }
 
+/// The org objects a call reaches besides modules: a simulation's `org` ([`SimOrg`], answers
+/// in order) or the sandbox's own objects (answers chosen by input).
+pub trait OrgObjects {
+    /// The answer of data action `integration`/`action` to `inputs` (NOT_SET is `None`);
+    /// `nth` is how many times this call ran the action before. `None`: no such action.
+    fn data_action(
+        &self,
+        integration: &str,
+        action: &str,
+        inputs: &BTreeMap<String, Option<String>>,
+        nth: usize,
+    ) -> Option<DataActionAnswer>;
+    /// The row of `table` with `key`: `None` when the org has no such table, `Some(None)`
+    /// when the table has no such row.
+    fn table_row(
+        &self,
+        table: &str,
+        key: &str,
+    ) -> Option<Option<BTreeMap<String, serde_json::Value>>>;
+    /// What the schedule group evaluates to now; `None` when the org has no such group.
+    fn schedule_group(&self, group: &str) -> Option<ScheduleState>;
+    /// Whether the org has the user prompt `Prompt.<name>`.
+    fn has_prompt(&self, name: &str) -> bool;
+    /// Participant data the call starts with.
+    fn participant_data(&self) -> BTreeMap<String, String>;
+}
+
+impl OrgObjects for SimOrg {
+    fn data_action(
+        &self,
+        integration: &str,
+        action: &str,
+        _inputs: &BTreeMap<String, Option<String>>,
+        nth: usize,
+    ) -> Option<DataActionAnswer> {
+        let answers = self.data_actions.get(&format!("{integration}/{action}"))?;
+        answers.get(nth).or_else(|| answers.last()).cloned()
+    }
+
+    fn table_row(
+        &self,
+        table: &str,
+        key: &str,
+    ) -> Option<Option<BTreeMap<String, serde_json::Value>>> {
+        self.data_tables
+            .get(table)
+            .map(|rows| rows.get(key).cloned())
+    }
+
+    fn schedule_group(&self, group: &str) -> Option<ScheduleState> {
+        self.schedule_groups.get(group).copied()
+    }
+
+    /// A simulation's org has no prompt list: every prompt plays (as the simulator does).
+    fn has_prompt(&self, _name: &str) -> bool {
+        true
+    }
+
+    fn participant_data(&self) -> BTreeMap<String, String> {
+        self.participant_data.clone()
+    }
+}
+
 /// Places a call through `entry` (a parsed flow file).
 pub fn call(
     entry: &Value,
@@ -79,21 +143,21 @@ pub fn call(
     call_with_org(entry, modules, inputs, max_actions, &SimOrg::default())
 }
 
-/// [`call`] in an org holding `org`'s objects (the same input as a simulation's `org`):
-/// `callData` takes the data action's next answer (the last repeats), `dataTableLookup`
-/// reads the table's rows, `evaluateScheduleGroup` the group's state, and participant data
-/// starts as `org.participant_data`. An object the org lacks is an error naming it.
+/// [`call`] in an org holding `org`'s objects: `callData` takes the data action's answer
+/// to its inputs, `dataTableLookup` reads the table's rows, `evaluateScheduleGroup` the
+/// group's state, a user prompt must exist, and participant data starts as
+/// `org.participant_data()`. An object the org lacks is an error naming it.
 pub fn call_with_org(
     entry: &Value,
     modules: &dyn Published,
     inputs: &[SimInput],
     max_actions: usize,
-    org: &SimOrg,
+    org: &dyn OrgObjects,
 ) -> Call {
     let mut m = Machine {
         org,
         answers_used: HashMap::new(),
-        participant: org.participant_data.clone(),
+        participant: org.participant_data(),
         participant_set: BTreeMap::new(),
         modules,
         inputs,
@@ -583,7 +647,7 @@ struct Frame {
 }
 
 struct Machine<'a> {
-    org: &'a SimOrg,
+    org: &'a dyn OrgObjects,
     answers_used: HashMap<String, usize>,
     participant: BTreeMap<String, String>,
     participant_set: BTreeMap<String, String>,
@@ -795,7 +859,11 @@ impl Machine<'_> {
             return string(Some(t)).ok_or_else(|| "tts must be a string".into());
         }
         if let Some(p) = string(get(m, "prompt")) {
-            let name = p.split_once('.').map_or(p.as_str(), |(_, n)| n);
+            let (space, name) = p.split_once('.').unwrap_or(("", p.as_str()));
+            // System prompts (`PromptSystem.`) are in every org; user prompts must exist.
+            if space == "Prompt" && !self.org.has_prompt(name) {
+                return Err(format!("prompt 'Prompt.{name}' is not in the org"));
+            }
             return Ok(format!("[prompt {name}]"));
         }
         Ok(self
@@ -971,7 +1039,7 @@ impl Machine<'_> {
                     .and_then(|g| map(get(g, "lit")))
                     .and_then(|l| string(get(l, "name")))
                     .unwrap_or_default();
-                match self.org.schedule_groups.get(&group) {
+                match self.org.schedule_group(&group) {
                     Some(state) => self.branch(body, state.as_str()),
                     None => {
                         self.error(&name, format!("schedule group {group:?} is not in the org"))
@@ -1218,26 +1286,31 @@ impl Machine<'_> {
             .and_then(|(integration, spec)| {
                 let (action, contract) = map(get(map(Some(spec))?, "dataAction"))?.iter().next()?;
                 Some((
-                    format!("{}/{}", integration.as_str()?, action.as_str()?),
+                    integration.as_str()?.to_owned(),
+                    action.as_str()?.to_owned(),
                     map(Some(contract))?,
                 ))
             });
-        let Some((key, contract)) = found else {
+        let Some((integration, action, contract)) = found else {
             return self.error(name, "callData names no data action".into());
         };
+        let key = format!("{integration}/{action}");
+        let mut values = BTreeMap::new();
         if let Some(inputs) = map(get(contract, "inputs")) {
-            for (_, v) in inputs {
-                if let Err(e) = self.expression(Some(v)) {
-                    return self.error(name, e);
+            for (k, v) in inputs {
+                match self.expression(Some(v)) {
+                    Ok(v) => {
+                        if let Some(k) = k.as_str() {
+                            values.insert(k.to_owned(), v.map(|v| text_of(&v).into_owned()));
+                        }
+                    }
+                    Err(e) => return self.error(name, e),
                 }
             }
         }
-        let answer = self.org.data_actions.get(&key).and_then(|answers| {
-            let used = self.answers_used.entry(key.clone()).or_default();
-            let a = answers.get(*used).or_else(|| answers.last())?.clone();
-            *used += 1;
-            Some(a)
-        });
+        let used = self.answers_used.entry(key.clone()).or_default();
+        let answer = self.org.data_action(&integration, &action, &values, *used);
+        *used += 1;
         match answer {
             None => self.error(name, format!("data action {key:?} is not in the org")),
             Some(DataActionAnswer::Outputs { outputs }) => {
@@ -1279,10 +1352,10 @@ impl Machine<'_> {
             Ok(v) => v.map(|v| text_of(&v).into_owned()).unwrap_or_default(),
             Err(e) => return self.error(name, e),
         };
-        let Some(rows) = self.org.data_tables.get(&table) else {
+        let Some(row) = self.org.table_row(&table, &key) else {
             return self.error(name, format!("data table {table:?} is not in the org"));
         };
-        let Some(row) = rows.get(&key) else {
+        let Some(row) = row else {
             return self.branch(body, "notFound");
         };
         if let Some(found) = map(Some(spec)).and_then(|s| map(get(s, "foundOutputs"))) {

@@ -33,7 +33,9 @@ pub struct JobRequest {
     /// Must be true: the Architect job API always publishes.
     #[serde(default = "yes")]
     pub publish: bool,
-    /// Plan and store the job, call nothing.
+    /// Plan and store the job without changing the org. It only reads it: the recorded
+    /// flows, and the org objects the flows name (the preflight; a missing one stores the
+    /// dry run `failed` with the error the real job would fail with).
     #[serde(default)]
     pub dry_run: bool,
     /// Republish the recorded callers of every module this job changes (default true).

@@ -1,13 +1,60 @@
 //! The job preflight: before a job publishes anything, every org object its flows name is
 //! looked up once per kind; the missing ones (and data action inputs/outputs or table
 //! columns the org's objects do not declare) fail the job with one error naming each
-//! object and the flows and nodes that use it. The check here is pure; the worker fetches
-//! the [`Inventory`].
+//! object and the flows and nodes that use it. The check here is pure; [`inventory`] reads
+//! the org (read-only listings), for the worker before a job's first publish and for the
+//! submitter when it plans a dry run, so both report the same error.
 
 use std::collections::BTreeMap;
 
-use crate::genesys::{DataActionInfo, DataTableInfo};
+use serde_json::{Map, Value};
+
+use super::plan::{self, StepContext};
+use crate::genesys::{DataActionInfo, DataTableInfo, GenesysClient, GenesysError};
 use crate::template::{OrgObjectKind, OrgObjectRef};
+
+/// One flow a job provisions, as its step holds it.
+pub struct StepFlow<'a> {
+    pub flow_name: &'a str,
+    pub document: &'a Value,
+    pub params: &'a Map<String, Value>,
+    pub context: &'a StepContext,
+}
+
+/// Every org object the flows name, each paired with its flow's name. A flow whose
+/// template cannot be prepared is skipped: its step fails on its own, with its reason.
+pub fn uses<'a>(flows: impl IntoIterator<Item = StepFlow<'a>>) -> Vec<(String, OrgObjectRef)> {
+    let mut out = Vec::new();
+    for f in flows {
+        let Ok((flow, _)) = plan::prepare(f.document, f.params, f.context) else {
+            continue;
+        };
+        for r in crate::template::org_objects(&flow) {
+            out.push((f.flow_name.to_owned(), r));
+        }
+    }
+    out
+}
+
+/// Reads what the org has of each kind the uses name: one listing (every page) per kind.
+pub async fn inventory(
+    client: &GenesysClient,
+    uses: &[(String, OrgObjectRef)],
+) -> Result<Inventory, GenesysError> {
+    let mut inv = Inventory::default();
+    for kind in kinds(uses) {
+        match kind {
+            OrgObjectKind::DataAction => inv.data_actions = client.data_actions().await?,
+            OrgObjectKind::DataTable => inv.data_tables = client.data_tables().await?,
+            OrgObjectKind::ScheduleGroup => {
+                inv.schedule_groups = client.schedule_group_names().await?
+            }
+            OrgObjectKind::Prompt => inv.prompts = client.prompt_names().await?,
+            OrgObjectKind::Queue => inv.queues = client.queue_names().await?,
+        }
+    }
+    Ok(inv)
+}
 
 /// What the org has, per kind (only the kinds the job's flows name are fetched).
 #[derive(Debug, Clone, Default)]

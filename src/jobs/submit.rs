@@ -8,9 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::json;
 
 use super::plan::{self, Action, Drift, JobRequest, ModuleIo, RecordSource, TemplateSource};
+use super::preflight::{self, StepFlow};
 use super::{Clients, Signals};
 use crate::genesys::{FlowInfo, GenesysClient, GenesysError};
-use crate::store::jobs::{QUEUED, SUCCEEDED, is_terminal};
+use crate::store::jobs::{FAILED, QUEUED, SUCCEEDED, is_terminal};
 use crate::store::{CreateOutcome, NewJob, NewStep, Store};
 use crate::template::{Finding, FlowType};
 
@@ -151,18 +152,42 @@ impl Submit<'_> {
         // Planning validates every template: CPU work, off the async workers.
         let planning = {
             let req = req.clone();
-            tokio::task::spawn_blocking(move || plan::plan(&req, &templates, &records))
+            tokio::task::spawn_blocking(move || {
+                let planned = plan::plan(&req, &templates, &records)?;
+                let uses = if req.dry_run {
+                    dry_run_uses(&planned, &templates, &records)
+                } else {
+                    Vec::new()
+                };
+                Ok((planned, uses))
+            })
         };
         let planned = match tokio::time::timeout(self.work_limit * 2, planning).await {
             Ok(Ok(p)) => p,
             Ok(Err(e)) => std::panic::resume_unwind(e.into_panic()),
             Err(_) => return Err(SubmitError::WorkLimit(self.work_limit)),
         }
-        .map_err(|errors| SubmitError::Invalid {
+        .map_err(|errors: Vec<Finding>| SubmitError::Invalid {
             detail: format!("the job cannot be planned: {} problem(s)", errors.len()),
             errors,
         })?;
+        let (planned, uses) = planned;
         warnings.extend(planned.warnings.iter().cloned());
+
+        // A dry run reports the preflight the real job would fail on (read-only listings).
+        let mut failed = None;
+        if let Some(client) = client.filter(|_| !uses.is_empty()) {
+            match preflight::inventory(client, &uses).await {
+                Ok(inv) => failed = preflight::check(&uses, &inv),
+                Err(e) => warnings.push(Finding::warning(
+                    "preflight_not_run",
+                    "/target",
+                    format!(
+                        "the org's objects could not be listed ({e}); the preflight did not run"
+                    ),
+                )),
+            }
+        }
 
         let steps: Vec<NewStep> = planned
             .steps
@@ -201,11 +226,14 @@ impl Submit<'_> {
         let job = NewJob {
             id: uuid::Uuid::now_v7().to_string(),
             target: req.target.clone(),
-            status: if req.dry_run || nothing_to_do {
+            status: if failed.is_some() {
+                FAILED.to_owned()
+            } else if req.dry_run || nothing_to_do {
                 SUCCEEDED.to_owned()
             } else {
                 QUEUED.to_owned()
             },
+            error: failed,
             dry_run: req.dry_run,
             description: req.description.clone(),
             request: to_json(req),
@@ -324,6 +352,43 @@ impl Submit<'_> {
             })
         }
     }
+}
+
+/// The org objects a dry run's provisioning steps name (what the worker's preflight would
+/// look up): each step's template document comes from the request's templates or, for a
+/// cascaded caller, from its record.
+fn dry_run_uses(
+    planned: &plan::Plan,
+    templates: &[Option<TemplateSource>],
+    records: &[RecordSource],
+) -> Vec<(String, crate::template::OrgObjectRef)> {
+    let document = |name: &str, version: i64| {
+        templates
+            .iter()
+            .flatten()
+            .find(|t| t.name == name && t.version == version)
+            .map(|t| &t.document)
+            .or_else(|| {
+                records
+                    .iter()
+                    .find(|r| r.template_name == name && r.template_version == version)
+                    .and_then(|r| r.document.as_ref())
+            })
+    };
+    preflight::uses(
+        planned
+            .steps
+            .iter()
+            .filter(|s| s.action != Action::Unchanged)
+            .filter_map(|s| {
+                Some(StepFlow {
+                    flow_name: &s.flow_name,
+                    document: document(&s.template_name, s.template_version)?,
+                    params: &s.params,
+                    context: &s.context,
+                })
+            }),
+    )
 }
 
 /// A plan part as stored JSON.

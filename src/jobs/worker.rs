@@ -41,7 +41,7 @@ use crate::compile::ModuleTarget;
 use crate::genesys::{GenesysClient, GenesysError, JobStatus, Priority};
 use crate::store::jobs::{CANCELLED, FAILED, SUCCEEDED};
 use crate::store::{Claimed, FlowRecordRow, StepRow, StepStart, StepSuccess, StorageFault, Store};
-use crate::template::{FlowType, OrgObjectKind};
+use crate::template::FlowType;
 
 /// Worker settings. `from_env` reads `FLOWSMITH_LEASE_SECS`, `FLOWSMITH_HEARTBEAT_SECS` and
 /// `FLOWSMITH_WORKER_POLL_MS`.
@@ -378,7 +378,11 @@ impl Worker {
         };
         let steps = store.job_steps(&c.id).await?;
         // Before anything is published (not on a resumed job), resolve every org object.
-        if steps.iter().all(|s| s.state == "pending") {
+        // (`unchanged` steps are created succeeded: they publish nothing.)
+        if steps
+            .iter()
+            .all(|s| s.state == "pending" || s.action == "unchanged")
+        {
             let found = match self.preflight(&steps, &client, token).await {
                 Ok(found) => found,
                 Err(Stop::Interrupted | Stop::Withdrawn) => return Ok(false),
@@ -581,9 +585,9 @@ impl Worker {
         token: &CancellationToken,
     ) -> Result<Option<String>, Stop> {
         let store = &self.inner.store;
-        let mut uses = Vec::new();
-        for step in steps {
-            // A step whose template cannot be prepared fails on its own, with its reason.
+        let mut held = Vec::new();
+        for step in steps.iter().filter(|s| s.action != "unchanged") {
+            // A step whose template cannot be read fails on its own, with its reason.
             let Ok(Some(doc)) = store
                 .template_document(&step.template_name, step.template_version)
                 .await
@@ -597,36 +601,22 @@ impl Worker {
             let Ok(ctx) = serde_json::from_str::<StepContext>(&step.context) else {
                 continue;
             };
-            let Ok((flow, _)) = plan::prepare(&doc, &params, &ctx) else {
-                continue;
-            };
-            for r in crate::template::org_objects(&flow) {
-                uses.push((step.flow_name.clone(), r));
-            }
+            held.push((step.flow_name.as_str(), doc, params, ctx));
         }
+        let uses = preflight::uses(held.iter().map(|(flow_name, document, params, context)| {
+            preflight::StepFlow {
+                flow_name,
+                document,
+                params,
+                context,
+            }
+        }));
         if uses.is_empty() {
             return Ok(None);
         }
-        let mut inv = preflight::Inventory::default();
-        for kind in preflight::kinds(&uses) {
-            match kind {
-                OrgObjectKind::DataAction => {
-                    inv.data_actions = self.call(token, || client.data_actions()).await?
-                }
-                OrgObjectKind::DataTable => {
-                    inv.data_tables = self.call(token, || client.data_tables()).await?
-                }
-                OrgObjectKind::ScheduleGroup => {
-                    inv.schedule_groups = self.call(token, || client.schedule_group_names()).await?
-                }
-                OrgObjectKind::Prompt => {
-                    inv.prompts = self.call(token, || client.prompt_names()).await?
-                }
-                OrgObjectKind::Queue => {
-                    inv.queues = self.call(token, || client.queue_names()).await?
-                }
-            }
-        }
+        let inv = self
+            .call(token, || preflight::inventory(client, &uses))
+            .await?;
         Ok(preflight::check(&uses, &inv))
     }
 

@@ -224,8 +224,8 @@ async fn place_call(
             "Expected {{\"flow\": ..., \"inputs\": [...]}}: {e}"
         ))
     })?;
-    let (entry, modules) = calls::snapshot(&sb.lock(), &req.flow).map_err(call_error)?;
-    let call = calls::place(&req, &entry, &modules).map_err(call_error)?;
+    let snap = calls::snapshot(&sb.lock(), &req.flow).map_err(call_error)?;
+    let call = calls::place(&req, &snap).map_err(call_error)?;
     Ok(Json(call))
 }
 

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 
+use super::org::Org;
 use super::state::State;
 use crate::archy::interpret::{self, Call, MAX_ACTIONS, Published};
 use crate::simulate::SimInput;
@@ -59,9 +60,16 @@ impl Published for Modules {
     }
 }
 
-/// The entry flow's published file and every published module's, copied under the lock
-/// (parsing happens after it is released).
-pub fn snapshot(st: &State, flow: &str) -> Result<(String, Modules), CallError> {
+/// What a call needs, copied under the lock (parsing happens after it is released): the
+/// entry flow's published file, every published module's, and the org's objects.
+pub struct Snapshot {
+    pub entry: String,
+    pub modules: Modules,
+    pub org: Org,
+}
+
+/// Copies what a call through `flow` needs.
+pub fn snapshot(st: &State, flow: &str) -> Result<Snapshot, CallError> {
     let published = |f: &super::state::FlowRec| f.published_version().and_then(|v| v.yaml.clone());
     let entry = ["INBOUNDCALL", "INQUEUECALL", "OUTBOUNDCALL"]
         .into_iter()
@@ -73,17 +81,23 @@ pub fn snapshot(st: &State, flow: &str) -> Result<(String, Modules), CallError> 
         .filter(|f| f.flow_type == "COMMONMODULE")
         .filter_map(|f| Some((f.name.clone(), published(f)?)))
         .collect();
-    Ok((
+    Ok(Snapshot {
         entry,
-        Modules {
+        modules: Modules {
             raw,
             parsed: RefCell::new(HashMap::new()),
         },
-    ))
+        org: st.org.clone(),
+    })
 }
 
-/// Checks the request and runs the call.
-pub fn place(req: &CallRequest, entry: &str, modules: &dyn Published) -> Result<Call, CallError> {
+/// Checks the request and runs the call in the org's objects.
+pub fn place(req: &CallRequest, snap: &Snapshot) -> Result<Call, CallError> {
+    let Snapshot {
+        entry,
+        modules,
+        org,
+    } = snap;
     let entry: Value =
         serde_yaml_ng::from_str(entry).map_err(|e| CallError::Unreadable(e.to_string()))?;
     let inputs = req
@@ -101,5 +115,69 @@ pub fn place(req: &CallRequest, entry: &str, modules: &dyn Published) -> Result<
     if max == 0 || max > MAX_ACTIONS {
         return Err(CallError::BadLimit);
     }
-    Ok(interpret::call(&entry, modules, &inputs, max))
+    Ok(interpret::call_with_org(&entry, modules, &inputs, max, org))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::org::PromptSpec;
+    use crate::simulate::OutcomeKind;
+
+    const LINE: &str = r#"
+inboundCall:
+  name: Line
+  startUpRef: "/inboundCall/tasks/task[Main]"
+  tasks:
+    - task:
+        name: Main
+        refId: Main
+        actions:
+          - playAudio: {name: System, audio: {prompt: PromptSystem.welcome}}
+          - playAudio: {name: Hello, audio: {prompt: Prompt.Hello}}
+          - disconnect: {name: Bye}
+"#;
+
+    fn place_in(org: Org) -> Call {
+        let snap = Snapshot {
+            entry: LINE.to_owned(),
+            modules: Modules {
+                raw: Vec::new(),
+                parsed: RefCell::new(HashMap::new()),
+            },
+            org,
+        };
+        let req = CallRequest {
+            flow: "Line".into(),
+            inputs: Vec::new(),
+            max_actions: None,
+        };
+        place(&req, &snap).unwrap()
+    }
+
+    /// System prompts are in every org; a user prompt must be one of the sandbox's.
+    #[test]
+    fn user_prompts_come_from_the_sandbox_org() {
+        let call = place_in(Org::default());
+        assert_eq!(call.outcome.kind, OutcomeKind::Error, "{call:?}");
+        assert!(
+            call.outcome
+                .message
+                .as_deref()
+                .is_some_and(|m| m.contains("'Prompt.Hello' is not in the org")),
+            "{call:?}"
+        );
+        let mut org = Org::default();
+        org.add_prompt(PromptSpec {
+            name: "hello".into(),
+        });
+        let call = place_in(org);
+        assert_eq!(call.outcome.kind, OutcomeKind::Disconnected, "{call:?}");
+        let said: Vec<_> = call
+            .transcript
+            .iter()
+            .filter_map(|l| l.text.clone())
+            .collect();
+        assert_eq!(said, ["[prompt welcome]", "[prompt Hello]"]);
+    }
 }

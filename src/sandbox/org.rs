@@ -515,6 +515,82 @@ impl Org {
     }
 }
 
+/// Whether a scripted response's `when` holds for the call's inputs: every named input is
+/// set and reads as the given value (inputs reach a data action as text).
+fn matches(when: &BTreeMap<String, Value>, inputs: &BTreeMap<String, Option<String>>) -> bool {
+    when.iter().all(|(k, want)| {
+        let got = inputs
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(k))
+            .and_then(|(_, v)| v.as_deref());
+        match (got, want) {
+            (None, _) => false,
+            (Some(g), Value::String(w)) => g == w,
+            (Some(g), Value::Number(n)) => g == n.to_string(),
+            (Some(g), Value::Bool(b)) => g == if *b { "true" } else { "false" },
+            // `check` admits only typed scalars in `when`.
+            (Some(_), _) => false,
+        }
+    })
+}
+
+/// A call placed through the sandbox's published flows (`POST /sandbox/calls`) meets the
+/// sandbox's own objects: a data action answers with its first scripted response whose
+/// `when` matches the inputs (no match: the failure output), tables are read by key.
+impl crate::archy::interpret::OrgObjects for Org {
+    fn data_action(
+        &self,
+        integration: &str,
+        action: &str,
+        inputs: &BTreeMap<String, Option<String>>,
+        _nth: usize,
+    ) -> Option<crate::simulate::DataActionAnswer> {
+        use crate::simulate::DataActionAnswer;
+        let spec = self.data_action(integration, action)?;
+        let answer = match spec.responses.iter().find(|r| matches(&r.when, inputs)) {
+            Some(ScriptedResponse {
+                outputs: Some(o), ..
+            }) => DataActionAnswer::Outputs {
+                outputs: o.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            },
+            Some(ScriptedResponse { error: Some(e), .. }) => {
+                DataActionAnswer::Error { error: e.clone() }
+            }
+            _ => DataActionAnswer::Error {
+                error: "no scripted response matches the inputs".into(),
+            },
+        };
+        Some(answer)
+    }
+
+    fn table_row(&self, table: &str, key: &str) -> Option<Option<BTreeMap<String, Value>>> {
+        let t = self.data_table(table)?;
+        Some(
+            t.rows
+                .get(key)
+                .map(|r| r.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        )
+    }
+
+    fn schedule_group(&self, group: &str) -> Option<crate::template::model::ScheduleState> {
+        use crate::template::model::ScheduleState as S;
+        Some(match self.schedule_group(group)?.state {
+            ScheduleState::Open => S::Open,
+            ScheduleState::Closed => S::Closed,
+            ScheduleState::Holiday => S::Holiday,
+            ScheduleState::Emergency => S::Emergency,
+        })
+    }
+
+    fn has_prompt(&self, name: &str) -> bool {
+        self.prompt(name).is_some()
+    }
+
+    fn participant_data(&self) -> BTreeMap<String, String> {
+        BTreeMap::new()
+    }
+}
+
 /// `JsonSchemaDocument` of an object with these typed properties.
 fn schema_json(title: &str, fields: &BTreeMap<String, FieldType>, required: &[&str]) -> Value {
     let props: Map<String, Value> = fields
@@ -614,11 +690,12 @@ pub fn schedule_group_json(g: &Stored<ScheduleGroupSpec>) -> Value {
     })
 }
 
-/// `Prompt`.
+/// `Prompt` (its `division` is the SDK model's `WritableStarrableDivision`).
 pub fn prompt_json(p: &Stored<PromptSpec>) -> Value {
     json!({
         "id": p.id.to_string(),
         "name": p.spec.name,
+        "division": division_json(),
         "resources": [],
         "selfUri": format!("/api/v2/architect/prompts/{}", p.id),
     })
@@ -786,6 +863,77 @@ inboundCall:
             r[0]
         );
         assert!(r[1].contains("has no output 'tier'"), "{}", r[1]);
+    }
+
+    /// A call meets the sandbox's objects: a data action answers by input (first match; no
+    /// match is a failure), a table by key, a schedule group with its state.
+    #[test]
+    fn calls_see_answers_chosen_by_input() {
+        use crate::archy::interpret::OrgObjects as Calls;
+        use crate::simulate::DataActionAnswer;
+        let mut org = Org::default();
+        org.add_data_action(
+            serde_json::from_value(json!({
+                "integration": "Customer DB", "name": "Verify PIN",
+                "inputs": {"account": "string", "pin": "string", "n": "integer"},
+                "outputs": {"status": "string"},
+                "responses": [
+                    {"when": {"account": "1001", "pin": "1234"}, "outputs": {"status": "ok"}},
+                    {"when": {"n": 7}, "error": "seven"},
+                    {"when": {"account": "1001"}, "outputs": {"status": "denied"}}
+                ]
+            }))
+            .unwrap(),
+        );
+        let ask = |account: Option<&str>, pin: &str, n: Option<&str>| {
+            let inputs: BTreeMap<String, Option<String>> = [
+                ("account".to_owned(), account.map(str::to_owned)),
+                ("PIN".to_owned(), Some(pin.to_owned())),
+                ("n".to_owned(), n.map(str::to_owned)),
+            ]
+            .into();
+            Calls::data_action(&org, "customer db", "verify pin", &inputs, 0)
+        };
+        let ok = |s: &str| DataActionAnswer::Outputs {
+            outputs: [("status".to_owned(), json!(s))].into(),
+        };
+        assert_eq!(ask(Some("1001"), "1234", None), Some(ok("ok")));
+        assert_eq!(ask(Some("1001"), "9999", None), Some(ok("denied")));
+        assert_eq!(
+            ask(Some("2002"), "1234", Some("7")),
+            Some(DataActionAnswer::Error {
+                error: "seven".into()
+            })
+        );
+        assert!(matches!(
+            ask(None, "1234", None),
+            Some(DataActionAnswer::Error { error }) if error.contains("no scripted response")
+        ));
+        assert_eq!(
+            Calls::data_action(&org, "Customer DB", "Other", &BTreeMap::new(), 0),
+            None
+        );
+
+        org.add_data_table(
+            serde_json::from_value(json!({"name": "Accounts", "key": "account",
+                "columns": {"tier": "string"}, "rows": {"1001": {"tier": "gold"}}}))
+            .unwrap(),
+        );
+        assert_eq!(
+            Calls::table_row(&org, "accounts", "1001"),
+            Some(Some([("tier".to_owned(), json!("gold"))].into()))
+        );
+        assert_eq!(Calls::table_row(&org, "Accounts", "1002"), Some(None));
+        assert_eq!(Calls::table_row(&org, "Missing", "1001"), None);
+        org.add_schedule_group(ScheduleGroupSpec {
+            name: "Hours".into(),
+            state: ScheduleState::Holiday,
+        });
+        assert_eq!(
+            Calls::schedule_group(&org, "hours"),
+            Some(crate::template::model::ScheduleState::Holiday)
+        );
+        assert!(!Calls::has_prompt(&org, "Welcome"));
     }
 
     /// The example org file (`flowsmith sandbox --org examples/sandbox-org.json`) is valid.

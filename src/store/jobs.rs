@@ -91,8 +91,11 @@ pub struct EventRow {
 pub struct NewJob {
     pub id: String,
     pub target: String,
-    /// `queued`, or `succeeded` for a dry run.
+    /// `queued`, or final: `succeeded` (a dry run, or nothing to do) or `failed` (a dry run
+    /// whose preflight found missing org objects).
     pub status: String,
+    /// Why a job created final as `failed` failed.
+    pub error: Option<String>,
     pub dry_run: bool,
     pub description: Option<String>,
     pub request: String,
@@ -235,8 +238,8 @@ impl Store {
             let created_at = now();
             let finished = (job.status != QUEUED).then(|| created_at.clone());
             sqlx::query(
-                "INSERT INTO jobs (id, target, status, dry_run, description, request, plan, idempotency_key, request_hash, created_at, finished_at, request_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                "INSERT INTO jobs (id, target, status, dry_run, description, request, plan, idempotency_key, request_hash, created_at, finished_at, request_id, error) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(&job.id)
             .bind(&job.target)
@@ -250,6 +253,7 @@ impl Store {
             .bind(&created_at)
             .bind(&finished)
             .bind(&job.request_id)
+            .bind(&job.error)
             .execute(&mut *tx)
             .await?;
             for (idx, s) in job.steps.iter().enumerate() {
@@ -292,7 +296,7 @@ impl Store {
                     &mut tx,
                     &job.id,
                     &format!("job.{}", job.status),
-                    &serde_json::json!({"status": job.status, "dry_run": job.dry_run}),
+                    &serde_json::json!({"status": job.status, "dry_run": job.dry_run, "error": job.error}),
                 )
                 .await?;
             }

@@ -387,6 +387,53 @@ async fn an_unknown_queue_fails_the_job_in_the_preflight_before_any_publish() {
     assert_eq!(org.flows().await.len(), 4);
 }
 
+/// Flows a job leaves `unchanged` (created succeeded) do not skip the preflight of the
+/// flows it does publish; a dry run of the same request reports the same error.
+#[tokio::test]
+async fn the_preflight_runs_when_some_flows_are_unchanged() {
+    let (org, _dir, app) = setup(50).await;
+    let request = seed_request(&org).await;
+    let first = app.submit(&request).await;
+    let first = app.wait_terminal(first["id"].as_str().unwrap(), LONG).await;
+    assert_eq!(first["status"], "succeeded", "{first:#}");
+    let registered = org.jobs_registered().await;
+    app.store(&json!({
+        "name": "Lonely_Route",
+        "type": "inbound",
+        "draft": {"startNode": "R", "nodes": {
+            "R": {"id": "R", "type": "Route", "properties": {"queueName": "No Such Queue"},
+                  "onError": {"nextNode": "Bye"}},
+            "Bye": {"id": "Bye", "type": "Disconnect"}
+        }}
+    }))
+    .await;
+    let mut request = request;
+    request["flows"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"template": "Lonely_Route"}));
+    let mut dry = request.clone();
+    dry["dry_run"] = json!(true);
+    let dry = app.submit(&dry).await;
+    let job = app.submit(&request).await;
+    assert_eq!(step(&job, MODULE)["action"], "unchanged", "{job:#}");
+    let job = app.wait_terminal(job["id"].as_str().unwrap(), LONG).await;
+    assert_eq!(job["status"], "failed", "{job:#}");
+    let error = job["error"].as_str().unwrap();
+    assert!(
+        error.contains("queue 'No Such Queue' is missing; used by flow 'Lonely_Route' node 'R'"),
+        "{job:#}"
+    );
+    assert_eq!(step(&job, "Lonely_Route")["state"], "pending", "{job:#}");
+    assert_eq!(
+        org.jobs_registered().await,
+        registered,
+        "nothing was published"
+    );
+    assert_eq!(dry["status"], "failed", "{dry:#}");
+    assert_eq!(dry["error"].as_str(), Some(error), "{dry:#}");
+}
+
 #[tokio::test]
 async fn events_stream_replays_and_closes_after_the_final_event() {
     let (org, _dir, app) = setup(50).await;
@@ -521,9 +568,10 @@ async fn preflight_fails_the_job_before_any_publish_when_objects_are_missing() {
 
 /// The contact-centre examples (examples/authenticate.json, business_hours.json,
 /// language_select.json, main_line.json) provision through one job: against an org without
-/// the data action and schedule group they name, the preflight lists both with their
-/// flows and nodes and nothing is published; once the objects of examples/sandbox-org.json
-/// are created through the admin API, a retry publishes all four.
+/// the data action and schedule group they name, a dry run reports the preflight's error
+/// and the real job fails with the same error, listing both with their flows and nodes,
+/// and nothing is published; once the objects of examples/sandbox-org.json are created
+/// through the admin API, a dry run succeeds and a retry publishes all four.
 #[tokio::test]
 async fn the_contact_centre_examples_provision_once_their_org_objects_exist() {
     let org = spawn_org(30).await;
@@ -541,21 +589,36 @@ async fn the_contact_centre_examples_provision_once_their_org_objects_exist() {
     ] {
         app.store(&read(f)).await;
     }
-    let job = app
-        .submit(&json!({
-            "target": TARGET,
-            "flows": [
-                {"template": "Language_Select"},
-                {"template": "Business_Hours"},
-                {"template": "Authenticate"},
-                {"template": "Main_Line"},
-            ]
-        }))
-        .await;
+    let request = json!({
+        "target": TARGET,
+        "flows": [
+            {"template": "Language_Select"},
+            {"template": "Business_Hours"},
+            {"template": "Authenticate"},
+            {"template": "Main_Line"},
+        ]
+    });
+    let mut dry_request = request.clone();
+    dry_request["dry_run"] = json!(true);
+    let dry = app.submit(&dry_request).await;
+    assert_eq!(dry["status"], "failed", "{dry:#}");
+    let dry_error = dry["error"]
+        .as_str()
+        .expect("the dry run names the missing objects");
+    assert!(
+        steps(&dry).iter().all(|s| s["state"] == "skipped"),
+        "{dry:#}"
+    );
+
+    let job = app.submit(&request).await;
     let id = job["id"].as_str().unwrap().to_owned();
     let job = app.wait_terminal(&id, LONG).await;
     assert_eq!(job["status"], "failed", "{job:#}");
     let error = job["error"].as_str().unwrap();
+    assert_eq!(
+        error, dry_error,
+        "a dry run reports what the real job fails on"
+    );
     assert!(
         error.contains("data action 'Customer DB/Verify PIN' is missing; used by flow 'Authenticate' node 'Verify' (/draft/nodes/Verify/properties/action)"),
         "{error}"
@@ -573,6 +636,9 @@ async fn the_contact_centre_examples_provision_once_their_org_objects_exist() {
     for g in objects["scheduleGroups"].as_array().unwrap() {
         org.admin_post("/sandbox/schedule-groups", g.clone()).await;
     }
+    let dry = app.submit(&dry_request).await;
+    assert_eq!(dry["status"], "succeeded", "{dry:#}");
+    assert!(dry["error"].is_null(), "{dry:#}");
     let r = app.post(&format!("/v1/jobs/{id}/retry"), &json!({})).await;
     assert_eq!(r.status().as_u16(), 202);
     let job = app.wait_terminal(&id, LONG).await;

@@ -7,6 +7,7 @@ mod faults;
 mod helpers;
 mod jobs;
 mod kill;
+mod org_calls;
 mod releases;
 #[path = "../common/service.rs"]
 mod service;

@@ -5,6 +5,7 @@
 Exits 0 when every call succeeded and every answer deserialised into the SDK's models;
 exits 2 when the SDK is not installed; 1 on any other failure.
 """
+import json
 import sys
 import time
 import urllib.request
@@ -79,6 +80,73 @@ def run_job(architect, yaml_text):
     return state
 
 
+def admin_post(base, path, body):
+    """Creates an org object through the sandbox's admin API (not a Genesys endpoint)."""
+    req = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST",
+                                 headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req) as resp:
+        check(resp.status in (200, 201), f"{path}: status {resp.status}")
+
+
+def org_objects(base, api_client):
+    """The four org-object listings, read with the SDK's own API classes and models: every
+    field the preflight reads must land in a model attribute (a wrong JSON name would leave
+    it None)."""
+    admin_post(base, "/sandbox/data-actions", {
+        "integration": "Contract DB", "name": "Check PIN",
+        "inputs": {"account": "string", "pin": "string"},
+        "outputs": {"status": "string", "tries": "integer"},
+        "responses": [{"outputs": {"status": "ok"}}]})
+    admin_post(base, "/sandbox/data-tables", {
+        "name": "Contract Accounts", "key": "account", "columns": {"tier": "string"},
+        "rows": {"1001": {"tier": "gold"}}})
+    admin_post(base, "/sandbox/schedule-groups", {"name": "Contract Hours", "state": "open"})
+    admin_post(base, "/sandbox/prompts", {"name": "Contract_Welcome"})
+    admin_post(base, "/sandbox/prompts", {"name": "Contract_Bye"})
+
+    integrations = gc.IntegrationsApi(api_client)
+    actions = integrations.get_integrations_actions(category="Contract DB", name="Check PIN")
+    check(isinstance(actions, gc.ActionEntityListing), "ActionEntityListing")
+    check(len(actions.entities) == 1 and actions.total == 1, f"actions {actions}")
+    action = actions.entities[0]
+    check(isinstance(action, gc.Action), "Action")
+    check((action.category, action.name) == ("Contract DB", "Check PIN"), f"action {action}")
+    check(action.id and action.integration_id and action.version == 1, f"action {action}")
+    contract = action.contract
+    check(isinstance(contract, gc.ActionContract), "ActionContract")
+    check(isinstance(contract.input.input_schema, gc.JsonSchemaDocument), "inputSchema")
+    check(sorted(contract.input.input_schema.properties) == ["account", "pin"],
+          f"input schema {contract.input.input_schema}")
+    success = contract.output.success_schema
+    check(isinstance(success, gc.JsonSchemaDocument), "successSchema")
+    check(success.properties["tries"]["type"] == "integer", f"success schema {success}")
+
+    architect = gc.ArchitectApi(api_client)
+    tables = architect.get_flows_datatables(expand="schema", name="Contract Accounts")
+    check(isinstance(tables, gc.DataTablesDomainEntityListing), "DataTablesDomainEntityListing")
+    check([t.name for t in tables.entities] == ["Contract Accounts"], f"tables {tables}")
+    table = tables.entities[0]
+    check(isinstance(table, gc.DataTable) and table.division.name == "Home", f"table {table}")
+    check(isinstance(table.schema, gc.JsonSchemaDocument), "DataTable.schema")
+    check(table.schema.properties["key"]["title"] == "account", f"key column {table.schema}")
+    check(sorted(table.schema.properties) == ["key", "tier"], f"columns {table.schema}")
+
+    groups = architect.get_architect_schedulegroups(name="Contract Hours")
+    check(isinstance(groups, gc.ScheduleGroupEntityListing), "ScheduleGroupEntityListing")
+    check([g.name for g in groups.entities] == ["Contract Hours"], f"groups {groups}")
+    group = groups.entities[0]
+    check(isinstance(group, gc.ScheduleGroup) and group.state == "active", f"group {group}")
+    check(group.time_zone and group.date_created is not None, f"group {group}")
+    check(group.open_schedules == [], f"group {group}")
+
+    prompts = architect.get_architect_prompts(name=["Contract_Welcome", "Contract_Bye"])
+    check(isinstance(prompts, gc.PromptEntityListing), "PromptEntityListing")
+    check(sorted(p.name for p in prompts.entities) == ["Contract_Bye", "Contract_Welcome"],
+          f"prompts {prompts}")
+    check(all(isinstance(p, gc.Prompt) and p.id and p.division.name == "Home"
+              for p in prompts.entities), f"Prompt {prompts}")
+
+
 def main():
     base = sys.argv[1].rstrip("/")
     client_id = sys.argv[2] if len(sys.argv) > 2 else "sandbox"
@@ -132,6 +200,8 @@ def main():
     unlocked = architect.post_flows_actions_unlock(module.id)
     check(isinstance(unlocked, gc.Flow), "unlock")
 
+    org_objects(base, api_client)
+
     try:
         architect.get_flow("00000000-0000-0000-0000-000000000000")
         raise AssertionError("expected a 404")
@@ -139,7 +209,7 @@ def main():
         check(e.status == 404, f"status {e.status}")
 
     print("SDK contract OK: login, job, upload, poll, find by name and type, versions, "
-          "dependencies, queues, actions, 404")
+          "dependencies, queues, actions, data actions, data tables, schedule groups, prompts, 404")
 
 
 if __name__ == "__main__":
