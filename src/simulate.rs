@@ -448,7 +448,9 @@ enum Kind<'a> {
         prompt: Result<Vec<CSeg<'a>>, &'a str>,
         choices: Vec<(char, usize)>,
         repeat: u32,
-        into: usize,
+        /// `<Menu>_digits`; `None` for an inbound menu compiled as a `menus` entry, which
+        /// stores no digits.
+        into: Option<usize>,
     },
 }
 
@@ -502,6 +504,15 @@ fn build<'a>(entry: &'a Flow, modules: &'a BTreeMap<String, Flow>) -> Vec<Prog<'
             .collect();
         let at = |id: &Option<String>| id.as_deref().and_then(|i| index.get(i).copied());
         progs[p].start = index.get(flow.start.as_str()).copied();
+        // The entry flow is compiled as its own type, called flows as modules.
+        let menu_entries = crate::compile::menu::entries(
+            flow,
+            if p == 0 {
+                flow.flow_type
+            } else {
+                FlowType::Module
+            },
+        );
         let mut nodes = Vec::with_capacity(flow.nodes.len());
         for node in flow.nodes.values() {
             let kind = match &node.kind {
@@ -679,7 +690,8 @@ fn build<'a>(entry: &'a Flow, modules: &'a BTreeMap<String, Flow>) -> Vec<Prog<'
                         .filter_map(|c| Some((c.digit, index.get(c.target.as_str()).copied()?)))
                         .collect(),
                     repeat: *repeat,
-                    into: progs[p].slot(VarRef::digits_of(&node.id).name()),
+                    into: (!menu_entries.contains_key(node.id.as_str()))
+                        .then(|| progs[p].slot(VarRef::digits_of(&node.id).name())),
                 },
             };
             nodes.push(PNode {
@@ -1290,7 +1302,9 @@ impl<'a> Machine<'_, 'a> {
                         let hit = choices
                             .iter()
                             .find(|(c, _)| got.chars().eq(std::iter::once(*c)));
-                        stack[fi].vars[*into] = Some(Val::S(got));
+                        if let Some(into) = into {
+                            stack[fi].vars[*into] = Some(Val::S(got));
+                        }
                         if let Some((_, t)) = hit {
                             chosen = Some(*t);
                             break;

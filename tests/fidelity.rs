@@ -204,14 +204,16 @@ fn orgs() -> [SimOrg; 2] {
 }
 
 fn compare(sim: &Simulation, run: &interpret::Call) -> Option<String> {
-    // A Menu's prompts run as collectInput actions, which the interpreter calls Gathers.
+    // A Menu's prompts run as collectInput actions (in modules, and where a menus entry
+    // cannot express it), which the interpreter calls Gathers, or as a menus entry.
     let mut sim = sim.clone();
-    for l in &mut sim.transcript {
+    let mut run = run.clone();
+    for l in sim.transcript.iter_mut().chain(run.transcript.iter_mut()) {
         if l.node_type == "Menu" {
             l.node_type = "Gather".into();
         }
     }
-    let sim = &sim;
+    let (sim, run) = (&sim, &run);
     if sim.participant_data != run.participant_data {
         return Some(format!(
             "participant data {:?} vs {:?}",
@@ -536,10 +538,22 @@ fn caller_doc(spec: &[NodeSpec]) -> Value {
                         "outputs": {"choice": "choice"}},
                         "onComplete": {"nextNode": id(s.a)}, "onError": {"nextNode": id(s.b)},
                         "onTimeout": {"nextNode": id(s.c)}}),
-            11 => json!({"id": me, "type": "Menu", "properties": {
+            // Without onError, or with a choice's node as onError (the default choice): a
+            // menus entry; else collectInput + switch.
+            11 => {
+                let mut m = json!({"id": me, "type": "Menu", "properties": {
                         "prompt": "caller menu", "repeat": 2,
-                        "choices": [{"digit": "1", "nextNode": id(s.a)}, {"digit": "3", "nextNode": id(s.b)}]},
-                        "onError": {"nextNode": id(s.c)}}),
+                        "choices": [{"digit": "1", "nextNode": id(s.a)}, {"digit": "3", "nextNode": id(s.b)}]}});
+                if s.on_error {
+                    let e = if s.c % 2 == 0 { id(s.a) } else { id(s.c) };
+                    m["onError"] = json!({"nextNode": e});
+                }
+                m
+            }
+            // A menu without onError: a menus entry whose repeats end the call.
+            7 => json!({"id": me, "type": "Menu", "properties": {
+                        "prompt": format!("caller menu {i}"), "repeat": 1 + s.c % 3,
+                        "choices": [{"digit": "2", "nextNode": id(s.a)}, {"digit": "1", "nextNode": id(s.c)}]}}),
             12 => json!({"id": me, "type": "SetParticipantData", "properties": {
                         "attributes": {"caller": "{choice}"}},
                         "onComplete": {"nextNode": id(s.a)}}),
@@ -587,6 +601,7 @@ fn generated_templates_are_faithful_and_simulate_as_compiled() {
     let not_structurable = Cell::new(0u32);
     let invalid = Cell::new(0u32);
     let loops = Cell::new(0u32);
+    let menus = Cell::new(0u32);
     let kinds = std::cell::RefCell::new(BTreeMap::<String, u32>::new());
     let strategy = (
         arb_nodes(10),
@@ -642,12 +657,19 @@ fn generated_templates_are_faithful_and_simulate_as_compiled() {
         {
             loops.set(loops.get() + 1);
         }
+        if p.files
+            .get("Rand_Caller")
+            .is_some_and(|y| y.contains("\n  menus:\n"))
+        {
+            menus.set(menus.get() + 1);
+        }
         Ok(())
     });
     eprintln!(
-        "generated: {} compared ({} with a loop in the module), {} not structurable (skipped), {} otherwise invalid (skipped)",
+        "generated: {} compared ({} with a loop in the module, {} with a menus entry in the caller), {} not structurable (skipped), {} otherwise invalid (skipped)",
         compared.get(),
         loops.get(),
+        menus.get(),
         not_structurable.get(),
         invalid.get()
     );
@@ -659,5 +681,11 @@ fn generated_templates_are_faithful_and_simulate_as_compiled() {
         compared.get() >= 100,
         "only {} cases compared",
         compared.get()
+    );
+    // About 40 of 200 on average (random seeds): fewer than 10 is far out in the tail.
+    assert!(
+        menus.get() >= 10,
+        "only {} callers with a menus entry",
+        menus.get()
     );
 }

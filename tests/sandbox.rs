@@ -1705,3 +1705,71 @@ async fn org_objects_admin_api_and_platform_listings() {
     assert_eq!(everything["scheduleGroups"][0]["state"], "closed");
     assert_eq!(everything["dataActions"].as_array().unwrap().len(), 2);
 }
+
+/// An inbound menu compiled to a `menus` entry, published through the real job flow, and
+/// called through `POST /sandbox/calls`: digits pick choices, a wrong digit and no input use
+/// up the repeats, and the default choice runs; each call is what the simulator says.
+#[tokio::test]
+async fn calls_run_inbound_menus() {
+    use flowsmith::compile::{self, CompileContext};
+    use flowsmith::template::{self, FlowType};
+    let doc = json!({
+        "name": "Menu_Calls", "type": "inbound",
+        "draft": {"startNode": "Main", "nodes": {
+            "Main": {"id": "Main", "type": "Menu",
+                "properties": {"prompt": "Sales 1, support 2", "repeat": 2,
+                    "choices": [{"digit": "1", "nextNode": "Sales"},
+                                {"digit": "2", "nextNode": "Support"}]},
+                "onError": {"nextNode": "Support"}},
+            "Sales": {"id": "Sales", "type": "Route", "properties": {"queueName": "General"}},
+            "Support": {"id": "Support", "type": "Say", "properties": {"sayText": "Support"},
+                "onComplete": {"nextNode": "ToSupport"}},
+            "ToSupport": {"id": "ToSupport", "type": "Route", "properties": {"queueName": "Support"},
+                "onError": {"nextNode": "Main"}}
+        }}
+    });
+    let flow = template::validate(&doc, &template::NoModules).flow.unwrap();
+    let none = std::collections::BTreeMap::new();
+    let yaml = compile::compile(
+        &flow,
+        &CompileContext {
+            flow_name: &flow.name,
+            as_type: FlowType::Inbound,
+            modules: &none,
+            queue_names: &std::collections::BTreeMap::new(),
+        },
+    )
+    .unwrap()
+    .yaml;
+    assert!(yaml.contains("  menus:\n"), "{yaml}");
+    let o = org(fast()).await;
+    o.publish(&yaml).await;
+    for (inputs, queue) in [
+        (vec!["1"], "General"),
+        (vec!["2"], "Support"),
+        (vec!["7", "timeout"], "Support"),
+    ] {
+        let call = o
+            .admin(
+                reqwest::Method::POST,
+                "/sandbox/calls",
+                Some(json!({"flow": flow.name, "inputs": inputs})),
+            )
+            .await;
+        assert_eq!(call["outcome"]["kind"], "routed", "{inputs:?}: {call}");
+        assert_eq!(call["outcome"]["queue"], queue, "{inputs:?}: {call}");
+        let sim_inputs: Vec<_> = inputs
+            .iter()
+            .map(|s| flowsmith::simulate::SimInput::parse(s).unwrap())
+            .collect();
+        let sim = flowsmith::simulate::simulate(
+            &flow,
+            &std::collections::BTreeMap::new(),
+            &sim_inputs,
+            flowsmith::simulate::DEFAULT_MAX_STEPS,
+        );
+        let sim = serde_json::to_value(&sim).unwrap();
+        assert_eq!(call["outcome"], sim["outcome"], "{inputs:?}: {call}");
+        assert_eq!(call["transcript"], sim["transcript"], "{inputs:?}: {call}");
+    }
+}

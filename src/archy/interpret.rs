@@ -14,6 +14,12 @@
 //! - `callCommonModule` runs the **published** module's `startUpTaskActions` in the module's
 //!   own variables (inputs evaluated in the caller, `noValue` = NOT_SET); when its list runs
 //!   out the module returns and its outputs are copied to the caller's variables;
+//! - a menu (`startUpRef`, `jumpToMenu` or `menuTask` → `jumpToMenu`) plays its audio and takes
+//!   the next caller input up to `repeatCount` times (the menu's, else the flow's, else 3);
+//!   one digit that is a choice's `dtmf` runs the choice (`menuDisconnect`,
+//!   `menuTransferToAcd`, `menuJumpToTask`, `menuTask`); after the repeats the
+//!   `defaultChildMenuRef` choice runs, else the call disconnects (what is not settled by
+//!   evidence: `compile::unverified::MENU_BEHAVIOUR`);
 //! - `collectInput` plays its prompt and takes the next caller input: digits of an accepted
 //!   length go to `inputData` and `outputs.success`; no input, a timeout or another length
 //!   take `outputs.failure`;
@@ -743,8 +749,21 @@ impl Machine<'_> {
             return self.bad("no startUpRef");
         };
         loop {
-            let Some(task) = task(doc, root_key, &target) else {
-                return self.bad(&format!("unable to resolve '{target}'"));
+            let task = match place(doc, root_key, &target) {
+                Some(Place::Task(t)) => t,
+                Some(Place::Menu(m)) => match self.menu(root, m) {
+                    Signal::End(o) => return o,
+                    Signal::Jump(r) => {
+                        target = r;
+                        continue;
+                    }
+                    Signal::LoopExit => return self.bad("loopExit outside a loop"),
+                    Signal::Continue => {
+                        let name = string(get(m, "name")).unwrap_or_default();
+                        return self.outcome(OutcomeKind::Disconnected, &name, None, None);
+                    }
+                },
+                None => return self.bad(&format!("unable to resolve '{target}'")),
             };
             let name = string(get(task, "name")).unwrap_or_default();
             let Some(Value::Sequence(actions)) = get(task, "actions") else {
@@ -968,6 +987,10 @@ impl Machine<'_> {
                 Some(r) => Signal::Jump(r),
                 None => self.error(&name, "jumpToTask without targetTaskRef".into()),
             },
+            "jumpToMenu" => match string(get(body, "targetMenuRef")) {
+                Some(r) => Signal::Jump(r),
+                None => self.error(&name, "jumpToMenu without targetMenuRef".into()),
+            },
             "loopExit" => Signal::LoopExit,
             "loop" => {
                 let count = match self.expression(get(body, "loopCount")) {
@@ -1033,6 +1056,105 @@ impl Machine<'_> {
             }
             other => self.error(&name, format!("the interpreter does not run '{other}'")),
         }
+    }
+
+    /// A menu (see `compile::unverified::MENU_BEHAVIOUR`): entering it counts as an action;
+    /// it plays its audio and takes the next caller input up to `repeatCount` times; one
+    /// digit that is a choice's `dtmf` runs that choice (an action); anything else plays it
+    /// again; after the repeats the default choice (`defaultChildMenuRef`) runs, else the
+    /// call disconnects.
+    fn menu(&mut self, root: &Mapping, menu: &Mapping) -> Signal {
+        let name = string(get(menu, "name")).unwrap_or_default();
+        if let Some(s) = self.count_action(&name) {
+            return s;
+        }
+        let options = choices(menu);
+        for _ in 0..repeat_count(root, menu).max(1) {
+            let text = match self.audio(get(menu, "audio")) {
+                Ok(t) => t,
+                Err(e) => return self.error(&name, e),
+            };
+            let input = self.inputs.get(self.next_input).cloned();
+            self.next_input += 1;
+            let digits = match input {
+                Some(SimInput::Digits(d)) => Some(d),
+                _ => None,
+            };
+            self.line(&name, "Menu", Some(text), digits.clone());
+            let Some(d) = digits.filter(|d| d.chars().count() == 1) else {
+                continue;
+            };
+            let dtmf = format!("digit_{d}");
+            if let Some(&(kind, body)) = options
+                .iter()
+                .find(|(_, b)| string(get(b, "dtmf")).as_deref() == Some(dtmf.as_str()))
+            {
+                return self.choice(kind, body);
+            }
+        }
+        let default = string(get(menu, "defaultChildMenuRef")).and_then(|r| {
+            let r = r.strip_prefix("./choices/")?;
+            let (kind, id) = r.strip_suffix(']')?.split_once('[')?;
+            options
+                .iter()
+                .copied()
+                .find(|(k, b)| *k == kind && string(get(b, "refId")).as_deref() == Some(id))
+        });
+        match default {
+            Some((kind, body)) => self.choice(kind, body),
+            None => Signal::End(self.outcome(OutcomeKind::Disconnected, &name, None, None)),
+        }
+    }
+
+    /// Runs a menu choice (one action).
+    fn choice(&mut self, kind: &str, body: &Mapping) -> Signal {
+        let name = string(get(body, "name")).unwrap_or_default();
+        if let Some(s) = self.count_action(&name) {
+            return s;
+        }
+        match kind {
+            "menuDisconnect" => {
+                Signal::End(self.outcome(OutcomeKind::Disconnected, &name, None, None))
+            }
+            "menuTransferToAcd" => {
+                let queue = map(get(body, "targetQueue"))
+                    .and_then(|q| map(get(q, "lit")))
+                    .and_then(|l| string(get(l, "name")));
+                Signal::End(self.outcome(OutcomeKind::Routed, &name, queue, None))
+            }
+            "menuJumpToTask" => match string(get(body, "targetTaskRef")) {
+                Some(r) => Signal::Jump(r),
+                None => self.error(&name, "menuJumpToTask without targetTaskRef".into()),
+            },
+            "menuTask" => match map(get(body, "task")).and_then(|t| get(t, "actions")) {
+                Some(Value::Sequence(actions)) => match self.list(actions) {
+                    // A task that runs out ends the call, as a reusable task does.
+                    Signal::Continue => {
+                        Signal::End(self.outcome(OutcomeKind::Disconnected, &name, None, None))
+                    }
+                    other => other,
+                },
+                _ => self.error(&name, "menuTask without task actions".into()),
+            },
+            other => self.error(&name, format!("the interpreter does not run '{other}'")),
+        }
+    }
+
+    /// Counts one action; past the limit, the signal that ends the call.
+    fn count_action(&mut self, name: &str) -> Option<Signal> {
+        if self.actions >= self.max_actions {
+            return Some(Signal::End(self.outcome(
+                OutcomeKind::StepLimit,
+                name,
+                None,
+                Some(format!(
+                    "{} actions ran: the flow's error handling disconnects the call",
+                    self.max_actions
+                )),
+            )));
+        }
+        self.actions += 1;
+        None
     }
 
     fn call_module(&mut self, name: &str, body: &Mapping) -> Signal {
@@ -1266,20 +1388,59 @@ impl Machine<'_> {
     }
 }
 
-/// The task an absolute reference (`/inboundCall/tasks/task[X]`) names.
-fn task<'a>(doc: &'a Value, root_key: &str, r: &str) -> Option<&'a Mapping> {
+/// A reusable task or a menu of the flow.
+enum Place<'a> {
+    Task(&'a Mapping),
+    Menu(&'a Mapping),
+}
+
+/// The task (`/inboundCall/tasks/task[X]`) or menu (`/inboundCall/menus/menu[X]`) an
+/// absolute reference names (`./` from the root, as `startUpRef` may write it).
+fn place<'a>(doc: &'a Value, root_key: &str, r: &str) -> Option<Place<'a>> {
     let (_, root) = root(doc)?;
     let rest = r
         .strip_prefix(&format!("/{root_key}/"))
         .or_else(|| r.strip_prefix("./"))?;
-    let ref_id = rest.strip_prefix("tasks/task[")?.strip_suffix(']')?;
-    let Some(Value::Sequence(tasks)) = get(root, "tasks") else {
-        return None;
+    let find = |list: &str, item: &str, ref_id: &str| {
+        let Some(Value::Sequence(items)) = get(root, list) else {
+            return None;
+        };
+        items.iter().find_map(|t| {
+            let inner = map(map(Some(t)).and_then(|m| get(m, item)))?;
+            (string(get(inner, "refId")).as_deref() == Some(ref_id)).then_some(inner)
+        })
     };
-    tasks.iter().find_map(|t| {
-        let inner = map(map(Some(t)).and_then(|m| get(m, "task")))?;
-        (string(get(inner, "refId")).as_deref() == Some(ref_id)).then_some(inner)
-    })
+    if let Some(id) = rest.strip_prefix("tasks/task[") {
+        return find("tasks", "task", id.strip_suffix(']')?).map(Place::Task);
+    }
+    let id = rest.strip_prefix("menus/menu[")?.strip_suffix(']')?;
+    find("menus", "menu", id).map(Place::Menu)
+}
+
+/// A menu's choices: (choice type, body).
+fn choices(menu: &Mapping) -> Vec<(&str, &Mapping)> {
+    match get(menu, "choices") {
+        Some(Value::Sequence(items)) => items
+            .iter()
+            .filter_map(|c| {
+                let (k, v) = map(Some(c))?.iter().next()?;
+                Some((k.as_str()?, map(Some(v))?))
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `repeatCount` of the menu, else of the flow's `settingsMenu`, else Genesys's default, 3
+/// (Genesys help, "Configure default menu settings").
+fn repeat_count(root: &Mapping, menu: &Mapping) -> i64 {
+    let of = |m: &Mapping| {
+        map(get(m, "settingsMenu"))
+            .and_then(|s| map(get(s, "repeatCount")))
+            .and_then(|r| get(r, "lit"))
+            .and_then(Value::as_i64)
+    };
+    of(menu).or_else(|| of(root)).unwrap_or(3)
 }
 
 #[cfg(test)]
@@ -1358,6 +1519,66 @@ inboundCall:
 
     fn modules() -> BTreeMap<String, Value> {
         [("Pin".to_owned(), doc(MODULE))].into_iter().collect()
+    }
+
+    /// A corpus-shaped menu (SimpleFinancialIvr_v2-0.yaml): the flow-level `repeatCount`
+    /// applies when the menu's own is `noValue`.
+    const MENU: &str = r#"
+inboundCall:
+  name: Menus
+  startUpRef: "/inboundCall/menus/menu[Main]"
+  settingsMenu: {repeatCount: {lit: 3}}
+  menus:
+    - menu:
+        name: Main
+        refId: Main
+        audio: {tts: Press 1 or 2}
+        settingsMenu: {repeatCount: {noValue: true}}
+        choices:
+          - menuTransferToAcd: {name: Sales, dtmf: digit_1, targetQueue: {lit: {name: Sales}}}
+          - menuJumpToTask: {name: Help, refId: Help_1, dtmf: digit_2, targetTaskRef: "/inboundCall/tasks/task[Help]"}
+        defaultChildMenuRef: "./choices/menuJumpToTask[Help_1]"
+  tasks:
+    - task:
+        name: Help
+        refId: Help
+        actions:
+          - playAudio: {name: HelpSay, audio: {tts: Help}}
+          - disconnect: {name: Bye}
+"#;
+
+    #[test]
+    fn menus_take_a_digit_repeat_and_fall_back_to_the_default_choice() {
+        let d = doc(MENU);
+        let no_modules = BTreeMap::new();
+        let run = |i: &[&str]| call(&d, &no_modules, &digits(i), 100);
+        let c = run(&["1"]);
+        assert_eq!(c.outcome.kind, OutcomeKind::Routed);
+        assert_eq!(c.outcome.queue.as_deref(), Some("Sales"));
+        // Entering the menu and the choice are actions.
+        assert_eq!(c.actions, 2);
+        let c = run(&["7", "12", "1"]);
+        assert_eq!(c.outcome.kind, OutcomeKind::Routed, "{c:?}");
+        assert_eq!(c.transcript.len(), 3);
+        assert!(c.transcript.iter().all(|l| l.node_type == "Menu"));
+        // Three plays without a choice: the default choice jumps to the task.
+        let c = run(&["timeout", "9", "timeout", "1"]);
+        assert_eq!(c.outcome.kind, OutcomeKind::Disconnected, "{c:?}");
+        assert_eq!(c.outcome.node, "Bye");
+        assert_eq!(c.transcript.len(), 4);
+        assert_eq!(c.transcript[3].text.as_deref(), Some("Help"));
+        // Without a default choice the call ends at the menu.
+        let d = doc(&MENU.replace(
+            "        defaultChildMenuRef: \"./choices/menuJumpToTask[Help_1]\"\n",
+            "",
+        ));
+        let c = call(&d, &no_modules, &digits(&[]), 100);
+        assert_eq!(c.outcome.kind, OutcomeKind::Disconnected);
+        assert_eq!(c.outcome.node, "Main");
+        assert_eq!(c.transcript.len(), 3);
+        // Action limit: entering the menu counts.
+        let c = call(&doc(MENU), &no_modules, &digits(&["1"]), 1);
+        assert_eq!(c.outcome.kind, OutcomeKind::StepLimit);
     }
 
     #[test]

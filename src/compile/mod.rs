@@ -8,7 +8,10 @@
 //! A branching node's outputs hold its branches; paths that meet again continue after the
 //! branching action (Archy merges outputs back). An inbound flow keeps reusable tasks for
 //! its start, cycle starts and joins that nesting cannot express (reached by `jumpToTask`
-//! with an absolute `targetTaskRef`), and every task ends with a closing action. A common
+//! with an absolute `targetTaskRef`), and every task ends with a closing action. Its Menu
+//! nodes are `menus` entries where the corpus shapes can express them ([`menu`]): a menu is
+//! a place reached by `jumpToMenu` (or `startUpRef`), and the nodes its choices run are
+//! reusable tasks ([`structure::Shape::Place`]). A common
 //! module is one sequence under `startUpTaskActions`: joins nesting cannot express are
 //! repeated (within [`structure::MODULE_DUPLICATION_BUDGET`]), cycles become `loop` +
 //! `loopExit`, and a graph with no such form is [`CompileError::NotStructurable`] (the
@@ -27,6 +30,7 @@
 //! [`CompileError::UnresolvedModuleId`].
 
 mod expr;
+pub mod menu;
 pub mod structure;
 pub mod unverified;
 mod vocabulary;
@@ -178,6 +182,8 @@ struct Compiler<'a> {
     types: BTreeMap<String, VarType>,
     /// Loop header node → canonical name of its `currentIndex` variable.
     loop_vars: BTreeMap<usize, String>,
+    /// Menu nodes written as `menus` entries (inbound flows).
+    menus: BTreeMap<usize, menu::Plan>,
     warnings: Vec<Finding>,
 }
 
@@ -207,7 +213,23 @@ pub fn exit_field(n: &Node, exit: usize) -> ExitField {
 
 /// The control-flow shape and the exits (in output order) of a node; `None` is an exit the
 /// template leaves empty.
-fn shape_and_exits(n: &Node, ty: FlowType) -> (Shape, Vec<Option<&str>>) {
+fn shape_and_exits<'f>(
+    n: &'f Node,
+    ty: FlowType,
+    menus: &HashMap<&str, menu::Plan>,
+) -> (Shape, Vec<Option<&'f str>>) {
+    if let (NodeKind::Menu { choices, .. }, Some(plan)) = (&n.kind, menus.get(n.id.as_str())) {
+        // A menu is a place: its choices that run tasks or other menus are its exits.
+        return (
+            Shape::Place,
+            choices
+                .iter()
+                .zip(&plan.choices)
+                .filter(|(_, k)| matches!(k, menu::ChoiceKind::JumpToTask | menu::ChoiceKind::Menu))
+                .map(|(c, _)| Some(c.target.as_str()))
+                .collect(),
+        );
+    }
     match &n.kind {
         NodeKind::Say { .. } | NodeKind::Set { .. } | NodeKind::CallModule { .. } => {
             (Shape::Linear, vec![n.next.as_deref()])
@@ -290,10 +312,11 @@ pub fn structure_graph(flow: &Flow, ty: FlowType) -> Result<structure::Graph, Co
             node: "draft.startNode".into(),
             target: flow.start.clone(),
         })?;
+    let menus = menu::entries(flow, ty);
     let mut shape = Vec::with_capacity(flow.nodes.len());
     let mut exits = Vec::with_capacity(flow.nodes.len());
     for n in flow.nodes.values() {
-        let (sh, ex) = shape_and_exits(n, ty);
+        let (sh, ex) = shape_and_exits(n, ty, &menus);
         let ex = ex
             .into_iter()
             .map(|t| {
@@ -340,6 +363,21 @@ pub fn structured(flow: &Flow, ty: FlowType) -> Result<structure::Structured, Co
     })
 }
 
+/// Calls `f` with every node a block runs or jumps to.
+fn collect_nodes(b: &[Stmt], f: &mut dyn FnMut(usize)) {
+    for s in b {
+        match s {
+            Stmt::Node(i, blocks) => {
+                f(*i);
+                blocks.iter().for_each(|b| collect_nodes(b, f));
+            }
+            Stmt::Loop(_, body) => collect_nodes(body, f),
+            Stmt::Jump(i) => f(*i),
+            Stmt::End | Stmt::LoopExit(_) => {}
+        }
+    }
+}
+
 fn collect_loops(b: &[Stmt], out: &mut Vec<usize>) {
     for s in b {
         match s {
@@ -379,6 +417,12 @@ impl<'a> Compiler<'a> {
             return Err(CompileError::ModuleCallsModule { node: n.id.clone() });
         }
         let graph = structure_graph(flow, ctx.as_type)?;
+        let mut plans = menu::entries(flow, ctx.as_type);
+        let menus = nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| Some((i, plans.remove(n.id.as_str())?)))
+            .collect();
         let mut c = Compiler {
             flow,
             ctx,
@@ -388,6 +432,7 @@ impl<'a> Compiler<'a> {
             start: graph.start,
             types: BTreeMap::new(),
             loop_vars: BTreeMap::new(),
+            menus,
             warnings: Vec::new(),
         };
         c.collect_variables()?;
@@ -419,6 +464,11 @@ impl<'a> Compiler<'a> {
     /// on sanitising collisions.
     fn collect_variables(&mut self) -> Result<(), CompileError> {
         let f = self.flow;
+        let menu_ids: std::collections::HashSet<&str> = self
+            .menus
+            .keys()
+            .map(|&i| self.nodes[i].id.as_str())
+            .collect();
         let mut types: BTreeMap<String, VarType> = BTreeMap::new();
         let mut add = |name: &str, ty: Option<VarType>| {
             let e = types
@@ -478,7 +528,10 @@ impl<'a> Compiler<'a> {
                     if let crate::template::model::Prompt::Text(t) = prompt {
                         t.vars().for_each(|v| add(v.name(), None));
                     }
-                    add(&format!("{}_digits", n.id), Some(VarType::String));
+                    // A `menus` entry stores no digits.
+                    if !menu_ids.contains(n.id.as_str()) {
+                        add(&format!("{}_digits", n.id), Some(VarType::String));
+                    }
                 }
                 NodeKind::DataAction {
                     inputs, outputs, ..
@@ -510,8 +563,13 @@ impl<'a> Compiler<'a> {
                 | NodeKind::Voicemail { .. } => {}
             }
         }
+        // A `menus` entry stores no digits, whatever the flow's interface lists.
+        let menu_digits: std::collections::HashSet<String> =
+            menu_ids.iter().map(|id| format!("{id}_digits")).collect();
         for (k, t) in f.inputs.iter().chain(&f.outputs).chain(&f.variables) {
-            add(k, Some(*t));
+            if !menu_digits.contains(k) {
+                add(k, Some(*t));
+            }
         }
         if self.ty == FlowType::Module {
             for (k, t) in effective_outputs(f) {
@@ -578,10 +636,12 @@ impl<'a> Compiler<'a> {
         root.push(("defaultLanguage".into(), Y::s(&f.language)));
         match self.ty {
             FlowType::Inbound => {
-                root.push((
-                    "startUpRef".into(),
-                    Y::s(task_ref(self.ty, &self.ref_ids[self.start])),
-                ));
+                let start = if self.menus.contains_key(&self.start) {
+                    menu::menu_ref(self.ty, &self.ref_ids[self.start])
+                } else {
+                    task_ref(self.ty, &self.ref_ids[self.start])
+                };
+                root.push(("startUpRef".into(), Y::s(start)));
                 root.push((
                     "supportedLanguages".into(),
                     supported_languages(&f.language),
@@ -602,8 +662,37 @@ impl<'a> Compiler<'a> {
         }
         match self.ty {
             FlowType::Inbound => {
+                // Menus reached: a task of a menu stands for the menu itself.
+                let mut reached = std::collections::BTreeSet::new();
+                for (i, block) in &s.tasks {
+                    if self.menus.contains_key(i) {
+                        reached.insert(*i);
+                    }
+                    collect_nodes(block, &mut |k| {
+                        if self.menus.contains_key(&k) {
+                            reached.insert(k);
+                        }
+                    });
+                }
+                let index: HashMap<&str, usize> = self
+                    .nodes
+                    .iter()
+                    .enumerate()
+                    .map(|(k, n)| (n.id.as_str(), k))
+                    .collect();
+                let mut menus = Vec::with_capacity(reached.len());
+                for i in reached {
+                    let plan = self.menus[&i].clone();
+                    menus.push(self.menu_entry(i, &plan, &index));
+                }
+                if !menus.is_empty() {
+                    root.push(("menus".into(), Y::Seq(menus)));
+                }
                 let mut tasks = Vec::with_capacity(s.tasks.len());
                 for (i, block) in &s.tasks {
+                    if self.menus.contains_key(i) {
+                        continue;
+                    }
                     let mut actions = self.block(block);
                     if !actions.last().is_some_and(is_closing) {
                         actions.push(disconnect("Disconnect"));
@@ -617,7 +706,9 @@ impl<'a> Compiler<'a> {
                         ]),
                     ));
                 }
-                root.push(("tasks".into(), Y::Seq(tasks)));
+                if !tasks.is_empty() {
+                    root.push(("tasks".into(), Y::Seq(tasks)));
+                }
             }
             FlowType::Module => {
                 let actions = s
@@ -665,7 +756,14 @@ impl<'a> Compiler<'a> {
         } else {
             pointer(["draft", "nodes", node, field])
         };
-        self.warnings.push(Finding::warning(code, p, message));
+        // A node written twice (a Route both as a menu choice and as an action) warns once.
+        if !self
+            .warnings
+            .iter()
+            .any(|w| w.code == code && w.pointer == p)
+        {
+            self.warnings.push(Finding::warning(code, p, message));
+        }
     }
 
     fn block(&mut self, b: &[Stmt]) -> Vec<Y> {
@@ -678,6 +776,9 @@ impl<'a> Compiler<'a> {
 
     fn stmt(&mut self, s: &Stmt, out: &mut Vec<Y>) {
         match s {
+            Stmt::Node(i, _) | Stmt::Jump(i) if self.menus.contains_key(i) => {
+                out.push(self.jump_to_menu(*i));
+            }
             Stmt::Node(i, blocks) => self.node(*i, blocks, out),
             Stmt::End => {
                 if self.ty == FlowType::Inbound {
@@ -852,55 +953,12 @@ impl<'a> Compiler<'a> {
                 }
                 out.append(&mut no);
             }
-            NodeKind::Route {
-                queue,
-                skills,
-                priority,
-            } => {
-                let qname = match queue {
-                    QueueRef::Name(q) => q.clone(),
-                    QueueRef::Id(q) => match self.ctx.queue_names.get(q) {
-                        Some(name) => name.clone(),
-                        None => {
-                            self.warn(
-                                "queue_id_unresolved",
-                                id,
-                                "properties",
-                                format!(
-                                    "queue id {q:?} is written as the queue name; it is \
-                                     resolved to a queue name at provisioning time"
-                                ),
-                            );
-                            q.clone()
-                        }
-                    },
-                };
-                if !skills.is_empty() {
-                    self.warn(
-                        "skills_not_compiled",
-                        id,
-                        "properties",
-                        "skillRequirements are not compiled yet; the transfer uses the \
-                         queue only"
-                            .into(),
-                    );
-                }
+            NodeKind::Route { .. } => {
                 // No failure output: a failed transfer falls through to the actions after
                 // it (the failure path), as exports do.
-                out.push(Y::one(
-                    "transferToAcd",
-                    Y::map([
-                        ("name", Y::s(id)),
-                        ("targetQueue", lit(Y::one("name", Y::s(qname)))),
-                        ("priority", lit(Y::Int(priority.unwrap_or(0)))),
-                        ("preferredAgents", no_value()),
-                        ("languageSkill", no_value()),
-                        (
-                            "failureOutputs",
-                            Y::map([("errorType", no_value()), ("errorMessage", no_value())]),
-                        ),
-                    ]),
-                ));
+                let mut e: Vec<(yaml::Key, Y)> = vec![("name".into(), Y::s(id))];
+                e.extend(self.transfer_fields(n));
+                out.push(Y::one("transferToAcd", Y::Map(e)));
             }
             NodeKind::End { .. } => {
                 if self.ty == FlowType::Module {
@@ -911,6 +969,56 @@ impl<'a> Compiler<'a> {
             }
             NodeKind::Disconnect => out.push(disconnect(id)),
         }
+    }
+
+    /// The fields of a Route's transfer after its name (`transferToAcd` and the menu
+    /// choice `menuTransferToAcd` share them [corpus: SimpleFinancialIvr_v2-0.yaml]).
+    fn transfer_fields(&mut self, n: &Node) -> Vec<(yaml::Key, Y)> {
+        let NodeKind::Route {
+            queue,
+            skills,
+            priority,
+        } = &n.kind
+        else {
+            return Vec::new();
+        };
+        let id = n.id.as_str();
+        let qname = match queue {
+            QueueRef::Name(q) => q.clone(),
+            QueueRef::Id(q) => match self.ctx.queue_names.get(q) {
+                Some(name) => name.clone(),
+                None => {
+                    self.warn(
+                        "queue_id_unresolved",
+                        id,
+                        "properties",
+                        format!(
+                            "queue id {q:?} is written as the queue name; it is \
+                             resolved to a queue name at provisioning time"
+                        ),
+                    );
+                    q.clone()
+                }
+            },
+        };
+        if !skills.is_empty() {
+            self.warn(
+                "skills_not_compiled",
+                id,
+                "properties",
+                "skillRequirements are not compiled yet; the transfer uses the queue only".into(),
+            );
+        }
+        vec![
+            ("targetQueue".into(), lit(Y::one("name", Y::s(qname)))),
+            ("priority".into(), lit(Y::Int(priority.unwrap_or(0)))),
+            ("preferredAgents".into(), no_value()),
+            ("languageSkill".into(), no_value()),
+            (
+                "failureOutputs".into(),
+                Y::map([("errorType", no_value()), ("errorMessage", no_value())]),
+            ),
+        ]
     }
 
     fn ignored_on_error(&mut self, n: &Node, action: &str) {

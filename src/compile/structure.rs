@@ -56,6 +56,10 @@ pub enum Shape {
     Close,
     /// Ends the flow by reaching the end of the action list (a module's End).
     Return,
+    /// Tasks mode: a place outside the task lists (an inbound menu). Reaching it closes the
+    /// path (`jumpToMenu`); its exits are reached from the place itself, so each becomes a
+    /// reusable task.
+    Place,
 }
 
 /// The graph to structure. `exits[i]` lists node `i`'s exits in output order; `None` is an
@@ -374,8 +378,19 @@ impl<'g> Structurer<'g> {
         if mode == Mode::Tasks {
             is_task[g.start] = true;
             for (v, &b) in back_target.iter().enumerate() {
-                if b && shape[v] != Shape::Close {
+                if b && !matches!(shape[v], Shape::Close | Shape::Place) {
                     is_task[v] = true;
+                }
+            }
+            // A place's exits are entered from the place: tasks from the outset, so no
+            // branch takes one as its merge.
+            for v in 0..real {
+                if shape[v] == Shape::Place {
+                    for &w in &succ[v] {
+                        if w != real && shape[w] != Shape::Place {
+                            is_task[w] = true;
+                        }
+                    }
                 }
             }
         }
@@ -510,7 +525,7 @@ impl<'g> Structurer<'g> {
             }
             if self.mode == Mode::Tasks
                 && !first
-                && sh != Shape::Close
+                && !matches!(sh, Shape::Close | Shape::Place)
                 && (self.is_task[n] || self.fwd_preds[n] >= 2 || depth >= MAX_NESTING)
             {
                 if !self.is_task[n] {
@@ -561,6 +576,16 @@ impl<'g> Structurer<'g> {
             match sh {
                 Shape::Close => {
                     out.push(Stmt::Node(n, Vec::new()));
+                    return Ok(());
+                }
+                Shape::Place => {
+                    out.push(Stmt::Node(n, Vec::new()));
+                    for k in 0..self.succ[n].len() {
+                        let t = self.succ[n][k];
+                        if t != self.end() {
+                            self.queue_task(t);
+                        }
+                    }
                     return Ok(());
                 }
                 Shape::Return => {
@@ -646,7 +671,7 @@ impl<'g> Structurer<'g> {
             .filter(|&v| {
                 self.fwd_preds[v] >= 2
                     && v != self.end()
-                    && !matches!(self.shape[v], Shape::Close | Shape::Return)
+                    && !matches!(self.shape[v], Shape::Close | Shape::Return | Shape::Place)
                     && Some(v) != follow
                     && !(self.mode == Mode::Tasks && self.is_task[v])
                     && ctx.lp.is_none_or(|h| v != h && self.in_body(h, v))
@@ -689,7 +714,7 @@ impl<'g> Structurer<'g> {
                 return false;
             }
             match self.shape[v] {
-                Shape::Close => continue,
+                Shape::Close | Shape::Place => continue,
                 Shape::Return => {
                     if end_ok {
                         continue;
@@ -728,7 +753,7 @@ impl<'g> Structurer<'g> {
                 continue;
             }
             for (k, &w) in self.succ[v].iter().enumerate() {
-                if self.in_body(h, w) || self.shape[w] == Shape::Close {
+                if self.in_body(h, w) || matches!(self.shape[w], Shape::Close | Shape::Place) {
                     continue;
                 }
                 first_edge.get_or_insert((v, k));
@@ -756,7 +781,7 @@ impl<'g> Structurer<'g> {
                 continue;
             }
             self.stamp[v] = gen_;
-            if self.shape[v] != Shape::Return && self.shape[v] != Shape::Close {
+            if !matches!(self.shape[v], Shape::Return | Shape::Close | Shape::Place) {
                 cands.push(v);
             }
             if Some(v) == follow {
@@ -784,7 +809,7 @@ impl<'g> Structurer<'g> {
 
 fn closes(s: &Stmt, shape: &[Shape]) -> bool {
     match s {
-        Stmt::Node(i, _) => shape[*i] == Shape::Close,
+        Stmt::Node(i, _) => matches!(shape[*i], Shape::Close | Shape::Place),
         Stmt::LoopExit(_) | Stmt::Jump(_) => true,
         Stmt::End | Stmt::Loop(..) => false,
     }
@@ -1100,6 +1125,27 @@ mod tests {
             vec![
                 (0, vec![n(0), Jump(1)]),
                 (1, vec![br(1, vec![vec![n(2)], vec![Jump(1)]])])
+            ]
+        );
+    }
+
+    #[test]
+    fn a_place_closes_the_path_and_its_exits_become_tasks() {
+        // start → branch: (a) place, (b) node 3 → place. The place runs 2 (which goes back
+        // to the place) and 3, which the branch also reaches: a task, never a merge.
+        let graph = g(&[
+            (B, &[Some(1), Some(3)]),
+            (Shape::Place, &[Some(2), Some(3)]),
+            (L, &[Some(1)]),
+            (L, &[Some(1)]),
+        ]);
+        let s = structure(&graph, Mode::Tasks).unwrap();
+        assert_eq!(
+            s.tasks,
+            vec![
+                (0, vec![br(0, vec![vec![n(1)], vec![Jump(3)]])]),
+                (2, vec![n(2), n(1)]),
+                (3, vec![n(3), n(1)]),
             ]
         );
     }

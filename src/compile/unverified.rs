@@ -4,8 +4,10 @@
 //! = high/medium/low confidence). Everything else the compiler writes is in the corpus:
 //! `inboundCall` with absolute `startUpRef`/`jumpToTask` task references, its
 //! `supportedLanguages` and `initialGreeting`, `playAudio`, `collectInput`, `decision` (one-
-//! or two-sided outputs), `updateData`, `transferToAcd`, `disconnect`, `loop`/`loopExit`, and
-//! `startUpTaskActions` as the key of a one-sequence flow (in-queue flows).
+//! or two-sided outputs), `updateData`, `transferToAcd`, `disconnect`, `loop`/`loopExit`,
+//! `startUpTaskActions` as the key of a one-sequence flow (in-queue flows), and inbound
+//! `menus` entries with their choices and settings ([`super::menu`]; what a menu does is
+//! partly unsettled: [`MENU_BEHAVIOUR`], [`menu_dtmf`]).
 //!
 //! No common-module file is public, so most entries are about modules. How to check: build
 //! one common module (with a loop) and one inbound call flow that calls it in the Architect
@@ -176,3 +178,29 @@ pub fn schedule_group(name: &str) -> Y {
 pub fn schedule_output(state: crate::template::model::ScheduleState) -> &'static str {
     state.as_str()
 }
+
+/// The `dtmf` of an inbound menu choice, or `None` for a digit no evidence names (such a
+/// Menu compiles to `collectInput` + `switch`, see [`super::menu::entries`]).
+/// Evidence: `digit_1` … `digit_9` are [corpus] (every menu file; `terminatingDtmf:
+/// digit_9` in set-emergency-group-lambda-blueprint `main_flow.yaml`).
+/// CHECK: `digit_0` follows that pattern but no published file has it [M]. `*` and `#`
+/// have no evidence at all (Archy's names for them are unknown): not written.
+pub fn menu_dtmf(d: char) -> Option<String> {
+    d.is_ascii_digit().then(|| format!("digit_{d}"))
+}
+
+/// What an inbound `menus` entry does, as flowsmith simulates it and the sandbox's
+/// interpreter runs it. The shapes are [corpus] (see [`super::menu`]); these behaviours are
+/// not all settled by evidence:
+/// - `repeatCount` is how many times the menu prompt plays before control passes to the
+///   default menu choice (`defaultChildMenuRef`) [H: Genesys help, "Configure default menu
+///   settings": the prompt repeats this many times, then Architect passes control to the
+///   menu's default choice, if there is one];
+/// - CHECK: a digit that is no choice counts like no input (the prompt plays again) [L:
+///   the help page names only the selection timeout];
+/// - CHECK: with no default choice the call disconnects after the repeats [L: no page says
+///   what happens; a flowsmith Menu without `onError` ends the call, so the template means
+///   the same either way unless Genesys does something else];
+/// - CHECK: a `menuTransferToAcd` whose transfer fails: the corpus shape has no failure
+///   path, so only a Route with nothing after a failed transfer is written this way.
+pub const MENU_BEHAVIOUR: &str = "repeatCount plays, then the default choice; a wrong digit counts as no input; no default choice: disconnect";

@@ -4,7 +4,9 @@
 //! (architect-flow-public-api-blueprint `archy_flow.yml`), `dataTableLookup`
 //! (design-architect-flow-data-actions-for-resiliency `CacheExampleFlow.yaml`),
 //! `transferToVoicemail` `destination.queue`, `playAudio` `audio.prompt`. What is not
-//! (user prompt references, menus as collectInput + switch) is in [`super::unverified`].
+//! (user prompt references) is in [`super::unverified`]. Inbound menus that a `menus` entry
+//! can express are written by [`super::menu`]; the others, and every menu of a module
+//! (modules have no menus), are `collectInput` + `switch` here.
 
 use super::structure::Block;
 use super::yaml::{self, Y};
@@ -30,8 +32,8 @@ impl Compiler<'_> {
         }
     }
 
-    /// A menu as corpus actions (in modules, which have no menus, and for now in inbound
-    /// flows too): up to `repeat` `collectInput`s of one digit, each after the first guarded
+    /// A menu as corpus actions (in modules, which have no menus, and in inbound flows when
+    /// [`super::menu::entries`] finds no `menus` shape for it): up to `repeat` `collectInput`s of one digit, each after the first guarded
     /// by a `decision` that the digits so far are no choice (a failed collection leaves
     /// `""`), then a `switch` on the digits: each choice, else the error exit.
     #[allow(clippy::too_many_arguments)]

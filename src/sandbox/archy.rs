@@ -70,6 +70,15 @@ pub mod unverified {
     const SCHEDULE_OUTPUTS: &str = "only `outputs.emergency` is in the corpus \
         (set-emergency-group-lambda-blueprint); Genesys help (\"Evaluate Schedule Group \
         action\") names the paths Open, Closed, Holiday and Emergency [L]";
+    const MENU_PROMPT: &str = "the corpus has `playAudio.audio.prompt` (a prompt as audio) \
+        and `menu.audio.tts`/`menu.audio.exp`; a menu's `audio` is the same audio type [M]";
+    /// `dtmf` values of menu choices: `digit_1` … `digit_9` are in the corpus (every menu
+    /// file); `digit_0` only follows their pattern [M]. Names for `*` and `#` have no
+    /// evidence, so they are refused.
+    pub const MENU_DTMF: &[&str] = &[
+        "digit_0", "digit_1", "digit_2", "digit_3", "digit_4", "digit_5", "digit_6", "digit_7",
+        "digit_8", "digit_9",
+    ];
     const INPUT_PROMPT: &str = "the corpus has `playAudio.audio.prompt` (a prompt as audio) \
         and `collectInput.inputAudio.tts`; `inputAudio` is the same audio type [M]";
 
@@ -160,6 +169,7 @@ pub mod unverified {
             SCHEDULE_OUTPUTS,
         ),
         ("@action.collectInput.inputAudio.prompt", INPUT_PROMPT),
+        ("inboundCall.menus[].menu.audio.prompt", MENU_PROMPT),
         ("@variable.booleanVariable.initialValue.noValue", VARIABLES),
         ("@variable.booleanVariable.isInput", VARIABLES),
         ("@variable.booleanVariable.isOutput", VARIABLES),
@@ -555,6 +565,9 @@ pub fn analyze(yaml: &str) -> Result<Analysis, Vec<String>> {
             }
         }
     }
+    if !one_sequence {
+        menu_errors(root, &root_key, &name, &mut errors);
+    }
     let mut walk = Walk {
         top,
         name: &name,
@@ -591,6 +604,97 @@ pub fn analyze(yaml: &str) -> Result<Analysis, Vec<String>> {
         })
     } else {
         Err(errors)
+    }
+}
+
+/// What Archy refuses in `menus` (corpus: every menu has `name`, `refId` and `choices`, every
+/// choice a `name`; a menu's choices answer distinct digits; `menuJumpToTask` names its
+/// `targetTaskRef`). References (`targetTaskRef`, `defaultChildMenuRef`) are resolved with
+/// the others.
+fn menu_errors(root: &Mapping, root_key: &str, name: &str, errors: &mut Vec<String>) {
+    let Some(menus) = get(root, "menus") else {
+        return;
+    };
+    let Value::Sequence(menus) = menus else {
+        errors.push(format!(
+            "Error: Flow '{name}': /{root_key}/menus must be a list of menus"
+        ));
+        return;
+    };
+    for (i, m) in menus.iter().enumerate() {
+        let at = format!("/{root_key}/menus/{i}/menu");
+        let Some(Value::Mapping(menu)) = (match m {
+            Value::Mapping(m) if m.len() == 1 => get(m, "menu"),
+            _ => None,
+        }) else {
+            errors.push(format!(
+                "Error: Flow '{name}': /{root_key}/menus/{i} is not a menu"
+            ));
+            continue;
+        };
+        let menu_name = get(menu, "name").and_then(as_str).unwrap_or_default();
+        for key in ["name", "refId"] {
+            if get(menu, key)
+                .and_then(as_str)
+                .is_none_or(|v| v.trim().is_empty())
+            {
+                errors.push(format!(
+                    "Error: Flow '{name}': menu at {at} is missing required property '{key}'"
+                ));
+            }
+        }
+        let Some(Value::Sequence(choices)) = get(menu, "choices") else {
+            errors.push(format!(
+                "Error: Flow '{name}': menu '{menu_name}' at {at} is missing required property 'choices'"
+            ));
+            continue;
+        };
+        let mut seen: Vec<(String, usize)> = Vec::new();
+        for (k, c) in choices.iter().enumerate() {
+            let cat = format!("{at}/choices/{k}");
+            let Some((kind, Value::Mapping(body))) = (match c {
+                Value::Mapping(m) if m.len() == 1 => m.iter().next(),
+                _ => None,
+            }) else {
+                errors.push(format!(
+                    "Error: Flow '{name}': the menu choice at {cat} must be a mapping with one choice type key"
+                ));
+                continue;
+            };
+            let kind = as_str(kind).unwrap_or_default();
+            let cat = format!("{cat}/{}", escape(&kind));
+            if get(body, "name")
+                .and_then(as_str)
+                .is_none_or(|v| v.trim().is_empty())
+            {
+                errors.push(format!(
+                    "Error: Flow '{name}': menu choice at {cat} is missing required property 'name'"
+                ));
+            }
+            if kind == "menuJumpToTask" && get(body, "targetTaskRef").is_none() {
+                errors.push(format!(
+                    "Error: Flow '{name}': menu choice at {cat} (menuJumpToTask) is missing required property 'targetTaskRef'"
+                ));
+            }
+            let Some(dtmf) = get(body, "dtmf") else {
+                continue;
+            };
+            let Some(d) = as_str(dtmf).filter(|d| MENU_DTMF.contains(&d.as_str())) else {
+                errors.push(format!(
+                    "Error: Flow '{name}': menu choice at {cat}/dtmf has dtmf {:?}; no published flow has it (expected one of {})",
+                    as_str(dtmf).unwrap_or_default(),
+                    MENU_DTMF.join(", ")
+                ));
+                continue;
+            };
+            if let Some((_, first)) = seen.iter().find(|(s, _)| *s == d) {
+                errors.push(format!(
+                    "Error: Flow '{name}': menu '{menu_name}' answers {d} twice: at {cat}/dtmf and at {at}/choices/{first}"
+                ));
+            } else {
+                seen.push((d, k));
+            }
+        }
     }
 }
 
@@ -1070,6 +1174,108 @@ commonModule:
             "/inboundCall/tasks/task[X]",
         ));
         assert!(e.contains("Unable to resolve startUpRef"), "{e}");
+    }
+
+    /// Shaped as the corpus writes menus (SimpleFinancialIvr_v2-0.yaml, main_flow.yaml,
+    /// DR-Emergency-IVR.yaml).
+    const MENU: &str = r#"
+inboundCall:
+  name: Menu IVR
+  defaultLanguage: en-us
+  startUpRef: "/inboundCall/menus/menu[Main_10]"
+  menus:
+    - menu:
+        name: Main Menu
+        refId: Main_10
+        audio: {tts: Press 1 for sales}
+        settingsMenu:
+          extensionDialingMaxDelay: {noValue: true}
+          listenForExtensionDialing: {lit: false}
+          menuSelectionTimeout: {lit: {seconds: 15}}
+          repeatCount: {lit: 3}
+        choices:
+          - menuDisconnect: {name: Bye, dtmf: digit_9, globalDtmf: false, globalSpeechRecTerms: false}
+          - menuJumpToTask:
+              name: Sales
+              refId: Sales_52
+              dtmf: digit_1
+              globalDtmf: false
+              globalSpeechRecTerms: false
+              targetTaskRef: "/inboundCall/tasks/task[Sales]"
+          - menuTask:
+              name: Again
+              dtmf: digit_2
+              globalDtmf: false
+              globalSpeechRecTerms: false
+              task:
+                actions:
+                  - jumpToMenu: {name: Again, targetMenuRef: "/inboundCall/menus/menu[Main_10]"}
+          - menuTransferToAcd:
+              name: Support
+              dtmf: digit_3
+              globalDtmf: false
+              globalSpeechRecTerms: false
+              targetQueue: {lit: {name: Support}}
+              priority: {lit: 0}
+        defaultChildMenuRef: "./choices/menuJumpToTask[Sales_52]"
+  tasks:
+    - task:
+        name: Sales
+        refId: Sales
+        actions:
+          - jumpToMenu: {name: Back, targetMenuRef: "/inboundCall/menus/menu[Main_10]"}
+"#;
+
+    #[test]
+    fn accepts_corpus_shaped_menus_and_refuses_malformed_ones() {
+        let a = analyze(MENU).unwrap();
+        assert_eq!(a.queues, [("Support".to_owned(), "Support".to_owned())]);
+        let cases = [
+            // A choice pointing to a task that does not exist.
+            (
+                MENU.replace("task[Sales]\"\n", "task[Nope]\"\n"),
+                "Unable to resolve targetTaskRef '/inboundCall/tasks/task[Nope]'",
+            ),
+            (
+                MENU.replace("digit_3", "digit_1"),
+                "menu 'Main Menu' answers digit_1 twice: at /inboundCall/menus/0/menu/choices/3/menuTransferToAcd/dtmf and at /inboundCall/menus/0/menu/choices/1",
+            ),
+            (
+                MENU.replace("digit_9", "digit_star"),
+                "has dtmf \"digit_star\"; no published flow has it",
+            ),
+            (
+                MENU.replace("menuJumpToTask[Sales_52]", "menuJumpToTask[Nope]"),
+                "Unable to resolve defaultChildMenuRef",
+            ),
+            (
+                MENU.replace("menu[Main_10]\"}", "menu[Nope]\"}"),
+                "Unable to resolve targetMenuRef '/inboundCall/menus/menu[Nope]'",
+            ),
+            (
+                MENU.replace("        refId: Main_10\n", ""),
+                "menu at /inboundCall/menus/0/menu is missing required property 'refId'",
+            ),
+            (
+                MENU.replace(
+                    "              targetTaskRef: \"/inboundCall/tasks/task[Sales]\"\n",
+                    "",
+                ),
+                "(menuJumpToTask) is missing required property 'targetTaskRef'",
+            ),
+            (
+                MENU.replace("name: Bye, dtmf", "dtmf"),
+                "menu choice at /inboundCall/menus/0/menu/choices/0/menuDisconnect is missing required property 'name'",
+            ),
+            (
+                MENU.replace("- menuDisconnect:", "- menuGoSomewhere:"),
+                "unknown property 'menuGoSomewhere'",
+            ),
+        ];
+        for (y, want) in cases {
+            let e = errors(&y);
+            assert!(e.contains(want), "{want:?} not in {e}");
+        }
     }
 
     #[test]
