@@ -56,11 +56,13 @@ pub fn postgres_only(test: &str) -> Option<String> {
     }
 }
 
-/// `CREATE DATABASE "t_<uuid>"` on the cluster; its URL. (The cluster is disposable: the
-/// databases are left behind.) Runs on a thread of its own, so it works inside and outside
-/// an async runtime.
+/// `CREATE DATABASE "<prefix><uuid>"` on the cluster; its URL. The prefix is
+/// `FLOWSMITH_TEST_DB_PREFIX` (`scripts/test` gives each run its own and drops the run's
+/// databases afterwards), else `t_`. Runs on a thread of its own, so it works inside and
+/// outside an async runtime.
 pub fn fresh_postgres_database(admin: &str) -> String {
-    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let prefix = std::env::var("FLOWSMITH_TEST_DB_PREFIX").unwrap_or_else(|_| "t_".into());
+    let name = format!("{prefix}{}", uuid::Uuid::new_v4().simple());
     let mut url = url::Url::parse(admin).expect("the admin URL parses");
     url.set_path(&format!("/{name}"));
     let admin = admin.to_owned();
