@@ -115,13 +115,19 @@ async fn database_notifications_wake_a_replicas_followers_and_worker_also_after_
     followers.borrow_and_update();
 
     // Act + Assert: a job queued by "another replica" (plain SQL here) wakes the worker.
+    let sent = Instant::now();
     insert_queued_job(&pool, "job-1").await;
     tokio::time::timeout(SIGNAL_WITHIN, signals.queued())
         .await
         .expect("the worker is woken for a queued job");
+    println!(
+        "a queued job reached the replica's worker {:.1?} after its INSERT was sent",
+        sent.elapsed()
+    );
     followers.borrow_and_update();
 
     // An event stored for a job wakes the followers.
+    let sent = Instant::now();
     sqlx::query(
         "INSERT INTO job_events (job_id, seq, at, kind, data) \
          VALUES ('job-1', 1, '2026-01-01T00:00:00.000Z', 'job.started', '{}')",
@@ -133,6 +139,10 @@ async fn database_notifications_wake_a_replicas_followers_and_worker_also_after_
         .await
         .expect("followers hear a stored event")
         .unwrap();
+    println!(
+        "a stored event reached the replica's followers {:.1?} after its INSERT was sent",
+        sent.elapsed()
+    );
 
     // The listening connection is cut: once it is back, everyone is told to look again
     // (what was sent meanwhile is lost), and later notifications arrive again.
