@@ -78,6 +78,56 @@ fn a_second_replica_on_one_sqlite_file_is_refused_until_the_first_is_gone() {
     assert!(again.addr.contains(':'));
 }
 
+#[tokio::test]
+async fn replica_shares_that_cannot_work_are_refused_at_start_up() {
+    use flowsmith::app::Application;
+    use flowsmith::config::{Settings, TargetConfig};
+
+    let dir = tempfile::tempdir().unwrap();
+    let base = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: db::sqlite_url(&dir.path().join("f.db")),
+        ..Settings::default()
+    };
+    // Several replicas on one SQLite file.
+    let err = Application::build(Settings {
+        replicas: 2,
+        ..base.clone()
+    })
+    .await
+    .err()
+    .expect("refused")
+    .to_string();
+    assert!(
+        err.contains("FLOWSMITH_REPLICAS") && err.contains("PostgreSQL"),
+        "{err}"
+    );
+    // A budget too small to share (checked before the database is opened).
+    let mut tiny = Settings {
+        replicas: 3,
+        database_url: "postgres://nobody@127.0.0.1:1/none".into(),
+        ..base
+    };
+    tiny.upsert_target(TargetConfig {
+        name: "eu".into(),
+        api_base_url: "http://127.0.0.1:1".into(),
+        login_base_url: "http://127.0.0.1:1".into(),
+        client_id: "i".into(),
+        client_secret: "s".to_owned().into(),
+        rate_limit_per_minute: 2,
+        concurrency: 1,
+    });
+    let err = Application::build(tiny)
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("target eu") && err.contains("3 replicas"),
+        "{err}"
+    );
+}
+
 /// How long a signal may take to arrive before the test fails.
 const SIGNAL_WITHIN: Duration = Duration::from_secs(10);
 
@@ -217,6 +267,22 @@ fn claimed(svc: &Service, id: &str, attempt: i64) -> bool {
     })
 }
 
+/// Which replica claimed attempt `attempt` of job `id` (its log says so; the log is read
+/// in the background, so the line may come a moment after the database shows the claim).
+async fn claimant(replicas: &[Service], id: &str, attempt: i64) -> usize {
+    let start = Instant::now();
+    loop {
+        if let Some(i) = (0..replicas.len()).find(|&i| claimed(&replicas[i], id, attempt)) {
+            return i;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "no replica logged claiming attempt {attempt}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn get_json(http: &Client, url: &str) -> Value {
     let r = http.get(url).send().await.unwrap();
     assert!(r.status().is_success(), "{url}: {}", r.status());
@@ -349,16 +415,7 @@ async fn two_replicas_finish_a_job_whose_runner_is_sigkilled_again_and_again() {
         )
         .await;
         attempt = j["attempt"].as_i64().unwrap();
-        let runner = {
-            let start = Instant::now();
-            loop {
-                if let Some(i) = (0..2).find(|&i| claimed(&replicas[i], &id, attempt)) {
-                    break i;
-                }
-                assert!(start.elapsed() < Duration::from_secs(5), "no claim logged");
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        };
+        let runner = claimant(&replicas, &id, attempt).await;
         let survivor = 1 - runner;
         streams.push((k, survivor, follow(&http, &replicas[survivor], &id).await));
         // Some progress in this attempt before the kill, so that every round moves the job on.
@@ -399,9 +456,7 @@ async fn two_replicas_finish_a_job_whose_runner_is_sigkilled_again_and_again() {
     }
     // A stream on the restarted replica, which does not run the job: everything it gets
     // after its start comes from the other replica through the database.
-    let last_runner = (0..2)
-        .find(|&i| claimed(&replicas[i], &id, attempt + 1))
-        .expect("the survivor logged its claim");
+    let last_runner = claimant(&replicas, &id, attempt + 1).await;
     let watcher = 1 - last_runner;
     streams.push((KILLS, watcher, follow(&http, &replicas[watcher], &id).await));
     let job = wait_job(
