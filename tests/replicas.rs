@@ -400,8 +400,15 @@ async fn two_replicas_finish_a_job_whose_runner_is_sigkilled_again_and_again() {
         .to_owned();
 
     // Act: each round, find the replica running the current attempt (from its log), open an
-    // event stream on the other, let some steps succeed, SIGKILL the runner, wait for the
+    // event stream on the other, let one to four steps end, SIGKILL the runner, wait for the
     // other to take over after the lease (the only worker left), then restart the killed one.
+    // How many steps end in each round before its kill: random, reproducible with the seed.
+    let seed: u64 = std::env::var("KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    println!("replicas kill test seed: {seed} (rerun with KILL_SEED={seed})");
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);
     let mut attempt = 0;
     let mut streams = Vec::new();
     for k in 0..KILLS {
@@ -420,13 +427,17 @@ async fn two_replicas_finish_a_job_whose_runner_is_sigkilled_again_and_again() {
         streams.push((k, survivor, follow(&http, &replicas[survivor], &id).await));
         // Some progress in this attempt before the kill, so that every round moves the job on.
         let before = j["progress"]["done"].as_u64().unwrap();
+        let steps = rand::Rng::gen_range(&mut rng, 1..=4u64);
         wait_job(
             &http,
             &replicas[survivor],
             &id,
             Duration::from_secs(20),
             "progress",
-            |j| j["progress"]["done"].as_u64().unwrap() >= before + 3 || j["status"] != "running",
+            |j| {
+                j["progress"]["done"].as_u64().unwrap() >= before + steps
+                    || j["status"] != "running"
+            },
         )
         .await;
         replicas[runner].kill();
