@@ -41,7 +41,7 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
     pub database_url: String,
@@ -63,6 +63,24 @@ pub struct Settings {
     /// 1 by default). Each one paces a target at its share of the target's budget
     /// ([`TargetConfig::replica_rate`]), so that together they stay within it.
     pub replicas: u32,
+}
+
+/// By hand: a PostgreSQL URL may hold a password, shown as `***`.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("database_url", &crate::store::redacted(&self.database_url))
+            .field("api_tokens", &self.api_tokens)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("log_format", &self.log_format)
+            .field("targets", &self.targets)
+            .field("sandbox", &self.sandbox)
+            .field("drift_check_interval_secs", &self.drift_check_interval_secs)
+            .field("limits", &self.limits)
+            .finish()
+    }
 }
 
 /// Bounds on the work and memory of one request; every one answers a 4xx problem naming
@@ -595,6 +613,24 @@ mod tests {
         assert_eq!(t.rate_limit_per_minute, 300);
         let dbg = format!("{s:?}");
         assert!(!dbg.contains("hunter2"), "{dbg}");
+    }
+
+    #[test]
+    fn a_database_password_is_not_in_debug() {
+        let s = load(
+            &[(
+                "FLOWSMITH_DATABASE_URL",
+                "postgres://flowsmith:hunter2@db/flowsmith",
+            )],
+            Overrides::default(),
+        )
+        .unwrap();
+        let dbg = format!("{s:?}");
+        assert!(!dbg.contains("hunter2"), "{dbg}");
+        assert!(
+            dbg.contains("postgres://flowsmith:***@db/flowsmith"),
+            "{dbg}"
+        );
     }
 
     #[test]

@@ -46,6 +46,10 @@ pub struct ProvisionArgs {
     /// Also run a Terraform-style client for real against a second, identical sandbox org
     #[arg(long)]
     pub real_terraform: bool,
+    /// The service's database: an empty one (e.g. `postgres://postgres@127.0.0.1:55432/bench`,
+    /// created beforehand); default a fresh SQLite file in a temporary directory.
+    #[arg(long)]
+    pub database_url: Option<String>,
 }
 
 /// Steps in flight that keep the limiter busy, by Little's law: flows per second at the
@@ -205,7 +209,10 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let mut settings = Settings {
         listen: ([127, 0, 0, 1], 0).into(),
-        database_url: format!("sqlite://{}", dir.join("bench.db").display()),
+        database_url: a
+            .database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", dir.join("bench.db").display())),
         ..Default::default()
     };
     settings.targets.push(TargetConfig {

@@ -51,6 +51,10 @@ pub struct ServiceArgs {
     /// `flowsmith::app=info` is added so the start-up line still gives the port.
     #[arg(long)]
     pub log: Option<String>,
+    /// The service's database: an empty one (e.g. `postgres://postgres@127.0.0.1:55432/bench`,
+    /// created beforehand); default a fresh SQLite file in a temporary directory.
+    #[arg(long)]
+    pub database_url: Option<String>,
 }
 
 /// The service child process.
@@ -202,7 +206,10 @@ pub async fn run(a: ServiceArgs) -> bool {
             return false;
         }
     };
-    let db = format!("sqlite://{}", dir.join("flowsmith.db").display());
+    let db = a
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.join("flowsmith.db").display()));
     let svc = match spawn_service(&db, &sandbox_url, a.log.as_deref()) {
         Ok(s) => s,
         Err(e) => {
@@ -218,6 +225,7 @@ pub async fn run(a: ServiceArgs) -> bool {
         a.log.as_deref().unwrap_or("(service default: info)"),
         a.job_ms
     );
+    println!("database: {}", crate::store::redacted(&db));
     let (hwm, rss) = memory_mb(pid);
     println!("memory at start: peak {hwm:.1} MB, resident {rss:.1} MB");
     let http = reqwest::Client::builder()
