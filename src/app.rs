@@ -116,6 +116,11 @@ impl Application {
                 "no API tokens configured: /v1 is open, so the service listens on loopback only"
             );
         }
+        // Every target's budget can be shared by the replicas (said before the database is
+        // touched).
+        for t in &settings.targets {
+            t.replica_rate(settings.replicas)?;
+        }
         let store = Store::open(&settings.database_url).await?;
         let listener =
             TcpListener::bind(settings.listen)
