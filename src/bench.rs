@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 
+pub mod database;
 pub mod provision;
 pub mod terraform;
 use serde_json::json;

@@ -17,6 +17,7 @@ use crate::config::{Settings, TargetConfig};
 use crate::jobs::{JobStatus, WorkerOptions};
 use crate::sandbox::{self, SandboxOptions};
 
+use super::database::{DatabaseArgs, FreshDatabase};
 use super::terraform;
 
 const MODULE_DOC: &str = include_str!("../../examples/language_select.json");
@@ -46,10 +47,8 @@ pub struct ProvisionArgs {
     /// Also run a Terraform-style client for real against a second, identical sandbox org
     #[arg(long)]
     pub real_terraform: bool,
-    /// The service's database: an empty one (e.g. `postgres://postgres@127.0.0.1:55432/bench`,
-    /// created beforehand); default a fresh SQLite file in a temporary directory.
-    #[arg(long)]
-    pub database_url: Option<String>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 /// Steps in flight that keep the limiter busy, by Little's law: flows per second at the
@@ -205,14 +204,11 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
     let (org, _sandbox) = sandbox::spawn_local(org_options.clone())
         .await
         .map_err(|e| format!("sandbox: {e}"))?;
-    let dir = std::env::temp_dir().join(format!("flowsmith-bench-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let db = FreshDatabase::create(&a.database).await?;
+    println!("database: {}", db.describe().await);
     let mut settings = Settings {
         listen: ([127, 0, 0, 1], 0).into(),
-        database_url: a
-            .database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", dir.join("bench.db").display())),
+        database_url: db.url().to_owned(),
         ..Default::default()
     };
     settings.targets.push(TargetConfig {
@@ -224,9 +220,13 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
         rate_limit_per_minute: a.rate_limit,
         concurrency: concurrency as u32,
     });
-    let app = Application::build_with(settings, WorkerOptions::default())
-        .await
-        .map_err(|e| format!("service: {e}"))?;
+    let app = match Application::build_with(settings, WorkerOptions::default()).await {
+        Ok(app) => app,
+        Err(e) => {
+            db.remove().await;
+            return Err(format!("service: {e}"));
+        }
+    };
     let base = format!("http://{}", app.local_addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async move {
@@ -302,7 +302,7 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
     .await;
     let _ = stop.send(());
     let _ = server.await;
-    let _ = std::fs::remove_dir_all(&dir);
+    db.remove().await;
     let (job, counters, in_org, round_trip, wall) = result?;
 
     let makespan =

@@ -19,6 +19,8 @@ use serde_json::{Value, json};
 use crate::loadgen::{self, LoadReport};
 use crate::sandbox::{self, SandboxOptions};
 
+use super::database::{DatabaseArgs, FreshDatabase};
+
 /// Read latency target at the measured rate (p99).
 const READ_P99_TARGET: Duration = Duration::from_millis(10);
 /// Memory target of the service process.
@@ -51,10 +53,8 @@ pub struct ServiceArgs {
     /// `flowsmith::app=info` is added so the start-up line still gives the port.
     #[arg(long)]
     pub log: Option<String>,
-    /// The service's database: an empty one (e.g. `postgres://postgres@127.0.0.1:55432/bench`,
-    /// created beforehand); default a fresh SQLite file in a temporary directory.
-    #[arg(long)]
-    pub database_url: Option<String>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 /// The service child process.
@@ -184,6 +184,22 @@ async fn job_status(http: &reqwest::Client, base: &str, id: &str) -> String {
 }
 
 pub async fn run(a: ServiceArgs) -> bool {
+    let db = match FreshDatabase::create(&a.database).await {
+        Ok(db) => db,
+        Err(e) => {
+            println!("{e}");
+            return false;
+        }
+    };
+    println!("database: {}", db.describe().await);
+    let ok = measure(&a, db.url()).await;
+    // After `measure`: the service process has been stopped.
+    db.remove().await;
+    ok
+}
+
+/// The whole bench on the database at `db`.
+async fn measure(a: &ServiceArgs, db: &str) -> bool {
     let duration = Duration::from_secs(a.seconds.max(1));
     let (sandbox_url, _sandbox) = match sandbox::spawn_local(SandboxOptions {
         queues: vec!["General".into()],
@@ -199,18 +215,7 @@ pub async fn run(a: ServiceArgs) -> bool {
             return false;
         }
     };
-    let dir = match super::tempfile_dir() {
-        Ok(d) => d,
-        Err(e) => {
-            println!("cannot create a temporary directory: {e}");
-            return false;
-        }
-    };
-    let db = a
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}", dir.join("flowsmith.db").display()));
-    let svc = match spawn_service(&db, &sandbox_url, a.log.as_deref()) {
+    let svc = match spawn_service(db, &sandbox_url, a.log.as_deref()) {
         Ok(s) => s,
         Err(e) => {
             println!("{e}");
@@ -405,6 +410,5 @@ pub async fn run(a: ServiceArgs) -> bool {
         svc.log_lines.load(Ordering::Relaxed)
     );
     drop(svc);
-    let _ = std::fs::remove_dir_all(&dir);
     ok
 }
