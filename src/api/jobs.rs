@@ -615,3 +615,35 @@ async fn retry_job(
     control::retry(&state.store, &state.signals, &p.id).await?;
     Ok((StatusCode::ACCEPTED, Json(load_view(&state, &p.id).await?)).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_view_cache_answers_a_version_or_a_later_one_and_never_goes_back() {
+        let cache = JobViewCache::default();
+        assert!(cache.get("j", 1).is_none());
+        cache.put("j", 5, "five".into());
+        assert_eq!(cache.get("j", 5).unwrap(), "five");
+        // A poll that read version 3 may be answered with the newer view.
+        assert_eq!(cache.get("j", 3).unwrap(), "five");
+        assert!(cache.get("j", 6).is_none());
+        // A slower rendering of an older version does not replace a newer one.
+        cache.put("j", 4, "four".into());
+        assert_eq!(cache.get("j", 5).unwrap(), "five");
+        cache.put("j", 6, "six".into());
+        assert_eq!(cache.get("j", 6).unwrap(), "six");
+        assert!(cache.get("k", 1).is_none());
+    }
+
+    #[test]
+    fn one_job_has_one_render_lock() {
+        let cache = JobViewCache::default();
+        let a = cache.render_lock("j");
+        assert!(Arc::ptr_eq(&a, &cache.render_lock("j")));
+        assert!(!Arc::ptr_eq(&a, &cache.render_lock("k")));
+        let _held = a.try_lock().unwrap();
+        assert!(cache.render_lock("j").try_lock().is_err());
+    }
+}
