@@ -230,7 +230,7 @@ async fn measure(a: &ServiceArgs, db: &str) -> bool {
         a.log.as_deref().unwrap_or("(service default: info)"),
         a.job_ms
     );
-    println!("database: {}", crate::store::redacted(&db));
+    println!("database: {}", crate::store::redacted(db));
     let (hwm, rss) = memory_mb(pid);
     println!("memory at start: peak {hwm:.1} MB, resident {rss:.1} MB");
     let http = reqwest::Client::builder()
