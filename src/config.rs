@@ -104,6 +104,9 @@ pub struct Limits {
     /// Longest the CPU work of one request (reading and validating a document, running a
     /// simulation) may take, in milliseconds.
     pub request_work_ms: u64,
+    /// Most `/v1` requests handled at once; one more is answered 503 with `Retry-After` at
+    /// once, instead of waiting in memory (for a database connection, say) without bound.
+    pub max_requests_in_flight: usize,
 }
 
 /// Largest accepted `max_document_depth`.
@@ -118,6 +121,7 @@ impl Default for Limits {
             max_transcript_bytes: 1024 * 1024,
             max_value_bytes: 64 * 1024,
             request_work_ms: 10_000,
+            max_requests_in_flight: 512,
         }
     }
 }
@@ -136,6 +140,7 @@ impl Limits {
             ("max_transcript_bytes", self.max_transcript_bytes as u64),
             ("max_value_bytes", self.max_value_bytes as u64),
             ("request_work_ms", self.request_work_ms),
+            ("max_requests_in_flight", self.max_requests_in_flight as u64),
         ];
         match positive.iter().find(|(_, v)| *v == 0) {
             Some((name, _)) => Err(format!("{name} must be positive")),
@@ -472,6 +477,10 @@ impl Settings {
                 &mut limits.max_transcript_bytes,
             ),
             ("FLOWSMITH_MAX_VALUE_BYTES", &mut limits.max_value_bytes),
+            (
+                "FLOWSMITH_MAX_REQUESTS_IN_FLIGHT",
+                &mut limits.max_requests_in_flight,
+            ),
         ] {
             if let Some(v) = env(name) {
                 *slot = parse(name, &v)?;

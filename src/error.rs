@@ -81,6 +81,12 @@ pub enum ApiError {
         fault: StorageFault,
         source: sqlx::Error,
     },
+    /// 503 with `Retry-After: 1`: `max_requests_in_flight` requests are being handled.
+    #[error(
+        "the service is handling {limit} requests ([limits] max_requests_in_flight); retry in {} s",
+        OVERLOAD_RETRY_AFTER.as_secs()
+    )]
+    Overloaded { limit: usize },
     /// 500, logged and answered opaquely.
     #[error("database error")]
     Database(sqlx::Error),
@@ -91,6 +97,9 @@ pub enum ApiError {
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+/// `Retry-After` of a shed request: the backlog that made it is gone within a second or so.
+pub const OVERLOAD_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
@@ -107,7 +116,9 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
-            ApiError::Unavailable(_) | ApiError::Storage { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Storage { .. } | ApiError::Overloaded { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Database(_) | ApiError::Corrupt(_) | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -129,6 +140,7 @@ impl ApiError {
             ApiError::NotAcceptable(_) => "not-acceptable",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Storage { .. } => "storage-unavailable",
+            ApiError::Overloaded { .. } => "overloaded",
             ApiError::Database(_) | ApiError::Corrupt(_) | ApiError::Internal(_) => "internal",
         }
     }
@@ -143,8 +155,10 @@ impl ApiError {
     pub fn to_problem(&self) -> Problem {
         let status = self.status();
         let detail = if status.is_server_error()
-            && !matches!(self, ApiError::Unavailable(_) | ApiError::Storage { .. })
-        {
+            && !matches!(
+                self,
+                ApiError::Unavailable(_) | ApiError::Storage { .. } | ApiError::Overloaded { .. }
+            ) {
             // Internals stay in the log; the client gets an opaque message.
             "the service failed to handle the request; see the service log".to_owned()
         } else {
@@ -174,6 +188,9 @@ impl IntoResponse for ApiError {
             ApiError::Storage { fault, source } => {
                 tracing::warn!(fault = fault.as_str(), error = %source, "write refused by the database");
             }
+            // Shedding is the service working as configured; the 503 is already in the
+            // request's log line and metrics, and an error line each would flood the log.
+            ApiError::Overloaded { .. } => {}
             _ if status.is_server_error() => {
                 tracing::error!(error = %self, cause = ?self, "request failed");
             }
@@ -186,11 +203,14 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Bearer realm=\"flowsmith\""),
             );
         }
-        if matches!(self, ApiError::Storage { .. }) {
-            resp.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(RETRY_AFTER.as_secs()),
-            );
+        let retry_after = match self {
+            ApiError::Storage { .. } => Some(RETRY_AFTER),
+            ApiError::Overloaded { .. } => Some(OVERLOAD_RETRY_AFTER),
+            _ => None,
+        };
+        if let Some(after) = retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(after.as_secs()));
         }
         resp
     }

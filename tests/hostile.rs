@@ -723,3 +723,50 @@ mod large_inputs {
         }
     }
 }
+
+/// Past `max_requests_in_flight` a `/v1` request is refused at once (503 with
+/// `Retry-After`) instead of waiting in memory; `/healthz` is not limited; a request that
+/// ends gives its place back.
+#[tokio::test]
+async fn requests_past_the_in_flight_limit_are_refused_at_once() {
+    let mut h = start(&[], &[("FLOWSMITH_MAX_REQUESTS_IN_FLIGHT", "1")]);
+    // A request whose body has not all come holds the one place while its handler waits.
+    let mut held = TcpStream::connect(&h.svc.addr).unwrap();
+    held.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    held.write_all(
+        b"POST /v1/templates HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{",
+    )
+    .unwrap();
+    // Until the service has taken that request, others still pass: wait for the refusal.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let shed = loop {
+        let a = h.send(h.client.get(h.svc.url("/v1/templates"))).await;
+        if a.status == 503 {
+            break a;
+        }
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert!(Instant::now() < deadline, "never refused");
+    };
+    assert_eq!(shed.body["type"], "/problems/overloaded", "{}", shed.body);
+    let detail = shed.body["detail"].as_str().unwrap();
+    assert!(detail.contains("max_requests_in_flight"), "{detail}");
+    let r = h
+        .client
+        .get(h.svc.url("/v1/templates"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["retry-after"], "1");
+    h.check_alive("in-flight limit (held)").await;
+
+    // The held request ends (its body was `{}`: not a template) and frees its place.
+    held.write_all(b"}").unwrap();
+    let mut buf = [0u8; 512];
+    let n = held.read(&mut buf).unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]);
+    assert!(head.starts_with("HTTP/1.1 4"), "{head}");
+    let a = h.send(h.client.get(h.svc.url("/v1/templates"))).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+}

@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
@@ -422,6 +423,14 @@ async fn get_job(
     if let Some(body) = state.job_views.get(&p.id, version) {
         return Ok(json_bytes(body));
     }
+    // One rendering per job at a time: when the job changes under many polls at once, the
+    // others wait for it and take its body, instead of each reading every step and
+    // rendering the same view (work that grew with the backlog and kept it growing).
+    let render = state.job_views.render_lock(&p.id);
+    let _rendering = render.lock().await;
+    if let Some(body) = state.job_views.get(&p.id, version) {
+        return Ok(json_bytes(body));
+    }
     let view = load_view(&state, &p.id).await?;
     let body = axum::body::Bytes::from(serde_json::to_vec(&view).unwrap_or_default());
     state.job_views.put(&p.id, version, body.clone());
@@ -442,7 +451,14 @@ fn json_bytes(body: axum::body::Bytes) -> Response {
 /// Rendered `GET /v1/jobs/{id}` bodies by job id and version (the last event's number).
 #[derive(Default)]
 pub struct JobViewCache {
-    entries: std::sync::Mutex<std::collections::HashMap<String, (i64, axum::body::Bytes)>>,
+    entries: std::sync::Mutex<std::collections::HashMap<String, CachedView>>,
+}
+
+#[derive(Default)]
+struct CachedView {
+    body: Option<(i64, axum::body::Bytes)>,
+    /// Held while the job's view is rendered.
+    render: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl JobViewCache {
@@ -450,12 +466,28 @@ impl JobViewCache {
     /// come back at once).
     const CAPACITY: usize = 256;
 
+    /// The cached body if it is of `version` or later (versions only grow: a later body is
+    /// as fresh as the request asked for).
     fn get(&self, id: &str, version: i64) -> Option<axum::body::Bytes> {
         let entries = self.entries.lock().ok()?;
         entries
             .get(id)
-            .filter(|(v, _)| *v == version)
+            .and_then(|e| e.body.as_ref())
+            .filter(|(v, _)| *v >= version)
             .map(|(_, b)| b.clone())
+    }
+
+    fn render_lock(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        match self.entries.lock() {
+            Ok(mut entries) => {
+                if entries.len() >= Self::CAPACITY && !entries.contains_key(id) {
+                    entries.clear();
+                }
+                entries.entry(id.to_owned()).or_default().render.clone()
+            }
+            // A poisoned map only costs the single rendering.
+            Err(_) => Arc::default(),
+        }
     }
 
     fn put(&self, id: &str, version: i64, body: axum::body::Bytes) {
@@ -463,7 +495,10 @@ impl JobViewCache {
             if entries.len() >= Self::CAPACITY && !entries.contains_key(id) {
                 entries.clear();
             }
-            entries.insert(id.to_owned(), (version, body));
+            let e = entries.entry(id.to_owned()).or_default();
+            if e.body.as_ref().is_none_or(|(v, _)| *v <= version) {
+                e.body = Some((version, body));
+            }
         }
     }
 }
@@ -579,4 +614,36 @@ async fn retry_job(
 ) -> ApiResult<Response> {
     control::retry(&state.store, &state.signals, &p.id).await?;
     Ok((StatusCode::ACCEPTED, Json(load_view(&state, &p.id).await?)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_view_cache_answers_a_version_or_a_later_one_and_never_goes_back() {
+        let cache = JobViewCache::default();
+        assert!(cache.get("j", 1).is_none());
+        cache.put("j", 5, "five".into());
+        assert_eq!(cache.get("j", 5).unwrap(), "five");
+        // A poll that read version 3 may be answered with the newer view.
+        assert_eq!(cache.get("j", 3).unwrap(), "five");
+        assert!(cache.get("j", 6).is_none());
+        // A slower rendering of an older version does not replace a newer one.
+        cache.put("j", 4, "four".into());
+        assert_eq!(cache.get("j", 5).unwrap(), "five");
+        cache.put("j", 6, "six".into());
+        assert_eq!(cache.get("j", 6).unwrap(), "six");
+        assert!(cache.get("k", 1).is_none());
+    }
+
+    #[test]
+    fn one_job_has_one_render_lock() {
+        let cache = JobViewCache::default();
+        let a = cache.render_lock("j");
+        assert!(Arc::ptr_eq(&a, &cache.render_lock("j")));
+        assert!(!Arc::ptr_eq(&a, &cache.render_lock("k")));
+        let _held = a.try_lock().unwrap();
+        assert!(cache.render_lock("j").try_lock().is_err());
+    }
 }

@@ -133,6 +133,11 @@ impl CommonResponses {
                 "InternalError",
                 "the service failed; details are in its log",
             ),
+            (
+                "503",
+                "Overloaded",
+                "`/v1` only: the service is handling `max_requests_in_flight` requests; retry after `Retry-After` seconds",
+            ),
         ];
         let components = spec.components.get_or_insert_with(Default::default);
         for (_, name, description) in common {
@@ -151,7 +156,8 @@ impl CommonResponses {
                 ),
             );
         }
-        for item in spec.paths.paths.values_mut() {
+        for (path, item) in spec.paths.paths.iter_mut() {
+            let v1 = path.starts_with("/v1/");
             let ops = [
                 &mut item.get,
                 &mut item.put,
@@ -161,6 +167,9 @@ impl CommonResponses {
             ];
             for op in ops.into_iter().flatten() {
                 for (status, name, _) in common {
+                    if status == "503" && !v1 {
+                        continue;
+                    }
                     op.responses
                         .responses
                         .entry(status.to_owned())
@@ -269,7 +278,23 @@ pub fn app_with_clients(
     // Installs the process-wide recorder on first use.
     crate::metrics::handle();
     let request_id = HeaderName::from_static(crate::telemetry::REQUEST_ID_HEADER);
-    let v1 = v1.route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    let in_flight = settings.limits.max_requests_in_flight;
+    let v1 =
+        v1.route_layer(middleware::from_fn_with_state(state.clone(), require_token))
+            // Past `max_requests_in_flight` a request is refused at once: queued, it would wait
+            // in memory for a database connection (up to the pool's 30 s), and an open-loop
+            // client keeps sending, so the backlog (and the process) grows without bound while
+            // the worker's own queries wait behind it. One semaphore for every route.
+            .layer(
+                tower::ServiceBuilder::new()
+                    .layer(axum::error_handling::HandleErrorLayer::new(
+                        move |_: tower::BoxError| async move {
+                            ApiError::Overloaded { limit: in_flight }
+                        },
+                    ))
+                    .load_shed()
+                    .layer(tower::limit::GlobalConcurrencyLimitLayer::new(in_flight)),
+            );
     Router::new()
         .merge(v1)
         .merge(open)
