@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 use crate::app::{Application, shutdown_signal};
 use crate::config::{LogFormat, Overrides, Settings};
+use crate::telemetry::LogGuard;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -125,8 +126,8 @@ pub struct SandboxArgs {
     pub log_format: LogFormat,
 }
 
-async fn sandbox(args: SandboxArgs) -> ExitCode {
-    let _log = crate::telemetry::init(args.log_format);
+async fn sandbox(args: SandboxArgs, log: &mut Option<LogGuard>) -> ExitCode {
+    *log = Some(crate::telemetry::init(args.log_format));
     match crate::sandbox::run_command(args.command, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -145,12 +146,19 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    rt.block_on(run(cli))
+    // The log writer outlives the runtime: tasks still running when the command returns
+    // (database connections closing, a PostgreSQL listener) log while the runtime drops them,
+    // and a writer already gone would print "Unable to write an event" instead of the line.
+    let mut log = None;
+    let code = rt.block_on(run(cli, &mut log));
+    drop(rt);
+    drop(log);
+    code
 }
 
-async fn run(cli: Cli) -> ExitCode {
+async fn run(cli: Cli, log: &mut Option<LogGuard>) -> ExitCode {
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(args, log).await,
         Command::Openapi { out } => {
             let yaml = crate::api::openapi_yaml();
             match out {
@@ -171,12 +179,12 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Validate { files } => offline(|out| crate::offline::validate_files(&files, out)),
         Command::Compile(args) => offline(|out| crate::offline::compile_files(&args, out)),
         Command::Simulate(args) => offline(|out| crate::offline::simulate_files(&args, out)),
-        Command::Sandbox(args) => sandbox(args).await,
+        Command::Sandbox(args) => sandbox(args, log).await,
         Command::Bench(args) => crate::bench::run(args).await,
     }
 }
 
-async fn serve(args: ServeArgs) -> ExitCode {
+async fn serve(args: ServeArgs, log: &mut Option<LogGuard>) -> ExitCode {
     let overrides = Overrides {
         config_file: args.config,
         listen: args.listen,
@@ -200,7 +208,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
             ..Default::default()
         });
     }
-    let _log = crate::telemetry::init(settings.log_format);
+    *log = Some(crate::telemetry::init(settings.log_format));
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(e) => {
