@@ -731,14 +731,21 @@ mod large_inputs {
 async fn requests_past_the_in_flight_limit_are_refused_at_once() {
     let mut h = start(&[], &[("FLOWSMITH_MAX_REQUESTS_IN_FLIGHT", "1")]);
     // A request whose body has not all come holds the one place while its handler waits.
-    let mut held = TcpStream::connect(&h.svc.addr).unwrap();
-    held.set_read_timeout(Some(Duration::from_secs(10)))
+    let hold = || {
+        let mut held = TcpStream::connect(&h.svc.addr).unwrap();
+        held.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        held.write_all(
+            b"POST /v1/templates HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{",
+        )
         .unwrap();
-    held.write_all(
-        b"POST /v1/templates HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{",
-    )
-    .unwrap();
+        held
+    };
+    let mut held = hold();
     // Until the service has taken that request, others still pass: wait for the refusal.
+    // The held request competes with them for the one place: if it came while one of them
+    // held it, the held request itself was refused (an answer is waiting on its socket),
+    // and a new one is sent.
     let deadline = Instant::now() + Duration::from_secs(10);
     let shed = loop {
         let a = h.send(h.client.get(h.svc.url("/v1/templates"))).await;
@@ -746,6 +753,12 @@ async fn requests_past_the_in_flight_limit_are_refused_at_once() {
             break a;
         }
         assert_eq!(a.status, 200, "{}", a.body);
+        held.set_nonblocking(true).unwrap();
+        let answered = held.peek(&mut [0u8; 1]).is_ok();
+        held.set_nonblocking(false).unwrap();
+        if answered {
+            held = hold();
+        }
         assert!(Instant::now() < deadline, "never refused");
     };
     assert_eq!(shed.body["type"], "/problems/overloaded", "{}", shed.body);

@@ -534,8 +534,11 @@ async fn job_events(
         last: i64,
         buffer: VecDeque<crate::store::EventRow>,
         rx: tokio::sync::watch::Receiver<u64>,
+        /// Shutdown: the last events stored are being sent, then the stream ends.
+        draining: bool,
     }
     let follow = Follow {
+        draining: false,
         rx: state.signals.subscribe(),
         state,
         id: p.id,
@@ -544,11 +547,6 @@ async fn job_events(
     };
     let stream = futures::stream::unfold(follow, |mut f| async move {
         loop {
-            // Shutdown ends the stream, so it does not hold the drain; the client reconnects
-            // with Last-Event-ID to the next instance.
-            if f.state.shutdown.is_cancelled() {
-                return None;
-            }
             if let Some(e) = f.buffer.pop_front() {
                 f.last = e.seq;
                 let ev = Event::default()
@@ -556,6 +554,19 @@ async fn job_events(
                     .event(e.kind)
                     .data(e.data);
                 return Some((Ok(ev), f));
+            }
+            if f.draining {
+                return None;
+            }
+            // Shutdown ends the stream, so it does not hold the drain, after sending what is
+            // stored by then (one read): the client reconnects with Last-Event-ID to the next
+            // instance.
+            if f.state.shutdown.is_cancelled() {
+                f.draining = true;
+                if let Ok(rows) = f.state.store.job_events(&f.id, f.last, 500).await {
+                    f.buffer.extend(rows);
+                }
+                continue;
             }
             f.rx.borrow_and_update();
             // Status first: if it is final, every event up to the final one is stored.
@@ -575,7 +586,7 @@ async fn job_events(
             tokio::select! {
                 _ = f.rx.changed() => {}
                 () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                () = f.state.shutdown.cancelled() => return None,
+                () = f.state.shutdown.cancelled() => {}
             }
         }
     });
