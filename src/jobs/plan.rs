@@ -169,6 +169,9 @@ pub struct RecordSource {
     pub calls: Vec<String>,
     /// The template version's document (for cascading republishes).
     pub document: Option<Value>,
+    /// When the record was last written (RFC 3339, UTC, milliseconds: compared as text, as
+    /// the worker's run-time re-check does).
+    pub updated_at: String,
     /// How the org differs from this record (`None`: in sync, or not read).
     pub drift: Option<Drift>,
     /// Who holds the flow checked out in the org, when the plan read it.
@@ -712,9 +715,10 @@ pub fn plan(
         match planned_caller(&it.inst, &it.name, &ctx) {
             Ok((compiled, step_warnings)) => {
                 let record = record_by_name(&it.name, FlowType::Inbound);
-                let module_changed = deps.iter().any(|d| changed_module(Some(*d), &steps));
+                let behind_its_modules = deps.iter().any(|d| changed_module(Some(*d), &steps))
+                    || record.is_some_and(|r| published_before_its_modules(r, records));
                 let (action, flow_id, published) =
-                    decide(record, &compiled.content_hash, module_changed);
+                    decide(record, &compiled.content_hash, behind_its_modules);
                 steps.push(PlannedStep {
                     flow_name: it.name.clone(),
                     template_name: it.src.name.clone(),
@@ -753,6 +757,14 @@ pub fn plan(
         .filter(|(_, s)| s.flow_type == FlowType::Module && s.action.changes())
         .map(|(i, s)| (s.flow_name.as_str(), i))
         .collect();
+    // A caller recorded before its module's record (its cascaded republish failed, or the
+    // module was provisioned with cascade false) is republished by any job that provisions
+    // that module, changed or not: otherwise it would stay on the old module for good.
+    let provisioned_modules: BTreeSet<&str> = steps
+        .iter()
+        .filter(|s| s.flow_type == FlowType::Module)
+        .map(|s| s.flow_name.as_str())
+        .collect();
     let in_request: BTreeSet<String> = steps.iter().map(|s| s.flow_name.clone()).collect();
     let mut cascaded: Vec<PlannedStep> = Vec::new();
     let mut not_cascaded: Vec<String> = Vec::new();
@@ -760,7 +772,13 @@ pub fn plan(
         if r.flow_type != FlowType::Inbound || in_request.contains(&r.name) {
             continue;
         }
-        if !r.calls.iter().any(|c| changed.contains_key(c.as_str())) {
+        let calls_changed = r.calls.iter().any(|c| changed.contains_key(c.as_str()));
+        let stale = r
+            .calls
+            .iter()
+            .any(|c| provisioned_modules.contains(c.as_str()))
+            && published_before_its_modules(r, records);
+        if !calls_changed && !stale {
             continue;
         }
         if !req.cascade {
@@ -1018,6 +1036,17 @@ fn decide(
             r.published_version.clone(),
         ),
     }
+}
+
+/// Whether a recorded caller was written before the current record of a module it calls:
+/// the org runs it against that module's previous version until it is published again.
+fn published_before_its_modules(caller: &RecordSource, records: &[RecordSource]) -> bool {
+    caller.flow_type == FlowType::Inbound
+        && records.iter().any(|m| {
+            m.flow_type == FlowType::Module
+                && caller.calls.contains(&m.name)
+                && m.updated_at > caller.updated_at
+        })
 }
 
 /// Finds the module a Flow node calls: in this job, in the records, or (a literal flow id)

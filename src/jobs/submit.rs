@@ -293,6 +293,7 @@ impl Submit<'_> {
                 template_version: r.record.template_version,
                 plan_hash: r.record.plan_hash,
                 published_version: r.record.published_version,
+                updated_at: r.record.updated_at,
                 drift: None,
                 locked_by: None,
             })

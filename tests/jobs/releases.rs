@@ -471,6 +471,47 @@ async fn a_locked_flow_fails_by_default_and_waits_or_unlocks_on_request() {
     assert_eq!(versions(org_flow(&org, CALLER).await.unwrap()), 3);
 }
 
+/// A caller whose cascaded republish failed still runs the old module in the org. Resending
+/// the request (its module now unchanged) publishes that caller again, and only that one.
+#[tokio::test]
+async fn a_caller_left_behind_by_a_failed_cascade_is_republished_by_the_next_job() {
+    // Arrange: flow A is checked out while the module changes, so its republish fails.
+    let (org, _dir, app, seed) = setup().await;
+    let person = Person::login(&org).await;
+    let a_id = step(&seed, CALLER)["flow_id"].as_str().unwrap().to_owned();
+    person.action("checkout", &a_id).await;
+    change_module(&app, "Version two.").await;
+    let request = json!({"target": TARGET, "flows": [{"template": MODULE}]});
+    let failed = run(&app, request.clone()).await;
+    assert_eq!(failed["status"], "failed", "{failed:#}");
+    assert_eq!(step(&failed, CALLER)["state"], "failed");
+    assert_eq!(step(&failed, INBOUND_B)["state"], "succeeded");
+    person.action("checkin", &a_id).await;
+    let versions = |f: Value| f["versions"].as_array().unwrap().len();
+    assert_eq!(versions(org_flow(&org, CALLER).await.unwrap()), 1);
+
+    // Act: the same request again.
+    let again = run(&app, request.clone()).await;
+
+    // Assert: the module is unchanged, A is republished, B (current) is not in the job.
+    assert_eq!(again["status"], "succeeded", "{again:#}");
+    let all = steps(&again);
+    let names: Vec<&str> = all
+        .iter()
+        .map(|s| s["flow_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, [MODULE, CALLER], "{again:#}");
+    assert_eq!(step(&again, MODULE)["action"], "unchanged");
+    assert_eq!(step(&again, CALLER)["action"], "republish");
+    assert_eq!(versions(org_flow(&org, CALLER).await.unwrap()), 2);
+
+    // And then there is nothing left to do.
+    let third = run(&app, request).await;
+    assert_eq!(third["status"], "succeeded", "{third:#}");
+    assert_eq!(steps(&third).len(), 1, "{third:#}");
+    assert_eq!(step(&third, MODULE)["action"], "unchanged");
+}
+
 #[tokio::test]
 async fn the_periodic_drift_check_moves_the_gauge() {
     // Arrange: a target of its own name (the gauge is process-wide), checked every second.

@@ -78,6 +78,8 @@ fn records_of(plan: &Plan) -> Vec<RecordSource> {
             template_version: s.template_version,
             plan_hash: s.plan_hash.clone(),
             published_version: Some("1.0".into()),
+            // Written in step order, as the worker writes them.
+            updated_at: format!("2026-12-03T10:00:0{i}.000Z"),
             params: s.params.clone(),
             interface: s.interface.clone(),
             calls: called_flow_names(&s.context, &BTreeMap::new()),
@@ -207,6 +209,58 @@ fn a_caller_in_the_job_with_a_changed_module_is_republished() {
             ("Inbound_Flow_B", Action::Republish),
         ]
     );
+}
+
+/// A caller whose cascaded republish failed keeps a record older than its module's: the
+/// next job that names it, or its module, publishes it again instead of calling it unchanged.
+#[test]
+fn a_caller_recorded_before_its_module_is_republished_by_the_next_job() {
+    let first = plan(&seed_request(), &seed_sources(1), &[]).unwrap();
+    let mut records = records_of(&first);
+    // The module was written again later; Inbound_Flow_B's republish failed, A's succeeded.
+    records[0].updated_at = "2026-12-03T11:00:00.000Z".into();
+    records[1].updated_at = "2026-12-03T11:00:01.000Z".into();
+
+    let again = plan(&seed_request(), &seed_sources(1), &records).unwrap();
+    assert_eq!(
+        actions(&again),
+        [
+            ("Shared_Module_Language_Select", Action::Unchanged),
+            ("Inbound_Flow_A", Action::Unchanged),
+            ("Inbound_Flow_B", Action::Republish),
+        ]
+    );
+    assert_eq!(again.steps[2].depends_on, [0]);
+
+    // The module alone, unchanged: its stale caller is cascaded, the current one is not.
+    let req = JobRequest {
+        flows: vec![flow("Shared_Module_Language_Select", None, json!({}))],
+        ..seed_request()
+    };
+    let alone = plan(&req, &[Some(src(module_doc(), 1))], &records).unwrap();
+    assert_eq!(
+        actions(&alone),
+        [
+            ("Shared_Module_Language_Select", Action::Unchanged),
+            ("Inbound_Flow_B", Action::Republish),
+        ]
+    );
+    assert_eq!(alone.steps[1].params["queue_id"], "q-2");
+
+    // Without cascade it is named in the warning instead.
+    let req = JobRequest {
+        cascade: false,
+        ..req
+    };
+    let kept = plan(&req, &[Some(src(module_doc(), 1))], &records).unwrap();
+    assert_eq!(kept.steps.len(), 1);
+    let warning = kept
+        .warnings
+        .iter()
+        .find(|w| w.code == "callers_not_republished")
+        .expect("a warning");
+    assert!(warning.message.contains("Inbound_Flow_B"), "{warning:?}");
+    assert!(!warning.message.contains("Inbound_Flow_A"), "{warning:?}");
 }
 
 #[test]
