@@ -134,24 +134,23 @@ pub fn render(entry: &Flow, modules: &BTreeMap<String, Flow>, format: DiagramFor
                 module: ModuleRef::Name(m),
                 ..
             } = &node.kind
+                && let (Some(&mi), Some(mf)) = (module_index.get(m.as_str()), modules.get(m))
             {
-                if let (Some(&mi), Some(mf)) = (module_index.get(m.as_str()), modules.get(m)) {
-                    push(
-                        &mut edges,
-                        ids[mi].get(mf.start.as_str()).cloned(),
-                        "calls".into(),
-                        Style::Solid,
-                    );
-                    if let Some(back) = node.next.as_deref().and_then(id_of) {
-                        for end in mf.nodes.values() {
-                            if matches!(end.kind, NodeKind::End { .. }) {
-                                edges.push(Edge {
-                                    from: ids[mi][end.id.as_str()].clone(),
-                                    to: back.clone(),
-                                    label: "returns".into(),
-                                    style: Style::Dashed,
-                                });
-                            }
+                push(
+                    &mut edges,
+                    ids[mi].get(mf.start.as_str()).cloned(),
+                    "calls".into(),
+                    Style::Solid,
+                );
+                if let Some(back) = node.next.as_deref().and_then(id_of) {
+                    for end in mf.nodes.values() {
+                        if matches!(end.kind, NodeKind::End { .. }) {
+                            edges.push(Edge {
+                                from: ids[mi][end.id.as_str()].clone(),
+                                to: back.clone(),
+                                label: "returns".into(),
+                                style: Style::Dashed,
+                            });
                         }
                     }
                 }

@@ -1068,7 +1068,7 @@ impl<'a> Machine<'_, 'a> {
             }
             // The clock is read every 1024 steps: a step's own work is bounded by the value
             // limit, so the deadline is kept to within a few milliseconds.
-            if steps % 1024 == 0
+            if steps.is_multiple_of(1024)
                 && let Some(deadline) = self.limits.deadline
                 && std::time::Instant::now() >= deadline
             {

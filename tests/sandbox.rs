@@ -1285,10 +1285,10 @@ fn queue_names(v: &serde_yaml_ng::Value, out: &mut Vec<String>) {
     match v {
         Y::Mapping(m) => {
             for (k, v) in m {
-                if k.as_str() == Some("targetQueue") {
-                    if let Some(n) = v.get("lit").and_then(|l| l.get("name")).and_then(Y::as_str) {
-                        out.push(n.to_owned());
-                    }
+                if k.as_str() == Some("targetQueue")
+                    && let Some(n) = v.get("lit").and_then(|l| l.get("name")).and_then(Y::as_str)
+                {
+                    out.push(n.to_owned());
                 }
                 queue_names(v, out);
             }

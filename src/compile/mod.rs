@@ -1022,18 +1022,18 @@ impl<'a> Compiler<'a> {
     }
 
     fn ignored_on_error(&mut self, n: &Node, action: &str) {
-        if let Some(e) = &n.on_error {
-            if n.next.as_deref() != Some(e.as_str()) {
-                self.warn(
-                    "on_error_not_compiled",
-                    &n.id,
-                    "onError",
-                    format!(
-                        "Archy's {action} has no failure path: onError → {e:?} is not compiled; \
+        if let Some(e) = &n.on_error
+            && n.next.as_deref() != Some(e.as_str())
+        {
+            self.warn(
+                "on_error_not_compiled",
+                &n.id,
+                "onError",
+                format!(
+                    "Archy's {action} has no failure path: onError → {e:?} is not compiled; \
                          in Genesys the flow's error handling applies"
-                    ),
-                );
-            }
+                ),
+            );
         }
     }
 

@@ -229,10 +229,10 @@ fn unresolved_queue_and_module_warn() {
 #[test]
 fn module_id_must_be_resolved() {
     let mut c = seed_caller();
-    if let Some(n) = c.nodes.get_mut("CallShared") {
-        if let NodeKind::CallModule { module, .. } = &mut n.kind {
-            *module = ModuleRef::Id("abc".into());
-        }
+    if let Some(n) = c.nodes.get_mut("CallShared")
+        && let NodeKind::CallModule { module, .. } = &mut n.kind
+    {
+        *module = ModuleRef::Id("abc".into());
     }
     let (empty, noq) = (BTreeMap::new(), BTreeMap::new());
     let mut ctx = CompileContext {

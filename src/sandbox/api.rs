@@ -406,12 +406,12 @@ async fn flow_put(
         locked_by_other(f, &client)?;
         (f.id, f.flow_type.clone())
     };
-    if let Some(t) = v["type"].as_str() {
-        if check_type(t)? != flow_type {
-            return Err(ApiError::bad_request(
-                "The type of a flow cannot be changed",
-            ));
-        }
+    if let Some(t) = v["type"].as_str()
+        && check_type(t)? != flow_type
+    {
+        return Err(ApiError::bad_request(
+            "The type of a flow cannot be changed",
+        ));
     }
     if let Some(name) = v["name"].as_str() {
         if name.trim().is_empty() {
@@ -779,12 +779,12 @@ fn publish_checked(
     }
     errors.extend(st.org.refusals(name, &a.objects));
     let existing = st.find_flow(name, a.flow_type).map(|f| f.id);
-    if let Some(f) = existing.and_then(|id| st.flows.get(&id)) {
-        if let Some(other) = f.locked_by.as_ref().filter(|c| *c != client) {
-            errors.push(format!(
-                "Error: Flow '{name}' is locked by client '{other}' and cannot be published"
-            ));
-        }
+    if let Some(f) = existing.and_then(|id| st.flows.get(&id))
+        && let Some(other) = f.locked_by.as_ref().filter(|c| *c != client)
+    {
+        errors.push(format!(
+            "Error: Flow '{name}' is locked by client '{other}' and cannot be published"
+        ));
     }
     if !errors.is_empty() {
         return Err(errors);

@@ -534,34 +534,32 @@ pub fn analyze(yaml: &str) -> Result<Analysis, Vec<String>> {
             unknown.len() - MAX_UNKNOWN_KEY_MESSAGES
         ));
     }
-    if !one_sequence {
-        if let Some(Value::Sequence(tasks)) = get(root, "tasks") {
-            for (i, t) in tasks.iter().enumerate() {
-                let task = match t {
-                    Value::Mapping(m) => get(m, "task"),
-                    _ => None,
-                };
-                let Some(Value::Mapping(task)) = task else {
-                    errors.push(format!(
-                        "Error: Flow '{name}': /{root_key}/tasks/{i} is not a task"
-                    ));
-                    continue;
-                };
-                let task_name = get(task, "name").and_then(as_str).unwrap_or_default();
-                let last = match get(task, "actions") {
-                    Some(Value::Sequence(a)) => a.last().and_then(action_type),
-                    _ => None,
-                };
-                if !last
-                    .as_deref()
-                    .is_some_and(|l| CLOSING_ACTIONS.contains(&l))
-                {
-                    errors.push(format!(
+    if !one_sequence && let Some(Value::Sequence(tasks)) = get(root, "tasks") {
+        for (i, t) in tasks.iter().enumerate() {
+            let task = match t {
+                Value::Mapping(m) => get(m, "task"),
+                _ => None,
+            };
+            let Some(Value::Mapping(task)) = task else {
+                errors.push(format!(
+                    "Error: Flow '{name}': /{root_key}/tasks/{i} is not a task"
+                ));
+                continue;
+            };
+            let task_name = get(task, "name").and_then(as_str).unwrap_or_default();
+            let last = match get(task, "actions") {
+                Some(Value::Sequence(a)) => a.last().and_then(action_type),
+                _ => None,
+            };
+            if !last
+                .as_deref()
+                .is_some_and(|l| CLOSING_ACTIONS.contains(&l))
+            {
+                errors.push(format!(
                         "Error: Flow '{name}': task '{task_name}' (at /{root_key}/tasks/{i}/task) must end with a closing action ({}); its last action is {}",
                         CLOSING_ACTIONS.join(", "),
                         last.map_or("missing".to_owned(), |l| format!("'{l}'"))
                     ));
-                }
             }
         }
     }
@@ -777,10 +775,10 @@ impl<'a> Walk<'a> {
             let len = at.len();
             at.push('/');
             at.push_str(&escape(&k));
-            if k.ends_with("Ref") {
-                if let Some(r) = as_str(v) {
-                    self.reference(&k, &r, at, place);
-                }
+            if k.ends_with("Ref")
+                && let Some(r) = as_str(v)
+            {
+                self.reference(&k, &r, at, place);
             }
             // Strings that may hold an expression (not spoken text, names or descriptions).
             let text = match v {
@@ -800,31 +798,31 @@ impl<'a> Walk<'a> {
                     });
                 }
             }
-            if k == SCHEDULE_GROUP_KEY {
-                if let Some(g) = queue_literal(v) {
-                    self.objects.push(NamedObject {
-                        object: OrgObject::ScheduleGroup(g),
-                        action: owner.clone(),
-                        at: at.clone(),
-                    });
-                }
+            if k == SCHEDULE_GROUP_KEY
+                && let Some(g) = queue_literal(v)
+            {
+                self.objects.push(NamedObject {
+                    object: OrgObject::ScheduleGroup(g),
+                    action: owner.clone(),
+                    at: at.clone(),
+                });
             }
-            if k == "exp" {
-                if let Some(e) = as_str(v) {
-                    for f in called_functions(&e) {
-                        if !known_function(&f) {
-                            let name = self.name;
-                            self.errors.push(format!(
-                                "Error: Flow '{name}': unknown function '{f}' in the expression at {at}"
-                            ));
-                        }
+            if k == "exp"
+                && let Some(e) = as_str(v)
+            {
+                for f in called_functions(&e) {
+                    if !known_function(&f) {
+                        let name = self.name;
+                        self.errors.push(format!(
+                            "Error: Flow '{name}': unknown function '{f}' in the expression at {at}"
+                        ));
                     }
                 }
             }
-            if k == QUEUE_KEY {
-                if let Some(q) = queue_literal(v) {
-                    self.queues.push((q, owner.clone()));
-                }
+            if k == QUEUE_KEY
+                && let Some(q) = queue_literal(v)
+            {
+                self.queues.push((q, owner.clone()));
             }
             match v {
                 Value::Sequence(items) if k == "actions" || k == "startUpTaskActions" => {

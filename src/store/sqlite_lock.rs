@@ -61,12 +61,7 @@ impl SqliteFileLock {
             .write(true)
             .open(&lock)
             .map_err(io)?;
-        // `File::try_lock` is Rust 1.89; `rust-version` still says 1.85 although the code base
-        // needs newer already (let chains, 1.88), and raising it turns on lints for the whole
-        // code base, which is a change of its own.
-        #[allow(clippy::incompatible_msrv)]
-        let locked = file.try_lock();
-        match locked {
+        match file.try_lock() {
             Ok(()) => Ok(SqliteFileLock {
                 _file: file,
                 path: lock,

@@ -1401,21 +1401,20 @@ impl Validator<'_> {
             keep_exits,
             uncompiled_on_error(&ty),
             exits.on_error.as_ref(),
-        ) {
-            if exits.next.as_ref().map(|(n, _)| n) != Some(e) {
-                self.findings.push(
-                    Finding::warning(
-                        "on_error_not_compiled",
-                        eat.clone(),
-                        format!(
-                            "Archy's {action} has no failure path: onError → '{e}' is not \
+        ) && exits.next.as_ref().map(|(n, _)| n) != Some(e)
+        {
+            self.findings.push(
+                Finding::warning(
+                    "on_error_not_compiled",
+                    eat.clone(),
+                    format!(
+                        "Archy's {action} has no failure path: onError → '{e}' is not \
                              compiled; in Genesys an error here goes to the flow's error \
                              handling (a disconnect), and the simulator does the same"
-                        ),
-                    )
-                    .with_hint("remove onError, or check the failing value first with an If"),
-                );
-            }
+                    ),
+                )
+                .with_hint("remove onError, or check the failing value first with an If"),
+            );
         }
         let mut exits = exits;
         if ty == "Menu"
