@@ -9,18 +9,20 @@
 //!   lease, the job succeeds with one flow per name, and event streams opened on replicas
 //!   that stay up follow it to the end.
 
+#[path = "common/crash_job.rs"]
+mod crash_job;
 #[path = "common/db.rs"]
 mod db;
 #[path = "common/service.rs"]
 mod service;
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::Client;
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use crash_job::{CrashOrg, get_json};
 use service::{Service, serve_url};
 
 /// Runs `cmd` to its end (at most `limit`), returning its exit status and stderr.
@@ -227,17 +229,8 @@ async fn database_notifications_wake_a_replicas_followers_and_worker_also_after_
     pool.close().await;
 }
 
-const MODULE: &str = "Shared_Module_Language_Select";
-const CALLER: &str = "Inbound_Flow_A";
 const CALLERS: usize = 40;
 const KILLS: usize = 4;
-
-fn fixture(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name);
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 /// One replica: `flowsmith serve` on the shared database, provisioning into the sandbox
 /// at `org`, with a 1 s lease (a killed replica's job is taken over quickly), JSON logs
@@ -281,12 +274,6 @@ async fn claimant(replicas: &[Service], id: &str, attempt: i64) -> usize {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-async fn get_json(http: &Client, url: &str) -> Value {
-    let r = http.get(url).send().await.unwrap();
-    assert!(r.status().is_success(), "{url}: {}", r.status());
-    r.json().await.unwrap()
 }
 
 /// Polls the job on `svc` until `done` holds (at most `limit`).
@@ -355,49 +342,13 @@ async fn two_replicas_finish_a_job_whose_runner_is_sigkilled_again_and_again() {
     };
     // Arrange: one sandbox org, one database, two replicas.
     let started = Instant::now();
-    let (org, _sandbox) = flowsmith::sandbox::spawn_local(flowsmith::sandbox::SandboxOptions {
-        queues: vec!["General".into()],
-        job_duration_ms: 300,
-        latency_ms: 5,
-        rate_limit: 100_000,
-        ..Default::default()
-    })
-    .await
-    .expect("sandbox starts");
-    let http = Client::new();
-    let general = get_json(&http, &format!("{org}/sandbox/queues")).await[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let crash_org = CrashOrg::start().await;
+    let (org, http) = (crash_org.base.clone(), crash_org.http.clone());
     let mut replicas = vec![replica(&url, &org), replica(&url, &org)];
     // Templates stored on one replica, the job submitted on the other.
-    for doc in ["seed_shared_module.json", "seed_inbound_flow.json"] {
-        let r = http
-            .post(replicas[0].url("/v1/templates"))
-            .json(&fixture(doc))
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "{:?}", r.text().await);
-    }
-    let callers: Vec<String> = (1..=CALLERS).map(|i| format!("Caller_{i:02}")).collect();
-    let mut flows = vec![json!({"template": MODULE})];
-    flows.extend(
-        callers
-            .iter()
-            .map(|name| json!({"template": CALLER, "name": name, "params": {"queue_id": general}})),
-    );
-    let r = http
-        .post(replicas[1].url("/v1/jobs"))
-        .json(&json!({"target": "default", "flows": flows}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 202, "{:?}", r.text().await);
-    let id = r.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (id, expected) = crash_org
+        .submit(&replicas[0].url(""), &replicas[1].url(""), CALLERS)
+        .await;
 
     // Act: each round, find the replica running the current attempt (from its log), open an
     // event stream on the other, let one to four steps end, SIGKILL the runner, wait for the
@@ -489,40 +440,8 @@ async fn two_replicas_finish_a_job_whose_runner_is_sigkilled_again_and_again() {
     assert_eq!(job["status"], "succeeded", "{job:#}");
     assert!(job["attempt"].as_i64().unwrap() > KILLS as i64, "{job:#}");
     // One flow per name in the org, and flow records that match it (read on both replicas).
-    let in_org = get_json(&http, &format!("{org}/sandbox/flows")).await["flows"]
-        .as_array()
-        .unwrap()
-        .clone();
-    let mut seen = BTreeSet::new();
-    for f in &in_org {
-        assert!(
-            seen.insert((f["name"].to_string(), f["type"].to_string())),
-            "duplicate flow {f:#}"
-        );
-    }
-    let mut expected: BTreeSet<String> = callers.iter().cloned().collect();
-    expected.insert(MODULE.to_owned());
-    let names: BTreeSet<String> = in_org
-        .iter()
-        .map(|f| f["name"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(names, expected);
-    let org_by_name: BTreeMap<&str, &Value> = in_org
-        .iter()
-        .map(|f| (f["name"].as_str().unwrap(), f))
-        .collect();
-    for svc in &replicas {
-        let records = get_json(&http, &svc.url("/v1/flows?target=default&page_size=100")).await;
-        let records = records["items"].as_array().unwrap();
-        assert_eq!(records.len(), expected.len(), "{records:#?}");
-        for r in records {
-            let f = org_by_name[r["name"].as_str().unwrap()];
-            let latest = f["versions"].as_array().unwrap().last().unwrap()["id"].clone();
-            assert_eq!(f["publishedVersion"], latest, "{f:#}");
-            assert_eq!(r["flow_id"], f["id"], "{r:#}");
-            assert_eq!(r["published_version"], latest, "{r:#}");
-        }
-    }
+    let on_both: Vec<String> = replicas.iter().map(|r| r.url("")).collect();
+    crash_org.assert_provisioned_once(&expected, &on_both).await;
     for s in job["steps"].as_array().unwrap() {
         assert_eq!(s["state"], "succeeded", "{s:#}");
     }
@@ -565,8 +484,7 @@ async fn two_replicas_finish_a_job_whose_runner_is_sigkilled_again_and_again() {
         "{KILLS} kills, attempt {}, {} events, {} Architect jobs registered for {} flows, {:.1?} in all",
         job["attempt"],
         final_seq,
-        get_json(&http, &format!("{org}/sandbox/counters")).await["endpoints"]["POST /api/v2/flows/jobs"]
-            ["total"],
+        crash_org.jobs_registered().await,
         expected.len(),
         started.elapsed()
     );

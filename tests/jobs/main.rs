@@ -3,6 +3,8 @@
 
 mod concurrent;
 mod crash;
+#[path = "../common/crash_job.rs"]
+mod crash_job;
 #[path = "../common/db.rs"]
 mod db;
 mod faults;
