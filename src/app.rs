@@ -121,7 +121,11 @@ impl Application {
         for t in &settings.targets {
             t.replica_rate(settings.replicas)?;
         }
-        let store = Store::open(&settings.database_url).await?;
+        let store = Store::open_waiting(
+            &settings.database_url,
+            Duration::from_secs(settings.database_start_wait_secs),
+        )
+        .await?;
         let listener =
             TcpListener::bind(settings.listen)
                 .await

@@ -57,6 +57,9 @@ pub struct Settings {
     /// Seconds between periodic drift checks of every target (the
     /// `flowsmith_drifted_flows` gauge); 0, the default, turns them off.
     pub drift_check_interval_secs: u64,
+    /// How long start-up waits for a PostgreSQL server that refuses connections (not up
+    /// yet, starting, out of slots) before it gives up; 30 by default.
+    pub database_start_wait_secs: u64,
     /// Bounds on what one request may make the service do (`[limits]`).
     pub limits: Limits,
     /// How many `serve` processes share the database (`replicas`, `FLOWSMITH_REPLICAS`;
@@ -78,6 +81,7 @@ impl std::fmt::Debug for Settings {
             .field("targets", &self.targets)
             .field("sandbox", &self.sandbox)
             .field("drift_check_interval_secs", &self.drift_check_interval_secs)
+            .field("database_start_wait_secs", &self.database_start_wait_secs)
             .field("limits", &self.limits)
             .finish()
     }
@@ -174,6 +178,7 @@ impl Default for Settings {
             targets: Vec::new(),
             sandbox: None,
             drift_check_interval_secs: 0,
+            database_start_wait_secs: crate::store::DEFAULT_START_WAIT.as_secs(),
             limits: Limits::default(),
             replicas: 1,
         }
@@ -228,6 +233,7 @@ struct FileSettings {
     max_body_bytes: Option<usize>,
     request_timeout_secs: Option<u64>,
     drift_check_interval_secs: Option<u64>,
+    database_start_wait_secs: Option<u64>,
     replicas: Option<u32>,
     log_format: Option<LogFormat>,
     #[serde(default)]
@@ -406,6 +412,9 @@ impl Settings {
         if let Some(v) = f.drift_check_interval_secs {
             self.drift_check_interval_secs = v;
         }
+        if let Some(v) = f.database_start_wait_secs {
+            self.database_start_wait_secs = v;
+        }
         if let Some(v) = f.replicas {
             self.replicas = v;
         }
@@ -451,6 +460,9 @@ impl Settings {
         }
         if let Some(v) = env("FLOWSMITH_DRIFT_CHECK_INTERVAL_SECS") {
             self.drift_check_interval_secs = parse("FLOWSMITH_DRIFT_CHECK_INTERVAL_SECS", &v)?;
+        }
+        if let Some(v) = env("FLOWSMITH_DATABASE_START_WAIT_SECS") {
+            self.database_start_wait_secs = parse("FLOWSMITH_DATABASE_START_WAIT_SECS", &v)?;
         }
         if let Some(v) = env("FLOWSMITH_REPLICAS") {
             self.replicas = parse("FLOWSMITH_REPLICAS", &v)?;
@@ -779,6 +791,30 @@ mod tests {
         assert_eq!(load(&[], Overrides::default()).unwrap().replicas, 1);
         assert!(load(&[("FLOWSMITH_REPLICAS", "0")], o.clone()).is_err());
         assert!(load(&[("FLOWSMITH_REPLICAS", "two")], o).is_err());
+    }
+
+    #[test]
+    fn the_database_start_wait_comes_from_the_file_and_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.toml");
+        std::fs::write(&path, "database_start_wait_secs = 5\n").unwrap();
+        let o = Overrides {
+            config_file: Some(path),
+            ..Default::default()
+        };
+        assert_eq!(
+            load(&[], Overrides::default())
+                .unwrap()
+                .database_start_wait_secs,
+            30
+        );
+        assert_eq!(load(&[], o.clone()).unwrap().database_start_wait_secs, 5);
+        let s = load(&[("FLOWSMITH_DATABASE_START_WAIT_SECS", "0")], o.clone()).unwrap();
+        assert_eq!(s.database_start_wait_secs, 0);
+        let err = load(&[("FLOWSMITH_DATABASE_START_WAIT_SECS", "soon")], o)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("FLOWSMITH_DATABASE_START_WAIT_SECS"), "{err}");
     }
 
     #[test]

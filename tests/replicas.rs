@@ -40,7 +40,7 @@ fn run_to_exit(mut cmd: Command, limit: Duration) -> (std::process::ExitStatus, 
         if start.elapsed() > limit {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("still running after {limit:?}: a second replica was not refused");
+            panic!("still running after {limit:?}: start-up was not refused");
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -78,6 +78,62 @@ fn a_second_replica_on_one_sqlite_file_is_refused_until_the_first_is_gone() {
     first.kill();
     let again = Service::spawn(serve(&db));
     assert!(again.addr.contains(':'));
+}
+
+/// A replica started before its PostgreSQL server (compose starts them together) waits for
+/// it, saying so with the cause, and gives up after `FLOWSMITH_DATABASE_START_WAIT_SECS`
+/// with an error naming the server (never the password). Needs no PostgreSQL: nothing
+/// listens on the port.
+#[test]
+fn a_replica_waits_for_postgres_saying_why_then_gives_up_naming_it() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cmd = serve_url(&format!(
+        "postgres://flowsmith:hunter2@127.0.0.1:{port}/flowsmith"
+    ));
+    cmd.env("FLOWSMITH_DATABASE_START_WAIT_SECS", "2");
+
+    let start = Instant::now();
+    let (status, stderr) = run_to_exit(cmd, Duration::from_secs(20));
+    let took = start.elapsed();
+
+    assert!(!status.success(), "{stderr}");
+    assert!(took >= Duration::from_secs(2), "{took:?}: {stderr}");
+    assert!(took < Duration::from_secs(15), "{took:?}: {stderr}");
+    assert!(
+        stderr.contains("PostgreSQL does not accept connections yet"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("database_start_wait_secs"), "{stderr}");
+    assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
+    assert!(stderr.contains("refused"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+/// A database that does not exist will not appear by waiting: refused at once, by name.
+#[tokio::test]
+async fn a_missing_postgres_database_is_refused_at_once() {
+    let Some(url) = db::postgres_only("a missing database") else {
+        return;
+    };
+    let mut missing = url::Url::parse(&url).unwrap();
+    missing.set_path("/flowsmith_no_such_database");
+    let start = Instant::now();
+    let opened =
+        flowsmith::store::Store::open_waiting(missing.as_str(), Duration::from_secs(30)).await;
+    let Err(err) = opened else {
+        panic!("opened a database that does not exist");
+    };
+    let err = err.to_string();
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "it waited: {err}"
+    );
+    assert!(err.contains("flowsmith_no_such_database"), "{err}");
+    assert!(err.contains("does not exist"), "{err}");
 }
 
 #[tokio::test]

@@ -83,6 +83,15 @@ pub enum StoreError {
     Url { url: String, source: sqlx::Error },
     #[error("cannot open the database: {0}")]
     Open(sqlx::Error),
+    #[error(
+        "PostgreSQL at {url} did not accept a connection within {waited_secs:.1} s \
+         (database_start_wait_secs): {source}"
+    )]
+    Unreachable {
+        url: String,
+        waited_secs: f64,
+        source: sqlx::Error,
+    },
     #[error("cannot migrate the database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
@@ -234,11 +243,20 @@ pub fn database_file(url: &str) -> Option<std::path::PathBuf> {
 
 impl Store {
     /// Opens (creating a SQLite file if missing) the database and runs the embedded
-    /// migrations of its backend.
+    /// migrations of its backend; a PostgreSQL server not up yet is waited for up to
+    /// [`DEFAULT_START_WAIT`].
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        Store::open_waiting(url, DEFAULT_START_WAIT).await
+    }
+
+    /// [`Store::open`], waiting up to `start_wait` for a PostgreSQL server that refuses
+    /// connections (compose starts the database and the replicas together). Each refusal is
+    /// logged with its cause; an error that waiting cannot mend (a wrong password, a missing
+    /// database) fails at once.
+    pub async fn open_waiting(url: &str, start_wait: Duration) -> Result<Store, StoreError> {
         let pools = match check_scheme(url)? {
             Backend::Sqlite => None,
-            Backend::Postgres => Some(open_postgres(url).await?),
+            Backend::Postgres => Some(open_postgres(url, start_wait).await?),
         };
         let disk_full = Arc::new(AtomicBool::new(false));
         let reopen_writer = Arc::new(AtomicBool::new(false));
@@ -477,13 +495,17 @@ async fn open_sqlite(
     Ok(Pools::Sqlite { read, write })
 }
 
+/// How long start-up waits for PostgreSQL by default (`database_start_wait_secs`).
+pub const DEFAULT_START_WAIT: Duration = Duration::from_secs(30);
+
 /// One pool for reads and writes. Replicas starting together migrate one at a time (sqlx
 /// holds an advisory lock while it migrates).
-async fn open_postgres(url: &str) -> Result<Pools, StoreError> {
+async fn open_postgres(url: &str, start_wait: Duration) -> Result<Pools, StoreError> {
     let opts = PgConnectOptions::from_str(url).map_err(|source| StoreError::Url {
         url: redacted(url),
         source,
     })?;
+    first_connection(&opts, &redacted(url), start_wait).await?;
     let pool = PgPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(Duration::from_secs(30))
@@ -492,6 +514,64 @@ async fn open_postgres(url: &str) -> Result<Pools, StoreError> {
         .map_err(StoreError::Open)?;
     sqlx::migrate!("./migrations/postgres").run(&pool).await?;
     Ok(Pools::Postgres(pool))
+}
+
+/// Connects once, retrying with a growing pause while the server refuses for a reason that
+/// passes (not listening yet, starting up, out of connection slots) and `wait` allows. The
+/// pool's own first connect would wait its whole acquire timeout in silence and then say
+/// only "pool timed out".
+async fn first_connection(
+    opts: &PgConnectOptions,
+    url: &str,
+    wait: Duration,
+) -> Result<(), StoreError> {
+    let start = std::time::Instant::now();
+    let mut pause = Duration::from_millis(200);
+    loop {
+        let left = wait
+            .saturating_sub(start.elapsed())
+            .max(Duration::from_millis(100));
+        let attempt = match tokio::time::timeout(left, sqlx::PgConnection::connect_with(opts)).await
+        {
+            Ok(r) => r,
+            Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {} ms", left.as_millis()),
+            ))),
+        };
+        let e = match attempt {
+            Ok(c) => {
+                let _ = c.close().await;
+                return Ok(());
+            }
+            Err(e) if !worth_waiting_for(&e) => return Err(StoreError::Open(e)),
+            Err(e) => e,
+        };
+        let elapsed = start.elapsed();
+        if elapsed >= wait {
+            return Err(StoreError::Unreachable {
+                url: url.to_owned(),
+                waited_secs: elapsed.as_secs_f64(),
+                source: e,
+            });
+        }
+        // The last attempt falls on the deadline.
+        let nap = pause.min(wait - elapsed);
+        tracing::warn!(database = %url, error = %e, retry_in_ms = nap.as_millis() as u64, "PostgreSQL does not accept connections yet");
+        tokio::time::sleep(nap).await;
+        pause = (pause * 2).min(Duration::from_secs(2));
+    }
+}
+
+/// Whether a failed connect may succeed later by itself: the server is not listening (yet),
+/// is starting up or shutting down (SQLSTATE 57P03), has no connection slot free (53300), or
+/// did not answer in time. A refused login or a missing database does not mend.
+fn worth_waiting_for(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("57P03" | "53300")),
+        _ => false,
+    }
 }
 
 /// Closes every connection of a pool. `Pool::close` alone can return with one left open: a
@@ -514,6 +594,41 @@ async fn close_pool(pool: &SqlitePool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_failures_that_pass_by_themselves_are_waited_for() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(worth_waiting_for(&sqlx::Error::Io(refused)));
+        assert!(worth_waiting_for(&sqlx::Error::PoolTimedOut));
+        assert!(!worth_waiting_for(&sqlx::Error::Configuration(
+            "bad sslmode".into()
+        )));
+        assert!(!worth_waiting_for(&sqlx::Error::Protocol("x".into())));
+    }
+
+    /// Nothing listens on the port: start-up retries for the wait it is given, then names
+    /// the server (without the password) and the cause.
+    #[tokio::test]
+    async fn an_unreachable_postgres_is_waited_for_then_named() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("postgres://flowsmith:hunter2@127.0.0.1:{port}/flowsmith");
+        let start = std::time::Instant::now();
+        let Err(e) = Store::open_waiting(&url, Duration::from_millis(700)).await else {
+            panic!("opened a database nobody serves");
+        };
+        let took = start.elapsed();
+        let text = e.to_string();
+        assert!(matches!(e, StoreError::Unreachable { .. }), "{e:?}");
+        assert!(took >= Duration::from_millis(500), "{took:?}");
+        assert!(took < Duration::from_secs(5), "{took:?}");
+        assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+        assert!(text.contains("refused"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+    }
 
     async fn open(dir: &tempfile::TempDir) -> Store {
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
