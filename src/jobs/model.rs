@@ -162,6 +162,15 @@ pub struct Corrupt {
     pub reason: String,
 }
 
+/// Whether a caller whose flow record was written at `caller_at` still runs the previous
+/// version of a module whose record was written at `module_at`: Genesys snapshots a module
+/// into a caller when the caller is published. Record times are RFC 3339 UTC text with
+/// milliseconds, so they compare as text. The planner and the worker's run-time re-check
+/// both decide by this.
+pub fn caller_behind_module(caller_at: &str, module_at: &str) -> bool {
+    module_at > caller_at
+}
+
 /// Decodes a stored JSON text, naming the row when it does not decode.
 pub fn decode_json<T: DeserializeOwned>(
     table: &'static str,

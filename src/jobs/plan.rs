@@ -136,6 +136,7 @@ pub struct FlowRequest {
 }
 
 pub use super::model::Action;
+use super::model::caller_behind_module;
 
 /// A stored template version, as the planner needs it.
 #[derive(Debug, Clone)]
@@ -169,8 +170,7 @@ pub struct RecordSource {
     pub calls: Vec<String>,
     /// The template version's document (for cascading republishes).
     pub document: Option<Value>,
-    /// When the record was last written (RFC 3339, UTC, milliseconds: compared as text, as
-    /// the worker's run-time re-check does).
+    /// When the record was last written (see [`caller_behind_module`]).
     pub updated_at: String,
     /// How the org differs from this record (`None`: in sync, or not read).
     pub drift: Option<Drift>,
@@ -757,9 +757,10 @@ pub fn plan(
         .filter(|(_, s)| s.flow_type == FlowType::Module && s.action.changes())
         .map(|(i, s)| (s.flow_name.as_str(), i))
         .collect();
-    // A caller recorded before its module's record (its cascaded republish failed, or the
-    // module was provisioned with cascade false) is republished by any job that provisions
-    // that module, changed or not: otherwise it would stay on the old module for good.
+    // A caller recorded before one of its modules' records (its cascaded republish failed,
+    // or the module was provisioned with cascade false) is republished by any job that
+    // provisions a module it calls, changed or not: otherwise it would stay on the old
+    // module for good.
     let provisioned_modules: BTreeSet<&str> = steps
         .iter()
         .filter(|s| s.flow_type == FlowType::Module)
@@ -1045,7 +1046,7 @@ fn published_before_its_modules(caller: &RecordSource, records: &[RecordSource])
         && records.iter().any(|m| {
             m.flow_type == FlowType::Module
                 && caller.calls.contains(&m.name)
-                && m.updated_at > caller.updated_at
+                && caller_behind_module(&caller.updated_at, &m.updated_at)
         })
 }
 

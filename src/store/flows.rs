@@ -6,7 +6,7 @@ use sqlx::FromRow;
 use serde_json::{Map, Value};
 
 use super::{Store, Tx};
-use crate::jobs::model::{Corrupt, decode_json};
+use crate::jobs::model::{Corrupt, caller_behind_module, decode_json};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct FlowRecordRow {
@@ -86,7 +86,7 @@ impl FlowRecordRow {
             && self.published_version.is_some()
             && modules
                 .iter()
-                .all(|(_, at)| at.as_str() <= self.updated_at.as_str())
+                .all(|(_, at)| !caller_behind_module(&self.updated_at, at))
     }
 }
 

@@ -563,12 +563,12 @@ async fn first_connection(
     }
 }
 
-/// Whether a failed connect may succeed later by itself: the server is not listening (yet),
-/// is starting up or shutting down (SQLSTATE 57P03), has no connection slot free (53300), or
-/// did not answer in time. A refused login or a missing database does not mend.
+/// Whether a failed connect may succeed later by itself: an I/O error (the server is not
+/// listening yet, or did not answer in time), or the server is starting up or shutting down
+/// (SQLSTATE 57P03) or has no connection slot free (53300). A refused login or a missing database does not mend.
 fn worth_waiting_for(e: &sqlx::Error) -> bool {
     match e {
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Io(_) => true,
         sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("57P03" | "53300")),
         _ => false,
     }
@@ -599,7 +599,8 @@ mod tests {
     fn only_failures_that_pass_by_themselves_are_waited_for() {
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
         assert!(worth_waiting_for(&sqlx::Error::Io(refused)));
-        assert!(worth_waiting_for(&sqlx::Error::PoolTimedOut));
+        let no_answer = std::io::Error::from(std::io::ErrorKind::TimedOut);
+        assert!(worth_waiting_for(&sqlx::Error::Io(no_answer)));
         assert!(!worth_waiting_for(&sqlx::Error::Configuration(
             "bad sslmode".into()
         )));
