@@ -2,10 +2,12 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use futures::future::BoxFuture;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -59,6 +61,25 @@ pub struct Application {
     _file_lock: Option<SqliteFileLock>,
 }
 
+/// A built-in org the service starts before it opens the database and adds as target
+/// `sandbox` (`serve --sandbox`). The binary supplies it, so the service library does not
+/// depend on the emulator.
+pub trait LocalOrg: Send {
+    /// Starts the org; its state is kept in the file `kept` (beside a SQLite database, so the
+    /// two agree after a restart) when given.
+    fn start(
+        self: Box<Self>,
+        kept: Option<PathBuf>,
+    ) -> BoxFuture<'static, std::io::Result<StartedOrg>>;
+}
+
+/// Where a started [`LocalOrg`] answers, and the OAuth client the service uses with it.
+pub struct StartedOrg {
+    pub base_url: String,
+    pub client_id: String,
+    pub client_secret: secrecy::SecretString,
+}
+
 impl Application {
     /// Builds the service with the worker settings of the environment
     /// ([`WorkerOptions::from_env`]).
@@ -68,47 +89,25 @@ impl Application {
 
     /// Builds the service with explicit worker settings (tests use short leases).
     pub async fn build_with(
+        settings: Settings,
+        worker_options: WorkerOptions,
+    ) -> Result<Application, StartError> {
+        Application::build_with_org(settings, worker_options, None).await
+    }
+
+    /// Builds the service, starting `org` first as target `sandbox` when given.
+    pub async fn build_with_org(
         mut settings: Settings,
         mut worker_options: WorkerOptions,
+        org: Option<Box<dyn LocalOrg>>,
     ) -> Result<Application, StartError> {
-        settings.check_bind()?;
-        let backend = crate::store::check_scheme(&settings.database_url)?;
-        if settings.replicas > 1 && backend == crate::store::Backend::Sqlite {
-            return Err(ConfigError::Env {
-                name: "FLOWSMITH_REPLICAS".into(),
-                message: format!(
-                    "{} replicas need a shared PostgreSQL database (postgres://...); \
-                     a SQLite database serves one replica",
-                    settings.replicas
-                ),
-            }
-            .into());
-        }
+        let backend = check_settings(&settings)?;
         // Before anything else touches the file (the kept sandbox org too).
         let file_lock = crate::store::database_file(&settings.database_url)
             .map(|db| SqliteFileLock::acquire(&db))
             .transpose()?;
-        if let Some(opts) = settings.sandbox.clone() {
-            // The org is kept beside the database, so the two agree after a restart.
-            let spawned = match crate::store::database_file(&settings.database_url) {
-                Some(db) => {
-                    let mut kept = db.into_os_string();
-                    kept.push("-sandbox.json");
-                    crate::sandbox::spawn_local_kept(opts, kept.into()).await
-                }
-                None => crate::sandbox::spawn_local(opts).await,
-            };
-            let (base, _sandbox) = spawned.map_err(StartError::Sandbox)?;
-            tracing::info!(url = %base, "in-process sandbox org started as target `sandbox`");
-            settings.upsert_target(TargetConfig {
-                name: "sandbox".into(),
-                api_base_url: base.clone(),
-                login_base_url: base,
-                client_id: crate::sandbox::DEFAULT_CLIENT_ID.into(),
-                client_secret: crate::sandbox::DEFAULT_CLIENT_SECRET.to_owned().into(),
-                rate_limit_per_minute: crate::config::GENESYS_DEFAULT_RATE_LIMIT,
-                concurrency: 4,
-            });
+        if let Some(org) = org {
+            settings.upsert_target(start_local_org(org, &settings.database_url).await?);
         }
         if settings.api_tokens.is_empty() {
             tracing::warn!(
@@ -133,33 +132,7 @@ impl Application {
                     addr: settings.listen,
                     source,
                 })?;
-        // One Genesys client per target, and the worker that provisions through them.
-        let mut clients = BTreeMap::new();
-        for t in &settings.targets {
-            // This replica's share of the target's budget; its own token.
-            let paced = TargetConfig {
-                rate_limit_per_minute: t.replica_rate(settings.replicas)?,
-                ..t.clone()
-            };
-            if settings.replicas > 1 {
-                tracing::info!(
-                    target_name = %t.name,
-                    budget_per_minute = t.rate_limit_per_minute,
-                    share_per_minute = paced.rate_limit_per_minute,
-                    replicas = settings.replicas,
-                    "pacing this replica at its share of the target's rate budget"
-                );
-            }
-            let client = GenesysClient::new(&paced).map_err(|source| StartError::Client {
-                name: t.name.clone(),
-                source,
-            })?;
-            clients.insert(t.name.clone(), Arc::new(client));
-            worker_options
-                .concurrency
-                .entry(t.name.clone())
-                .or_insert(t.concurrency.max(1) as usize);
-        }
+        let clients = clients(&settings, &mut worker_options)?;
         let signals = Signals::default();
         let liveness = Liveness::default();
         liveness.beat();
@@ -173,22 +146,9 @@ impl Application {
         );
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
-        if backend == crate::store::Backend::Postgres {
-            // Other replicas' job events and queued jobs, through LISTEN/NOTIFY.
-            tasks.spawn(crate::jobs::replica_events::forward(
-                settings.database_url.clone(),
-                signals.clone(),
-                shutdown.clone(),
-            ));
-        }
-        if settings.drift_check_interval_secs > 0 {
-            tasks.spawn(crate::jobs::releases::check_drift_periodically(
-                store.clone(),
-                shared.clone(),
-                Duration::from_secs(settings.drift_check_interval_secs),
-                shutdown.clone(),
-            ));
-        }
+        spawn_background(
+            &settings, backend, &store, &shared, &signals, &shutdown, &tasks,
+        );
         let router = crate::api::app_with_clients(
             store.clone(),
             Arc::new(settings),
@@ -360,6 +320,111 @@ impl Deadline {
 }
 
 /// `FLOWSMITH_SHUTDOWN_GRACE_SECS`, or [`DEFAULT_SHUTDOWN_GRACE`].
+/// The settings' own checks that need no I/O; answers the database's backend.
+fn check_settings(settings: &Settings) -> Result<crate::store::Backend, StartError> {
+    settings.check_bind()?;
+    let backend = crate::store::check_scheme(&settings.database_url)?;
+    if settings.replicas > 1 && backend == crate::store::Backend::Sqlite {
+        return Err(ConfigError::Env {
+            name: "FLOWSMITH_REPLICAS".into(),
+            message: format!(
+                "{} replicas need a shared PostgreSQL database (postgres://...); \
+                 a SQLite database serves one replica",
+                settings.replicas
+            ),
+        }
+        .into());
+    }
+    Ok(backend)
+}
+
+/// Starts the built-in org (kept beside a SQLite database) and answers its target.
+async fn start_local_org(
+    org: Box<dyn LocalOrg>,
+    database_url: &str,
+) -> Result<TargetConfig, StartError> {
+    let kept = crate::store::database_file(database_url).map(|db| {
+        let mut kept = db.into_os_string();
+        kept.push("-sandbox.json");
+        PathBuf::from(kept)
+    });
+    let started = org.start(kept).await.map_err(StartError::Sandbox)?;
+    tracing::info!(url = %started.base_url, "in-process sandbox org started as target `sandbox`");
+    Ok(TargetConfig {
+        name: "sandbox".into(),
+        api_base_url: started.base_url.clone(),
+        login_base_url: started.base_url,
+        client_id: started.client_id,
+        client_secret: started.client_secret,
+        rate_limit_per_minute: crate::config::GENESYS_DEFAULT_RATE_LIMIT,
+        concurrency: 4,
+    })
+}
+
+/// One Genesys client per target, each paced at this replica's share of the target's
+/// budget; a target without a concurrency in `worker_options` gets its configured one.
+fn clients(
+    settings: &Settings,
+    worker_options: &mut WorkerOptions,
+) -> Result<BTreeMap<String, Arc<GenesysClient>>, StartError> {
+    let mut clients = BTreeMap::new();
+    for t in &settings.targets {
+        // This replica's share of the target's budget; its own token.
+        let paced = TargetConfig {
+            rate_limit_per_minute: t.replica_rate(settings.replicas)?,
+            ..t.clone()
+        };
+        if settings.replicas > 1 {
+            tracing::info!(
+                target_name = %t.name,
+                budget_per_minute = t.rate_limit_per_minute,
+                share_per_minute = paced.rate_limit_per_minute,
+                replicas = settings.replicas,
+                "pacing this replica at its share of the target's rate budget"
+            );
+        }
+        let client = GenesysClient::new(&paced).map_err(|source| StartError::Client {
+            name: t.name.clone(),
+            source,
+        })?;
+        clients.insert(t.name.clone(), Arc::new(client));
+        worker_options
+            .concurrency
+            .entry(t.name.clone())
+            .or_insert(t.concurrency.max(1) as usize);
+    }
+    Ok(clients)
+}
+
+/// The background tasks beside the worker: other replicas' events (PostgreSQL) and the
+/// periodic drift check.
+fn spawn_background(
+    settings: &Settings,
+    backend: crate::store::Backend,
+    store: &Store,
+    clients: &crate::jobs::Clients,
+    signals: &Signals,
+    shutdown: &CancellationToken,
+    tasks: &TaskTracker,
+) {
+    if backend == crate::store::Backend::Postgres {
+        // Other replicas' job events and queued jobs, through LISTEN/NOTIFY.
+        tasks.spawn(crate::jobs::replica_events::forward(
+            settings.database_url.clone(),
+            signals.clone(),
+            shutdown.clone(),
+        ));
+    }
+    if settings.drift_check_interval_secs > 0 {
+        tasks.spawn(crate::jobs::releases::check_drift_periodically(
+            store.clone(),
+            clients.clone(),
+            Duration::from_secs(settings.drift_check_interval_secs),
+            shutdown.clone(),
+        ));
+    }
+}
+
 fn grace_from_env() -> Duration {
     match std::env::var("FLOWSMITH_SHUTDOWN_GRACE_SECS") {
         Ok(v) => match v.trim().parse::<f64>() {

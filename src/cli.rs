@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::app::{Application, shutdown_signal};
+use crate::app::{Application, LocalOrg, StartedOrg, shutdown_signal};
 use crate::config::{LogFormat, Overrides, Settings};
+use crate::jobs::WorkerOptions;
 use crate::telemetry::LogGuard;
 
 #[derive(Debug, Parser)]
@@ -198,18 +199,17 @@ async fn serve(args: ServeArgs, log: &mut Option<LogGuard>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut settings = settings;
-    if args.sandbox {
-        settings.sandbox = Some(crate::sandbox::SandboxOptions {
+    let org: Option<Box<dyn LocalOrg>> = args.sandbox.then(|| {
+        Box::new(BuiltInSandbox(crate::sandbox::SandboxOptions {
             org: Some(match &args.sandbox_org {
                 Some(f) => f.clone(),
                 None => crate::sandbox::demo_org(),
             }),
             ..Default::default()
-        });
-    }
+        })) as Box<dyn LocalOrg>
+    });
     *log = Some(crate::telemetry::init(settings.log_format));
-    let app = match Application::build(settings).await {
+    let app = match Application::build_with_org(settings, WorkerOptions::from_env(), org).await {
         Ok(app) => app,
         Err(e) => {
             tracing::error!("{e}");
@@ -223,6 +223,28 @@ async fn serve(args: ServeArgs, log: &mut Option<LogGuard>) -> ExitCode {
             eprintln!("flowsmith: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The sandbox org as the service's built-in org (`serve --sandbox`).
+pub struct BuiltInSandbox(pub crate::sandbox::SandboxOptions);
+
+impl LocalOrg for BuiltInSandbox {
+    fn start(
+        self: Box<Self>,
+        kept: Option<std::path::PathBuf>,
+    ) -> futures::future::BoxFuture<'static, std::io::Result<StartedOrg>> {
+        Box::pin(async move {
+            let (base_url, _sandbox) = match kept {
+                Some(kept) => crate::sandbox::spawn_local_kept(self.0, kept).await?,
+                None => crate::sandbox::spawn_local(self.0).await?,
+            };
+            Ok(StartedOrg {
+                base_url,
+                client_id: crate::sandbox::DEFAULT_CLIENT_ID.into(),
+                client_secret: crate::sandbox::DEFAULT_CLIENT_SECRET.to_owned().into(),
+            })
+        })
     }
 }
 

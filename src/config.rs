@@ -41,6 +41,21 @@ pub enum LogFormat {
     Json,
 }
 
+/// How long start-up waits for a PostgreSQL server that is not up yet, unless
+/// `database_start_wait_secs` says otherwise.
+pub const DEFAULT_DATABASE_START_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The URL as it may be shown: a password in it is replaced by `***`.
+pub fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
 #[derive(Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
@@ -52,8 +67,6 @@ pub struct Settings {
     pub request_timeout_secs: u64,
     pub log_format: LogFormat,
     pub targets: Vec<TargetConfig>,
-    /// Start an in-process sandbox org and add a target named `sandbox` (`serve --sandbox`).
-    pub sandbox: Option<crate::sandbox::SandboxOptions>,
     /// Seconds between periodic drift checks of every target (the
     /// `flowsmith_drifted_flows` gauge); 0, the default, turns them off.
     pub drift_check_interval_secs: u64,
@@ -73,13 +86,12 @@ impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
             .field("listen", &self.listen)
-            .field("database_url", &crate::store::redacted(&self.database_url))
+            .field("database_url", &redacted(&self.database_url))
             .field("api_tokens", &self.api_tokens)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("log_format", &self.log_format)
             .field("targets", &self.targets)
-            .field("sandbox", &self.sandbox)
             .field("drift_check_interval_secs", &self.drift_check_interval_secs)
             .field("database_start_wait_secs", &self.database_start_wait_secs)
             .field("limits", &self.limits)
@@ -152,14 +164,6 @@ impl Limits {
         }
     }
 
-    /// The document limits of [`crate::template::document`].
-    pub fn document(&self) -> crate::template::document::DocumentLimits {
-        crate::template::document::DocumentLimits {
-            max_depth: self.max_document_depth,
-            max_bytes: self.max_document_bytes,
-        }
-    }
-
     /// How long one request's CPU work may take.
     pub fn work(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.request_work_ms)
@@ -176,9 +180,8 @@ impl Default for Settings {
             request_timeout_secs: 30,
             log_format: LogFormat::Text,
             targets: Vec::new(),
-            sandbox: None,
             drift_check_interval_secs: 0,
-            database_start_wait_secs: crate::store::DEFAULT_START_WAIT.as_secs(),
+            database_start_wait_secs: DEFAULT_DATABASE_START_WAIT.as_secs(),
             limits: Limits::default(),
             replicas: 1,
         }

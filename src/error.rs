@@ -104,6 +104,15 @@ pub const OVERLOAD_RETRY_AFTER: std::time::Duration = std::time::Duration::from_
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
+    /// The 422 of a request whose work passed `request_work_ms`.
+    pub fn work_limit(limit: std::time::Duration) -> ApiError {
+        let msg = format!(
+            "the request needs more work than the limit of {} ms (request_work_ms)",
+            limit.as_millis()
+        );
+        ApiError::invalid(msg.clone(), Finding::error("work_limit", "", msg))
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::MalformedBody { .. } => StatusCode::BAD_REQUEST,
@@ -223,7 +232,7 @@ impl From<crate::jobs::SubmitError> for ApiError {
             E::Invalid { detail, errors } => ApiError::InvalidRequest { detail, errors },
             E::InUse { detail, errors } => ApiError::InUse { detail, errors },
             e @ E::Org { .. } => ApiError::Unavailable(e.to_string()),
-            E::WorkLimit(limit) => crate::api::work_limit(limit),
+            E::WorkLimit(limit) => ApiError::work_limit(limit),
             E::Store(e) => e.into(),
             E::Corrupt(e) => e.into(),
         }

@@ -69,7 +69,7 @@ impl FromRequest<AppState> for DocumentBody {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let format = body_format(req.headers(), true)?;
         let bytes = read_bytes(req, state).await?;
-        let limits = state.settings.limits.document();
+        let limits = document_limits(&state.settings.limits);
         // Decoding is CPU work proportional to the body: off the async workers.
         let parsed = super::cpu(state, move || {
             template::parse_document_with(&bytes, format == BodyFormat::Yaml, limits)
@@ -106,7 +106,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         body_format(req.headers(), false)?;
         let bytes = read_bytes(req, state).await?;
-        parse_json_with(&bytes, state.settings.limits.document()).map(ApiJson)
+        parse_json_with(&bytes, document_limits(&state.settings.limits)).map(ApiJson)
     }
 }
 
@@ -200,6 +200,14 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
             .map_err(|e: PathRejection| {
                 ApiError::NotFound(format!("no such resource: {}", e.body_text()))
             })
+    }
+}
+
+/// The document limits of [`crate::template::document`] from the `[limits]` settings.
+fn document_limits(limits: &crate::config::Limits) -> crate::template::document::DocumentLimits {
+    crate::template::document::DocumentLimits {
+        max_depth: limits.max_document_depth,
+        max_bytes: limits.max_document_bytes,
     }
 }
 

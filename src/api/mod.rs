@@ -380,20 +380,8 @@ pub async fn cpu<T: Send + 'static>(
     match tokio::time::timeout(limit * 2, tokio::task::spawn_blocking(work)).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(ApiError::Internal(format!("request work failed: {e}"))),
-        Err(_) => Err(work_limit(limit)),
+        Err(_) => Err(ApiError::work_limit(limit)),
     }
-}
-
-/// The 422 of a request whose work passed `request_work_ms`.
-pub fn work_limit(limit: Duration) -> ApiError {
-    let msg = format!(
-        "the request needs more work than the limit of {} ms (request_work_ms)",
-        limit.as_millis()
-    );
-    ApiError::invalid(
-        msg.clone(),
-        crate::template::Finding::error("work_limit", "", msg),
-    )
 }
 
 async fn not_found(req: Request) -> ApiError {

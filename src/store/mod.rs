@@ -217,16 +217,7 @@ pub fn check_scheme(url: &str) -> Result<Backend, StoreError> {
     }
 }
 
-/// The URL as it may be shown: a password in it is replaced by `***`.
-pub fn redacted(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_owned(),
-    }
-}
+pub use crate::config::redacted;
 
 /// The file a `sqlite:` URL names; `None` for an in-memory database or another scheme.
 pub fn database_file(url: &str) -> Option<std::path::PathBuf> {
@@ -496,7 +487,7 @@ async fn open_sqlite(
 }
 
 /// How long start-up waits for PostgreSQL by default (`database_start_wait_secs`).
-pub const DEFAULT_START_WAIT: Duration = Duration::from_secs(30);
+pub const DEFAULT_START_WAIT: Duration = crate::config::DEFAULT_DATABASE_START_WAIT;
 
 /// One pool for reads and writes. Replicas starting together migrate one at a time (sqlx
 /// holds an advisory lock while it migrates).

@@ -1,7 +1,9 @@
 use std::path::{Path, PathBuf};
 
-use flowsmith::app::Application;
+use flowsmith::app::{Application, LocalOrg};
+pub use flowsmith::cli::BuiltInSandbox;
 use flowsmith::config::Settings;
+use flowsmith::jobs::WorkerOptions;
 use reqwest::{Client, Response};
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -51,8 +53,27 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     start(dir, settings).await
 }
 
+/// The service with a built-in org (as `serve --sandbox` starts it).
+pub async fn spawn_app_with_org(org: Box<dyn LocalOrg>) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let settings = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: crate::db::database_url(&dir.path().join("flowsmith.db")),
+        ..Default::default()
+    };
+    start_with_org(dir, settings, Some(org)).await
+}
+
 async fn start(dir: tempfile::TempDir, settings: Settings) -> TestApp {
-    let app = Application::build(settings.clone())
+    start_with_org(dir, settings, None).await
+}
+
+async fn start_with_org(
+    dir: tempfile::TempDir,
+    settings: Settings,
+    org: Option<Box<dyn LocalOrg>>,
+) -> TestApp {
+    let app = Application::build_with_org(settings.clone(), WorkerOptions::from_env(), org)
         .await
         .expect("service starts");
     let base = format!("http://{}", app.local_addr());

@@ -314,7 +314,7 @@ async fn targets_never_show_secrets() {
 
 #[tokio::test]
 async fn serve_with_sandbox_lists_a_sandbox_target() {
-    let app = spawn_app_with(|s| s.sandbox = Some(Default::default())).await;
+    let app = spawn_app_with_org(Box::new(BuiltInSandbox(Default::default()))).await;
     let v: Value = app.get("/v1/targets").await.json().await.unwrap();
     let t = &v["items"][0];
     assert_eq!(t["name"], "sandbox");
