@@ -61,7 +61,6 @@ const KNOWN_LONG: &[&str] = &[
     "src/archy/interpret.rs",
     "src/compile/mod.rs",
     "src/compile/structure.rs",
-    "src/genesys/mod.rs",
     "src/jobs/plan.rs",
     "src/jobs/worker.rs",
     "src/sandbox/api.rs",

@@ -1,0 +1,254 @@
+//! Architect jobs (register, upload, poll) and flows (find, read, delete, unlock, consumers).
+
+use super::*;
+
+impl GenesysClient {
+    /// `POST /api/v2/flows/jobs`, for an upload right after: ahead of other requests in the
+    /// limiter (the job's clock starts with the upload; polls can wait).
+    pub async fn register_job(&self) -> Result<RegisteredJob, GenesysError> {
+        self.register_job_at(Priority::High).await
+    }
+
+    /// `POST /api/v2/flows/jobs` waiting its turn at `priority`: [`Priority::Low`] for a job
+    /// registered ahead of an upload that must wait (for the modules the flow calls).
+    pub async fn register_job_at(&self, priority: Priority) -> Result<RegisteredJob, GenesysError> {
+        const EP: &str = "POST /api/v2/flows/jobs";
+        let url = self.api_url(&["api", "v2", "flows", "jobs"]);
+        let a = self.call_at(priority, Method::POST, EP, url).await?;
+        let r: RegisterResponse = parse(EP, &a.body)?;
+        Url::parse(&r.presigned_url)
+            .map_err(|_| GenesysError::Protocol(format!("{EP}: presignedUrl is not a URL")))?;
+        Ok(RegisteredJob {
+            id: r.id,
+            presigned_url: r.presigned_url,
+            headers: r.headers,
+        })
+    }
+
+    /// `PUT` the Archy YAML to the presigned URL with the returned headers, no bearer token.
+    /// Not paced by the limiter (Genesys does not count it); 5xx and transport errors are
+    /// retried with backoff.
+    pub async fn upload(&self, job: &RegisteredJob, yaml: &str) -> Result<(), GenesysError> {
+        const EP: &str = "PUT presignedUrl";
+        let url = Url::parse(&job.presigned_url).map_err(|_| {
+            GenesysError::Protocol(format!("job {}: presignedUrl is not a URL", job.id))
+        })?;
+        let mut headers = HeaderMap::new();
+        for (k, v) in &job.headers {
+            let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
+                GenesysError::Protocol(format!("job {}: invalid upload header name {k:?}", job.id))
+            })?;
+            let value = HeaderValue::from_str(v).map_err(|_| {
+                GenesysError::Protocol(format!(
+                    "job {}: invalid value of upload header {k}",
+                    job.id
+                ))
+            })?;
+            headers.insert(name, value);
+        }
+        let retry = &self.options.retry;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            self.stats.uploads.fetch_add(1, Ordering::Relaxed);
+            let started = Instant::now();
+            let sent = self
+                .http
+                .put(url.clone())
+                .headers(headers.clone())
+                .body(yaml.as_bytes().to_vec())
+                .send()
+                .await;
+            let why = match sent {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let resp_headers = resp.headers().clone();
+                    tracing::debug!(
+                        target_name = %self.target,
+                        endpoint = EP,
+                        job_id = %job.id,
+                        status,
+                        duration_ms = started.elapsed().as_millis() as u64,
+                        "Genesys upload"
+                    );
+                    if resp.status().is_success() {
+                        return Ok(());
+                    }
+                    let body = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+                    if status < 500 && status != 408 && status != 429 {
+                        return Err(upload_error(status, &resp_headers, &body));
+                    }
+                    format!("HTTP {status}")
+                }
+                Err(e) => describe(&e),
+            };
+            if !retry.may_retry(attempt) {
+                return Err(GenesysError::Unavailable(format!(
+                    "upload of job {}: {why} after {attempt} attempts",
+                    job.id
+                )));
+            }
+            let delay = retry.delay(attempt, &mut rand::thread_rng());
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                target_name = %self.target,
+                endpoint = EP,
+                job_id = %job.id,
+                attempt,
+                delay_ms = delay.as_millis() as u64,
+                error = %why,
+                "retrying Genesys upload"
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// `GET /api/v2/flows/jobs/{id}?expand=messages`.
+    pub async fn job(&self, job_id: &str) -> Result<ArchitectJob, GenesysError> {
+        const EP: &str = "GET /api/v2/flows/jobs/{jobId}";
+        let mut url = self.api_url(&["api", "v2", "flows", "jobs", job_id]);
+        url.query_pairs_mut().append_pair("expand", "messages");
+        let a = self.call(Method::GET, EP, url).await?;
+        let j: JobResponse = parse(EP, &a.body)?;
+        Ok(ArchitectJob {
+            status: job_status(&j.status)?,
+            id: j.id,
+            flow: j.flow.map(|f| FlowRef {
+                id: f.id,
+                name: f.name.unwrap_or_default(),
+            }),
+            messages: j
+                .messages
+                .into_iter()
+                .map(|m| JobMessage {
+                    kind: m.kind.unwrap_or_default(),
+                    text: m.text.unwrap_or_default(),
+                })
+                .collect(),
+        })
+    }
+
+    /// `GET /api/v2/flows?name=&type=`, matching the name exactly on this side.
+    pub async fn find_flow(
+        &self,
+        name: &str,
+        flow_type: FlowType,
+    ) -> Result<Option<FlowInfo>, GenesysError> {
+        const EP: &str = "GET /api/v2/flows";
+        let type_q = flow_type_query(flow_type);
+        let mut page = 1u32;
+        loop {
+            let mut url = self.api_url(&["api", "v2", "flows"]);
+            url.query_pairs_mut()
+                .append_pair("name", name)
+                .append_pair("type", type_q)
+                .append_pair("pageSize", PAGE_SIZE)
+                .append_pair("pageNumber", &page.to_string());
+            let a = self.call(Method::GET, EP, url).await?;
+            let l: Listing<FlowResponse> = parse(EP, &a.body)?;
+            let found = l.entities.into_iter().find(|f| {
+                f.name == name
+                    && f.flow_type
+                        .as_deref()
+                        .is_none_or(|t| t.eq_ignore_ascii_case(type_q))
+            });
+            if let Some(f) = found {
+                return Ok(Some(f.into()));
+            }
+            if page >= l.page_count.unwrap_or(1).min(MAX_PAGES) {
+                return Ok(None);
+            }
+            page += 1;
+        }
+    }
+
+    /// `GET /api/v2/flows/{id}`; `None` on 404.
+    pub async fn flow(&self, id: &str) -> Result<Option<FlowInfo>, GenesysError> {
+        const EP: &str = "GET /api/v2/flows/{flowId}";
+        let url = self.api_url(&["api", "v2", "flows", id]);
+        match self.call_opt(Method::GET, EP, url).await? {
+            None => Ok(None),
+            Some(a) => Ok(Some(parse::<FlowResponse>(EP, &a.body)?.into())),
+        }
+    }
+
+    /// `GET /api/v2/flows?id=a&id=b&…`: the flows with these ids, one request per
+    /// [`IDS_PER_PAGE`] ids (`id` is repeatable and overrides every other filter; PySDK
+    /// `ArchitectApi.get_flows`, `FlowEntityListing`). Ids Genesys does not know are simply
+    /// absent from the answer.
+    pub async fn flows_by_ids(&self, ids: &[String]) -> Result<Vec<FlowInfo>, GenesysError> {
+        const EP: &str = "GET /api/v2/flows";
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_PAGE) {
+            let mut page = 1u32;
+            loop {
+                let mut url = self.api_url(&["api", "v2", "flows"]);
+                {
+                    let mut q = url.query_pairs_mut();
+                    for id in chunk {
+                        q.append_pair("id", id);
+                    }
+                    q.append_pair("pageSize", &IDS_PER_PAGE.to_string())
+                        .append_pair("pageNumber", &page.to_string());
+                }
+                let a = self.call(Method::GET, EP, url).await?;
+                let l: Listing<FlowResponse> = parse(EP, &a.body)?;
+                out.extend(l.entities.into_iter().map(FlowInfo::from));
+                // One page holds the whole chunk; follow `pageCount` should a server page
+                // smaller than asked.
+                if page >= l.page_count.unwrap_or(1).min(MAX_PAGES) {
+                    break;
+                }
+                page += 1;
+            }
+        }
+        Ok(out)
+    }
+
+    /// `DELETE /api/v2/flows/{id}`; `false` when the flow was already gone (404).
+    pub async fn delete_flow(&self, id: &str) -> Result<bool, GenesysError> {
+        const EP: &str = "DELETE /api/v2/flows/{flowId}";
+        let url = self.api_url(&["api", "v2", "flows", id]);
+        Ok(self.call_opt(Method::DELETE, EP, url).await?.is_some())
+    }
+
+    /// `POST /api/v2/flows/actions/unlock?flow={id}`: force-unlock a checked-out flow
+    /// (permission `architect:flow:unlock`; Terraform's `force_unlock` sends the same).
+    pub async fn unlock_flow(&self, id: &str) -> Result<(), GenesysError> {
+        const EP: &str = "POST /api/v2/flows/actions/unlock";
+        let mut url = self.api_url(&["api", "v2", "flows", "actions", "unlock"]);
+        url.query_pairs_mut().append_pair("flow", id);
+        self.call(Method::POST, EP, url).await.map(|_| ())
+    }
+
+    /// `GET /api/v2/architect/dependencytracking/consumingresources?id=&objectType=COMMONMODULEFLOW`.
+    pub async fn consuming_flows(&self, module_id: &str) -> Result<Vec<FlowRef>, GenesysError> {
+        const EP: &str = "GET /api/v2/architect/dependencytracking/consumingresources";
+        let mut out = Vec::new();
+        let mut page = 1u32;
+        loop {
+            let mut url = self.api_url(&[
+                "api",
+                "v2",
+                "architect",
+                "dependencytracking",
+                "consumingresources",
+            ]);
+            url.query_pairs_mut()
+                .append_pair("id", module_id)
+                .append_pair("objectType", "COMMONMODULEFLOW")
+                .append_pair("pageSize", PAGE_SIZE)
+                .append_pair("pageNumber", &page.to_string());
+            let a = self.call(Method::GET, EP, url).await?;
+            let l: Listing<EntityRef> = parse(EP, &a.body)?;
+            out.extend(l.entities.into_iter().map(|e| FlowRef {
+                id: e.id,
+                name: e.name.unwrap_or_default(),
+            }));
+            if page >= l.page_count.unwrap_or(1).min(MAX_PAGES) {
+                return Ok(out);
+            }
+            page += 1;
+        }
+    }
+}
