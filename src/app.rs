@@ -39,10 +39,6 @@ pub enum StartError {
     Lock(#[from] crate::store::sqlite_lock::LockError),
 }
 
-/// How long in-flight requests (and background tasks) may take to finish after a shutdown is
-/// requested, unless `FLOWSMITH_SHUTDOWN_GRACE_SECS` says otherwise.
-pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
-
 /// A built service: the listener is bound (so tests can ask for port 0 and read the port).
 ///
 /// Shutdown has one path: when the future given to [`Application::run_until`] resolves, the
@@ -81,22 +77,29 @@ pub struct StartedOrg {
 }
 
 impl Application {
-    /// Builds the service with the worker settings of the environment
-    /// ([`WorkerOptions::from_env`]).
+    /// Builds the service as its settings say.
     pub async fn build(settings: Settings) -> Result<Application, StartError> {
-        Application::build_with(settings, WorkerOptions::from_env()).await
-    }
-
-    /// Builds the service with explicit worker settings (tests use short leases).
-    pub async fn build_with(
-        settings: Settings,
-        worker_options: WorkerOptions,
-    ) -> Result<Application, StartError> {
-        Application::build_with_org(settings, worker_options, None).await
+        Application::build_with_org(settings, None).await
     }
 
     /// Builds the service, starting `org` first as target `sandbox` when given.
     pub async fn build_with_org(
+        settings: Settings,
+        org: Option<Box<dyn LocalOrg>>,
+    ) -> Result<Application, StartError> {
+        let worker_options = worker_options(&settings.worker);
+        Application::start(settings, worker_options, org).await
+    }
+
+    /// Builds the service with explicit worker options (tests use short leases).
+    pub async fn build_with(
+        settings: Settings,
+        worker_options: WorkerOptions,
+    ) -> Result<Application, StartError> {
+        Application::start(settings, worker_options, None).await
+    }
+
+    async fn start(
         mut settings: Settings,
         mut worker_options: WorkerOptions,
         org: Option<Box<dyn LocalOrg>>,
@@ -146,6 +149,7 @@ impl Application {
         );
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
+        let grace = Duration::from_secs_f64(settings.shutdown_grace_secs);
         spawn_background(
             &settings, backend, &store, &shared, &signals, &shutdown, &tasks,
         );
@@ -163,7 +167,7 @@ impl Application {
             store,
             shutdown,
             tasks,
-            grace: grace_from_env(),
+            grace,
             worker: Some(worker),
             _file_lock: file_lock,
         })
@@ -319,7 +323,22 @@ impl Deadline {
     }
 }
 
-/// `FLOWSMITH_SHUTDOWN_GRACE_SECS`, or [`DEFAULT_SHUTDOWN_GRACE`].
+/// The worker's options: its defaults, with the timing the settings give.
+fn worker_options(w: &crate::config::WorkerSettings) -> WorkerOptions {
+    let mut o = WorkerOptions::default();
+    if let Some(s) = w.lease_secs {
+        o.lease = Duration::from_secs(s);
+        o.heartbeat = o.heartbeat.min(o.lease / 3);
+    }
+    if let Some(s) = w.heartbeat_secs {
+        o.heartbeat = Duration::from_secs(s);
+    }
+    if let Some(ms) = w.poll_ms {
+        o.poll_interval = Duration::from_millis(ms);
+    }
+    o
+}
+
 /// The settings' own checks that need no I/O; answers the database's backend.
 fn check_settings(settings: &Settings) -> Result<crate::store::Backend, StartError> {
     settings.check_bind()?;
@@ -422,19 +441,6 @@ fn spawn_background(
             Duration::from_secs(settings.drift_check_interval_secs),
             shutdown.clone(),
         ));
-    }
-}
-
-fn grace_from_env() -> Duration {
-    match std::env::var("FLOWSMITH_SHUTDOWN_GRACE_SECS") {
-        Ok(v) => match v.trim().parse::<f64>() {
-            Ok(secs) if secs.is_finite() && secs >= 0.0 => Duration::from_secs_f64(secs),
-            _ => {
-                tracing::warn!(value = %v, "FLOWSMITH_SHUTDOWN_GRACE_SECS is not a number of seconds; using the default");
-                DEFAULT_SHUTDOWN_GRACE
-            }
-        },
-        Err(_) => DEFAULT_SHUTDOWN_GRACE,
     }
 }
 

@@ -9,7 +9,6 @@ use clap::{Parser, Subcommand};
 
 use crate::app::{Application, LocalOrg, StartedOrg, shutdown_signal};
 use crate::config::{LogFormat, Overrides, Settings};
-use crate::jobs::WorkerOptions;
 use crate::telemetry::LogGuard;
 
 #[derive(Debug, Parser)]
@@ -78,7 +77,7 @@ pub struct ServeArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct HealthcheckArgs {
-    /// URL to GET [default: /healthz on the port of FLOWSMITH_LISTEN, via loopback].
+    /// URL to GET [default: /healthz on the port the settings give, via loopback].
     #[arg(long)]
     pub url: Option<String>,
     /// Seconds to wait for the answer.
@@ -88,13 +87,17 @@ pub struct HealthcheckArgs {
 
 /// GETs the URL and succeeds on a 2xx answer. No log output: health checks run often.
 async fn healthcheck(args: HealthcheckArgs) -> ExitCode {
-    let url = args.url.unwrap_or_else(|| {
-        let port = std::env::var("FLOWSMITH_LISTEN")
-            .ok()
-            .and_then(|l| l.parse::<SocketAddr>().ok())
-            .map_or(8080, |a| a.port());
-        format!("http://127.0.0.1:{port}/healthz")
-    });
+    let url = match args.url {
+        Some(url) => url,
+        // The port the service listens on, as its settings say (file and environment).
+        None => match Settings::load(&Overrides::default()) {
+            Ok(s) => format!("http://127.0.0.1:{}/healthz", s.listen.port()),
+            Err(e) => {
+                eprintln!("flowsmith healthcheck: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
     let client = match reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(args.timeout_secs.max(1)))
         .build()
@@ -209,7 +212,7 @@ async fn serve(args: ServeArgs, log: &mut Option<LogGuard>) -> ExitCode {
         })) as Box<dyn LocalOrg>
     });
     *log = Some(crate::telemetry::init(settings.log_format));
-    let app = match Application::build_with_org(settings, WorkerOptions::from_env(), org).await {
+    let app = match Application::build_with_org(settings, org).await {
         Ok(app) => app,
         Err(e) => {
             tracing::error!("{e}");

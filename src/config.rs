@@ -79,7 +79,45 @@ pub struct Settings {
     /// 1 by default). Each one paces a target at its share of the target's budget
     /// ([`TargetConfig::replica_rate`]), so that together they stay within it.
     pub replicas: u32,
+    /// The job worker's timing (`[worker]`, `FLOWSMITH_LEASE_SECS`, ...).
+    pub worker: WorkerSettings,
+    /// How long shutdown waits for in-flight requests and background tasks
+    /// (`shutdown_grace_secs`, `FLOWSMITH_SHUTDOWN_GRACE_SECS`; 30 by default).
+    pub shutdown_grace_secs: f64,
 }
+
+/// The job worker's timing; `None` keeps the worker's default (see `jobs::WorkerOptions`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerSettings {
+    /// How long a claimed job's lease lasts without a heartbeat (`FLOWSMITH_LEASE_SECS`).
+    pub lease_secs: Option<u64>,
+    /// Seconds between lease heartbeats (`FLOWSMITH_HEARTBEAT_SECS`).
+    pub heartbeat_secs: Option<u64>,
+    /// How often an idle worker looks for work (`FLOWSMITH_WORKER_POLL_MS`).
+    pub poll_ms: Option<u64>,
+}
+
+impl WorkerSettings {
+    fn check(&self) -> Result<(), ConfigError> {
+        for (name, v) in [
+            ("FLOWSMITH_LEASE_SECS", self.lease_secs),
+            ("FLOWSMITH_HEARTBEAT_SECS", self.heartbeat_secs),
+            ("FLOWSMITH_WORKER_POLL_MS", self.poll_ms),
+        ] {
+            if v == Some(0) {
+                return Err(ConfigError::Env {
+                    name: name.into(),
+                    message: "must be positive".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How long shutdown waits for in-flight work unless `shutdown_grace_secs` says otherwise.
+pub const DEFAULT_SHUTDOWN_GRACE_SECS: f64 = 30.0;
 
 /// By hand: a PostgreSQL URL may hold a password, shown as `***`.
 impl std::fmt::Debug for Settings {
@@ -95,6 +133,9 @@ impl std::fmt::Debug for Settings {
             .field("drift_check_interval_secs", &self.drift_check_interval_secs)
             .field("database_start_wait_secs", &self.database_start_wait_secs)
             .field("limits", &self.limits)
+            .field("replicas", &self.replicas)
+            .field("worker", &self.worker)
+            .field("shutdown_grace_secs", &self.shutdown_grace_secs)
             .finish()
     }
 }
@@ -184,6 +225,8 @@ impl Default for Settings {
             database_start_wait_secs: DEFAULT_DATABASE_START_WAIT.as_secs(),
             limits: Limits::default(),
             replicas: 1,
+            worker: WorkerSettings::default(),
+            shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
         }
     }
 }
@@ -242,6 +285,8 @@ struct FileSettings {
     #[serde(default)]
     targets: Vec<FileTarget>,
     limits: Option<Limits>,
+    worker: Option<WorkerSettings>,
+    shutdown_grace_secs: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -378,6 +423,13 @@ impl Settings {
             name: "limits".into(),
             message,
         })?;
+        s.worker.check()?;
+        if !(s.shutdown_grace_secs.is_finite() && s.shutdown_grace_secs >= 0.0) {
+            return Err(ConfigError::Env {
+                name: "FLOWSMITH_SHUTDOWN_GRACE_SECS".into(),
+                message: "must be a number of seconds, 0 or more".into(),
+            });
+        }
 
         if let Some(l) = overrides.listen {
             s.listen = l;
@@ -409,6 +461,12 @@ impl Settings {
         if let Some(v) = f.limits {
             self.limits = v;
         }
+        if let Some(v) = f.worker {
+            self.worker = v;
+        }
+        if let Some(v) = f.shutdown_grace_secs {
+            self.shutdown_grace_secs = v;
+        }
         if let Some(v) = f.max_body_bytes {
             self.max_body_bytes = v;
         }
@@ -435,18 +493,18 @@ impl Settings {
     }
 
     fn apply_env(&mut self, env: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-        fn parse<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, ConfigError>
-        where
-            T::Err: std::fmt::Display,
-        {
-            v.trim().parse().map_err(|e: T::Err| ConfigError::Env {
-                name: name.to_owned(),
-                message: e.to_string(),
-            })
-        }
-        if let Some(v) = env("FLOWSMITH_LISTEN") {
-            self.listen = parse("FLOWSMITH_LISTEN", &v)?;
-        }
+        self.apply_env_service(env)?;
+        self.apply_env_limits(env)?;
+        self.apply_env_worker(env)?;
+        self.apply_env_target(env)
+    }
+
+    /// Where the service listens, its database, tokens, logging and shutdown.
+    fn apply_env_service(
+        &mut self,
+        env: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        set_from_env(env, "FLOWSMITH_LISTEN", &mut self.listen)?;
         if let Some(v) = env("FLOWSMITH_DATABASE_URL") {
             self.database_url = v;
         }
@@ -458,21 +516,48 @@ impl Settings {
                 .map(|t| SecretString::from(t.to_owned()))
                 .collect();
         }
-        if let Some(v) = env("FLOWSMITH_MAX_BODY_BYTES") {
-            self.max_body_bytes = parse("FLOWSMITH_MAX_BODY_BYTES", &v)?;
+        set_from_env(env, "FLOWSMITH_MAX_BODY_BYTES", &mut self.max_body_bytes)?;
+        set_from_env(
+            env,
+            "FLOWSMITH_DRIFT_CHECK_INTERVAL_SECS",
+            &mut self.drift_check_interval_secs,
+        )?;
+        set_from_env(
+            env,
+            "FLOWSMITH_DATABASE_START_WAIT_SECS",
+            &mut self.database_start_wait_secs,
+        )?;
+        set_from_env(env, "FLOWSMITH_REPLICAS", &mut self.replicas)?;
+        set_from_env(
+            env,
+            "FLOWSMITH_REQUEST_TIMEOUT_SECS",
+            &mut self.request_timeout_secs,
+        )?;
+        set_from_env(
+            env,
+            "FLOWSMITH_SHUTDOWN_GRACE_SECS",
+            &mut self.shutdown_grace_secs,
+        )?;
+        if let Some(v) = env("FLOWSMITH_LOG_FORMAT") {
+            self.log_format = match v.trim() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                other => {
+                    return Err(ConfigError::Env {
+                        name: "FLOWSMITH_LOG_FORMAT".into(),
+                        message: format!("{other:?} is not text or json"),
+                    });
+                }
+            };
         }
-        if let Some(v) = env("FLOWSMITH_DRIFT_CHECK_INTERVAL_SECS") {
-            self.drift_check_interval_secs = parse("FLOWSMITH_DRIFT_CHECK_INTERVAL_SECS", &v)?;
-        }
-        if let Some(v) = env("FLOWSMITH_DATABASE_START_WAIT_SECS") {
-            self.database_start_wait_secs = parse("FLOWSMITH_DATABASE_START_WAIT_SECS", &v)?;
-        }
-        if let Some(v) = env("FLOWSMITH_REPLICAS") {
-            self.replicas = parse("FLOWSMITH_REPLICAS", &v)?;
-        }
-        if let Some(v) = env("FLOWSMITH_REQUEST_TIMEOUT_SECS") {
-            self.request_timeout_secs = parse("FLOWSMITH_REQUEST_TIMEOUT_SECS", &v)?;
-        }
+        Ok(())
+    }
+
+    /// `[limits]` from `FLOWSMITH_<NAME>`.
+    fn apply_env_limits(
+        &mut self,
+        env: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
         let limits = &mut self.limits;
         for (name, slot) in [
             (
@@ -497,54 +582,66 @@ impl Settings {
                 &mut limits.max_requests_in_flight,
             ),
         ] {
+            set_from_env(env, name, slot)?;
+        }
+        set_from_env(
+            env,
+            "FLOWSMITH_REQUEST_WORK_MS",
+            &mut self.limits.request_work_ms,
+        )
+    }
+
+    /// `[worker]` from `FLOWSMITH_LEASE_SECS`, `FLOWSMITH_HEARTBEAT_SECS` and
+    /// `FLOWSMITH_WORKER_POLL_MS`.
+    fn apply_env_worker(
+        &mut self,
+        env: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        let w = &mut self.worker;
+        for (name, slot) in [
+            ("FLOWSMITH_LEASE_SECS", &mut w.lease_secs),
+            ("FLOWSMITH_HEARTBEAT_SECS", &mut w.heartbeat_secs),
+            ("FLOWSMITH_WORKER_POLL_MS", &mut w.poll_ms),
+        ] {
             if let Some(v) = env(name) {
-                *slot = parse(name, &v)?;
+                *slot = Some(parse_env(name, &v)?);
             }
         }
-        if let Some(v) = env("FLOWSMITH_REQUEST_WORK_MS") {
-            self.limits.request_work_ms = parse("FLOWSMITH_REQUEST_WORK_MS", &v)?;
-        }
-        if let Some(v) = env("FLOWSMITH_LOG_FORMAT") {
-            self.log_format = match v.trim() {
-                "text" => LogFormat::Text,
-                "json" => LogFormat::Json,
-                other => {
-                    return Err(ConfigError::Env {
-                        name: "FLOWSMITH_LOG_FORMAT".into(),
-                        message: format!("{other:?} is not text or json"),
-                    });
-                }
-            };
-        }
-        // The seed tutorial's variables define a target named `default`.
+        Ok(())
+    }
+
+    /// The seed tutorial's variables define a target named `default`.
+    fn apply_env_target(
+        &mut self,
+        env: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
         let id = env("GENESYS_CLIENT_ID");
         let secret = env("GENESYS_CLIENT_SECRET");
-        if id.is_some() || secret.is_some() {
-            let genv = env("GENESYS_ENVIRONMENT").unwrap_or_else(|| "mypurecloud.com".into());
-            let (Some(id), Some(secret)) = (id, secret) else {
-                return Err(ConfigError::Env {
-                    name: "GENESYS_CLIENT_ID".into(),
-                    message: "GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET go together".into(),
-                });
-            };
-            let (api, login) = resolve_environment(&genv).map_err(|message| ConfigError::Env {
-                name: "GENESYS_ENVIRONMENT".into(),
-                message,
-            })?;
-            let rate = match env("GENESYS_RATE_LIMIT_PER_MINUTE") {
-                Some(v) => parse("GENESYS_RATE_LIMIT_PER_MINUTE", &v)?,
-                None => GENESYS_DEFAULT_RATE_LIMIT,
-            };
-            self.upsert_target(TargetConfig {
-                name: "default".into(),
-                api_base_url: api,
-                login_base_url: login,
-                client_id: id,
-                client_secret: SecretString::from(secret),
-                rate_limit_per_minute: rate,
-                concurrency: 4,
-            });
+        if id.is_none() && secret.is_none() {
+            return Ok(());
         }
+        let genv = env("GENESYS_ENVIRONMENT").unwrap_or_else(|| "mypurecloud.com".into());
+        let (Some(id), Some(secret)) = (id, secret) else {
+            return Err(ConfigError::Env {
+                name: "GENESYS_CLIENT_ID".into(),
+                message: "GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET go together".into(),
+            });
+        };
+        let (api, login) = resolve_environment(&genv).map_err(|message| ConfigError::Env {
+            name: "GENESYS_ENVIRONMENT".into(),
+            message,
+        })?;
+        let mut rate = GENESYS_DEFAULT_RATE_LIMIT;
+        set_from_env(env, "GENESYS_RATE_LIMIT_PER_MINUTE", &mut rate)?;
+        self.upsert_target(TargetConfig {
+            name: "default".into(),
+            api_base_url: api,
+            login_base_url: login,
+            client_id: id,
+            client_secret: SecretString::from(secret),
+            rate_limit_per_minute: rate,
+            concurrency: 4,
+        });
         Ok(())
     }
 
@@ -597,251 +694,31 @@ fn read_file(path: &Path, required: bool) -> Result<Option<FileSettings>, Config
         })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn load(vars: &[(&str, &str)], overrides: Overrides) -> Result<Settings, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Settings::load_from(&overrides, |k| map.get(k).cloned())
-    }
-
-    #[test]
-    fn defaults_are_loopback_and_sqlite_file() {
-        let s = load(&[], Overrides::default()).unwrap();
-        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(s.database_url, "sqlite://flowsmith.db");
-        assert!(s.targets.is_empty());
-        s.check_bind().unwrap();
-    }
-
-    #[test]
-    fn seed_variables_define_default_target_and_secret_is_redacted() {
-        let s = load(
-            &[
-                ("GENESYS_CLIENT_ID", "abc"),
-                ("GENESYS_CLIENT_SECRET", "hunter2"),
-                ("GENESYS_ENVIRONMENT", "mypurecloud.ie"),
-            ],
-            Overrides::default(),
-        )
-        .unwrap();
-        let t = &s.targets[0];
-        assert_eq!(t.name, "default");
-        assert_eq!(t.api_base_url, "https://api.mypurecloud.ie");
-        assert_eq!(t.login_base_url, "https://login.mypurecloud.ie");
-        assert_eq!(t.rate_limit_per_minute, 300);
-        let dbg = format!("{s:?}");
-        assert!(!dbg.contains("hunter2"), "{dbg}");
-    }
-
-    #[test]
-    fn a_database_password_is_not_in_debug() {
-        let s = load(
-            &[(
-                "FLOWSMITH_DATABASE_URL",
-                "postgres://flowsmith:hunter2@db/flowsmith",
-            )],
-            Overrides::default(),
-        )
-        .unwrap();
-        let dbg = format!("{s:?}");
-        assert!(!dbg.contains("hunter2"), "{dbg}");
-        assert!(
-            dbg.contains("postgres://flowsmith:***@db/flowsmith"),
-            "{dbg}"
-        );
-    }
-
-    #[test]
-    fn environment_may_be_a_base_url() {
-        assert_eq!(
-            resolve_environment("http://127.0.0.1:9090/").unwrap(),
-            (
-                "http://127.0.0.1:9090".into(),
-                "http://127.0.0.1:9090".into()
-            )
-        );
-        assert!(resolve_environment("not a host").is_err());
-        assert!(resolve_environment("").is_err());
-    }
-
-    #[test]
-    fn environment_beats_file_and_flags_beat_environment() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f.toml");
-        std::fs::write(
-            &path,
-            "listen = \"127.0.0.1:7000\"\ndatabase_url = \"sqlite://a.db\"\n[[targets]]\nname = \"eu\"\nenvironment = \"mypurecloud.de\"\nclient_id = \"i\"\nclient_secret = \"s\"\nrate_limit_per_minute = 120\n",
-        )
-        .unwrap();
-        let o = Overrides {
-            config_file: Some(path.clone()),
-            ..Default::default()
-        };
-        let s = load(&[("FLOWSMITH_DATABASE_URL", "sqlite://b.db")], o.clone()).unwrap();
-        assert_eq!(s.listen.port(), 7000);
-        assert_eq!(s.database_url, "sqlite://b.db");
-        assert_eq!(s.targets[0].rate_limit_per_minute, 120);
-        let o2 = Overrides {
-            database_url: Some("sqlite://c.db".into()),
-            ..o
-        };
-        let s = load(&[("FLOWSMITH_DATABASE_URL", "sqlite://b.db")], o2).unwrap();
-        assert_eq!(s.database_url, "sqlite://c.db");
-    }
-
-    #[test]
-    fn unknown_file_keys_and_bad_env_are_errors() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f.toml");
-        std::fs::write(&path, "lisen = \"127.0.0.1:7000\"\n").unwrap();
-        let o = Overrides {
-            config_file: Some(path),
-            ..Default::default()
-        };
-        assert!(matches!(load(&[], o), Err(ConfigError::Toml { .. })));
-        assert!(matches!(
-            load(&[("FLOWSMITH_LISTEN", "nope")], Overrides::default()),
-            Err(ConfigError::Env { .. })
-        ));
-    }
-
-    #[test]
-    fn public_bind_needs_tokens() {
-        let s = load(
-            &[("FLOWSMITH_LISTEN", "0.0.0.0:8080")],
-            Overrides::default(),
-        )
-        .unwrap();
-        assert!(matches!(
-            s.check_bind(),
-            Err(ConfigError::PublicWithoutTokens(_))
-        ));
-        let s = load(
-            &[
-                ("FLOWSMITH_LISTEN", "0.0.0.0:8080"),
-                ("FLOWSMITH_API_TOKENS", "a, b"),
-            ],
-            Overrides::default(),
-        )
-        .unwrap();
-        s.check_bind().unwrap();
-        assert!(s.token_allowed("b"));
-        assert!(!s.token_allowed("c"));
-        assert!(!s.token_allowed(""));
-    }
-
-    #[test]
-    fn empty_tokens_are_not_tokens() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f.toml");
-        std::fs::write(
-            &path,
-            "listen = \"0.0.0.0:8080\"\napi_tokens = [\"\", \" \"]\n",
-        )
-        .unwrap();
-        let o = Overrides {
-            config_file: Some(path),
-            ..Default::default()
-        };
-        let s = load(&[], o).unwrap();
-        assert!(s.api_tokens.is_empty());
-        assert!(!s.token_allowed(""));
-        assert!(matches!(
-            s.check_bind(),
-            Err(ConfigError::PublicWithoutTokens(_))
-        ));
-    }
-
-    #[test]
-    fn replicas_share_each_targets_rate_budget() {
-        // Arrange: a budget of 300 in the file, three replicas from the environment.
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f.toml");
-        std::fs::write(
-            &path,
-            "replicas = 2\n[[targets]]\nname = \"eu\"\nenvironment = \"mypurecloud.de\"\nclient_id = \"i\"\nclient_secret = \"s\"\nrate_limit_per_minute = 300\n",
-        )
-        .unwrap();
-        let o = Overrides {
-            config_file: Some(path),
-            ..Default::default()
-        };
-        assert_eq!(load(&[], o.clone()).unwrap().replicas, 2);
-        let s = load(&[("FLOWSMITH_REPLICAS", "3")], o.clone()).unwrap();
-        assert_eq!(s.replicas, 3);
-        let t = &s.targets[0];
-
-        // Act + Assert: shares round down, so together they never exceed the budget.
-        assert_eq!(t.replica_rate(1).unwrap(), 300);
-        assert_eq!(t.replica_rate(s.replicas).unwrap(), 100);
-        assert_eq!(t.replica_rate(7).unwrap(), 42);
-        for n in 1..=300 {
-            assert!(t.replica_rate(n).unwrap() * n <= 300, "{n} replicas");
-        }
-        let err = t.replica_rate(301).unwrap_err().to_string();
-        assert!(err.contains("eu") && err.contains("301 replicas"), "{err}");
-        let unlimited = TargetConfig {
-            rate_limit_per_minute: 0,
-            ..t.clone()
-        };
-        assert_eq!(unlimited.replica_rate(4).unwrap(), 0, "no limit stays none");
-        assert_eq!(load(&[], Overrides::default()).unwrap().replicas, 1);
-        assert!(load(&[("FLOWSMITH_REPLICAS", "0")], o.clone()).is_err());
-        assert!(load(&[("FLOWSMITH_REPLICAS", "two")], o).is_err());
-    }
-
-    #[test]
-    fn the_database_start_wait_comes_from_the_file_and_the_environment() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f.toml");
-        std::fs::write(&path, "database_start_wait_secs = 5\n").unwrap();
-        let o = Overrides {
-            config_file: Some(path),
-            ..Default::default()
-        };
-        assert_eq!(
-            load(&[], Overrides::default())
-                .unwrap()
-                .database_start_wait_secs,
-            30
-        );
-        assert_eq!(load(&[], o.clone()).unwrap().database_start_wait_secs, 5);
-        let s = load(&[("FLOWSMITH_DATABASE_START_WAIT_SECS", "0")], o.clone()).unwrap();
-        assert_eq!(s.database_start_wait_secs, 0);
-        let err = load(&[("FLOWSMITH_DATABASE_START_WAIT_SECS", "soon")], o)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("FLOWSMITH_DATABASE_START_WAIT_SECS"), "{err}");
-    }
-
-    #[test]
-    fn limits_come_from_the_file_and_the_environment() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f.toml");
-        std::fs::write(
-            &path,
-            "[limits]\nmax_value_bytes = 100\nmax_document_depth = 10\n",
-        )
-        .unwrap();
-        let o = Overrides {
-            config_file: Some(path.clone()),
-            ..Default::default()
-        };
-        let s = load(&[("FLOWSMITH_REQUEST_WORK_MS", "250")], o.clone()).unwrap();
-        assert_eq!(s.limits.max_value_bytes, 100);
-        assert_eq!(s.limits.max_document_depth, 10);
-        assert_eq!(s.limits.request_work_ms, 250);
-        assert_eq!(
-            s.limits.max_simulation_steps,
-            Limits::default().max_simulation_steps
-        );
-        assert!(load(&[("FLOWSMITH_MAX_DOCUMENT_DEPTH", "500")], o.clone()).is_err());
-        assert!(load(&[("FLOWSMITH_MAX_VALUE_BYTES", "0")], o).is_err());
-    }
+/// A setting's value from the environment variable `name`, or an error naming it.
+fn parse_env<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    v.trim().parse().map_err(|e: T::Err| ConfigError::Env {
+        name: name.to_owned(),
+        message: e.to_string(),
+    })
 }
+
+/// Sets `slot` from the environment variable `name` when it is set.
+fn set_from_env<T: std::str::FromStr>(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    slot: &mut T,
+) -> Result<(), ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    if let Some(v) = env(name) {
+        *slot = parse_env(name, &v)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -3,7 +3,6 @@ use std::path::{Path, PathBuf};
 use flowsmith::app::{Application, LocalOrg};
 pub use flowsmith::cli::BuiltInSandbox;
 use flowsmith::config::Settings;
-use flowsmith::jobs::WorkerOptions;
 use reqwest::{Client, Response};
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -73,7 +72,7 @@ async fn start_with_org(
     settings: Settings,
     org: Option<Box<dyn LocalOrg>>,
 ) -> TestApp {
-    let app = Application::build_with_org(settings.clone(), WorkerOptions::from_env(), org)
+    let app = Application::build_with_org(settings.clone(), org)
         .await
         .expect("service starts");
     let base = format!("http://{}", app.local_addr());
