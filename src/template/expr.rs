@@ -2,7 +2,7 @@
 //! literals, `{var}` references, `+ -` on integers, comparisons, `and or not`, parentheses
 //! and a few functions. Parse errors carry byte offsets into the source text.
 
-use super::model::{Segment, Text, VarRef, VarType};
+use super::types::{Segment, Text, VarRef, VarType};
 
 /// Functions of the template language (all exist in Genesys expressions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,134 +222,136 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
     while i < b.len() {
         let c = b[i];
         let start = i;
-        match c {
+        let (tok, next) = match c {
             b' ' | b'\t' | b'\n' | b'\r' => {
                 i += 1;
                 continue;
             }
-            b'\'' | b'"' => {
-                let quote = c;
-                let mut s = String::new();
-                i += 1;
-                let mut run = i;
-                loop {
-                    if i >= b.len() {
-                        return Err(ParseError::new(start, "unterminated string"));
-                    }
-                    match b[i] {
-                        q if q == quote => {
-                            s.push_str(&src[run..i]);
-                            i += 1;
-                            break;
-                        }
-                        b'\\' => {
-                            s.push_str(&src[run..i]);
-                            match b.get(i + 1) {
-                                Some(&e @ (b'\'' | b'"' | b'\\')) => s.push(e as char),
-                                Some(_) => {
-                                    let ch = src[i + 1..].chars().next().unwrap_or(' ');
-                                    return Err(ParseError::new(
-                                        i,
-                                        format!(
-                                            "unknown escape '\\{ch}': only \\' \\\" and \\\\ are allowed"
-                                        ),
-                                    ));
-                                }
-                                None => return Err(ParseError::new(start, "unterminated string")),
-                            }
-                            i += 2;
-                            run = i;
-                        }
-                        _ => i += 1,
-                    }
-                }
-                out.push((start, Tok::Str(s)));
-            }
-            b'0'..=b'9' => {
-                while i < b.len() && b[i].is_ascii_digit() {
-                    i += 1;
-                }
-                if i < b.len() && is_ident_char(b[i]) {
-                    return Err(ParseError::new(
-                        i,
-                        format!("unexpected character '{}' in number", b[i] as char),
-                    ));
-                }
-                let n = src[start..i].parse::<i64>().map_err(|_| {
-                    ParseError::new(start, format!("integer '{}' is too large", &src[start..i]))
-                })?;
-                out.push((start, Tok::Int(n)));
-            }
+            b'\'' | b'"' => lex_string(src, start)?,
+            b'0'..=b'9' => lex_number(src, start)?,
             c if is_ident_start(c) => {
                 while i < b.len() && is_ident_char(b[i]) {
                     i += 1;
                 }
-                out.push((start, Tok::Ident(src[start..i].to_owned())));
+                (Tok::Ident(src[start..i].to_owned()), i)
             }
             b'{' => {
                 let close = src[i + 1..].find('}').map(|p| p + i + 1);
                 let Some(close) = close else {
                     return Err(ParseError::new(start, "unclosed '{': expected '}'"));
                 };
-                let var = var_ref(&src[i + 1..close], i + 1)?;
-                i = close + 1;
-                out.push((start, Tok::Var(var)));
+                (Tok::Var(var_ref(&src[i + 1..close], i + 1)?), close + 1)
             }
-            b'(' | b')' | b',' | b'+' | b'-' => {
-                i += 1;
-                out.push((
-                    start,
-                    match c {
-                        b'(' => Tok::LParen,
-                        b')' => Tok::RParen,
-                        b',' => Tok::Comma,
-                        b'+' => Tok::Op(BinOp::Add),
-                        _ => Tok::Op(BinOp::Sub),
-                    },
-                ));
-            }
-            b'=' | b'!' | b'<' | b'>' => {
-                let eq = b.get(i + 1) == Some(&b'=');
-                let op = match (c, eq) {
-                    (b'=', true) => BinOp::Eq,
-                    (b'!', true) => BinOp::Ne,
-                    (b'<', true) => BinOp::Le,
-                    (b'>', true) => BinOp::Ge,
-                    (b'<', false) => BinOp::Lt,
-                    (b'>', false) => BinOp::Gt,
-                    (b'=', false) => {
-                        return Err(ParseError::new(
-                            start,
-                            "unexpected character '=': write '==' to compare",
-                        ));
-                    }
-                    _ => {
-                        return Err(ParseError::new(
-                            start,
-                            "unexpected character '!': write 'not' or '!='",
-                        ));
-                    }
-                };
-                i += if eq { 2 } else { 1 };
-                out.push((start, Tok::Op(op)));
-            }
-            _ => {
-                let ch = src[i..].chars().next().unwrap_or('?');
-                let hint = match ch {
-                    '&' => ": write 'and'",
-                    '|' => ": write 'or'",
-                    '}' => ": unmatched '}'",
-                    _ => "",
-                };
-                return Err(ParseError::new(
-                    start,
-                    format!("unexpected character '{ch}'{hint}"),
-                ));
-            }
-        }
+            b'(' => (Tok::LParen, i + 1),
+            b')' => (Tok::RParen, i + 1),
+            b',' => (Tok::Comma, i + 1),
+            b'+' => (Tok::Op(BinOp::Add), i + 1),
+            b'-' => (Tok::Op(BinOp::Sub), i + 1),
+            b'=' | b'!' | b'<' | b'>' => lex_comparison(b, start)?,
+            _ => return Err(unexpected_character(src, start)),
+        };
+        out.push((start, tok));
+        i = next;
     }
     out.push((src.len(), Tok::Eof));
     Ok(out)
+}
+
+/// A quoted string starting at `start` (its quote), with `\'`, `\"` and `\\` escapes: the
+/// token and the offset after the closing quote.
+fn lex_string(src: &str, start: usize) -> Result<(Tok, usize), ParseError> {
+    let b = src.as_bytes();
+    let quote = b[start];
+    let mut s = String::new();
+    let mut i = start + 1;
+    let mut run = i;
+    loop {
+        if i >= b.len() {
+            return Err(ParseError::new(start, "unterminated string"));
+        }
+        match b[i] {
+            q if q == quote => {
+                s.push_str(&src[run..i]);
+                return Ok((Tok::Str(s), i + 1));
+            }
+            b'\\' => {
+                s.push_str(&src[run..i]);
+                match b.get(i + 1) {
+                    Some(&e @ (b'\'' | b'"' | b'\\')) => s.push(e as char),
+                    Some(_) => {
+                        let ch = src[i + 1..].chars().next().unwrap_or(' ');
+                        return Err(ParseError::new(
+                            i,
+                            format!("unknown escape '\\{ch}': only \\' \\\" and \\\\ are allowed"),
+                        ));
+                    }
+                    None => return Err(ParseError::new(start, "unterminated string")),
+                }
+                i += 2;
+                run = i;
+            }
+            _ => i += 1,
+        }
+    }
+}
+
+/// A decimal integer starting at `start`: the token and the offset after it.
+fn lex_number(src: &str, start: usize) -> Result<(Tok, usize), ParseError> {
+    let b = src.as_bytes();
+    let mut i = start;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    if i < b.len() && is_ident_char(b[i]) {
+        return Err(ParseError::new(
+            i,
+            format!("unexpected character '{}' in number", b[i] as char),
+        ));
+    }
+    let n = src[start..i].parse::<i64>().map_err(|_| {
+        ParseError::new(start, format!("integer '{}' is too large", &src[start..i]))
+    })?;
+    Ok((Tok::Int(n), i))
+}
+
+/// A comparison operator starting at `start` (`==`, `!=`, `<`, `<=`, `>`, `>=`): the token
+/// and the offset after it. A lone `=` or `!` is an error that says what to write.
+fn lex_comparison(b: &[u8], start: usize) -> Result<(Tok, usize), ParseError> {
+    let eq = b.get(start + 1) == Some(&b'=');
+    let op = match (b[start], eq) {
+        (b'=', true) => BinOp::Eq,
+        (b'!', true) => BinOp::Ne,
+        (b'<', true) => BinOp::Le,
+        (b'>', true) => BinOp::Ge,
+        (b'<', false) => BinOp::Lt,
+        (b'>', false) => BinOp::Gt,
+        (b'=', false) => {
+            return Err(ParseError::new(
+                start,
+                "unexpected character '=': write '==' to compare",
+            ));
+        }
+        _ => {
+            return Err(ParseError::new(
+                start,
+                "unexpected character '!': write 'not' or '!='",
+            ));
+        }
+    };
+    Ok((Tok::Op(op), start + if eq { 2 } else { 1 }))
+}
+
+/// The error for a character no token starts with, with what to write instead when it is a
+/// common mistake.
+fn unexpected_character(src: &str, start: usize) -> ParseError {
+    let ch = src[start..].chars().next().unwrap_or('?');
+    let hint = match ch {
+        '&' => ": write 'and'",
+        '|' => ": write 'or'",
+        '}' => ": unmatched '}'",
+        _ => "",
+    };
+    ParseError::new(start, format!("unexpected character '{ch}'{hint}"))
 }
 
 struct Parser {
