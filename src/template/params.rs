@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::expr::is_var_name;
 use super::model::VarType;
-use super::{Finding, pointer};
+use crate::findings::{Finding, pointer};
 
 /// One declared parameter.
 #[derive(Debug, Clone, PartialEq)]

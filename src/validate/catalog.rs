@@ -3,9 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
-
-use super::{interface, validate};
 use crate::template::ModuleInterface;
 
 /// Stored modules, looked up by template name while validating or loading a caller.
@@ -19,17 +16,6 @@ pub fn catalog<I: IntoIterator<Item = ModuleInterface>>(
     modules: I,
 ) -> BTreeMap<String, ModuleInterface> {
     modules.into_iter().map(|m| (m.name.clone(), m)).collect()
-}
-
-/// A catalog of every document that validates on its own, by template name.
-pub fn catalog_of<'a>(
-    docs: impl IntoIterator<Item = &'a Value>,
-) -> BTreeMap<String, ModuleInterface> {
-    catalog(
-        docs.into_iter()
-            .filter_map(|d| validate(d, &NoModules).flow)
-            .map(|f| interface(&f)),
-    )
 }
 
 /// A catalog that knows no modules (validation of a template on its own).

@@ -32,16 +32,16 @@ const DRAFT_FIELDS: &[&str] = &["startNode", "nodes", "edges"];
 type Draft<'d> = (Option<String>, Option<&'d Map<String, Value>>);
 
 /// The top-level fields of a document, as far as they could be read.
-pub(super) struct Header {
+struct Header {
     name: Option<String>,
-    pub(super) flow_type: Option<FlowType>,
+    flow_type: Option<FlowType>,
     description: Option<String>,
     division: String,
     language: String,
     greeting: Option<String>,
     /// Declared module inputs and outputs, each with its pointer.
-    pub(super) inputs: Option<Decls>,
-    pub(super) outputs: Option<Decls>,
+    inputs: Option<Decls>,
+    outputs: Option<Decls>,
 }
 
 impl Validator<'_> {
@@ -62,7 +62,12 @@ impl Validator<'_> {
             .collect();
         let graph: Graph = self.graph(&pnodes, nodes, start.as_deref());
         self.loops(&pnodes, &graph.succ);
-        let vars: Variables = self.variables(&pnodes, &header);
+        let vars: Variables = self.variables(
+            &pnodes,
+            header.flow_type,
+            header.inputs.as_ref(),
+            header.outputs.as_ref(),
+        );
         self.undefined_reads(&pnodes, &vars.written);
         self.expression_types(&pnodes, &vars.types);
         if let Some(s) = graph.start {

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use super::nodes;
 use super::validator::{PNode, Validator};
 use crate::findings::did_you_mean_within;
 use crate::template::Finding;
@@ -82,7 +83,7 @@ impl Validator<'_> {
                     None => bad_targets.push((target.clone(), tat.clone(), p.key.clone())),
                 }
             }
-            if p.exits.is_empty() && !p.terminal() {
+            if p.exits.is_empty() && !nodes::rules(&p.ty).terminal {
                 self.error_hint(
                     "no_exit",
                     p.at.clone(),

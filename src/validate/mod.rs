@@ -18,14 +18,19 @@ mod node;
 mod nodes;
 mod prompts;
 mod read_before_write;
+mod rules;
 mod structure;
 mod validator;
 mod variables;
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-pub use catalog::{Catalog, NoModules, catalog, catalog_of};
+pub use catalog::{Catalog, NoModules, catalog};
+pub use node::MAX_NODE_ID_LEN;
+pub use nodes::NODE_TYPES;
 pub use nodes::gather::{DEFAULT_MAX_DIGITS, MAX_DIGITS_LIMIT};
 pub use nodes::menu::DEFAULT_MENU_REPEAT;
 use prompts::prompt_findings;
@@ -91,29 +96,6 @@ pub const CODES: &[&str] = &[
     "duplicate_choice",
     "prompt_variable",
 ];
-
-/// The node types of the template language.
-pub const NODE_TYPES: [&str; 16] = [
-    "Say",
-    "Gather",
-    "Set",
-    "If",
-    "Route",
-    "Flow",
-    "End",
-    "Disconnect",
-    "Menu",
-    "DataAction",
-    "TableLookup",
-    "Switch",
-    "SetParticipantData",
-    "GetParticipantData",
-    "Schedule",
-    "Voicemail",
-];
-
-/// Longest node id accepted (node ids become Archy task reference ids).
-pub const MAX_NODE_ID_LEN: usize = 100;
 
 /// The outcome of validating one document.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -194,6 +176,17 @@ pub fn interface(flow: &Flow) -> ModuleInterface {
             .values()
             .any(|n| matches!(n.kind, NodeKind::CallModule { .. })),
     }
+}
+
+/// A catalog of every document that validates on its own, by template name.
+pub fn catalog_of<'a>(
+    docs: impl IntoIterator<Item = &'a Value>,
+) -> BTreeMap<String, ModuleInterface> {
+    catalog(
+        docs.into_iter()
+            .filter_map(|d| validate(d, &NoModules).flow)
+            .map(|f| interface(&f)),
+    )
 }
 
 #[cfg(test)]

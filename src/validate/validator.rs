@@ -4,7 +4,6 @@
 use serde_json::Value;
 
 use super::catalog::Catalog;
-use super::nodes;
 use crate::template::expr::Expr;
 use crate::template::model::{NodeKind, VarRef, VarType};
 use crate::template::{Finding, pointer};
@@ -53,13 +52,6 @@ pub(super) struct PNode {
     /// A called module whose outputs are unknown (not in the catalog, or by flow id).
     pub(super) unverified_call: Option<String>,
     pub(super) typed: Vec<Typed>,
-}
-
-impl PNode {
-    /// The call ends or leaves the flow at this node: it needs no exit.
-    pub(super) fn terminal(&self) -> bool {
-        nodes::rules(&self.ty).terminal
-    }
 }
 
 /// One document's validation: the findings so far and what it may look up.

@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::declarations::Decls;
-use super::document::Header;
 use super::validator::{PNode, Validator, ty_name};
 use crate::findings::did_you_mean_within;
 use crate::template::model::{VarRef, VarType};
@@ -26,8 +25,14 @@ type Conflict = (String, VarType, VarType, String, String);
 impl Validator<'_> {
     /// The variables' types and writers, with findings for a variable written with two
     /// types and for a module output that no node sets.
-    pub(super) fn variables(&mut self, pnodes: &[PNode], header: &Header) -> Variables {
-        let is_module = header.flow_type == Some(FlowType::Module);
+    pub(super) fn variables(
+        &mut self,
+        pnodes: &[PNode],
+        flow_type: Option<FlowType>,
+        inputs: Option<&Decls>,
+        outputs: Option<&Decls>,
+    ) -> Variables {
+        let is_module = flow_type == Some(FlowType::Module);
         let mut types: BTreeMap<String, VarType> = BTreeMap::new();
         let mut type_at: HashMap<String, String> = HashMap::new();
         let mut conflicts: Vec<Conflict> = Vec::new();
@@ -50,7 +55,7 @@ impl Validator<'_> {
                 }
             };
         let module_inputs: Decls = if is_module {
-            header.inputs.clone().unwrap_or_default()
+            inputs.cloned().unwrap_or_default()
         } else {
             BTreeMap::new()
         };
@@ -63,7 +68,7 @@ impl Validator<'_> {
             }
         }
         let written: BTreeSet<String> = types.keys().cloned().collect();
-        if let Some(outs) = &header.outputs {
+        if let Some(outs) = outputs {
             for (n, (t, dat)) in outs {
                 note(n, Some(*t), dat, &mut types);
             }
@@ -80,7 +85,7 @@ impl Validator<'_> {
                 "a flow variable has one type: rename one of them",
             );
         }
-        if is_module && let Some(outs) = &header.outputs {
+        if is_module && let Some(outs) = outputs {
             for (n, (_, dat)) in outs {
                 if !written.contains(n) {
                     self.warning(

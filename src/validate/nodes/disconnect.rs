@@ -1,7 +1,7 @@
 //! Disconnect: hang up.
 
 use crate::template::model::NodeKind;
-use crate::validate::node::Rules;
+use crate::validate::rules::Rules;
 use crate::validate::validator::Validator;
 
 pub(super) const RULES: Rules = Rules {

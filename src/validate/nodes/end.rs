@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::template::model::NodeKind;
-use crate::validate::node::Rules;
+use crate::validate::rules::Rules;
 use crate::validate::validator::Validator;
 
 pub(super) const RULES: Rules = Rules {

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use crate::template::expr::Expr;
 use crate::template::model::{ModuleRef, NodeKind, VarRef};
 use crate::template::{Finding, ModuleInterface};
-use crate::validate::node::Rules;
+use crate::validate::rules::Rules;
 use crate::validate::validator::{PNode, Typed, Validator, Write, at};
 
 pub(super) const RULES: Rules = Rules {

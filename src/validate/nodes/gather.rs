@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use crate::template::expr::is_var_name;
 use crate::template::model::NodeKind;
 use crate::template::model::{VarRef, VarType};
-use crate::validate::node::Rules;
+use crate::validate::rules::Rules;
 use crate::validate::validator::Write;
 use crate::validate::validator::{PNode, Validator, at};
 

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::template::expr::Expr;
 use crate::template::model::{Branch, NodeKind, VarType};
-use crate::validate::node::Rules;
+use crate::validate::rules::Rules;
 use crate::validate::validator::{PNode, Typed, Validator, at};
 
 pub(super) const RULES: Rules = Rules {

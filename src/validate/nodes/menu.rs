@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::template::expr::is_var_name;
 use crate::template::model::{MenuChoice, NodeKind, Prompt, VarRef, VarType};
-use crate::validate::node::Rules;
+use crate::validate::rules::Rules;
 use crate::validate::validator::{PNode, Validator, Write, at};
 
 /// Menu `repeat` when the document does not say.

@@ -1,5 +1,6 @@
-//! One file per node type: its [`Rules`] and its parser. This file only dispatches on the
-//! type name; a new node type adds its file here and one arm to each match.
+//! One file per node type: its [`Rules`] and its parser. This file only lists the types and
+//! dispatches on the type name; a new node type adds its file, its name to [`NODE_TYPES`]
+//! and one arm to each match here.
 
 mod data_action;
 mod disconnect;
@@ -20,11 +21,31 @@ mod voicemail;
 
 use serde_json::{Map, Value};
 
-use super::node::Rules;
+use super::rules::Rules;
 use super::validator::{PNode, Validator};
 use crate::template::model::NodeKind;
 
-/// The rules of node type `ty` (one of [`super::NODE_TYPES`]).
+/// The node types of the template language.
+pub const NODE_TYPES: [&str; 16] = [
+    "Say",
+    "Gather",
+    "Set",
+    "If",
+    "Route",
+    "Flow",
+    "End",
+    "Disconnect",
+    "Menu",
+    "DataAction",
+    "TableLookup",
+    "Switch",
+    "SetParticipantData",
+    "GetParticipantData",
+    "Schedule",
+    "Voicemail",
+];
+
+/// The rules of node type `ty` (one of [`NODE_TYPES`]).
 pub(super) fn rules(ty: &str) -> &'static Rules {
     match ty {
         "Say" => &say::RULES,

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use crate::template::model::NodeKind;
 use crate::template::model::QueueRef;
-use crate::validate::node::Rules;
+use crate::validate::rules::Rules;
 use crate::validate::validator::{Validator, at};
 
 pub(super) const RULES: Rules = Rules {

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use crate::template::expr::Expr;
 use crate::template::model::{Assignment, NodeKind, Segment, SetValue, Text, VarRef, VarType};
-use crate::validate::node::Rules;
+use crate::validate::rules::Rules;
 use crate::validate::validator::{PNode, Typed, Validator, Write, at, ty_name};
 
 pub(super) const RULES: Rules = Rules {
