@@ -29,10 +29,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 pub use catalog::{Catalog, NoModules, catalog};
-pub use node::MAX_NODE_ID_LEN;
-pub use nodes::NODE_TYPES;
-pub use nodes::gather::{DEFAULT_MAX_DIGITS, MAX_DIGITS_LIMIT};
-pub use nodes::menu::DEFAULT_MENU_REPEAT;
+pub(crate) use nodes::gather::MAX_DIGITS_LIMIT;
 use prompts::prompt_findings;
 use structure::structure_finding;
 use validator::Validator;

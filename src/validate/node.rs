@@ -10,7 +10,7 @@ use super::validator::{PNode, Validator, at};
 use crate::template::{Finding, pointer};
 
 /// Longest node id accepted (node ids become Archy task reference ids).
-pub const MAX_NODE_ID_LEN: usize = 100;
+const MAX_NODE_ID_LEN: usize = 100;
 
 const NODE_FIELDS: &[&str] = &[
     "id",

@@ -10,10 +10,10 @@ use crate::validate::validator::Write;
 use crate::validate::validator::{PNode, Validator, at};
 
 /// Largest Gather `maxDigits` (spec section 3): no simulated input may be longer.
-pub const MAX_DIGITS_LIMIT: i64 = 32;
+pub(crate) const MAX_DIGITS_LIMIT: i64 = 32;
 
 /// Gather `maxDigits` when the document does not say: one digit (a menu choice).
-pub const DEFAULT_MAX_DIGITS: u32 = 1;
+const DEFAULT_MAX_DIGITS: u32 = 1;
 
 pub(super) const RULES: Rules = Rules {
     properties: &[

@@ -9,7 +9,7 @@ use crate::validate::rules::Rules;
 use crate::validate::validator::{PNode, Validator, Write, at};
 
 /// Menu `repeat` when the document does not say.
-pub const DEFAULT_MENU_REPEAT: u32 = 2;
+const DEFAULT_MENU_REPEAT: u32 = 2;
 
 pub(super) const RULES: Rules = Rules {
     properties: &[

@@ -9,7 +9,7 @@ mod flow;
 pub(super) mod gather;
 mod get_participant_data;
 mod if_node;
-pub(super) mod menu;
+mod menu;
 mod route;
 mod say;
 mod schedule;
@@ -26,7 +26,7 @@ use super::validator::{PNode, Validator};
 use crate::template::model::NodeKind;
 
 /// The node types of the template language.
-pub const NODE_TYPES: [&str; 16] = [
+pub(super) const NODE_TYPES: [&str; 16] = [
     "Say",
     "Gather",
     "Set",
