@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use flowsmith::compile::{self, CompileContext};
 use flowsmith::diagram::{self, DiagramFormat};
 use flowsmith::simulate::{self, SimInput, SimLimits};
-use flowsmith::template::{self, NoModules};
+use flowsmith::template;
+use flowsmith::validate::{self, NoModules};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -374,7 +375,7 @@ fn pipeline(rng: &mut StdRng, doc: &Value) {
     let Ok(doc) = template::parse_document(&text, yaml) else {
         return;
     };
-    let report = template::validate(&doc, &NoModules);
+    let report = validate::validate(&doc, &NoModules);
     let Some(flow) = report
         .flow
         .filter(|_| !report.findings.iter().any(|f| f.is_error()))
@@ -412,7 +413,7 @@ fn main() {
     if std::env::var_os("FUZZ_SHOW").is_some() {
         let mut rng = StdRng::seed_from_u64(seed);
         let doc = sane_document(&mut rng);
-        for f in template::validate(&doc, &NoModules)
+        for f in validate::validate(&doc, &NoModules)
             .findings
             .iter()
             .filter(|f| f.is_error())
@@ -429,7 +430,7 @@ fn main() {
             while Instant::now() < end {
                 let mut rng = StdRng::seed_from_u64(seed.wrapping_add(cases));
                 let doc = document(&mut rng);
-                if template::validate(&doc, &NoModules).flow.is_some() {
+                if validate::validate(&doc, &NoModules).flow.is_some() {
                     valid += 1;
                 }
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

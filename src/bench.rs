@@ -18,7 +18,8 @@ use crate::compile::{self, CompileContext};
 use crate::config::Settings;
 use crate::loadgen;
 use crate::simulate;
-use crate::template::{self, NoModules};
+use crate::template;
+use crate::validate::{self, NoModules};
 
 pub mod service;
 
@@ -152,7 +153,7 @@ pub fn describe(times: &[Duration]) -> String {
 
 fn bench_validate(nodes: usize, iterations: usize) -> bool {
     let doc = template::generate_large(nodes);
-    let report = template::validate(&doc, &NoModules);
+    let report = validate::validate(&doc, &NoModules);
     if report.has_errors() {
         println!(
             "generated template does not validate: {:?}",
@@ -161,7 +162,7 @@ fn bench_validate(nodes: usize, iterations: usize) -> bool {
         return false;
     }
     let times = time_runs(iterations, || {
-        std::hint::black_box(template::validate(&doc, &NoModules));
+        std::hint::black_box(validate::validate(&doc, &NoModules));
     });
     let median = times[times.len() / 2];
     println!("validate {nodes}-node template: {}", describe(&times));
@@ -174,7 +175,7 @@ fn bench_validate(nodes: usize, iterations: usize) -> bool {
 
 fn bench_compile(nodes: usize, iterations: usize) -> bool {
     let doc = template::generate_large(nodes);
-    let Some(flow) = template::validate(&doc, &NoModules).flow else {
+    let Some(flow) = validate::validate(&doc, &NoModules).flow else {
         println!("generated template does not validate");
         return false;
     };

@@ -17,6 +17,7 @@ use crate::simulate::{self, DEFAULT_MAX_STEPS, SimInput};
 use crate::template::{
     self, DocumentError, Finding, Flow, FlowType, Header, ModuleInterface, Severity,
 };
+use crate::validate;
 
 /// `flowsmith compile FILE... [--param k=v] [--name NAME] [--out DIR]`
 #[derive(Debug, Clone, clap::Args)]
@@ -197,8 +198,8 @@ fn validate_all(
         // Without parameters (`flowsmith validate`) placeholders are checked with samples,
         // as when a template is stored; with them, a missing required one is an error.
         let report = match params {
-            Some(p) => template::validate_with_params(&f.doc, &params_for(p, &f.doc), &catalog),
-            None => template::validate(&f.doc, &catalog),
+            Some(p) => validate::validate_with_params(&f.doc, &params_for(p, &f.doc), &catalog),
+            None => validate::validate(&f.doc, &catalog),
         };
         for finding in &report.findings {
             writeln!(out, "{}", finding_line(&f.path, finding))?;
@@ -208,7 +209,7 @@ fn validate_all(
                 if catalog.contains_key(&flow.name) {
                     return Err(OfflineError::DuplicateName(flow.name));
                 }
-                catalog.insert(flow.name.clone(), template::interface(&flow));
+                catalog.insert(flow.name.clone(), validate::interface(&flow));
                 flows[i] = Some(flow);
             }
             Some(_) => bad += 1,

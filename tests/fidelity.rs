@@ -16,6 +16,7 @@ use flowsmith::offline::{load_order, module_files};
 use flowsmith::sandbox::archy;
 use flowsmith::simulate::{self, DataActionAnswer, OutcomeKind, SimInput, SimOrg, Simulation};
 use flowsmith::template::{self, Flow, FlowType, ModuleInterface};
+use flowsmith::validate;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Map, Value, json};
@@ -46,7 +47,7 @@ fn build(docs: &[Value]) -> Result<Project, Refused> {
             .into_iter()
             .filter(|_| docs[i]["name"] == "Inbound_Flow_A")
             .collect();
-        let report = template::validate_with_params(&docs[i], &params, &catalog);
+        let report = validate::validate_with_params(&docs[i], &params, &catalog);
         if report.has_errors() {
             return Err(Refused::Invalid(
                 report
@@ -58,7 +59,7 @@ fn build(docs: &[Value]) -> Result<Project, Refused> {
             ));
         }
         let flow = report.flow.expect("a flow without errors");
-        catalog.insert(flow.name.clone(), template::interface(&flow));
+        catalog.insert(flow.name.clone(), validate::interface(&flow));
         let as_type = if is_module[i] {
             FlowType::Module
         } else {

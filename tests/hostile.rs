@@ -635,7 +635,8 @@ mod large_inputs {
     use flowsmith::compile::{self, CompileContext};
     use flowsmith::diagram::{self, DiagramFormat};
     use flowsmith::simulate::{self, SimLimits};
-    use flowsmith::template::{self, NoModules, expr};
+    use flowsmith::template::{self, expr};
+    use flowsmith::validate::{self, NoModules};
     use proptest::prelude::*;
 
     const TOKENS: &[&str] = &[
@@ -696,7 +697,7 @@ mod large_inputs {
                     "conditions": [{"expression": e, "nextNode": "Bye"}],
                     "defaultNextNode": "Bye"}},
                 "Bye": {"id": "Bye", "type": "Disconnect", "properties": {}}}}});
-            let report = template::validate(&doc, &NoModules);
+            let report = validate::validate(&doc, &NoModules);
             if let Some(flow) = report.flow.filter(|_| !report.findings.iter().any(|f| f.is_error())) {
                 let modules = BTreeMap::new();
                 let _ = compile::compile(&flow, &CompileContext {

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use flowsmith::compile::{self, CompileContext, ModuleTarget};
 use flowsmith::simulate::{self, SimInput};
-use flowsmith::template::{self, FlowType, NoModules, expr};
+use flowsmith::template::{FlowType, expr};
+use flowsmith::validate::{self, NoModules};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -123,7 +124,7 @@ proptest! {
 
     #[test]
     fn validator_never_panics_on_arbitrary_json(doc in arb_json()) {
-        let report = template::validate(&doc, &NoModules);
+        let report = validate::validate(&doc, &NoModules);
         for f in &report.findings {
             prop_assert!(f.pointer.is_empty() || f.pointer.starts_with('/'));
         }
@@ -137,13 +138,13 @@ proptest! {
         if let Some(slot) = doc.pointer_mut(at) {
             *slot = replacement;
         }
-        let _ = template::validate(&doc, &NoModules);
+        let _ = validate::validate(&doc, &NoModules);
     }
 
     #[test]
     fn valid_random_graphs_compile_to_resolving_yaml_and_simulate(spec in arb_graph(), as_module in any::<bool>(), inputs in prop::collection::vec(prop_oneof![Just("1"), Just("2"), Just("12"), Just("t")], 0..6)) {
         let doc = graph_doc(&spec, as_module);
-        let report = template::validate(&doc, &NoModules);
+        let report = validate::validate(&doc, &NoModules);
         prop_assume!(!report.has_errors());
         let flow = report.flow.expect("a flow when there is no error");
         let modules: BTreeMap<String, ModuleTarget> = BTreeMap::new();

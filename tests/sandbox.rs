@@ -1471,6 +1471,7 @@ async fn every_voice_flow_of_the_corpus_publishes() {
 async fn calls_run_through_published_flows_and_modules() {
     use flowsmith::compile::{self, CompileContext, ModuleTarget};
     use flowsmith::template::{self, FlowType};
+    use flowsmith::validate;
     let read = |p: &str| -> Value {
         serde_json::from_str(
             &std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(p))
@@ -1480,15 +1481,15 @@ async fn calls_run_through_published_flows_and_modules() {
     };
     let module_doc = read("tests/fixtures/seed_shared_module.json");
     let caller_doc = read("tests/fixtures/seed_inbound_flow.json");
-    let module = template::validate(&module_doc, &template::NoModules)
+    let module = validate::validate(&module_doc, &validate::NoModules)
         .flow
         .unwrap();
     let catalog: std::collections::BTreeMap<_, _> =
-        [(module.name.clone(), template::interface(&module))].into();
+        [(module.name.clone(), validate::interface(&module))].into();
     let params: serde_json::Map<String, Value> = [("queue_id".to_owned(), json!("Support"))]
         .into_iter()
         .collect();
-    let report = template::validate_with_params(&caller_doc, &params, &catalog);
+    let report = validate::validate_with_params(&caller_doc, &params, &catalog);
     assert!(!report.has_errors(), "{:?}", report.findings);
     let caller = report.flow.unwrap();
     let targets: std::collections::BTreeMap<String, ModuleTarget> =
@@ -1712,7 +1713,8 @@ async fn org_objects_admin_api_and_platform_listings() {
 #[tokio::test]
 async fn calls_run_inbound_menus() {
     use flowsmith::compile::{self, CompileContext};
-    use flowsmith::template::{self, FlowType};
+    use flowsmith::template::FlowType;
+    use flowsmith::validate;
     let doc = json!({
         "name": "Menu_Calls", "type": "inbound",
         "draft": {"startNode": "Main", "nodes": {
@@ -1728,7 +1730,7 @@ async fn calls_run_inbound_menus() {
                 "onError": {"nextNode": "Main"}}
         }}
     });
-    let flow = template::validate(&doc, &template::NoModules).flow.unwrap();
+    let flow = validate::validate(&doc, &validate::NoModules).flow.unwrap();
     let none = std::collections::BTreeMap::new();
     let yaml = compile::compile(
         &flow,

@@ -22,6 +22,7 @@ use crate::simulate::{self, SimInput, SimLimits, Simulation};
 use crate::store::Store;
 use crate::template::model::{ModuleRef, NodeKind};
 use crate::template::{self, Finding, Flow, FlowType, ModuleInterface};
+use crate::validate;
 
 pub const TAG_SIMULATION: &str = "simulation";
 
@@ -129,9 +130,9 @@ fn check(
     for (mname, mdoc) in module_docs {
         let report = match params {
             Some(p) => {
-                template::validate_with_params(&mdoc, &params_for(&mdoc, p), &template::NoModules)
+                validate::validate_with_params(&mdoc, &params_for(&mdoc, p), &validate::NoModules)
             }
-            None => template::validate(&mdoc, &template::NoModules),
+            None => validate::validate(&mdoc, &validate::NoModules),
         };
         let Some(mflow) = report
             .flow
@@ -147,12 +148,12 @@ fn check(
                 .collect();
             return Err(ApiError::Validation { findings });
         };
-        catalog.insert(mname.clone(), template::interface(&mflow));
+        catalog.insert(mname.clone(), validate::interface(&mflow));
         modules.insert(mname, mflow);
     }
     let report = match params {
-        Some(p) => template::validate_with_params(&doc, p, &catalog),
-        None => template::validate(&doc, &catalog),
+        Some(p) => validate::validate_with_params(&doc, p, &catalog),
+        None => validate::validate(&doc, &catalog),
     };
     match report.flow {
         Some(flow) if !report.has_errors() => {
@@ -451,7 +452,7 @@ async fn run_simulation(
     let mut inputs = Vec::with_capacity(req.inputs.len());
     for (i, input) in req.inputs.iter().enumerate() {
         let at = template::pointer(["inputs".to_owned(), i.to_string()]);
-        let max_digits = template::validate::MAX_DIGITS_LIMIT as usize;
+        let max_digits = validate::MAX_DIGITS_LIMIT as usize;
         if input.digits.as_ref().is_some_and(|d| d.len() > max_digits) {
             return Err(ApiError::invalid(
                 format!(

@@ -17,7 +17,8 @@ use super::paging::{Page, bad_parameter};
 use super::{AppState, TAG_TEMPLATES};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::{DeleteOutcome, ListFilter, NewTemplate, Store, StoreOutcome, TemplateRow};
-use crate::template::{self, Catalog, Finding, FlowType, ModuleInterface};
+use crate::template::{self, Finding, FlowType, ModuleInterface};
+use crate::validate::{self, Catalog};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -251,8 +252,8 @@ pub async fn catalog_for(
         let Ok(stored) = serde_json::from_str::<Value>(&row.document) else {
             continue;
         };
-        if let Some(flow) = template::validate(&stored, &template::NoModules).flow {
-            catalog.insert(row.name.clone(), template::interface(&flow));
+        if let Some(flow) = validate::validate(&stored, &validate::NoModules).flow {
+            catalog.insert(row.name.clone(), validate::interface(&flow));
         }
     }
     Ok(catalog)
@@ -263,9 +264,9 @@ async fn validate_off_runtime(
     state: &AppState,
     doc: Value,
     catalog: BTreeMap<String, ModuleInterface>,
-) -> ApiResult<(Value, template::Report)> {
+) -> ApiResult<(Value, validate::Report)> {
     super::cpu(state, move || {
-        let report = template::validate(&doc, &catalog as &dyn Catalog);
+        let report = validate::validate(&doc, &catalog as &dyn Catalog);
         (doc, report)
     })
     .await

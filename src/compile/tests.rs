@@ -377,7 +377,7 @@ pub(crate) fn pin_module_doc() -> serde_json::Value {
 }
 
 fn validated(doc: &serde_json::Value) -> Flow {
-    let r = crate::template::validate(doc, &crate::template::NoModules);
+    let r = crate::validate::validate(doc, &crate::validate::NoModules);
     assert!(!r.has_errors(), "{:?}", r.findings);
     r.flow.unwrap()
 }
@@ -460,7 +460,7 @@ fn irreducible_module_is_refused_naming_the_edge() {
             "Done": {"id": "Done", "type": "End"}
         }}
     });
-    let r = crate::template::validate(&doc, &crate::template::NoModules);
+    let r = crate::validate::validate(&doc, &crate::validate::NoModules);
     let f = r
         .findings
         .iter()

@@ -21,6 +21,7 @@ use utoipa::ToSchema;
 use crate::compile::{self, CompileContext, Compiled, ModuleTarget};
 use crate::template::model::{Flow, NodeKind, QueueRef, VarType};
 use crate::template::{self, Finding, FlowType, ModuleInterface, pointer};
+use crate::validate;
 
 /// `POST /v1/jobs`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -313,7 +314,7 @@ fn validate_instantiated(
     inst: &Value,
     ctx: &StepContext,
 ) -> Result<(Flow, Vec<Finding>), Vec<Finding>> {
-    let report = template::validate(inst, &catalog(ctx));
+    let report = validate::validate(inst, &catalog(ctx));
     match report.flow {
         Some(flow) if !report.has_errors() => Ok((flow, report.findings)),
         _ => Err(report

@@ -13,7 +13,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
-use super::pointer;
+use crate::findings::pointer;
 
 /// The limits a document is read under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

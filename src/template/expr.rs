@@ -2,7 +2,7 @@
 //! literals, `{var}` references, `+ -` on integers, comparisons, `and or not`, parentheses
 //! and a few functions. Parse errors carry byte offsets into the source text.
 
-use super::model::{Segment, Text, VarRef, VarType};
+use super::types::{Segment, Text, VarRef, VarType};
 
 /// Functions of the template language (all exist in Genesys expressions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,134 +222,136 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
     while i < b.len() {
         let c = b[i];
         let start = i;
-        match c {
+        let (tok, next) = match c {
             b' ' | b'\t' | b'\n' | b'\r' => {
                 i += 1;
                 continue;
             }
-            b'\'' | b'"' => {
-                let quote = c;
-                let mut s = String::new();
-                i += 1;
-                let mut run = i;
-                loop {
-                    if i >= b.len() {
-                        return Err(ParseError::new(start, "unterminated string"));
-                    }
-                    match b[i] {
-                        q if q == quote => {
-                            s.push_str(&src[run..i]);
-                            i += 1;
-                            break;
-                        }
-                        b'\\' => {
-                            s.push_str(&src[run..i]);
-                            match b.get(i + 1) {
-                                Some(&e @ (b'\'' | b'"' | b'\\')) => s.push(e as char),
-                                Some(_) => {
-                                    let ch = src[i + 1..].chars().next().unwrap_or(' ');
-                                    return Err(ParseError::new(
-                                        i,
-                                        format!(
-                                            "unknown escape '\\{ch}': only \\' \\\" and \\\\ are allowed"
-                                        ),
-                                    ));
-                                }
-                                None => return Err(ParseError::new(start, "unterminated string")),
-                            }
-                            i += 2;
-                            run = i;
-                        }
-                        _ => i += 1,
-                    }
-                }
-                out.push((start, Tok::Str(s)));
-            }
-            b'0'..=b'9' => {
-                while i < b.len() && b[i].is_ascii_digit() {
-                    i += 1;
-                }
-                if i < b.len() && is_ident_char(b[i]) {
-                    return Err(ParseError::new(
-                        i,
-                        format!("unexpected character '{}' in number", b[i] as char),
-                    ));
-                }
-                let n = src[start..i].parse::<i64>().map_err(|_| {
-                    ParseError::new(start, format!("integer '{}' is too large", &src[start..i]))
-                })?;
-                out.push((start, Tok::Int(n)));
-            }
+            b'\'' | b'"' => lex_string(src, start)?,
+            b'0'..=b'9' => lex_number(src, start)?,
             c if is_ident_start(c) => {
                 while i < b.len() && is_ident_char(b[i]) {
                     i += 1;
                 }
-                out.push((start, Tok::Ident(src[start..i].to_owned())));
+                (Tok::Ident(src[start..i].to_owned()), i)
             }
             b'{' => {
                 let close = src[i + 1..].find('}').map(|p| p + i + 1);
                 let Some(close) = close else {
                     return Err(ParseError::new(start, "unclosed '{': expected '}'"));
                 };
-                let var = var_ref(&src[i + 1..close], i + 1)?;
-                i = close + 1;
-                out.push((start, Tok::Var(var)));
+                (Tok::Var(var_ref(&src[i + 1..close], i + 1)?), close + 1)
             }
-            b'(' | b')' | b',' | b'+' | b'-' => {
-                i += 1;
-                out.push((
-                    start,
-                    match c {
-                        b'(' => Tok::LParen,
-                        b')' => Tok::RParen,
-                        b',' => Tok::Comma,
-                        b'+' => Tok::Op(BinOp::Add),
-                        _ => Tok::Op(BinOp::Sub),
-                    },
-                ));
-            }
-            b'=' | b'!' | b'<' | b'>' => {
-                let eq = b.get(i + 1) == Some(&b'=');
-                let op = match (c, eq) {
-                    (b'=', true) => BinOp::Eq,
-                    (b'!', true) => BinOp::Ne,
-                    (b'<', true) => BinOp::Le,
-                    (b'>', true) => BinOp::Ge,
-                    (b'<', false) => BinOp::Lt,
-                    (b'>', false) => BinOp::Gt,
-                    (b'=', false) => {
-                        return Err(ParseError::new(
-                            start,
-                            "unexpected character '=': write '==' to compare",
-                        ));
-                    }
-                    _ => {
-                        return Err(ParseError::new(
-                            start,
-                            "unexpected character '!': write 'not' or '!='",
-                        ));
-                    }
-                };
-                i += if eq { 2 } else { 1 };
-                out.push((start, Tok::Op(op)));
-            }
-            _ => {
-                let ch = src[i..].chars().next().unwrap_or('?');
-                let hint = match ch {
-                    '&' => ": write 'and'",
-                    '|' => ": write 'or'",
-                    '}' => ": unmatched '}'",
-                    _ => "",
-                };
-                return Err(ParseError::new(
-                    start,
-                    format!("unexpected character '{ch}'{hint}"),
-                ));
-            }
-        }
+            b'(' => (Tok::LParen, i + 1),
+            b')' => (Tok::RParen, i + 1),
+            b',' => (Tok::Comma, i + 1),
+            b'+' => (Tok::Op(BinOp::Add), i + 1),
+            b'-' => (Tok::Op(BinOp::Sub), i + 1),
+            b'=' | b'!' | b'<' | b'>' => lex_comparison(b, start)?,
+            _ => return Err(unexpected_character(src, start)),
+        };
+        out.push((start, tok));
+        i = next;
     }
     out.push((src.len(), Tok::Eof));
     Ok(out)
+}
+
+/// A quoted string starting at `start` (its quote), with `\'`, `\"` and `\\` escapes: the
+/// token and the offset after the closing quote.
+fn lex_string(src: &str, start: usize) -> Result<(Tok, usize), ParseError> {
+    let b = src.as_bytes();
+    let quote = b[start];
+    let mut s = String::new();
+    let mut i = start + 1;
+    let mut run = i;
+    loop {
+        if i >= b.len() {
+            return Err(ParseError::new(start, "unterminated string"));
+        }
+        match b[i] {
+            q if q == quote => {
+                s.push_str(&src[run..i]);
+                return Ok((Tok::Str(s), i + 1));
+            }
+            b'\\' => {
+                s.push_str(&src[run..i]);
+                match b.get(i + 1) {
+                    Some(&e @ (b'\'' | b'"' | b'\\')) => s.push(e as char),
+                    Some(_) => {
+                        let ch = src[i + 1..].chars().next().unwrap_or(' ');
+                        return Err(ParseError::new(
+                            i,
+                            format!("unknown escape '\\{ch}': only \\' \\\" and \\\\ are allowed"),
+                        ));
+                    }
+                    None => return Err(ParseError::new(start, "unterminated string")),
+                }
+                i += 2;
+                run = i;
+            }
+            _ => i += 1,
+        }
+    }
+}
+
+/// A decimal integer starting at `start`: the token and the offset after it.
+fn lex_number(src: &str, start: usize) -> Result<(Tok, usize), ParseError> {
+    let b = src.as_bytes();
+    let mut i = start;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    if i < b.len() && is_ident_char(b[i]) {
+        return Err(ParseError::new(
+            i,
+            format!("unexpected character '{}' in number", b[i] as char),
+        ));
+    }
+    let n = src[start..i].parse::<i64>().map_err(|_| {
+        ParseError::new(start, format!("integer '{}' is too large", &src[start..i]))
+    })?;
+    Ok((Tok::Int(n), i))
+}
+
+/// A comparison operator starting at `start` (`==`, `!=`, `<`, `<=`, `>`, `>=`): the token
+/// and the offset after it. A lone `=` or `!` is an error that says what to write.
+fn lex_comparison(b: &[u8], start: usize) -> Result<(Tok, usize), ParseError> {
+    let eq = b.get(start + 1) == Some(&b'=');
+    let op = match (b[start], eq) {
+        (b'=', true) => BinOp::Eq,
+        (b'!', true) => BinOp::Ne,
+        (b'<', true) => BinOp::Le,
+        (b'>', true) => BinOp::Ge,
+        (b'<', false) => BinOp::Lt,
+        (b'>', false) => BinOp::Gt,
+        (b'=', false) => {
+            return Err(ParseError::new(
+                start,
+                "unexpected character '=': write '==' to compare",
+            ));
+        }
+        _ => {
+            return Err(ParseError::new(
+                start,
+                "unexpected character '!': write 'not' or '!='",
+            ));
+        }
+    };
+    Ok((Tok::Op(op), start + if eq { 2 } else { 1 }))
+}
+
+/// The error for a character no token starts with, with what to write instead when it is a
+/// common mistake.
+fn unexpected_character(src: &str, start: usize) -> ParseError {
+    let ch = src[start..].chars().next().unwrap_or('?');
+    let hint = match ch {
+        '&' => ": write 'and'",
+        '|' => ": write 'or'",
+        '}' => ": unmatched '}'",
+        _ => "",
+    };
+    ParseError::new(start, format!("unexpected character '{ch}'{hint}"))
 }
 
 struct Parser {
@@ -835,223 +837,4 @@ impl Expr {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn v(name: &str) -> Expr {
-        Expr::Var(VarRef(name.into()))
-    }
-
-    fn bin(op: BinOp, a: Expr, b: Expr) -> Expr {
-        Expr::Binary(op, Box::new(a), Box::new(b))
-    }
-
-    fn err(src: &str) -> ParseError {
-        parse(src).expect_err(src)
-    }
-
-    #[test]
-    fn parses_the_seed_condition() {
-        assert_eq!(
-            parse("{shared_module_result} == '1'").unwrap(),
-            bin(BinOp::Eq, v("shared_module_result"), Expr::Str("1".into()))
-        );
-    }
-
-    #[test]
-    fn literals_and_escapes() {
-        assert_eq!(parse(r#"'it\'s'"#).unwrap(), Expr::Str("it's".into()));
-        assert_eq!(parse(r#""a\"b\\c""#).unwrap(), Expr::Str("a\"b\\c".into()));
-        assert_eq!(parse("'é'").unwrap(), Expr::Str("é".into()));
-        assert_eq!(parse("42").unwrap(), Expr::Int(42));
-        assert_eq!(parse("TRUE").unwrap(), Expr::Bool(true));
-        assert_eq!(parse("false").unwrap(), Expr::Bool(false));
-        assert_eq!(parse("{Menu.digits}").unwrap(), v("Menu_digits"));
-        assert_eq!(parse("9223372036854775807").unwrap(), Expr::Int(i64::MAX));
-    }
-
-    #[test]
-    fn precedence() {
-        // or < and < not < comparison < additive < unary minus
-        let e = parse("not {a} == 1 + -2 and {b} or {c}").unwrap();
-        let cmp = bin(
-            BinOp::Eq,
-            v("a"),
-            bin(BinOp::Add, Expr::Int(1), Expr::Neg(Box::new(Expr::Int(2)))),
-        );
-        let expected = bin(
-            BinOp::Or,
-            bin(BinOp::And, Expr::Not(Box::new(cmp)), v("b")),
-            v("c"),
-        );
-        assert_eq!(e, expected);
-        // additive is left-associative
-        assert_eq!(
-            parse("1 - 2 - 3").unwrap(),
-            bin(
-                BinOp::Sub,
-                bin(BinOp::Sub, Expr::Int(1), Expr::Int(2)),
-                Expr::Int(3)
-            )
-        );
-        assert_eq!(
-            parse("({a} OR {b}) AnD {c}").unwrap(),
-            bin(BinOp::And, bin(BinOp::Or, v("a"), v("b")), v("c"))
-        );
-    }
-
-    #[test]
-    fn functions() {
-        assert_eq!(
-            parse("Length(Lower({x})) >= 3").unwrap(),
-            bin(
-                BinOp::Ge,
-                Expr::Call(Func::Length, vec![Expr::Call(Func::Lower, vec![v("x")])]),
-                Expr::Int(3)
-            )
-        );
-        let e = err("Foo({x})");
-        assert_eq!(e.offset, 0);
-        assert!(e.message.contains("unknown function 'Foo'"), "{e}");
-        assert!(err("isset({x})").message.contains("did you mean 'IsSet'"));
-        assert!(err("IsSet({x}, {y})").message.contains("takes 1 argument"));
-        assert!(err("IsSet()").message.contains("takes 1 argument"));
-    }
-
-    #[test]
-    fn errors_have_offsets() {
-        let e = err("({a} == 1");
-        assert_eq!(e.offset, 9);
-        assert!(e.message.contains("expected ')'"), "{e}");
-        let e = err("{a} == 'abc");
-        assert_eq!((e.offset, e.message.as_str()), (7, "unterminated string"));
-        let e = err("{a} && {b}");
-        assert_eq!(e.offset, 4);
-        assert!(e.message.contains("unexpected character '&'"));
-        let e = err("{a} == x");
-        assert_eq!(e.offset, 7);
-        assert!(
-            e.message
-                .contains("bare identifier 'x': write {x} for a variable or 'x' for text")
-        );
-        let e = err("{a} == 1 2");
-        assert_eq!(e.offset, 9);
-        assert!(e.message.contains("after a complete expression"));
-        let e = err("1 < 2 < 3");
-        assert_eq!(e.offset, 6);
-        assert!(e.message.contains("chained"));
-        assert_eq!(err("99999999999999999999").offset, 0);
-        assert!(err("99999999999999999999").message.contains("too large"));
-        assert!(err("{a.b}").message.contains("unknown variable suffix"));
-        assert_eq!(err("{a.b}").offset, 3);
-        assert!(err("{}").message.contains("empty"));
-        assert!(err("{a").message.contains("unclosed"));
-        assert!(err("").message.contains("end of expression"));
-        assert!(err("{a} ==").message.contains("end of expression"));
-        assert_eq!(err("1)").message, "unmatched ')'");
-        assert!(err("{a} = 1").message.contains("'=='"));
-        assert!(err("and").message.contains("keyword"));
-        assert!(err("'a\\n'").message.contains("escape"));
-    }
-
-    #[test]
-    fn depth_and_length_are_bounded() {
-        // Within the limits, every shape parses.
-        let ok = format!(
-            "{}1{}",
-            "(".repeat(MAX_EXPR_DEPTH - 1),
-            ")".repeat(MAX_EXPR_DEPTH - 1)
-        );
-        assert_eq!(parse(&ok).unwrap().depth(), 1);
-        // Each kind of nesting is refused past the limit, without overflowing the stack.
-        let n = 100_000;
-        for src in [
-            format!("{}1{}", "(".repeat(n), ")".repeat(n)),
-            format!("{}true", "not ".repeat(n)),
-            format!("{}1", "-".repeat(n)),
-            format!("{}{{x}}{}", "Length(".repeat(n), ")".repeat(n)),
-        ] {
-            let e = err(&src[..src.len().min(MAX_EXPR_LEN)]);
-            assert!(e.message.contains("limit"), "{e}");
-            assert!(err(&src).message.contains("over the limit of 4096"));
-        }
-        let chain = format!("1{}", "+1".repeat(MAX_EXPR_DEPTH));
-        assert!(err(&chain).message.contains("deeper than the limit of 64"));
-        let chain = format!("1{}", "+1".repeat(MAX_EXPR_DEPTH - 2));
-        assert_eq!(parse(&chain).unwrap().depth(), MAX_EXPR_DEPTH - 1);
-        // Chains of parenthesised chains are measured as one tree.
-        let group = format!("({})", vec!["1"; 40].join("+"));
-        assert!(
-            err(&vec![group.as_str(); 40].join("+"))
-                .message
-                .contains("deeper")
-        );
-    }
-
-    #[test]
-    fn vars_and_guarded_vars() {
-        let e = parse("IsSet({a}) and {b} == ToString({c})").unwrap();
-        let names: Vec<_> = e.vars().iter().map(|v| v.name()).collect();
-        assert_eq!(names, ["a", "b", "c"]);
-        let names: Vec<_> = e.unguarded_vars().iter().map(|v| v.name()).collect();
-        assert_eq!(names, ["b", "c"]);
-    }
-
-    #[test]
-    fn type_inference() {
-        let lookup = |v: &VarRef| match v.name() {
-            "n" => Some(VarType::Integer),
-            "s" => Some(VarType::String),
-            "b" => Some(VarType::Boolean),
-            _ => None,
-        };
-        let ty = |src: &str| parse(src).unwrap().infer(lookup);
-        assert_eq!(ty("{n} + 1"), Ok(VarType::Integer));
-        assert_eq!(ty("{s} == 'x' and {b}"), Ok(VarType::Boolean));
-        assert_eq!(ty("Length({s})"), Ok(VarType::Integer));
-        assert_eq!(ty("ToInt({s}) > {n}"), Ok(VarType::Boolean));
-        assert_eq!(ty("Upper({s})"), Ok(VarType::String));
-        assert_eq!(ty("IsNotSetOrEmpty({s})"), Ok(VarType::Boolean));
-        assert_eq!(ty("{unknown}"), Ok(VarType::String));
-        assert_eq!(ty("{unknown} + 1"), Ok(VarType::Integer));
-        assert_eq!(ty("not {unknown}"), Ok(VarType::Boolean));
-        assert!(ty("{s} + 1").is_err());
-        assert!(ty("{n} and {b}").is_err());
-        assert!(ty("not {s}").is_err());
-        assert!(ty("{s} == 1").unwrap_err().contains("ToInt"));
-        assert!(ty("{b} < true").is_err());
-        assert!(ty("Length({n})").is_err());
-        assert_eq!(parse("{unknown}").unwrap().infer_any(&lookup), Ok(None));
-    }
-
-    #[test]
-    fn text_templates() {
-        let t = parse_text("Hello {name}, you pressed {Menu.digits}.").unwrap();
-        assert_eq!(
-            t,
-            Text(vec![
-                Segment::Literal("Hello ".into()),
-                Segment::Var(VarRef("name".into())),
-                Segment::Literal(", you pressed ".into()),
-                Segment::Var(VarRef("Menu_digits".into())),
-                Segment::Literal(".".into()),
-            ])
-        );
-        assert_eq!(parse_text("").unwrap(), Text(vec![]));
-        assert_eq!(
-            parse_text("{x}").unwrap(),
-            Text(vec![Segment::Var(VarRef("x".into()))])
-        );
-        // JSON-ish text stays literal.
-        let json = r#"{ "json": 1 } {"a":2} {name is} 5 } {1}"#;
-        assert_eq!(parse_text(json).unwrap(), Text::literal(json));
-        let e = parse_text("Hi {name").unwrap_err();
-        assert_eq!(e.offset, 3);
-        assert!(e.message.contains("unclosed"));
-        let e = parse_text("Hi {}").unwrap_err();
-        assert_eq!(e.offset, 3);
-        assert!(parse_text("x {").unwrap_err().message.contains("unclosed"));
-        let e = parse_text("ab {Node.foo}").unwrap_err();
-        assert_eq!(e.offset, 9);
-    }
-}
+mod tests;

@@ -72,7 +72,7 @@ pub fn generate_large(nodes: usize) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::template::{NoModules, validate};
+    use crate::validate::{NoModules, validate};
 
     #[test]
     fn generated_documents_validate_cleanly() {

@@ -1,27 +1,27 @@
-//! Flow templates: the node-graph document of spec section 3, its validation, and the
-//! validated model that the compiler and the simulator both read.
+//! Flow templates: the node-graph document of spec section 3 and the validated model that
+//! the compiler and the simulator both read. Validation itself is [`crate::validate`],
+//! which builds the model; this module does not import it.
 //!
-//! Everything here is pure: no I/O, no async. Callers that need stored modules (to know
-//! which variables a called module writes) pass them in through [`Catalog`].
+//! Everything here is pure: no I/O, no async.
 
 pub mod document;
 pub mod expr;
 pub mod generate;
 pub mod model;
 pub mod params;
-pub mod validate;
+pub mod types;
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
 
+pub use crate::findings::{
+    Finding, MAX_ECHO_CHARS, MAX_FINDINGS, Severity, answer_findings, excerpt, pointer,
+};
 pub use generate::generate_large;
 pub use model::{Flow, FlowType, OrgObjectKind, OrgObjectRef, org_objects};
 pub use params::{instantiate, instantiate_with_findings};
-pub use validate::{Report, interface, validate, validate_with_params};
 
 /// Longest template name Genesys accepts for a flow.
 pub const MAX_NAME_LEN: usize = 200;
@@ -76,130 +76,6 @@ pub fn name_problem(name: &str) -> Option<String> {
     None
 }
 
-/// How bad a finding is: errors block storing (422), warnings don't.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Error,
-    Warning,
-}
-
-/// One validation result, pointing into the submitted document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Finding {
-    /// Stable machine-readable code, e.g. `unknown_next_node`.
-    pub code: String,
-    pub severity: Severity,
-    /// RFC 6901 JSON Pointer into the submitted document ("" is the whole document).
-    pub pointer: String,
-    pub message: String,
-    /// What to do about it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
-}
-
-impl Finding {
-    pub fn error(code: &str, pointer: impl Into<String>, message: impl Into<String>) -> Self {
-        Finding {
-            code: code.to_owned(),
-            severity: Severity::Error,
-            pointer: pointer.into(),
-            message: message.into(),
-            hint: None,
-        }
-    }
-
-    pub fn warning(code: &str, pointer: impl Into<String>, message: impl Into<String>) -> Self {
-        Finding {
-            severity: Severity::Warning,
-            ..Finding::error(code, pointer, message)
-        }
-    }
-
-    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
-        self
-    }
-
-    pub fn is_error(&self) -> bool {
-        self.severity == Severity::Error
-    }
-
-    /// The finding with its message, hint and pointer cut to a readable length, so a
-    /// rejected huge value is never echoed back whole.
-    pub fn cut(&self) -> Finding {
-        Finding {
-            code: self.code.clone(),
-            severity: self.severity,
-            pointer: excerpt(&self.pointer, MAX_ECHO_CHARS).into_owned(),
-            message: excerpt(&self.message, MAX_ECHO_CHARS).into_owned(),
-            hint: self
-                .hint
-                .as_deref()
-                .map(|h| excerpt(h, MAX_ECHO_CHARS).into_owned()),
-        }
-    }
-}
-
-/// Most findings one answer lists: a document with a mistake in each of 30,000 nodes gets
-/// the first ones and a count, not megabytes.
-pub const MAX_FINDINGS: usize = 200;
-
-/// `findings` as answered to a client: each [`Finding::cut`], at most [`MAX_FINDINGS`] of
-/// them, and a last one saying how many were left out.
-pub fn answer_findings(findings: &[Finding]) -> Vec<Finding> {
-    let mut out: Vec<Finding> = findings
-        .iter()
-        .take(MAX_FINDINGS)
-        .map(Finding::cut)
-        .collect();
-    if findings.len() > MAX_FINDINGS {
-        let errors = findings[MAX_FINDINGS..]
-            .iter()
-            .filter(|f| f.is_error())
-            .count();
-        let left = findings.len() - MAX_FINDINGS;
-        let note = format!("{left} more findings ({errors} errors) are not listed");
-        out.push(if errors > 0 {
-            Finding::error("more_findings", "", note)
-        } else {
-            Finding::warning("more_findings", "", note)
-        });
-    }
-    out
-}
-
-/// Longest message, hint or pointer of a finding as answered to a client (characters).
-pub const MAX_ECHO_CHARS: usize = 1000;
-
-/// `s` cut to at most `max` characters, marked with `…` when cut.
-pub fn excerpt(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
-    match s.char_indices().nth(max) {
-        None => s.into(),
-        Some((at, _)) => format!("{}…", &s[..at]).into(),
-    }
-}
-
-/// Builds a JSON Pointer from reference tokens, escaping `~` and `/` (RFC 6901).
-pub fn pointer<I, S>(tokens: I) -> String
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<str>,
-{
-    let mut out = String::new();
-    for t in tokens {
-        out.push('/');
-        for c in t.as_ref().chars() {
-            match c {
-                '~' => out.push_str("~0"),
-                '/' => out.push_str("~1"),
-                c => out.push(c),
-            }
-        }
-    }
-    out
-}
-
 /// What other templates need to know about a stored module: which variables it takes and
 /// which it hands back to its caller.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -212,45 +88,6 @@ pub struct ModuleInterface {
     pub outputs: BTreeMap<String, model::VarType>,
     /// Whether the module itself contains a Flow node (modules cannot call modules).
     pub calls_modules: bool,
-}
-
-/// Stored modules, looked up by template name while validating or loading a caller.
-pub trait Catalog {
-    fn module(&self, name: &str) -> Option<ModuleInterface>;
-}
-
-/// A catalog of stored modules keyed by template name (what [`Catalog::module`] looks up),
-/// e.g. from [`validate::interface`] of each stored template's validated flow.
-pub fn catalog<I: IntoIterator<Item = ModuleInterface>>(
-    modules: I,
-) -> BTreeMap<String, ModuleInterface> {
-    modules.into_iter().map(|m| (m.name.clone(), m)).collect()
-}
-
-/// A catalog of every document that validates on its own, by template name.
-pub fn catalog_of<'a>(
-    docs: impl IntoIterator<Item = &'a Value>,
-) -> BTreeMap<String, ModuleInterface> {
-    catalog(
-        docs.into_iter()
-            .filter_map(|d| validate(d, &NoModules).flow)
-            .map(|f| interface(&f)),
-    )
-}
-
-/// A catalog that knows no modules (validation of a template on its own).
-pub struct NoModules;
-
-impl Catalog for NoModules {
-    fn module(&self, _name: &str) -> Option<ModuleInterface> {
-        None
-    }
-}
-
-impl Catalog for BTreeMap<String, ModuleInterface> {
-    fn module(&self, name: &str) -> Option<ModuleInterface> {
-        self.get(name).cloned()
-    }
 }
 
 /// Why a request body could not be read as a template document at all.

@@ -1,5 +1,5 @@
 //! The validated model of one flow: what the compiler and the simulator read, so what is
-//! simulated is what is deployed. Built only by [`super::validate`] from a document with no
+//! simulated is what is deployed. Built only by [`crate::validate`] from a document with no
 //! errors, with parameters already substituted.
 
 use std::collections::BTreeMap;
@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::expr::Expr;
+pub use super::types::{Segment, Text, VarRef, VarType};
 
 /// The two flow kinds flowsmith provisions.
 #[derive(
@@ -35,28 +36,6 @@ impl FlowType {
         match self {
             FlowType::Module => "module",
             FlowType::Inbound => "inbound",
-        }
-    }
-}
-
-/// Variable and parameter types of the template language.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum VarType {
-    String,
-    Integer,
-    Boolean,
-}
-
-impl VarType {
-    pub fn parse(s: &str) -> Option<VarType> {
-        match s {
-            "string" => Some(VarType::String),
-            "integer" => Some(VarType::Integer),
-            "boolean" => Some(VarType::Boolean),
-            _ => None,
         }
     }
 }
@@ -128,45 +107,6 @@ impl Node {
         let mut seen = std::collections::BTreeSet::new();
         out.retain(|id| seen.insert(*id));
         out
-    }
-}
-
-/// Text with `{var}` and `{Node.digits}` interpolations.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Text(pub Vec<Segment>);
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Segment {
-    Literal(String),
-    Var(VarRef),
-}
-
-impl Text {
-    pub fn literal(s: impl Into<String>) -> Text {
-        Text(vec![Segment::Literal(s.into())])
-    }
-
-    /// The variables this text reads.
-    pub fn vars(&self) -> impl Iterator<Item = &VarRef> {
-        self.0.iter().filter_map(|s| match s {
-            Segment::Var(v) => Some(v),
-            Segment::Literal(_) => None,
-        })
-    }
-}
-
-/// A variable reference. Gather results are flow variables named `<Node>_digits`, so
-/// `{GatherInput.digits}` and `{GatherInput_digits}` name the same variable.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct VarRef(pub String);
-
-impl VarRef {
-    pub fn digits_of(node: &str) -> VarRef {
-        VarRef(format!("{node}_digits"))
-    }
-
-    pub fn name(&self) -> &str {
-        &self.0
     }
 }
 

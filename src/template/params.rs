@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::expr::is_var_name;
 use super::model::VarType;
-use super::{Finding, pointer};
+use crate::findings::{Finding, pointer};
 
 /// One declared parameter.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,110 +56,120 @@ pub fn declarations(doc: &Value, findings: &mut Vec<Finding>) -> BTreeMap<String
         return out;
     };
     for (name, decl) in obj {
-        let at = pointer(["parameters", name.as_str()]);
-        if !is_var_name(name) {
-            findings.push(
-                Finding::error(
-                    "invalid_parameter",
-                    &at,
-                    format!("parameter name '{name}' is not valid"),
-                )
-                .with_hint("use letters, digits and '_', not starting with a digit"),
-            );
+        if let Some(d) = declaration(name, decl, findings) {
+            out.insert(name.clone(), d);
         }
-        let Some(d) = decl.as_object() else {
-            findings.push(Finding::error(
-                "invalid_type",
-                &at,
-                "a parameter declaration must be an object {type, required, default, description}",
-            ));
-            continue;
-        };
-        for key in d.keys() {
-            if !["type", "required", "default", "description"].contains(&key.as_str()) {
-                findings.push(
-                    Finding::error(
-                        "unknown_field",
-                        format!("{at}{}", pointer([key.as_str()])),
-                        format!("unknown field '{key}' in parameter '{name}'"),
-                    )
-                    .with_hint("allowed: type, required, default, description"),
-                );
-            }
-        }
-        let ty = match d.get("type") {
-            None | Some(Value::Null) => VarType::String,
-            Some(Value::String(t)) => match VarType::parse(t) {
-                Some(ty) => ty,
-                None => {
-                    findings.push(
-                        Finding::error(
-                            "invalid_value",
-                            format!("{at}/type"),
-                            format!("unknown parameter type '{t}'"),
-                        )
-                        .with_hint("use string, integer or boolean"),
-                    );
-                    VarType::String
-                }
-            },
-            Some(_) => {
-                findings.push(Finding::error(
-                    "invalid_type",
-                    format!("{at}/type"),
-                    "type must be a string",
-                ));
-                VarType::String
-            }
-        };
-        let required = match d.get("required") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                findings.push(Finding::error(
-                    "invalid_type",
-                    format!("{at}/required"),
-                    "required must be true or false",
-                ));
-                false
-            }
-        };
-        let default = d.get("default").filter(|v| !v.is_null()).cloned();
-        if let Some(v) = &default
-            && !type_matches(ty, v)
-        {
-            findings.push(Finding::error(
-                "parameter_type",
-                format!("{at}/default"),
-                format!(
-                    "default of parameter '{name}' is not of type {}",
-                    ty_name(ty)
-                ),
-            ));
-        }
-        let description = match d.get("description") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => {
-                findings.push(Finding::error(
-                    "invalid_type",
-                    format!("{at}/description"),
-                    "description must be a string",
-                ));
-                None
-            }
-        };
-        out.insert(
-            name.clone(),
-            ParamDecl {
-                ty,
-                required,
-                default,
-                description,
-            },
-        );
     }
     out
+}
+
+/// One parameter's declaration `{type, required, default, description}`; `None` when it is
+/// not an object.
+fn declaration(name: &str, decl: &Value, findings: &mut Vec<Finding>) -> Option<ParamDecl> {
+    let at = pointer(["parameters", name]);
+    if !is_var_name(name) {
+        findings.push(
+            Finding::error(
+                "invalid_parameter",
+                &at,
+                format!("parameter name '{name}' is not valid"),
+            )
+            .with_hint("use letters, digits and '_', not starting with a digit"),
+        );
+    }
+    let Some(d) = decl.as_object() else {
+        findings.push(Finding::error(
+            "invalid_type",
+            &at,
+            "a parameter declaration must be an object {type, required, default, description}",
+        ));
+        return None;
+    };
+    for key in d.keys() {
+        if !["type", "required", "default", "description"].contains(&key.as_str()) {
+            findings.push(
+                Finding::error(
+                    "unknown_field",
+                    format!("{at}{}", pointer([key.as_str()])),
+                    format!("unknown field '{key}' in parameter '{name}'"),
+                )
+                .with_hint("allowed: type, required, default, description"),
+            );
+        }
+    }
+    let ty = declared_type(d, &at, findings);
+    let required = match d.get("required") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            findings.push(Finding::error(
+                "invalid_type",
+                format!("{at}/required"),
+                "required must be true or false",
+            ));
+            false
+        }
+    };
+    let default = d.get("default").filter(|v| !v.is_null()).cloned();
+    if let Some(v) = &default
+        && !type_matches(ty, v)
+    {
+        findings.push(Finding::error(
+            "parameter_type",
+            format!("{at}/default"),
+            format!(
+                "default of parameter '{name}' is not of type {}",
+                ty_name(ty)
+            ),
+        ));
+    }
+    let description = match d.get("description") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            findings.push(Finding::error(
+                "invalid_type",
+                format!("{at}/description"),
+                "description must be a string",
+            ));
+            None
+        }
+    };
+    Some(ParamDecl {
+        ty,
+        required,
+        default,
+        description,
+    })
+}
+
+/// A declaration's `type` (string when absent or unreadable, with a finding for the latter).
+fn declared_type(d: &Map<String, Value>, at: &str, findings: &mut Vec<Finding>) -> VarType {
+    match d.get("type") {
+        None | Some(Value::Null) => VarType::String,
+        Some(Value::String(t)) => match VarType::parse(t) {
+            Some(ty) => ty,
+            None => {
+                findings.push(
+                    Finding::error(
+                        "invalid_value",
+                        format!("{at}/type"),
+                        format!("unknown parameter type '{t}'"),
+                    )
+                    .with_hint("use string, integer or boolean"),
+                );
+                VarType::String
+            }
+        },
+        Some(_) => {
+            findings.push(Finding::error(
+                "invalid_type",
+                format!("{at}/type"),
+                "type must be a string",
+            ));
+            VarType::String
+        }
+    }
 }
 
 fn ty_name(t: VarType) -> &'static str {
@@ -214,7 +224,7 @@ pub fn unknown_parameters(
                 format!("{base}{}", pointer([k.as_str()])),
                 format!("the template declares no parameter '{name}'"),
             );
-            match super::validate::did_you_mean(k, known.iter().map(String::as_str)) {
+            match crate::findings::did_you_mean(k, known.iter().map(String::as_str)) {
                 Some(close) => f.with_hint(format!("did you mean '{close}'?")),
                 None if known.is_empty() => f.with_hint("the template takes no parameters"),
                 None => f.with_hint(format!(
@@ -484,7 +494,7 @@ mod tests {
                 "S": {"id": "S", "type": "Say", "properties": {"sayText": "{{greeting}}"}, "onComplete": {"nextNode": "E"}},
                 "E": {"id": "E", "type": "End"}}}});
         let inst = instantiate(&doc, &map(json!({"greeting": "hello"})), false).unwrap();
-        let report = crate::template::validate(&inst, &crate::template::NoModules);
+        let report = crate::validate::validate(&inst, &crate::validate::NoModules);
         assert!(report.findings.is_empty(), "{:?}", report.findings);
     }
 

@@ -9,7 +9,7 @@ use crate::archy::interpret;
 use crate::compile::{CompileContext, compile};
 use crate::simulate::{OutcomeKind, SimInput, SimOrg, simulate_with_org};
 use crate::template::model::Flow;
-use crate::template::{NoModules, validate};
+use crate::validate::{NoModules, validate};
 
 fn validated(doc: &serde_json::Value) -> Flow {
     let r = validate(doc, &NoModules);

@@ -8,7 +8,8 @@ use serde_json::json;
 use crate::compile::{CompileContext, compile};
 use crate::simulate::{DataActionAnswer, OutcomeKind, SimOrg, simulate_with_org};
 use crate::template::model::{Flow, FlowType, NodeKind, OrgObjectKind, ScheduleState};
-use crate::template::{NoModules, Report, org_objects, validate};
+use crate::template::org_objects;
+use crate::validate::{NoModules, Report, validate};
 
 fn report(doc: &serde_json::Value) -> Report {
     validate(doc, &NoModules)

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::template::NoModules;
+use crate::findings::did_you_mean;
+use crate::template::model::{ModuleRef, NodeKind, QueueRef, Text, VarRef, VarType};
+use crate::template::{FlowType, ModuleInterface};
 
 pub(super) const SEED_INBOUND: &str = r##"{
   "name": "Inbound_Flow_A",
@@ -211,7 +213,7 @@ fn find<'a>(r: &'a Report, code: &str) -> &'a Finding {
 
 fn seed_catalog() -> BTreeMap<String, ModuleInterface> {
     let r = check(&seed(SEED_MODULE));
-    crate::template::catalog([interface(r.flow.as_ref().unwrap())])
+    crate::validate::catalog([interface(r.flow.as_ref().unwrap())])
 }
 
 #[test]

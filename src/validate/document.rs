@@ -1,0 +1,319 @@
+//! The document as a whole: its top-level fields, the draft, and the order of the checks
+//! (nodes, graph, loops, variables, read-before-write) that ends in the validated [`Flow`].
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::declarations::Decls;
+use super::graph::Graph;
+use super::validator::{PNode, Validator};
+use super::variables::Variables;
+use crate::template::model::{Node, VarType};
+use crate::template::{Finding, Flow, FlowType, name_problem};
+
+const TOP_FIELDS: &[&str] = &[
+    "name",
+    "type",
+    "description",
+    "division",
+    "language",
+    "greeting",
+    "parameters",
+    "inputs",
+    "outputs",
+    "draft",
+    "inbound",
+    "outbound",
+];
+const DRAFT_FIELDS: &[&str] = &["startNode", "nodes", "edges"];
+
+/// The draft's `startNode` and `nodes`, each when readable.
+type Draft<'d> = (Option<String>, Option<&'d Map<String, Value>>);
+
+/// The top-level fields of a document, as far as they could be read.
+struct Header {
+    name: Option<String>,
+    flow_type: Option<FlowType>,
+    description: Option<String>,
+    division: String,
+    language: String,
+    greeting: Option<String>,
+    /// Declared module inputs and outputs, each with its pointer.
+    inputs: Option<Decls>,
+    outputs: Option<Decls>,
+}
+
+impl Validator<'_> {
+    pub(super) fn document(&mut self, doc: &Value) -> Option<Flow> {
+        let Some(obj) = doc.as_object() else {
+            self.wrong_type("", "a template document must be a JSON object", doc);
+            return None;
+        };
+        self.unknown_fields(obj, "", TOP_FIELDS, "the template document");
+        let header = self.header(obj);
+        let is_module = header.flow_type == Some(FlowType::Module);
+        let (start, nodes) = self.draft(obj)?;
+        let empty = Map::new();
+        let nodes = nodes.unwrap_or(&empty);
+        let pnodes: Vec<PNode> = nodes
+            .iter()
+            .filter_map(|(key, node)| self.node(key, node, is_module))
+            .collect();
+        let graph: Graph = self.graph(&pnodes, nodes, start.as_deref());
+        self.loops(&pnodes, &graph.succ);
+        let vars: Variables = self.variables(
+            &pnodes,
+            header.flow_type,
+            header.inputs.as_ref(),
+            header.outputs.as_ref(),
+        );
+        self.undefined_reads(&pnodes, &vars.written);
+        self.expression_types(&pnodes, &vars.types);
+        if let Some(s) = graph.start {
+            self.read_before_write(
+                &pnodes,
+                &graph.succ,
+                &graph.reached,
+                s,
+                &vars.written,
+                &vars.module_inputs,
+            );
+        }
+        if self.findings.iter().any(Finding::is_error) {
+            return None;
+        }
+        flow(header, start?, pnodes, vars.types)
+    }
+
+    /// The top-level fields other than the draft.
+    fn header(&mut self, obj: &Map<String, Value>) -> Header {
+        let name = self.flow_name(obj);
+        let flow_type = self.flow_type(obj);
+        let description = self.opt_str(obj, "description", "");
+        let division = self
+            .opt_str(obj, "division", "")
+            .unwrap_or_else(|| "Home".into());
+        if division.trim().is_empty() {
+            self.error("invalid_value", "/division", "'division' must not be empty");
+        }
+        let language = self
+            .opt_str(obj, "language", "")
+            .unwrap_or_else(|| "en-us".into())
+            .to_lowercase();
+        if language.trim().is_empty() {
+            self.error("invalid_value", "/language", "'language' must not be empty");
+        }
+        let greeting = self.greeting(obj, flow_type);
+        let inputs = self.var_decls(obj, "inputs");
+        let outputs = self.var_decls(obj, "outputs");
+        if flow_type == Some(FlowType::Inbound) {
+            self.io_on_inbound(obj);
+        }
+        Header {
+            name,
+            flow_type,
+            description,
+            division,
+            language,
+            greeting,
+            inputs,
+            outputs,
+        }
+    }
+
+    /// `name`: required, and a name Genesys accepts.
+    fn flow_name(&mut self, obj: &Map<String, Value>) -> Option<String> {
+        match obj.get("name") {
+            None | Some(Value::Null) => {
+                self.error("missing_field", "/name", "the template has no name");
+                None
+            }
+            Some(Value::String(s)) => {
+                if let Some(problem) = name_problem(s) {
+                    self.error_hint(
+                        "invalid_name",
+                        "/name",
+                        format!("Genesys would reject the flow name {s:?}: {problem}"),
+                        "use 1-200 characters without control characters, leading/trailing spaces or any of \\ / : * ? \" < > |",
+                    );
+                }
+                Some(s.clone())
+            }
+            Some(v) => {
+                self.wrong_type("/name", "'name' must be a string", v);
+                None
+            }
+        }
+    }
+
+    /// `type`: required, module or inbound (or an alias).
+    fn flow_type(&mut self, obj: &Map<String, Value>) -> Option<FlowType> {
+        match obj.get("type") {
+            None | Some(Value::Null) => {
+                self.error_hint(
+                    "missing_field",
+                    "/type",
+                    "the template has no type",
+                    "use \"module\" or \"inbound\"",
+                );
+                None
+            }
+            Some(Value::String(s)) => {
+                let t = FlowType::parse(s);
+                if t.is_none() {
+                    self.error_hint(
+                        "invalid_value",
+                        "/type",
+                        format!("unknown template type '{s}'"),
+                        "use \"module\" or \"inbound\" (aliases \"commonmodule\", \"inboundcall\")",
+                    );
+                }
+                t
+            }
+            Some(v) => {
+                self.wrong_type("/type", "'type' must be a string", v);
+                None
+            }
+        }
+    }
+
+    /// `greeting`: ignored (with a warning) on a module, else non-empty plain text.
+    fn greeting(
+        &mut self,
+        obj: &Map<String, Value>,
+        flow_type: Option<FlowType>,
+    ) -> Option<String> {
+        let greeting = self.opt_str(obj, "greeting", "");
+        if let Some(g) = &greeting {
+            if flow_type == Some(FlowType::Module) {
+                self.warning(
+                    "greeting_on_module",
+                    "/greeting",
+                    "a common module has no initial greeting: 'greeting' is ignored",
+                );
+            } else if g.trim().is_empty() || g.chars().any(char::is_control) {
+                self.error_hint(
+                    "invalid_value",
+                    "/greeting",
+                    "'greeting' must be non-empty text without control characters",
+                    "omit 'greeting' for a silent start",
+                );
+            }
+        }
+        greeting
+    }
+
+    /// The draft's `startNode` and `nodes`; `None` when there is no usable draft at all.
+    fn draft<'d>(&mut self, obj: &'d Map<String, Value>) -> Option<Draft<'d>> {
+        let draft = match obj.get("draft") {
+            Some(Value::Object(d)) => d,
+            None | Some(Value::Null) => {
+                self.error(
+                    "missing_field",
+                    "/draft",
+                    "the template has no draft {startNode, nodes}",
+                );
+                return None;
+            }
+            Some(v) => {
+                self.wrong_type(
+                    "/draft",
+                    "'draft' must be an object {startNode, nodes, edges}",
+                    v,
+                );
+                return None;
+            }
+        };
+        self.unknown_fields(draft, "/draft", DRAFT_FIELDS, "the draft");
+        let start = match draft.get("startNode") {
+            None | Some(Value::Null) => {
+                self.error(
+                    "missing_start_node",
+                    "/draft/startNode",
+                    "the draft has no startNode",
+                );
+                None
+            }
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(v) => {
+                self.wrong_type("/draft/startNode", "'startNode' must be a string", v);
+                None
+            }
+        };
+        let nodes = match draft.get("nodes") {
+            Some(Value::Object(n)) => Some(n),
+            None | Some(Value::Null) => {
+                self.error("missing_field", "/draft/nodes", "the draft has no nodes");
+                None
+            }
+            Some(v) => {
+                self.wrong_type("/draft/nodes", "'nodes' must be an object {id: node}", v);
+                None
+            }
+        };
+        Some((start, nodes))
+    }
+}
+
+/// The validated flow of a document with no error: its variables typed, a module's inputs
+/// and outputs as declared (outputs default to every variable a Set writes), an inbound
+/// flow's outputs every variable a Set writes.
+fn flow(
+    header: Header,
+    start: String,
+    pnodes: Vec<PNode>,
+    types: BTreeMap<String, VarType>,
+) -> Option<Flow> {
+    let (name, flow_type) = (header.name?, header.flow_type?);
+    let mut variables = types;
+    for p in &pnodes {
+        for r in &p.reads {
+            variables
+                .entry(r.var.name().to_owned())
+                .or_insert(VarType::String);
+        }
+    }
+    let set_vars = || -> BTreeMap<String, VarType> {
+        pnodes
+            .iter()
+            .flat_map(|p| &p.writes)
+            .map(|w| (w.var.name().to_owned(), w.ty.unwrap_or(VarType::String)))
+            .collect()
+    };
+    let strip = |m: Decls| -> BTreeMap<String, VarType> {
+        m.into_iter().map(|(k, (t, _))| (k, t)).collect()
+    };
+    let (inputs, outputs) = match flow_type {
+        FlowType::Module => (
+            strip(header.inputs.unwrap_or_default()),
+            header.outputs.map(strip).unwrap_or_else(set_vars),
+        ),
+        FlowType::Inbound => (BTreeMap::new(), set_vars()),
+    };
+    let mut nodes = BTreeMap::new();
+    for p in pnodes {
+        nodes.insert(
+            p.key.clone(),
+            Node {
+                id: p.key,
+                kind: p.kind?,
+                next: p.next,
+                on_error: p.on_error,
+            },
+        );
+    }
+    Some(Flow {
+        name,
+        flow_type,
+        description: header.description,
+        division: header.division,
+        language: header.language,
+        greeting: header.greeting,
+        inputs,
+        outputs,
+        variables,
+        start,
+        nodes,
+    })
+}

@@ -1,0 +1,22 @@
+//! End: end the flow (a module returns to its caller).
+
+use serde_json::{Map, Value};
+
+use crate::template::model::NodeKind;
+use crate::validate::rules::Rules;
+use crate::validate::validator::Validator;
+
+pub(super) const RULES: Rules = Rules {
+    properties: &["endType"],
+    ignores_exits: Some("remove it"),
+    terminal: true,
+    ..Rules::PLAIN
+};
+
+impl Validator<'_> {
+    pub(super) fn end(&mut self, props: &Map<String, Value>, pat: &str) -> Option<NodeKind> {
+        Some(NodeKind::End {
+            end_type: self.opt_str(props, "endType", pat),
+        })
+    }
+}

@@ -1,0 +1,285 @@
+//! Flow: call a common module by name (checked against the catalog) or by id, mapping
+//! inputs from expressions and outputs to caller variables.
+
+use serde_json::{Map, Value};
+
+use crate::template::expr::Expr;
+use crate::template::model::{ModuleRef, NodeKind, VarRef};
+use crate::template::{Finding, ModuleInterface};
+use crate::validate::rules::Rules;
+use crate::validate::validator::{PNode, Typed, Validator, Write, at};
+
+pub(super) const RULES: Rules = Rules {
+    properties: &["flowName", "flowId", "inputs", "outputs", "timeoutSeconds"],
+    accepts_silently: |key, value| matches!(key, "flowId" | "flowName") && value.is_null(),
+    uncompiled_on_error: Some("callCommonModule"),
+    leaves_loops: true,
+    ..Rules::PLAIN
+};
+
+impl Validator<'_> {
+    pub(super) fn flow_call(
+        &mut self,
+        props: &Map<String, Value>,
+        pat: &str,
+        p: &mut PNode,
+        is_module: bool,
+    ) -> Option<NodeKind> {
+        if is_module {
+            self.error_hint(
+                "module_calls_module",
+                p.at.clone(),
+                format!(
+                    "module node '{}' calls another flow; Genesys modules cannot call modules",
+                    p.key
+                ),
+                "move the call into the inbound flow, or copy the logic into this module",
+            );
+        }
+        let module = self.module_ref(props, pat);
+        let iface: Option<ModuleInterface> = match &module {
+            Some(ModuleRef::Name(n)) => self.catalog.module(n),
+            _ => None,
+        };
+        if let Some(m) = &iface
+            && m.calls_modules
+        {
+            self.error_hint(
+                "module_calls_module",
+                at(pat, "flowName"),
+                format!(
+                    "module '{}' itself calls modules; Genesys modules cannot call modules",
+                    m.name
+                ),
+                "remove the Flow nodes from that module",
+            );
+        }
+        if props.get("timeoutSeconds").is_some_and(|v| !v.is_null()) {
+            self.findings.push(
+                Finding::warning(
+                    "flow_timeout_ignored",
+                    at(pat, "timeoutSeconds"),
+                    "Genesys has no timeout for calling a common module; timeoutSeconds is ignored",
+                )
+                .with_hint("remove timeoutSeconds"),
+            );
+        }
+        let timeout_seconds = self.opt_seconds(props, "timeoutSeconds", pat);
+        let inputs = self.module_inputs(props, pat, p, iface.as_ref());
+        let outputs = self.module_outputs(props, pat, p, iface.as_ref(), module.as_ref());
+        Some(NodeKind::CallModule {
+            module: module?,
+            inputs: inputs?,
+            outputs: outputs?,
+            timeout_seconds,
+        })
+    }
+
+    /// Exactly one of `flowName` and `flowId`.
+    fn module_ref(&mut self, props: &Map<String, Value>, pat: &str) -> Option<ModuleRef> {
+        let name = self.opt_str(props, "flowName", pat);
+        let id = self.opt_str(props, "flowId", pat);
+        match (name, id) {
+            (Some(n), None) if !n.trim().is_empty() => Some(ModuleRef::Name(n)),
+            (None, Some(i)) if !i.trim().is_empty() => Some(ModuleRef::Id(i)),
+            (Some(_), Some(_)) => {
+                self.error_hint(
+                    "invalid_flow_reference",
+                    at(pat, "flowId"),
+                    "a Flow node has both flowName and flowId",
+                    "give exactly one of them",
+                );
+                None
+            }
+            _ => {
+                self.error_hint(
+                    "invalid_flow_reference",
+                    pat.to_owned(),
+                    "a Flow node needs a non-empty flowName or flowId",
+                    "name the module template in flowName",
+                );
+                None
+            }
+        }
+    }
+
+    /// `inputs: {moduleVar: expression}`, checked against the module's inputs when it is
+    /// known; `None` when any is unusable.
+    fn module_inputs(
+        &mut self,
+        props: &Map<String, Value>,
+        pat: &str,
+        p: &mut PNode,
+        iface: Option<&ModuleInterface>,
+    ) -> Option<Vec<(String, Expr)>> {
+        let iat = at(pat, "inputs");
+        let o = match props.get("inputs") {
+            None | Some(Value::Null) => return Some(Vec::new()),
+            Some(Value::Object(o)) => o,
+            Some(v) => {
+                self.wrong_type(
+                    &iat,
+                    "'inputs' must be an object {moduleVar: expression}",
+                    v,
+                );
+                return None;
+            }
+        };
+        let mut ok = true;
+        let mut inputs = Vec::new();
+        for (mv, e) in o {
+            let eat = at(&iat, mv);
+            ok &= self.var_name(mv, &eat, "module input");
+            if let Some(m) = iface
+                && !m.inputs.contains_key(mv)
+            {
+                let known: Vec<&str> = m.inputs.keys().map(String::as_str).collect();
+                self.error_hint(
+                    "unknown_module_input",
+                    eat.clone(),
+                    format!("module '{}' has no input '{mv}'", m.name),
+                    if known.is_empty() {
+                        "the module has no inputs".to_owned()
+                    } else {
+                        format!("its inputs: {}", known.join(", "))
+                    },
+                );
+            }
+            let parsed = match e {
+                Value::String(s) => self.parse_expr(s, &eat),
+                Value::Number(n) if n.is_i64() => n.as_i64().map(Expr::Int),
+                Value::Bool(b) => Some(Expr::Bool(*b)),
+                v => {
+                    self.wrong_type(&eat, "a module input must be an expression string", v);
+                    None
+                }
+            };
+            match parsed {
+                Some(e) => {
+                    self.expr_reads(&e, &eat, p, 0);
+                    if let Some(t) = iface.and_then(|m| m.inputs.get(mv)) {
+                        p.typed.push(Typed {
+                            expr: e.clone(),
+                            at: eat.clone(),
+                            want: *t,
+                            what: "the module input",
+                        });
+                    }
+                    inputs.push((mv.clone(), e));
+                }
+                None => ok = false,
+            }
+        }
+        ok.then_some(inputs)
+    }
+
+    /// `outputs: {moduleVar: callerVar}`, or without it every output of a known module into
+    /// the variable of the same name; each a write on the success exit. `None` when any is
+    /// unusable.
+    fn module_outputs(
+        &mut self,
+        props: &Map<String, Value>,
+        pat: &str,
+        p: &mut PNode,
+        iface: Option<&ModuleInterface>,
+        module: Option<&ModuleRef>,
+    ) -> Option<Vec<(String, VarRef)>> {
+        let oat = at(pat, "outputs");
+        let o = match props.get("outputs") {
+            None | Some(Value::Null) => {
+                return Some(self.implicit_outputs(p, iface, module));
+            }
+            Some(Value::Object(o)) => o,
+            Some(v) => {
+                self.wrong_type(
+                    &oat,
+                    "'outputs' must be an object {moduleVar: callerVar}",
+                    v,
+                );
+                return None;
+            }
+        };
+        let mut ok = true;
+        let mut outputs = Vec::new();
+        for (mv, cv) in o {
+            let mat = at(&oat, mv);
+            ok &= self.var_name(mv, &mat, "module output");
+            let ty = iface.and_then(|m| self.module_output_type(m, mv, &mat));
+            match cv {
+                Value::String(c) => {
+                    if self.var_name(c, &mat, "caller variable") {
+                        outputs.push((mv.clone(), VarRef(c.clone())));
+                        p.success_writes.push(Write {
+                            var: VarRef(c.clone()),
+                            ty,
+                            at: mat,
+                        });
+                    } else {
+                        ok = false;
+                    }
+                }
+                v => {
+                    self.wrong_type(&mat, "an output mapping must name a caller variable", v);
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(outputs)
+    }
+
+    /// Without an `outputs` mapping: each output of a known module into the variable of the
+    /// same name; for an unknown module, the call is marked unverified.
+    fn implicit_outputs(
+        &mut self,
+        p: &mut PNode,
+        iface: Option<&ModuleInterface>,
+        module: Option<&ModuleRef>,
+    ) -> Vec<(String, VarRef)> {
+        let mut outputs = Vec::new();
+        match iface {
+            Some(m) => {
+                for (mv, t) in &m.outputs {
+                    outputs.push((mv.clone(), VarRef(mv.clone())));
+                    p.success_writes.push(Write {
+                        var: VarRef(mv.clone()),
+                        ty: Some(*t),
+                        at: p.at.clone(),
+                    });
+                }
+            }
+            None => {
+                p.unverified_call = Some(match module {
+                    Some(ModuleRef::Name(n)) => format!("'{n}'"),
+                    Some(ModuleRef::Id(i)) => format!("with id '{i}'"),
+                    None => "?".into(),
+                });
+            }
+        }
+        outputs
+    }
+
+    /// The type of module output `mv` (mapped at `mat`), with a finding when the module has
+    /// no such output.
+    fn module_output_type(
+        &mut self,
+        m: &ModuleInterface,
+        mv: &str,
+        mat: &str,
+    ) -> Option<crate::template::model::VarType> {
+        let t = m.outputs.get(mv).copied();
+        if t.is_none() {
+            let known: Vec<&str> = m.outputs.keys().map(String::as_str).collect();
+            self.error_hint(
+                "unknown_module_output",
+                mat.to_owned(),
+                format!("module '{}' has no output '{mv}'", m.name),
+                if known.is_empty() {
+                    "the module has no outputs".to_owned()
+                } else {
+                    format!("its outputs: {}", known.join(", "))
+                },
+            );
+        }
+        t
+    }
+}

@@ -1,0 +1,72 @@
+//! Route: transfer the call to a queue (ends the flow).
+
+use serde_json::{Map, Value};
+
+use crate::template::model::NodeKind;
+use crate::template::model::QueueRef;
+use crate::validate::rules::Rules;
+use crate::validate::validator::{Validator, at};
+
+pub(super) const RULES: Rules = Rules {
+    properties: &["queueId", "queueName", "skillRequirements", "priority"],
+    terminal: true,
+    leaves_call: true,
+    ..Rules::PLAIN
+};
+
+impl Validator<'_> {
+    pub(super) fn route(&mut self, props: &Map<String, Value>, pat: &str) -> Option<NodeKind> {
+        let id = self.opt_str(props, "queueId", pat);
+        let name = self.opt_str(props, "queueName", pat);
+        let queue = match (id, name) {
+            (Some(id), None) if !id.trim().is_empty() => Some(QueueRef::Id(id)),
+            (None, Some(n)) if !n.trim().is_empty() => Some(QueueRef::Name(n)),
+            (Some(_), Some(_)) => {
+                self.error_hint(
+                    "invalid_route_queue",
+                    at(pat, "queueName"),
+                    "a Route node has both queueId and queueName",
+                    "give exactly one of them",
+                );
+                None
+            }
+            _ => {
+                self.error_hint(
+                    "invalid_route_queue",
+                    pat.to_owned(),
+                    "a Route node needs a non-empty queueId or queueName",
+                    "give exactly one of them",
+                );
+                None
+            }
+        };
+        let skat = at(pat, "skillRequirements");
+        let mut skills = Vec::new();
+        match props.get("skillRequirements") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(a)) => {
+                for (i, s) in a.iter().enumerate() {
+                    match s {
+                        Value::String(s) => skills.push(s.clone()),
+                        v => self.wrong_type(
+                            &at(&skat, &i.to_string()),
+                            "a skill requirement must be a string (a skill name)",
+                            v,
+                        ),
+                    }
+                }
+            }
+            Some(v) => self.wrong_type(
+                &skat,
+                "'skillRequirements' must be an array of skill names",
+                v,
+            ),
+        }
+        let priority = self.opt_int(props, "priority", pat);
+        Some(NodeKind::Route {
+            queue: queue?,
+            skills,
+            priority,
+        })
+    }
+}

@@ -1,0 +1,21 @@
+//! Voicemail: leave a message for a queue (ends the flow).
+
+use serde_json::{Map, Value};
+
+use crate::template::model::NodeKind;
+use crate::validate::rules::Rules;
+use crate::validate::validator::Validator;
+
+pub(super) const RULES: Rules = Rules {
+    properties: &["queue"],
+    terminal: true,
+    ..Rules::PLAIN
+};
+
+impl Validator<'_> {
+    pub(super) fn voicemail(&mut self, props: &Map<String, Value>, pat: &str) -> Option<NodeKind> {
+        Some(NodeKind::Voicemail {
+            queue: self.object_name(props, "queue", pat, "Voicemail")?,
+        })
+    }
+}
