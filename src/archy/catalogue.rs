@@ -380,7 +380,7 @@ inboundCall:
         assert!(c.len() > 1000, "{}", c.len());
         assert!(c.knows("@action.loop.loopCount.lit"));
         assert!(c.knows("inboundCall.initialGreeting.tts"));
-        assert!(!c.knows("@action.jumpToTask"));
+        assert!(!c.knows("@action.transferToNumber"));
         assert!(!c.knows("inboundCall.supportedLanguages.<name>.none"));
         let d = doc(r#"
 inboundCall:
@@ -392,8 +392,8 @@ inboundCall:
         refId: A
         actions:
           - playAudio: {name: a, audio: {tts: hi}}
-          - jumpToTask: {name: j, targetTaskRef: "/inboundCall/tasks/task[A]"}
-          - jumpToTask: {name: k, targetTaskRef: "/inboundCall/tasks/task[A]"}
+          - transferToNumber: {name: j, targetTaskRef: "/inboundCall/tasks/task[A]"}
+          - transferToNumber: {name: k, targetTaskRef: "/inboundCall/tasks/task[A]"}
 "#);
         let unknown: Vec<(String, String)> = c
             .unknown(&d)
@@ -408,21 +408,21 @@ inboundCall:
                     "/inboundCall/supportedLanguages/en-us/none".to_owned()
                 ),
                 (
-                    "@action.jumpToTask".to_owned(),
-                    "/inboundCall/tasks/0/task/actions/1/jumpToTask".to_owned()
+                    "@action.transferToNumber".to_owned(),
+                    "/inboundCall/tasks/0/task/actions/1/transferToNumber".to_owned()
                 ),
                 (
-                    "@action.jumpToTask.name".to_owned(),
-                    "/inboundCall/tasks/0/task/actions/1/jumpToTask/name".to_owned()
+                    "@action.transferToNumber.name".to_owned(),
+                    "/inboundCall/tasks/0/task/actions/1/transferToNumber/name".to_owned()
                 ),
                 (
-                    "@action.jumpToTask.targetTaskRef".to_owned(),
-                    "/inboundCall/tasks/0/task/actions/1/jumpToTask/targetTaskRef".to_owned()
+                    "@action.transferToNumber.targetTaskRef".to_owned(),
+                    "/inboundCall/tasks/0/task/actions/1/transferToNumber/targetTaskRef".to_owned()
                 ),
             ]
         );
-        let with = c.with_paths(["inboundCall.tasks[].task.actions[].jumpToTask"]);
-        assert!(with.knows("@action.jumpToTask"));
+        let with = c.with_paths(["inboundCall.tasks[].task.actions[].transferToNumber"]);
+        assert!(with.knows("@action.transferToNumber"));
     }
 
     #[test]
