@@ -187,7 +187,6 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
         .concurrency
         .unwrap_or(default_concurrency(a.rate_limit, latency, job_duration))
         .max(1);
-    let flows = a.callers + 1;
     println!(
         "provision: 1 module + {} callers, org and target at {}/min per token, latency {} ms, Architect job {} ms, concurrency {concurrency} (the limiter stays busy from {needed:.1})",
         a.callers, a.rate_limit, a.latency_ms, a.job_duration_ms
@@ -232,79 +231,119 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
     let server = tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
-    let http = reqwest::Client::new();
-    let result = async {
-        for doc in [MODULE_DOC, CALLER_DOC] {
-            let r = http
-                .post(format!("{base}/v1/templates"))
-                .header("content-type", "application/json")
-                .body(doc)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            if !r.status().is_success() {
-                return Err(format!(
-                    "storing a template: {}",
-                    r.text().await.unwrap_or_default()
-                ));
-            }
-        }
-        // Per-call latency as measured: the sandbox's added latency plus a local round trip
-        // (admin routes get no added latency and are not counted).
-        let t = Instant::now();
-        for _ in 0..20 {
-            http.get(format!("{org}/sandbox/faults"))
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-        let round_trip = t.elapsed().as_secs_f64() / 20.0;
-
-        let mut list = vec![json!({"template": "Language_Select"})];
-        list.extend(
-            (1..=a.callers)
-                .map(|i| json!({"template": "Support_Line", "name": format!("Caller_{i:04}")})),
-        );
-        let wall = Instant::now();
-        let r = http
-            .post(format!("{base}/v1/jobs"))
-            .json(&json!({"target": "bench", "flows": list}))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        let created: Value = r.json().await.map_err(|e| e.to_string())?;
-        let id = created["id"]
-            .as_str()
-            .ok_or_else(|| format!("job not accepted: {created}"))?
-            .to_owned();
-        // Sparingly: these are flowsmith requests, not Genesys ones.
-        let job = loop {
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            let j: Value =
-                crate::loadgen::fetch_json(http.get(format!("{base}/v1/jobs/{id}"))).await?;
-            if j["status"]
-                .as_str()
-                .and_then(|s| s.parse::<JobStatus>().ok())
-                .is_some_and(JobStatus::is_terminal)
-            {
-                break j;
-            }
-            if wall.elapsed() > Duration::from_secs(3600) {
-                return Err(format!("job not finished after an hour: {}", j["progress"]));
-            }
-        };
-        let counters: Value =
-            crate::loadgen::fetch_json(http.get(format!("{org}/sandbox/counters"))).await?;
-        let in_org: Value =
-            crate::loadgen::fetch_json(http.get(format!("{org}/sandbox/flows"))).await?;
-        Ok((job, counters, in_org, round_trip, wall.elapsed()))
-    }
-    .await;
+    let result = drive(&reqwest::Client::new(), &base, &org, a.callers).await;
     let _ = stop.send(());
     let _ = server.await;
     db.remove().await;
-    let (job, counters, in_org, round_trip, wall) = result?;
+    report(&a, result?, org_options).await
+}
 
+/// What one provisioning job left behind.
+struct Measured {
+    job: Value,
+    counters: Value,
+    in_org: Value,
+    /// One local round trip to the org, seconds (beside its added latency).
+    round_trip: f64,
+    wall: Duration,
+}
+
+/// Stores the module and the caller, provisions the module and `callers` callers in one
+/// job and waits for it to end; then reads the org's counters and flows.
+async fn drive(
+    http: &reqwest::Client,
+    base: &str,
+    org: &str,
+    callers: usize,
+) -> Result<Measured, String> {
+    for doc in [MODULE_DOC, CALLER_DOC] {
+        let r = http
+            .post(format!("{base}/v1/templates"))
+            .header("content-type", "application/json")
+            .body(doc)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !r.status().is_success() {
+            return Err(format!(
+                "storing a template: {}",
+                r.text().await.unwrap_or_default()
+            ));
+        }
+    }
+    // Per-call latency as measured: the sandbox's added latency plus a local round trip
+    // (admin routes get no added latency and are not counted).
+    let t = Instant::now();
+    for _ in 0..20 {
+        http.get(format!("{org}/sandbox/faults"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let round_trip = t.elapsed().as_secs_f64() / 20.0;
+
+    let mut list = vec![json!({"template": "Language_Select"})];
+    list.extend(
+        (1..=callers)
+            .map(|i| json!({"template": "Support_Line", "name": format!("Caller_{i:04}")})),
+    );
+    let wall = Instant::now();
+    let r = http
+        .post(format!("{base}/v1/jobs"))
+        .json(&json!({"target": "bench", "flows": list}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let created: Value = r.json().await.map_err(|e| e.to_string())?;
+    let id = created["id"]
+        .as_str()
+        .ok_or_else(|| format!("job not accepted: {created}"))?
+        .to_owned();
+    // Sparingly: these are flowsmith requests, not Genesys ones.
+    let job = loop {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let j: Value = crate::loadgen::fetch_json(http.get(format!("{base}/v1/jobs/{id}"))).await?;
+        if j["status"]
+            .as_str()
+            .and_then(|s| s.parse::<JobStatus>().ok())
+            .is_some_and(JobStatus::is_terminal)
+        {
+            break j;
+        }
+        if wall.elapsed() > Duration::from_secs(3600) {
+            return Err(format!("job not finished after an hour: {}", j["progress"]));
+        }
+    };
+    let counters: Value =
+        crate::loadgen::fetch_json(http.get(format!("{org}/sandbox/counters"))).await?;
+    let in_org: Value =
+        crate::loadgen::fetch_json(http.get(format!("{org}/sandbox/flows"))).await?;
+    Ok(Measured {
+        job,
+        counters,
+        in_org,
+        round_trip,
+        wall: wall.elapsed(),
+    })
+}
+
+/// Prints the figures against the bound and the Terraform-style schedule (and, when asked,
+/// a real Terraform-style run); true when the job and the org are as they should be.
+async fn report(
+    a: &ProvisionArgs,
+    m: Measured,
+    org_options: SandboxOptions,
+) -> Result<bool, String> {
+    let Measured {
+        job,
+        counters,
+        in_org,
+        round_trip,
+        wall,
+    } = m;
+    let flows = a.callers + 1;
+    let latency = Duration::from_millis(a.latency_ms);
+    let job_duration = Duration::from_millis(a.job_duration_ms);
     let makespan =
         seconds_between(&job["created_at"], &job["finished_at"]).unwrap_or(wall.as_secs_f64());
     if std::env::var_os("FLOWSMITH_BENCH_TIMELINE").is_some() {
@@ -372,21 +411,7 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
     let mut ok = job["status"] == JobStatus::Succeeded.as_str() && in_org_flows == flows as u64;
     let mut real = None;
     if a.real_terraform {
-        let r = run_terraform_style(&in_org, org_options, flows).await?;
-        println!(
-            "Terraform-style client, run for real against a second identical sandbox org (10 in parallel, module first, register + upload, a poll every 15 s, then GET the flow): {:.1} s, {} requests = {:.2} per flow, {} × 429, {} of {flows} flows in its org{}; Terraform-style ÷ flowsmith {:.2}",
-            r.makespan,
-            r.requests,
-            r.requests as f64 / flows as f64,
-            r.rate_limited,
-            r.flows,
-            if r.failed.is_empty() {
-                String::new()
-            } else {
-                format!("; failed: {:?}", r.failed)
-            },
-            r.makespan / makespan
-        );
+        let r = real_terraform(&in_org, org_options, flows, makespan).await?;
         ok &= r.failed.is_empty() && r.flows == flows as u64;
         real = Some(r.makespan / makespan);
     }
@@ -400,6 +425,31 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
         requests as f64 / flows as f64,
     );
     Ok(ok)
+}
+
+/// Runs the Terraform-style client for real against a second, identical org and prints it.
+async fn real_terraform(
+    in_org: &Value,
+    org_options: SandboxOptions,
+    flows: usize,
+    makespan: f64,
+) -> Result<TerraformRun, String> {
+    let r = run_terraform_style(in_org, org_options, flows).await?;
+    println!(
+        "Terraform-style client, run for real against a second identical sandbox org (10 in parallel, module first, register + upload, a poll every 15 s, then GET the flow): {:.1} s, {} requests = {:.2} per flow, {} × 429, {} of {flows} flows in its org{}; Terraform-style ÷ flowsmith {:.2}",
+        r.makespan,
+        r.requests,
+        r.requests as f64 / flows as f64,
+        r.rate_limited,
+        r.flows,
+        if r.failed.is_empty() {
+            String::new()
+        } else {
+            format!("; failed: {:?}", r.failed)
+        },
+        r.makespan / makespan
+    );
+    Ok(r)
 }
 
 /// What the real Terraform-style run measured in its own org.

@@ -198,49 +198,19 @@ pub async fn run(a: ServiceArgs) -> bool {
     ok
 }
 
-/// The whole bench on the database at `db`.
-async fn measure(a: &ServiceArgs, db: &str) -> bool {
-    let duration = Duration::from_secs(a.seconds.max(1));
-    let (sandbox_url, _sandbox) = match sandbox::spawn_local(SandboxOptions {
-        queues: vec!["General".into()],
-        rate_limit: 0,
-        job_duration_ms: a.job_ms,
-        ..Default::default()
-    })
-    .await
-    {
-        Ok(s) => s,
-        Err(e) => {
-            println!("cannot start the sandbox: {e}");
-            return false;
-        }
-    };
-    let svc = match spawn_service(db, &sandbox_url, a.log.as_deref()) {
-        Ok(s) => s,
-        Err(e) => {
-            println!("{e}");
-            return false;
-        }
-    };
-    let pid = svc.child.id();
-    let base = svc.base.clone();
-    println!(
-        "service: {} (pid {pid}), RUST_LOG={}, target `default` = sandbox {sandbox_url} (Architect jobs {} ms, client limit 300 req/min)",
-        std::env::current_exe().map_or_else(|_| "?".into(), |p| p.display().to_string()),
-        a.log.as_deref().unwrap_or("(service default: info)"),
-        a.job_ms
-    );
-    let (hwm, rss) = memory_mb(pid);
-    println!("memory at start: peak {hwm:.1} MB, resident {rss:.1} MB");
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(1024)
-        .build()
-        .unwrap_or_default();
-
+/// Seeds templates and finished dry-run jobs, then starts the provisioning job that runs
+/// during the load; answers its id.
+async fn seed(
+    http: &reqwest::Client,
+    base: &str,
+    sandbox_url: &str,
+    a: &ServiceArgs,
+    pid: u32,
+) -> Option<String> {
     // Seed: templates, finished jobs, and the job that runs during the load.
     let t0 = Instant::now();
     let failed = post_all(
-        &http,
+        http,
         &format!("{base}/v1/templates"),
         (0..a.templates as u64).map(super::seed_sized),
         16,
@@ -260,7 +230,7 @@ async fn measure(a: &ServiceArgs, db: &str) -> bool {
     let module_name = module["name"].as_str().unwrap_or_default().to_owned();
     let inbound_name = inbound["name"].as_str().unwrap_or_default().to_owned();
     let failed = post_all(
-        &http,
+        http,
         &format!("{base}/v1/templates"),
         [module, inbound].into_iter(),
         1,
@@ -268,12 +238,12 @@ async fn measure(a: &ServiceArgs, db: &str) -> bool {
     .await;
     if failed > 0 {
         println!("cannot store the seed templates");
-        return false;
+        return None;
     }
     let t0 = Instant::now();
     let n_templates = a.templates.max(1) as u64;
     let failed = post_all(
-        &http,
+        http,
         &format!("{base}/v1/jobs"),
         (0..a.jobs as u64).map(|n| {
             json!({"target": "default", "dry_run": true,
@@ -319,7 +289,7 @@ async fn measure(a: &ServiceArgs, db: &str) -> bool {
     };
     let Some(job_id) = job["id"].as_str().map(str::to_owned) else {
         println!("the provisioning job was not accepted: {job}");
-        return false;
+        return None;
     };
     let (hwm, rss) = memory_mb(pid);
     println!(
@@ -327,11 +297,19 @@ async fn measure(a: &ServiceArgs, db: &str) -> bool {
         a.callers + 1
     );
 
+    Some(job_id)
+}
+
+/// The load: reads of a job and of templates at `rate`, writes of templates at
+/// `write_rate`, then writes in a closed loop; true when no request failed.
+async fn load(http: &reqwest::Client, base: &str, job_id: &str, a: &ServiceArgs, pid: u32) -> bool {
+    let duration = Duration::from_secs(a.seconds.max(1));
+    let n_templates = a.templates.max(1) as u64;
     // Measure.
     let mut ok = true;
     println!(
         "job during GET /v1/jobs/{{id}}: {}",
-        job_status(&http, &base, &job_id).await
+        job_status(http, base, job_id).await
     );
     let url = format!("{base}/v1/jobs/{job_id}");
     let c = http.clone();
@@ -349,10 +327,10 @@ async fn measure(a: &ServiceArgs, db: &str) -> bool {
     ok &= r.errors == 0;
     println!(
         "job during GET /v1/templates/{{name}}: {}",
-        job_status(&http, &base, &job_id).await
+        job_status(http, base, job_id).await
     );
     let c = http.clone();
-    let b = base.clone();
+    let b = base.to_owned();
     let r = loadgen::run_rate(a.rate, duration, move |n| {
         // A fixed pseudo-random walk over the stored names.
         let i = n.wrapping_mul(2_654_435_761) % n_templates;
@@ -371,7 +349,7 @@ async fn measure(a: &ServiceArgs, db: &str) -> bool {
     ok &= r.errors == 0;
     println!(
         "job during POST /v1/templates: {}",
-        job_status(&http, &base, &job_id).await
+        job_status(http, base, job_id).await
     );
     let c = http.clone();
     let url = format!("{base}/v1/templates");
@@ -398,6 +376,51 @@ async fn measure(a: &ServiceArgs, db: &str) -> bool {
     line("POST /v1/templates closed loop (maximum)", &r, None, pid);
     ok &= r.errors == 0;
 
+    ok
+}
+
+/// The whole bench on the database at `db`.
+async fn measure(a: &ServiceArgs, db: &str) -> bool {
+    let (sandbox_url, _sandbox) = match sandbox::spawn_local(SandboxOptions {
+        queues: vec!["General".into()],
+        rate_limit: 0,
+        job_duration_ms: a.job_ms,
+        ..Default::default()
+    })
+    .await
+    {
+        Ok(s) => s,
+        Err(e) => {
+            println!("cannot start the sandbox: {e}");
+            return false;
+        }
+    };
+    let svc = match spawn_service(db, &sandbox_url, a.log.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            println!("{e}");
+            return false;
+        }
+    };
+    let pid = svc.child.id();
+    let base = svc.base.clone();
+    println!(
+        "service: {} (pid {pid}), RUST_LOG={}, target `default` = sandbox {sandbox_url} (Architect jobs {} ms, client limit 300 req/min)",
+        std::env::current_exe().map_or_else(|_| "?".into(), |p| p.display().to_string()),
+        a.log.as_deref().unwrap_or("(service default: info)"),
+        a.job_ms
+    );
+    let (hwm, rss) = memory_mb(pid);
+    println!("memory at start: peak {hwm:.1} MB, resident {rss:.1} MB");
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(1024)
+        .build()
+        .unwrap_or_default();
+
+    let Some(job_id) = seed(&http, &base, &sandbox_url, a, pid).await else {
+        return false;
+    };
+    let ok = load(&http, &base, &job_id, a, pid).await;
     let (hwm, rss) = memory_mb(pid);
     println!(
         "memory at the end: peak {hwm:.1} MB (ratio to the {MEMORY_TARGET_MB:.0} MB target: {:.2}), resident {rss:.1} MB",
