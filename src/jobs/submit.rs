@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
-use super::model::{Corrupt, JobStatus, StepState};
+use super::model::{Corrupt, JobStatus, StepError, StepState};
 use super::plan::{self, Action, Drift, JobRequest, ModuleIo, RecordSource, TemplateSource};
 use super::preflight::{self, StepFlow};
 use super::{Clients, Signals};
@@ -210,7 +210,13 @@ impl Submit<'_> {
                 let (state_, error) = if req.dry_run {
                     (
                         StepState::Skipped,
-                        Some(json!({"kind": "dry_run", "message": "dry run: planned, not provisioned"}).to_string()),
+                        Some(
+                            StepError::DryRun {
+                                message: "dry run: planned, not provisioned".to_owned(),
+                            }
+                            .to_json()
+                            .to_string(),
+                        ),
                     )
                 } else if s.action == Action::Unchanged {
                     (StepState::Succeeded, None)
