@@ -34,13 +34,15 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::model::{JobStatus, StepState};
+use super::model::{JobStatus, StepError, StepState};
 use super::plan::{self, Action, ModuleIo, OnLocked, StepContext};
 use super::preflight;
 use super::{Liveness, Signals};
-use crate::compile::ModuleTarget;
+use crate::compile::{CompileError, ModuleTarget};
 use crate::genesys::{GenesysClient, GenesysError, JobStatus as ArchitectJobStatus, Priority};
-use crate::store::{FlowRecordRow, Lease, StepRow, StepStart, StepSuccess, StorageFault, Store};
+use crate::store::{
+    FlowRecordRow, Lease, LeaseError, StepRow, StepStart, StepSuccess, StorageFault, Store,
+};
 use crate::template::FlowType;
 
 /// Worker settings. `from_env` reads `FLOWSMITH_LEASE_SECS`, `FLOWSMITH_HEARTBEAT_SECS` and
@@ -158,14 +160,12 @@ enum Ran {
     Deployed,
     /// The org already had its content.
     AlreadyDeployed,
-    /// A fenced write found the job no longer this attempt's.
-    Lost,
 }
 
 /// Why a step stopped without a result of its own.
 enum Stop {
     /// The step failed; the error is recorded.
-    Failed(Value),
+    Failed(StepError),
     /// Shutdown or a lost lease: leave the step for the next claim.
     Interrupted,
     /// A module it calls did not succeed, or the job was cancelled, while the step waited
@@ -320,13 +320,15 @@ impl Worker {
                         () = tokio::time::sleep(every) => {}
                     }
                     match held.heartbeat(lease).await {
-                        Ok(true) => {}
-                        Ok(false) => {
+                        Ok(()) => {}
+                        Err(LeaseError::Lost) => {
                             tracing::warn!(job_id = %id, attempt, "lease lost; stopping");
                             token.cancel();
                             return;
                         }
-                        Err(e) => tracing::warn!(job_id = %id, error = %e, "heartbeat failed"),
+                        Err(LeaseError::Db(e)) => {
+                            tracing::warn!(job_id = %id, error = %e, "heartbeat failed")
+                        }
                     }
                 }
             })
@@ -358,9 +360,10 @@ impl Worker {
     async fn execute(&self, c: &Lease, token: &CancellationToken) -> Result<bool, sqlx::Error> {
         let store = &self.inner.store;
         if c.dry_run {
-            let done = self
-                .persist(token, || c.finish(JobStatus::Succeeded, None))
-                .await?;
+            let done = applied(
+                self.persist(token, || c.finish(JobStatus::Succeeded, None))
+                    .await,
+            )?;
             if done {
                 count_job(&c.target, JobStatus::Succeeded);
             }
@@ -368,9 +371,10 @@ impl Worker {
         }
         let Some(client) = self.inner.clients.get(&c.target).cloned() else {
             let error = format!("target {:?} is not configured", c.target);
-            return self
-                .persist(token, || c.finish(JobStatus::Failed, Some(error.as_str())))
-                .await;
+            return applied(
+                self.persist(token, || c.finish(JobStatus::Failed, Some(error.as_str())))
+                    .await,
+            );
         };
         let steps = store.job_steps(&c.job_id).await?;
         // The order of the steps: a corrupt `depends_on` must never read as "waits for
@@ -380,9 +384,10 @@ impl Worker {
             Err(corrupt) => {
                 tracing::error!(job_id = %c.job_id, error = %corrupt, "a stored step is corrupt; the job fails");
                 let error = corrupt.to_string();
-                let done = self
-                    .persist(token, || c.finish(JobStatus::Failed, Some(error.as_str())))
-                    .await?;
+                let done = applied(
+                    self.persist(token, || c.finish(JobStatus::Failed, Some(error.as_str())))
+                        .await,
+                )?;
                 if done {
                     count_job(&c.target, JobStatus::Failed);
                 }
@@ -400,14 +405,15 @@ impl Worker {
                 Err(Stop::Interrupted | Stop::Withdrawn) => return Ok(false),
                 Err(Stop::Failed(e)) => Some(format!(
                     "preflight: could not list the org's objects: {}",
-                    e["message"].as_str().unwrap_or("Genesys call failed")
+                    e.message()
                 )),
             };
             if let Some(error) = found {
                 tracing::warn!(job_id = %c.job_id, %error, "preflight failed");
-                let done = self
-                    .persist(token, || c.finish(JobStatus::Failed, Some(error.as_str())))
-                    .await?;
+                let done = applied(
+                    self.persist(token, || c.finish(JobStatus::Failed, Some(error.as_str())))
+                        .await,
+                )?;
                 if done {
                     count_job(&c.target, JobStatus::Failed);
                 }
@@ -448,17 +454,19 @@ impl Worker {
                         .iter()
                         .find(|&&d| states.get(d).is_some_and(|s| s.is_unsuccessful()))
                     {
-                        let reason = json!({
-                            "kind": "dependency_failed",
-                            "message": format!("module step {d} ('{}') did not succeed ({})", steps[d].flow_name, states[d]),
-                            "depends_on": d,
-                        });
-                        if !self
-                            .persist(token, || {
+                        let reason = StepError::DependencyFailed {
+                            message: format!(
+                                "module step {d} ('{}') did not succeed ({})",
+                                steps[d].flow_name, states[d]
+                            ),
+                            depends_on: d,
+                        };
+                        if !applied(
+                            self.persist(token, || {
                                 c.step_ended(i as i64, StepState::Skipped, &reason)
                             })
-                            .await?
-                        {
+                            .await,
+                        )? {
                             return Ok(false);
                         }
                         self.count(&c.target, steps[i].action, StepState::Skipped.as_str());
@@ -539,15 +547,15 @@ impl Worker {
             return Ok(false);
         }
         if cancel {
-            let reason = json!({"kind": "cancelled", "message": "the job was cancelled before this step started"});
+            let reason = StepError::cancelled();
             for i in 0..steps.len() {
                 if states[i].is_open() {
-                    if !self
-                        .persist(token, || {
+                    if !applied(
+                        self.persist(token, || {
                             c.step_ended(i as i64, StepState::Cancelled, &reason)
                         })
-                        .await?
-                    {
+                        .await,
+                    )? {
                         return Ok(false);
                     }
                     self.count(&c.target, steps[i].action, StepState::Cancelled.as_str());
@@ -567,9 +575,10 @@ impl Worker {
             let skipped = states.iter().filter(|s| **s == StepState::Skipped).count();
             format!("{failed} step(s) failed, {skipped} skipped")
         });
-        let done = self
-            .persist(token, || c.finish(status, error.as_deref()))
-            .await?;
+        let done = applied(
+            self.persist(token, || c.finish(status, error.as_deref()))
+                .await,
+        )?;
         if done {
             count_job(&c.target, status);
         }
@@ -649,7 +658,7 @@ impl Worker {
         let found = match self.call(token, || client.flows_by_ids(&ids)).await {
             Ok(f) => f,
             Err(Stop::Failed(e)) => {
-                tracing::warn!(job_id = %c.job_id, error = %e, flows = ids.len(), "reading the published versions failed; they stay unknown");
+                tracing::warn!(job_id = %c.job_id, error = %e.to_json(), flows = ids.len(), "reading the published versions failed; they stay unknown");
                 return Ok(true);
             }
             Err(Stop::Interrupted | Stop::Withdrawn) => return Ok(false),
@@ -667,7 +676,7 @@ impl Worker {
         if versions.len() < unknown.len() {
             tracing::warn!(job_id = %c.job_id, unknown = unknown.len() - versions.len(), "some flows have no published version in Genesys");
         }
-        let ours = c.steps_published(&versions).await?;
+        let ours = applied(c.steps_published(&versions).await)?;
         if ours {
             self.inner.signals.notify();
         }
@@ -701,7 +710,6 @@ impl Worker {
         {
             Ok(Ran::Deployed) => StepEnd::Succeeded,
             Ok(Ran::AlreadyDeployed) => StepEnd::AlreadyDeployed,
-            Ok(Ran::Lost) => StepEnd::Interrupted,
             Err(Stop::Interrupted) => StepEnd::Interrupted,
             Err(Stop::Withdrawn) => {
                 // Not an end: the job loop records it skipped or cancelled (and counts it).
@@ -709,15 +717,15 @@ impl Worker {
                 return StepEnd::Withdrawn;
             }
             Err(Stop::Failed(error)) => {
-                tracing::warn!(job_id = %step.job_id, idx = step.idx, flow = %step.flow_name, error = %error, "step failed");
+                tracing::warn!(job_id = %step.job_id, idx = step.idx, flow = %step.flow_name, error = %error.to_json(), "step failed");
                 match self
                     .persist(token, || {
                         lease.step_ended(step.idx, StepState::Failed, &error)
                     })
                     .await
                 {
-                    Ok(true) => StepEnd::Failed,
-                    _ => StepEnd::Interrupted,
+                    Ok(()) => StepEnd::Failed,
+                    Err(_) => StepEnd::Interrupted,
                 }
             }
         };
@@ -753,22 +761,15 @@ impl Worker {
     ) -> Result<Ran, Stop> {
         let store = &self.inner.store;
         let (job_id, idx, target) = (step.job_id.as_str(), step.idx, lease.target.as_str());
-        match self
-            .persist(token, || lease.step_started(idx))
-            .await
-            .map_err(db)?
-        {
+        match self.persist(token, || lease.step_started(idx)).await? {
             StepStart::Started => {}
             StepStart::AlreadyDeployed => {
                 tracing::info!(job_id, idx, flow = %step.flow_name, "an earlier job already deployed this content; nothing to do");
                 return Ok(Ran::AlreadyDeployed);
             }
-            StepStart::Lost => return Ok(Ran::Lost),
         }
         self.inner.signals.notify();
-        let ctx: StepContext = step
-            .decode("context", &step.context)
-            .map_err(|e| fail("corrupt_row", e.to_string()))?;
+        let ctx: StepContext = step.decode("context", &step.context).map_err(corrupt_row)?;
         if step.action == Action::Delete {
             return self
                 .delete_step(lease, step, &ctx, client, token, &mut waits)
@@ -782,13 +783,12 @@ impl Worker {
             .await
             .map_err(db)?
             .ok_or_else(|| {
-                fail(
-                    "template_missing",
-                    format!(
+                Stop::Failed(StepError::TemplateMissing {
+                    message: format!(
                         "template '{}' version {} is gone",
                         step.template_name, step.template_version
                     ),
-                )
+                })
             })?;
         let doc: Value = super::model::decode_json(
             "template_versions",
@@ -799,16 +799,16 @@ impl Worker {
             ),
             &text,
         )
-        .map_err(|e| fail("corrupt_row", e.to_string()))?;
-        let params = step
-            .params()
-            .map_err(|e| fail("corrupt_row", e.to_string()))?;
+        .map_err(corrupt_row)?;
+        let params = step.params().map_err(corrupt_row)?;
         let (flow, _) = plan::prepare(&doc, &params, &ctx).map_err(|findings| {
-            Stop::Failed(json!({
-                "kind": "invalid_template",
-                "message": "the template no longer validates with these parameters",
-                "findings": findings,
-            }))
+            Stop::Failed(StepError::InvalidTemplate {
+                message: "the template no longer validates with these parameters".to_owned(),
+                findings: findings
+                    .iter()
+                    .map(|f| serde_json::to_value(f).unwrap_or(Value::Null))
+                    .collect(),
+            })
         })?;
         let mut queue_names = BTreeMap::new();
         for qid in plan::queue_ids(&flow) {
@@ -826,10 +826,9 @@ impl Worker {
                     queue_names.insert(qid, n);
                 }
                 None => {
-                    return Err(fail(
-                        "unknown_queue",
-                        format!("queue id '{qid}' does not exist in target '{target}'"),
-                    ));
+                    return Err(Stop::Failed(StepError::UnknownQueue {
+                        message: format!("queue id '{qid}' does not exist in target '{target}'"),
+                    }));
                 }
             }
         }
@@ -844,9 +843,8 @@ impl Worker {
                     resolved.insert(fid, f.name);
                 }
                 Some(f) => {
-                    return Err(fail(
-                        "module_not_usable",
-                        format!(
+                    return Err(Stop::Failed(StepError::ModuleNotUsable {
+                        message: format!(
                             "flow id '{fid}' is '{}' of type {} ({}), not a published common module",
                             f.name,
                             f.flow_type,
@@ -856,18 +854,17 @@ impl Worker {
                                 "unpublished"
                             }
                         ),
-                    ));
+                    }));
                 }
                 None => {
-                    return Err(fail(
-                        "module_not_found",
-                        format!("flow id '{fid}' does not exist in target '{target}'"),
-                    ));
+                    return Err(Stop::Failed(StepError::ModuleNotFound {
+                        message: format!("flow id '{fid}' does not exist in target '{target}'"),
+                    }));
                 }
             }
         }
         let compiled = plan::compile_step(&flow, &step.flow_name, &ctx, &queue_names, &resolved)
-            .map_err(|e| fail(e.code(), e.to_string()))?;
+            .map_err(|e| Stop::Failed(compile_error(&e)))?;
 
         // The Architect job protocol.
         let mut resume = step
@@ -894,36 +891,21 @@ impl Worker {
                     let reg = self
                         .call(token, || client.register_job_at(priority))
                         .await?;
-                    if !self
-                        .persist(token, || {
-                            lease.step_registered(
-                                idx,
-                                &reg.id,
-                                &compiled.yaml,
-                                &compiled.content_hash,
-                            )
-                        })
-                        .await
-                        .map_err(db)?
-                    {
-                        return Ok(Ran::Lost);
-                    }
+                    self.persist(token, || {
+                        lease.step_registered(idx, &reg.id, &compiled.yaml, &compiled.content_hash)
+                    })
+                    .await?;
                     self.inner.signals.notify();
                     let waited = waits.until_ready(job_id, idx, token).await?;
                     if !waits.deps.is_empty() {
                         // Identical jobs queued together all plan to publish; the modules'
                         // own re-checks have now told whether this one's content is live.
-                        match self
-                            .persist(token, || lease.step_rechecked(idx))
-                            .await
-                            .map_err(db)?
-                        {
+                        match self.persist(token, || lease.step_rechecked(idx)).await? {
                             StepStart::Started => {}
                             StepStart::AlreadyDeployed => {
                                 tracing::info!(job_id, idx, genesys_job_id = %reg.id, "its modules unchanged, an earlier job already deployed this content; the registered Architect job is abandoned");
                                 return Ok(Ran::AlreadyDeployed);
                             }
-                            StepStart::Lost => return Ok(Ran::Lost),
                         }
                     }
                     match self
@@ -933,7 +915,9 @@ impl Worker {
                         Ok(()) => {}
                         // A presigned URL may expire while the step waits for its modules;
                         // a fresh registration gets a new one.
-                        Err(Stop::Failed(e)) if waited && e["status"] == 403 => {
+                        Err(Stop::Failed(e @ StepError::GenesysApi { status: 403, .. }))
+                            if waited =>
+                        {
                             renewals += 1;
                             if renewals > self.inner.opts.max_call_attempts {
                                 return Err(Stop::Failed(e));
@@ -943,13 +927,7 @@ impl Worker {
                         }
                         Err(e) => return Err(e),
                     }
-                    if !self
-                        .persist(token, || lease.step_uploaded(idx))
-                        .await
-                        .map_err(db)?
-                    {
-                        return Ok(Ran::Lost);
-                    }
+                    self.persist(token, || lease.step_uploaded(idx)).await?;
                     (reg.id, Instant::now(), true)
                 }
             };
@@ -959,10 +937,9 @@ impl Worker {
             {
                 Polled::Success(Some(fid)) => break fid,
                 Polled::Success(None) => {
-                    return Err(fail(
-                        "genesys_protocol",
-                        format!("Architect job {gid} succeeded without a flow id"),
-                    ));
+                    return Err(Stop::Failed(StepError::GenesysProtocol {
+                        message: format!("Architect job {gid} succeeded without a flow id"),
+                    }));
                 }
                 Polled::Failure(messages) => {
                     let texts: Vec<&str> =
@@ -980,27 +957,28 @@ impl Worker {
                     } else {
                         texts.join("\n")
                     };
-                    return Err(Stop::Failed(json!({
-                        "kind": "architect_job_failed",
-                        "message": message,
-                        "messages": messages,
-                        "genesys_job_id": gid,
-                        "retries": rate_retries,
-                    })));
+                    return Err(Stop::Failed(StepError::ArchitectJobFailed {
+                        message,
+                        messages,
+                        genesys_job_id: gid,
+                        retries: rate_retries,
+                    }));
                 }
                 Polled::Renew(why) => {
                     renewals += 1;
                     if renewals > self.inner.opts.max_call_attempts {
-                        return Err(fail("architect_job_lost", why));
+                        return Err(Stop::Failed(StepError::ArchitectJobLost { message: why }));
                     }
                     tracing::warn!(job_id, idx, genesys_job_id = %gid, why, "registering a new Architect job");
                 }
                 Polled::TimedOut => {
-                    return Err(Stop::Failed(json!({
-                        "kind": "timeout",
-                        "message": format!("Architect job {gid} did not finish within {:?}", self.inner.opts.job_timeout),
-                        "genesys_job_id": gid,
-                    })));
+                    return Err(Stop::Failed(StepError::Timeout {
+                        message: format!(
+                            "Architect job {gid} did not finish within {:?}",
+                            self.inner.opts.job_timeout
+                        ),
+                        genesys_job_id: gid,
+                    }));
                 }
             }
         };
@@ -1038,11 +1016,9 @@ impl Worker {
             yaml: compiled.yaml,
             content_hash: compiled.content_hash,
         };
-        let done = self
-            .persist(token, || lease.step_succeeded(idx, &ok, &record))
-            .await
-            .map_err(db)?;
-        Ok(if done { Ran::Deployed } else { Ran::Lost })
+        self.persist(token, || lease.step_succeeded(idx, &ok, &record))
+            .await?;
+        Ok(Ran::Deployed)
     }
 
     /// A delete step: once the steps it waits for (the callers' deletes) succeeded,
@@ -1069,13 +1045,11 @@ impl Worker {
                 }));
             }
         }
-        let done = self
-            .persist(token, || {
-                lease.step_deleted(idx, &step.flow_name, note.as_ref())
-            })
-            .await
-            .map_err(db)?;
-        Ok(if done { Ran::Deployed } else { Ran::Lost })
+        self.persist(token, || {
+            lease.step_deleted(idx, &step.flow_name, note.as_ref())
+        })
+        .await?;
+        Ok(Ran::Deployed)
     }
 
     /// Before a step changes a flow someone else holds checked out: fail naming the holder,
@@ -1109,10 +1083,11 @@ impl Worker {
             let flow = &step.flow_name;
             match ctx.on_locked {
                 OnLocked::Fail => {
-                    return Err(Stop::Failed(json!({
-                        "kind": "flow_locked",
-                        "message": format!("flow '{flow}' is checked out by {holder}; flowsmith does not publish over someone else's draft (on_locked: fail)"),
-                    })));
+                    return Err(Stop::Failed(StepError::FlowLocked {
+                        message: format!(
+                            "flow '{flow}' is checked out by {holder}; flowsmith does not publish over someone else's draft (on_locked: fail)"
+                        ),
+                    }));
                 }
                 OnLocked::Unlock => {
                     self.call(token, || client.unlock_flow(id)).await?;
@@ -1121,21 +1096,18 @@ impl Worker {
                         "message": format!("flow '{flow}' was checked out by {holder}; flowsmith unlocked it before its step (on_locked: unlock)"),
                     });
                     tracing::warn!(flow = %flow, holder = %holder, "unlocked a flow checked out by someone else");
-                    if !self
-                        .persist(token, || lease.step_note(step.idx, &note))
-                        .await
-                        .map_err(db)?
-                    {
-                        return Err(Stop::Interrupted);
-                    }
+                    self.persist(token, || lease.step_note(step.idx, &note))
+                        .await?;
                     return Ok(());
                 }
                 OnLocked::Wait => {
                     if Instant::now() >= deadline {
-                        return Err(Stop::Failed(json!({
-                            "kind": "flow_locked",
-                            "message": format!("flow '{flow}' is still checked out by {holder} after waiting {} s (on_locked: wait)", self.inner.opts.lock_wait.as_secs()),
-                        })));
+                        return Err(Stop::Failed(StepError::FlowLocked {
+                            message: format!(
+                                "flow '{flow}' is still checked out by {holder} after waiting {} s (on_locked: wait)",
+                                self.inner.opts.lock_wait.as_secs()
+                            ),
+                        }));
                     }
                     tracing::info!(flow = %flow, holder = %holder, "flow checked out by someone else; waiting");
                     tokio::select! {
@@ -1157,19 +1129,21 @@ impl Worker {
         &self,
         token: &CancellationToken,
         mut write: F,
-    ) -> Result<T, sqlx::Error>
+    ) -> Result<T, LeaseError>
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, sqlx::Error>>,
+        Fut: Future<Output = Result<T, LeaseError>>,
     {
         let mut wait = self.inner.opts.store_retry_first;
         loop {
             match write().await {
-                Err(e) if StorageFault::of(&e).is_some() && !token.is_cancelled() => {
+                Err(LeaseError::Db(e))
+                    if StorageFault::of(&e).is_some() && !token.is_cancelled() =>
+                {
                     tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "the database refused a job write; trying again");
                     tokio::select! {
                         () = tokio::time::sleep(wait) => {}
-                        () = token.cancelled() => return Err(e),
+                        () = token.cancelled() => return Err(LeaseError::Db(e)),
                     }
                     wait = (wait * 2).min(self.inner.opts.store_retry_max);
                 }
@@ -1397,30 +1371,64 @@ fn db(e: sqlx::Error) -> Stop {
     Stop::Interrupted
 }
 
-fn fail(kind: &str, message: impl Into<String>) -> Stop {
-    Stop::Failed(json!({"kind": kind, "message": message.into()}))
+/// A lease write that did not happen stops the step: the lease lost (the next claim resumes
+/// the job), or the database failing.
+impl From<LeaseError> for Stop {
+    fn from(e: LeaseError) -> Stop {
+        match e {
+            LeaseError::Lost => Stop::Interrupted,
+            LeaseError::Db(e) => db(e),
+        }
+    }
+}
+
+/// Whether a lease write of the job loop applied: false when the lease is lost.
+fn applied(r: Result<(), LeaseError>) -> Result<bool, sqlx::Error> {
+    match r {
+        Ok(()) => Ok(true),
+        Err(LeaseError::Lost) => Ok(false),
+        Err(LeaseError::Db(e)) => Err(e),
+    }
+}
+
+/// A stored value of the step that does not read back.
+fn corrupt_row(e: crate::jobs::model::Corrupt) -> Stop {
+    Stop::Failed(StepError::CorruptRow {
+        message: e.to_string(),
+    })
+}
+
+/// A compile error as a step error: its kind is the error's code.
+fn compile_error(e: &CompileError) -> StepError {
+    let message = e.to_string();
+    match e {
+        CompileError::NameCollision { .. } => StepError::NameCollision { message },
+        CompileError::UnresolvedModuleId { .. } => StepError::ModuleIdUnresolved { message },
+        CompileError::UnknownNode { .. } => StepError::UnknownNode { message },
+        CompileError::ModuleCallsModule { .. } => StepError::ModuleCallsModule { message },
+        CompileError::NotStructurable { .. } => StepError::ModuleNotStructurable { message },
+    }
 }
 
 pub use crate::metrics::count_job;
 
 /// A Genesys client error as a step error: status, code, message, correlation id.
-pub fn genesys_error(e: &GenesysError) -> Value {
-    match e {
+pub fn genesys_error(e: &GenesysError) -> StepError {
+    match e.clone() {
         GenesysError::Api {
             status,
             code,
             message,
             correlation_id,
-        } => json!({
-            "kind": "genesys_api",
-            "message": message,
-            "status": status,
-            "code": code,
-            "correlation_id": correlation_id,
-        }),
-        GenesysError::Auth(m) => json!({"kind": "genesys_auth", "message": m}),
-        GenesysError::Unavailable(m) => json!({"kind": "genesys_unavailable", "message": m}),
-        GenesysError::Protocol(m) => json!({"kind": "genesys_protocol", "message": m}),
+        } => StepError::GenesysApi {
+            message,
+            status,
+            code,
+            correlation_id,
+        },
+        GenesysError::Auth(message) => StepError::GenesysAuth { message },
+        GenesysError::Unavailable(message) => StepError::GenesysUnavailable { message },
+        GenesysError::Protocol(message) => StepError::GenesysProtocol { message },
     }
 }
 
@@ -1473,7 +1481,8 @@ mod tests {
             code: "bad.request".into(),
             message: "nope".into(),
             correlation_id: Some("c-1".into()),
-        });
+        })
+        .to_json();
         assert_eq!(v["status"], 400);
         assert_eq!(v["code"], "bad.request");
         assert_eq!(v["correlation_id"], "c-1");
