@@ -280,31 +280,20 @@ impl Worker {
         }
     }
 
-    /// Calls Genesys, retrying retryable errors with backoff; other errors fail the step.
-    async fn call<T, F, Fut>(&self, token: &CancellationToken, mut f: F) -> Result<T, Stop>
+    /// Calls Genesys once, unless `token` stops the job. The client already retried what is
+    /// worth retrying (its `RetryPolicy`: 5xx, timeouts, 429 pauses), so an error here fails
+    /// the step; retrying again here would multiply the client's attempts.
+    async fn call<T, F, Fut>(&self, token: &CancellationToken, f: F) -> Result<T, Stop>
     where
-        F: FnMut() -> Fut,
+        F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, GenesysError>>,
     {
-        let mut n = 0;
-        loop {
-            if token.is_cancelled() {
-                return Err(Stop::Interrupted);
-            }
-            let r = tokio::select! {
-                r = f() => r,
-                () = token.cancelled() => return Err(Stop::Interrupted),
-            };
-            match r {
-                Ok(v) => return Ok(v),
-                Err(e) if e.is_retryable() && n + 1 < self.inner.opts.max_call_attempts => {
-                    let wait = self.inner.opts.retry_backoff * 2u32.pow(n);
-                    n += 1;
-                    tracing::warn!(error = %e, retry = n, "Genesys call failed; retrying");
-                    sleep_or_stop(wait, token).await?;
-                }
-                Err(e) => return Err(Stop::Failed(genesys_error(&e))),
-            }
+        if token.is_cancelled() {
+            return Err(Stop::Interrupted);
+        }
+        tokio::select! {
+            r = f() => r.map_err(|e| Stop::Failed(genesys_error(&e))),
+            () = token.cancelled() => Err(Stop::Interrupted),
         }
     }
 }

@@ -26,7 +26,9 @@ pub struct WorkerOptions {
     pub job_timeout: Duration,
     /// A resumed step whose Genesys job stays `Registered` this long registers a new one.
     pub registered_timeout: Duration,
-    /// Attempts of one Genesys call that fails with a retryable error.
+    /// Re-registrations of a step's Architect job that was lost (unknown, or never got its
+    /// upload) or whose pre-registered upload was refused. (A Genesys call itself is
+    /// retried by the client's `RetryPolicy` only, not again by the worker.)
     pub max_call_attempts: u32,
     /// Re-registrations after an Architect job failed with a backend rate limit (exit code 107).
     pub max_rate_limit_retries: u32,
