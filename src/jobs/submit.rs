@@ -10,7 +10,7 @@ use serde_json::json;
 use super::model::{Corrupt, JobStatus, StepError, StepState};
 use super::plan::{self, Action, Drift, JobRequest, ModuleIo, RecordSource, TemplateSource};
 use super::preflight::{self, StepFlow};
-use super::{Clients, Signals};
+use super::signals::{Clients, Signals};
 use crate::genesys::{FlowInfo, GenesysClient, GenesysError};
 use crate::store::{CreateOutcome, NewJob, NewStep, RecordWithDocument, Store};
 use crate::template::{Finding, FlowType};

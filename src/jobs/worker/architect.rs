@@ -151,7 +151,7 @@ const LEARNT_PROBE: f64 = 0.0005;
 /// again, and creeps down by [`LEARNT_PROBE`] after each job whose first poll was on time
 /// (it may have been early enough with less). A miss costs one more request and resets it.
 /// Waiting in the rate limiter only ever makes a poll later, so it needs no correction.
-pub fn learnt_wait(
+pub(super) fn learnt_wait(
     current: Option<f64>,
     used_learnt: bool,
     polls: u32,

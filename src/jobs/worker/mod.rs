@@ -47,12 +47,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::{Liveness, Signals};
+use super::signals::{Liveness, Signals};
 use crate::genesys::{GenesysClient, GenesysError};
 use crate::jobs::model::{Action, StepError};
 use crate::store::{Lease, LeaseError, StorageFault, Store};
 
-pub use architect::learnt_wait;
 pub use options::WorkerOptions;
 
 /// What one call of [`Worker::try_run_next`] did.
