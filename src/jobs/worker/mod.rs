@@ -330,7 +330,7 @@ fn applied(r: Result<(), LeaseError>) -> Result<bool, sqlx::Error> {
 }
 
 /// A Genesys client error as a step error: status, code, message, correlation id.
-pub fn genesys_error(e: &GenesysError) -> StepError {
+fn genesys_error(e: &GenesysError) -> StepError {
     match e.clone() {
         GenesysError::Api {
             status,
