@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use flowsmith::jobs::JobStatus;
-use flowsmith::store::{CreateOutcome, NewJob, NewTemplate, Store, StoreOutcome};
+use flowsmith::store::{CreateOutcome, LeaseError, NewJob, NewTemplate, Store, StoreOutcome};
 
 /// Two replicas on one fresh test database.
 async fn two_replicas(dir: &tempfile::TempDir) -> (Store, Store) {
@@ -160,7 +160,7 @@ async fn claims_on_two_replicas_run_one_job_per_target_in_order() {
         got.sort();
         order.push(got);
         for l in &leases {
-            assert!(l.finish(JobStatus::Succeeded, None).await.unwrap());
+            assert!(l.finish(JobStatus::Succeeded, None).await.is_ok());
         }
     }
     assert_eq!(
@@ -205,9 +205,15 @@ async fn a_lease_reclaimed_by_another_replica_fences_the_first_workers_writes() 
 
     // Assert: the first worker's writes no longer apply; the second's do.
     assert_eq!(second.attempt, first.attempt + 1);
-    assert!(!first.heartbeat(Duration::from_secs(60)).await.unwrap());
-    assert!(!first.finish(JobStatus::Failed, Some("late")).await.unwrap());
-    assert!(second.finish(JobStatus::Succeeded, None).await.unwrap());
+    assert!(matches!(
+        first.heartbeat(Duration::from_secs(60)).await,
+        Err(LeaseError::Lost)
+    ));
+    assert!(matches!(
+        first.finish(JobStatus::Failed, Some("late")).await,
+        Err(LeaseError::Lost)
+    ));
+    assert!(second.finish(JobStatus::Succeeded, None).await.is_ok());
     let row = a.job("j").await.unwrap().unwrap();
     assert_eq!(row.status, JobStatus::Succeeded);
     assert_eq!(row.error, None);

@@ -21,7 +21,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::paging::{Page, bad_parameter};
 use super::{AppState, TAG_JOBS};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::jobs::model::{Corrupt, JobStatus, StepState, decode_json};
+use crate::jobs::model::{Corrupt, JobStatus, StepError, StepState, decode_json};
 use crate::jobs::plan::JobRequest;
 use crate::jobs::{IdempotencyKey, Submitted, control, releases};
 use crate::store::{JobFilter, JobRow, StepRow};
@@ -54,9 +54,12 @@ pub struct Progress {
     pub pending: usize,
 }
 
+// The API's view of a stored `StepError`: the fields clients know (not, e.g., `retries`).
+// The doc line below is the schema's description in openapi.yaml.
 /// A step's error: `kind` and `message`, plus what Genesys said.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct StepError {
+#[schema(as = StepError)]
+pub struct StepErrorView {
     /// e.g. architect_job_failed, genesys_api, unknown_queue, dependency_failed, cancelled.
     pub kind: String,
     pub message: String,
@@ -75,6 +78,47 @@ pub struct StepError {
     /// Index of the module step whose failure skipped this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub depends_on: Option<usize>,
+}
+
+impl From<&StepError> for StepErrorView {
+    fn from(e: &StepError) -> StepErrorView {
+        let mut view = StepErrorView {
+            kind: e.kind().to_owned(),
+            message: e.message().to_owned(),
+            messages: Vec::new(),
+            status: None,
+            code: None,
+            correlation_id: None,
+            genesys_job_id: None,
+            depends_on: None,
+        };
+        match e {
+            StepError::ArchitectJobFailed {
+                messages,
+                genesys_job_id,
+                ..
+            } => {
+                view.messages.clone_from(messages);
+                view.genesys_job_id = Some(genesys_job_id.clone());
+            }
+            StepError::Timeout { genesys_job_id, .. } => {
+                view.genesys_job_id = Some(genesys_job_id.clone());
+            }
+            StepError::GenesysApi {
+                status,
+                code,
+                correlation_id,
+                ..
+            } => {
+                view.status = Some(*status);
+                view.code = Some(code.clone());
+                view.correlation_id.clone_from(correlation_id);
+            }
+            StepError::DependencyFailed { depends_on, .. } => view.depends_on = Some(*depends_on),
+            _ => {}
+        }
+        view
+    }
 }
 
 /// Why a step ended as it did when its planned action did not say so.
@@ -116,7 +160,7 @@ pub struct StepView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub published_version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<StepError>,
+    pub error: Option<StepErrorView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<StepNote>,
     #[schema(value_type = std::collections::BTreeMap<String, serde_json::Value>)]
@@ -234,8 +278,10 @@ fn step_view(s: &StepRow) -> Result<StepView, Corrupt> {
         error: s
             .error
             .as_deref()
-            .map(|e| s.decode("error", e))
-            .transpose()?,
+            .map(|e| s.decode::<StepError>("error", e))
+            .transpose()?
+            .as_ref()
+            .map(StepErrorView::from),
         note: s.note.as_deref().map(|n| s.decode("note", n)).transpose()?,
         params: s.params()?,
         warnings: s.decode("warnings", &s.warnings)?,

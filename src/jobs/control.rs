@@ -2,8 +2,8 @@
 //! transition, then what the rest of the service must learn of it (event followers, the
 //! worker, the job counter).
 
-use super::Signals;
 use super::model::JobStatus;
+use super::signals::Signals;
 use crate::store::{CancelOutcome, RetryOutcome, Store};
 
 /// Why a job could not be cancelled or retried.

@@ -9,8 +9,8 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
-use super::Clients;
 use super::plan::{Action, Drift, FlowRequest, JobRequest, OnLocked};
+use super::signals::Clients;
 use super::submit::{Origin, Submit, SubmitError, drift_of, read_org};
 use crate::genesys::{FlowInfo, GenesysError};
 use crate::store::{CreateOutcome, JobRow, ReleaseRow, Store};

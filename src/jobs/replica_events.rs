@@ -17,7 +17,7 @@ use std::time::Duration;
 use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
 
-use super::Signals;
+use super::signals::Signals;
 
 /// Payload: the job's id.
 pub const JOB_EVENTS_CHANNEL: &str = "flowsmith_job_events";

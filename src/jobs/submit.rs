@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
-use super::model::{Corrupt, JobStatus, StepState};
+use super::model::{Corrupt, JobStatus, StepError, StepState};
 use super::plan::{self, Action, Drift, JobRequest, ModuleIo, RecordSource, TemplateSource};
 use super::preflight::{self, StepFlow};
-use super::{Clients, Signals};
+use super::signals::{Clients, Signals};
 use crate::genesys::{FlowInfo, GenesysClient, GenesysError};
 use crate::store::{CreateOutcome, NewJob, NewStep, RecordWithDocument, Store};
 use crate::template::{Finding, FlowType};
@@ -111,6 +111,9 @@ pub async fn read_org(
         .collect())
 }
 
+/// A planned job and the org objects its dry run names (empty unless a dry run).
+type Planned = (plan::Plan, Vec<(String, crate::template::OrgObjectRef)>);
+
 impl Submit<'_> {
     /// Plans and stores a job. `Existing` when the idempotency key was used before.
     pub async fn submit(
@@ -118,74 +121,14 @@ impl Submit<'_> {
         req: &JobRequest,
         origin: Origin,
     ) -> Result<CreateOutcome, SubmitError> {
-        let mut templates = Vec::with_capacity(req.flows.len());
-        for f in &req.flows {
-            let row = match f.version {
-                Some(v) => self.store.template_version(&f.template, v).await?,
-                None => self.store.latest_template(&f.template).await?,
-            };
-            templates.push(match row {
-                Some(r) => Some(TemplateSource {
-                    document: template_document(&r.name, r.version, &r.document)?,
-                    name: r.name,
-                    version: r.version,
-                }),
-                None => None,
-            });
-        }
-        let mut records = self.records(&req.target).await?;
+        let templates = self.templates(req).await?;
         let mut warnings = origin.warnings;
-
-        // Verified plans: what the org really has of every recorded flow.
         let client = self.clients.get(&req.target);
-        if let Some(client) = client {
-            match read_org(client, records.iter().filter_map(|r| r.flow_id.clone())).await {
-                Ok(org) => {
-                    for r in records.iter_mut().filter(|r| r.flow_id.is_some()) {
-                        let f = r.flow_id.as_ref().and_then(|id| org.get(id));
-                        r.drift = drift_of(r.published_version.as_deref(), f);
-                        r.locked_by = f.and_then(|f| f.locked_by.clone());
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(target = %req.target, error = %e, "the plan could not read the org; planning from records");
-                    warnings.push(Finding::warning(
-                        "org_not_verified",
-                        "/target",
-                        format!(
-                            "the org could not be read ({e}); the plan trusts flowsmith's records"
-                        ),
-                    ));
-                }
-            }
-        }
+        let records = self.verified_records(req, client, &mut warnings).await?;
         if !req.delete.is_empty() {
             self.refuse_called_modules(req, &records, client).await?;
         }
-
-        // Planning validates every template: CPU work, off the async workers.
-        let planning = {
-            let req = req.clone();
-            tokio::task::spawn_blocking(move || {
-                let planned = plan::plan(&req, &templates, &records)?;
-                let uses = if req.dry_run {
-                    dry_run_uses(&planned, &templates, &records)
-                } else {
-                    Vec::new()
-                };
-                Ok((planned, uses))
-            })
-        };
-        let planned = match tokio::time::timeout(self.work_limit * 2, planning).await {
-            Ok(Ok(p)) => p,
-            Ok(Err(e)) => std::panic::resume_unwind(e.into_panic()),
-            Err(_) => return Err(SubmitError::WorkLimit(self.work_limit)),
-        }
-        .map_err(|errors: Vec<Finding>| SubmitError::Invalid {
-            detail: format!("the job cannot be planned: {} problem(s)", errors.len()),
-            errors,
-        })?;
-        let (planned, uses) = planned;
+        let (planned, uses) = self.plan(req, templates, records).await?;
         warnings.extend(planned.warnings.iter().cloned());
 
         // A dry run reports the preflight the real job would fail on (read-only listings).
@@ -203,39 +146,7 @@ impl Submit<'_> {
             }
         }
 
-        let steps: Vec<NewStep> = planned
-            .steps
-            .iter()
-            .map(|s| {
-                let (state_, error) = if req.dry_run {
-                    (
-                        StepState::Skipped,
-                        Some(json!({"kind": "dry_run", "message": "dry run: planned, not provisioned"}).to_string()),
-                    )
-                } else if s.action == Action::Unchanged {
-                    (StepState::Succeeded, None)
-                } else {
-                    (StepState::Pending, None)
-                };
-                NewStep {
-                    flow_name: s.flow_name.clone(),
-                    template_name: s.template_name.clone(),
-                    template_version: s.template_version,
-                    flow_type: s.flow_type.as_str().to_owned(),
-                    action: s.action,
-                    state: state_,
-                    depends_on: to_json(&s.depends_on),
-                    yaml: s.yaml.clone(),
-                    plan_hash: s.plan_hash.clone(),
-                    params: to_json(&s.params),
-                    context: to_json(&s.context),
-                    warnings: to_json(&s.warnings),
-                    flow_id: s.flow_id.clone(),
-                    published_version: s.published_version.clone(),
-                    error,
-                }
-            })
-            .collect();
+        let steps = new_steps(req, &planned);
         let nothing_to_do = steps.iter().all(|s| s.state == StepState::Succeeded);
         let job = NewJob {
             id: uuid::Uuid::now_v7().to_string(),
@@ -261,11 +172,97 @@ impl Submit<'_> {
         if let CreateOutcome::Created(row) = &outcome {
             self.signals.job_queued();
             if row.status.is_terminal() {
-                super::worker::count_job(&row.target, row.status);
+                crate::metrics::count_job(&row.target, row.status);
             }
             tracing::info!(job_id = %row.id, target = %row.target, steps = job.steps.len(), dry_run = row.dry_run, "job planned");
         }
         Ok(outcome)
+    }
+
+    /// The template versions the request names (`None`: no such template or version).
+    async fn templates(
+        &self,
+        req: &JobRequest,
+    ) -> Result<Vec<Option<TemplateSource>>, SubmitError> {
+        let mut templates = Vec::with_capacity(req.flows.len());
+        for f in &req.flows {
+            let row = match f.version {
+                Some(v) => self.store.template_version(&f.template, v).await?,
+                None => self.store.latest_template(&f.template).await?,
+            };
+            templates.push(match row {
+                Some(r) => Some(TemplateSource {
+                    document: template_document(&r.name, r.version, &r.document)?,
+                    name: r.name,
+                    version: r.version,
+                }),
+                None => None,
+            });
+        }
+        Ok(templates)
+    }
+
+    /// Verified plans: the target's records, corrected by what the org really has of every
+    /// recorded flow. When the org cannot be read, the records as they are, and a warning.
+    async fn verified_records(
+        &self,
+        req: &JobRequest,
+        client: Option<&std::sync::Arc<GenesysClient>>,
+        warnings: &mut Vec<Finding>,
+    ) -> Result<Vec<RecordSource>, SubmitError> {
+        let mut records = self.records(&req.target).await?;
+        let Some(client) = client else {
+            return Ok(records);
+        };
+        match read_org(client, records.iter().filter_map(|r| r.flow_id.clone())).await {
+            Ok(org) => {
+                for r in records.iter_mut().filter(|r| r.flow_id.is_some()) {
+                    let f = r.flow_id.as_ref().and_then(|id| org.get(id));
+                    r.drift = drift_of(r.published_version.as_deref(), f);
+                    r.locked_by = f.and_then(|f| f.locked_by.clone());
+                }
+            }
+            Err(e) => {
+                tracing::warn!(target = %req.target, error = %e, "the plan could not read the org; planning from records");
+                warnings.push(Finding::warning(
+                    "org_not_verified",
+                    "/target",
+                    format!("the org could not be read ({e}); the plan trusts flowsmith's records"),
+                ));
+            }
+        }
+        Ok(records)
+    }
+
+    /// Plans the job. Planning validates every template: CPU work, off the async workers,
+    /// bounded by twice the request work limit.
+    async fn plan(
+        &self,
+        req: &JobRequest,
+        templates: Vec<Option<TemplateSource>>,
+        records: Vec<RecordSource>,
+    ) -> Result<Planned, SubmitError> {
+        let planning = {
+            let req = req.clone();
+            tokio::task::spawn_blocking(move || {
+                let planned = plan::plan(&req, &templates, &records)?;
+                let uses = if req.dry_run {
+                    dry_run_uses(&planned, &templates, &records)
+                } else {
+                    Vec::new()
+                };
+                Ok((planned, uses))
+            })
+        };
+        let planned = match tokio::time::timeout(self.work_limit * 2, planning).await {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => return Err(SubmitError::WorkLimit(self.work_limit)),
+        };
+        planned.map_err(|errors: Vec<Finding>| SubmitError::Invalid {
+            detail: format!("the job cannot be planned: {} problem(s)", errors.len()),
+            errors,
+        })
     }
 
     /// This target's flow records as the planner sees them.
@@ -371,6 +368,43 @@ impl Submit<'_> {
             })
         }
     }
+}
+
+/// The steps to store: pending, or succeeded when unchanged; a dry run's are skipped.
+fn new_steps(req: &JobRequest, planned: &plan::Plan) -> Vec<NewStep> {
+    planned
+        .steps
+        .iter()
+        .map(|s| {
+            let (state, error) = if req.dry_run {
+                let dry_run = StepError::DryRun {
+                    message: "dry run: planned, not provisioned".to_owned(),
+                };
+                (StepState::Skipped, Some(dry_run.to_json().to_string()))
+            } else if s.action == Action::Unchanged {
+                (StepState::Succeeded, None)
+            } else {
+                (StepState::Pending, None)
+            };
+            NewStep {
+                flow_name: s.flow_name.clone(),
+                template_name: s.template_name.clone(),
+                template_version: s.template_version,
+                flow_type: s.flow_type.as_str().to_owned(),
+                action: s.action,
+                state,
+                depends_on: to_json(&s.depends_on),
+                yaml: s.yaml.clone(),
+                plan_hash: s.plan_hash.clone(),
+                params: to_json(&s.params),
+                context: to_json(&s.context),
+                warnings: to_json(&s.warnings),
+                flow_id: s.flow_id.clone(),
+                published_version: s.published_version.clone(),
+                error,
+            }
+        })
+        .collect()
 }
 
 /// The org objects a dry run's provisioning steps name (what the worker's preflight would

@@ -1,10 +1,10 @@
-//! Provisioning jobs, their steps and their events: the rows, the use-case writes (create,
-//! cancel, retry) and the claim.
+//! Provisioning jobs, their steps and their events: the rows and the use-case writes (create,
+//! cancel, retry).
 //!
 //! Every state change is one transaction that also appends the event describing it; the
 //! changes of one job are serialised across replicas by [`Lock::Job`] (on SQLite every
-//! write is, by `BEGIN IMMEDIATE`). Writes by the worker are fenced: the claim returns a [`Lease`], whose
-//! methods (`store/lease.rs`) are the only writes a worker makes.
+//! write is, by `BEGIN IMMEDIATE`). Writes by the worker are fenced: the claim
+//! (`store/lease.rs`) returns a `Lease`, whose methods are the only writes a worker makes.
 //!
 //! States and actions are typed ([`JobStatus`], [`StepState`], [`Action`]): the TEXT columns
 //! are decoded as strings and parsed (`try_from = "String"`), so an unknown value fails the
@@ -14,10 +14,8 @@
 use serde_json::{Map, Value};
 use sqlx::FromRow;
 
-use super::flows::{FlowRecordRow, record_in};
-use super::lease::Lease;
 use super::{Lock, Store, Tx, now};
-use crate::jobs::model::{Action, Corrupt, JobStatus, StepState, decode_json};
+use crate::jobs::model::{Action, Corrupt, JobStatus, StepError, StepState, decode_json};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct JobRow {
@@ -166,17 +164,6 @@ pub enum CreateOutcome {
     Existing(JobRow),
 }
 
-/// The claim's row, made into a [`Lease`].
-#[derive(Debug, Clone, FromRow)]
-struct Claimed {
-    pub id: String,
-    pub target: String,
-    pub attempt: i64,
-    pub dry_run: bool,
-    /// The `x-request-id` of the request that created the job (for the worker's spans).
-    pub request_id: Option<String>,
-}
-
 #[derive(Debug, Default, Clone)]
 pub struct JobFilter {
     pub status: Option<JobStatus>,
@@ -203,26 +190,6 @@ pub enum RetryOutcome {
     Requeued,
 }
 
-/// What [`Lease::step_started`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StepStart {
-    /// The step is running under this attempt.
-    Started,
-    /// The org already had the step's content: the step ended as succeeded, `unchanged`.
-    AlreadyDeployed,
-    /// The job is no longer this attempt's (reclaimed, cancelled or finished).
-    Lost,
-}
-
-/// How a step ended.
-#[derive(Debug, Clone)]
-pub struct StepSuccess {
-    pub flow_id: String,
-    pub published_version: Option<String>,
-    pub yaml: String,
-    pub content_hash: String,
-}
-
 /// Appends an event to a job inside the caller's transaction.
 pub(super) async fn append_event(
     tx: &mut Tx,
@@ -242,13 +209,6 @@ pub(super) async fn append_event(
     .await
     .map(|r| r.rows_affected()))?;
     Ok(())
-}
-
-/// The fence of every worker write: the job is running under this attempt.
-const FENCE: &str = "EXISTS (SELECT 1 FROM jobs WHERE jobs.id = job_steps.job_id AND jobs.attempt = $ATTEMPT AND jobs.status = 'running')";
-
-pub(super) fn fenced(sql: &str, attempt_param: &str) -> String {
-    sql.replace("$FENCE", &FENCE.replace("$ATTEMPT", attempt_param))
 }
 
 impl Store {
@@ -458,82 +418,6 @@ impl Store {
         })
     }
 
-    /// Claims the oldest job that is queued, or running with an expired lease, whose target
-    /// has no other job under a live lease (one job per target at a time, in order). The
-    /// claim holds [`Lock::Claims`] (SQLite: `BEGIN IMMEDIATE`), so claims across replicas
-    /// happen one at a time; the chosen job's row is updated only if it is still claimable,
-    /// so two workers can never claim the same job.
-    pub async fn claim_job(
-        &self,
-        owner: &str,
-        lease: std::time::Duration,
-        targets: &[String],
-    ) -> Result<Option<Lease>, sqlx::Error> {
-        self.tracked(async {
-            let now_ts = now();
-            let until = lease_until(lease);
-            if targets.is_empty() {
-                return Ok(None);
-            }
-            let mut tx = self.begin_locked(Lock::Claims).await?;
-            let candidate_sql = format!(
-                "SELECT j.id FROM jobs j \
-                 WHERE (j.status = 'queued' OR (j.status = 'running' AND j.lease_expires_at < $1)) \
-                   AND j.target IN ({}) \
-                   AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.target = j.target AND k.id <> j.id \
-                                   AND k.status = 'running' AND k.lease_expires_at >= $1) \
-                 ORDER BY j.created_at, j.id LIMIT 1",
-                placeholders(2, targets.len())
-            );
-            let candidate: Option<String> = on_tx!(&mut tx, |c| {
-                let mut q = sqlx::query_scalar(&candidate_sql).bind(&now_ts);
-                for t in targets {
-                    q = q.bind(t);
-                }
-                q.fetch_optional(c).await?
-            });
-            let Some(id) = candidate else {
-                tx.commit().await?;
-                return Ok(None);
-            };
-            // The job's own writes (a previous attempt's worker, a cancel) finish first; the
-            // guard is checked again on the row as it then is.
-            tx.lock(Lock::Job(&id)).await?;
-            let claimed: Option<Claimed> = on_tx!(&mut tx, |c| sqlx::query_as(
-                "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2, attempt = attempt + 1, \
-                     started_at = COALESCE(started_at, $3) \
-                 WHERE id = $4 AND (status = 'queued' OR (status = 'running' AND lease_expires_at < $3)) \
-                 RETURNING id, target, attempt, dry_run, request_id",
-            )
-            .bind(owner)
-            .bind(&until)
-            .bind(&now_ts)
-            .bind(&id)
-            .fetch_optional(c)
-            .await)?;
-            if let Some(c) = &claimed {
-                append_event(
-                    &mut tx,
-                    &c.id,
-                    "job.started",
-                    &serde_json::json!({"status": JobStatus::Running, "attempt": c.attempt, "worker": owner}),
-                )
-                .await?;
-            }
-            tx.commit().await?;
-            Ok(claimed.map(|c| Lease {
-                store: self.clone(),
-                job_id: c.id,
-                target: c.target,
-                attempt: c.attempt,
-                owner: owner.to_owned(),
-                dry_run: c.dry_run,
-                request_id: c.request_id,
-            }))
-        })
-        .await
-    }
-
     pub async fn cancel_requested(&self, id: &str) -> Result<bool, sqlx::Error> {
         let v: Option<bool> = on_reads!(self, |p| sqlx::query_scalar(
             "SELECT cancel_requested FROM jobs WHERE id = $1"
@@ -559,7 +443,7 @@ impl Store {
                         .bind(id)
                         .execute(c)
                         .await.map(|r| r.rows_affected()))?;
-                    let reason = serde_json::json!({"kind": "cancelled", "message": "the job was cancelled before this step started"});
+                    let reason = StepError::cancelled().to_json();
                     on_tx!(&mut tx, |c| sqlx::query(
                         "UPDATE job_steps SET state = 'cancelled', error = $1, finished_at = $2 WHERE job_id = $3 AND state IN ('pending', 'running')",
                     )
@@ -644,55 +528,6 @@ impl Store {
         .fetch_optional(p)
         .await)
     }
-}
-
-/// `$first, $first+1, ...`: `n` parameters for an `IN (...)` list (the same text on both
-/// backends, where SQLite's `json_each` or PostgreSQL's `= ANY` would differ).
-pub(super) fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-pub(super) fn lease_until(lease: std::time::Duration) -> String {
-    let until = chrono::Utc::now()
-        + chrono::Duration::from_std(lease).unwrap_or_else(|_| chrono::Duration::seconds(60));
-    until.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-/// The flow record of (target, name) if it deploys this plan hash as this flow type, with
-/// modules no newer than it (see [`FlowRecordRow::deploys`]).
-pub(super) async fn deployed_record(
-    tx: &mut Tx,
-    target: &str,
-    name: &str,
-    flow_type: &str,
-    plan_hash: &str,
-) -> Result<Option<FlowRecordRow>, sqlx::Error> {
-    let Some(record) = record_in(tx, target, name).await? else {
-        return Ok(None);
-    };
-    let calls: Vec<String> =
-        serde_json::from_str(&record.calls).map_err(|e| sqlx::Error::Decode(e.into()))?;
-    let modules: Vec<(String, String)> = if calls.is_empty() {
-        Vec::new()
-    } else {
-        let sql = format!(
-            "SELECT name, updated_at FROM flow_records WHERE target = $1 AND name IN ({})",
-            placeholders(2, calls.len())
-        );
-        on_tx!(tx, |c| {
-            let mut q = sqlx::query_as(&sql).bind(target);
-            for name in &calls {
-                q = q.bind(name);
-            }
-            q.fetch_all(c).await?
-        })
-    };
-    Ok(record
-        .deploys(plan_hash, flow_type, &modules)
-        .then_some(record))
 }
 
 async fn fetch_job(tx: &mut Tx, id: &str) -> Result<Option<JobRow>, sqlx::Error> {

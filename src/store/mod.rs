@@ -46,6 +46,7 @@ macro_rules! on_reads {
 }
 
 pub mod fault;
+mod fenced;
 pub mod flows;
 pub mod jobs;
 pub mod lease;
@@ -67,9 +68,9 @@ pub use fault::{StorageFault, WriteFailure};
 pub use flows::{FlowFilter, FlowRecordRow, RecordWithDocument};
 pub use jobs::{
     CancelOutcome, CreateOutcome, EventRow, JobFilter, JobRow, NewJob, NewStep, ReleaseRow,
-    RetryOutcome, StateCounts, StepRow, StepStart, StepSuccess,
+    RetryOutcome, StateCounts, StepRow,
 };
-pub use lease::Lease;
+pub use lease::{Lease, LeaseError, StepStart, StepSuccess};
 pub use templates::{DeleteOutcome, ListFilter, NewTemplate, StoreOutcome, TemplateRow};
 
 #[derive(Debug, thiserror::Error)]
