@@ -87,7 +87,7 @@ impl Application {
         settings: Settings,
         org: Option<Box<dyn LocalOrg>>,
     ) -> Result<Application, StartError> {
-        let worker_options = worker_options(&settings.worker);
+        let worker_options = WorkerOptions::from_settings(&settings.worker);
         Application::start(settings, worker_options, org).await
     }
 
@@ -321,22 +321,6 @@ impl Deadline {
             .get_or_init(|| async { tokio::time::Instant::now() + self.grace })
             .await
     }
-}
-
-/// The worker's options: its defaults, with the timing the settings give.
-fn worker_options(w: &crate::config::WorkerSettings) -> WorkerOptions {
-    let mut o = WorkerOptions::default();
-    if let Some(s) = w.lease_secs {
-        o.lease = Duration::from_secs(s);
-        o.heartbeat = o.heartbeat.min(o.lease / 3);
-    }
-    if let Some(s) = w.heartbeat_secs {
-        o.heartbeat = Duration::from_secs(s);
-    }
-    if let Some(ms) = w.poll_ms {
-        o.poll_interval = Duration::from_millis(ms);
-    }
-    o
 }
 
 /// The settings' own checks that need no I/O; answers the database's backend.

@@ -43,7 +43,6 @@ const MAX_FILE_LINES: usize = 1000;
 const KNOWN: &[&str] = &[
     "import cycle: archy::interpret -> simulate",
     "import cycle: sandbox::org -> sandbox::state",
-    "import cycle: store::jobs -> store::lease",
     "metrics imports jobs::model: a layer above or beside it",
     "simulate imports archy::interpret: a layer above or beside it",
     "store::flows imports jobs::model: a layer above or beside it",
@@ -57,7 +56,6 @@ const KNOWN_LONG: &[&str] = &[
     "src/compile/mod.rs",
     "src/compile/structure.rs",
     "src/jobs/plan.rs",
-    "src/jobs/worker.rs",
     "src/sandbox/api.rs",
     "src/sandbox/archy.rs",
     "src/simulate.rs",

@@ -1,10 +1,13 @@
-//! The worker's settings, with `from_env` (the environment's overrides).
+//! The worker's options: its defaults, with the timing the settings give
+//! (`config::WorkerSettings`: `[worker]`, `FLOWSMITH_LEASE_SECS`, ...).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// Worker settings. `from_env` reads `FLOWSMITH_LEASE_SECS`, `FLOWSMITH_HEARTBEAT_SECS` and
-/// `FLOWSMITH_WORKER_POLL_MS`.
+use crate::config::WorkerSettings;
+
+/// How the worker runs. [`WorkerOptions::from_settings`] applies the settings' timing to the
+/// defaults; tests set fields directly.
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
     /// Identifies this process in `lease_owner`.
@@ -68,22 +71,17 @@ impl Default for WorkerOptions {
 }
 
 impl WorkerOptions {
-    /// Defaults with the environment's overrides.
-    pub fn from_env() -> Self {
-        Self::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    pub fn from_lookup(env: impl Fn(&str) -> Option<String>) -> Self {
+    /// The defaults, with the timing the settings give (checked positive by `Settings`).
+    pub fn from_settings(w: &WorkerSettings) -> Self {
         let mut o = WorkerOptions::default();
-        let num = |k: &str| env(k).and_then(|v| v.trim().parse::<u64>().ok());
-        if let Some(s) = num("FLOWSMITH_LEASE_SECS").filter(|s| *s > 0) {
+        if let Some(s) = w.lease_secs {
             o.lease = Duration::from_secs(s);
             o.heartbeat = o.heartbeat.min(o.lease / 3);
         }
-        if let Some(s) = num("FLOWSMITH_HEARTBEAT_SECS").filter(|s| *s > 0) {
+        if let Some(s) = w.heartbeat_secs {
             o.heartbeat = Duration::from_secs(s);
         }
-        if let Some(ms) = num("FLOWSMITH_WORKER_POLL_MS").filter(|s| *s > 0) {
+        if let Some(ms) = w.poll_ms {
             o.poll_interval = Duration::from_millis(ms);
         }
         o
@@ -95,11 +93,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn options_from_env() {
-        let o = WorkerOptions::from_lookup(|k| match k {
-            "FLOWSMITH_LEASE_SECS" => Some("6".into()),
-            "FLOWSMITH_WORKER_POLL_MS" => Some("50".into()),
-            _ => None,
+    fn options_from_settings() {
+        let o = WorkerOptions::from_settings(&WorkerSettings {
+            lease_secs: Some(6),
+            poll_ms: Some(50),
+            ..Default::default()
         });
         assert_eq!(o.lease, Duration::from_secs(6));
         assert_eq!(o.heartbeat, Duration::from_secs(2));
