@@ -4,16 +4,16 @@
 //! the YAML detects change. Shapes we could not verify against a real org live in
 //! [`unverified`].
 //!
-//! Graph to Archy control flow: [`structure`] turns the node graph into structured code.
+//! Graph to Archy control flow: `structure` turns the node graph into structured code.
 //! A branching node's outputs hold its branches; paths that meet again continue after the
 //! branching action (Archy merges outputs back). An inbound flow keeps reusable tasks for
 //! its start, cycle starts and joins that nesting cannot express (reached by `jumpToTask`
 //! with an absolute `targetTaskRef`), and every task ends with a closing action. Its Menu
-//! nodes are `menus` entries where the corpus shapes can express them ([`menu`]): a menu is
+//! nodes are `menus` entries where the corpus shapes can express them (`menu`): a menu is
 //! a place reached by `jumpToMenu` (or `startUpRef`), and the nodes its choices run are
-//! reusable tasks ([`structure::Shape::Place`]). A common
+//! reusable tasks (`structure::Shape::Place`). A common
 //! module is one sequence under `startUpTaskActions`: joins nesting cannot express are
-//! repeated (within [`structure::MODULE_DUPLICATION_BUDGET`]), cycles become `loop` +
+//! repeated (within `structure::MODULE_DUPLICATION_BUDGET`), cycles become `loop` +
 //! `loopExit`, and a graph with no such form is [`CompileError::NotStructurable`] (the
 //! validator reports it at store time as `module_not_structurable`). An exit the template
 //! leaves empty ends the flow like an End node.
@@ -30,20 +30,20 @@
 //! [`CompileError::UnresolvedModuleId`].
 
 //!
-//! Layout: [`nodes`] holds one file per node kind (its shape and exits, the variables it
-//! reads and writes, its actions); [`graph`] turns a flow into the structurer's graph,
-//! [`structure`] structures it, [`variables`] collects the variables, [`document`] writes
-//! the YAML document, [`actions`] holds action pieces several kinds share.
+//! Layout: `nodes` holds one file per node kind (its shape and exits, the variables it
+//! reads and writes, its actions); `graph` turns a flow into the structurer's graph,
+//! `structure` structures it, `variables` collects the variables, `document` writes
+//! the YAML document, `actions` holds action pieces several kinds share.
 
 mod actions;
 mod document;
 mod expr;
 mod graph;
 mod nodes;
-pub mod structure;
+pub(crate) mod structure;
 pub mod unverified;
 mod variables;
-pub mod yaml;
+pub(crate) mod yaml;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
