@@ -3,40 +3,14 @@
 
 use std::collections::HashMap;
 
-use super::structure::{self, Shape, Stmt};
+use super::exits::ExitField;
+use super::structure::{self, Stmt};
 use super::{CompileError, menu, nodes};
 use crate::template::model::{Flow, FlowType, Node};
-
-/// Which exit of a node an edge is (for pointers into the document).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitField {
-    /// `onComplete.nextNode` (a Route: its failure path, `onError` else `onComplete`).
-    Next,
-    /// `onError.nextNode` (or the seed's `onComplete.onError`).
-    OnError,
-    /// `properties.conditions[k].nextNode`.
-    Condition(usize),
-    /// `properties.defaultNextNode`.
-    Default,
-}
 
 /// The exit field of exit number `exit` of a node, in the order [`structure_graph`] uses.
 pub fn exit_field(n: &Node, exit: usize) -> ExitField {
     nodes::exit_field(n, exit)
-}
-
-/// A node with one exit, `onComplete`, that its action falls through to.
-pub(super) fn linear_next(n: &Node) -> (Shape, Vec<Option<&str>>) {
-    (Shape::Linear, vec![n.next.as_deref()])
-}
-
-/// A transfer: when it fails, the next action runs, so its one exit is the failure path
-/// (`onError`, else `onComplete`).
-pub(super) fn linear_failure_path(n: &Node) -> (Shape, Vec<Option<&str>>) {
-    (
-        Shape::Linear,
-        vec![n.on_error.as_deref().or(n.next.as_deref())],
-    )
 }
 
 /// The structurer's view of a flow compiled as `ty` (node indices follow `flow.nodes`).

@@ -37,6 +37,7 @@
 
 mod actions;
 mod document;
+mod exits;
 mod expr;
 mod graph;
 mod nodes;
@@ -56,8 +57,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+pub use exits::ExitField;
 pub use expr::{canonical, sanitize, source as expr_source};
-pub use graph::{ExitField, exit_field, structure_graph, structured};
+pub use graph::{exit_field, structure_graph, structured};
 /// The `menus` entries of inbound Menu nodes (the validator and the simulator plan with them).
 pub(crate) use nodes::menu;
 

@@ -7,22 +7,7 @@ use super::graph::collect_loops;
 use super::structure;
 use super::yaml::{self, Y};
 use super::{CompileError, Compiler, canonical, effective_outputs, no_value, nodes, sanitize};
-use crate::template::expr::Expr;
 use crate::template::model::{FlowType, VarType};
-
-/// Calls `f` with every variable an expression reads.
-pub(super) fn expr_vars(e: &Expr, f: &mut dyn FnMut(&str)) {
-    match e {
-        Expr::Var(v) => f(v.name()),
-        Expr::Not(a) | Expr::Neg(a) => expr_vars(a, f),
-        Expr::Binary(_, a, b) => {
-            expr_vars(a, f);
-            expr_vars(b, f);
-        }
-        Expr::Call(_, args) => args.iter().for_each(|a| expr_vars(a, f)),
-        Expr::Str(_) | Expr::Int(_) | Expr::Bool(_) => {}
-    }
-}
 
 /// Fails when two names sanitise to the same Genesys name.
 fn refuse_collisions(types: &BTreeMap<String, VarType>) -> Result<(), CompileError> {

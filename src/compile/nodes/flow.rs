@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::compile::variables::expr_vars;
+use crate::compile::expr;
 use crate::compile::yaml::Y;
 use crate::compile::{
     CompileError, Compiler, ModuleTarget, canonical, no_value, sanitize, unverified,
@@ -48,7 +48,7 @@ pub(in crate::compile) fn refuse_unresolved_ids(c: &Compiler<'_>) -> Result<(), 
 
 pub(super) fn reads(inputs: &[(String, Expr)], f: &mut dyn FnMut(&str)) {
     for (_, e) in inputs {
-        expr_vars(e, f);
+        expr::vars(e, f);
     }
 }
 

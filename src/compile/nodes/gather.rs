@@ -1,7 +1,7 @@
 //! Gather: `collectInput` of a fixed or ranged number of digits into `<Node>_digits`.
 //! Exits: `success` (onComplete), `failure` (onError).
 
-use crate::compile::graph::ExitField;
+use crate::compile::exits::ExitField;
 use crate::compile::structure::{Block, Shape};
 use crate::compile::yaml::{self, Y};
 use crate::compile::{Compiler, lit, seconds};

@@ -2,9 +2,9 @@
 //! the last one's holds the default.
 
 use crate::compile::Compiler;
-use crate::compile::graph::ExitField;
+use crate::compile::exits::ExitField;
+use crate::compile::expr;
 use crate::compile::structure::{Block, Shape};
-use crate::compile::variables::expr_vars;
 use crate::compile::yaml::{self, Y};
 use crate::template::model::{Branch, Node};
 
@@ -34,7 +34,7 @@ pub(super) fn exit_field(branches: &[Branch], exit: usize) -> ExitField {
 /// The variables the conditions read (shared with Switch).
 pub(super) fn reads(branches: &[Branch], f: &mut dyn FnMut(&str)) {
     for b in branches {
-        expr_vars(&b.condition, f);
+        expr::vars(&b.condition, f);
     }
 }
 

@@ -28,7 +28,7 @@ use std::collections::HashMap;
 pub(super) use flow::{refuse_in_module, refuse_unresolved_ids};
 
 use super::Compiler;
-use super::graph::{ExitField, linear_next};
+use super::exits::{ExitField, linear_next};
 use super::structure::{Block, Shape};
 use super::yaml::Y;
 use crate::template::model::{FlowType, Node, NodeKind, VarType};

@@ -1,7 +1,7 @@
 //! Route: `transferToAcd` to a queue. It has no failure output: a failed transfer falls
 //! through to the actions after it (the node's failure path), as exports do.
 
-use crate::compile::graph::{ExitField, linear_failure_path};
+use crate::compile::exits::{ExitField, linear_failure_path};
 use crate::compile::structure::Shape;
 use crate::compile::yaml::{self, Y};
 use crate::compile::{Compiler, lit, no_value};

@@ -1,8 +1,8 @@
 //! Set: one `updateData` with a typed statement per assignment. Archy's updateData has no
 //! failure path, so an onError is not compiled.
 
+use crate::compile::expr;
 use crate::compile::expr::Names;
-use crate::compile::variables::expr_vars;
 use crate::compile::yaml::Y;
 use crate::compile::{Compiler, lit, literal_text};
 use crate::template::model::{Assignment, Node, SetValue, Text, VarRef, VarType};
@@ -11,7 +11,7 @@ pub(super) fn reads(assignments: &[Assignment], f: &mut dyn FnMut(&str)) {
     for a in assignments {
         match &a.value {
             SetValue::Text(t) => t.vars().for_each(|v| f(v.name())),
-            SetValue::Expr(e) => expr_vars(e, f),
+            SetValue::Expr(e) => expr::vars(e, f),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Voicemail: `transferToVoicemail` to a queue (`destination.queue`) [corpus]. A failed
 //! transfer falls through to the failure path, as for a Route's `transferToAcd`.
 
-use crate::compile::graph::linear_failure_path;
+use crate::compile::exits::linear_failure_path;
 use crate::compile::structure::Shape;
 use crate::compile::yaml::Y;
 use crate::compile::{lit, no_value};
