@@ -63,7 +63,7 @@ pub use graph::{exit_field, structure_graph, structured};
 /// The `menus` entries of inbound Menu nodes (the validator and the simulator plan with them).
 pub(crate) use nodes::menu;
 
-use crate::template::model::{Flow, FlowType, ModuleRef, Node, NodeKind, VarType};
+use crate::template::model::{Flow, FlowType, ModuleRef, Node, VarType};
 use crate::template::{Finding, pointer};
 use actions::{disconnect, jump_to_task, lit, literal_text, no_value, outputs, seconds, task_ref};
 use expr::Names;
@@ -161,11 +161,7 @@ pub fn effective_outputs(flow: &Flow) -> BTreeMap<String, VarType> {
     }
     let mut out = BTreeMap::new();
     for node in flow.nodes.values() {
-        if let NodeKind::Set { assignments } = &node.kind {
-            for a in assignments {
-                out.insert(canonical(a.var.name()).into_owned(), a.ty);
-            }
-        }
+        nodes::implicit_outputs(node, &mut out);
     }
     out
 }

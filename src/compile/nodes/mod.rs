@@ -23,7 +23,7 @@ mod voicemail;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub(super) use flow::{refuse_in_module, refuse_unresolved_ids};
 
@@ -162,5 +162,29 @@ pub(super) fn emit(c: &mut Compiler<'_>, i: usize, blocks: &[Block], out: &mut V
         NodeKind::Voicemail { queue } => voicemail::emit(n, queue, out),
         NodeKind::End { .. } => end::emit(c, n, out),
         NodeKind::Disconnect => disconnect::emit(n, out),
+    }
+}
+
+/// The outputs a node gives a template called as a module that declares none (see
+/// [`crate::compile::effective_outputs`]).
+pub(super) fn implicit_outputs(n: &Node, out: &mut BTreeMap<String, VarType>) {
+    match &n.kind {
+        NodeKind::Set { assignments } => set::implicit_outputs(assignments, out),
+        NodeKind::Say { .. }
+        | NodeKind::PlayPrompt { .. }
+        | NodeKind::Gather { .. }
+        | NodeKind::If { .. }
+        | NodeKind::Route { .. }
+        | NodeKind::CallModule { .. }
+        | NodeKind::Menu { .. }
+        | NodeKind::DataAction { .. }
+        | NodeKind::TableLookup { .. }
+        | NodeKind::Switch { .. }
+        | NodeKind::SetParticipantData { .. }
+        | NodeKind::GetParticipantData { .. }
+        | NodeKind::Schedule { .. }
+        | NodeKind::Voicemail { .. }
+        | NodeKind::End { .. }
+        | NodeKind::Disconnect => {}
     }
 }

@@ -2,9 +2,11 @@
 //! failure path, so an onError is not compiled.
 
 use crate::compile::expr;
+use std::collections::BTreeMap;
+
 use crate::compile::expr::Names;
 use crate::compile::yaml::Y;
-use crate::compile::{Compiler, lit, literal_text};
+use crate::compile::{Compiler, canonical, lit, literal_text};
 use crate::template::model::{Assignment, Node, SetValue, Text, VarRef, VarType};
 
 pub(super) fn reads(assignments: &[Assignment], f: &mut dyn FnMut(&str)) {
@@ -19,6 +21,14 @@ pub(super) fn reads(assignments: &[Assignment], f: &mut dyn FnMut(&str)) {
 pub(super) fn writes(assignments: &[Assignment], w: &mut dyn FnMut(&str, Option<VarType>)) {
     for a in assignments {
         w(a.var.name(), Some(a.ty));
+    }
+}
+
+/// Every variable a Set assigns is an output of a template called as a module that
+/// declares none (spec section 3).
+pub(super) fn implicit_outputs(assignments: &[Assignment], out: &mut BTreeMap<String, VarType>) {
+    for a in assignments {
+        out.insert(canonical(a.var.name()).into_owned(), a.ty);
     }
 }
 
