@@ -4,7 +4,7 @@
 use crate::compile::exits::ExitField;
 use crate::compile::structure::{Block, Shape};
 use crate::compile::yaml::{self, Y};
-use crate::compile::{Compiler, lit, seconds};
+use crate::compile::{Compiler, lit, outputs, seconds};
 use crate::template::model::{Node, NodeKind, Text, VarRef, VarType};
 
 pub(super) fn shape_and_exits(n: &Node) -> (Shape, Vec<Option<&str>>) {
@@ -54,15 +54,10 @@ pub(super) fn emit(c: &mut Compiler<'_>, n: &Node, blocks: &[Block], out: &mut V
             ]),
         )
     };
-    let success = c.block_at(blocks, 0);
-    let failure = c.block_at(blocks, 1);
-    let mut outputs = Vec::new();
-    if !success.is_empty() {
-        outputs.push(("success".into(), Y::one("actions", Y::Seq(success))));
-    }
-    if !failure.is_empty() {
-        outputs.push(("failure".into(), Y::one("actions", Y::Seq(failure))));
-    }
+    let outputs = outputs(vec![
+        ("success", c.block_at(blocks, 0)),
+        ("failure", c.block_at(blocks, 1)),
+    ]);
     let mut e: Vec<(yaml::Key, Y)> = vec![
         ("name".into(), Y::s(n.id.as_str())),
         ("inputData".into(), Y::one("var", Y::s(c.names().var(into)))),
@@ -77,8 +72,8 @@ pub(super) fn emit(c: &mut Compiler<'_>, n: &Node, blocks: &[Block], out: &mut V
         ("acceptJustPound".into(), lit(Y::Bool(false))),
         ("verificationType".into(), Y::s("none")),
     ];
-    if !outputs.is_empty() {
-        e.push(("outputs".into(), Y::Map(outputs)));
+    if let Some(o) = outputs {
+        e.push(("outputs".into(), o));
     }
     out.push(Y::one("collectInput", Y::Map(e)));
 }

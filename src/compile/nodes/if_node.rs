@@ -1,11 +1,11 @@
 //! If: a chain of `decision`s, one per condition; each `no` output holds the next test and
 //! the last one's holds the default.
 
-use crate::compile::Compiler;
 use crate::compile::exits::ExitField;
 use crate::compile::expr;
 use crate::compile::structure::{Block, Shape};
 use crate::compile::yaml::{self, Y};
+use crate::compile::{Compiler, outputs};
 use crate::template::model::{Branch, Node};
 
 /// Each condition's node, then the default (shared with Switch).
@@ -55,18 +55,12 @@ pub(super) fn emit(
         } else {
             format!("{id} condition {}", k + 1)
         };
-        let mut outputs = Vec::new();
-        if !yes.is_empty() {
-            outputs.push(("yes".into(), Y::one("actions", Y::Seq(yes))));
-        }
-        if !no.is_empty() {
-            outputs.push(("no".into(), Y::one("actions", Y::Seq(no))));
-        }
+        let outputs = outputs(vec![("yes", yes), ("no", no)]);
         let condition = Y::one("exp", Y::s(c.names().expr(&b.condition)));
         let mut e: Vec<(yaml::Key, Y)> =
             vec![("name".into(), Y::s(name)), ("condition".into(), condition)];
-        if !outputs.is_empty() {
-            e.push(("outputs".into(), Y::Map(outputs)));
+        if let Some(o) = outputs {
+            e.push(("outputs".into(), o));
         }
         no = vec![Y::one("decision", Y::Map(e))];
     }
