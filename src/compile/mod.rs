@@ -28,12 +28,14 @@
 //! from the node's explicit output mapping only, and a `module_unresolved` warning is
 //! added. A `ModuleRef::Id` must be present under the key `id:<flowId>`, else
 //! [`CompileError::UnresolvedModuleId`].
-
 //!
 //! Layout: `nodes` holds one file per node kind (its shape and exits, the variables it
-//! reads and writes, its actions); `graph` turns a flow into the structurer's graph,
-//! `structure` structures it, `variables` collects the variables, `document` writes
-//! the YAML document, `actions` holds action pieces several kinds share.
+//! reads and writes, its actions; `nodes/mod.rs` only dispatches); `graph` turns a flow
+//! into the structurer's graph, `structure` structures it, `variables` collects the
+//! variables, `document` writes the YAML document; `actions` (action pieces), `exits`
+//! (exit fields, shared shapes) and `expr` (names and expressions) serve the kinds.
+//! Imports point one way: mod → document, variables → graph → nodes → actions, exits,
+//! expr → structure, yaml, unverified; nothing here imports above `crate::template`.
 
 mod actions;
 mod document;
