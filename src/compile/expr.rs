@@ -182,6 +182,20 @@ pub fn source(e: &Expr) -> String {
 
 static EMPTY: BTreeMap<String, VarType> = BTreeMap::new();
 
+/// Calls `f` with every variable an expression reads.
+pub(super) fn vars(e: &Expr, f: &mut dyn FnMut(&str)) {
+    match e {
+        Expr::Var(v) => f(v.name()),
+        Expr::Not(a) | Expr::Neg(a) => vars(a, f),
+        Expr::Binary(_, a, b) => {
+            vars(a, f);
+            vars(b, f);
+        }
+        Expr::Call(_, args) => args.iter().for_each(|a| vars(a, f)),
+        Expr::Str(_) | Expr::Int(_) | Expr::Bool(_) => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -162,122 +162,24 @@ pub fn generated_flow(n: usize) -> Flow {
     let blocks = n / 4;
     let mut nodes = BTreeMap::new();
     let mut variables = BTreeMap::new();
-    let id = |k: usize, s: &str| format!("b{k:05}_{s}");
     for k in 0..blocks {
         let next_block = if k + 1 < blocks {
-            id(k + 1, "say")
+            block_id(k + 1, "say")
         } else {
             "route".to_owned()
         };
-        let (a, b) = node(
-            &id(k, "say"),
-            NodeKind::Say {
-                text: Text(vec![
-                    Segment::Literal(format!("Step {k}, counter ")),
-                    Segment::Var(VarRef("counter".into())),
-                ]),
-                language: None,
-                beep: false,
-            },
-            Some(&id(k, "gather")),
-            None,
-        );
-        nodes.insert(a, b);
-        let g = id(k, "gather");
-        variables.insert(format!("{g}_digits"), VarType::String);
-        let (a, b) = node(
-            &g,
-            NodeKind::Gather {
-                prompt: Text::literal("Press 1 or 2."),
-                min_digits: 1,
-                max_digits: 2,
-                timeout_seconds: Some(5),
-                inter_digit_timeout_seconds: Some(2),
-                language: None,
-                into: VarRef::digits_of(&g),
-            },
-            Some(&id(k, "if")),
-            Some("menu"),
-        );
-        nodes.insert(a, b);
-        let var = Expr::Var(VarRef(format!("{g}.digits")));
-        let (a, b) = node(
-            &id(k, "if"),
-            NodeKind::If {
-                branches: vec![
-                    Branch {
-                        condition: Expr::Binary(
-                            BinOp::Eq,
-                            Box::new(var.clone()),
-                            Box::new(Expr::Str("1".into())),
-                        ),
-                        target: id(k, "set"),
-                    },
-                    Branch {
-                        condition: Expr::Binary(
-                            BinOp::Eq,
-                            Box::new(var),
-                            Box::new(Expr::Str("2".into())),
-                        ),
-                        target: id(k, "say"),
-                    },
-                ],
-                default: Some("menu".into()),
-            },
-            None,
-            None,
-        );
-        nodes.insert(a, b);
-        let (a, b) = node(
-            &id(k, "set"),
-            NodeKind::Set {
-                assignments: vec![Assignment {
-                    var: VarRef("counter".into()),
-                    ty: VarType::Integer,
-                    value: SetValue::Expr(Expr::Binary(
-                        BinOp::Add,
-                        Box::new(Expr::Var(VarRef("counter".into()))),
-                        Box::new(Expr::Int(1)),
-                    )),
-                }],
-            },
-            Some(&next_block),
-            None,
-        );
-        nodes.insert(a, b);
+        for (a, b) in generated_block(k, &next_block) {
+            nodes.insert(a, b);
+        }
+        variables.insert(format!("{}_digits", block_id(k, "gather")), VarType::String);
     }
     variables.insert("counter".into(), VarType::Integer);
     let first = if blocks > 0 {
-        id(0, "say")
+        block_id(0, "say")
     } else {
         "route".to_owned()
     };
-    for (a, b) in [
-        node(
-            "init",
-            NodeKind::Set {
-                assignments: vec![Assignment {
-                    var: VarRef("counter".into()),
-                    ty: VarType::Integer,
-                    value: SetValue::Text(Text::literal("0")),
-                }],
-            },
-            Some(&first),
-            None,
-        ),
-        node("menu", say("Let's start over."), Some(&first), None),
-        node(
-            "route",
-            NodeKind::Route {
-                queue: QueueRef::Name("Support".into()),
-                skills: vec![],
-                priority: Some(1),
-            },
-            None,
-            Some("bye"),
-        ),
-        node("bye", NodeKind::Disconnect, None, None),
-    ] {
+    for (a, b) in generated_ends(&first) {
         nodes.insert(a, b);
     }
     Flow {
@@ -293,4 +195,117 @@ pub fn generated_flow(n: usize) -> Flow {
         start: "init".into(),
         nodes,
     }
+}
+
+/// The id of node `s` of block `k` of [`generated_flow`].
+fn block_id(k: usize, s: &str) -> String {
+    format!("b{k:05}_{s}")
+}
+
+/// The four nodes of block `k` of [`generated_flow`].
+fn generated_block(k: usize, next_block: &str) -> [(String, Node); 4] {
+    let id = |s: &str| block_id(k, s);
+    let g = id("gather");
+    let var = Expr::Var(VarRef(format!("{g}.digits")));
+    let is = |d: &str| {
+        Expr::Binary(
+            BinOp::Eq,
+            Box::new(var.clone()),
+            Box::new(Expr::Str(d.into())),
+        )
+    };
+    [
+        node(
+            &id("say"),
+            NodeKind::Say {
+                text: Text(vec![
+                    Segment::Literal(format!("Step {k}, counter ")),
+                    Segment::Var(VarRef("counter".into())),
+                ]),
+                language: None,
+                beep: false,
+            },
+            Some(&g),
+            None,
+        ),
+        node(
+            &g,
+            NodeKind::Gather {
+                prompt: Text::literal("Press 1 or 2."),
+                min_digits: 1,
+                max_digits: 2,
+                timeout_seconds: Some(5),
+                inter_digit_timeout_seconds: Some(2),
+                language: None,
+                into: VarRef::digits_of(&g),
+            },
+            Some(&id("if")),
+            Some("menu"),
+        ),
+        node(
+            &id("if"),
+            NodeKind::If {
+                branches: vec![
+                    Branch {
+                        condition: is("1"),
+                        target: id("set"),
+                    },
+                    Branch {
+                        condition: is("2"),
+                        target: id("say"),
+                    },
+                ],
+                default: Some("menu".into()),
+            },
+            None,
+            None,
+        ),
+        node(
+            &id("set"),
+            NodeKind::Set {
+                assignments: vec![Assignment {
+                    var: VarRef("counter".into()),
+                    ty: VarType::Integer,
+                    value: SetValue::Expr(Expr::Binary(
+                        BinOp::Add,
+                        Box::new(Expr::Var(VarRef("counter".into()))),
+                        Box::new(Expr::Int(1)),
+                    )),
+                }],
+            },
+            Some(next_block),
+            None,
+        ),
+    ]
+}
+
+/// The nodes of [`generated_flow`] outside the blocks: the start, the shared Menu task,
+/// the Route and its failure path.
+fn generated_ends(first: &str) -> [(String, Node); 4] {
+    [
+        node(
+            "init",
+            NodeKind::Set {
+                assignments: vec![Assignment {
+                    var: VarRef("counter".into()),
+                    ty: VarType::Integer,
+                    value: SetValue::Text(Text::literal("0")),
+                }],
+            },
+            Some(first),
+            None,
+        ),
+        node("menu", say("Let's start over."), Some(first), None),
+        node(
+            "route",
+            NodeKind::Route {
+                queue: QueueRef::Name("Support".into()),
+                skills: vec![],
+                priority: Some(1),
+            },
+            None,
+            Some("bye"),
+        ),
+        node("bye", NodeKind::Disconnect, None, None),
+    ]
 }

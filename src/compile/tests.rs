@@ -5,6 +5,7 @@ use serde_yaml_ng::Value;
 
 use super::fixtures::{generated_flow, seed_caller, seed_module};
 use super::*;
+use crate::template::model::NodeKind;
 
 fn snapshot(name: &str, actual: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

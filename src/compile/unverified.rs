@@ -6,7 +6,7 @@
 //! `supportedLanguages` and `initialGreeting`, `playAudio`, `collectInput`, `decision` (one-
 //! or two-sided outputs), `updateData`, `transferToAcd`, `disconnect`, `loop`/`loopExit`,
 //! `startUpTaskActions` as the key of a one-sequence flow (in-queue flows), and inbound
-//! `menus` entries with their choices and settings ([`super::menu`]; what a menu does is
+//! `menus` entries with their choices and settings (`compile::nodes::menu`; what a menu does is
 //! partly unsettled: [`MENU_BEHAVIOUR`], [`menu_dtmf`]).
 //!
 //! No common-module file is public, so most entries are about modules. How to check: build

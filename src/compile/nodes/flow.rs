@@ -1,0 +1,178 @@
+//! Flow (a call of a common module): `callCommonModule` (see
+//! [`crate::compile::unverified::call_common_module`]). A module cannot call a module;
+//! a module named by flow id must be resolved. Archy's callCommonModule has no failure
+//! path, so an onError is not compiled.
+
+use std::collections::BTreeMap;
+
+use crate::compile::expr;
+use crate::compile::yaml::Y;
+use crate::compile::{
+    CompileError, Compiler, ModuleTarget, canonical, no_value, sanitize, unverified,
+};
+use crate::template::expr::Expr;
+use crate::template::model::{FlowType, ModuleRef, Node, NodeKind, VarRef, VarType};
+
+/// Refuses a module that calls a module (Genesys modules cannot).
+pub(in crate::compile) fn refuse_in_module(
+    nodes: &[&Node],
+    ty: FlowType,
+) -> Result<(), CompileError> {
+    if ty == FlowType::Module
+        && let Some(n) = nodes
+            .iter()
+            .find(|n| matches!(n.kind, NodeKind::CallModule { .. }))
+    {
+        return Err(CompileError::ModuleCallsModule { node: n.id.clone() });
+    }
+    Ok(())
+}
+
+/// Refuses a call of a flow id that was not resolved (before anything is emitted).
+pub(in crate::compile) fn refuse_unresolved_ids(c: &Compiler<'_>) -> Result<(), CompileError> {
+    for n in &c.nodes {
+        if let NodeKind::CallModule {
+            module: ModuleRef::Id(id),
+            ..
+        } = &n.kind
+            && c.module_target(&ModuleRef::Id(id.clone())).is_none()
+        {
+            return Err(CompileError::UnresolvedModuleId {
+                node: n.id.clone(),
+                flow_id: id.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn reads(inputs: &[(String, Expr)], f: &mut dyn FnMut(&str)) {
+    for (_, e) in inputs {
+        expr::vars(e, f);
+    }
+}
+
+/// The caller variables the module's outputs land in: the explicit mapping, else every
+/// output of the module under its own name; typed by the module's interface when known.
+pub(super) fn writes(
+    c: &Compiler<'_>,
+    module: &ModuleRef,
+    outputs: &[(String, VarRef)],
+    w: &mut dyn FnMut(&str, Option<VarType>),
+) {
+    let target = c.module_target(module);
+    let mapped: Vec<(String, String)> = if outputs.is_empty() {
+        target
+            .map(|t| t.outputs.keys().map(|k| (k.clone(), k.clone())).collect())
+            .unwrap_or_default()
+    } else {
+        outputs
+            .iter()
+            .map(|(m, v)| (m.clone(), v.name().to_owned()))
+            .collect()
+    };
+    for (m, v) in mapped {
+        w(&v, target.and_then(|t| t.outputs.get(&m).copied()));
+    }
+}
+
+pub(super) fn emit(c: &mut Compiler<'_>, n: &Node, out: &mut Vec<Y>) {
+    let NodeKind::CallModule {
+        module,
+        inputs,
+        outputs,
+        timeout_seconds,
+    } = &n.kind
+    else {
+        return;
+    };
+    // Unresolved flow ids were refused in `Compiler::new`.
+    if let Ok(action) = call_module(c, n, module, inputs, outputs, *timeout_seconds) {
+        out.push(action);
+    }
+    c.ignored_on_error(n, "callCommonModule");
+}
+
+/// The flow name of the called module (warning when it is not known).
+fn flow_name(
+    c: &mut Compiler<'_>,
+    n: &Node,
+    module: &ModuleRef,
+    target: Option<&ModuleTarget>,
+) -> Result<String, CompileError> {
+    match (module, target) {
+        (_, Some(t)) => Ok(t.flow_name.clone()),
+        (ModuleRef::Id(id), None) => Err(CompileError::UnresolvedModuleId {
+            node: n.id.clone(),
+            flow_id: id.clone(),
+        }),
+        (ModuleRef::Name(name), None) => {
+            c.warn(
+                "module_unresolved",
+                &n.id,
+                "properties",
+                format!(
+                    "module {name:?} is not known: its template name is used as the flow \
+                     name and only the explicit output mapping is compiled"
+                ),
+            );
+            Ok(name.clone())
+        }
+    }
+}
+
+fn call_module(
+    c: &mut Compiler<'_>,
+    n: &Node,
+    module: &ModuleRef,
+    inputs: &[(String, Expr)],
+    outputs: &[(String, VarRef)],
+    timeout: Option<u32>,
+) -> Result<Y, CompileError> {
+    let target = c.module_target(module);
+    let flow_name = flow_name(c, n, module, target)?;
+    if timeout.is_some() {
+        c.warn(
+            "timeout_ignored",
+            &n.id,
+            "properties",
+            "timeoutSeconds is ignored: Genesys has no timeout on a module call".into(),
+        );
+    }
+    let module_prefix = unverified::var_prefix(FlowType::Module);
+    let caller = c.names();
+    let mut ins: BTreeMap<String, Y> = BTreeMap::new();
+    if let Some(t) = target {
+        for k in t.inputs.keys() {
+            ins.insert(format!("{module_prefix}{}", sanitize(k)), no_value());
+        }
+    }
+    for (k, e) in inputs {
+        ins.insert(
+            format!("{module_prefix}{}", sanitize(k)),
+            Y::one("exp", Y::s(caller.expr(e))),
+        );
+    }
+    let mut outs: BTreeMap<String, Y> = BTreeMap::new();
+    if outputs.is_empty() {
+        for k in target.iter().flat_map(|t| t.outputs.keys()) {
+            outs.insert(
+                format!("{module_prefix}{}", sanitize(k)),
+                Y::one("var", Y::s(caller.var_name(k))),
+            );
+        }
+    } else {
+        for (m, v) in outputs {
+            outs.insert(
+                format!("{module_prefix}{}", sanitize(&canonical(m))),
+                Y::one("var", Y::s(caller.var(v))),
+            );
+        }
+    }
+    Ok(unverified::call_common_module(
+        &n.id,
+        &flow_name,
+        ins.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+        outs.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+    ))
+}

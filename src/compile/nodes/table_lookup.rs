@@ -1,0 +1,61 @@
+//! TableLookup: `dataTableLookup` of a row by key into variables (`foundOutputs`)
+//! [corpus: design-architect-flow-data-actions-for-resiliency `CacheExampleFlow.yaml`].
+//! Exits: `found` (onComplete), `notFound`; its onError is not compiled.
+
+use crate::compile::structure::{Block, Shape};
+use crate::compile::yaml::{self, Y};
+use crate::compile::{Compiler, outputs};
+use crate::template::model::{Node, NodeKind, Text, VarRef, VarType};
+
+pub(super) fn shape_and_exits<'f>(
+    n: &'f Node,
+    on_not_found: &'f Option<String>,
+) -> (Shape, Vec<Option<&'f str>>) {
+    (
+        Shape::Branch,
+        vec![n.next.as_deref(), on_not_found.as_deref()],
+    )
+}
+
+pub(super) fn reads(key: &Text, f: &mut dyn FnMut(&str)) {
+    key.vars().for_each(|v| f(v.name()));
+}
+
+pub(super) fn writes(outputs: &[(String, VarRef)], w: &mut dyn FnMut(&str, Option<VarType>)) {
+    outputs.iter().for_each(|(_, v)| w(v.name(), None));
+}
+
+pub(super) fn emit(c: &mut Compiler<'_>, n: &Node, blocks: &[Block], out: &mut Vec<Y>) {
+    let NodeKind::TableLookup {
+        table,
+        key,
+        outputs: outs,
+        ..
+    } = &n.kind
+    else {
+        return;
+    };
+    let names = c.names();
+    let found: Vec<(yaml::Key, Y)> = outs
+        .iter()
+        .map(|(k, v)| (k.clone().into(), Y::one("var", Y::s(names.var(v)))))
+        .collect();
+    let key_exp = Y::one("exp", Y::s(names.text(key)));
+    let mut e: Vec<(yaml::Key, Y)> = vec![
+        ("name".into(), Y::s(n.id.as_str())),
+        ("lookupValue".into(), key_exp),
+        (
+            "dataTable".into(),
+            Y::one(table.clone(), Y::one("foundOutputs", Y::Map(found))),
+        ),
+    ];
+    let b = vec![
+        ("found", c.block_at(blocks, 0)),
+        ("notFound", c.block_at(blocks, 1)),
+    ];
+    if let Some(o) = outputs(b) {
+        e.push(("outputs".into(), o));
+    }
+    out.push(Y::one("dataTableLookup", Y::Map(e)));
+    c.ignored_on_error(n, "dataTableLookup");
+}
