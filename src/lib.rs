@@ -34,3 +34,4 @@ pub mod simulate;
 pub mod store;
 pub mod telemetry;
 pub mod template;
+pub mod templates;

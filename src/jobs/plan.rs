@@ -21,6 +21,8 @@ use utoipa::ToSchema;
 use crate::compile::{self, CompileContext, Compiled, ModuleTarget};
 use crate::template::model::{Flow, NodeKind, QueueRef, VarType};
 use crate::template::{self, Finding, FlowType, ModuleInterface, pointer};
+use crate::templates::as_module::as_module;
+use crate::templates::check::{Modules, Params, accepted};
 
 /// `POST /v1/jobs`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -288,40 +290,35 @@ fn calls_of(doc: &Value) -> Vec<(String, Call)> {
     out
 }
 
-/// The catalog that validation of a step sees: its modules' interfaces.
-fn catalog(ctx: &StepContext) -> BTreeMap<String, ModuleInterface> {
-    ctx.modules
-        .iter()
-        .filter(|(k, _)| !k.starts_with("id:"))
-        .map(|(k, m)| {
-            (
-                k.clone(),
-                ModuleInterface {
-                    name: k.clone(),
-                    declared_type: m.declared_type,
-                    inputs: m.inputs.clone(),
-                    outputs: m.outputs.clone(),
-                    calls_modules: false,
-                },
-            )
-        })
-        .collect()
+/// The modules that validation of a step sees: their interfaces.
+fn step_modules(ctx: &StepContext) -> Modules {
+    Modules::from_interfaces(
+        ctx.modules
+            .iter()
+            .filter(|(k, _)| !k.starts_with("id:"))
+            .map(|(k, m)| {
+                (
+                    k.clone(),
+                    ModuleInterface {
+                        name: k.clone(),
+                        declared_type: m.declared_type,
+                        inputs: m.inputs.clone(),
+                        outputs: m.outputs.clone(),
+                        calls_modules: false,
+                    },
+                )
+            }),
+    )
 }
 
-/// Validates an instantiated document against the step's modules.
+/// Validates an instantiated document against the step's modules: the flow and its
+/// warnings, or the errors.
 fn validate_instantiated(
     inst: &Value,
     ctx: &StepContext,
 ) -> Result<(Flow, Vec<Finding>), Vec<Finding>> {
-    let report = template::validate(inst, &catalog(ctx));
-    match report.flow {
-        Some(flow) if !report.has_errors() => Ok((flow, report.findings)),
-        _ => Err(report
-            .findings
-            .into_iter()
-            .filter(Finding::is_error)
-            .collect()),
-    }
+    let report = step_modules(ctx).check(inst, Params::Samples);
+    accepted(report).map_err(|findings| findings.into_iter().filter(Finding::is_error).collect())
 }
 
 /// Instantiates and validates a template document for a step (what the worker does before
@@ -544,25 +541,22 @@ pub fn plan(
         return Err(errors);
     }
 
-    // 2. Which job flows are modules: those a Flow node of this job names.
-    let referenced: BTreeSet<&str> = items
-        .iter()
-        .flat_map(|it| it.calls.iter())
-        .filter_map(|(_, c)| match c {
-            Call::Name(n) => Some(n.as_str()),
-            Call::Id(_) => None,
-        })
-        .collect();
-    // A flow is a module when a Flow node of this job calls its template, when its template
-    // says so, or when it is recorded as a module in this target (a seed "inbound" module
-    // provisioned again on its own stays a module).
+    // 2. Which job flows are modules ([`as_module`]): those a Flow node of this job names,
+    // those whose template says so, and those recorded as a module in this target.
+    let mut callers: BTreeMap<&str, &str> = BTreeMap::new();
+    for it in &items {
+        for (_, call) in &it.calls {
+            if let Call::Name(n) = call {
+                callers.entry(n.as_str()).or_insert(it.src.name.as_str());
+            }
+        }
+    }
     let is_module = |it: &Item<'_>| {
-        referenced.contains(it.src.name.as_str())
-            || template::header(&it.inst).flow_type == Some(FlowType::Module)
-            || records.iter().any(|r| {
-                r.flow_type == FlowType::Module
-                    && (r.name == it.name || r.template_name == it.src.name)
-            })
+        let recorded = records.iter().any(|r| {
+            r.flow_type == FlowType::Module && (r.name == it.name || r.template_name == it.src.name)
+        });
+        let called_by = callers.get(it.src.name.as_str()).copied();
+        as_module(template::header(&it.inst).flow_type, called_by, recorded).is_some()
     };
     let (module_items, caller_items): (Vec<&Item<'_>>, Vec<&Item<'_>>) =
         items.iter().partition(|it| is_module(it));

@@ -62,6 +62,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
+pub use crate::jobs::model::Corrupt;
 pub use fault::{StorageFault, WriteFailure};
 
 pub use flows::{FlowFilter, FlowRecordRow, RecordWithDocument};

@@ -2,7 +2,10 @@
 
 use sqlx::{FromRow, Row};
 
+use serde_json::Value;
+
 use super::{Backend, Lock, Store, Tx, now};
+use crate::jobs::model::{Corrupt, decode_json};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct TemplateRow {
@@ -16,6 +19,18 @@ pub struct TemplateRow {
     /// JSON array of the warnings found when the version was stored.
     pub warnings: String,
     pub created_at: String,
+}
+
+impl TemplateRow {
+    /// The stored document; a text that is not JSON is [`Corrupt`], naming the version.
+    pub fn document(&self) -> Result<Value, Corrupt> {
+        decode_json(
+            "template_versions",
+            "document",
+            format!("template {} version {}", self.name, self.version),
+            &self.document,
+        )
+    }
 }
 
 pub enum StoreOutcome {
@@ -162,23 +177,23 @@ impl Store {
         Ok(hit.is_some())
     }
 
-    /// The latest documents of the other templates (not deleted) whose text contains
+    /// The latest versions of the other templates (not deleted) whose document contains
     /// `needle`: candidates for callers of a module, confirmed by the caller.
-    pub async fn latest_documents_containing(
+    pub async fn latest_templates_containing(
         &self,
         exclude: &str,
         needle: &str,
-    ) -> Result<Vec<String>, sqlx::Error> {
+    ) -> Result<Vec<TemplateRow>, sqlx::Error> {
         // The position of a substring: `instr` in SQLite, `strpos` in PostgreSQL.
         let position = match self.backend() {
             Backend::Sqlite => "instr",
             Backend::Postgres => "strpos",
         };
         let sql = format!(
-            "SELECT v.document FROM template_heads h JOIN template_versions v ON v.name = h.name AND v.version = h.latest_version \
+            "SELECT {COLUMNS} FROM template_heads h JOIN template_versions v ON v.name = h.name AND v.version = h.latest_version \
              WHERE h.deleted_at IS NULL AND h.name <> $1 AND {position}(v.document, $2) > 0 ORDER BY h.name"
         );
-        on_reads!(self, |p| sqlx::query_scalar(&sql)
+        on_reads!(self, |p| sqlx::query_as(&sql)
             .bind(exclude)
             .bind(needle)
             .fetch_all(p)
