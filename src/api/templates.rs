@@ -211,7 +211,7 @@ fn summary(row: &TemplateRow) -> TemplateSummary {
     TemplateSummary {
         name: row.name.clone(),
         version: row.version,
-        flow_type: FlowType::parse(&row.flow_type).unwrap_or(FlowType::Inbound),
+        flow_type: row.flow_type,
         description: row.description.clone(),
         content_hash: row.content_hash.clone(),
         created_at: row.created_at.clone(),
@@ -339,10 +339,7 @@ async fn list_templates(
     let flow_type = match q.flow_type.as_deref() {
         None => None,
         Some(t) => Some(
-            FlowType::parse(t)
-                .ok_or_else(|| bad_parameter("type must be module or inbound"))?
-                .as_str()
-                .to_owned(),
+            FlowType::parse(t).ok_or_else(|| bad_parameter("type must be module or inbound"))?,
         ),
     };
     let page = Page::parse(q.page_size, q.page_token.as_deref())?;

@@ -142,9 +142,7 @@ pub async fn drift_report(
         if records.iter().any(|r| r.record.name == t.name) {
             continue;
         }
-        let Some(ty) = FlowType::parse(&t.flow_type) else {
-            continue;
-        };
+        let ty = t.flow_type;
         if let Some(f) = client.find_flow(&t.name, ty).await.map_err(org_err)? {
             flows.push(DriftEntry {
                 name: f.name,

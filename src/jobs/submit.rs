@@ -221,7 +221,7 @@ impl Submit<'_> {
                     flow_name: s.flow_name.clone(),
                     template_name: s.template_name.clone(),
                     template_version: s.template_version,
-                    flow_type: s.flow_type.as_str().to_owned(),
+                    flow_type: s.flow_type,
                     action: s.action,
                     state: state_,
                     depends_on: to_json(&s.depends_on),

@@ -640,7 +640,7 @@ mod tests {
     fn template<'a>(name: &'a str, document: &'a str) -> NewTemplate<'a> {
         NewTemplate {
             name,
-            flow_type: "inbound",
+            flow_type: crate::template::FlowType::Inbound,
             description: None,
             content_hash: document,
             document,

@@ -5,13 +5,15 @@ use sqlx::{FromRow, Row};
 use serde_json::Value;
 
 use super::{Backend, Lock, Store, Tx, now};
-use crate::jobs::model::{Corrupt, decode_json};
+use crate::jobs::model::{Corrupt, UnknownValue, decode_json};
+use crate::template::FlowType;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct TemplateRow {
     pub name: String,
     pub version: i64,
-    pub flow_type: String,
+    #[sqlx(try_from = "String")]
+    pub flow_type: FlowType,
     pub description: Option<String>,
     pub content_hash: String,
     /// The canonical JSON document.
@@ -19,6 +21,22 @@ pub struct TemplateRow {
     /// JSON array of the warnings found when the version was stored.
     pub warnings: String,
     pub created_at: String,
+}
+
+/// For `#[sqlx(try_from = "String")]`: a row whose stored flow type is not one of the
+/// values flowsmith writes (`FlowType::as_str`) fails to read, as an unknown status or
+/// action does; it is never read as a default.
+impl TryFrom<String> for FlowType {
+    type Error = UnknownValue;
+    fn try_from(s: String) -> Result<FlowType, UnknownValue> {
+        [FlowType::Module, FlowType::Inbound]
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or(UnknownValue {
+                kind: "flow type",
+                value: s,
+            })
+    }
 }
 
 impl TemplateRow {
@@ -49,7 +67,7 @@ pub enum DeleteOutcome {
 
 #[derive(Debug, Default, Clone)]
 pub struct ListFilter {
-    pub flow_type: Option<String>,
+    pub flow_type: Option<FlowType>,
     pub name_prefix: Option<String>,
     /// Names strictly after this one (cursor).
     pub after: Option<String>,
@@ -61,7 +79,7 @@ const COLUMNS: &str = "v.name, v.version, v.flow_type, v.description, v.content_
 /// A new template version to store.
 pub struct NewTemplate<'a> {
     pub name: &'a str,
-    pub flow_type: &'a str,
+    pub flow_type: FlowType,
     pub description: Option<&'a str>,
     pub content_hash: &'a str,
     pub document: &'a str,
@@ -105,7 +123,7 @@ impl Store {
                         "UPDATE template_heads SET latest_version = $1, flow_type = $2, content_hash = $3, updated_at = $4, deleted_at = NULL WHERE name = $5",
                     )
                     .bind(next)
-                    .bind(t.flow_type)
+                    .bind(t.flow_type.as_str())
                     .bind(t.content_hash)
                     .bind(&created_at)
                     .bind(t.name)
@@ -117,7 +135,7 @@ impl Store {
                     )
                     .bind(t.name)
                     .bind(next)
-                    .bind(t.flow_type)
+                    .bind(t.flow_type.as_str())
                     .bind(t.content_hash)
                     .bind(&created_at)
                     .execute(&mut *c)
@@ -128,7 +146,7 @@ impl Store {
                 )
                 .bind(t.name)
                 .bind(next)
-                .bind(t.flow_type)
+                .bind(t.flow_type.as_str())
                 .bind(t.description)
                 .bind(t.content_hash)
                 .bind(t.document)
@@ -141,7 +159,7 @@ impl Store {
             Ok(StoreOutcome::Created(TemplateRow {
                 name: t.name.to_owned(),
                 version: next,
-                flow_type: t.flow_type.to_owned(),
+                flow_type: t.flow_type,
                 description: t.description.map(str::to_owned),
                 content_hash: t.content_hash.to_owned(),
                 document: t.document.to_owned(),
@@ -260,7 +278,7 @@ impl Store {
                AND ($3 IS NULL OR h.name > $3) \
              ORDER BY h.name LIMIT $4"
         ))
-        .bind(f.flow_type.as_deref())
+        .bind(f.flow_type.map(FlowType::as_str))
         .bind(f.name_prefix.as_deref())
         .bind(f.after.as_deref())
         .bind(f.limit)
@@ -321,4 +339,38 @@ async fn fetch_version(
         .bind(version)
         .fetch_optional(c)
         .await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_flow_type_reads_back_or_fails_naming_it() {
+        for t in [FlowType::Module, FlowType::Inbound] {
+            assert_eq!(FlowType::try_from(t.as_str().to_owned()), Ok(t));
+        }
+        // Only the stored spelling: the aliases a document may use are not stored.
+        let e = FlowType::try_from("commonmodule".to_owned()).unwrap_err();
+        assert_eq!(e.to_string(), "\"commonmodule\" is not a flow type");
+    }
+
+    #[test]
+    fn a_stored_document_that_is_not_json_is_corrupt() {
+        let row = TemplateRow {
+            name: "t".into(),
+            version: 2,
+            flow_type: FlowType::Inbound,
+            description: None,
+            content_hash: "h".into(),
+            document: "{".into(),
+            warnings: "[]".into(),
+            created_at: String::new(),
+        };
+        let e = row.document().unwrap_err();
+        assert_eq!(
+            (e.table, e.column, e.key.as_str()),
+            ("template_versions", "document", "template t version 2")
+        );
+    }
 }

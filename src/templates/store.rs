@@ -38,7 +38,7 @@ impl Templates<'_> {
             .store
             .store_template(NewTemplate {
                 name: &flow.name,
-                flow_type: flow.flow_type.as_str(),
+                flow_type: flow.flow_type,
                 description: flow.description.as_deref(),
                 content_hash: &hash,
                 document: &document,
