@@ -287,7 +287,7 @@ impl Submit<'_> {
                     None => None,
                 },
                 name: r.record.name,
-                flow_type: FlowType::parse(&r.record.flow_type).unwrap_or(FlowType::Inbound),
+                flow_type: r.record.flow_type,
                 flow_id: r.record.flow_id,
                 template_name: r.record.template_name,
                 template_version: r.record.template_version,

@@ -1017,7 +1017,7 @@ impl Worker {
         let record = FlowRecordRow {
             target: target.to_owned(),
             name: step.flow_name.clone(),
-            flow_type: ctx.as_type.as_str().to_owned(),
+            flow_type: ctx.as_type,
             flow_id: Some(flow_id.clone()),
             template_name: step.template_name.clone(),
             template_version: step.template_version,
