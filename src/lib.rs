@@ -34,4 +34,4 @@ pub mod simulate;
 pub mod store;
 pub mod telemetry;
 pub mod template;
-pub mod templates;
+pub(crate) mod templates;

@@ -221,12 +221,7 @@ fn summary(row: &TemplateRow) -> TemplateSummary {
 fn full(row: TemplateRow) -> ApiResult<TemplateVersion> {
     let s = summary(&row);
     let document = row.document()?;
-    let warnings = crate::jobs::model::decode_json(
-        "template_versions",
-        "warnings",
-        format!("template {} version {}", row.name, row.version),
-        &row.warnings,
-    )?;
+    let warnings = row.warnings()?;
     Ok(TemplateVersion {
         name: s.name,
         version: s.version,

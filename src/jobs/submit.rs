@@ -126,7 +126,7 @@ impl Submit<'_> {
             };
             templates.push(match row {
                 Some(r) => Some(TemplateSource {
-                    document: template_document(&r.name, r.version, &r.document)?,
+                    document: r.document()?,
                     name: r.name,
                     version: r.version,
                 }),

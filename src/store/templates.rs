@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::{Backend, Lock, Store, Tx, now};
 use crate::jobs::model::{Corrupt, UnknownValue, decode_json};
-use crate::template::FlowType;
+use crate::template::{Finding, FlowType};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct TemplateRow {
@@ -47,6 +47,17 @@ impl TemplateRow {
             "document",
             format!("template {} version {}", self.name, self.version),
             &self.document,
+        )
+    }
+
+    /// The warnings found when the version was stored; a text that does not read back is
+    /// [`Corrupt`].
+    pub fn warnings(&self) -> Result<Vec<Finding>, Corrupt> {
+        decode_json(
+            "template_versions",
+            "warnings",
+            format!("template {} version {}", self.name, self.version),
+            &self.warnings,
         )
     }
 }

@@ -15,7 +15,7 @@
 
 pub(crate) mod as_module;
 pub(crate) mod check;
-pub mod compile;
+pub(crate) mod compile;
 pub(crate) mod load;
 pub(crate) mod store;
 
