@@ -8,8 +8,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+/// The validator's answer, as the use cases hand it on.
+pub(crate) use crate::template::Report;
 use crate::template::model::{ModuleRef, NodeKind};
-use crate::template::{self, Finding, Flow, ModuleInterface, Report};
+use crate::template::{self, Finding, Flow, ModuleInterface};
 
 /// The parameter values a check instantiates a document with.
 #[derive(Debug, Clone, Copy)]

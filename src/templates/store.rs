@@ -2,10 +2,10 @@
 
 use serde_json::Value;
 
-use super::check::{self, BadModule, Params};
+use super::check::{self, BadModule, Params, Report};
 use super::{TemplateError, Templates};
 use crate::store::{NewTemplate, StoreOutcome};
-use crate::template::{self, Report};
+use crate::template;
 
 impl Templates<'_> {
     /// Validates a document against the stored modules it calls, as storing it would; a
