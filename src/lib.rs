@@ -5,15 +5,18 @@
 //! - a **route**: [`api`] (one file per resource; handlers parse, call one use case, map the
 //!   result); errors meet HTTP only in [`error`];
 //! - a **use case**: [`jobs`] (`create`, `submit`, `control`, `releases`) and the worker
-//!   that runs a job ([`jobs::worker`]);
+//!   that runs a job ([`jobs::worker`]); `templates` (check a document against the modules
+//!   it calls, store a version, compile, draw, simulate);
 //! - a **rule** (pure, unit-tested): [`jobs::model`], [`jobs::plan`], [`template`],
 //!   [`compile`], [`simulate`], [`diagram`];
 //! - a **row**: [`store`] (SQL, rows, and the [`store::Lease`] whose methods are the
 //!   worker's only writes);
 //! - the outside world: [`genesys`] (the Platform API client); [`metrics`] (a leaf).
 //!
-//! Dependencies point down (`api` → `jobs` → `store`, `genesys`, `template`, `compile`);
-//! nothing below `api` imports it.
+//! Dependencies point down (`api` → `jobs` → `store`, `genesys`, `template`, `compile`;
+//! `api` → `templates` → `store`, `template`, `compile`; the planner in `jobs` uses
+//! `templates`' pure check, `templates` imports nothing from `jobs`); nothing below `api`
+//! imports it.
 
 pub mod api;
 pub mod app;
@@ -35,4 +38,5 @@ pub mod simulate;
 pub mod store;
 pub mod telemetry;
 pub mod template;
+pub(crate) mod templates;
 pub mod validate;

@@ -14,10 +14,9 @@ use serde_json::{Map, Value};
 
 use crate::compile::{self, CompileContext, CompileError, ModuleTarget};
 use crate::simulate::{self, DEFAULT_MAX_STEPS, SimInput};
-use crate::template::{
-    self, DocumentError, Finding, Flow, FlowType, Header, ModuleInterface, Severity,
-};
-use crate::validate;
+use crate::template::{self, DocumentError, Finding, Flow, FlowType, Header, Severity};
+use crate::templates::as_module::as_module;
+use crate::templates::check::{Modules, Params};
 
 /// `flowsmith compile FILE... [--param k=v] [--name NAME] [--out DIR]`
 #[derive(Debug, Clone, clap::Args)]
@@ -108,19 +107,21 @@ pub fn params_for(params: &[(String, String)], doc: &Value) -> Map<String, Value
         .collect()
 }
 
-/// Which files are used as modules: called by name from another file, or of type module.
+/// Which files are used as modules ([`as_module`]): of type module, or called by name from
+/// another file.
 pub fn module_files(headers: &[Header]) -> Vec<bool> {
     headers
         .iter()
         .enumerate()
         .map(|(i, h)| {
-            h.flow_type == Some(FlowType::Module)
-                || h.name.as_deref().is_some_and(|name| {
-                    headers
-                        .iter()
-                        .enumerate()
-                        .any(|(j, o)| j != i && o.called_modules.iter().any(|m| m == name))
-                })
+            let called_by = h.name.as_deref().and_then(|name| {
+                headers
+                    .iter()
+                    .enumerate()
+                    .find(|(j, o)| *j != i && o.called_modules.iter().any(|m| m == name))
+                    .map(|(_, o)| o.name.as_deref().unwrap_or("?"))
+            });
+            as_module(h.flow_type, called_by, false).is_some()
         })
         .collect()
 }
@@ -190,26 +191,31 @@ fn validate_all(
     params: Option<&[(String, String)]>,
     out: &mut dyn Write,
 ) -> Result<Vec<Option<Flow>>, OfflineError> {
-    let mut catalog: BTreeMap<String, ModuleInterface> = BTreeMap::new();
+    let mut modules = Modules::default();
     let mut flows: Vec<Option<Flow>> = vec![None; files.len()];
     let mut bad = 0;
     for &i in order {
         let f = &files[i];
         // Without parameters (`flowsmith validate`) placeholders are checked with samples,
         // as when a template is stored; with them, a missing required one is an error.
-        let report = match params {
-            Some(p) => validate::validate_with_params(&f.doc, &params_for(p, &f.doc), &catalog),
-            None => validate::validate(&f.doc, &catalog),
+        let given;
+        let params = match params {
+            Some(p) => {
+                given = params_for(p, &f.doc);
+                Params::Given(&given)
+            }
+            None => Params::Samples,
         };
+        let report = modules.check(&f.doc, params);
         for finding in &report.findings {
             writeln!(out, "{}", finding_line(&f.path, finding))?;
         }
         match report.flow {
             Some(flow) if !report.has_errors() => {
-                if catalog.contains_key(&flow.name) {
+                if modules.contains(&flow.name) {
                     return Err(OfflineError::DuplicateName(flow.name));
                 }
-                catalog.insert(flow.name.clone(), validate::interface(&flow));
+                modules.add_interface_of(flow.name.clone(), &flow);
                 flows[i] = Some(flow);
             }
             Some(_) => bad += 1,

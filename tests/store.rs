@@ -22,7 +22,7 @@ async fn two_replicas(dir: &tempfile::TempDir) -> (Store, Store) {
 fn template<'a>(name: &'a str, document: &'a str) -> NewTemplate<'a> {
     NewTemplate {
         name,
-        flow_type: "module",
+        flow_type: flowsmith::template::FlowType::Module,
         description: None,
         content_hash: document,
         document,

@@ -1,8 +1,6 @@
 //! Compile a stored template to Archy YAML, draw it, and simulate calls through it and the
 //! modules it calls — all from the stored templates, with no Genesys involved.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -14,15 +12,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::templates::templates;
 use super::{AppState, TAG_TEMPLATES};
-use crate::compile::{self, CompileContext, Compiled, ModuleTarget};
-use crate::diagram::{self, DiagramFormat};
+use crate::compile::Compiled;
+use crate::diagram::DiagramFormat;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::simulate::{self, SimInput, SimLimits, Simulation};
-use crate::store::Store;
-use crate::template::model::{ModuleRef, NodeKind};
-use crate::template::{self, Finding, Flow, FlowType, ModuleInterface};
-use crate::validate;
+use crate::template::{self, Finding};
+pub use crate::templates::CompileRequest;
 
 pub const TAG_SIMULATION: &str = "simulation";
 
@@ -31,158 +28,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(compile_template))
         .routes(routes!(diagram_template))
         .routes(routes!(run_simulation))
-}
-
-/// A template as a validated flow, plus the stored modules it calls.
-pub struct Loaded {
-    pub flow: Flow,
-    pub modules: BTreeMap<String, Flow>,
-}
-
-/// The names of the modules a flow calls by name.
-fn called_modules(flow: &Flow) -> Vec<String> {
-    let mut names: Vec<String> = flow
-        .nodes
-        .values()
-        .filter_map(|n| match &n.kind {
-            NodeKind::CallModule {
-                module: ModuleRef::Name(m),
-                ..
-            } => Some(m.clone()),
-            _ => None,
-        })
-        .collect();
-    names.sort();
-    names.dedup();
-    names
-}
-
-/// Only the parameters a document uses or declares, so a caller's parameters can be handed
-/// to its modules without tripping their checks.
-fn params_for(doc: &Value, params: &Map<String, Value>) -> Map<String, Value> {
-    // One walk of the document, not one text search per parameter.
-    let known = template::params::known_names(doc);
-    params
-        .iter()
-        .filter(|(k, _)| known.contains(*k))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
-}
-
-/// Loads a stored template (a version, or the latest), instantiates it with `params` (or
-/// store-time samples when `None`), validates it against the stored modules it calls, and
-/// loads those modules too. The reading is async; the checking runs on the blocking pool
-/// (see [`super::cpu`]).
-pub async fn load(
-    state: &AppState,
-    name: &str,
-    version: Option<i64>,
-    params: Option<&Map<String, Value>>,
-) -> ApiResult<Loaded> {
-    let store: &Store = &state.store;
-    let row = match version {
-        Some(v) => store.template_version(name, v).await?,
-        None => store.latest_template(name).await?,
-    }
-    .ok_or_else(|| match version {
-        Some(v) => ApiError::NotFound(format!("template {name:?} has no version {v}")),
-        None => ApiError::NotFound(format!("no template named {name:?}")),
-    })?;
-    let doc: Value = serde_json::from_str(&row.document)
-        .map_err(|e| ApiError::Internal(format!("stored document of {name} is not JSON: {e}")))?;
-    let header = template::header(&doc);
-    let module_rows = store.latest_templates(&header.called_modules).await?;
-    let mut modules = Vec::with_capacity(module_rows.len());
-    for mrow in module_rows {
-        let mdoc: Value = serde_json::from_str(&mrow.document).map_err(|e| {
-            ApiError::Internal(format!("stored document of {} is not JSON: {e}", mrow.name))
-        })?;
-        modules.push((mrow.name, mdoc));
-    }
-    let (name, params) = (name.to_owned(), params.cloned());
-    super::cpu(state, move || check(&name, doc, modules, params.as_ref())).await?
-}
-
-/// The checking half of [`load`]: pure CPU work.
-fn check(
-    name: &str,
-    doc: Value,
-    module_docs: Vec<(String, Value)>,
-    params: Option<&Map<String, Value>>,
-) -> ApiResult<Loaded> {
-    // Modules first: the caller's validation needs their interfaces.
-    let mut modules = BTreeMap::new();
-    let mut catalog: BTreeMap<String, ModuleInterface> = BTreeMap::new();
-    if let Some(p) = params {
-        // A parameter neither the template nor a module it calls knows is a typo.
-        let mut known = template::params::known_names(&doc);
-        for (_, mdoc) in &module_docs {
-            known.extend(template::params::known_names(mdoc));
-        }
-        let errors = template::params::unknown_parameters(p, &known, "/params");
-        if !errors.is_empty() {
-            return Err(ApiError::InvalidRequest {
-                detail: format!("unknown parameter(s) for template {name:?}"),
-                errors,
-            });
-        }
-    }
-    for (mname, mdoc) in module_docs {
-        let report = match params {
-            Some(p) => {
-                validate::validate_with_params(&mdoc, &params_for(&mdoc, p), &validate::NoModules)
-            }
-            None => validate::validate(&mdoc, &validate::NoModules),
-        };
-        let Some(mflow) = report
-            .flow
-            .filter(|_| report.findings.iter().all(|f| !f.is_error()))
-        else {
-            let findings = report
-                .findings
-                .into_iter()
-                .map(|f| Finding {
-                    message: format!("module {mname:?}: {}", f.message),
-                    ..f
-                })
-                .collect();
-            return Err(ApiError::Validation { findings });
-        };
-        catalog.insert(mname.clone(), validate::interface(&mflow));
-        modules.insert(mname, mflow);
-    }
-    let report = match params {
-        Some(p) => validate::validate_with_params(&doc, p, &catalog),
-        None => validate::validate(&doc, &catalog),
-    };
-    match report.flow {
-        Some(flow) if !report.has_errors() => {
-            // Keep only modules the validated flow really calls.
-            let called = called_modules(&flow);
-            modules.retain(|k, _| called.contains(k));
-            Ok(Loaded { flow, modules })
-        }
-        _ => Err(ApiError::Validation {
-            findings: report.findings,
-        }),
-    }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CompileRequest {
-    /// Template version (default: the latest).
-    pub version: Option<i64>,
-    /// Parameter values by name.
-    #[serde(default)]
-    #[schema(value_type = BTreeMap<String, Value>)]
-    pub params: Map<String, Value>,
-    /// Genesys flow name (default: the template name).
-    pub flow_name: Option<String>,
-    /// Compile as this type (default: the template's; a seed `inbound` template that other
-    /// flows call is provisioned as `module`).
-    #[serde(rename = "type")]
-    pub flow_type: Option<FlowType>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -221,67 +66,20 @@ async fn compile_template(
     headers: HeaderMap,
     ApiJson(req): ApiJson<CompileRequest>,
 ) -> ApiResult<Response> {
-    let loaded = load(&state, &p.name, req.version, Some(&req.params)).await?;
-    let targets: BTreeMap<String, ModuleTarget> = loaded
-        .modules
-        .iter()
-        .map(|(name, flow)| (name.clone(), ModuleTarget::of(flow, name)))
-        .collect();
-    let flow_name = req.flow_name.unwrap_or_else(|| loaded.flow.name.clone());
-    // Compile what a job would deploy: an "inbound" template that other templates call (or
-    // that a target holds as a module) is provisioned as a common module.
-    let mut as_module_warning = None;
-    let as_type = match req.flow_type {
-        Some(t) => t,
-        None if loaded.flow.flow_type == FlowType::Inbound => {
-            match called_as_module(&state.store, &p.name).await? {
-                Some(why) => {
-                    as_module_warning = Some(
-                        Finding::warning(
-                            "inbound_as_module",
-                            "/type",
-                            format!(
-                                "'{}' is compiled as a common module, as a job provisions it: {why}",
-                                p.name
-                            ),
-                        )
-                        .with_hint("pass \"type\": \"inbound\" to compile it as an inbound call flow"),
-                    );
-                    FlowType::Module
-                }
-                None => FlowType::Inbound,
-            }
-        }
-        None => loaded.flow.flow_type,
-    };
-    let compiled = super::cpu(&state, move || {
-        compile::compile(
-            &loaded.flow,
-            &CompileContext {
-                flow_name: &flow_name,
-                as_type,
-                modules: &targets,
-                queue_names: &BTreeMap::new(),
-            },
-        )
-    })
-    .await?
-    .map_err(|e| {
-        ApiError::invalid(
-            format!("the template cannot be compiled: {e}"),
-            Finding::error(e.code(), "", e.to_string()),
-        )
-    })?;
-    let mut compiled = compiled;
-    compiled.warnings.extend(as_module_warning);
-    let mut resp = if wants_yaml(&headers) {
+    let compiled = templates(&state).compile(&p.name, req).await?;
+    Ok(compiled_response(&compiled, wants_yaml(&headers)))
+}
+
+/// The compiled flow as JSON, or as the YAML file; its hash and warnings also in headers.
+fn compiled_response(compiled: &Compiled, yaml: bool) -> Response {
+    let mut resp = if yaml {
         (
             [(header::CONTENT_TYPE, "application/yaml")],
             compiled.yaml.clone(),
         )
             .into_response()
     } else {
-        Json(&compiled).into_response()
+        Json(compiled).into_response()
     };
     let h = resp.headers_mut();
     for (name, value) in [
@@ -297,7 +95,7 @@ async fn compile_template(
             h.insert(name, v);
         }
     }
-    Ok(resp)
+    resp
 }
 
 /// Headers have no set limit, but clients refuse large ones: the warnings that fit in 4 KiB.
@@ -329,26 +127,6 @@ fn ascii_json<T: serde::Serialize + ?Sized>(value: &T) -> String {
         }
     }
     out
-}
-
-/// Why a template is provisioned as a common module, if it is: a stored template calls it,
-/// or a target records it as one (the job planner's rules).
-async fn called_as_module(store: &Store, name: &str) -> ApiResult<Option<String>> {
-    let needle = serde_json::to_string(name).unwrap_or_default();
-    for doc in store.latest_documents_containing(name, &needle).await? {
-        let Ok(doc) = serde_json::from_str::<Value>(&doc) else {
-            continue;
-        };
-        let h = template::header(&doc);
-        if h.called_modules.iter().any(|m| m == name) {
-            let caller = doc.get("name").and_then(Value::as_str).unwrap_or("?");
-            return Ok(Some(format!("template '{caller}' calls it")));
-        }
-    }
-    if store.has_module_record(name).await? {
-        return Ok(Some("a target holds it as a common module".into()));
-    }
-    Ok(None)
 }
 
 fn wants_yaml(headers: &HeaderMap) -> bool {
@@ -388,12 +166,8 @@ async fn diagram_template(
     ApiPath(p): ApiPath<NamePath>,
     ApiQuery(q): ApiQuery<DiagramQuery>,
 ) -> ApiResult<Response> {
-    let loaded = load(&state, &p.name, None, None).await?;
     let format = q.format.unwrap_or(DiagramFormat::Mermaid);
-    let text = super::cpu(&state, move || {
-        diagram::render(&loaded.flow, &loaded.modules, format)
-    })
-    .await?;
+    let text = templates(&state).draw(&p.name, format).await?;
     let ct = match format {
         DiagramFormat::Mermaid => "text/plain; charset=utf-8",
         DiagramFormat::Dot => "text/vnd.graphviz; charset=utf-8",
@@ -449,10 +223,27 @@ async fn run_simulation(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<SimulationRequest>,
 ) -> ApiResult<Json<Simulation>> {
-    let mut inputs = Vec::with_capacity(req.inputs.len());
-    for (i, input) in req.inputs.iter().enumerate() {
+    let inputs = sim_inputs(&req.inputs)?;
+    let limits = sim_limits(&state, req.max_steps)?;
+    let sim = templates(&state)
+        .simulate(
+            &req.template,
+            req.version,
+            &req.params,
+            inputs,
+            limits,
+            req.org,
+        )
+        .await?;
+    Ok(Json(sim))
+}
+
+/// The caller inputs of a simulation request.
+fn sim_inputs(requested: &[SimulationInput]) -> ApiResult<Vec<SimInput>> {
+    let mut inputs = Vec::with_capacity(requested.len());
+    for (i, input) in requested.iter().enumerate() {
         let at = template::pointer(["inputs".to_owned(), i.to_string()]);
-        let max_digits = validate::MAX_DIGITS_LIMIT as usize;
+        let max_digits = crate::validate::MAX_DIGITS_LIMIT as usize;
         if input.digits.as_ref().is_some_and(|d| d.len() > max_digits) {
             return Err(ApiError::invalid(
                 format!(
@@ -486,8 +277,14 @@ async fn run_simulation(
             }
         }
     }
+    Ok(inputs)
+}
+
+/// The limits of a simulation: the request's step limit, within the settings (the
+/// deadline is set when the call starts).
+fn sim_limits(state: &AppState, max_steps: Option<usize>) -> ApiResult<SimLimits> {
     let limits = state.settings.limits;
-    let max_steps = req.max_steps.unwrap_or(simulate::DEFAULT_MAX_STEPS);
+    let max_steps = max_steps.unwrap_or(simulate::DEFAULT_MAX_STEPS);
     if max_steps == 0 || max_steps > limits.max_simulation_steps {
         let msg = format!(
             "max_steps must be between 1 and {} (max_simulation_steps)",
@@ -498,33 +295,11 @@ async fn run_simulation(
             Finding::error("invalid_request", "/max_steps", msg),
         ));
     }
-    let loaded = load(&state, &req.template, req.version, Some(&req.params)).await?;
-    let started = std::time::Instant::now();
-    let sim_limits = SimLimits {
+    Ok(SimLimits {
         max_steps,
         max_transcript_bytes: limits.max_transcript_bytes,
         max_value_bytes: limits.max_value_bytes,
-        // The simulator stops itself at the deadline; `cpu`'s own timer is a backstop.
-        deadline: Some(started + limits.work()),
-    };
-    let org = req.org;
-    let sim = super::cpu(&state, move || {
-        simulate::simulate_limited_with_org(
-            &loaded.flow,
-            &loaded.modules,
-            &inputs,
-            &sim_limits,
-            &org,
-        )
-    })
-    .await?;
-    sim.map(Json).map_err(|e| {
-        let at = template::pointer(["draft", "nodes", e.node.as_str()]);
-        ApiError::invalid(
-            format!("the simulation of {:?} was stopped: {e}", req.template),
-            Finding::error("simulation_limit", at, e.what.clone())
-                .with_hint(format!("raise {} if this flow really needs it", e.setting)),
-        )
+        deadline: None,
     })
 }
 

@@ -92,7 +92,7 @@ pub struct FlowPath {
 
 fn view(r: FlowRecordRow) -> Result<FlowRecord, crate::jobs::Corrupt> {
     Ok(FlowRecord {
-        flow_type: FlowType::parse(&r.flow_type).unwrap_or(FlowType::Inbound),
+        flow_type: r.flow_type,
         params: r.params()?,
         calls: r.calls()?,
         target: r.target,
@@ -123,10 +123,7 @@ async fn list_flows(
     let flow_type = match q.flow_type.as_deref() {
         None => None,
         Some(t) => Some(
-            FlowType::parse(t)
-                .ok_or_else(|| bad_parameter("type must be module or inbound"))?
-                .as_str()
-                .to_owned(),
+            FlowType::parse(t).ok_or_else(|| bad_parameter("type must be module or inbound"))?,
         ),
     };
     let page = Page::parse(q.page_size, q.page_token.as_deref())?;

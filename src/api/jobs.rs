@@ -267,7 +267,7 @@ fn step_view(s: &StepRow) -> Result<StepView, Corrupt> {
         flow_name: s.flow_name.clone(),
         template_name: s.template_name.clone(),
         template_version: s.template_version,
-        flow_type: FlowType::parse(&s.flow_type).unwrap_or(FlowType::Inbound),
+        flow_type: s.flow_type,
         action: s.action,
         state: s.state,
         depends_on: s.depends_on()?,

@@ -16,9 +16,9 @@ use super::extract::{ApiPath, ApiQuery, DocumentBody};
 use super::paging::{Page, bad_parameter};
 use super::{AppState, TAG_TEMPLATES};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::store::{DeleteOutcome, ListFilter, NewTemplate, Store, StoreOutcome, TemplateRow};
-use crate::template::{self, Finding, FlowType, ModuleInterface};
-use crate::validate::{self, Catalog};
+use crate::store::{DeleteOutcome, ListFilter, StoreOutcome, TemplateRow};
+use crate::template::{self, Finding, FlowType};
+use crate::templates::{TemplateError, Templates};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -211,7 +211,7 @@ fn summary(row: &TemplateRow) -> TemplateSummary {
     TemplateSummary {
         name: row.name.clone(),
         version: row.version,
-        flow_type: FlowType::parse(&row.flow_type).unwrap_or(FlowType::Inbound),
+        flow_type: row.flow_type,
         description: row.description.clone(),
         content_hash: row.content_hash.clone(),
         created_at: row.created_at.clone(),
@@ -220,15 +220,8 @@ fn summary(row: &TemplateRow) -> TemplateSummary {
 
 fn full(row: TemplateRow) -> ApiResult<TemplateVersion> {
     let s = summary(&row);
-    let document = serde_json::from_str(&row.document).map_err(|e| {
-        ApiError::Internal(format!("stored document of {} is not JSON: {e}", row.name))
-    })?;
-    let warnings = crate::jobs::model::decode_json(
-        "template_versions",
-        "warnings",
-        format!("template {} version {}", row.name, row.version),
-        &row.warnings,
-    )?;
+    let document = row.document()?;
+    let warnings = row.warnings()?;
     Ok(TemplateVersion {
         name: s.name,
         version: s.version,
@@ -241,35 +234,44 @@ fn full(row: TemplateRow) -> ApiResult<TemplateVersion> {
     })
 }
 
-/// The stored modules a document calls, as a catalog for validation.
-pub async fn catalog_for(
-    store: &Store,
-    doc: &Value,
-) -> ApiResult<BTreeMap<String, ModuleInterface>> {
-    let header = template::header(doc);
-    let mut catalog = BTreeMap::new();
-    for row in store.latest_templates(&header.called_modules).await? {
-        let Ok(stored) = serde_json::from_str::<Value>(&row.document) else {
-            continue;
-        };
-        if let Some(flow) = validate::validate(&stored, &validate::NoModules).flow {
-            catalog.insert(row.name.clone(), validate::interface(&flow));
-        }
+/// The template use cases, with this service's store and work limit.
+pub(super) fn templates(state: &AppState) -> Templates<'_> {
+    Templates {
+        store: &state.store,
+        work_limit: state.settings.limits.work(),
     }
-    Ok(catalog)
 }
 
-/// Validates on the blocking pool (see [`super::cpu`]); hands the document back.
-async fn validate_off_runtime(
-    state: &AppState,
-    doc: Value,
-    catalog: BTreeMap<String, ModuleInterface>,
-) -> ApiResult<(Value, validate::Report)> {
-    super::cpu(state, move || {
-        let report = validate::validate(&doc, &catalog as &dyn Catalog);
-        (doc, report)
-    })
-    .await
+impl From<TemplateError> for ApiError {
+    fn from(e: TemplateError) -> ApiError {
+        use TemplateError as E;
+        match e {
+            E::NotFound(what) => ApiError::NotFound(what),
+            E::InvalidRequest { detail, errors } => ApiError::InvalidRequest { detail, errors },
+            E::Invalid(findings) => ApiError::Validation { findings },
+            E::Uncompilable(e) => ApiError::invalid(
+                format!("the template cannot be compiled: {e}"),
+                Finding::error(e.code(), "", e.to_string()),
+            ),
+            E::SimulationStopped {
+                template: name,
+                stop,
+            } => {
+                let at = template::pointer(["draft", "nodes", stop.node.as_str()]);
+                let finding = Finding::error("simulation_limit", at, stop.what.clone()).with_hint(
+                    format!("raise {} if this flow really needs it", stop.setting),
+                );
+                ApiError::invalid(
+                    format!("the simulation of {name:?} was stopped: {stop}"),
+                    finding,
+                )
+            }
+            E::WorkLimit(limit) => ApiError::work_limit(limit),
+            E::Internal(what) => ApiError::Internal(what),
+            E::Store(e) => e.into(),
+            E::Corrupt(e) => e.into(),
+        }
+    }
 }
 
 /// Store a template: a new version, or the latest one when the document is unchanged.
@@ -292,29 +294,7 @@ async fn create_template(
     State(state): State<AppState>,
     DocumentBody(doc): DocumentBody,
 ) -> ApiResult<Response> {
-    let catalog = catalog_for(&state.store, &doc).await?;
-    let (doc, report) = validate_off_runtime(&state, doc, catalog).await?;
-    let Some(flow) = report.flow.as_ref().filter(|_| !report.has_errors()) else {
-        return Err(ApiError::Validation {
-            findings: report.findings,
-        });
-    };
-    let document = serde_json::to_string(&doc).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let warnings = template::answer_findings(&report.findings);
-    let warnings =
-        serde_json::to_string(&warnings).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let hash = template::content_hash(&doc);
-    let outcome = state
-        .store
-        .store_template(NewTemplate {
-            name: &flow.name,
-            flow_type: flow.flow_type.as_str(),
-            description: flow.description.as_deref(),
-            content_hash: &hash,
-            document: &document,
-            warnings: &warnings,
-        })
-        .await?;
+    let outcome = templates(&state).store_version(doc).await?;
     Ok(match outcome {
         StoreOutcome::Created(row) => {
             let location = format!(
@@ -354,10 +334,7 @@ async fn list_templates(
     let flow_type = match q.flow_type.as_deref() {
         None => None,
         Some(t) => Some(
-            FlowType::parse(t)
-                .ok_or_else(|| bad_parameter("type must be module or inbound"))?
-                .as_str()
-                .to_owned(),
+            FlowType::parse(t).ok_or_else(|| bad_parameter("type must be module or inbound"))?,
         ),
     };
     let page = Page::parse(q.page_size, q.page_token.as_deref())?;
@@ -495,8 +472,7 @@ async fn validate_document(
     State(state): State<AppState>,
     DocumentBody(doc): DocumentBody,
 ) -> ApiResult<Json<ValidationResult>> {
-    let catalog = catalog_for(&state.store, &doc).await?;
-    let (_, report) = validate_off_runtime(&state, doc, catalog).await?;
+    let (_, report) = templates(&state).check(doc).await?;
     Ok(Json(ValidationResult {
         valid: !report.has_errors(),
         findings: template::answer_findings(&report.findings),

@@ -122,7 +122,7 @@ pub async fn drift_report(
             let f = r.flow_id.as_ref().and_then(|id| org.get(id));
             DriftEntry {
                 name: r.name.clone(),
-                flow_type: FlowType::parse(&r.flow_type).unwrap_or(FlowType::Inbound),
+                flow_type: r.flow_type,
                 state: classify(r.published_version.as_deref(), f),
                 recorded_version: r.published_version.clone(),
                 org_version: f.and_then(|f| f.published_version.clone()),
@@ -142,9 +142,7 @@ pub async fn drift_report(
         if records.iter().any(|r| r.record.name == t.name) {
             continue;
         }
-        let Some(ty) = FlowType::parse(&t.flow_type) else {
-            continue;
-        };
+        let ty = t.flow_type;
         if let Some(f) = client.find_flow(&t.name, ty).await.map_err(org_err)? {
             flows.push(DriftEntry {
                 name: f.name,

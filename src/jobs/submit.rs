@@ -192,7 +192,7 @@ impl Submit<'_> {
             };
             templates.push(match row {
                 Some(r) => Some(TemplateSource {
-                    document: template_document(&r.name, r.version, &r.document)?,
+                    document: r.document()?,
                     name: r.name,
                     version: r.version,
                 }),
@@ -284,7 +284,7 @@ impl Submit<'_> {
                     None => None,
                 },
                 name: r.record.name,
-                flow_type: FlowType::parse(&r.record.flow_type).unwrap_or(FlowType::Inbound),
+                flow_type: r.record.flow_type,
                 flow_id: r.record.flow_id,
                 template_name: r.record.template_name,
                 template_version: r.record.template_version,
@@ -390,7 +390,7 @@ fn new_steps(req: &JobRequest, planned: &plan::Plan) -> Vec<NewStep> {
                 flow_name: s.flow_name.clone(),
                 template_name: s.template_name.clone(),
                 template_version: s.template_version,
-                flow_type: s.flow_type.as_str().to_owned(),
+                flow_type: s.flow_type,
                 action: s.action,
                 state,
                 depends_on: to_json(&s.depends_on),

@@ -7,12 +7,14 @@ use serde_json::{Map, Value};
 
 use super::{Store, Tx};
 use crate::jobs::model::{Corrupt, caller_behind_module, decode_json};
+use crate::template::FlowType;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct FlowRecordRow {
     pub target: String,
     pub name: String,
-    pub flow_type: String,
+    #[sqlx(try_from = "String")]
+    pub flow_type: FlowType,
     pub flow_id: Option<String>,
     pub template_name: String,
     pub template_version: i64,
@@ -45,7 +47,7 @@ const COLUMNS: &str = "r.target, r.name, r.flow_type, r.flow_id, r.template_name
 #[derive(Debug, Default, Clone)]
 pub struct FlowFilter {
     pub target: Option<String>,
-    pub flow_type: Option<String>,
+    pub flow_type: Option<FlowType>,
     /// (target, name) strictly after this one (cursor).
     pub after: Option<(String, String)>,
     pub limit: i64,
@@ -81,7 +83,7 @@ impl FlowRecordRow {
     /// published before its module changed must be published again to pick the module up.
     pub fn deploys(&self, plan_hash: &str, flow_type: &str, modules: &[(String, String)]) -> bool {
         self.plan_hash == plan_hash
-            && self.flow_type == flow_type
+            && self.flow_type.as_str() == flow_type
             && self.flow_id.is_some()
             && self.published_version.is_some()
             && modules
@@ -120,7 +122,7 @@ pub(crate) async fn upsert_record(tx: &mut Tx, r: &FlowRecordRow) -> Result<(), 
     )
     .bind(&r.target)
     .bind(&r.name)
-    .bind(&r.flow_type)
+    .bind(r.flow_type.as_str())
     .bind(&r.flow_id)
     .bind(&r.template_name)
     .bind(r.template_version)
@@ -188,7 +190,7 @@ impl Store {
              ORDER BY r.target, r.name LIMIT $5"
         ))
         .bind(f.target.as_deref())
-        .bind(f.flow_type.as_deref())
+        .bind(f.flow_type.map(FlowType::as_str))
         .bind(after_target)
         .bind(after_name)
         .bind(f.limit)
@@ -205,7 +207,7 @@ mod tests {
         FlowRecordRow {
             target: "org".into(),
             name: "Caller".into(),
-            flow_type: "inbound".into(),
+            flow_type: FlowType::Inbound,
             flow_id: Some("f-1".into()),
             template_name: "t".into(),
             template_version: 1,

@@ -16,6 +16,7 @@ use sqlx::FromRow;
 
 use super::{Lock, Store, Tx, now};
 use crate::jobs::model::{Action, Corrupt, JobStatus, StepError, StepState, decode_json};
+use crate::template::FlowType;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct JobRow {
@@ -50,7 +51,8 @@ pub struct StepRow {
     pub flow_name: String,
     pub template_name: String,
     pub template_version: i64,
-    pub flow_type: String,
+    #[sqlx(try_from = "String")]
+    pub flow_type: FlowType,
     #[sqlx(try_from = "String")]
     pub action: Action,
     #[sqlx(try_from = "String")]
@@ -137,7 +139,7 @@ pub struct NewStep {
     pub flow_name: String,
     pub template_name: String,
     pub template_version: i64,
-    pub flow_type: String,
+    pub flow_type: FlowType,
     pub action: Action,
     pub state: StepState,
     pub depends_on: String,
@@ -271,7 +273,7 @@ impl Store {
                 .bind(&s.flow_name)
                 .bind(&s.template_name)
                 .bind(s.template_version)
-                .bind(&s.flow_type)
+                .bind(s.flow_type.as_str())
                 .bind(s.action.as_str())
                 .bind(s.state.as_str())
                 .bind(&s.depends_on)

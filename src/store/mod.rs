@@ -63,6 +63,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
+pub use crate::jobs::model::Corrupt;
 pub use fault::{StorageFault, WriteFailure};
 
 pub use flows::{FlowFilter, FlowRecordRow, RecordWithDocument};
@@ -631,7 +632,7 @@ mod tests {
     fn template<'a>(name: &'a str, document: &'a str) -> NewTemplate<'a> {
         NewTemplate {
             name,
-            flow_type: "inbound",
+            flow_type: crate::template::FlowType::Inbound,
             description: None,
             content_hash: document,
             document,

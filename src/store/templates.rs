@@ -2,13 +2,18 @@
 
 use sqlx::{FromRow, Row};
 
+use serde_json::Value;
+
 use super::{Backend, Lock, Store, Tx, now};
+use crate::jobs::model::{Corrupt, UnknownValue, decode_json};
+use crate::template::{Finding, FlowType};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct TemplateRow {
     pub name: String,
     pub version: i64,
-    pub flow_type: String,
+    #[sqlx(try_from = "String")]
+    pub flow_type: FlowType,
     pub description: Option<String>,
     pub content_hash: String,
     /// The canonical JSON document.
@@ -16,6 +21,45 @@ pub struct TemplateRow {
     /// JSON array of the warnings found when the version was stored.
     pub warnings: String,
     pub created_at: String,
+}
+
+/// For `#[sqlx(try_from = "String")]`: a row whose stored flow type is not one of the
+/// values flowsmith writes (`FlowType::as_str`) fails to read, as an unknown status or
+/// action does; it is never read as a default.
+impl TryFrom<String> for FlowType {
+    type Error = UnknownValue;
+    fn try_from(s: String) -> Result<FlowType, UnknownValue> {
+        [FlowType::Module, FlowType::Inbound]
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or(UnknownValue {
+                kind: "flow type",
+                value: s,
+            })
+    }
+}
+
+impl TemplateRow {
+    /// The stored document; a text that is not JSON is [`Corrupt`], naming the version.
+    pub fn document(&self) -> Result<Value, Corrupt> {
+        decode_json(
+            "template_versions",
+            "document",
+            format!("template {} version {}", self.name, self.version),
+            &self.document,
+        )
+    }
+
+    /// The warnings found when the version was stored; a text that does not read back is
+    /// [`Corrupt`].
+    pub fn warnings(&self) -> Result<Vec<Finding>, Corrupt> {
+        decode_json(
+            "template_versions",
+            "warnings",
+            format!("template {} version {}", self.name, self.version),
+            &self.warnings,
+        )
+    }
 }
 
 pub enum StoreOutcome {
@@ -34,7 +78,7 @@ pub enum DeleteOutcome {
 
 #[derive(Debug, Default, Clone)]
 pub struct ListFilter {
-    pub flow_type: Option<String>,
+    pub flow_type: Option<FlowType>,
     pub name_prefix: Option<String>,
     /// Names strictly after this one (cursor).
     pub after: Option<String>,
@@ -46,7 +90,7 @@ const COLUMNS: &str = "v.name, v.version, v.flow_type, v.description, v.content_
 /// A new template version to store.
 pub struct NewTemplate<'a> {
     pub name: &'a str,
-    pub flow_type: &'a str,
+    pub flow_type: FlowType,
     pub description: Option<&'a str>,
     pub content_hash: &'a str,
     pub document: &'a str,
@@ -90,7 +134,7 @@ impl Store {
                         "UPDATE template_heads SET latest_version = $1, flow_type = $2, content_hash = $3, updated_at = $4, deleted_at = NULL WHERE name = $5",
                     )
                     .bind(next)
-                    .bind(t.flow_type)
+                    .bind(t.flow_type.as_str())
                     .bind(t.content_hash)
                     .bind(&created_at)
                     .bind(t.name)
@@ -102,7 +146,7 @@ impl Store {
                     )
                     .bind(t.name)
                     .bind(next)
-                    .bind(t.flow_type)
+                    .bind(t.flow_type.as_str())
                     .bind(t.content_hash)
                     .bind(&created_at)
                     .execute(&mut *c)
@@ -113,7 +157,7 @@ impl Store {
                 )
                 .bind(t.name)
                 .bind(next)
-                .bind(t.flow_type)
+                .bind(t.flow_type.as_str())
                 .bind(t.description)
                 .bind(t.content_hash)
                 .bind(t.document)
@@ -126,7 +170,7 @@ impl Store {
             Ok(StoreOutcome::Created(TemplateRow {
                 name: t.name.to_owned(),
                 version: next,
-                flow_type: t.flow_type.to_owned(),
+                flow_type: t.flow_type,
                 description: t.description.map(str::to_owned),
                 content_hash: t.content_hash.to_owned(),
                 document: t.document.to_owned(),
@@ -162,23 +206,23 @@ impl Store {
         Ok(hit.is_some())
     }
 
-    /// The latest documents of the other templates (not deleted) whose text contains
+    /// The latest versions of the other templates (not deleted) whose document contains
     /// `needle`: candidates for callers of a module, confirmed by the caller.
-    pub async fn latest_documents_containing(
+    pub async fn latest_templates_containing(
         &self,
         exclude: &str,
         needle: &str,
-    ) -> Result<Vec<String>, sqlx::Error> {
+    ) -> Result<Vec<TemplateRow>, sqlx::Error> {
         // The position of a substring: `instr` in SQLite, `strpos` in PostgreSQL.
         let position = match self.backend() {
             Backend::Sqlite => "instr",
             Backend::Postgres => "strpos",
         };
         let sql = format!(
-            "SELECT v.document FROM template_heads h JOIN template_versions v ON v.name = h.name AND v.version = h.latest_version \
+            "SELECT {COLUMNS} FROM template_heads h JOIN template_versions v ON v.name = h.name AND v.version = h.latest_version \
              WHERE h.deleted_at IS NULL AND h.name <> $1 AND {position}(v.document, $2) > 0 ORDER BY h.name"
         );
-        on_reads!(self, |p| sqlx::query_scalar(&sql)
+        on_reads!(self, |p| sqlx::query_as(&sql)
             .bind(exclude)
             .bind(needle)
             .fetch_all(p)
@@ -245,7 +289,7 @@ impl Store {
                AND ($3 IS NULL OR h.name > $3) \
              ORDER BY h.name LIMIT $4"
         ))
-        .bind(f.flow_type.as_deref())
+        .bind(f.flow_type.map(FlowType::as_str))
         .bind(f.name_prefix.as_deref())
         .bind(f.after.as_deref())
         .bind(f.limit)
@@ -306,4 +350,38 @@ async fn fetch_version(
         .bind(version)
         .fetch_optional(c)
         .await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_flow_type_reads_back_or_fails_naming_it() {
+        for t in [FlowType::Module, FlowType::Inbound] {
+            assert_eq!(FlowType::try_from(t.as_str().to_owned()), Ok(t));
+        }
+        // Only the stored spelling: the aliases a document may use are not stored.
+        let e = FlowType::try_from("commonmodule".to_owned()).unwrap_err();
+        assert_eq!(e.to_string(), "\"commonmodule\" is not a flow type");
+    }
+
+    #[test]
+    fn a_stored_document_that_is_not_json_is_corrupt() {
+        let row = TemplateRow {
+            name: "t".into(),
+            version: 2,
+            flow_type: FlowType::Inbound,
+            description: None,
+            content_hash: "h".into(),
+            document: "{".into(),
+            warnings: "[]".into(),
+            created_at: String::new(),
+        };
+        let e = row.document().unwrap_err();
+        assert_eq!(
+            (e.table, e.column, e.key.as_str()),
+            ("template_versions", "document", "template t version 2")
+        );
+    }
 }

@@ -463,7 +463,7 @@ impl StepTask {
         let record = FlowRecordRow {
             target: self.lease.target.clone(),
             name: step.flow_name.clone(),
-            flow_type: p.ctx.as_type.as_str().to_owned(),
+            flow_type: p.ctx.as_type,
             flow_id: Some(flow_id.clone()),
             template_name: step.template_name.clone(),
             template_version: step.template_version,
