@@ -29,6 +29,7 @@ pub mod diagram;
 pub mod error;
 pub mod findings;
 pub mod genesys;
+pub mod job_model;
 pub mod jobs;
 pub mod loadgen;
 pub mod metrics;

@@ -1,5 +1,5 @@
 //! Prometheus metrics: one recorder per process, the metric names, and the text of the
-//! gauges read at scrape time. A leaf (it imports only [`crate::jobs::model`]): the Genesys
+//! gauges read at scrape time. A leaf (it imports only [`crate::job_model`]): the Genesys
 //! client, the store and the worker record through it, and the HTTP side (the middleware
 //! and `GET /metrics`) lives in `api/metrics.rs`.
 //!
@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::jobs::model::{JobStatus, StepState};
+use crate::job_model::{JobStatus, StepState};
 
 /// Metric names; the other modules' names are contracts with dashboards, keep them stable.
 pub mod names {

@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 /// module and any module of a lower layer; modules of one layer do not import each other.
 const LAYERS: &[&[&str]] = &[
     // Leaf vocabularies: import nothing of the crate.
-    &["findings", "calls", "metrics", "config"],
+    &["findings", "calls", "job_model", "config"],
+    &["metrics"],
     // What a template is.
     &["template"],
     // Pure rules over templates.
@@ -23,9 +24,11 @@ const LAYERS: &[&[&str]] = &[
     &["simulate", "diagram"],
     // The outside world and rows.
     &["genesys", "store", "telemetry"],
-    // Use cases.
+    // Use cases: templates (check, store a version), then jobs (plan, submit, run), and the
+    // offline CLI commands over files.
+    &["templates"],
     &["jobs"],
-    &["templates", "offline"],
+    &["offline"],
     // HTTP, then the process.
     &["error"],
     &["api"],
@@ -43,19 +46,12 @@ const MAX_FILE_LINES: usize = 1000;
 const KNOWN: &[&str] = &[
     "import cycle: archy::interpret -> simulate",
     "import cycle: sandbox::org -> sandbox::state",
-    "metrics imports jobs::model: a layer above or beside it",
     "simulate imports archy::interpret: a layer above or beside it",
-    "store::flows imports jobs::model: a layer above or beside it",
-    "store::jobs imports jobs::model: a layer above or beside it",
-    "store::lease imports jobs::model: a layer above or beside it",
 ];
 
 /// Files over the limit when the check was written, being split (issue 20).
 const KNOWN_LONG: &[&str] = &[
     "src/archy/interpret.rs",
-    "src/compile/mod.rs",
-    "src/compile/structure.rs",
-    "src/jobs/plan.rs",
     "src/sandbox/api.rs",
     "src/sandbox/archy.rs",
     "src/simulate.rs",

@@ -21,7 +21,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::paging::{Page, bad_parameter};
 use super::{AppState, TAG_JOBS};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::jobs::model::{Corrupt, JobStatus, StepError, StepState, decode_json};
+use crate::job_model::{Corrupt, JobStatus, StepError, StepState, decode_json};
 use crate::jobs::plan::JobRequest;
 use crate::jobs::{IdempotencyKey, Submitted, control, releases};
 use crate::store::{JobFilter, JobRow, StepRow};

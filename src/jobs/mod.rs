@@ -13,7 +13,8 @@
 
 pub mod control;
 pub mod create;
-pub mod model;
+/// The job vocabulary lives in the leaf [`crate::job_model`] (the store reads and writes it).
+pub use crate::job_model as model;
 pub mod plan;
 pub mod preflight;
 pub mod releases;

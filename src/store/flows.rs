@@ -6,7 +6,7 @@ use sqlx::FromRow;
 use serde_json::{Map, Value};
 
 use super::{Store, Tx};
-use crate::jobs::model::{Corrupt, caller_behind_module, decode_json};
+use crate::job_model::{Corrupt, caller_behind_module, decode_json};
 use crate::template::FlowType;
 
 #[derive(Debug, Clone, FromRow)]

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use sqlx::FromRow;
 
 use super::{Lock, Store, Tx, now};
-use crate::jobs::model::{Action, Corrupt, JobStatus, StepError, StepState, decode_json};
+use crate::job_model::{Action, Corrupt, JobStatus, StepError, StepState, decode_json};
 use crate::template::FlowType;
 
 #[derive(Debug, Clone, FromRow)]

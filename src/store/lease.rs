@@ -15,7 +15,7 @@ use super::fenced::{Also, Arg, Fence, Write, settle};
 use super::flows::{FlowRecordRow, record_in};
 use super::jobs::append_event;
 use super::{Lock, Store, Tx, now};
-use crate::jobs::model::{JobStatus, StepError, StepState};
+use crate::job_model::{JobStatus, StepError, StepState};
 
 /// A claimed job: the job, the attempt that claimed it and the owner (this worker).
 #[derive(Debug, Clone)]

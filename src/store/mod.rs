@@ -63,7 +63,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
-pub use crate::jobs::model::Corrupt;
+pub use crate::job_model::Corrupt;
 pub use fault::{StorageFault, WriteFailure};
 
 pub use flows::{FlowFilter, FlowRecordRow, RecordWithDocument};

@@ -5,7 +5,7 @@ use sqlx::{FromRow, Row};
 use serde_json::Value;
 
 use super::{Backend, Lock, Store, Tx, now};
-use crate::jobs::model::{Corrupt, UnknownValue, decode_json};
+use crate::job_model::{Corrupt, UnknownValue, decode_json};
 use crate::template::{Finding, FlowType};
 
 #[derive(Debug, Clone, FromRow)]
