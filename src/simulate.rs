@@ -19,119 +19,27 @@
 //! updateData and callCommonModule have no failure path (validation warns
 //! `on_error_not_compiled`). Route ends `routed`; End in the entry flow and Disconnect end
 //! `disconnected`; a node with no exit ends like End. `max_steps` (default: Genesys's limit of
-//! [`crate::archy::interpret::MAX_ACTIONS`] actions per call) ends runaway loops with
+//! [`crate::calls::MAX_ACTIONS`] actions per call) ends runaway loops with
 //! `step_limit`; the simulator counts nodes, Genesys counts actions (a compiled jump is an
 //! action too), so a runaway call may stop a few actions apart in the two.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::calls::ScheduleState;
+pub use crate::calls::{DataActionAnswer, Outcome, OutcomeKind, SimInput, SimOrg, TranscriptLine};
 use crate::compile::{canonical, effective_outputs};
 use crate::template::expr::{BinOp, Expr, Func};
 use crate::template::model::{
-    Assignment, Flow, FlowType, ModuleRef, NodeKind, QueueRef, ScheduleState, Segment, SetValue,
-    Text, VarRef, VarType,
+    Assignment, Flow, FlowType, ModuleRef, NodeKind, QueueRef, Segment, SetValue, Text, VarRef,
+    VarType,
 };
 
-/// The org objects a simulated call meets (the simulation request's `org`): what each data
-/// action answers (in order; the last answer repeats), data table rows, schedule group
-/// states, and the participant data present when the call starts.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SimOrg {
-    /// `"Integration/Action"` → its answers, consumed in order, the last repeats.
-    #[serde(default)]
-    pub data_actions: BTreeMap<String, Vec<DataActionAnswer>>,
-    /// Table → key → column → value.
-    #[serde(default)]
-    pub data_tables: BTreeMap<String, BTreeMap<String, BTreeMap<String, serde_json::Value>>>,
-    #[serde(default)]
-    pub schedule_groups: BTreeMap<String, ScheduleState>,
-    #[serde(default)]
-    pub participant_data: BTreeMap<String, String>,
-}
-
-/// One answer of a data action: its outputs, an error, or a timeout.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(untagged)]
-pub enum DataActionAnswer {
-    Outputs {
-        outputs: BTreeMap<String, serde_json::Value>,
-    },
-    Error {
-        error: String,
-    },
-    Timeout {
-        timeout: bool,
-    },
-}
-
 /// Default step limit: Genesys's limit of actions per call.
-pub const DEFAULT_MAX_STEPS: usize = crate::archy::interpret::MAX_ACTIONS;
-
-/// One caller input for a Gather.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SimInput {
-    Digits(String),
-    Timeout,
-}
-
-impl SimInput {
-    /// `timeout` or digits (`0-9*#`).
-    pub fn parse(s: &str) -> Option<SimInput> {
-        if s.eq_ignore_ascii_case("timeout") {
-            Some(SimInput::Timeout)
-        } else if !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
-        {
-            Some(SimInput::Digits(s.to_owned()))
-        } else {
-            None
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OutcomeKind {
-    Routed,
-    /// Transferred to a queue's voicemail (a Voicemail node).
-    Voicemail,
-    Disconnected,
-    Error,
-    StepLimit,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Outcome {
-    pub kind: OutcomeKind,
-    /// The queue (name, or id when the Route names a queue id) of a `routed` call.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub queue: Option<String>,
-    /// The node where the call ended.
-    pub node: String,
-    /// The template name of the flow that node belongs to.
-    pub flow: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct TranscriptLine {
-    pub flow: String,
-    pub node: String,
-    #[serde(rename = "type")]
-    pub node_type: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub digits: Option<String>,
-}
+pub const DEFAULT_MAX_STEPS: usize = crate::calls::MAX_ACTIONS;
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Simulation {

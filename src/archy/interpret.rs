@@ -36,12 +36,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_yaml_ng::{Mapping, Value};
 
-use crate::simulate::{DataActionAnswer, Outcome, OutcomeKind, SimInput, SimOrg, TranscriptLine};
-use crate::template::model::ScheduleState;
-
-/// Genesys runs at most this many actions per flow invocation ("Maximum number of actions
-/// in a flow", Genesys help); the call then enters error handling.
-pub const MAX_ACTIONS: usize = 10_000;
+pub use crate::calls::MAX_ACTIONS;
+use crate::calls::{
+    DataActionAnswer, Outcome, OutcomeKind, ScheduleState, SimInput, SimOrg, TranscriptLine,
+};
 
 /// What a call did.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
