@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::archy::{NamedObject, OrgObject};
-use super::state::{division_json, iso};
+use super::shapes::{division_json, iso};
 
 /// The longest name the admin API takes (Genesys names are at most a few hundred chars).
 pub const MAX_NAME_LEN: usize = 200;
