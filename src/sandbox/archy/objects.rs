@@ -4,7 +4,6 @@
 use serde_yaml_ng::{Mapping, Value};
 
 use super::unverified::{CALL_DATA_ACTION, PROMPT_PREFIX};
-use super::walk::Walk;
 use super::{as_str, escape, get};
 
 /// An org object (other than a queue or module) a flow names.
@@ -68,90 +67,95 @@ pub(super) fn queue_literal(v: &Value) -> Option<String> {
     get(lit, "name").and_then(as_str)
 }
 
-impl Walk<'_> {
-    /// The data actions (`callData`) and data tables (`dataTableLookup`) an action names,
-    /// as map keys (see `CALL_DATA_ACTION`, `TABLE_LOOKUP_ACTION`).
-    pub(super) fn org_objects(&mut self, kind: &str, body: &Mapping, at: &str, action_name: &str) {
-        let keys = |m: Option<&Value>| -> Vec<String> {
-            match m {
-                Some(Value::Mapping(m)) => m.keys().filter_map(as_str).collect(),
-                _ => Vec::new(),
-            }
+/// The data actions (`callData`) and data tables (`dataTableLookup`) an action names,
+/// as map keys (see `CALL_DATA_ACTION`, `TABLE_LOOKUP_ACTION`), named in flow `name`.
+pub(super) fn org_objects(
+    kind: &str,
+    body: &Mapping,
+    at: &str,
+    action_name: &str,
+    name: &str,
+    errors: &mut Vec<String>,
+    objects: &mut Vec<NamedObject>,
+) {
+    let keys = |m: Option<&Value>| -> Vec<String> {
+        match m {
+            Some(Value::Mapping(m)) => m.keys().filter_map(as_str).collect(),
+            _ => Vec::new(),
+        }
+    };
+    if kind == CALL_DATA_ACTION {
+        let Some(Value::Mapping(category)) = get(body, "category") else {
+            errors.push(format!(
+                "Error: Flow '{name}': action '{action_name}' (callData) at {at} does not name a data action (category.<integration>.dataAction.<action>)"
+            ));
+            return;
         };
-        let name = self.name;
-        if kind == CALL_DATA_ACTION {
-            let Some(Value::Mapping(category)) = get(body, "category") else {
-                self.errors.push(format!(
-                    "Error: Flow '{name}': action '{action_name}' (callData) at {at} does not name a data action (category.<integration>.dataAction.<action>)"
-                ));
-                return;
+        for (integration, v) in category {
+            let Some(integration) = as_str(integration) else {
+                continue;
             };
-            for (integration, v) in category {
-                let Some(integration) = as_str(integration) else {
-                    continue;
-                };
-                let actions = match v {
-                    Value::Mapping(m) => match get(m, "dataAction") {
-                        Some(Value::Mapping(a)) => Some(a),
-                        _ => None,
-                    },
+            let actions = match v {
+                Value::Mapping(m) => match get(m, "dataAction") {
+                    Some(Value::Mapping(a)) => Some(a),
                     _ => None,
-                };
-                let Some(actions) = actions.filter(|a| !a.is_empty()) else {
-                    self.errors.push(format!(
-                        "Error: Flow '{name}': action '{action_name}' (callData) at {at}/category/{} does not name a data action",
-                        escape(&integration)
-                    ));
+                },
+                _ => None,
+            };
+            let Some(actions) = actions.filter(|a| !a.is_empty()) else {
+                errors.push(format!(
+                    "Error: Flow '{name}': action '{action_name}' (callData) at {at}/category/{} does not name a data action",
+                    escape(&integration)
+                ));
+                continue;
+            };
+            for (action, spec) in actions {
+                let Some(action) = as_str(action) else {
                     continue;
                 };
-                for (action, spec) in actions {
-                    let Some(action) = as_str(action) else {
-                        continue;
-                    };
-                    let spec = match spec {
-                        Value::Mapping(m) => Some(m),
-                        _ => None,
-                    };
-                    self.objects.push(NamedObject {
-                        object: OrgObject::DataAction {
-                            integration: integration.clone(),
-                            action: action.clone(),
-                            inputs: keys(spec.and_then(|m| get(m, "inputs"))),
-                            outputs: keys(spec.and_then(|m| get(m, "successOutputs"))),
-                        },
-                        action: action_name.to_owned(),
-                        at: format!(
-                            "{at}/category/{}/dataAction/{}",
-                            escape(&integration),
-                            escape(&action)
-                        ),
-                    });
-                }
-            }
-        } else {
-            let Some(Value::Mapping(tables)) =
-                get(body, "dataTable").filter(|t| matches!(t, Value::Mapping(m) if !m.is_empty()))
-            else {
-                self.errors.push(format!(
-                    "Error: Flow '{name}': action '{action_name}' (dataTableLookup) at {at} does not name a data table"
-                ));
-                return;
-            };
-            for (table, spec) in tables {
-                let Some(table) = as_str(table) else { continue };
                 let spec = match spec {
                     Value::Mapping(m) => Some(m),
                     _ => None,
                 };
-                self.objects.push(NamedObject {
-                    object: OrgObject::DataTable {
-                        table: table.clone(),
-                        outputs: keys(spec.and_then(|m| get(m, "foundOutputs"))),
+                objects.push(NamedObject {
+                    object: OrgObject::DataAction {
+                        integration: integration.clone(),
+                        action: action.clone(),
+                        inputs: keys(spec.and_then(|m| get(m, "inputs"))),
+                        outputs: keys(spec.and_then(|m| get(m, "successOutputs"))),
                     },
                     action: action_name.to_owned(),
-                    at: format!("{at}/dataTable/{}", escape(&table)),
+                    at: format!(
+                        "{at}/category/{}/dataAction/{}",
+                        escape(&integration),
+                        escape(&action)
+                    ),
                 });
             }
+        }
+    } else {
+        let Some(Value::Mapping(tables)) =
+            get(body, "dataTable").filter(|t| matches!(t, Value::Mapping(m) if !m.is_empty()))
+        else {
+            errors.push(format!(
+                "Error: Flow '{name}': action '{action_name}' (dataTableLookup) at {at} does not name a data table"
+            ));
+            return;
+        };
+        for (table, spec) in tables {
+            let Some(table) = as_str(table) else { continue };
+            let spec = match spec {
+                Value::Mapping(m) => Some(m),
+                _ => None,
+            };
+            objects.push(NamedObject {
+                object: OrgObject::DataTable {
+                    table: table.clone(),
+                    outputs: keys(spec.and_then(|m| get(m, "foundOutputs"))),
+                },
+                action: action_name.to_owned(),
+                at: format!("{at}/dataTable/{}", escape(&table)),
+            });
         }
     }
 }

@@ -4,7 +4,7 @@
 use serde_yaml_ng::{Mapping, Value};
 
 use super::functions::{called_functions, known_function};
-use super::objects::{NamedObject, OrgObject, prompt_names, queue_literal};
+use super::objects::{NamedObject, OrgObject, org_objects, prompt_names, queue_literal};
 use super::references::resolve;
 use super::unverified::{
     CALL_COMMON_MODULE_ACTION, CALL_COMMON_MODULE_KEY, CALL_DATA_ACTION, JUMP_TO_TASK_ACTION,
@@ -213,7 +213,15 @@ impl<'a> Walk<'a> {
                     }
                     CALL_DATA_ACTION | TABLE_LOOKUP_ACTION => {
                         if let Value::Mapping(b) = body {
-                            self.org_objects(&kind, b, at, &action_name);
+                            org_objects(
+                                &kind,
+                                b,
+                                at,
+                                &action_name,
+                                name,
+                                self.errors,
+                                &mut self.objects,
+                            );
                         }
                     }
                     _ => {}
