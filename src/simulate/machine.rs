@@ -1,13 +1,11 @@
-//! The machine that runs a call: the frame stack (one frame per flow being run), the
-//! transcript, the limits, and the loop that takes one node step at a time. What a step of
-//! each node kind does is in [`super::nodes`].
+//! The state of a running call a node step works on: the frame stack (one frame per flow
+//! being run), the transcript, the limits, the caller's inputs and the org's answers. The
+//! loop that takes one step at a time is [`super::driver::run`].
 
 use std::collections::{BTreeMap, HashMap};
 
 use super::eval::{CSeg, Vars, interpolate, to_json};
-use super::nodes::{self, flow};
-use super::program::{PNode, Prog};
-use super::{LimitError, SimLimits, Simulation};
+use super::{LimitError, PNode, Prog, SimLimits, Simulation};
 use crate::calls::{DataActionAnswer, Outcome, OutcomeKind, SimInput, SimOrg, TranscriptLine};
 
 /// One flow being run: the entry flow at the bottom, a called module above its caller.
@@ -176,56 +174,12 @@ impl<'p, 'a> Machine<'p, 'a> {
         Some(a)
     }
 
-    pub(super) fn run(mut self) -> Result<Simulation, LimitError> {
-        let progs = self.progs;
-        let mut stack = vec![Frame::new(&progs[0], 0, None)];
-        let mut steps = 0usize;
-        let Some(mut cur) = progs[0].start else {
-            return Ok(self.finish(
-                &stack,
-                steps,
-                Outcome {
-                    kind: OutcomeKind::Error,
-                    queue: None,
-                    node: progs[0].flow.start.clone(),
-                    flow: progs[0].flow.name.clone(),
-                    message: Some("the start node does not exist".into()),
-                },
-            ));
-        };
-        loop {
-            let pi = stack[stack.len() - 1].prog;
-            let at = At {
-                prog: pi,
-                node: &progs[pi].nodes[cur],
-            };
-            if let Some(o) = self.out_of_steps(at, steps)? {
-                return Ok(self.finish(&stack, steps, o));
-            }
-            steps += 1;
-            let ended = match nodes::step(&mut self, at, &mut stack, cur)? {
-                Step::Go(n) => {
-                    cur = n;
-                    continue;
-                }
-                Step::Done(kind, queue) => outcome(progs, at, kind, queue, None),
-                // Return from a module, or end the call.
-                Step::End => match flow::return_to_caller(progs, &mut stack, at) {
-                    Ok(n) => {
-                        cur = n;
-                        continue;
-                    }
-                    Err(end) => outcome(progs, end, OutcomeKind::Disconnected, None, None),
-                },
-                // The flow's error handling: the call is disconnected.
-                Step::Fail(message) => outcome(progs, at, OutcomeKind::Error, None, Some(message)),
-            };
-            return Ok(self.finish(&stack, steps, ended));
-        }
-    }
-
     /// Before a step: `step_limit` once `max_steps` ran, a refusal past the deadline.
-    fn out_of_steps(&self, at: At<'_, '_>, steps: usize) -> Result<Option<Outcome>, LimitError> {
+    pub(super) fn out_of_steps(
+        &self,
+        at: At<'_, '_>,
+        steps: usize,
+    ) -> Result<Option<Outcome>, LimitError> {
         if steps >= self.limits.max_steps {
             return Ok(Some(outcome(
                 self.progs,
@@ -250,7 +204,7 @@ impl<'p, 'a> Machine<'p, 'a> {
         Ok(None)
     }
 
-    fn finish(self, stack: &[Frame], steps: usize, outcome: Outcome) -> Simulation {
+    pub(super) fn finish(self, stack: &[Frame], steps: usize, outcome: Outcome) -> Simulation {
         let entry = &self.progs[0];
         let variables = stack
             .first()
@@ -272,7 +226,7 @@ impl<'p, 'a> Machine<'p, 'a> {
     }
 }
 
-fn outcome(
+pub(super) fn outcome(
     progs: &[Prog<'_>],
     at: At<'_, '_>,
     kind: OutcomeKind,

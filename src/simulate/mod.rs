@@ -25,25 +25,30 @@
 
 //!
 //! Where things are: [`nodes`] holds one file per node kind (how the kind is pre-resolved
-//! and what one step of it does), `nodes/mod.rs` only dispatches; [`program`] pre-resolves a
-//! flow and the modules it calls (node ids → indices, variables → slots); [`eval`] holds
-//! values, expressions and texts; [`machine`] runs the call (limits, transcript, the frame
-//! stack).
+//! and what one step of it does), `nodes/mod.rs` only dispatches; [`driver`] builds the
+//! program (this file's [`Prog`]: node ids → indices, variables → slots) and runs the call,
+//! calling into `nodes` for each node; [`program`] is the builder a kind resolves against,
+//! [`machine`] the running call (limits, transcript, frame stack) a kind steps on, [`eval`]
+//! values, expressions and texts. Dependencies point down: `driver` → `nodes` →
+//! `program`, `machine` → `eval`.
 
 mod bench_flow;
+mod driver;
 mod eval;
 mod machine;
 mod nodes;
 mod program;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
 pub use crate::calls::{DataActionAnswer, Outcome, OutcomeKind, SimInput, SimOrg, TranscriptLine};
+use crate::compile::canonical;
 use crate::template::model::Flow;
 pub use bench_flow::bench_loop_flow;
+use nodes::Kind;
 
 /// Default step limit: Genesys's limit of actions per call.
 pub const DEFAULT_MAX_STEPS: usize = crate::calls::MAX_ACTIONS;
@@ -153,7 +158,7 @@ pub fn simulate_limited_with_org(
     limits: &SimLimits,
     org: &SimOrg,
 ) -> Result<Simulation, LimitError> {
-    let progs = program::build(entry, modules);
+    let progs = driver::build(entry, modules);
     // The compiled flow plays its `initialGreeting` before the start task.
     let transcript = entry
         .greeting
@@ -166,7 +171,50 @@ pub fn simulate_limited_with_org(
             digits: None,
         })
         .collect();
-    machine::Machine::new(&progs, inputs, limits, org, transcript).run()
+    driver::run(machine::Machine::new(
+        &progs, inputs, limits, org, transcript,
+    ))
+}
+
+/// A pre-resolved node: exits are node indices of its flow.
+struct PNode<'a> {
+    id: &'a str,
+    type_name: &'static str,
+    kind: Kind<'a>,
+    next: Option<usize>,
+    on_error: Option<usize>,
+}
+
+/// A pre-resolved flow: its nodes, start, and variable slots.
+struct Prog<'a> {
+    flow: &'a Flow,
+    nodes: Vec<PNode<'a>>,
+    start: Option<usize>,
+    slot_names: Vec<String>,
+    slots: HashMap<String, usize>,
+}
+
+impl<'a> Prog<'a> {
+    fn new(flow: &'a Flow) -> Prog<'a> {
+        Prog {
+            flow,
+            nodes: Vec::new(),
+            start: None,
+            slot_names: Vec::new(),
+            slots: HashMap::new(),
+        }
+    }
+
+    fn slot(&mut self, name: &str) -> usize {
+        let name = canonical(name);
+        if let Some(&s) = self.slots.get(name.as_ref()) {
+            return s;
+        }
+        let s = self.slot_names.len();
+        self.slot_names.push(name.clone().into_owned());
+        self.slots.insert(name.into_owned(), s);
+        s
+    }
 }
 
 #[cfg(test)]

@@ -5,9 +5,10 @@
 //! path, so onError is not followed).
 
 use super::super::LimitError;
+use super::super::Prog;
 use super::super::eval::{CExpr, EvalError, V, Vars, eval};
 use super::super::machine::{At, Frame, Machine, Step};
-use super::super::program::{Builder, Prog};
+use super::super::program::Builder;
 use super::Kind;
 use crate::compile::effective_outputs;
 use crate::template::expr::Expr;
