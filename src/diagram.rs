@@ -6,7 +6,7 @@
 //! dashed `returns` edge from each End node of the module back to the Flow node's next node.
 //! Output is deterministic: flows in order (entry, then called modules by name), nodes by id.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
@@ -69,27 +69,66 @@ pub fn render(entry: &Flow, modules: &BTreeMap<String, Flow>, format: DiagramFor
     let flows: Vec<&Flow> = std::iter::once(entry)
         .chain(called.iter().filter_map(|m| modules.get(*m)))
         .collect();
-    let module_index: BTreeMap<&str, usize> = called
+    let mut d = Drawing {
+        ids: flows
+            .iter()
+            .enumerate()
+            .map(|(fi, f)| {
+                f.nodes
+                    .keys()
+                    .enumerate()
+                    .map(|(ni, k)| (k.as_str(), format!("f{fi}_n{ni}")))
+                    .collect()
+            })
+            .collect(),
+        module_index: called
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (*m, i + 1))
+            .collect(),
+        modules,
+        edges: Vec::new(),
+    };
+    let clusters: Vec<Cluster> = flows
         .iter()
         .enumerate()
-        .map(|(i, m)| (*m, i + 1))
+        .map(|(fi, f)| d.flow(fi, f))
         .collect();
-    let ids: Vec<BTreeMap<&str, String>> = flows
-        .iter()
-        .enumerate()
-        .map(|(fi, f)| {
-            f.nodes
-                .keys()
-                .enumerate()
-                .map(|(ni, k)| (k.as_str(), format!("f{fi}_n{ni}")))
-                .collect()
-        })
-        .collect();
+    let start = d.ids[0].get(entry.start.as_str()).cloned();
+    match format {
+        DiagramFormat::Mermaid => mermaid(&clusters, &d.edges, start),
+        DiagramFormat::Dot => dot(&clusters, &d.edges, start),
+    }
+}
 
-    let mut clusters = Vec::new();
-    let mut edges = Vec::new();
-    for (fi, f) in flows.iter().enumerate() {
-        let id_of = |n: &str| ids[fi].get(n).cloned();
+/// A diagram being drawn: the shape id of every node (flow by flow), where each called
+/// module is drawn, and the edges so far.
+struct Drawing<'a> {
+    ids: Vec<BTreeMap<&'a str, String>>,
+    module_index: BTreeMap<&'a str, usize>,
+    modules: &'a BTreeMap<String, Flow>,
+    edges: Vec<Edge>,
+}
+
+impl Drawing<'_> {
+    /// The shape id of node `n` of flow `fi`.
+    fn id_of(&self, fi: usize, n: &str) -> Option<String> {
+        self.ids[fi].get(n).cloned()
+    }
+
+    fn edge(&mut self, from: &str, to: Option<String>, label: String, style: Style) {
+        if let Some(to) = to {
+            self.edges.push(Edge {
+                from: from.to_owned(),
+                to,
+                label,
+                style,
+            });
+        }
+    }
+
+    /// Flow `fi` as a cluster of shapes, adding the edges of its nodes.
+    fn flow(&mut self, fi: usize, f: &Flow) -> Cluster {
         let gathers: std::collections::HashSet<&str> = f
             .nodes
             .values()
@@ -98,113 +137,96 @@ pub fn render(entry: &Flow, modules: &BTreeMap<String, Flow>, format: DiagramFor
             .collect();
         let mut shapes = Vec::new();
         for node in f.nodes.values() {
-            let me = ids[fi][node.id.as_str()].clone();
+            let me = self.ids[fi][node.id.as_str()].clone();
             shapes.push(Shape {
                 id: me.clone(),
                 label: as_written(&node_label(node), &gathers),
                 kind: node.kind.type_name(),
             });
-            let push = |edges: &mut Vec<Edge>, to: Option<String>, label: String, style| {
-                if let Some(to) = to {
-                    edges.push(Edge {
-                        from: me.clone(),
-                        to,
-                        label,
-                        style,
-                    });
-                }
-            };
-            if let NodeKind::If { branches, default } | NodeKind::Switch { branches, default } =
-                &node.kind
-            {
+            self.kind_exits(fi, node, &me, &gathers);
+            let next = node.next.as_deref().and_then(|n| self.id_of(fi, n));
+            self.edge(&me, next, "next".into(), Style::Solid);
+            if node.on_error != node.next || matches!(node.kind, NodeKind::Gather { .. }) {
+                let error = node.on_error.as_deref().and_then(|n| self.id_of(fi, n));
+                self.edge(&me, error, "error".into(), Style::Solid);
+            }
+        }
+        Cluster {
+            id: format!("f{fi}"),
+            label: format!("{} ({})", f.name, if fi == 0 { "entry" } else { "module" }),
+            nodes: shapes,
+        }
+    }
+
+    /// The exits a node kind has besides `next` and `error` (drawn before them).
+    fn kind_exits(&mut self, fi: usize, node: &Node, me: &str, gathers: &HashSet<&str>) {
+        match &node.kind {
+            NodeKind::If { branches, default } | NodeKind::Switch { branches, default } => {
                 for (k, b) in branches.iter().enumerate() {
-                    let src = as_written(&expr_source(&b.condition), &gathers);
+                    let src = as_written(&expr_source(&b.condition), gathers);
                     let label = if src.is_empty() {
                         format!("cond {}", k + 1)
                     } else {
                         src
                     };
-                    push(&mut edges, id_of(&b.target), label, Style::Solid);
+                    self.edge(me, self.id_of(fi, &b.target), label, Style::Solid);
                 }
                 if let Some(d) = default {
-                    push(&mut edges, id_of(d), "default".into(), Style::Solid);
+                    self.edge(me, self.id_of(fi, d), "default".into(), Style::Solid);
                 }
             }
-            if let NodeKind::CallModule {
+            NodeKind::CallModule {
                 module: ModuleRef::Name(m),
                 ..
-            } = &node.kind
-                && let (Some(&mi), Some(mf)) = (module_index.get(m.as_str()), modules.get(m))
-            {
-                push(
-                    &mut edges,
-                    ids[mi].get(mf.start.as_str()).cloned(),
-                    "calls".into(),
-                    Style::Solid,
-                );
-                if let Some(back) = node.next.as_deref().and_then(id_of) {
-                    for end in mf.nodes.values() {
-                        if matches!(end.kind, NodeKind::End { .. }) {
-                            edges.push(Edge {
-                                from: ids[mi][end.id.as_str()].clone(),
-                                to: back.clone(),
-                                label: "returns".into(),
-                                style: Style::Dashed,
-                            });
-                        }
-                    }
+            } => self.module_call(fi, node, me, m),
+            NodeKind::Menu { choices, .. } => {
+                for c in choices {
+                    let label = match &c.label {
+                        Some(l) => format!("{} {l}", c.digit),
+                        None => c.digit.to_string(),
+                    };
+                    self.edge(me, self.id_of(fi, &c.target), label, Style::Solid);
                 }
             }
-            match &node.kind {
-                NodeKind::Menu { choices, .. } => {
-                    for c in choices {
-                        let label = match &c.label {
-                            Some(l) => format!("{} {l}", c.digit),
-                            None => c.digit.to_string(),
-                        };
-                        push(&mut edges, id_of(&c.target), label, Style::Solid);
-                    }
+            NodeKind::Schedule { exits, .. } => {
+                for (state, t) in exits {
+                    self.edge(me, self.id_of(fi, t), state.as_str().into(), Style::Solid);
                 }
-                NodeKind::Schedule { exits, .. } => {
-                    for (state, t) in exits {
-                        push(&mut edges, id_of(t), state.as_str().into(), Style::Solid);
-                    }
-                }
-                NodeKind::DataAction {
-                    on_timeout: Some(t),
-                    ..
-                } => push(&mut edges, id_of(t), "timeout".into(), Style::Solid),
-                NodeKind::TableLookup {
-                    on_not_found: Some(t),
-                    ..
-                } => push(&mut edges, id_of(t), "not found".into(), Style::Solid),
-                _ => {}
             }
-            push(
-                &mut edges,
-                node.next.as_deref().and_then(id_of),
-                "next".into(),
-                Style::Solid,
-            );
-            if node.on_error != node.next || matches!(node.kind, NodeKind::Gather { .. }) {
-                push(
-                    &mut edges,
-                    node.on_error.as_deref().and_then(id_of),
-                    "error".into(),
-                    Style::Solid,
-                );
+            NodeKind::DataAction {
+                on_timeout: Some(t),
+                ..
+            } => self.edge(me, self.id_of(fi, t), "timeout".into(), Style::Solid),
+            NodeKind::TableLookup {
+                on_not_found: Some(t),
+                ..
+            } => self.edge(me, self.id_of(fi, t), "not found".into(), Style::Solid),
+            _ => {}
+        }
+    }
+
+    /// A Flow node calling module `m`, when it is drawn: `calls` to its start node, and a
+    /// dashed `returns` from each of its End nodes to the Flow node's next node.
+    fn module_call(&mut self, fi: usize, node: &Node, me: &str, m: &str) {
+        let modules = self.modules;
+        let (Some(&mi), Some(mf)) = (self.module_index.get(m), modules.get(m)) else {
+            return;
+        };
+        let start = self.ids[mi].get(mf.start.as_str()).cloned();
+        self.edge(me, start, "calls".into(), Style::Solid);
+        let Some(back) = node.next.as_deref().and_then(|n| self.id_of(fi, n)) else {
+            return;
+        };
+        for end in mf.nodes.values() {
+            if matches!(end.kind, NodeKind::End { .. }) {
+                self.edges.push(Edge {
+                    from: self.ids[mi][end.id.as_str()].clone(),
+                    to: back.clone(),
+                    label: "returns".into(),
+                    style: Style::Dashed,
+                });
             }
         }
-        clusters.push(Cluster {
-            id: format!("f{fi}"),
-            label: format!("{} ({})", f.name, if fi == 0 { "entry" } else { "module" }),
-            nodes: shapes,
-        });
-    }
-    let start = ids[0].get(entry.start.as_str()).cloned();
-    match format {
-        DiagramFormat::Mermaid => mermaid(&clusters, &edges, start),
-        DiagramFormat::Dot => dot(&clusters, &edges, start),
     }
 }
 

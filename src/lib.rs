@@ -22,6 +22,7 @@ pub mod api;
 pub mod app;
 pub mod archy;
 pub mod bench;
+pub mod calls;
 pub mod cli;
 pub mod compile;
 pub mod config;

@@ -14,7 +14,8 @@ use super::calls::{self, CallError, CallRequest};
 use super::org::{
     DataActionSpec, DataTableSpec, OrgFile, PromptSpec, ScheduleGroupSpec, SpecError,
 };
-use super::state::{Faults, FaultsPatch, State, flow_json, iso, new_queue, queue_json};
+use super::shapes::iso;
+use super::state::{Faults, FaultsPatch, State, flow_json, new_queue, queue_json};
 use super::{ApiError, Sandbox};
 
 pub(crate) fn routes() -> Router<Sandbox> {

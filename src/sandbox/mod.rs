@@ -21,6 +21,7 @@ pub mod archy;
 pub mod bench;
 pub mod calls;
 pub mod org;
+mod shapes;
 pub mod snapshot;
 pub mod state;
 

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::archy::{NamedObject, OrgObject};
-use super::state::{division_json, iso};
+use super::shapes::{division_json, iso};
 
 /// The longest name the admin API takes (Genesys names are at most a few hundred chars).
 pub const MAX_NAME_LEN: usize = 200;
@@ -544,8 +544,8 @@ impl crate::archy::interpret::OrgObjects for Org {
         action: &str,
         inputs: &BTreeMap<String, Option<String>>,
         _nth: usize,
-    ) -> Option<crate::simulate::DataActionAnswer> {
-        use crate::simulate::DataActionAnswer;
+    ) -> Option<crate::calls::DataActionAnswer> {
+        use crate::calls::DataActionAnswer;
         let spec = self.data_action(integration, action)?;
         let answer = match spec.responses.iter().find(|r| matches(&r.when, inputs)) {
             Some(ScriptedResponse {
@@ -572,8 +572,8 @@ impl crate::archy::interpret::OrgObjects for Org {
         )
     }
 
-    fn schedule_group(&self, group: &str) -> Option<crate::template::model::ScheduleState> {
-        use crate::template::model::ScheduleState as S;
+    fn schedule_group(&self, group: &str) -> Option<crate::calls::ScheduleState> {
+        use crate::calls::ScheduleState as S;
         Some(match self.schedule_group(group)?.state {
             ScheduleState::Open => S::Open,
             ScheduleState::Closed => S::Closed,
@@ -870,7 +870,7 @@ inboundCall:
     #[test]
     fn calls_see_answers_chosen_by_input() {
         use crate::archy::interpret::OrgObjects as Calls;
-        use crate::simulate::DataActionAnswer;
+        use crate::calls::DataActionAnswer;
         let mut org = Org::default();
         org.add_data_action(
             serde_json::from_value(json!({
@@ -931,7 +931,7 @@ inboundCall:
         });
         assert_eq!(
             Calls::schedule_group(&org, "hours"),
-            Some(crate::template::model::ScheduleState::Holiday)
+            Some(crate::calls::ScheduleState::Holiday)
         );
         assert!(!Calls::has_prompt(&org, "Welcome"));
     }

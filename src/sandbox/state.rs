@@ -4,14 +4,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::SandboxOptions;
-use super::archy::unverified::{HOME_DIVISION_ID, HOME_DIVISION_NAME};
 use super::org::Org;
+use super::shapes::{division_json, iso};
 
 /// Limits and faults, changeable at run time through `/sandbox/faults`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -305,18 +305,6 @@ pub fn new_queue(name: String) -> Queue {
 }
 
 /// ISO 8601 with milliseconds and `Z`, as Genesys writes dates.
-pub fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-pub fn division_json() -> Value {
-    json!({
-        "id": HOME_DIVISION_ID,
-        "name": HOME_DIVISION_NAME,
-        "selfUri": format!("/api/v2/authorization/divisions/{HOME_DIVISION_ID}"),
-    })
-}
-
 pub fn client_ref(client_id: &str) -> Value {
     json!({
         "id": client_id,

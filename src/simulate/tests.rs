@@ -1,6 +1,8 @@
+use super::eval::{CExpr, V, Val, Vars, eval};
 use super::*;
 use crate::compile::fixtures::{generated_flow, seed_caller, seed_module};
-use crate::template::model::Node;
+use crate::template::expr::{BinOp, Func};
+use crate::template::model::{Assignment, Node, NodeKind, SetValue, Text, VarRef, VarType};
 
 fn modules() -> BTreeMap<String, Flow> {
     let m = seed_module();

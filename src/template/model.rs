@@ -288,36 +288,7 @@ pub struct MenuChoice {
     pub label: Option<String>,
 }
 
-/// The states of a Genesys schedule group, as flowsmith's Schedule node and the
-/// simulation `org.schedule_groups` name them.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum ScheduleState {
-    Open,
-    Closed,
-    Holiday,
-    Emergency,
-}
-
-impl ScheduleState {
-    pub const ALL: [ScheduleState; 4] = [
-        ScheduleState::Open,
-        ScheduleState::Closed,
-        ScheduleState::Holiday,
-        ScheduleState::Emergency,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ScheduleState::Open => "open",
-            ScheduleState::Closed => "closed",
-            ScheduleState::Holiday => "holiday",
-            ScheduleState::Emergency => "emergency",
-        }
-    }
-}
+pub use crate::calls::ScheduleState;
 
 /// The kinds of org object a flow names (real Archy files name them, never use ids).
 #[derive(

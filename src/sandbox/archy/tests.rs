@@ -1,0 +1,366 @@
+use super::functions::known_function;
+use super::*;
+
+const GOOD: &str = r#"
+inboundCall:
+  name: Main IVR
+  defaultLanguage: en-us
+  startUpRef: "/inboundCall/tasks/task[Main]"
+  initialGreeting: {tts: Hello}
+  supportedLanguages:
+    en-us:
+      defaultLanguageSkill: {noValue: true}
+  tasks:
+    - task:
+        name: Main
+        refId: Main
+        actions:
+          - callCommonModule:
+              name: Lookup
+              commonModule:
+                Lookup Customer:
+                  ver_latestPublished: {inputs: {}, outputs: {}}
+          - decision:
+              name: Gold?
+              condition: {exp: "true"}
+              outputs:
+                "yes":
+                  actions:
+                    - jumpToTask: {name: Go, targetTaskRef: "/inboundCall/tasks/task[Other]"}
+          - transferToAcd: {name: Xfer, targetQueue: {lit: {name: General}}}
+          - disconnect: {name: Bye}
+    - task:
+        name: Other
+        refId: Other
+        actions:
+          - disconnect: {name: Bye}
+"#;
+
+const MODULE: &str = r#"
+commonModule:
+  name: Pin
+  defaultLanguage: en-us
+  variables:
+    - stringVariable: {name: Common.pin, initialValue: {noValue: true}, isInput: false, isOutput: true}
+    - integerVariable: {name: Common.i, initialValue: {noValue: true}}
+  startUpTaskActions:
+    - loop:
+        name: Three tries
+        currentIndex: {var: Common.i}
+        loopCount: {lit: 3}
+        outputs:
+          loop:
+            actions:
+              - collectInput:
+                  name: Ask
+                  inputData: {var: Common.pin}
+                  digits: {exact: 4}
+                  inputAudio: {tts: PIN please}
+                  outputs:
+                    success:
+                      actions:
+                        - loopExit: {name: Got it}
+    - playAudio: {name: Done, audio: {tts: Thanks}}
+"#;
+
+#[test]
+fn finds_called_functions_and_refuses_unknown_ones() {
+    assert_eq!(
+        called_functions(r#"Append("a(", ToString(Flow.n)) and not (IsSet (Flow.x)) or x.Y(1)"#),
+        ["Append", "ToString", "IsSet", "x.Y"]
+    );
+    assert!(called_functions("(1 + 2) * 3").is_empty());
+    assert!(known_function("tophonenumber") && known_function("Upper"));
+    let e = errors(&GOOD.replace(
+        "condition: {exp: \"true\"}",
+        "condition: {exp: \"Frobnicate(1)\"}",
+    ));
+    assert!(
+            e.contains("unknown function 'Frobnicate' in the expression at /inboundCall/tasks/0/task/actions/1/decision/condition/exp"),
+            "{e}"
+        );
+}
+
+fn errors(y: &str) -> String {
+    analyze(y).unwrap_err().join("\n")
+}
+
+#[test]
+fn good_flows() {
+    let a = analyze(GOOD).unwrap();
+    assert_eq!(a.name, "Main IVR");
+    assert_eq!(a.flow_type, "INBOUNDCALL");
+    assert_eq!(
+        a.modules,
+        vec![("Lookup Customer".to_owned(), "Lookup".to_owned())]
+    );
+    assert_eq!(a.queues, vec![("General".to_owned(), "Xfer".to_owned())]);
+    let m = analyze(MODULE).unwrap();
+    assert_eq!(m.flow_type, "COMMONMODULE");
+}
+
+#[test]
+fn refuses_relative_references_inside_actions() {
+    let e = errors(&GOOD.replace(
+        "\"/inboundCall/tasks/task[Other]\"",
+        "\"./tasks/task[Other]\"",
+    ));
+    assert!(
+            e.contains("relative reference targetTaskRef './tasks/task[Other]' at /inboundCall/tasks/0/task/actions/1/decision/outputs/yes/actions/0/jumpToTask/targetTaskRef"),
+            "{e}"
+        );
+    // At the root, a relative start-up reference is what real files write.
+    let ok = GOOD.replace("\"/inboundCall/tasks/task[Main]\"", "./tasks/task[Main]");
+    analyze(&ok).unwrap();
+}
+
+#[test]
+fn refuses_unresolved_references() {
+    let e = errors(&GOOD.replace("task[Other]\"", "task[Nope]\""));
+    assert!(
+        e.contains("Unable to resolve targetTaskRef '/inboundCall/tasks/task[Nope]'"),
+        "{e}"
+    );
+    let e = errors(&GOOD.replace(
+        "/inboundCall/tasks/task[Main]",
+        "/inboundCall/tasks/task[X]",
+    ));
+    assert!(e.contains("Unable to resolve startUpRef"), "{e}");
+}
+
+/// Shaped as the corpus writes menus (SimpleFinancialIvr_v2-0.yaml, main_flow.yaml,
+/// DR-Emergency-IVR.yaml).
+const MENU: &str = r#"
+inboundCall:
+  name: Menu IVR
+  defaultLanguage: en-us
+  startUpRef: "/inboundCall/menus/menu[Main_10]"
+  menus:
+    - menu:
+        name: Main Menu
+        refId: Main_10
+        audio: {tts: Press 1 for sales}
+        settingsMenu:
+          extensionDialingMaxDelay: {noValue: true}
+          listenForExtensionDialing: {lit: false}
+          menuSelectionTimeout: {lit: {seconds: 15}}
+          repeatCount: {lit: 3}
+        choices:
+          - menuDisconnect: {name: Bye, dtmf: digit_9, globalDtmf: false, globalSpeechRecTerms: false}
+          - menuJumpToTask:
+              name: Sales
+              refId: Sales_52
+              dtmf: digit_1
+              globalDtmf: false
+              globalSpeechRecTerms: false
+              targetTaskRef: "/inboundCall/tasks/task[Sales]"
+          - menuTask:
+              name: Again
+              dtmf: digit_2
+              globalDtmf: false
+              globalSpeechRecTerms: false
+              task:
+                actions:
+                  - jumpToMenu: {name: Again, targetMenuRef: "/inboundCall/menus/menu[Main_10]"}
+          - menuTransferToAcd:
+              name: Support
+              dtmf: digit_3
+              globalDtmf: false
+              globalSpeechRecTerms: false
+              targetQueue: {lit: {name: Support}}
+              priority: {lit: 0}
+        defaultChildMenuRef: "./choices/menuJumpToTask[Sales_52]"
+  tasks:
+    - task:
+        name: Sales
+        refId: Sales
+        actions:
+          - jumpToMenu: {name: Back, targetMenuRef: "/inboundCall/menus/menu[Main_10]"}
+"#;
+
+#[test]
+fn accepts_corpus_shaped_menus_and_refuses_malformed_ones() {
+    let a = analyze(MENU).unwrap();
+    assert_eq!(a.queues, [("Support".to_owned(), "Support".to_owned())]);
+    let cases = [
+        // A choice pointing to a task that does not exist.
+        (
+            MENU.replace("task[Sales]\"\n", "task[Nope]\"\n"),
+            "Unable to resolve targetTaskRef '/inboundCall/tasks/task[Nope]'",
+        ),
+        (
+            MENU.replace("digit_3", "digit_1"),
+            "menu 'Main Menu' answers digit_1 twice: at /inboundCall/menus/0/menu/choices/3/menuTransferToAcd/dtmf and at /inboundCall/menus/0/menu/choices/1",
+        ),
+        (
+            MENU.replace("digit_9", "digit_star"),
+            "has dtmf \"digit_star\"; no published flow has it",
+        ),
+        (
+            MENU.replace("menuJumpToTask[Sales_52]", "menuJumpToTask[Nope]"),
+            "Unable to resolve defaultChildMenuRef",
+        ),
+        (
+            MENU.replace("menu[Main_10]\"}", "menu[Nope]\"}"),
+            "Unable to resolve targetMenuRef '/inboundCall/menus/menu[Nope]'",
+        ),
+        (
+            MENU.replace("        refId: Main_10\n", ""),
+            "menu at /inboundCall/menus/0/menu is missing required property 'refId'",
+        ),
+        (
+            MENU.replace(
+                "              targetTaskRef: \"/inboundCall/tasks/task[Sales]\"\n",
+                "",
+            ),
+            "(menuJumpToTask) is missing required property 'targetTaskRef'",
+        ),
+        (
+            MENU.replace("name: Bye, dtmf", "dtmf"),
+            "menu choice at /inboundCall/menus/0/menu/choices/0/menuDisconnect is missing required property 'name'",
+        ),
+        (
+            MENU.replace("- menuDisconnect:", "- menuGoSomewhere:"),
+            "unknown property 'menuGoSomewhere'",
+        ),
+    ];
+    for (y, want) in cases {
+        let e = errors(&y);
+        assert!(e.contains(want), "{want:?} not in {e}");
+    }
+}
+
+#[test]
+fn refuses_tasks_start_up_ref_and_jumps_in_a_module() {
+    let with_tasks = MODULE.replace(
+            "  startUpTaskActions:",
+            "  startUpRef: \"/commonModule/tasks/task[A]\"\n  tasks:\n    - task:\n        name: A\n        refId: A\n        actions:\n          - disconnect: {name: x}\n  startUpTaskActions:",
+        );
+    let e = errors(&with_tasks);
+    assert!(
+        e.contains("a common module has no 'tasks' (at /commonModule/tasks)"),
+        "{e}"
+    );
+    assert!(e.contains("a common module has no 'startUpRef'"), "{e}");
+    let with_jump = MODULE.replace(
+        "    - playAudio: {name: Done, audio: {tts: Thanks}}",
+        "    - jumpToTask: {name: Away, targetTaskRef: \"/commonModule/tasks/task[A]\"}",
+    );
+    let e = errors(&with_jump);
+    assert!(
+            e.contains("action 'Away' at /commonModule/startUpTaskActions/1/jumpToTask: a common module has no reusable tasks"),
+            "{e}"
+        );
+    let e = errors(&MODULE.replace("  startUpTaskActions:", "  otherActions:"));
+    assert!(
+        e.contains("missing required property 'startUpTaskActions'"),
+        "{e}"
+    );
+}
+
+#[test]
+fn refuses_a_task_without_a_closing_action() {
+    let e = errors(&GOOD.replace(
+        "          - disconnect: {name: Bye}\n    - task:",
+        "    - task:",
+    ));
+    assert!(
+            e.contains("task 'Main' (at /inboundCall/tasks/0/task) must end with a closing action (disconnect, jumpToMenu, jumpToTask); its last action is 'transferToAcd'"),
+            "{e}"
+        );
+}
+
+#[test]
+fn refuses_loop_exit_outside_a_loop() {
+    let y = MODULE.replace(
+        "    - playAudio: {name: Done, audio: {tts: Thanks}}",
+        "    - loopExit: {name: Stray}",
+    );
+    let e = errors(&y);
+    assert!(
+        e.contains(
+            "loopExit 'Stray' at /commonModule/startUpTaskActions/1/loopExit is not inside a loop"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn refuses_unknown_actions_and_keys() {
+    let e = errors(&GOOD.replace(
+        "- disconnect: {name: Bye}\n    - task:",
+        "- hangUp: {name: Bye}\n    - task:",
+    ));
+    assert!(
+            e.contains("unknown property 'hangUp' at /inboundCall/tasks/0/task/actions/3/hangUp: no published Archy flow has '@action.hangUp'"),
+            "{e}"
+        );
+    let e = errors(&GOOD.replace("defaultLanguageSkill: {noValue: true}", "none: true"));
+    assert!(
+        e.contains("unknown property 'none' at /inboundCall/supportedLanguages/en-us/none"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_module_may_not_call_a_module() {
+    let y = MODULE.replace(
+            "    - playAudio: {name: Done, audio: {tts: Thanks}}",
+            "    - callCommonModule: {name: Nested, commonModule: {Other: {ver_latestPublished: {inputs: {}}}}}",
+        );
+    assert!(
+        errors(&y)
+            .contains("a common module cannot call a common module: action 'Nested' calls 'Other'")
+    );
+}
+
+#[test]
+fn prompt_references_in_expressions() {
+    assert_eq!(
+        prompt_names("Append(ToAudio(Prompt.Welcome_1), ToAudio(Prompt.Bye), Prompt.Welcome_1)"),
+        vec!["Welcome_1".to_owned(), "Bye".to_owned()]
+    );
+    assert!(prompt_names("Flow.MyPrompt.x + SystemPrompt.y").is_empty());
+}
+
+/// Every voice flow of the corpus of real files passes the check (placeholders filled).
+#[test]
+fn accepts_every_voice_flow_of_the_corpus() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/archy-corpus");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(ext) = path.extension().and_then(|e| e.to_str()) else {
+            continue;
+        };
+        if ext != "yaml" && ext != "yml" {
+            continue;
+        }
+        let text = fill_placeholders(&std::fs::read_to_string(&path).unwrap());
+        if let Err(e) = analyze(&text) {
+            panic!("{}: {e:#?}", path.display());
+        }
+        n += 1;
+    }
+    assert_eq!(n, 26);
+}
+
+fn fill_placeholders(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("{{") {
+        out.push_str(&rest[..i]);
+        match rest[i..].find("}}") {
+            Some(j) => {
+                out.push_str("SUBST");
+                rest = &rest[i + j + 2..];
+            }
+            None => {
+                out.push_str(&rest[i..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
