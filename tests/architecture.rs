@@ -42,21 +42,6 @@ const LAYERS: &[&[&str]] = &[
 
 const MAX_FILE_LINES: usize = 1000;
 
-/// Problems known when the check was written, being removed (issue 20): the list only shrinks.
-const KNOWN: &[&str] = &[
-    "import cycle: archy::interpret -> simulate",
-    "import cycle: sandbox::org -> sandbox::state",
-    "simulate imports archy::interpret: a layer above or beside it",
-];
-
-/// Files over the limit when the check was written, being split (issue 20).
-const KNOWN_LONG: &[&str] = &[
-    "src/archy/interpret.rs",
-    "src/sandbox/api.rs",
-    "src/sandbox/archy.rs",
-    "src/simulate.rs",
-];
-
 /// A module path inside the crate, e.g. `["jobs", "plan"]`; the crate root is `[]`.
 type ModPath = Vec<String>;
 
@@ -79,15 +64,6 @@ fn modules_form_no_cycle_and_import_no_layer_above() {
         .map(|c| format!("import cycle: {}", c.join(" -> ")))
         .collect();
     problems.extend(upward);
-    let stale: Vec<&&str> = KNOWN
-        .iter()
-        .filter(|k| !problems.iter().any(|p| p == *k))
-        .collect();
-    assert!(
-        stale.is_empty(),
-        "fixed, so remove them from KNOWN: {stale:?}"
-    );
-    problems.retain(|p| !KNOWN.contains(&p.as_str()));
     assert!(
         problems.is_empty(),
         "{} problem(s) with the module graph (see the README's Code map):\n{}",
@@ -99,22 +75,9 @@ fn modules_form_no_cycle_and_import_no_layer_above() {
 #[test]
 fn no_source_file_is_over_the_line_limit() {
     let modules = read_crate(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
-    let stale: Vec<&&str> = KNOWN_LONG
-        .iter()
-        .filter(|k| {
-            !modules
-                .values()
-                .any(|m| m.file.ends_with(k) && m.lines > MAX_FILE_LINES)
-        })
-        .collect();
-    assert!(
-        stale.is_empty(),
-        "split, so remove them from KNOWN_LONG: {stale:?}"
-    );
     let long: Vec<String> = modules
         .values()
         .filter(|m| m.lines > MAX_FILE_LINES)
-        .filter(|m| !KNOWN_LONG.iter().any(|k| m.file.ends_with(k)))
         .map(|m| format!("{} has {} lines", m.file.display(), m.lines))
         .collect();
     assert!(
