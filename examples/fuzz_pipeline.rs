@@ -10,6 +10,9 @@
 //! crate and `rand`, and generates documents with the template grammar in mind, so most
 //! cases get past decoding into the deeper stages.
 
+// A test harness: a panic is a found bug.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 

@@ -6,6 +6,9 @@
 //! Without them the Python tests print SKIPPED with the reason and pass, except under `CI`,
 //! where they fail.
 
+// Test code: a panic is a failed assertion, and a scenario may read top to bottom.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
+
 #[path = "common/db.rs"]
 mod db;
 #[path = "common/service.rs"]

@@ -7,6 +7,9 @@
 //!   files (modules included), give the same transcript, variables and outcome for random
 //!   caller inputs.
 
+// Test code: a panic is a failed assertion, and a scenario may read top to bottom.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
+
 use std::cell::Cell;
 use std::collections::BTreeMap;
 

@@ -1,6 +1,9 @@
 //! The Genesys client over real HTTP: against the sandbox, and against a tiny scripted mock for
 //! the answers the sandbox cannot produce on demand (a 429 with `Retry-After: 1`, 409s).
 
+// Test code: a panic is a failed assertion, and a scenario may read top to bottom.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
+
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -3,6 +3,9 @@
 //! and its peak memory (VmHWM) bounded. The process is a child so that a stack overflow or
 //! an abort shows as a dead process instead of killing the test run.
 
+// Test code: a panic is a failed assertion, and a scenario may read top to bottom.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
+
 #[path = "common/db.rs"]
 mod db;
 #[path = "common/service.rs"]

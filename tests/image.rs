@@ -3,6 +3,9 @@
 //! are assembled in a temporary directory, where `cargo check --locked --offline` must pass;
 //! the compose file is read by Debian's `docker-compose` 1.29 when it is installed.
 
+// Test code: a panic is a failed assertion, and a scenario may read top to bottom.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;

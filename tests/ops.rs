@@ -1,6 +1,9 @@
 //! Operations: metrics, request ids, timeouts, compression, logging without secrets, graceful
 //! shutdown (in-process, and the real binary receiving SIGTERM), and the container files.
 
+// Test code: a panic is a failed assertion, and a scenario may read top to bottom.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
+
 use std::time::Duration;
 
 #[path = "common/db.rs"]

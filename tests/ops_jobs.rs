@@ -2,6 +2,9 @@
 //! the request id carried from `POST /v1/jobs` into the job and its log lines, and the real
 //! binary receiving SIGTERM in the middle of a job.
 
+// Test code: a panic is a failed assertion, and a scenario may read top to bottom.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
+
 #[path = "common/db.rs"]
 mod db;
 #[allow(dead_code)]

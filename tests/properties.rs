@@ -2,6 +2,9 @@
 //! compiler or the simulator, and every compile of a valid template yields YAML that parses
 //! and whose task references resolve.
 
+// Test code: a panic is a failed assertion, and a scenario may read top to bottom.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use flowsmith::compile::{self, CompileContext, ModuleTarget};

@@ -9,6 +9,9 @@
 //!   lease, the job succeeds with one flow per name, and event streams opened on replicas
 //!   that stay up follow it to the end.
 
+// Test code: a panic is a failed assertion, and a scenario may read top to bottom.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
+
 #[path = "common/crash_job.rs"]
 mod crash_job;
 #[path = "common/db.rs"]

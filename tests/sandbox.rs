@@ -1,5 +1,8 @@
 //! The sandbox over real HTTP: every endpoint and every failure of design section 9.
 
+// Test code: a panic is a failed assertion, and a scenario may read top to bottom.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 

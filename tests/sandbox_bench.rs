@@ -1,6 +1,9 @@
 //! The sandbox load path stays working; the figure itself comes from
 //! `flowsmith bench sandbox` (see BENCHMARKS.md).
 
+// Test code: a panic is a failed assertion, and a scenario may read top to bottom.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
+
 use std::time::Duration;
 
 use flowsmith::sandbox::bench::get_flow_load;

@@ -4,6 +4,9 @@
 //!
 //! Install: `pip install -r tests/sdk_contract/requirements.txt`.
 
+// Test code: a panic is a failed assertion, and a scenario may read top to bottom.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
+
 use flowsmith::sandbox::{SandboxOptions, spawn_local};
 use tokio::process::Command;
 

@@ -2,6 +2,9 @@
 //! `FLOWSMITH_TEST_POSTGRES_URL` is set), with two `Store`s on one database standing for two
 //! replicas: what must stay unique or serialised across replicas does.
 
+// Test code: a panic is a failed assertion, and a scenario may read top to bottom.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
+
 #[path = "common/db.rs"]
 mod db;
 

@@ -377,6 +377,10 @@ pub fn from_json(bytes: &[u8], limits: DocumentLimits) -> Result<Value, Decoded>
 /// `{a: ` take half a minute before the 128-level recursion limit is reached (measured:
 /// 27 s for 200 KB). Stopping at `max` keeps that cost linear in the text. The same parser
 /// is used so the two passes cannot disagree about the nesting.
+#[expect(
+    unsafe_code,
+    reason = "libyaml's C-style API is the one way to stop parsing at a depth (see SAFETY)"
+)]
 fn yaml_too_deep(input: &[u8], max: usize) -> Option<(u64, u64)> {
     use std::mem::MaybeUninit;
     use unsafe_libyaml as unsafe_sys;
