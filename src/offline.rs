@@ -285,7 +285,7 @@ pub fn compile_files(args: &CompileArgs, out: &mut dyn Write) -> Result<(), Offl
         };
         if as_type != flow.flow_type {
             let f = Finding::warning(
-                "compiled_as_module",
+                "inbound_as_module",
                 "/type",
                 format!(
                     "{:?} is of type {} but another file calls it: it is compiled as a common module",
@@ -420,6 +420,58 @@ mod tests {
         assert!(c.out.is_none());
         assert!(Cli::try_parse_from(["flowsmith", "simulate", "a.json", "--input", "x"]).is_err());
         assert!(Cli::try_parse_from(["flowsmith", "compile"]).is_err());
+    }
+
+    /// One rule, one finding: compiling the seed documents prints each finding once (the
+    /// validator's `on_error_not_compiled` and `flow_timeout_ignored` used to come back from
+    /// the compiler under other pointers and codes).
+    #[test]
+    fn compiling_the_seed_prints_each_finding_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let args = CompileArgs {
+            files: vec![
+                fixtures.join("seed_shared_module.json"),
+                fixtures.join("seed_inbound_flow.json"),
+            ],
+            params: vec![("queue_id".into(), "q-1".into())],
+            name: None,
+            out: Some(dir.path().to_path_buf()),
+        };
+        let mut out = Vec::new();
+        compile_files(&args, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let warnings: Vec<&str> = text.lines().filter(|l| l.contains(": warning ")).collect();
+        // Per node and rule: one line (the node's pointer and the code, without the rest).
+        let mut places: Vec<(String, String)> = warnings
+            .iter()
+            .map(|l| {
+                let mut words = l.split(' ');
+                let code = words.nth(2).unwrap_or_default().to_owned();
+                let node = words
+                    .next()
+                    .unwrap_or_default()
+                    .split('/')
+                    .take(4)
+                    .collect();
+                (node, code)
+            })
+            .collect();
+        let n = places.len();
+        places.sort();
+        places.dedup();
+        assert_eq!(places.len(), n, "{text}");
+        for code in [
+            "on_error_not_compiled",
+            "flow_timeout_ignored",
+            "inbound_as_module",
+        ] {
+            assert!(text.contains(code), "{code}: {text}");
+        }
+        assert!(
+            !text.contains("timeout_ignored /draft/nodes/CallShared/properties:"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use super::structure::Block;
 use super::yaml::{self, Y};
 use super::{Compiler, unverified};
-use crate::template::model::{FlowType, Node, Segment, Text};
+use crate::template::model::{FlowType, Segment, Text};
 
 pub(super) fn lit(v: Y) -> Y {
     Y::one("lit", v)
@@ -79,23 +79,6 @@ impl Compiler<'_> {
         match literal_text(t) {
             Some(s) => lit(Y::s(s)),
             None => Y::one("exp", Y::s(self.names().text(t))),
-        }
-    }
-
-    /// Warns that the node's onError is not compiled when `action` has no failure path.
-    pub(super) fn ignored_on_error(&mut self, n: &Node, action: &str) {
-        if let Some(e) = &n.on_error
-            && n.next.as_deref() != Some(e.as_str())
-        {
-            self.warn(
-                "on_error_not_compiled",
-                &n.id,
-                "onError",
-                format!(
-                    "Archy's {action} has no failure path: onError → {e:?} is not compiled; \
-                         in Genesys the flow's error handling applies"
-                ),
-            );
         }
     }
 

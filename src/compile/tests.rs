@@ -152,9 +152,10 @@ fn seed_module_snapshot_and_structure() {
         .unwrap();
     assert_eq!(result["isOutput"].as_bool(), Some(true));
     assert_eq!(result["isInput"].as_bool(), Some(false));
-    // The onError exits of Say and Set cannot be compiled and say so.
+    // The onError exits of Say and Set cannot be compiled: validation says so (one rule,
+    // one finding: `on_error_not_compiled` is the validator's), the compiler does not repeat it.
     let codes: Vec<&str> = c.warnings.iter().map(|w| w.code.as_str()).collect();
-    assert_eq!(codes, ["on_error_not_compiled", "on_error_not_compiled"]);
+    assert!(codes.is_empty(), "{codes:?}");
 }
 
 #[test]
@@ -179,7 +180,9 @@ fn seed_caller_snapshot_and_structure() {
     walk(&doc, "targetQueue", &mut queues);
     assert_eq!(queues[0]["lit"]["name"].as_str(), Some("Support"));
     let codes: Vec<&str> = c.warnings.iter().map(|w| w.code.as_str()).collect();
-    assert_eq!(codes, ["timeout_ignored", "on_error_not_compiled"]);
+    // timeoutSeconds and the onError exit are the validator's findings
+    // (`flow_timeout_ignored`, `on_error_not_compiled`), not repeated by the compiler.
+    assert!(codes.is_empty(), "{codes:?}");
 }
 
 #[test]

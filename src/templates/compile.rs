@@ -39,7 +39,9 @@ impl Templates<'_> {
         name: &str,
         req: CompileRequest,
     ) -> Result<Compiled, TemplateError> {
-        let loaded = self.load(name, req.version, Some(&req.params)).await?;
+        let mut loaded = self.load(name, req.version, Some(&req.params)).await?;
+        // The template's findings first, then what only compiling finds: each rule once.
+        let mut warnings = std::mem::take(&mut loaded.warnings);
         let targets: BTreeMap<String, ModuleTarget> = loaded
             .modules
             .iter()
@@ -64,7 +66,9 @@ impl Templates<'_> {
             })
             .await?
             .map_err(TemplateError::Uncompilable)?;
-        compiled.warnings.extend(as_module_warning);
+        warnings.append(&mut compiled.warnings);
+        warnings.extend(as_module_warning);
+        compiled.warnings = warnings;
         Ok(compiled)
     }
 

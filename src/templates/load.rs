@@ -7,12 +7,15 @@ use serde_json::{Map, Value};
 
 use super::check::{self, BadModule, Params};
 use super::{TemplateError, Templates};
+use crate::findings::Finding;
 use crate::template::{self, Flow};
 
 /// A stored template as a validated flow, plus the stored modules it calls.
 pub(crate) struct Loaded {
     pub(crate) flow: Flow,
     pub(crate) modules: BTreeMap<String, Flow>,
+    /// The template's own warnings (its validation), reported once with what is done with it.
+    pub(crate) warnings: Vec<Finding>,
 }
 
 impl Templates<'_> {
@@ -81,10 +84,14 @@ fn check_loaded(
     };
     let (report, modules) = check::check_with_modules(doc, module_docs, params, BadModule::Refuse)
         .map_err(TemplateError::Invalid)?;
-    let (flow, _) = check::accepted(report).map_err(TemplateError::Invalid)?;
+    let (flow, warnings) = check::accepted(report).map_err(TemplateError::Invalid)?;
     // Keep only modules the validated flow really calls.
     let called = check::called_modules(&flow);
     let mut modules = modules.into_flows();
     modules.retain(|k, _| called.contains(k));
-    Ok(Loaded { flow, modules })
+    Ok(Loaded {
+        flow,
+        modules,
+        warnings,
+    })
 }

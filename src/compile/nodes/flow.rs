@@ -77,20 +77,21 @@ pub(super) fn writes(
 }
 
 pub(super) fn emit(c: &mut Compiler<'_>, n: &Node, out: &mut Vec<Y>) {
+    // `timeout_seconds` is not compiled: Genesys has no timeout on a module call (the
+    // validator's `flow_timeout_ignored` says so).
     let NodeKind::CallModule {
         module,
         inputs,
         outputs,
-        timeout_seconds,
+        ..
     } = &n.kind
     else {
         return;
     };
     // Unresolved flow ids were refused in `Compiler::new`.
-    if let Ok(action) = call_module(c, n, module, inputs, outputs, *timeout_seconds) {
+    if let Ok(action) = call_module(c, n, module, inputs, outputs) {
         out.push(action);
     }
-    c.ignored_on_error(n, "callCommonModule");
 }
 
 /// The flow name of the called module (warning when it is not known).
@@ -127,18 +128,9 @@ fn call_module(
     module: &ModuleRef,
     inputs: &[(String, Expr)],
     outputs: &[(String, VarRef)],
-    timeout: Option<u32>,
 ) -> Result<Y, CompileError> {
     let target = c.module_target(module);
     let flow_name = flow_name(c, n, module, target)?;
-    if timeout.is_some() {
-        c.warn(
-            "timeout_ignored",
-            &n.id,
-            "properties",
-            "timeoutSeconds is ignored: Genesys has no timeout on a module call".into(),
-        );
-    }
     let module_prefix = unverified::var_prefix(FlowType::Module);
     let caller = c.names();
     let mut ins: BTreeMap<String, Y> = BTreeMap::new();

@@ -32,5 +32,4 @@ pub(super) fn emit(
         "getParticipantData",
         Y::map([("name", Y::s(n.id.as_str())), ("attributes", Y::Seq(attrs))]),
     ));
-    c.ignored_on_error(n, "getParticipantData");
 }

@@ -142,7 +142,7 @@ pub(super) fn emit(c: &mut Compiler<'_>, i: usize, blocks: &[Block], out: &mut V
     let n = c.nodes[i];
     match &n.kind {
         NodeKind::Say { text, .. } => say::emit(c, n, text, out),
-        NodeKind::PlayPrompt { prompt } => say::emit_prompt(c, n, prompt, out),
+        NodeKind::PlayPrompt { prompt } => say::emit_prompt(n, prompt, out),
         NodeKind::Gather { .. } => gather::emit(c, n, blocks, out),
         NodeKind::Set { assignments } => set::emit(c, n, assignments, out),
         NodeKind::If { branches, .. } => if_node::emit(c, n, branches, blocks, out),

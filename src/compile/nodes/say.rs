@@ -15,12 +15,11 @@ pub(super) fn emit(c: &mut Compiler<'_>, n: &Node, text: &Text, out: &mut Vec<Y>
         "playAudio",
         Y::map([("name", Y::s(n.id.as_str())), ("audio", c.audio(text))]),
     ));
-    c.ignored_on_error(n, "playAudio");
 }
 
 /// PlayPrompt (a Say of a user prompt): `playAudio` of the prompt by name (see
 /// [`crate::compile::unverified::user_prompt`]).
-pub(super) fn emit_prompt(c: &mut Compiler<'_>, n: &Node, prompt: &str, out: &mut Vec<Y>) {
+pub(super) fn emit_prompt(n: &Node, prompt: &str, out: &mut Vec<Y>) {
     out.push(Y::one(
         "playAudio",
         Y::map([
@@ -31,5 +30,4 @@ pub(super) fn emit_prompt(c: &mut Compiler<'_>, n: &Node, prompt: &str, out: &mu
             ),
         ]),
     ));
-    c.ignored_on_error(n, "playAudio");
 }

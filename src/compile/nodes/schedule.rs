@@ -45,5 +45,4 @@ pub(super) fn emit(
         e.push(("outputs".into(), o));
     }
     out.push(Y::one("evaluateScheduleGroup", Y::Map(e)));
-    c.ignored_on_error(n, "evaluateScheduleGroup");
 }

@@ -58,7 +58,6 @@ pub(super) fn emit(c: &mut Compiler<'_>, n: &Node, assignments: &[Assignment], o
             ("statements", Y::Seq(statements)),
         ]),
     ));
-    c.ignored_on_error(n, "updateData");
 }
 
 /// The value of an assignment of type `ty`: a literal when the text is one, else an

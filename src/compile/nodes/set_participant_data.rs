@@ -30,5 +30,4 @@ pub(super) fn emit(
         "setParticipantData",
         Y::map([("name", Y::s(n.id.as_str())), ("attributes", Y::Seq(attrs))]),
     ));
-    c.ignored_on_error(n, "setParticipantData");
 }

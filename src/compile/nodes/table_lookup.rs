@@ -57,5 +57,4 @@ pub(super) fn emit(c: &mut Compiler<'_>, n: &Node, blocks: &[Block], out: &mut V
         e.push(("outputs".into(), o));
     }
     out.push(Y::one("dataTableLookup", Y::Map(e)));
-    c.ignored_on_error(n, "dataTableLookup");
 }
