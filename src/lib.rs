@@ -1,22 +1,16 @@
 //! flowsmith: write Genesys Cloud call-flow logic once as common modules, call it from many
 //! inbound call flows, and provision all of them in the right order.
 //!
-//! Where things live (the README's "Code map" says the same):
-//! - a **route**: [`api`] (one file per resource; handlers parse, call one use case, map the
-//!   result); errors meet HTTP only in [`error`];
-//! - a **use case**: [`jobs`] (`create`, `submit`, `control`, `releases`) and the worker
-//!   that runs a job ([`jobs::worker`]); `templates` (check a document against the modules
-//!   it calls, store a version, compile, draw, simulate);
-//! - a **rule** (pure, unit-tested): [`jobs::model`], [`jobs::plan`], [`template`],
-//!   [`compile`], [`simulate`], [`diagram`];
-//! - a **row**: [`store`] (SQL, rows, and the [`store::Lease`] whose methods are the
-//!   worker's only writes);
-//! - the outside world: [`genesys`] (the Platform API client); [`metrics`] (a leaf).
-//!
-//! Dependencies point down (`api` → `jobs` → `store`, `genesys`, `template`, `compile`;
-//! `api` → `templates` → `store`, `template`, `compile`; the planner in `jobs` uses
-//! `templates`' pure check, `templates` imports nothing from `jobs`); nothing below `api`
-//! imports it.
+//! Where things live, by layer (lowest first; the README's "Code map" has every folder, and
+//! `tests/architecture.rs` checks that each module imports only lower layers):
+//! - leaves: [`findings`], [`calls`], [`job_model`], [`config`], [`metrics`];
+//! - what a template is: [`template`];
+//! - pure rules: [`compile`], [`validate`], [`simulate`], [`diagram`];
+//! - the outside world and rows: [`genesys`], [`store`], [`telemetry`];
+//! - use cases: `templates` (check, store, compile/draw/simulate a stored template), [`jobs`]
+//!   (create, submit, plan, the worker, control, releases), [`offline`];
+//! - HTTP: [`error`] (the one mapping to HTTP), [`api`]; the process: [`app`];
+//! - beside the service: [`archy`], [`loadgen`], [`sandbox`] (the emulator), [`bench`], [`cli`].
 
 pub mod api;
 pub mod app;
