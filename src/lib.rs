@@ -20,9 +20,9 @@
 
 pub mod api;
 pub mod app;
-pub mod archy;
+#[cfg(feature = "cli")]
 pub mod bench;
-pub mod calls;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod compile;
 pub mod config;
@@ -32,13 +32,14 @@ pub mod findings;
 pub mod genesys;
 pub mod job_model;
 pub mod jobs;
-pub mod loadgen;
 pub mod metrics;
 pub mod offline;
-pub mod sandbox;
 pub mod simulate;
 pub mod store;
 pub mod telemetry;
 pub mod template;
 pub(crate) mod templates;
 pub mod validate;
+
+/// The call vocabulary shared with the emulator's Archy interpreter (crate `flowsmith-calls`).
+pub use flowsmith_calls as calls;
