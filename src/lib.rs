@@ -17,6 +17,11 @@
 //! `api` → `templates` → `store`, `template`, `compile`; the planner in `jobs` uses
 //! `templates`' pure check, `templates` imports nothing from `jobs`); nothing below `api`
 //! imports it.
+//!
+//! The emulator (the sandbox org, the Archy judge, catalogue and interpreter, the load
+//! generator) is the workspace's crate `flowsmith-sandbox`. Only what the binary needs beside
+//! the service uses it: `cli` and `bench`, behind the default feature `cli`; without it
+//! (`cargo build --lib --no-default-features`) the library does not depend on the emulator.
 
 pub mod api;
 pub mod app;
