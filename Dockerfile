@@ -12,21 +12,26 @@ FROM rust:1.95-slim-bookworm AS builder
 WORKDIR /app
 
 # Dependencies first, against placeholder sources, so editing the code does not rebuild them.
+# The workspace's member crates (crates/) get placeholders too.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir src \
+COPY crates/calls/Cargo.toml ./crates/calls/
+COPY crates/sandbox/Cargo.toml ./crates/sandbox/
+RUN mkdir -p src crates/calls/src crates/sandbox/src \
     && echo 'fn main() {}' > src/main.rs \
-    && touch src/lib.rs \
+    && touch src/lib.rs crates/calls/src/lib.rs crates/sandbox/src/lib.rs \
     && cargo build --release --locked \
-    && rm -rf src
+    && rm -rf src crates/calls/src crates/sandbox/src
 
 # The real sources. `sqlx::migrate!` embeds migrations/ at compile time; the benchmark
-# drivers embed documents from examples/ and tests/fixtures/ with `include_str!`.
+# drivers and the sandbox (crates/sandbox) embed documents from examples/ and tests/fixtures/
+# with `include_str!`.
 COPY migrations ./migrations
 COPY examples ./examples
 COPY tests/fixtures ./tests/fixtures
+COPY crates ./crates
 COPY src ./src
 # Cargo compares timestamps: make sure the placeholders' build outputs are seen as stale.
-RUN touch src/main.rs src/lib.rs \
+RUN touch src/main.rs src/lib.rs crates/calls/src/lib.rs crates/sandbox/src/lib.rs \
     && cargo build --release --locked \
     && strip target/release/flowsmith
 

@@ -16,10 +16,10 @@ use std::collections::BTreeMap;
 use crate::app::Application;
 use crate::compile::{self, CompileContext};
 use crate::config::Settings;
-use crate::loadgen;
 use crate::simulate;
 use crate::template;
 use crate::validate::{self, NoModules};
+use flowsmith_sandbox::loadgen;
 
 pub mod service;
 
@@ -90,8 +90,9 @@ pub async fn run(args: BenchArgs) -> std::process::ExitCode {
             concurrency,
             seconds,
         } => {
-            let r = crate::sandbox::bench::get_flow_load(concurrency, Duration::from_secs(seconds))
-                .await;
+            let r =
+                flowsmith_sandbox::bench::get_flow_load(concurrency, Duration::from_secs(seconds))
+                    .await;
             println!("sandbox GET /api/v2/flows/{{id}}: {r}");
             println!(
                 "ratio to the Genesys per-token limit (300 req/min = 5 req/s): {:.0}x",

@@ -71,8 +71,8 @@ pub struct ServeArgs {
     /// Org objects to seed into that sandbox (data actions, data tables, schedule groups,
     /// prompts): the JSON file of `flowsmith sandbox --org`. Default: the objects the
     /// examples name (examples/sandbox-org.json).
-    #[arg(long, value_name = "FILE", requires = "sandbox", value_parser = crate::sandbox::parse_org_file)]
-    pub sandbox_org: Option<crate::sandbox::org::OrgFile>,
+    #[arg(long, value_name = "FILE", requires = "sandbox", value_parser = flowsmith_sandbox::parse_org_file)]
+    pub sandbox_org: Option<flowsmith_sandbox::org::OrgFile>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -124,7 +124,7 @@ async fn healthcheck(args: HealthcheckArgs) -> ExitCode {
 #[derive(Debug, clap::Args)]
 pub struct SandboxArgs {
     #[command(flatten)]
-    pub command: crate::sandbox::SandboxCommand,
+    pub command: flowsmith_sandbox::SandboxCommand,
     /// Log format.
     #[arg(long, value_enum, default_value = "text", env = "FLOWSMITH_LOG_FORMAT")]
     pub log_format: LogFormat,
@@ -132,7 +132,7 @@ pub struct SandboxArgs {
 
 async fn sandbox(args: SandboxArgs, log: &mut Option<LogGuard>) -> ExitCode {
     *log = Some(crate::telemetry::init(args.log_format));
-    match crate::sandbox::run_command(args.command, shutdown_signal()).await {
+    match flowsmith_sandbox::run_command(args.command, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("flowsmith sandbox: {e}");
@@ -203,10 +203,10 @@ async fn serve(args: ServeArgs, log: &mut Option<LogGuard>) -> ExitCode {
         }
     };
     let org: Option<Box<dyn LocalOrg>> = args.sandbox.then(|| {
-        Box::new(BuiltInSandbox(crate::sandbox::SandboxOptions {
+        Box::new(BuiltInSandbox(flowsmith_sandbox::SandboxOptions {
             org: Some(match &args.sandbox_org {
                 Some(f) => f.clone(),
-                None => crate::sandbox::demo_org(),
+                None => flowsmith_sandbox::demo_org(),
             }),
             ..Default::default()
         })) as Box<dyn LocalOrg>
@@ -230,7 +230,7 @@ async fn serve(args: ServeArgs, log: &mut Option<LogGuard>) -> ExitCode {
 }
 
 /// The sandbox org as the service's built-in org (`serve --sandbox`).
-pub struct BuiltInSandbox(pub crate::sandbox::SandboxOptions);
+pub struct BuiltInSandbox(pub flowsmith_sandbox::SandboxOptions);
 
 impl LocalOrg for BuiltInSandbox {
     fn start(
@@ -239,13 +239,13 @@ impl LocalOrg for BuiltInSandbox {
     ) -> futures::future::BoxFuture<'static, std::io::Result<StartedOrg>> {
         Box::pin(async move {
             let (base_url, _sandbox) = match kept {
-                Some(kept) => crate::sandbox::spawn_local_kept(self.0, kept).await?,
-                None => crate::sandbox::spawn_local(self.0).await?,
+                Some(kept) => flowsmith_sandbox::spawn_local_kept(self.0, kept).await?,
+                None => flowsmith_sandbox::spawn_local(self.0).await?,
             };
             Ok(StartedOrg {
                 base_url,
-                client_id: crate::sandbox::DEFAULT_CLIENT_ID.into(),
-                client_secret: crate::sandbox::DEFAULT_CLIENT_SECRET.to_owned().into(),
+                client_id: flowsmith_sandbox::DEFAULT_CLIENT_ID.into(),
+                client_secret: flowsmith_sandbox::DEFAULT_CLIENT_SECRET.to_owned().into(),
             })
         })
     }

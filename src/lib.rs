@@ -3,20 +3,24 @@
 //!
 //! Where things live, by layer (lowest first; the README's "Code map" has every folder, and
 //! `tests/architecture.rs` checks that each module imports only lower layers):
-//! - leaves: [`findings`], [`calls`], [`job_model`], [`config`], [`metrics`];
+//! - leaves: [`findings`], [`calls`] (the crate `flowsmith-calls`), [`job_model`], [`config`],
+//!   [`metrics`];
 //! - what a template is: [`template`];
 //! - pure rules: [`compile`], [`validate`], [`simulate`], [`diagram`];
 //! - the outside world and rows: [`genesys`], [`store`], [`telemetry`];
 //! - use cases: `templates` (check, store, compile/draw/simulate a stored template), [`jobs`]
 //!   (create, submit, plan, the worker, control, releases), [`offline`];
 //! - HTTP: [`error`] (the one mapping to HTTP), [`api`]; the process: [`app`];
-//! - beside the service: [`archy`], [`loadgen`], [`sandbox`] (the emulator), [`bench`], [`cli`].
+//! - what the binary needs beside the service: `bench` and `cli`, behind the default feature
+//!   `cli`, the only users of the emulator (the workspace's crate `flowsmith-sandbox`: the
+//!   sandbox org, the Archy judge, catalogue and interpreter, the load generator). Without it
+//!   (`cargo build --lib --no-default-features`) the library does not depend on the emulator.
 
 pub mod api;
 pub mod app;
-pub mod archy;
+#[cfg(feature = "cli")]
 pub mod bench;
-pub mod calls;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod compile;
 pub mod config;
@@ -26,13 +30,14 @@ pub mod findings;
 pub mod genesys;
 pub mod job_model;
 pub mod jobs;
-pub mod loadgen;
 pub mod metrics;
 pub mod offline;
-pub mod sandbox;
 pub mod simulate;
 pub mod store;
 pub mod telemetry;
 pub mod template;
 pub(crate) mod templates;
 pub mod validate;
+
+/// The call vocabulary shared with the emulator's Archy interpreter (crate `flowsmith-calls`).
+pub use flowsmith_calls as calls;

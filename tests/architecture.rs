@@ -1,11 +1,14 @@
-//! The code map, checked (issue 20): every arrow between modules of the service library
-//! points down. Reads `src/` as text (no build of its own), so it runs in milliseconds:
+//! The code map, checked (issue 20): every arrow between modules of a crate of the workspace
+//! (the service library and each crate in `crates/`) points down. Reads each crate's `src/`
+//! as text (no build of its own), so it runs in milliseconds:
 //! - no import cycle between modules (each file is a module; test code is left out);
-//! - no import of a layer above: each top-level module has a layer in [`LAYERS`], and a
-//!   module may use only modules of lower layers (or its own top-level module);
+//! - no import of a layer above: each top-level module has a layer in its crate's layers
+//!   ([`CRATES`]), and a module may use only modules of lower layers (or its own top-level
+//!   module);
 //! - no non-test file over [`MAX_FILE_LINES`] lines.
 //!
-//! The README's "Code map" lists the same layers; change both together.
+//! Imports between crates are Cargo's business (a crate cannot import one that depends on
+//! it). The README's "Code map" lists the same layers; change both together.
 
 // Test code: a panic is a failed assertion, and a scenario may read top to bottom.
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
@@ -13,10 +16,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// The layers of the service library, lowest first. A module may import its own top-level
-/// module and any module of a lower layer; modules of one layer do not import each other.
-const LAYERS: &[&[&str]] = &[
-    // Leaf vocabularies: import nothing of the crate.
+/// The layers of a crate's top-level modules, lowest first. A module may import its own
+/// top-level module and any module of a lower layer; modules of one layer do not import each
+/// other.
+type Layers = &'static [&'static [&'static str]];
+
+/// The layers of the service library (the root package).
+const LAYERS: Layers = &[
+    // Leaf vocabularies: import nothing of the crate (`calls` is the crate flowsmith-calls).
     &["findings", "calls", "job_model", "config"],
     &["metrics"],
     // What a template is.
@@ -36,11 +43,28 @@ const LAYERS: &[&[&str]] = &[
     &["error"],
     &["api"],
     &["app"],
-    // What a binary needs beside the service (to leave the library, issue 20 item 5).
-    &["archy", "loadgen"],
-    &["sandbox"],
+    // What the binary needs beside the service (feature `cli`: they use the sandbox crate).
     &["bench"],
     &["cli"],
+];
+
+/// The layers of the emulator (crates/sandbox): Archy (judge, catalogue, interpreter) and the
+/// load generator below the sandbox org's modules.
+const SANDBOX_LAYERS: Layers = &[
+    &["archy", "loadgen"],
+    &["shapes"],
+    &["org"],
+    &["state"],
+    &["calls", "snapshot"],
+    &["admin", "api"],
+    &["bench"],
+];
+
+/// Every crate of the workspace, by its directory, with its layers.
+const CRATES: &[(&str, Layers)] = &[
+    (".", LAYERS),
+    ("crates/calls", &[]),
+    ("crates/sandbox", SANDBOX_LAYERS),
 ];
 
 const MAX_FILE_LINES: usize = 1000;
@@ -55,18 +79,28 @@ struct Module {
     lines: usize,
 }
 
+/// The `src/` of a crate of the workspace.
+fn src_of(dir: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(dir).join("src")
+}
+
 #[test]
 fn modules_form_no_cycle_and_import_no_layer_above() {
-    let modules = read_crate(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
-    let edges = edges(&modules);
-
-    let cycles = cycles(&modules, &edges);
-    let upward = upward_imports(&edges);
-    let mut problems: Vec<String> = cycles
-        .iter()
-        .map(|c| format!("import cycle: {}", c.join(" -> ")))
-        .collect();
-    problems.extend(upward);
+    let mut problems: Vec<String> = Vec::new();
+    for (dir, layers) in CRATES {
+        let modules = read_crate(&src_of(dir));
+        let edges = edges(&modules);
+        problems.extend(
+            cycles(&modules, &edges)
+                .iter()
+                .map(|c| format!("{dir}: import cycle: {}", c.join(" -> "))),
+        );
+        problems.extend(
+            upward_imports(&edges, layers)
+                .into_iter()
+                .map(|p| format!("{dir}: {p}")),
+        );
+    }
     assert!(
         problems.is_empty(),
         "{} problem(s) with the module graph (see the README's Code map):\n{}",
@@ -77,9 +111,9 @@ fn modules_form_no_cycle_and_import_no_layer_above() {
 
 #[test]
 fn no_source_file_is_over_the_line_limit() {
-    let modules = read_crate(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
-    let long: Vec<String> = modules
-        .values()
+    let long: Vec<String> = CRATES
+        .iter()
+        .flat_map(|(dir, _)| read_crate(&src_of(dir)).into_values())
         .filter(|m| m.lines > MAX_FILE_LINES)
         .map(|m| format!("{} has {} lines", m.file.display(), m.lines))
         .collect();
@@ -111,7 +145,11 @@ fn the_checker_sees_cycles_and_upward_imports() {
     }
     let edges = edges(&modules);
     assert_eq!(cycles(&modules, &edges).len(), 1);
-    assert_eq!(upward_imports(&edges).len(), 1, "store -> jobs goes up");
+    assert_eq!(
+        upward_imports(&edges, LAYERS).len(),
+        1,
+        "store -> jobs goes up"
+    );
 }
 
 /// Every module of the crate whose root is `src/lib.rs`, test modules left out.
@@ -513,12 +551,12 @@ impl Tarjan<'_> {
     }
 }
 
-fn layer_of(top: &str) -> Option<usize> {
-    LAYERS.iter().position(|l| l.contains(&top))
+fn layer_of(layers: Layers, top: &str) -> Option<usize> {
+    layers.iter().position(|l| l.contains(&top))
 }
 
 /// Imports between top-level modules that do not point to a lower layer.
-fn upward_imports(edges: &BTreeSet<(ModPath, ModPath)>) -> Vec<String> {
+fn upward_imports(edges: &BTreeSet<(ModPath, ModPath)>, layers: Layers) -> Vec<String> {
     let mut out = Vec::new();
     for (a, b) in edges {
         let (Some(ta), Some(tb)) = (a.first(), b.first()) else {
@@ -527,7 +565,7 @@ fn upward_imports(edges: &BTreeSet<(ModPath, ModPath)>) -> Vec<String> {
         if ta == tb {
             continue;
         }
-        match (layer_of(ta), layer_of(tb)) {
+        match (layer_of(layers, ta), layer_of(layers, tb)) {
             (Some(la), Some(lb)) if lb < la => {}
             (Some(_), Some(_)) => out.push(format!(
                 "{} imports {}: a layer above or beside it",
@@ -535,7 +573,7 @@ fn upward_imports(edges: &BTreeSet<(ModPath, ModPath)>) -> Vec<String> {
                 display(b)
             )),
             _ => out.push(format!(
-                "{} imports {}: add the top-level module to LAYERS (tests/architecture.rs) and the README's Code map",
+                "{} imports {}: add the top-level module to its crate's layers (tests/architecture.rs) and the README's Code map",
                 display(a),
                 display(b)
             )),

@@ -13,13 +13,13 @@
 use std::cell::Cell;
 use std::collections::BTreeMap;
 
-use flowsmith::archy::interpret::{self, MAX_ACTIONS};
 use flowsmith::compile::{self, CompileContext, CompileError, ModuleTarget, sanitize};
 use flowsmith::offline::{load_order, module_files};
-use flowsmith::sandbox::archy;
 use flowsmith::simulate::{self, DataActionAnswer, OutcomeKind, SimInput, SimOrg, Simulation};
 use flowsmith::template::{self, Flow, FlowType, ModuleInterface};
 use flowsmith::validate;
+use flowsmith_sandbox::archy;
+use flowsmith_sandbox::archy::interpret::{self, MAX_ACTIONS};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Map, Value, json};

@@ -17,8 +17,8 @@ use flowsmith::config::TargetConfig;
 use flowsmith::genesys::{
     self, ClientOptions, GenesysClient, GenesysError, JobStatus, RegisteredJob, RetryPolicy,
 };
-use flowsmith::sandbox::{SandboxOptions, bench, spawn_local};
 use flowsmith::template::FlowType;
+use flowsmith_sandbox::{SandboxOptions, bench, spawn_local};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
@@ -550,7 +550,7 @@ async fn a_second_401_is_an_api_error() {
 /// admin API.
 #[tokio::test]
 async fn org_object_listings_page_through_everything() {
-    use flowsmith::sandbox::org::{PromptSpec, ScheduleGroupSpec, ScheduleState};
+    use flowsmith_sandbox::org::{PromptSpec, ScheduleGroupSpec, ScheduleState};
     let base = sandbox(SandboxOptions {
         prompts: (0..150)
             .map(|i| PromptSpec {

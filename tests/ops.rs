@@ -698,11 +698,11 @@ mod containers {
         assert_eq!(env["GENESYS_ENVIRONMENT"], "http://sandbox:9090");
         assert_eq!(
             env["GENESYS_CLIENT_ID"],
-            flowsmith::sandbox::DEFAULT_CLIENT_ID
+            flowsmith_sandbox::DEFAULT_CLIENT_ID
         );
         assert_eq!(
             env["GENESYS_CLIENT_SECRET"],
-            flowsmith::sandbox::DEFAULT_CLIENT_SECRET
+            flowsmith_sandbox::DEFAULT_CLIENT_SECRET
         );
         assert!(
             c["services"]["flowsmith"]["environment"]["FLOWSMITH_API_TOKENS"]

@@ -513,8 +513,8 @@ mod binary {
             .http
             .post(format!("{}/oauth/token", org.base))
             .basic_auth(
-                flowsmith::sandbox::DEFAULT_CLIENT_ID,
-                Some(flowsmith::sandbox::DEFAULT_CLIENT_SECRET),
+                flowsmith_sandbox::DEFAULT_CLIENT_ID,
+                Some(flowsmith_sandbox::DEFAULT_CLIENT_SECRET),
             )
             .form(&[("grant_type", "client_credentials")])
             .send()

@@ -296,10 +296,10 @@ const KILLS: usize = 4;
 /// (the test reads who claimed what) and its half of the rate budget.
 fn replica(url: &str, org: &str) -> Service {
     let mut cmd = serve_url(url);
-    cmd.env("GENESYS_CLIENT_ID", flowsmith::sandbox::DEFAULT_CLIENT_ID)
+    cmd.env("GENESYS_CLIENT_ID", flowsmith_sandbox::DEFAULT_CLIENT_ID)
         .env(
             "GENESYS_CLIENT_SECRET",
-            flowsmith::sandbox::DEFAULT_CLIENT_SECRET,
+            flowsmith_sandbox::DEFAULT_CLIENT_SECRET,
         )
         .env("GENESYS_ENVIRONMENT", org)
         .env("GENESYS_RATE_LIMIT_PER_MINUTE", "12000")

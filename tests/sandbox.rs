@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use flowsmith::sandbox::{SandboxOptions, bench, spawn_local};
+use flowsmith_sandbox::{SandboxOptions, bench, spawn_local};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
@@ -1246,9 +1246,9 @@ async fn serve_stops_on_shutdown() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(flowsmith::sandbox::serve(
+    let server = tokio::spawn(flowsmith_sandbox::serve(
         listener,
-        flowsmith::sandbox::Sandbox::new(SandboxOptions::default()),
+        flowsmith_sandbox::Sandbox::new(SandboxOptions::default()),
         async {
             let _ = rx.await;
         },

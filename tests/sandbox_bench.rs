@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use flowsmith::sandbox::bench::get_flow_load;
+use flowsmith_sandbox::bench::get_flow_load;
 
 /// A quick smoke run of the same path, so the bench code stays working.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

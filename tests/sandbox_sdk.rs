@@ -7,7 +7,7 @@
 // Test code: a panic is a failed assertion, and a scenario may read top to bottom.
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
-use flowsmith::sandbox::{SandboxOptions, spawn_local};
+use flowsmith_sandbox::{SandboxOptions, spawn_local};
 use tokio::process::Command;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::app::Application;
 use crate::config::{Settings, TargetConfig};
 use crate::jobs::{JobStatus, WorkerOptions};
-use crate::sandbox::{self, SandboxOptions};
+use flowsmith_sandbox::{self as sandbox, SandboxOptions};
 
 use super::database::{DatabaseArgs, FreshDatabase};
 use super::terraform;
@@ -302,7 +302,9 @@ async fn drive(
     // Sparingly: these are flowsmith requests, not Genesys ones.
     let job = loop {
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let j: Value = crate::loadgen::fetch_json(http.get(format!("{base}/v1/jobs/{id}"))).await?;
+        let j: Value =
+            flowsmith_sandbox::loadgen::fetch_json(http.get(format!("{base}/v1/jobs/{id}")))
+                .await?;
         if j["status"]
             .as_str()
             .and_then(|s| s.parse::<JobStatus>().ok())
@@ -315,9 +317,9 @@ async fn drive(
         }
     };
     let counters: Value =
-        crate::loadgen::fetch_json(http.get(format!("{org}/sandbox/counters"))).await?;
+        flowsmith_sandbox::loadgen::fetch_json(http.get(format!("{org}/sandbox/counters"))).await?;
     let in_org: Value =
-        crate::loadgen::fetch_json(http.get(format!("{org}/sandbox/flows"))).await?;
+        flowsmith_sandbox::loadgen::fetch_json(http.get(format!("{org}/sandbox/flows"))).await?;
     Ok(Measured {
         job,
         counters,
@@ -502,9 +504,9 @@ async fn run_terraform_style(
     let applied = terraform::apply(&org, module, callers, 10, Duration::from_secs(15)).await?;
     let http = reqwest::Client::new();
     let counters: Value =
-        crate::loadgen::fetch_json(http.get(format!("{org}/sandbox/counters"))).await?;
+        flowsmith_sandbox::loadgen::fetch_json(http.get(format!("{org}/sandbox/counters"))).await?;
     let in_org: Value =
-        crate::loadgen::fetch_json(http.get(format!("{org}/sandbox/flows"))).await?;
+        flowsmith_sandbox::loadgen::fetch_json(http.get(format!("{org}/sandbox/flows"))).await?;
     Ok(TerraformRun {
         makespan: applied.makespan.as_secs_f64(),
         requests: api_requests(&counters),

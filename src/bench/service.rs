@@ -16,8 +16,8 @@ use clap::Args;
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use crate::loadgen::{self, LoadReport};
-use crate::sandbox::{self, SandboxOptions};
+use flowsmith_sandbox::loadgen::{self, LoadReport};
+use flowsmith_sandbox::{self as sandbox, SandboxOptions};
 
 use super::database::{DatabaseArgs, FreshDatabase};
 

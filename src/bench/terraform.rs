@@ -14,7 +14,7 @@ use tokio::sync::Mutex;
 
 use crate::config::TargetConfig;
 use crate::genesys::{GenesysClient, JobStatus};
-use crate::sandbox;
+use flowsmith_sandbox as sandbox;
 
 /// One flow to apply: its name (for messages) and its Archy YAML.
 #[derive(Debug, Clone)]

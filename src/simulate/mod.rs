@@ -1,7 +1,7 @@
 //! Call simulator (spec section 8): runs a call through an inbound flow and the modules it
 //! calls, on the same validated model the compiler reads, with Genesys' NOT_SET semantics.
 //! It follows what Genesys does with the compiled files (the differential test in
-//! `tests/fidelity.rs` runs both against the Archy interpreter, [`crate::archy::interpret`]).
+//! `tests/fidelity.rs` runs both against the Archy interpreter, `flowsmith_sandbox::archy::interpret`).
 //!
 //! Semantics: Say adds a transcript line. Gather plays its prompt (a transcript line with the
 //! digits entered) and takes the next input: digits within min..max go to onComplete with

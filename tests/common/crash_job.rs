@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use flowsmith::sandbox::{self, Sandbox, SandboxOptions};
+use flowsmith_sandbox::{self as sandbox, Sandbox, SandboxOptions};
 use reqwest::Client;
 use serde_json::{Value, json};
 

@@ -22,10 +22,10 @@ pub fn bin() -> Command {
 /// `serve` on port 0 over `db`, provisioning into the sandbox at `org` as target `default`.
 pub fn serve_against(db: &Path, org: &str) -> Command {
     let mut cmd = serve(db);
-    cmd.env("GENESYS_CLIENT_ID", flowsmith::sandbox::DEFAULT_CLIENT_ID)
+    cmd.env("GENESYS_CLIENT_ID", flowsmith_sandbox::DEFAULT_CLIENT_ID)
         .env(
             "GENESYS_CLIENT_SECRET",
-            flowsmith::sandbox::DEFAULT_CLIENT_SECRET,
+            flowsmith_sandbox::DEFAULT_CLIENT_SECRET,
         )
         .env("GENESYS_ENVIRONMENT", org);
     cmd

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use flowsmith::config::{Settings, TargetConfig};
-use flowsmith::sandbox::{self, SandboxOptions};
+use flowsmith_sandbox::{self as sandbox, SandboxOptions};
 use reqwest::Client;
 use serde_json::{Value, json};
 

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 use flowsmith::app::Application;
 use flowsmith::config::{Settings, TargetConfig};
 use flowsmith::jobs::WorkerOptions;
-use flowsmith::sandbox::{self, SandboxOptions};
+use flowsmith_sandbox::{self as sandbox, SandboxOptions};
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;

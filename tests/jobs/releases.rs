@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use flowsmith::sandbox::{self, SandboxOptions};
+use flowsmith_sandbox::{self as sandbox, SandboxOptions};
 use reqwest::Client;
 use serde_json::{Value, json};
 

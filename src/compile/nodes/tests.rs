@@ -40,7 +40,7 @@ fn compiled_yaml(f: &Flow, ty: FlowType) -> String {
         },
     )
     .unwrap();
-    if let Err(e) = crate::sandbox::archy::analyze(&c.yaml) {
+    if let Err(e) = flowsmith_sandbox::archy::analyze(&c.yaml) {
         panic!("the judge refuses it: {e:?}\n{}", c.yaml);
     }
     c.yaml

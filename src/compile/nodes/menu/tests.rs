@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use crate::archy::interpret;
 use crate::compile::{CompileContext, compile};
 use crate::simulate::{OutcomeKind, SimInput, SimOrg, simulate_with_org};
 use crate::template::model::Flow;
 use crate::validate::{NoModules, validate};
+use flowsmith_sandbox::archy::interpret;
 
 fn validated(doc: &serde_json::Value) -> Flow {
     let r = validate(doc, &NoModules);
@@ -29,7 +29,7 @@ fn yaml_of(f: &Flow) -> String {
         },
     )
     .unwrap();
-    if let Err(e) = crate::sandbox::archy::analyze(&c.yaml) {
+    if let Err(e) = flowsmith_sandbox::archy::analyze(&c.yaml) {
         panic!("the judge refuses it: {e:?}\n{}", c.yaml);
     }
     c.yaml
@@ -278,11 +278,11 @@ fn a_menu_with_an_architect_prompt_names_it_as_audio() {
         yaml.contains(r#"targetMenuRef: "/inboundCall/menus/menu[M]""#),
         "{yaml}"
     );
-    let a = crate::sandbox::archy::analyze(&yaml).unwrap();
+    let a = flowsmith_sandbox::archy::analyze(&yaml).unwrap();
     assert!(
         a.objects
             .iter()
-            .any(|o| o.object == crate::sandbox::archy::OrgObject::Prompt("main_menu".into())),
+            .any(|o| o.object == flowsmith_sandbox::archy::OrgObject::Prompt("main_menu".into())),
         "{:?}",
         a.objects
     );

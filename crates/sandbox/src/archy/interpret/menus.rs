@@ -7,7 +7,7 @@ use serde_yaml_ng::{Mapping, Value};
 
 use super::machine::{Machine, Signal};
 use super::yaml::{choices, get, map, repeat_count, string};
-use crate::calls::{OutcomeKind, SimInput};
+use flowsmith_calls::{OutcomeKind, SimInput};
 
 impl Machine<'_> {
     /// A menu (see `compile::unverified::MENU_BEHAVIOUR`): entering it counts as an action;

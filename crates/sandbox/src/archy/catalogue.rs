@@ -439,7 +439,7 @@ inboundCall:
     #[test]
     fn matches_the_shared_catalogue() {
         let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/reference/archy-catalogue.json");
+            .join("../../../shared/reference/archy-catalogue.json");
         let Ok(text) = std::fs::read_to_string(&shared) else {
             eprintln!("skipped: {} is absent", shared.display());
             return;
@@ -456,8 +456,8 @@ inboundCall:
         }
         assert!(
             file == CORPUS_PATHS,
-            "src/archy/catalogue-paths.txt is stale: regenerate it with \
-             FLOWSMITH_UPDATE_CATALOGUE=1 cargo test --lib archy::catalogue"
+            "crates/sandbox/src/archy/catalogue-paths.txt is stale: regenerate it with \
+             FLOWSMITH_UPDATE_CATALOGUE=1 cargo test -p flowsmith-sandbox --lib archy::catalogue"
         );
     }
 }

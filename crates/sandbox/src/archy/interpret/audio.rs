@@ -7,7 +7,7 @@ use serde_yaml_ng::{Mapping, Value};
 use super::expr::Val;
 use super::machine::{Machine, Signal};
 use super::yaml::{get, map, string};
-use crate::calls::SimInput;
+use flowsmith_calls::SimInput;
 
 impl Machine<'_> {
     pub(super) fn play_audio(&mut self, name: &str, body: &Mapping) -> Signal {

@@ -14,12 +14,17 @@
 //! The presigned upload (`PUT /sandbox-uploads/{jobId}`) is one-shot: after a successful
 //! upload a second PUT on the same URL gets `403 AccessDenied` ("Request has expired"), as an
 //! expired presigned URL would. It is not rate-limited and takes no bearer token.
+//!
+//! A crate of the workspace (issue 20): the service library does not depend on it; the
+//! `flowsmith` binary (feature `cli`) and the tests do. [`loadgen`] is the HTTP load
+//! generator of the benchmarks.
 
 mod admin;
 mod api;
 pub mod archy;
 pub mod bench;
 pub mod calls;
+pub mod loadgen;
 pub mod org;
 mod shapes;
 pub mod snapshot;
@@ -86,7 +91,7 @@ pub struct SandboxOptions {
 /// The org objects the shipped examples name (examples/sandbox-org.json, built in):
 /// what `serve --sandbox` seeds unless `--sandbox-org` is given.
 pub fn demo_org() -> org::OrgFile {
-    let f: org::OrgFile = serde_json::from_str(include_str!("../../examples/sandbox-org.json"))
+    let f: org::OrgFile = serde_json::from_str(include_str!("../../../examples/sandbox-org.json"))
         .expect("examples/sandbox-org.json parses (unit-tested)");
     f
 }

@@ -9,7 +9,7 @@ use serde_yaml_ng::{Mapping, Value};
 use super::expr::{Val, Vars, eval, parse, text_of};
 use super::yaml::{Place, declare, get, map, place, root, string};
 use super::{OrgObjects, Published};
-use crate::calls::{Outcome, OutcomeKind, SimInput, TranscriptLine};
+use flowsmith_calls::{Outcome, OutcomeKind, SimInput, TranscriptLine};
 
 /// How an action list ended.
 pub(super) enum Signal {

@@ -1,6 +1,6 @@
 use super::expr::{Val, Vars, eval, parse};
 use super::*;
-use crate::calls::OutcomeKind;
+use flowsmith_calls::OutcomeKind;
 
 fn doc(y: &str) -> Value {
     serde_yaml_ng::from_str(y).unwrap()

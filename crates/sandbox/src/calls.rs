@@ -10,7 +10,7 @@ use serde_yaml_ng::Value;
 use super::org::Org;
 use super::state::State;
 use crate::archy::interpret::{self, Call, MAX_ACTIONS, Published};
-use crate::calls::SimInput;
+use flowsmith_calls::SimInput;
 
 /// Body of `POST /sandbox/calls`.
 #[derive(Debug, Clone, Deserialize)]
@@ -121,8 +121,8 @@ pub fn place(req: &CallRequest, snap: &Snapshot) -> Result<Call, CallError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::calls::OutcomeKind;
-    use crate::sandbox::org::PromptSpec;
+    use crate::org::PromptSpec;
+    use flowsmith_calls::OutcomeKind;
 
     const LINE: &str = r#"
 inboundCall:

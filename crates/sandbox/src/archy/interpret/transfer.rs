@@ -5,7 +5,7 @@ use serde_yaml_ng::Mapping;
 
 use super::machine::{Machine, Signal};
 use super::yaml::{get, map, string};
-use crate::calls::OutcomeKind;
+use flowsmith_calls::OutcomeKind;
 
 impl Machine<'_> {
     pub(super) fn transfer_to_acd(&mut self, name: &str, body: &Mapping) -> Signal {

@@ -24,9 +24,15 @@
 //! [`walk`] (every key: actions, references, what the flow names), [`objects`] (the org
 //! objects a flow names), [`references`], [`functions`] (what an expression may call), and
 //! [`unverified`] (every shape and value not confirmed against a real org).
+//!
+//! Beside the judge: the key-path catalogue of real flow files ([`catalogue`]) and an
+//! interpreter of the Archy subset flowsmith writes ([`interpret`]), independent of how
+//! flowsmith writes it.
 
+pub mod catalogue;
 mod checks;
 mod functions;
+pub mod interpret;
 mod objects;
 mod references;
 pub mod unverified;

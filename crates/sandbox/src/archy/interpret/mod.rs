@@ -51,9 +51,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_yaml_ng::Value;
 
-pub use crate::calls::MAX_ACTIONS;
-use crate::calls::{DataActionAnswer, Outcome, ScheduleState, SimInput, SimOrg, TranscriptLine};
 use expr::to_json;
+pub use flowsmith_calls::MAX_ACTIONS;
+use flowsmith_calls::{DataActionAnswer, Outcome, ScheduleState, SimInput, SimOrg, TranscriptLine};
 use machine::Machine;
 
 /// What a call did.

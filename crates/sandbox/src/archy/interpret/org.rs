@@ -9,7 +9,7 @@ use serde_yaml_ng::Mapping;
 use super::expr::{json_val, text_of};
 use super::machine::{Machine, Signal};
 use super::yaml::{get, map, string};
-use crate::calls::DataActionAnswer;
+use flowsmith_calls::DataActionAnswer;
 
 impl Machine<'_> {
     pub(super) fn call_data(&mut self, name: &str, body: &Mapping) -> Signal {

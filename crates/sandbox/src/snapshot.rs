@@ -349,8 +349,8 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::SandboxOptions;
-    use crate::sandbox::state::new_queue;
+    use crate::SandboxOptions;
+    use crate::state::new_queue;
 
     #[test]
     fn an_org_survives_a_round_trip_and_running_jobs_end_failed() {

@@ -544,8 +544,8 @@ impl crate::archy::interpret::OrgObjects for Org {
         action: &str,
         inputs: &BTreeMap<String, Option<String>>,
         _nth: usize,
-    ) -> Option<crate::calls::DataActionAnswer> {
-        use crate::calls::DataActionAnswer;
+    ) -> Option<flowsmith_calls::DataActionAnswer> {
+        use flowsmith_calls::DataActionAnswer;
         let spec = self.data_action(integration, action)?;
         let answer = match spec.responses.iter().find(|r| matches(&r.when, inputs)) {
             Some(ScriptedResponse {
@@ -572,8 +572,8 @@ impl crate::archy::interpret::OrgObjects for Org {
         )
     }
 
-    fn schedule_group(&self, group: &str) -> Option<crate::calls::ScheduleState> {
-        use crate::calls::ScheduleState as S;
+    fn schedule_group(&self, group: &str) -> Option<flowsmith_calls::ScheduleState> {
+        use flowsmith_calls::ScheduleState as S;
         Some(match self.schedule_group(group)?.state {
             ScheduleState::Open => S::Open,
             ScheduleState::Closed => S::Closed,
@@ -831,7 +831,7 @@ inboundCall:
           - disconnect:
               name: Bye
 "#;
-        let a = crate::sandbox::archy::analyze(yaml).expect("the structure is fine");
+        let a = crate::archy::analyze(yaml).expect("the structure is fine");
         assert_eq!(a.objects.len(), 3, "{:#?}", a.objects);
         let mut org = Org::default();
         let r = org.refusals("Line", &a.objects);
@@ -870,7 +870,7 @@ inboundCall:
     #[test]
     fn calls_see_answers_chosen_by_input() {
         use crate::archy::interpret::OrgObjects as Calls;
-        use crate::calls::DataActionAnswer;
+        use flowsmith_calls::DataActionAnswer;
         let mut org = Org::default();
         org.add_data_action(
             serde_json::from_value(json!({
@@ -931,7 +931,7 @@ inboundCall:
         });
         assert_eq!(
             Calls::schedule_group(&org, "hours"),
-            Some(crate::calls::ScheduleState::Holiday)
+            Some(flowsmith_calls::ScheduleState::Holiday)
         );
         assert!(!Calls::has_prompt(&org, "Welcome"));
     }
@@ -939,8 +939,11 @@ inboundCall:
     /// The example org file (`flowsmith sandbox --org examples/sandbox-org.json`) is valid.
     #[test]
     fn the_example_org_file_parses_and_checks() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/sandbox-org.json");
-        let f = crate::sandbox::parse_org_file(path).unwrap();
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/sandbox-org.json"
+        );
+        let f = crate::parse_org_file(path).unwrap();
         assert_eq!(f.data_actions[0].name, "Verify PIN");
         assert_eq!(f.schedule_groups[0].state, ScheduleState::Open);
     }
