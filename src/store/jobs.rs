@@ -332,30 +332,15 @@ impl Store {
     }
 
     pub async fn job_by_idempotency_key(&self, key: &str) -> Result<Option<JobRow>, sqlx::Error> {
-        on_reads!(self, |p| sqlx::query_as(&format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE idempotency_key = $1"
-        ))
-        .bind(key)
-        .fetch_optional(p)
-        .await)
+        self.read_row(&job_where("idempotency_key"), &[key]).await
     }
 
     pub async fn job(&self, id: &str) -> Result<Option<JobRow>, sqlx::Error> {
-        on_reads!(self, |p| sqlx::query_as(&format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(p)
-        .await)
+        self.read_row(&job_where("id"), &[id]).await
     }
 
     pub async fn job_steps(&self, id: &str) -> Result<Vec<StepRow>, sqlx::Error> {
-        on_reads!(self, |p| sqlx::query_as(&format!(
-            "SELECT {STEP_COLUMNS} FROM job_steps WHERE job_id = $1 ORDER BY idx"
-        ))
-        .bind(id)
-        .fetch_all(p)
-        .await)
+        self.read_rows(&steps_of_job(STEP_COLUMNS), &[id]).await
     }
 
     /// A job's steps without their YAML and compile context (empty strings): what the API
@@ -365,12 +350,7 @@ impl Store {
         let columns = STEP_COLUMNS
             .replace(" yaml,", " '' AS yaml,")
             .replace(" context,", " '' AS context,");
-        on_reads!(self, |p| sqlx::query_as(&format!(
-            "SELECT {columns} FROM job_steps WHERE job_id = $1 ORDER BY idx"
-        ))
-        .bind(id)
-        .fetch_all(p)
-        .await)
+        self.read_rows(&steps_of_job(&columns), &[id]).await
     }
 
     /// Jobs newest first, after the cursor, at most `limit`.
@@ -532,22 +512,22 @@ impl Store {
     }
 }
 
+/// The query of the job whose `column` is `$1`.
+fn job_where(column: &str) -> String {
+    format!("SELECT {JOB_COLUMNS} FROM jobs WHERE {column} = $1")
+}
+
+/// The query of the steps of job `$1` in order, with `columns`.
+fn steps_of_job(columns: &str) -> String {
+    format!("SELECT {columns} FROM job_steps WHERE job_id = $1 ORDER BY idx")
+}
+
 async fn fetch_job(tx: &mut Tx, id: &str) -> Result<Option<JobRow>, sqlx::Error> {
-    on_tx!(tx, |c| sqlx::query_as(&format!(
-        "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(c)
-    .await)
+    tx.row(&job_where("id"), &[id]).await
 }
 
 async fn job_by_key(tx: &mut Tx, key: &str) -> Result<Option<JobRow>, sqlx::Error> {
-    on_tx!(tx, |c| sqlx::query_as(&format!(
-        "SELECT {JOB_COLUMNS} FROM jobs WHERE idempotency_key = $1"
-    ))
-    .bind(key)
-    .fetch_optional(c)
-    .await)
+    tx.row(&job_where("idempotency_key"), &[key]).await
 }
 
 /// A step that changed a flow in the org (published it, or deleted it), with its target:
@@ -594,14 +574,12 @@ impl Store {
 
     /// The steps of job `id` that changed a flow.
     pub async fn job_releases(&self, id: &str) -> Result<Vec<ReleaseRow>, sqlx::Error> {
-        on_reads!(self, |p| sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT j.target, {} FROM job_steps s JOIN jobs j ON j.id = s.job_id \
              WHERE s.job_id = $1 AND {RELEASED} ORDER BY s.idx",
             step_columns_of_s()
-        ))
-        .bind(id)
-        .fetch_all(p)
-        .await)
+        );
+        self.read_rows(&sql, &[id]).await
     }
 
     /// The last publish of flow (target, name) that finished before `before` (a step's

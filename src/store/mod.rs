@@ -176,6 +176,67 @@ impl Tx {
     }
 }
 
+/// A row both backends decode: a `#[derive(FromRow)]` of the columns a query selects.
+pub(crate) trait Row:
+    for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+    + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+    + Send
+    + Unpin
+{
+}
+
+impl<T> Row for T where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin
+{
+}
+
+/// `sql` with `keys` bound to `$1`, `$2`, ... in order.
+fn keyed<'q, DB, T>(
+    sql: &'q str,
+    keys: &[&'q str],
+) -> sqlx::query::QueryAs<'q, DB, T, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    T: for<'r> sqlx::FromRow<'r, DB::Row>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    keys.iter().fold(sqlx::query_as(sql), |q, k| q.bind(*k))
+}
+
+impl Tx {
+    /// The row `sql` selects with `keys` as its parameters, if any.
+    pub(crate) async fn row<T: Row>(
+        &mut self,
+        sql: &str,
+        keys: &[&str],
+    ) -> Result<Option<T>, sqlx::Error> {
+        on_tx!(self, |c| keyed(sql, keys).fetch_optional(c).await)
+    }
+}
+
+impl Store {
+    /// The row `sql` selects with `keys` as its parameters, if any, on the reading pool.
+    pub(crate) async fn read_row<T: Row>(
+        &self,
+        sql: &str,
+        keys: &[&str],
+    ) -> Result<Option<T>, sqlx::Error> {
+        on_reads!(self, |p| keyed(sql, keys).fetch_optional(p).await)
+    }
+
+    /// The rows `sql` selects with `keys` as its parameters, on the reading pool.
+    pub(crate) async fn read_rows<T: Row>(
+        &self,
+        sql: &str,
+        keys: &[&str],
+    ) -> Result<Vec<T>, sqlx::Error> {
+        on_reads!(self, |p| keyed(sql, keys).fetch_all(p).await)
+    }
+}
+
 /// Whether an error is a unique violation (two replicas inserted the same key at once).
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
