@@ -218,13 +218,14 @@ impl Tx {
 }
 
 impl Store {
-    /// The row `sql` selects with `keys` as its parameters, if any, on the reading pool.
+    /// The row `sql` selects by a unique key (`keys` as its parameters), if any, on the
+    /// reading pool: the first of [`Store::read_rows`].
     pub(crate) async fn read_row<T: Row>(
         &self,
         sql: &str,
         keys: &[&str],
     ) -> Result<Option<T>, sqlx::Error> {
-        on_reads!(self, |p| keyed(sql, keys).fetch_optional(p).await)
+        Ok(self.read_rows(sql, keys).await?.into_iter().next())
     }
 
     /// The rows `sql` selects with `keys` as its parameters, on the reading pool.
