@@ -195,7 +195,7 @@ pub struct ListParams {
 #[into_params(parameter_in = Path)]
 pub struct NamePath {
     /// Template name.
-    name: String,
+    pub(super) name: String,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
