@@ -199,17 +199,12 @@ pub(super) async fn append_event(
     kind: &str,
     data: &serde_json::Value,
 ) -> Result<(), sqlx::Error> {
-    on_tx!(tx, |c| sqlx::query(
+    tx.execute(
         "INSERT INTO job_events (job_id, seq, at, kind, data) \
          SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4 FROM job_events WHERE job_id = $1",
+        &[job_id, &now(), kind, &data.to_string()],
     )
-    .bind(job_id)
-    .bind(now())
-    .bind(kind)
-    .bind(data.to_string())
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     Ok(())
 }
 
@@ -420,20 +415,17 @@ impl Store {
             let at = now();
             let outcome = match job.status {
                 JobStatus::Queued => {
-                    on_tx!(&mut tx, |c| sqlx::query("UPDATE jobs SET status = 'cancelled', cancel_requested = TRUE, finished_at = $1 WHERE id = $2")
-                        .bind(&at)
-                        .bind(id)
-                        .execute(c)
-                        .await.map(|r| r.rows_affected()))?;
-                    let reason = StepError::cancelled().to_json();
-                    on_tx!(&mut tx, |c| sqlx::query(
-                        "UPDATE job_steps SET state = 'cancelled', error = $1, finished_at = $2 WHERE job_id = $3 AND state IN ('pending', 'running')",
+                    tx.execute(
+                        "UPDATE jobs SET status = 'cancelled', cancel_requested = TRUE, finished_at = $1 WHERE id = $2",
+                        &[&at, id],
                     )
-                    .bind(reason.to_string())
-                    .bind(&at)
-                    .bind(id)
-                    .execute(c)
-                    .await.map(|r| r.rows_affected()))?;
+                    .await?;
+                    let reason = StepError::cancelled().to_json().to_string();
+                    tx.execute(
+                        "UPDATE job_steps SET state = 'cancelled', error = $1, finished_at = $2 WHERE job_id = $3 AND state IN ('pending', 'running')",
+                        &[&reason, &at, id],
+                    )
+                    .await?;
                     append_event(
                         &mut tx,
                         id,
@@ -444,10 +436,8 @@ impl Store {
                     CancelOutcome::Cancelled
                 }
                 JobStatus::Running => {
-                    on_tx!(&mut tx, |c| sqlx::query("UPDATE jobs SET cancel_requested = TRUE WHERE id = $1")
-                        .bind(id)
-                        .execute(c)
-                        .await.map(|r| r.rows_affected()))?;
+                    tx.execute("UPDATE jobs SET cancel_requested = TRUE WHERE id = $1", &[id])
+                        .await?;
                     append_event(&mut tx, id, "job.cancel_requested", &serde_json::json!({})).await?;
                     CancelOutcome::Requested
                 }
@@ -470,19 +460,18 @@ impl Store {
             if !matches!(job.status, JobStatus::Failed | JobStatus::Cancelled) || job.dry_run {
                 return Ok(RetryOutcome::NotApplicable(job.status));
             }
-            on_tx!(&mut tx, |c| sqlx::query(
+            tx.execute(
                 "UPDATE jobs SET status = 'queued', cancel_requested = FALSE, error = NULL, finished_at = NULL, lease_owner = NULL, lease_expires_at = NULL WHERE id = $1",
+                &[id],
             )
-            .bind(id)
-            .execute(c)
-            .await.map(|r| r.rows_affected()))?;
-            let n = on_tx!(&mut tx, |c| sqlx::query(
-                "UPDATE job_steps SET state = 'pending', error = NULL, genesys_job_id = NULL, uploaded_at = NULL, started_at = NULL, finished_at = NULL \
-                 WHERE job_id = $1 AND state IN ('failed', 'skipped', 'cancelled')",
-            )
-            .bind(id)
-            .execute(c)
-            .await.map(|r| r.rows_affected()))?;
+            .await?;
+            let n = tx
+                .execute(
+                    "UPDATE job_steps SET state = 'pending', error = NULL, genesys_job_id = NULL, uploaded_at = NULL, started_at = NULL, finished_at = NULL \
+                     WHERE job_id = $1 AND state IN ('failed', 'skipped', 'cancelled')",
+                    &[id],
+                )
+                .await?;
             append_event(
                 &mut tx,
                 id,

@@ -206,7 +206,27 @@ where
     keys.iter().fold(sqlx::query_as(sql), |q, k| q.bind(*k))
 }
 
+/// The statement `sql` with `keys` bound to `$1`, `$2`, ... in order.
+fn keyed_statement<'q, DB>(
+    sql: &'q str,
+    keys: &[&'q str],
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    keys.iter().fold(sqlx::query(sql), |q, k| q.bind(*k))
+}
+
 impl Tx {
+    /// Runs the statement `sql` with `keys` as its parameters: how many rows it changed.
+    pub(crate) async fn execute(&mut self, sql: &str, keys: &[&str]) -> Result<u64, sqlx::Error> {
+        on_tx!(self, |c| keyed_statement(sql, keys)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))
+    }
+
     /// The row `sql` selects with `keys` as its parameters, if any.
     pub(crate) async fn row<T: Row>(
         &mut self,

@@ -316,13 +316,11 @@ impl Store {
                 return Ok(DeleteOutcome::InUse(users));
             }
             // SQLite numbers `$n` parameters by first appearance: keep them in order.
-            on_tx!(&mut tx, |c| {
-                sqlx::query("UPDATE template_heads SET deleted_at = $1 WHERE name = $2")
-                    .bind(now())
-                    .bind(name)
-                    .execute(c)
-                    .await?;
-            });
+            tx.execute(
+                "UPDATE template_heads SET deleted_at = $1 WHERE name = $2",
+                &[&now(), name],
+            )
+            .await?;
             tx.commit().await?;
             Ok(DeleteOutcome::Deleted)
         })
