@@ -444,12 +444,8 @@ impl Settings {
     }
 
     fn apply_file(&mut self, f: FileSettings) -> Result<(), ConfigError> {
-        if let Some(v) = f.listen {
-            self.listen = v;
-        }
-        if let Some(v) = f.database_url {
-            self.database_url = v;
-        }
+        set(&mut self.listen, f.listen);
+        set(&mut self.database_url, f.database_url);
         if let Some(v) = f.api_tokens {
             // An empty token would let `Authorization: Bearer ` through.
             self.api_tokens = v
@@ -458,33 +454,21 @@ impl Settings {
                 .map(SecretString::from)
                 .collect();
         }
-        if let Some(v) = f.limits {
-            self.limits = v;
-        }
-        if let Some(v) = f.worker {
-            self.worker = v;
-        }
-        if let Some(v) = f.shutdown_grace_secs {
-            self.shutdown_grace_secs = v;
-        }
-        if let Some(v) = f.max_body_bytes {
-            self.max_body_bytes = v;
-        }
-        if let Some(v) = f.drift_check_interval_secs {
-            self.drift_check_interval_secs = v;
-        }
-        if let Some(v) = f.database_start_wait_secs {
-            self.database_start_wait_secs = v;
-        }
-        if let Some(v) = f.replicas {
-            self.replicas = v;
-        }
-        if let Some(v) = f.request_timeout_secs {
-            self.request_timeout_secs = v;
-        }
-        if let Some(v) = f.log_format {
-            self.log_format = v;
-        }
+        set(&mut self.limits, f.limits);
+        set(&mut self.worker, f.worker);
+        set(&mut self.shutdown_grace_secs, f.shutdown_grace_secs);
+        set(&mut self.max_body_bytes, f.max_body_bytes);
+        set(
+            &mut self.drift_check_interval_secs,
+            f.drift_check_interval_secs,
+        );
+        set(
+            &mut self.database_start_wait_secs,
+            f.database_start_wait_secs,
+        );
+        set(&mut self.replicas, f.replicas);
+        set(&mut self.request_timeout_secs, f.request_timeout_secs);
+        set(&mut self.log_format, f.log_format);
         for t in f.targets {
             let t = t.into_target()?;
             self.upsert_target(t);
@@ -703,6 +687,13 @@ where
         name: name.to_owned(),
         message: e.to_string(),
     })
+}
+
+/// Sets `slot` to the value a file gives, when it gives one.
+fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *slot = v;
+    }
 }
 
 /// Sets `slot` from the environment variable `name` when it is set.

@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::templates::templates;
+use super::templates::{NamePath, templates};
 use super::{AppState, TAG_TEMPLATES};
 use crate::compile::Compiled;
 use crate::diagram::DiagramFormat;
@@ -28,13 +28,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(compile_template))
         .routes(routes!(diagram_template))
         .routes(routes!(run_simulation))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Path)]
-pub struct NamePath {
-    /// Template name.
-    name: String,
 }
 
 /// Compile a stored template to Archy YAML (JSON answer, or the YAML file with

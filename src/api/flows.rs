@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiPath, ApiQuery};
-use super::paging::{Page, bad_parameter};
+use super::paging::{Page, bad_parameter, flow_type_param};
 use super::{AppState, TAG_FLOWS};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::{FlowFilter, FlowRecordRow};
@@ -120,12 +120,7 @@ async fn list_flows(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<FlowListParams>,
 ) -> ApiResult<Json<FlowPage>> {
-    let flow_type = match q.flow_type.as_deref() {
-        None => None,
-        Some(t) => Some(
-            FlowType::parse(t).ok_or_else(|| bad_parameter("type must be module or inbound"))?,
-        ),
-    };
+    let flow_type = flow_type_param(q.flow_type.as_deref())?;
     let page = Page::parse(q.page_size, q.page_token.as_deref())?;
     let after = match &page.after {
         None => None,

@@ -18,7 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::paging::{Page, bad_parameter};
+use super::paging::{Page, optional_param};
 use super::{AppState, TAG_JOBS};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::job_model::{Corrupt, JobStatus, StepError, StepState, decode_json};
@@ -416,15 +416,11 @@ async fn list_jobs(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<JobListParams>,
 ) -> ApiResult<Json<JobPage>> {
-    let status = match q.status.as_deref().map(str::parse::<JobStatus>) {
-        None => None,
-        Some(Ok(s)) => Some(s),
-        Some(Err(_)) => {
-            return Err(bad_parameter(
-                "status must be queued, running, succeeded, failed or cancelled",
-            ));
-        }
-    };
+    let status = optional_param(
+        q.status.as_deref(),
+        |s| s.parse::<JobStatus>().ok(),
+        "status must be queued, running, succeeded, failed or cancelled",
+    )?;
     let page = Page::parse(q.page_size, q.page_token.as_deref())?;
     let mut rows = state
         .store

@@ -5,7 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::error::{ApiError, ApiResult};
-use crate::template::Finding;
+use crate::template::{Finding, FlowType};
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 pub const MAX_PAGE_SIZE: u32 = 500;
@@ -16,6 +16,23 @@ pub fn bad_parameter(msg: &str) -> ApiError {
         msg.to_owned(),
         Finding::error("invalid_parameter", "", msg.to_owned()),
     )
+}
+
+/// An optional query parameter read by `parse`; `message` is the problem when it does not
+/// parse.
+pub fn optional_param<T>(
+    value: Option<&str>,
+    parse: impl FnOnce(&str) -> Option<T>,
+    message: &str,
+) -> ApiResult<Option<T>> {
+    value
+        .map(|v| parse(v).ok_or_else(|| bad_parameter(message)))
+        .transpose()
+}
+
+/// The `type` query parameter of the template and flow lists.
+pub fn flow_type_param(value: Option<&str>) -> ApiResult<Option<FlowType>> {
+    optional_param(value, FlowType::parse, "type must be module or inbound")
 }
 
 /// A validated page request.

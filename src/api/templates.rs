@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiPath, ApiQuery, DocumentBody};
-use super::paging::{Page, bad_parameter};
+use super::paging::{Page, flow_type_param};
 use super::{AppState, TAG_TEMPLATES};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::{DeleteOutcome, ListFilter, StoreOutcome, TemplateRow};
@@ -195,7 +195,7 @@ pub struct ListParams {
 #[into_params(parameter_in = Path)]
 pub struct NamePath {
     /// Template name.
-    name: String,
+    pub(super) name: String,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -331,12 +331,7 @@ async fn list_templates(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult<Json<TemplatePage>> {
-    let flow_type = match q.flow_type.as_deref() {
-        None => None,
-        Some(t) => Some(
-            FlowType::parse(t).ok_or_else(|| bad_parameter("type must be module or inbound"))?,
-        ),
-    };
+    let flow_type = flow_type_param(q.flow_type.as_deref())?;
     let page = Page::parse(q.page_size, q.page_token.as_deref())?;
     let mut rows = state
         .store

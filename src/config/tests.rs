@@ -9,6 +9,19 @@ fn load(vars: &[(&str, &str)], overrides: Overrides) -> Result<Settings, ConfigE
     Settings::load_from(&overrides, |k| map.get(k).cloned())
 }
 
+/// Overrides naming a config file with `text`, in a folder that lives as long as the
+/// returned `TempDir`.
+fn with_file(text: &str) -> (tempfile::TempDir, Overrides) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.toml");
+    std::fs::write(&path, text).unwrap();
+    let o = Overrides {
+        config_file: Some(path),
+        ..Default::default()
+    };
+    (dir, o)
+}
+
 #[test]
 fn defaults_are_loopback_and_sqlite_file() {
     let s = load(&[], Overrides::default()).unwrap();
@@ -71,17 +84,9 @@ fn environment_may_be_a_base_url() {
 
 #[test]
 fn environment_beats_file_and_flags_beat_environment() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("f.toml");
-    std::fs::write(
-        &path,
+    let (_dir, o) = with_file(
         "listen = \"127.0.0.1:7000\"\ndatabase_url = \"sqlite://a.db\"\n[[targets]]\nname = \"eu\"\nenvironment = \"mypurecloud.de\"\nclient_id = \"i\"\nclient_secret = \"s\"\nrate_limit_per_minute = 120\n",
-    )
-    .unwrap();
-    let o = Overrides {
-        config_file: Some(path.clone()),
-        ..Default::default()
-    };
+    );
     let s = load(&[("FLOWSMITH_DATABASE_URL", "sqlite://b.db")], o.clone()).unwrap();
     assert_eq!(s.listen.port(), 7000);
     assert_eq!(s.database_url, "sqlite://b.db");
@@ -96,13 +101,7 @@ fn environment_beats_file_and_flags_beat_environment() {
 
 #[test]
 fn unknown_file_keys_and_bad_env_are_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("f.toml");
-    std::fs::write(&path, "lisen = \"127.0.0.1:7000\"\n").unwrap();
-    let o = Overrides {
-        config_file: Some(path),
-        ..Default::default()
-    };
+    let (_dir, o) = with_file("lisen = \"127.0.0.1:7000\"\n");
     assert!(matches!(load(&[], o), Err(ConfigError::Toml { .. })));
     assert!(matches!(
         load(&[("FLOWSMITH_LISTEN", "nope")], Overrides::default()),
@@ -137,17 +136,7 @@ fn public_bind_needs_tokens() {
 
 #[test]
 fn empty_tokens_are_not_tokens() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("f.toml");
-    std::fs::write(
-        &path,
-        "listen = \"0.0.0.0:8080\"\napi_tokens = [\"\", \" \"]\n",
-    )
-    .unwrap();
-    let o = Overrides {
-        config_file: Some(path),
-        ..Default::default()
-    };
+    let (_dir, o) = with_file("listen = \"0.0.0.0:8080\"\napi_tokens = [\"\", \" \"]\n");
     let s = load(&[], o).unwrap();
     assert!(s.api_tokens.is_empty());
     assert!(!s.token_allowed(""));
@@ -160,17 +149,9 @@ fn empty_tokens_are_not_tokens() {
 #[test]
 fn replicas_share_each_targets_rate_budget() {
     // Arrange: a budget of 300 in the file, three replicas from the environment.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("f.toml");
-    std::fs::write(
-        &path,
+    let (_dir, o) = with_file(
         "replicas = 2\n[[targets]]\nname = \"eu\"\nenvironment = \"mypurecloud.de\"\nclient_id = \"i\"\nclient_secret = \"s\"\nrate_limit_per_minute = 300\n",
-    )
-    .unwrap();
-    let o = Overrides {
-        config_file: Some(path),
-        ..Default::default()
-    };
+    );
     assert_eq!(load(&[], o.clone()).unwrap().replicas, 2);
     let s = load(&[("FLOWSMITH_REPLICAS", "3")], o.clone()).unwrap();
     assert_eq!(s.replicas, 3);
@@ -197,13 +178,7 @@ fn replicas_share_each_targets_rate_budget() {
 
 #[test]
 fn the_database_start_wait_comes_from_the_file_and_the_environment() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("f.toml");
-    std::fs::write(&path, "database_start_wait_secs = 5\n").unwrap();
-    let o = Overrides {
-        config_file: Some(path),
-        ..Default::default()
-    };
+    let (_dir, o) = with_file("database_start_wait_secs = 5\n");
     assert_eq!(
         load(&[], Overrides::default())
             .unwrap()
@@ -221,17 +196,8 @@ fn the_database_start_wait_comes_from_the_file_and_the_environment() {
 
 #[test]
 fn worker_and_shutdown_settings_come_from_the_file_and_the_environment() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("f.toml");
-    std::fs::write(
-        &path,
-        "shutdown_grace_secs = 2.5\n[worker]\nlease_secs = 12\npoll_ms = 40\n",
-    )
-    .unwrap();
-    let o = Overrides {
-        config_file: Some(path),
-        ..Default::default()
-    };
+    let (_dir, o) =
+        with_file("shutdown_grace_secs = 2.5\n[worker]\nlease_secs = 12\npoll_ms = 40\n");
     let s = load(&[], Overrides::default()).unwrap();
     assert_eq!(s.worker, WorkerSettings::default());
     assert_eq!(s.shutdown_grace_secs, 30.0);
@@ -260,17 +226,7 @@ fn worker_and_shutdown_settings_come_from_the_file_and_the_environment() {
 
 #[test]
 fn limits_come_from_the_file_and_the_environment() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("f.toml");
-    std::fs::write(
-        &path,
-        "[limits]\nmax_value_bytes = 100\nmax_document_depth = 10\n",
-    )
-    .unwrap();
-    let o = Overrides {
-        config_file: Some(path.clone()),
-        ..Default::default()
-    };
+    let (_dir, o) = with_file("[limits]\nmax_value_bytes = 100\nmax_document_depth = 10\n");
     let s = load(&[("FLOWSMITH_REQUEST_WORK_MS", "250")], o.clone()).unwrap();
     assert_eq!(s.limits.max_value_bytes, 100);
     assert_eq!(s.limits.max_document_depth, 10);

@@ -92,31 +92,33 @@ impl GenesysClient {
             .collect())
     }
 
+    /// The names of every object of a listing (`endpoint`, at `path`), all pages.
+    async fn names(
+        &self,
+        endpoint: &'static str,
+        path: &[&str],
+    ) -> Result<Vec<String>, GenesysError> {
+        let l: Vec<Named> = self.list_all(endpoint, path, &[]).await?;
+        Ok(l.into_iter().map(|n| n.name).collect())
+    }
+
     /// Names of every schedule group (`GET /api/v2/architect/schedulegroups`).
     pub async fn schedule_group_names(&self) -> Result<Vec<String>, GenesysError> {
         const EP: &str = "GET /api/v2/architect/schedulegroups";
-        let l: Vec<Named> = self
-            .list_all(EP, &["api", "v2", "architect", "schedulegroups"], &[])
-            .await?;
-        Ok(l.into_iter().map(|n| n.name).collect())
+        self.names(EP, &["api", "v2", "architect", "schedulegroups"])
+            .await
     }
 
     /// Names of every Architect prompt (`GET /api/v2/architect/prompts`).
     pub async fn prompt_names(&self) -> Result<Vec<String>, GenesysError> {
         const EP: &str = "GET /api/v2/architect/prompts";
-        let l: Vec<Named> = self
-            .list_all(EP, &["api", "v2", "architect", "prompts"], &[])
-            .await?;
-        Ok(l.into_iter().map(|n| n.name).collect())
+        self.names(EP, &["api", "v2", "architect", "prompts"]).await
     }
 
     /// Names of every queue (`GET /api/v2/routing/queues`).
     pub async fn queue_names(&self) -> Result<Vec<String>, GenesysError> {
         const EP: &str = "GET /api/v2/routing/queues";
-        let l: Vec<Named> = self
-            .list_all(EP, &["api", "v2", "routing", "queues"], &[])
-            .await?;
-        Ok(l.into_iter().map(|n| n.name).collect())
+        self.names(EP, &["api", "v2", "routing", "queues"]).await
     }
 
     /// `GET /api/v2/routing/queues/{id}` → the queue's name; `None` on 404.

@@ -14,55 +14,43 @@ fn urls_encode_segments_and_keep_a_base_path() {
     );
 }
 
-#[test]
-fn error_body_is_parsed() {
-    let body = br#"{"message":"The requested operation failed with status 404","code":"not.found","status":404,"contextId":"ctx-1","details":[],"errors":[]}"#;
-    match api_error(404, None, body) {
+/// The (status, code, message, correlation id) of an API error; panics on another error.
+fn api_parts(e: GenesysError) -> (u16, String, String, Option<String>) {
+    match e {
         GenesysError::Api {
             status,
             code,
             message,
             correlation_id,
-        } => {
-            assert_eq!(status, 404);
-            assert_eq!(code, "not.found");
-            assert!(message.contains("404"));
-            assert_eq!(correlation_id.as_deref(), Some("ctx-1"));
-        }
-        e => panic!("{e:?}"),
-    }
-    match api_error(400, Some("hdr".into()), b"<html>bad</html>") {
-        GenesysError::Api {
-            code,
-            message,
-            correlation_id,
-            ..
-        } => {
-            assert_eq!(code, "bad.request");
-            assert_eq!(message, "<html>bad</html>");
-            assert_eq!(correlation_id.as_deref(), Some("hdr"));
-        }
+        } => (status, code, message, correlation_id),
         e => panic!("{e:?}"),
     }
 }
 
 #[test]
+fn error_body_is_parsed() {
+    let body = br#"{"message":"The requested operation failed with status 404","code":"not.found","status":404,"contextId":"ctx-1","details":[],"errors":[]}"#;
+    let (status, code, message, correlation_id) = api_parts(api_error(404, None, body));
+    assert_eq!(status, 404);
+    assert_eq!(code, "not.found");
+    assert!(message.contains("404"));
+    assert_eq!(correlation_id.as_deref(), Some("ctx-1"));
+    let (_, code, message, correlation_id) =
+        api_parts(api_error(400, Some("hdr".into()), b"<html>bad</html>"));
+    assert_eq!(code, "bad.request");
+    assert_eq!(message, "<html>bad</html>");
+    assert_eq!(correlation_id.as_deref(), Some("hdr"));
+}
+
+#[test]
 fn s3_errors_are_parsed_loosely() {
     let body = b"<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code><Message>Request has expired</Message><RequestId>r-1</RequestId></Error>";
-    match upload_error(403, &HeaderMap::new(), body) {
-        GenesysError::Api {
-            status,
-            code,
-            message,
-            correlation_id,
-        } => {
-            assert_eq!(status, 403);
-            assert_eq!(code, "AccessDenied");
-            assert_eq!(message, "Request has expired");
-            assert_eq!(correlation_id.as_deref(), Some("r-1"));
-        }
-        e => panic!("{e:?}"),
-    }
+    let (status, code, message, correlation_id) =
+        api_parts(upload_error(403, &HeaderMap::new(), body));
+    assert_eq!(status, 403);
+    assert_eq!(code, "AccessDenied");
+    assert_eq!(message, "Request has expired");
+    assert_eq!(correlation_id.as_deref(), Some("r-1"));
 }
 
 #[test]

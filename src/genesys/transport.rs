@@ -8,30 +8,31 @@ impl GenesysClient {
         join(&self.api_base, segments)
     }
 
-    pub(super) async fn token(&self) -> Result<Bearer, GenesysError> {
-        let count = || {
-            self.stats.token_requests.fetch_add(1, Ordering::Relaxed);
-        };
-        let ctx = auth::Ctx {
+    /// What the token cache needs to ask for a token: the client, the retry policy, the
+    /// target, and the counter of token requests (`count`, built by the caller).
+    fn auth_ctx<'a>(&'a self, count: &'a (dyn Fn() + Send + Sync)) -> auth::Ctx<'a> {
+        auth::Ctx {
             http: &self.http,
             retry: &self.options.retry,
             target: &self.target,
-            on_request: &count,
-        };
-        self.tokens.token(&ctx).await
+            on_request: count,
+        }
+    }
+
+    fn count_token_request(&self) {
+        self.stats.token_requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) async fn token(&self) -> Result<Bearer, GenesysError> {
+        let count = || self.count_token_request();
+        self.tokens.token(&self.auth_ctx(&count)).await
     }
 
     pub(super) async fn token_after_401(&self, rejected: &Bearer) -> Result<Bearer, GenesysError> {
-        let count = || {
-            self.stats.token_requests.fetch_add(1, Ordering::Relaxed);
-        };
-        let ctx = auth::Ctx {
-            http: &self.http,
-            retry: &self.options.retry,
-            target: &self.target,
-            on_request: &count,
-        };
-        self.tokens.after_unauthorized(&ctx, rejected).await
+        let count = || self.count_token_request();
+        self.tokens
+            .after_unauthorized(&self.auth_ctx(&count), rejected)
+            .await
     }
 
     pub(super) fn count_request(&self, endpoint: &'static str, status: Option<u16>) {

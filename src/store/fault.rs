@@ -176,47 +176,44 @@ mod tests {
 
     #[test]
     fn sqlite_codes_classify_by_their_primary_code() {
-        assert_eq!(StorageFault::from_sqlite_code(13), Some(StorageFault::Full));
         // SQLITE_IOERR_WRITE (778) and SQLITE_READONLY_DBMOVED (1032) are extended codes.
-        assert_eq!(StorageFault::from_sqlite_code(778), Some(StorageFault::Io));
-        assert_eq!(
-            StorageFault::from_sqlite_code(1032),
-            Some(StorageFault::ReadOnly)
-        );
-        assert_eq!(StorageFault::from_sqlite_code(5), Some(StorageFault::Busy));
-        // Constraint violations and corruption are not passing faults of the storage.
-        assert_eq!(StorageFault::from_sqlite_code(19), None);
-        assert_eq!(StorageFault::from_sqlite_code(11), None);
+        // Constraint violations (19) and corruption (11) are not passing faults of the storage.
+        let cases = [
+            (13, Some(StorageFault::Full)),
+            (778, Some(StorageFault::Io)),
+            (1032, Some(StorageFault::ReadOnly)),
+            (5, Some(StorageFault::Busy)),
+            (19, None),
+            (11, None),
+        ];
+        for (code, fault) in cases {
+            assert_eq!(StorageFault::from_sqlite_code(code), fault, "code {code}");
+        }
     }
 
     #[test]
     fn postgres_sqlstates_classify_by_their_meaning() {
-        assert_eq!(
-            StorageFault::from_sqlstate("53100"),
-            Some(StorageFault::Full)
-        );
-        assert_eq!(
-            StorageFault::from_sqlstate("53200"),
-            Some(StorageFault::Busy)
-        );
-        assert_eq!(
-            StorageFault::from_sqlstate("53300"),
-            Some(StorageFault::Busy)
-        );
-        assert_eq!(StorageFault::from_sqlstate("58030"), Some(StorageFault::Io));
-        assert_eq!(StorageFault::from_sqlstate("08006"), Some(StorageFault::Io));
-        assert_eq!(StorageFault::from_sqlstate("57P01"), Some(StorageFault::Io));
-        assert_eq!(
-            StorageFault::from_sqlstate("25006"),
-            Some(StorageFault::ReadOnly)
-        );
-        assert_eq!(
-            StorageFault::from_sqlstate("40P01"),
-            Some(StorageFault::Busy)
-        );
-        // A unique violation or a syntax error is not a passing fault of the storage.
-        assert_eq!(StorageFault::from_sqlstate("23505"), None);
-        assert_eq!(StorageFault::from_sqlstate("42601"), None);
+        // A unique violation (23505) or a syntax error (42601) is not a passing fault of the
+        // storage.
+        let cases = [
+            ("53100", Some(StorageFault::Full)),
+            ("53200", Some(StorageFault::Busy)),
+            ("53300", Some(StorageFault::Busy)),
+            ("58030", Some(StorageFault::Io)),
+            ("08006", Some(StorageFault::Io)),
+            ("57P01", Some(StorageFault::Io)),
+            ("25006", Some(StorageFault::ReadOnly)),
+            ("40P01", Some(StorageFault::Busy)),
+            ("23505", None),
+            ("42601", None),
+        ];
+        for (state, fault) in cases {
+            assert_eq!(
+                StorageFault::from_sqlstate(state),
+                fault,
+                "sqlstate {state}"
+            );
+        }
     }
 
     #[test]

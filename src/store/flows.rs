@@ -98,13 +98,12 @@ pub(crate) async fn record_in(
     target: &str,
     name: &str,
 ) -> Result<Option<FlowRecordRow>, sqlx::Error> {
-    on_tx!(tx, |c| sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM flow_records r WHERE r.target = $1 AND r.name = $2"
-    ))
-    .bind(target)
-    .bind(name)
-    .fetch_optional(c)
-    .await)
+    tx.row(&record_query(), &[target, name]).await
+}
+
+/// The query of the record of (target `$1`, name `$2`).
+fn record_query() -> String {
+    format!("SELECT {COLUMNS} FROM flow_records r WHERE r.target = $1 AND r.name = $2")
 }
 
 /// Inserts or replaces the record of (target, name).
@@ -147,16 +146,12 @@ impl Store {
         &self,
         target: &str,
     ) -> Result<Vec<RecordWithDocument>, sqlx::Error> {
-        on_reads!(self, |p| {
-            sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {COLUMNS}, v.document FROM flow_records r \
              LEFT JOIN template_versions v ON v.name = r.template_name AND v.version = r.template_version \
              WHERE r.target = $1 ORDER BY r.name"
-        ))
-        .bind(target)
-        .fetch_all(p)
-        .await
-        })
+        );
+        self.read_rows(&sql, &[target]).await
     }
 
     pub async fn flow_record(
@@ -164,13 +159,7 @@ impl Store {
         target: &str,
         name: &str,
     ) -> Result<Option<FlowRecordRow>, sqlx::Error> {
-        on_reads!(self, |p| sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM flow_records r WHERE r.target = $1 AND r.name = $2"
-        ))
-        .bind(target)
-        .bind(name)
-        .fetch_optional(p)
-        .await)
+        self.read_row(&record_query(), &[target, name]).await
     }
 
     /// Records ordered by (target, name), after the cursor, at most `limit`.

@@ -199,17 +199,12 @@ pub(super) async fn append_event(
     kind: &str,
     data: &serde_json::Value,
 ) -> Result<(), sqlx::Error> {
-    on_tx!(tx, |c| sqlx::query(
+    tx.execute(
         "INSERT INTO job_events (job_id, seq, at, kind, data) \
          SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4 FROM job_events WHERE job_id = $1",
+        &[job_id, &now(), kind, &data.to_string()],
     )
-    .bind(job_id)
-    .bind(now())
-    .bind(kind)
-    .bind(data.to_string())
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     Ok(())
 }
 
@@ -332,30 +327,15 @@ impl Store {
     }
 
     pub async fn job_by_idempotency_key(&self, key: &str) -> Result<Option<JobRow>, sqlx::Error> {
-        on_reads!(self, |p| sqlx::query_as(&format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE idempotency_key = $1"
-        ))
-        .bind(key)
-        .fetch_optional(p)
-        .await)
+        self.read_row(&job_where("idempotency_key"), &[key]).await
     }
 
     pub async fn job(&self, id: &str) -> Result<Option<JobRow>, sqlx::Error> {
-        on_reads!(self, |p| sqlx::query_as(&format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(p)
-        .await)
+        self.read_row(&job_where("id"), &[id]).await
     }
 
     pub async fn job_steps(&self, id: &str) -> Result<Vec<StepRow>, sqlx::Error> {
-        on_reads!(self, |p| sqlx::query_as(&format!(
-            "SELECT {STEP_COLUMNS} FROM job_steps WHERE job_id = $1 ORDER BY idx"
-        ))
-        .bind(id)
-        .fetch_all(p)
-        .await)
+        self.read_rows(&steps_of_job(STEP_COLUMNS), &[id]).await
     }
 
     /// A job's steps without their YAML and compile context (empty strings): what the API
@@ -365,12 +345,7 @@ impl Store {
         let columns = STEP_COLUMNS
             .replace(" yaml,", " '' AS yaml,")
             .replace(" context,", " '' AS context,");
-        on_reads!(self, |p| sqlx::query_as(&format!(
-            "SELECT {columns} FROM job_steps WHERE job_id = $1 ORDER BY idx"
-        ))
-        .bind(id)
-        .fetch_all(p)
-        .await)
+        self.read_rows(&steps_of_job(&columns), &[id]).await
     }
 
     /// Jobs newest first, after the cursor, at most `limit`.
@@ -440,20 +415,17 @@ impl Store {
             let at = now();
             let outcome = match job.status {
                 JobStatus::Queued => {
-                    on_tx!(&mut tx, |c| sqlx::query("UPDATE jobs SET status = 'cancelled', cancel_requested = TRUE, finished_at = $1 WHERE id = $2")
-                        .bind(&at)
-                        .bind(id)
-                        .execute(c)
-                        .await.map(|r| r.rows_affected()))?;
-                    let reason = StepError::cancelled().to_json();
-                    on_tx!(&mut tx, |c| sqlx::query(
-                        "UPDATE job_steps SET state = 'cancelled', error = $1, finished_at = $2 WHERE job_id = $3 AND state IN ('pending', 'running')",
+                    tx.execute(
+                        "UPDATE jobs SET status = 'cancelled', cancel_requested = TRUE, finished_at = $1 WHERE id = $2",
+                        &[&at, id],
                     )
-                    .bind(reason.to_string())
-                    .bind(&at)
-                    .bind(id)
-                    .execute(c)
-                    .await.map(|r| r.rows_affected()))?;
+                    .await?;
+                    let reason = StepError::cancelled().to_json().to_string();
+                    tx.execute(
+                        "UPDATE job_steps SET state = 'cancelled', error = $1, finished_at = $2 WHERE job_id = $3 AND state IN ('pending', 'running')",
+                        &[&reason, &at, id],
+                    )
+                    .await?;
                     append_event(
                         &mut tx,
                         id,
@@ -464,10 +436,8 @@ impl Store {
                     CancelOutcome::Cancelled
                 }
                 JobStatus::Running => {
-                    on_tx!(&mut tx, |c| sqlx::query("UPDATE jobs SET cancel_requested = TRUE WHERE id = $1")
-                        .bind(id)
-                        .execute(c)
-                        .await.map(|r| r.rows_affected()))?;
+                    tx.execute("UPDATE jobs SET cancel_requested = TRUE WHERE id = $1", &[id])
+                        .await?;
                     append_event(&mut tx, id, "job.cancel_requested", &serde_json::json!({})).await?;
                     CancelOutcome::Requested
                 }
@@ -490,19 +460,18 @@ impl Store {
             if !matches!(job.status, JobStatus::Failed | JobStatus::Cancelled) || job.dry_run {
                 return Ok(RetryOutcome::NotApplicable(job.status));
             }
-            on_tx!(&mut tx, |c| sqlx::query(
+            tx.execute(
                 "UPDATE jobs SET status = 'queued', cancel_requested = FALSE, error = NULL, finished_at = NULL, lease_owner = NULL, lease_expires_at = NULL WHERE id = $1",
+                &[id],
             )
-            .bind(id)
-            .execute(c)
-            .await.map(|r| r.rows_affected()))?;
-            let n = on_tx!(&mut tx, |c| sqlx::query(
-                "UPDATE job_steps SET state = 'pending', error = NULL, genesys_job_id = NULL, uploaded_at = NULL, started_at = NULL, finished_at = NULL \
-                 WHERE job_id = $1 AND state IN ('failed', 'skipped', 'cancelled')",
-            )
-            .bind(id)
-            .execute(c)
-            .await.map(|r| r.rows_affected()))?;
+            .await?;
+            let n = tx
+                .execute(
+                    "UPDATE job_steps SET state = 'pending', error = NULL, genesys_job_id = NULL, uploaded_at = NULL, started_at = NULL, finished_at = NULL \
+                     WHERE job_id = $1 AND state IN ('failed', 'skipped', 'cancelled')",
+                    &[id],
+                )
+                .await?;
             append_event(
                 &mut tx,
                 id,
@@ -532,22 +501,22 @@ impl Store {
     }
 }
 
+/// The query of the job whose `column` is `$1`.
+fn job_where(column: &str) -> String {
+    format!("SELECT {JOB_COLUMNS} FROM jobs WHERE {column} = $1")
+}
+
+/// The query of the steps of job `$1` in order, with `columns`.
+fn steps_of_job(columns: &str) -> String {
+    format!("SELECT {columns} FROM job_steps WHERE job_id = $1 ORDER BY idx")
+}
+
 async fn fetch_job(tx: &mut Tx, id: &str) -> Result<Option<JobRow>, sqlx::Error> {
-    on_tx!(tx, |c| sqlx::query_as(&format!(
-        "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(c)
-    .await)
+    tx.row(&job_where("id"), &[id]).await
 }
 
 async fn job_by_key(tx: &mut Tx, key: &str) -> Result<Option<JobRow>, sqlx::Error> {
-    on_tx!(tx, |c| sqlx::query_as(&format!(
-        "SELECT {JOB_COLUMNS} FROM jobs WHERE idempotency_key = $1"
-    ))
-    .bind(key)
-    .fetch_optional(c)
-    .await)
+    tx.row(&job_where("idempotency_key"), &[key]).await
 }
 
 /// A step that changed a flow in the org (published it, or deleted it), with its target:
@@ -594,14 +563,12 @@ impl Store {
 
     /// The steps of job `id` that changed a flow.
     pub async fn job_releases(&self, id: &str) -> Result<Vec<ReleaseRow>, sqlx::Error> {
-        on_reads!(self, |p| sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT j.target, {} FROM job_steps s JOIN jobs j ON j.id = s.job_id \
              WHERE s.job_id = $1 AND {RELEASED} ORDER BY s.idx",
             step_columns_of_s()
-        ))
-        .bind(id)
-        .fetch_all(p)
-        .await)
+        );
+        self.read_rows(&sql, &[id]).await
     }
 
     /// The last publish of flow (target, name) that finished before `before` (a step's

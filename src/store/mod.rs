@@ -176,6 +176,88 @@ impl Tx {
     }
 }
 
+/// A row both backends decode: a `#[derive(FromRow)]` of the columns a query selects.
+pub(crate) trait Row:
+    for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+    + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+    + Send
+    + Unpin
+{
+}
+
+impl<T> Row for T where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin
+{
+}
+
+/// `sql` with `keys` bound to `$1`, `$2`, ... in order.
+fn keyed<'q, DB, T>(
+    sql: &'q str,
+    keys: &[&'q str],
+) -> sqlx::query::QueryAs<'q, DB, T, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    T: for<'r> sqlx::FromRow<'r, DB::Row>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    keys.iter().fold(sqlx::query_as(sql), |q, k| q.bind(*k))
+}
+
+/// The statement `sql` with `keys` bound to `$1`, `$2`, ... in order.
+fn keyed_statement<'q, DB>(
+    sql: &'q str,
+    keys: &[&'q str],
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    keys.iter().fold(sqlx::query(sql), |q, k| q.bind(*k))
+}
+
+impl Tx {
+    /// Runs the statement `sql` with `keys` as its parameters: how many rows it changed.
+    pub(crate) async fn execute(&mut self, sql: &str, keys: &[&str]) -> Result<u64, sqlx::Error> {
+        on_tx!(self, |c| keyed_statement(sql, keys)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))
+    }
+
+    /// The row `sql` selects with `keys` as its parameters, if any.
+    pub(crate) async fn row<T: Row>(
+        &mut self,
+        sql: &str,
+        keys: &[&str],
+    ) -> Result<Option<T>, sqlx::Error> {
+        on_tx!(self, |c| keyed(sql, keys).fetch_optional(c).await)
+    }
+}
+
+impl Store {
+    /// The row `sql` selects by a unique key (`keys` as its parameters), if any, on the
+    /// reading pool: the first of [`Store::read_rows`].
+    pub(crate) async fn read_row<T: Row>(
+        &self,
+        sql: &str,
+        keys: &[&str],
+    ) -> Result<Option<T>, sqlx::Error> {
+        Ok(self.read_rows(sql, keys).await?.into_iter().next())
+    }
+
+    /// The rows `sql` selects with `keys` as its parameters, on the reading pool.
+    pub(crate) async fn read_rows<T: Row>(
+        &self,
+        sql: &str,
+        keys: &[&str],
+    ) -> Result<Vec<T>, sqlx::Error> {
+        on_reads!(self, |p| keyed(sql, keys).fetch_all(p).await)
+    }
+}
+
 /// Whether an error is a unique violation (two replicas inserted the same key at once).
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())

@@ -183,14 +183,10 @@ impl Store {
 
     /// The latest version of a template that is not deleted.
     pub async fn latest_template(&self, name: &str) -> Result<Option<TemplateRow>, sqlx::Error> {
-        on_reads!(self, |p| {
-            sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {COLUMNS} FROM template_heads h JOIN template_versions v ON v.name = h.name AND v.version = h.latest_version WHERE h.name = $1 AND h.deleted_at IS NULL"
-        ))
-        .bind(name)
-        .fetch_optional(p)
-        .await
-        })
+        );
+        self.read_row(&sql, &[name]).await
     }
 
     /// Whether some target records a flow of this template as a common module.
@@ -265,14 +261,10 @@ impl Store {
         &self,
         name: &str,
     ) -> Result<Option<Vec<TemplateRow>>, sqlx::Error> {
-        let rows: Vec<TemplateRow> = on_reads!(self, |p| {
-            sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {COLUMNS} FROM template_heads h JOIN template_versions v ON v.name = h.name WHERE h.name = $1 AND h.deleted_at IS NULL ORDER BY v.version"
-        ))
-        .bind(name)
-        .fetch_all(p)
-        .await
-        })?;
+        );
+        let rows: Vec<TemplateRow> = self.read_rows(&sql, &[name]).await?;
         Ok(if rows.is_empty() { None } else { Some(rows) })
     }
 
@@ -324,13 +316,11 @@ impl Store {
                 return Ok(DeleteOutcome::InUse(users));
             }
             // SQLite numbers `$n` parameters by first appearance: keep them in order.
-            on_tx!(&mut tx, |c| {
-                sqlx::query("UPDATE template_heads SET deleted_at = $1 WHERE name = $2")
-                    .bind(now())
-                    .bind(name)
-                    .execute(c)
-                    .await?;
-            });
+            tx.execute(
+                "UPDATE template_heads SET deleted_at = $1 WHERE name = $2",
+                &[&now(), name],
+            )
+            .await?;
             tx.commit().await?;
             Ok(DeleteOutcome::Deleted)
         })

@@ -51,6 +51,21 @@ pub(super) struct Available {
     pub(super) step: Option<usize>,
 }
 
+/// A module recorded in the target, with the interface it was recorded with.
+fn recorded(r: &RecordSource) -> Available {
+    let io = r.interface.clone().unwrap_or_default();
+    Available {
+        spec: ModuleSpec {
+            flow_name: r.name.clone(),
+            declared_type: Some(FlowType::Module),
+            inputs: io.inputs,
+            outputs: io.outputs,
+            resolve_id: None,
+        },
+        step: None,
+    }
+}
+
 /// The modules recorded in the target, by template name (prefer the flow named like its
 /// template when a template is deployed under several names).
 pub(super) fn recorded_modules(records: &[RecordSource]) -> BTreeMap<String, Available> {
@@ -58,20 +73,7 @@ pub(super) fn recorded_modules(records: &[RecordSource]) -> BTreeMap<String, Ava
     for r in records.iter().filter(|r| r.flow_type == FlowType::Module) {
         let prefer = r.name == r.template_name;
         if prefer || !available.contains_key(&r.template_name) {
-            let io = r.interface.clone().unwrap_or_default();
-            available.insert(
-                r.template_name.clone(),
-                Available {
-                    spec: ModuleSpec {
-                        flow_name: r.name.clone(),
-                        declared_type: Some(FlowType::Module),
-                        inputs: io.inputs,
-                        outputs: io.outputs,
-                        resolve_id: None,
-                    },
-                    step: None,
-                },
-            );
+            available.insert(r.template_name.clone(), recorded(r));
         }
     }
     available
@@ -100,20 +102,7 @@ pub(super) fn resolve(
                 if let Some(a) = in_job.values().find(|a| a.spec.flow_name == r.name) {
                     return Some((key, a.clone()));
                 }
-                let io = r.interface.clone().unwrap_or_default();
-                return Some((
-                    key,
-                    Available {
-                        spec: ModuleSpec {
-                            flow_name: r.name.clone(),
-                            declared_type: Some(FlowType::Module),
-                            inputs: io.inputs,
-                            outputs: io.outputs,
-                            resolve_id: None,
-                        },
-                        step: None,
-                    },
-                ));
+                return Some((key, recorded(r)));
             }
             Some((
                 key,

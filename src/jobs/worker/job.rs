@@ -184,17 +184,36 @@ impl Worker {
             ),
             depends_on: d,
         };
-        let idx = step as i64;
+        let ended = self
+            .end_step(c, steps, step, StepState::Skipped, &reason, token)
+            .await?;
+        if ended {
+            self.inner.signals.notify();
+        }
+        Ok(ended)
+    }
+
+    /// Ends step `i` as `state` (skipped or cancelled: it did not run) with `reason`, and
+    /// counts it; false when the lease is lost.
+    async fn end_step(
+        &self,
+        c: &Lease,
+        steps: &mut Steps<'_>,
+        i: usize,
+        state: StepState,
+        reason: &StepError,
+        token: &CancellationToken,
+    ) -> Result<bool, sqlx::Error> {
+        let idx = i as i64;
         if !applied(
-            self.persist(token, || c.step_ended(idx, StepState::Skipped, &reason))
+            self.persist(token, || c.step_ended(idx, state, reason))
                 .await,
         )? {
             return Ok(false);
         }
-        let action = steps.rows[step].action;
-        self.count(&c.target, action, StepState::Skipped.as_str());
-        self.inner.signals.notify();
-        steps.states[step] = StepState::Skipped;
+        let action = steps.rows[i].action;
+        self.count(&c.target, action, state.as_str());
+        steps.states[i] = state;
         Ok(true)
     }
 
@@ -212,16 +231,12 @@ impl Worker {
                 if !steps.states[i].is_open() {
                     continue;
                 }
-                let idx = i as i64;
-                if !applied(
-                    self.persist(token, || c.step_ended(idx, StepState::Cancelled, &reason))
-                        .await,
-                )? {
+                if !self
+                    .end_step(c, steps, i, StepState::Cancelled, &reason, token)
+                    .await?
+                {
                     return Ok(false);
                 }
-                let action = steps.rows[i].action;
-                self.count(&c.target, action, StepState::Cancelled.as_str());
-                steps.states[i] = StepState::Cancelled;
             }
         }
         let states = &steps.states;
