@@ -77,30 +77,14 @@ impl Validator<'_> {
 
     /// Exactly one of `flowName` and `flowId`.
     fn module_ref(&mut self, props: &Map<String, Value>, pat: &str) -> Option<ModuleRef> {
-        let name = self.opt_str(props, "flowName", pat);
-        let id = self.opt_str(props, "flowId", pat);
-        match (name, id) {
-            (Some(n), None) if !n.trim().is_empty() => Some(ModuleRef::Name(n)),
-            (None, Some(i)) if !i.trim().is_empty() => Some(ModuleRef::Id(i)),
-            (Some(_), Some(_)) => {
-                self.error_hint(
-                    "invalid_flow_reference",
-                    at(pat, "flowId"),
-                    "a Flow node has both flowName and flowId",
-                    "give exactly one of them",
-                );
-                None
-            }
-            _ => {
-                self.error_hint(
-                    "invalid_flow_reference",
-                    pat.to_owned(),
-                    "a Flow node needs a non-empty flowName or flowId",
-                    "name the module template in flowName",
-                );
-                None
-            }
-        }
+        let named = self.one_of(
+            props,
+            pat,
+            ["flowName", "flowId"],
+            ("Flow", "invalid_flow_reference"),
+            "name the module template in flowName",
+        )?;
+        Some(named.map_or_else(ModuleRef::Id, ModuleRef::Name))
     }
 
     /// `inputs: {moduleVar: expression}`, checked against the module's inputs when it is
@@ -113,17 +97,8 @@ impl Validator<'_> {
         iface: Option<&ModuleInterface>,
     ) -> Option<Vec<(String, Expr)>> {
         let iat = at(pat, "inputs");
-        let o = match props.get("inputs") {
-            None | Some(Value::Null) => return Some(Vec::new()),
-            Some(Value::Object(o)) => o,
-            Some(v) => {
-                self.wrong_type(
-                    &iat,
-                    "'inputs' must be an object {moduleVar: expression}",
-                    v,
-                );
-                return None;
-            }
+        let Some(o) = self.object_prop(props, "inputs", &iat, "{moduleVar: expression}")? else {
+            return Some(Vec::new());
         };
         let mut ok = true;
         let mut inputs = Vec::new();
@@ -145,15 +120,7 @@ impl Validator<'_> {
                     },
                 );
             }
-            let parsed = match e {
-                Value::String(s) => self.parse_expr(s, &eat),
-                Value::Number(n) if n.is_i64() => n.as_i64().map(Expr::Int),
-                Value::Bool(b) => Some(Expr::Bool(*b)),
-                v => {
-                    self.wrong_type(&eat, "a module input must be an expression string", v);
-                    None
-                }
-            };
+            let parsed = self.value_expr(e, &eat, "a module input must be an expression string");
             match parsed {
                 Some(e) => {
                     self.expr_reads(&e, &eat, p, 0);
@@ -185,19 +152,8 @@ impl Validator<'_> {
         module: Option<&ModuleRef>,
     ) -> Option<Vec<(String, VarRef)>> {
         let oat = at(pat, "outputs");
-        let o = match props.get("outputs") {
-            None | Some(Value::Null) => {
-                return Some(self.implicit_outputs(p, iface, module));
-            }
-            Some(Value::Object(o)) => o,
-            Some(v) => {
-                self.wrong_type(
-                    &oat,
-                    "'outputs' must be an object {moduleVar: callerVar}",
-                    v,
-                );
-                return None;
-            }
+        let Some(o) = self.object_prop(props, "outputs", &oat, "{moduleVar: callerVar}")? else {
+            return Some(self.implicit_outputs(p, iface, module));
         };
         let mut ok = true;
         let mut outputs = Vec::new();

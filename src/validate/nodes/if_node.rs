@@ -90,21 +90,14 @@ impl Validator<'_> {
         };
         self.unknown_fields(c, iat, &["expression", "nextNode"], "a condition");
         let eat = at(iat, "expression");
-        let e = match c.get("expression") {
+        let e = match self.required(c, "expression", &eat, "a condition needs an 'expression'") {
             Some(Value::String(s)) => self.parse_expr(s, &eat),
             Some(Value::Bool(b)) => Some(Expr::Bool(*b)),
-            None | Some(Value::Null) => {
-                self.error(
-                    "missing_field",
-                    eat.clone(),
-                    "a condition needs an 'expression'",
-                );
-                None
-            }
             Some(v) => {
                 self.wrong_type(&eat, "'expression' must be a string", v);
                 None
             }
+            None => None,
         };
         if let Some(e) = &e {
             self.expr_reads(e, &eat, p, 0);
@@ -116,20 +109,13 @@ impl Validator<'_> {
             });
         }
         let nat = at(iat, "nextNode");
-        let target = match c.get("nextNode") {
+        let target = match self.required(c, "nextNode", &nat, "a condition needs a 'nextNode'") {
             Some(Value::String(t)) => Some(t.clone()),
-            None | Some(Value::Null) => {
-                self.error(
-                    "missing_field",
-                    nat.clone(),
-                    "a condition needs a 'nextNode'",
-                );
-                None
-            }
             Some(v) => {
                 self.wrong_type(&nat, "'nextNode' must be a string", v);
                 None
             }
+            None => None,
         };
         if let Some(t) = &target {
             p.exits.push((t.clone(), nat, false));

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use crate::template::model::NodeKind;
 use crate::validate::rules::Rules;
-use crate::validate::validator::{PNode, Validator, at};
+use crate::validate::validator::{PNode, Validator};
 
 pub(super) const RULES: Rules = Rules {
     properties: &["attributes"],
@@ -20,14 +20,11 @@ impl Validator<'_> {
         p: &mut PNode,
     ) -> Option<NodeKind> {
         let attributes = self.text_map(props, "attributes", pat, p)?;
-        if attributes.is_empty() {
-            self.error(
-                "missing_property",
-                at(pat, "attributes"),
-                "SetParticipantData nodes need 'attributes': {name: text}",
-            );
-            return None;
-        }
+        let attributes = self.nonempty_attributes(
+            attributes,
+            pat,
+            "SetParticipantData nodes need 'attributes': {name: text}",
+        )?;
         Some(NodeKind::SetParticipantData { attributes })
     }
 }
