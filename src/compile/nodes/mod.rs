@@ -33,6 +33,14 @@ use super::structure::{Block, Shape};
 use super::yaml::Y;
 use crate::template::model::{FlowType, Node, NodeKind, VarType};
 
+/// Action `kind` named after node `n`, with one more `field`.
+fn named_action(kind: &'static str, n: &Node, field: &'static str, value: Y) -> Y {
+    Y::one(
+        kind,
+        Y::map([("name", Y::s(n.id.as_str())), (field, value)]),
+    )
+}
+
 /// The control-flow shape and the exits (in output order) of a node; `None` is an exit the
 /// template leaves empty. `menus`: the Menu nodes written as `menus` entries.
 pub(super) fn shape_and_exits<'f>(
