@@ -71,6 +71,31 @@ pub struct Flow {
     pub nodes: BTreeMap<String, Node>,
 }
 
+impl Flow {
+    /// An inbound flow in the Home division, in en-us, with no greeting, no description
+    /// and no module interface (fixtures and the benchmark flow).
+    pub fn inbound(
+        name: &str,
+        start: &str,
+        variables: BTreeMap<String, VarType>,
+        nodes: BTreeMap<String, Node>,
+    ) -> Flow {
+        Flow {
+            name: name.into(),
+            flow_type: FlowType::Inbound,
+            description: None,
+            division: "Home".into(),
+            language: "en-us".into(),
+            greeting: None,
+            inputs: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+            variables,
+            start: start.into(),
+            nodes,
+        }
+    }
+}
+
 /// One node with its exits resolved to node ids.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
