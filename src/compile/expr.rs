@@ -201,6 +201,11 @@ mod tests {
     use super::*;
     use crate::template::expr::Func;
 
+    /// The variable types of the tests: `n` is an integer.
+    fn n_integer() -> BTreeMap<String, VarType> {
+        BTreeMap::from([("n".to_owned(), VarType::Integer)])
+    }
+
     fn v(n: &str) -> Expr {
         Expr::Var(VarRef(n.into()))
     }
@@ -210,8 +215,7 @@ mod tests {
 
     #[test]
     fn translates_with_minimal_parentheses() {
-        let mut types = BTreeMap::new();
-        types.insert("n".to_owned(), VarType::Integer);
+        let types = n_integer();
         let names = Names {
             prefix: "Flow.",
             types: &types,
@@ -248,8 +252,7 @@ mod tests {
 
     #[test]
     fn texts_become_append() {
-        let mut types = BTreeMap::new();
-        types.insert("n".to_owned(), VarType::Integer);
+        let types = n_integer();
         let names = Names {
             prefix: "Common.",
             types: &types,
