@@ -108,17 +108,7 @@ impl Validator<'_> {
             if let Some(m) = iface
                 && !m.inputs.contains_key(mv)
             {
-                let known: Vec<&str> = m.inputs.keys().map(String::as_str).collect();
-                self.error_hint(
-                    "unknown_module_input",
-                    eat.clone(),
-                    format!("module '{}' has no input '{mv}'", m.name),
-                    if known.is_empty() {
-                        "the module has no inputs".to_owned()
-                    } else {
-                        format!("its inputs: {}", known.join(", "))
-                    },
-                );
+                self.unknown_module_var(m, "input", mv, &eat);
             }
             let parsed = self.value_expr(e, &eat, "a module input must be an expression string");
             match parsed {
@@ -224,18 +214,29 @@ impl Validator<'_> {
     ) -> Option<crate::template::model::VarType> {
         let t = m.outputs.get(mv).copied();
         if t.is_none() {
-            let known: Vec<&str> = m.outputs.keys().map(String::as_str).collect();
-            self.error_hint(
-                "unknown_module_output",
-                mat.to_owned(),
-                format!("module '{}' has no output '{mv}'", m.name),
-                if known.is_empty() {
-                    "the module has no outputs".to_owned()
-                } else {
-                    format!("its outputs: {}", known.join(", "))
-                },
-            );
+            self.unknown_module_var(m, "output", mv, mat);
         }
         t
+    }
+
+    /// Module `m` has no `what` (`input` or `output`) `mv` (at `mat`): a finding that names
+    /// those it has.
+    fn unknown_module_var(&mut self, m: &ModuleInterface, what: &str, mv: &str, mat: &str) {
+        let vars = if what == "input" {
+            &m.inputs
+        } else {
+            &m.outputs
+        };
+        let known: Vec<&str> = vars.keys().map(String::as_str).collect();
+        self.error_hint(
+            &format!("unknown_module_{what}"),
+            mat.to_owned(),
+            format!("module '{}' has no {what} '{mv}'", m.name),
+            if known.is_empty() {
+                format!("the module has no {what}s")
+            } else {
+                format!("its {what}s: {}", known.join(", "))
+            },
+        );
     }
 }

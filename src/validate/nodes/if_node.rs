@@ -1,5 +1,5 @@
 //! If: branch on the first true condition, else `defaultNextNode`. Switch has the same
-//! shape (see [`super::switch`]) and shares [`Validator::conditions`].
+//! shape (see [`super::switch`]) and is parsed here.
 
 use serde_json::{Map, Value};
 
@@ -15,6 +15,7 @@ pub(super) const RULES: Rules = Rules {
 };
 
 impl Validator<'_> {
+    /// An If node, or a Switch (the same shape, see [`super::switch`]).
     pub(super) fn if_node(
         &mut self,
         props: &Map<String, Value>,
@@ -22,12 +23,16 @@ impl Validator<'_> {
         p: &mut PNode,
     ) -> Option<NodeKind> {
         let (branches, default) = self.conditions(props, pat, p)?;
-        Some(NodeKind::If { branches, default })
+        Some(if p.ty == "Switch" {
+            NodeKind::Switch { branches, default }
+        } else {
+            NodeKind::If { branches, default }
+        })
     }
 
     /// The branches (`conditions`, or a Switch's `cases`) and `defaultNextNode` of an If or
     /// a Switch node, each target an exit of `p`.
-    pub(super) fn conditions(
+    fn conditions(
         &mut self,
         props: &Map<String, Value>,
         pat: &str,
