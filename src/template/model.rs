@@ -287,6 +287,25 @@ pub enum QueueRef {
     Name(String),
 }
 
+/// A Flow node's outputs as `(module output, caller variable)`: its explicit `outputs`, else
+/// each of the module's outputs (`module_outputs`) into the variable of the same name.
+pub fn output_mapping<I: IntoIterator<Item = String>>(
+    outputs: &[(String, VarRef)],
+    module_outputs: impl FnOnce() -> I,
+) -> Vec<(String, String)> {
+    if outputs.is_empty() {
+        module_outputs()
+            .into_iter()
+            .map(|k| (k.clone(), k))
+            .collect()
+    } else {
+        outputs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.name().to_owned()))
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModuleRef {
     /// A template (and Genesys flow) name.
