@@ -327,16 +327,21 @@ impl Validator<'_> {
         }
     }
 
-    /// The `attributes` of a participant data node, which must name at least one (`need`
-    /// says so).
+    /// The `attributes` of a participant data node of type `ty`, which must name at least
+    /// one (`shape` says what they look like).
     pub(super) fn nonempty_attributes<T>(
         &mut self,
         attributes: Vec<T>,
         pat: &str,
-        need: &str,
+        ty: &str,
+        shape: &str,
     ) -> Option<Vec<T>> {
         if attributes.is_empty() {
-            self.error("missing_property", at(pat, "attributes"), need);
+            self.error(
+                "missing_property",
+                at(pat, "attributes"),
+                format!("{ty} nodes need 'attributes': {shape}"),
+            );
             return None;
         }
         Some(attributes)

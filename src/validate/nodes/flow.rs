@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use super::NodeIn;
 use crate::template::expr::Expr;
 use crate::template::model::{ModuleRef, NodeKind, VarRef};
 use crate::template::{Finding, ModuleInterface};
@@ -18,14 +19,9 @@ pub(super) const RULES: Rules = Rules {
 };
 
 impl Validator<'_> {
-    pub(super) fn flow_call(
-        &mut self,
-        props: &Map<String, Value>,
-        pat: &str,
-        p: &mut PNode,
-        is_module: bool,
-    ) -> Option<NodeKind> {
-        if is_module {
+    pub(super) fn flow_call(&mut self, n: NodeIn<'_>) -> Option<NodeKind> {
+        let NodeIn { props, pat, p, .. } = n;
+        if n.is_module {
             self.error_hint(
                 "module_calls_module",
                 p.at.clone(),

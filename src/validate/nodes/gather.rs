@@ -1,7 +1,6 @@
 //! Gather: collect digits into `{Node.digits}`.
 
-use serde_json::{Map, Value};
-
+use super::NodeIn;
 use crate::template::expr::is_var_name;
 use crate::template::model::NodeKind;
 use crate::template::model::{VarRef, VarType};
@@ -30,12 +29,8 @@ pub(super) const RULES: Rules = Rules {
 };
 
 impl Validator<'_> {
-    pub(super) fn gather(
-        &mut self,
-        props: &Map<String, Value>,
-        pat: &str,
-        p: &mut PNode,
-    ) -> Option<NodeKind> {
+    pub(super) fn gather(&mut self, n: NodeIn<'_>) -> Option<NodeKind> {
+        let NodeIn { props, pat, p, .. } = n;
         let prompt = self.text_prop(props, "promptText", pat, p, false);
         let max = self.opt_int(props, "maxDigits", pat);
         let min = self.opt_int(props, "minDigits", pat);

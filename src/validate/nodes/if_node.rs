@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use super::NodeIn;
 use crate::template::expr::Expr;
 use crate::template::model::{Branch, NodeKind, VarType};
 use crate::validate::rules::Rules;
@@ -16,12 +17,8 @@ pub(super) const RULES: Rules = Rules {
 
 impl Validator<'_> {
     /// An If node, or a Switch (the same shape, see [`super::switch`]).
-    pub(super) fn if_node(
-        &mut self,
-        props: &Map<String, Value>,
-        pat: &str,
-        p: &mut PNode,
-    ) -> Option<NodeKind> {
+    pub(super) fn if_node(&mut self, n: NodeIn<'_>) -> Option<NodeKind> {
+        let NodeIn { props, pat, p, .. } = n;
         let (branches, default) = self.conditions(props, pat, p)?;
         Some(if p.ty == "Switch" {
             NodeKind::Switch { branches, default }

@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use super::NodeIn;
 use crate::template::model::{MenuChoice, NodeKind, Prompt, VarType};
 use crate::validate::rules::Rules;
 use crate::validate::validator::{PNode, Validator, Write, at};
@@ -23,12 +24,8 @@ pub(super) const RULES: Rules = Rules {
 };
 
 impl Validator<'_> {
-    pub(super) fn menu(
-        &mut self,
-        props: &Map<String, Value>,
-        pat: &str,
-        p: &mut PNode,
-    ) -> Option<NodeKind> {
+    pub(super) fn menu(&mut self, n: NodeIn<'_>) -> Option<NodeKind> {
+        let NodeIn { props, pat, p, .. } = n;
         let prompt = self.menu_prompt(props, pat, p);
         let repeat = match self.opt_int(props, "repeat", pat) {
             None => Some(DEFAULT_MENU_REPEAT),

@@ -1,7 +1,8 @@
 //! Route: transfer the call to a queue (ends the flow).
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use super::NodeIn;
 use crate::template::model::NodeKind;
 use crate::template::model::QueueRef;
 use crate::validate::rules::Rules;
@@ -15,7 +16,8 @@ pub(super) const RULES: Rules = Rules {
 };
 
 impl Validator<'_> {
-    pub(super) fn route(&mut self, props: &Map<String, Value>, pat: &str) -> Option<NodeKind> {
+    pub(super) fn route(&mut self, n: NodeIn<'_>) -> Option<NodeKind> {
+        let NodeIn { props, pat, .. } = n;
         let queue = self
             .one_of(
                 props,

@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 
+use super::NodeIn;
 use crate::template::model::{Assignment, NodeKind, Segment, SetValue, Text, VarRef, VarType};
 use crate::validate::rules::Rules;
 use crate::validate::validator::{PNode, Typed, Validator, Write, at, ty_name};
@@ -13,12 +14,8 @@ pub(super) const RULES: Rules = Rules {
 };
 
 impl Validator<'_> {
-    pub(super) fn set(
-        &mut self,
-        props: &Map<String, Value>,
-        pat: &str,
-        p: &mut PNode,
-    ) -> Option<NodeKind> {
+    pub(super) fn set(&mut self, n: NodeIn<'_>) -> Option<NodeKind> {
+        let NodeIn { props, pat, p, .. } = n;
         let sat = at(pat, "setVars");
         let vars = match props.get("setVars") {
             Some(Value::Array(a)) => a,
