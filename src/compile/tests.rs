@@ -250,14 +250,7 @@ fn sanitising_collisions_are_errors() {
     let mut m = seed_module();
     m.variables
         .insert("shared-module-result".into(), VarType::String);
-    let (empty, noq) = (BTreeMap::new(), BTreeMap::new());
-    let ctx = CompileContext {
-        flow_name: "x",
-        as_type: FlowType::Module,
-        modules: &empty,
-        queue_names: &noq,
-    };
-    let err = compile(&m, &ctx).unwrap_err();
+    let err = compile_named(&m, "x", FlowType::Module).unwrap_err();
     assert_eq!(err.code(), "name_collision");
 
     let mut m = seed_module();
@@ -267,7 +260,7 @@ fn sanitising_collisions_are_errors() {
     n.id = "Ex_it".into();
     m.nodes.insert("Ex_it".into(), n);
     assert!(matches!(
-        compile(&m, &ctx),
+        compile_named(&m, "x", FlowType::Module),
         Err(CompileError::NameCollision { kind: "node", .. })
     ));
 }

@@ -29,6 +29,15 @@ fn has(r: &Report, code: &str) -> bool {
     r.findings.iter().any(|f| f.code == code)
 }
 
+/// The pointers of the findings with `code`, in order.
+fn pointers<'a>(r: &'a Report, code: &str) -> Vec<&'a str> {
+    r.findings
+        .iter()
+        .filter(|f| f.code == code)
+        .map(|f| f.pointer.as_str())
+        .collect()
+}
+
 fn find<'a>(r: &'a Report, code: &str) -> &'a Finding {
     r.findings
         .iter()
@@ -249,12 +258,7 @@ fn rule_unknown_next_node() {
             "G": {"id": "G", "type": "Gather", "onComplete": {"nextNode": "I", "onError": "X3"}},
         }),
     ));
-    let ptrs: Vec<&str> = r
-        .findings
-        .iter()
-        .filter(|f| f.code == "unknown_next_node")
-        .map(|f| f.pointer.as_str())
-        .collect();
+    let ptrs = pointers(&r, "unknown_next_node");
     assert_eq!(
         ptrs,
         [
@@ -868,10 +872,7 @@ fn unknown_fields_properties_and_types() {
         )
     );
     assert_eq!(
-        r.findings
-            .iter()
-            .filter(|f| f.code == "unknown_property")
-            .count(),
+        pointers(&r, "unknown_property").len(),
         1,
         "sayGender is silent"
     );
@@ -879,12 +880,7 @@ fn unknown_fields_properties_and_types() {
         "A",
         json!({"A": {"id": "A", "type": "Say", "properties": {"sayText": 5}, "onComplete": {"nextNode": 7}}}),
     ));
-    let ptrs: Vec<&str> = r
-        .findings
-        .iter()
-        .filter(|f| f.code == "invalid_type")
-        .map(|f| f.pointer.as_str())
-        .collect();
+    let ptrs = pointers(&r, "invalid_type");
     assert_eq!(
         ptrs,
         [
@@ -1095,13 +1091,7 @@ fn many_long_unknown_targets_do_not_make_hints_quadratic() {
                      "draft": {"startNode": id(0), "nodes": nodes}});
     let t = std::time::Instant::now();
     let r = validate(&doc, &NoModules);
-    assert_eq!(
-        r.findings
-            .iter()
-            .filter(|f| f.code == "unknown_next_node")
-            .count(),
-        n
-    );
+    assert_eq!(pointers(&r, "unknown_next_node").len(), n);
     assert!(
         t.elapsed() < std::time::Duration::from_secs(10),
         "{:?}",
