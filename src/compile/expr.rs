@@ -202,8 +202,15 @@ mod tests {
     use crate::template::expr::Func;
 
     /// The variable types of the tests: `n` is an integer.
-    fn n_integer() -> BTreeMap<String, VarType> {
-        BTreeMap::from([("n".to_owned(), VarType::Integer)])
+    static TYPES: std::sync::LazyLock<BTreeMap<String, VarType>> =
+        std::sync::LazyLock::new(|| BTreeMap::from([("n".to_owned(), VarType::Integer)]));
+
+    /// Names under `prefix`, with the tests' [`TYPES`].
+    fn names(prefix: &'static str) -> Names<'static> {
+        Names {
+            prefix,
+            types: &TYPES,
+        }
     }
 
     fn v(n: &str) -> Expr {
@@ -215,11 +222,7 @@ mod tests {
 
     #[test]
     fn translates_with_minimal_parentheses() {
-        let types = n_integer();
-        let names = Names {
-            prefix: "Flow.",
-            types: &types,
-        };
+        let names = names("Flow.");
         let e = bin(
             BinOp::Or,
             bin(
@@ -252,11 +255,7 @@ mod tests {
 
     #[test]
     fn texts_become_append() {
-        let types = n_integer();
-        let names = Names {
-            prefix: "Common.",
-            types: &types,
-        };
+        let names = names("Common.");
         let t = Text(vec![
             Segment::Literal("Hello ".into()),
             Segment::Var(VarRef("name".into())),
