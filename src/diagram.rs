@@ -358,19 +358,30 @@ fn node_label(n: &Node) -> String {
 /// Mermaid label text inside `"..."`: entity codes for the characters Mermaid treats
 /// specially, `<br/>` for newlines.
 fn mermaid_escape(s: &str) -> String {
+    escape(
+        s,
+        &[
+            ('#', "#35;"),
+            ('"', "#quot;"),
+            ('<', "#lt;"),
+            ('>', "#gt;"),
+            ('&', "#amp;"),
+            ('|', "#124;"),
+            ('`', "#96;"),
+            ('\n', "<br/>"),
+        ],
+    )
+}
+
+/// `s` with each character of `table` replaced by its text, and any other control
+/// character by a space.
+fn escape(s: &str, table: &[(char, &str)]) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        match c {
-            '#' => out.push_str("#35;"),
-            '"' => out.push_str("#quot;"),
-            '<' => out.push_str("#lt;"),
-            '>' => out.push_str("#gt;"),
-            '&' => out.push_str("#amp;"),
-            '|' => out.push_str("#124;"),
-            '`' => out.push_str("#96;"),
-            '\n' => out.push_str("<br/>"),
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
+        match table.iter().find(|(k, _)| *k == c) {
+            Some((_, r)) => out.push_str(r),
+            None if c.is_control() => out.push(' '),
+            None => out.push(c),
         }
     }
     out
@@ -414,17 +425,7 @@ fn mermaid(clusters: &[Cluster], edges: &[Edge], start: Option<String>) -> Strin
 
 /// DOT double-quoted string content.
 fn dot_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    escape(s, &[('\\', "\\\\"), ('"', "\\\""), ('\n', "\\n")])
 }
 
 fn dot(clusters: &[Cluster], edges: &[Edge], start: Option<String>) -> String {

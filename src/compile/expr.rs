@@ -201,6 +201,18 @@ mod tests {
     use super::*;
     use crate::template::expr::Func;
 
+    /// The variable types of the tests: `n` is an integer.
+    static TYPES: std::sync::LazyLock<BTreeMap<String, VarType>> =
+        std::sync::LazyLock::new(|| BTreeMap::from([("n".to_owned(), VarType::Integer)]));
+
+    /// Names under `prefix`, with the tests' [`TYPES`].
+    fn names(prefix: &'static str) -> Names<'static> {
+        Names {
+            prefix,
+            types: &TYPES,
+        }
+    }
+
     fn v(n: &str) -> Expr {
         Expr::Var(VarRef(n.into()))
     }
@@ -210,12 +222,7 @@ mod tests {
 
     #[test]
     fn translates_with_minimal_parentheses() {
-        let mut types = BTreeMap::new();
-        types.insert("n".to_owned(), VarType::Integer);
-        let names = Names {
-            prefix: "Flow.",
-            types: &types,
-        };
+        let names = names("Flow.");
         let e = bin(
             BinOp::Or,
             bin(
@@ -248,12 +255,7 @@ mod tests {
 
     #[test]
     fn texts_become_append() {
-        let mut types = BTreeMap::new();
-        types.insert("n".to_owned(), VarType::Integer);
-        let names = Names {
-            prefix: "Common.",
-            types: &types,
-        };
+        let names = names("Common.");
         let t = Text(vec![
             Segment::Literal("Hello ".into()),
             Segment::Var(VarRef("name".into())),

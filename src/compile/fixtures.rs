@@ -3,8 +3,52 @@
 
 use std::collections::BTreeMap;
 
+use super::{CompileContext, CompileError, Compiled, compile};
 use crate::template::expr::{BinOp, Expr};
 use crate::template::model::*;
+
+/// The model of a document that must validate without errors.
+pub fn validated(doc: &serde_json::Value) -> Flow {
+    let r = crate::validate::validate(doc, &crate::validate::NoModules);
+    assert!(!r.has_errors(), "{:?}", r.findings);
+    r.flow.unwrap()
+}
+
+/// An inbound template document `name` starting at `start`, with these nodes.
+pub fn inbound_doc(name: &str, start: &str, nodes: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "name": name, "type": "inbound",
+        "draft": {"startNode": start, "nodes": nodes}
+    })
+}
+
+/// `f` compiled as a flow of type `ty`, calling no modules.
+pub fn compile_as(f: &Flow, ty: FlowType) -> Result<Compiled, CompileError> {
+    compile_named(f, &f.name, ty)
+}
+
+/// `f` compiled as flow `name` of type `ty`, calling no modules, with no queue names.
+pub fn compile_named(f: &Flow, name: &str, ty: FlowType) -> Result<Compiled, CompileError> {
+    let (empty, noq) = (BTreeMap::new(), BTreeMap::new());
+    compile(
+        f,
+        &CompileContext {
+            flow_name: name,
+            as_type: ty,
+            modules: &empty,
+            queue_names: &noq,
+        },
+    )
+}
+
+/// The YAML of `f` compiled as a flow of type `ty`, which the sandbox judge accepts.
+pub fn judged_yaml(f: &Flow, ty: FlowType) -> String {
+    let c = compile_as(f, ty).unwrap();
+    if let Err(e) = flowsmith_sandbox::archy::analyze(&c.yaml) {
+        panic!("the judge refuses it: {e:?}\n{}", c.yaml);
+    }
+    c.yaml
+}
 
 fn node(id: &str, kind: NodeKind, next: Option<&str>, on_error: Option<&str>) -> (String, Node) {
     (
@@ -77,19 +121,12 @@ pub fn seed_module() -> Flow {
     let mut variables = BTreeMap::new();
     variables.insert("GatherInput_digits".to_owned(), VarType::String);
     variables.insert("shared_module_result".to_owned(), VarType::String);
-    Flow {
-        name: "Shared_Module_Language_Select".into(),
-        flow_type: FlowType::Inbound,
-        description: None,
-        division: "Home".into(),
-        language: "en-us".into(),
-        greeting: None,
-        inputs: BTreeMap::new(),
-        outputs: BTreeMap::new(),
+    Flow::inbound(
+        "Shared_Module_Language_Select",
+        "SayHello",
         variables,
-        start: "SayHello".into(),
         nodes,
-    }
+    )
 }
 
 /// `inbound_flow.json` with `queue_id` = "q-1".
@@ -140,19 +177,7 @@ pub fn seed_caller() -> Flow {
     .collect();
     let mut variables = BTreeMap::new();
     variables.insert("shared_module_result".to_owned(), VarType::String);
-    Flow {
-        name: "Inbound_Flow_A".into(),
-        flow_type: FlowType::Inbound,
-        description: None,
-        division: "Home".into(),
-        language: "en-us".into(),
-        greeting: None,
-        inputs: BTreeMap::new(),
-        outputs: BTreeMap::new(),
-        variables,
-        start: "CallShared".into(),
-        nodes,
-    }
+    Flow::inbound("Inbound_Flow_A", "CallShared", variables, nodes)
 }
 
 /// A flow of about `n` nodes in blocks of four: Say → Gather → If (digit 1 → next block,
@@ -183,17 +208,8 @@ pub fn generated_flow(n: usize) -> Flow {
         nodes.insert(a, b);
     }
     Flow {
-        name: "Generated".into(),
-        flow_type: FlowType::Inbound,
         description: Some("generated".into()),
-        division: "Home".into(),
-        language: "en-us".into(),
-        greeting: None,
-        inputs: BTreeMap::new(),
-        outputs: BTreeMap::new(),
-        variables,
-        start: "init".into(),
-        nodes,
+        ..Flow::inbound("Generated", "init", variables, nodes)
     }
 }
 

@@ -3,7 +3,9 @@ use std::path::PathBuf;
 
 use serde_yaml_ng::Value;
 
-use super::fixtures::{generated_flow, seed_caller, seed_module};
+use super::fixtures::{
+    compile_as, compile_named, generated_flow, seed_caller, seed_module, validated,
+};
 use super::*;
 use crate::template::model::NodeKind;
 
@@ -38,17 +40,7 @@ fn queues() -> BTreeMap<String, String> {
 
 fn compile_module() -> Compiled {
     let m = seed_module();
-    let (empty, noq) = (BTreeMap::new(), BTreeMap::new());
-    compile(
-        &m,
-        &CompileContext {
-            flow_name: &m.name,
-            as_type: FlowType::Module,
-            modules: &empty,
-            queue_names: &noq,
-        },
-    )
-    .unwrap()
+    compile_named(&m, &m.name, FlowType::Module).unwrap()
 }
 
 fn compile_caller() -> Compiled {
@@ -196,30 +188,16 @@ fn compiling_is_deterministic() {
         hex::encode(Sha256::digest(a.yaml.as_bytes()))
     );
     let g = generated_flow(400);
-    let (empty, noq) = (BTreeMap::new(), BTreeMap::new());
-    let ctx = CompileContext {
-        flow_name: "G",
-        as_type: FlowType::Inbound,
-        modules: &empty,
-        queue_names: &noq,
-    };
-    assert_eq!(compile(&g, &ctx).unwrap(), compile(&g, &ctx).unwrap());
+    assert_eq!(
+        compile_named(&g, "G", FlowType::Inbound).unwrap(),
+        compile_named(&g, "G", FlowType::Inbound).unwrap()
+    );
 }
 
 #[test]
 fn unresolved_queue_and_module_warn() {
     let c = seed_caller();
-    let (empty, noq) = (BTreeMap::new(), BTreeMap::new());
-    let out = compile(
-        &c,
-        &CompileContext {
-            flow_name: "Renamed",
-            as_type: FlowType::Inbound,
-            modules: &empty,
-            queue_names: &noq,
-        },
-    )
-    .unwrap();
+    let out = compile_named(&c, "Renamed", FlowType::Inbound).unwrap();
     let codes: Vec<&str> = out.warnings.iter().map(|w| w.code.as_str()).collect();
     assert!(codes.contains(&"queue_id_unresolved"), "{codes:?}");
     assert!(codes.contains(&"module_unresolved"), "{codes:?}");
@@ -263,17 +241,7 @@ fn module_id_must_be_resolved() {
 #[test]
 fn module_cannot_call_module() {
     let c = seed_caller();
-    let (empty, noq) = (BTreeMap::new(), BTreeMap::new());
-    let err = compile(
-        &c,
-        &CompileContext {
-            flow_name: "x",
-            as_type: FlowType::Module,
-            modules: &empty,
-            queue_names: &noq,
-        },
-    )
-    .unwrap_err();
+    let err = compile_named(&c, "x", FlowType::Module).unwrap_err();
     assert_eq!(err.code(), "module_calls_module");
 }
 
@@ -282,14 +250,7 @@ fn sanitising_collisions_are_errors() {
     let mut m = seed_module();
     m.variables
         .insert("shared-module-result".into(), VarType::String);
-    let (empty, noq) = (BTreeMap::new(), BTreeMap::new());
-    let ctx = CompileContext {
-        flow_name: "x",
-        as_type: FlowType::Module,
-        modules: &empty,
-        queue_names: &noq,
-    };
-    let err = compile(&m, &ctx).unwrap_err();
+    let err = compile_named(&m, "x", FlowType::Module).unwrap_err();
     assert_eq!(err.code(), "name_collision");
 
     let mut m = seed_module();
@@ -299,7 +260,7 @@ fn sanitising_collisions_are_errors() {
     n.id = "Ex_it".into();
     m.nodes.insert("Ex_it".into(), n);
     assert!(matches!(
-        compile(&m, &ctx),
+        compile_named(&m, "x", FlowType::Module),
         Err(CompileError::NameCollision { kind: "node", .. })
     ));
 }
@@ -307,17 +268,7 @@ fn sanitising_collisions_are_errors() {
 #[test]
 fn cycles_and_deep_nesting_compile_to_tasks() {
     let g = generated_flow(400);
-    let (empty, noq) = (BTreeMap::new(), BTreeMap::new());
-    let out = compile(
-        &g,
-        &CompileContext {
-            flow_name: "G",
-            as_type: FlowType::Inbound,
-            modules: &empty,
-            queue_names: &noq,
-        },
-    )
-    .unwrap();
+    let out = compile_named(&g, "G", FlowType::Inbound).unwrap();
     let doc = check_structure(&out.yaml, "inboundCall");
     let tasks = doc["inboundCall"]["tasks"].as_sequence().unwrap();
     // init, menu (many predecessors), each block's say (a back edge), plus promotions.
@@ -378,25 +329,6 @@ pub(crate) fn pin_module_doc() -> serde_json::Value {
             "Done": {"id": "Done", "type": "End"}
         }}
     })
-}
-
-fn validated(doc: &serde_json::Value) -> Flow {
-    let r = crate::validate::validate(doc, &crate::validate::NoModules);
-    assert!(!r.has_errors(), "{:?}", r.findings);
-    r.flow.unwrap()
-}
-
-fn compile_as(f: &Flow, ty: FlowType) -> Result<Compiled, CompileError> {
-    let (empty, noq) = (BTreeMap::new(), BTreeMap::new());
-    compile(
-        f,
-        &CompileContext {
-            flow_name: &f.name,
-            as_type: ty,
-            modules: &empty,
-            queue_names: &noq,
-        },
-    )
 }
 
 #[test]

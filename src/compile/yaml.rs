@@ -70,15 +70,25 @@ fn write_map(out: &mut String, entries: &[(Key, Y)], ind: usize, first_inline: b
         }
         write_scalar(out, k);
         out.push(':');
-        write_after_key(out, v, ind);
+        write_nested(out, v, ind, false);
     }
 }
 
-fn write_after_key(out: &mut String, v: &Y, ind: usize) {
+fn write_seq(out: &mut String, items: &[Y], ind: usize) {
+    for item in items {
+        indent(out, ind);
+        out.push('-');
+        write_nested(out, item, ind, true);
+    }
+}
+
+/// A value after `key:` or (`in_seq`) after a sequence's `-`: a non-empty map or sequence
+/// indented below (a map in a sequence starts on the dash's line), else inline.
+fn write_nested(out: &mut String, v: &Y, ind: usize, in_seq: bool) {
     match v {
         Y::Map(e) if !e.is_empty() => {
-            out.push('\n');
-            write_map(out, e, ind + 2, false);
+            out.push(if in_seq { ' ' } else { '\n' });
+            write_map(out, e, ind + 2, in_seq);
         }
         Y::Seq(items) if !items.is_empty() => {
             out.push('\n');
@@ -88,28 +98,6 @@ fn write_after_key(out: &mut String, v: &Y, ind: usize) {
             out.push(' ');
             write_inline(out, other);
             out.push('\n');
-        }
-    }
-}
-
-fn write_seq(out: &mut String, items: &[Y], ind: usize) {
-    for item in items {
-        indent(out, ind);
-        out.push('-');
-        match item {
-            Y::Map(e) if !e.is_empty() => {
-                out.push(' ');
-                write_map(out, e, ind + 2, true);
-            }
-            Y::Seq(inner) if !inner.is_empty() => {
-                out.push('\n');
-                write_seq(out, inner, ind + 2);
-            }
-            other => {
-                out.push(' ');
-                write_inline(out, other);
-                out.push('\n');
-            }
         }
     }
 }

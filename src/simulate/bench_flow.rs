@@ -1,10 +1,8 @@
 //! The flow the step-rate benchmark (`flowsmith bench`) simulates.
 
-use std::collections::BTreeMap;
-
 use crate::template::expr::{BinOp, Expr};
 use crate::template::model::{
-    Assignment, Branch, Flow, FlowType, Node, NodeKind, SetValue, Text, VarRef, VarType,
+    Assignment, Branch, Flow, Node, NodeKind, SetValue, Text, VarRef, VarType,
 };
 
 /// A flow that loops Set/If forever (for the step-rate benchmark).
@@ -67,19 +65,8 @@ pub fn bench_loop_flow() -> Flow {
     ]
     .into_iter()
     .collect();
-    Flow {
-        name: "Bench_Loop".into(),
-        flow_type: FlowType::Inbound,
-        description: None,
-        division: "Home".into(),
-        language: "en-us".into(),
-        greeting: None,
-        inputs: BTreeMap::new(),
-        outputs: BTreeMap::new(),
-        variables: [("count".to_owned(), VarType::Integer)]
-            .into_iter()
-            .collect(),
-        start: "Init".into(),
-        nodes,
-    }
+    let variables = [("count".to_owned(), VarType::Integer)]
+        .into_iter()
+        .collect();
+    Flow::inbound("Bench_Loop", "Init", variables, nodes)
 }

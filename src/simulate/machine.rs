@@ -45,6 +45,36 @@ impl At<'_, '_> {
     }
 }
 
+/// What one node step works on: the machine, the node and the variables of the frame
+/// that runs it.
+pub(super) struct Cx<'c, 'p, 'a> {
+    pub(super) m: &'c mut Machine<'p, 'a>,
+    pub(super) at: At<'c, 'a>,
+    pub(super) vars: &'c mut Vars,
+}
+
+impl Cx<'_, '_, '_> {
+    /// Interpolates a text ([`Machine::text`]) and returns it.
+    pub(super) fn text(&mut self, t: &[CSeg<'_>]) -> Result<&str, LimitError> {
+        self.m.text(self.at, t, self.vars)?;
+        Ok(&self.m.text_buf)
+    }
+
+    /// Adds a transcript line for the node ([`Machine::line`]).
+    pub(super) fn line(
+        &mut self,
+        text: Option<String>,
+        digits: Option<String>,
+    ) -> Result<(), LimitError> {
+        self.m.line(self.at, text, digits)
+    }
+
+    /// The node's string of `len` bytes passes `max_value_bytes`.
+    pub(super) fn too_long(&self, len: usize) -> LimitError {
+        self.m.too_long(self.at, len)
+    }
+}
+
 /// What a node step leads to.
 pub(super) enum Step {
     Go(usize),

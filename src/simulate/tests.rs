@@ -91,68 +91,38 @@ fn a_module_gather_without_on_error_returns_to_the_caller() {
 #[test]
 fn not_set_semantics() {
     let vars: Vars = vec![None, Some(Val::I(2)), Some(Val::S("Ab".into()))];
-    let v = |i| Box::new(CExpr::Var(i));
-    let b = |op, x, y| CExpr::Bin(op, x, y);
+    let v = CExpr::Var;
+    let b = |op, x, y| CExpr::Bin(op, Box::new(x), Box::new(y));
+    let call = |f, i| CExpr::Call(f, vec![CExpr::Var(i)]);
     let t = |e: &CExpr<'_>| match eval(e, &vars, usize::MAX) {
         Ok(Some(V::B(b))) => Ok(b),
         Ok(other) => Err(format!("{other:?}")),
         Err(e) => Err(format!("{e:?}")),
     };
-    assert_eq!(t(&b(BinOp::Eq, v(0), Box::new(CExpr::Str("")))), Ok(false));
-    assert_eq!(t(&b(BinOp::Ne, v(0), Box::new(CExpr::Str("")))), Ok(false));
-    assert_eq!(t(&CExpr::Call(Func::IsSet, vec![CExpr::Var(0)])), Ok(false));
+    let fails = |e: &CExpr<'_>| eval(e, &vars, usize::MAX).is_err();
+    assert_eq!(t(&b(BinOp::Eq, v(0), CExpr::Str(""))), Ok(false));
+    assert_eq!(t(&b(BinOp::Ne, v(0), CExpr::Str(""))), Ok(false));
+    assert_eq!(t(&call(Func::IsSet, 0)), Ok(false));
+    assert_eq!(t(&call(Func::IsNotSetOrEmpty, 0)), Ok(true));
     assert_eq!(
-        t(&CExpr::Call(Func::IsNotSetOrEmpty, vec![CExpr::Var(0)])),
-        Ok(true)
-    );
-    assert_eq!(
-        t(&b(
-            BinOp::Eq,
-            Box::new(CExpr::Call(Func::ToString, vec![CExpr::Var(0)])),
-            Box::new(CExpr::Str(""))
-        )),
+        t(&b(BinOp::Eq, call(Func::ToString, 0), CExpr::Str(""))),
         Ok(false)
     );
-    assert!(
-        eval(
-            &b(BinOp::Add, v(0), Box::new(CExpr::Int(1))),
-            &vars,
-            usize::MAX
-        )
-        .is_err()
-    );
+    assert!(fails(&b(BinOp::Add, v(0), CExpr::Int(1))));
     assert_eq!(
         t(&b(
             BinOp::Gt,
-            Box::new(b(BinOp::Add, v(1), Box::new(CExpr::Int(1)))),
-            Box::new(CExpr::Int(2))
+            b(BinOp::Add, v(1), CExpr::Int(1)),
+            CExpr::Int(2)
         )),
         Ok(true)
     );
     assert_eq!(
-        t(&b(
-            BinOp::Eq,
-            Box::new(CExpr::Call(Func::Lower, vec![CExpr::Var(2)])),
-            Box::new(CExpr::Str("ab"))
-        )),
+        t(&b(BinOp::Eq, call(Func::Lower, 2), CExpr::Str("ab"))),
         Ok(true)
     );
-    assert!(
-        eval(
-            &CExpr::Call(Func::ToInt, vec![CExpr::Var(2)]),
-            &vars,
-            usize::MAX
-        )
-        .is_err()
-    );
-    assert!(
-        eval(
-            &b(BinOp::And, v(0), Box::new(CExpr::Bool(true))),
-            &vars,
-            usize::MAX
-        )
-        .is_err()
-    );
+    assert!(fails(&call(Func::ToInt, 2)));
+    assert!(fails(&b(BinOp::And, v(0), CExpr::Bool(true))));
 }
 
 #[test]

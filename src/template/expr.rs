@@ -400,21 +400,25 @@ impl Parser {
     }
 
     fn or(&mut self) -> Result<Expr, ParseError> {
-        let mut lhs = self.and()?;
-        while self.keyword("or") {
-            self.bump();
-            let rhs = self.and()?;
-            lhs = Expr::Binary(BinOp::Or, Box::new(lhs), Box::new(rhs));
-        }
-        Ok(lhs)
+        self.keyword_chain("or", BinOp::Or, Self::and)
     }
 
     fn and(&mut self) -> Result<Expr, ParseError> {
-        let mut lhs = self.not()?;
-        while self.keyword("and") {
+        self.keyword_chain("and", BinOp::And, Self::not)
+    }
+
+    /// `operand (kw operand)*`, grouped to the left.
+    fn keyword_chain(
+        &mut self,
+        kw: &str,
+        op: BinOp,
+        operand: fn(&mut Self) -> Result<Expr, ParseError>,
+    ) -> Result<Expr, ParseError> {
+        let mut lhs = operand(self)?;
+        while self.keyword(kw) {
             self.bump();
-            let rhs = self.not()?;
-            lhs = Expr::Binary(BinOp::And, Box::new(lhs), Box::new(rhs));
+            let rhs = operand(self)?;
+            lhs = Expr::Binary(op, Box::new(lhs), Box::new(rhs));
         }
         Ok(lhs)
     }

@@ -71,6 +71,31 @@ pub struct Flow {
     pub nodes: BTreeMap<String, Node>,
 }
 
+impl Flow {
+    /// An inbound flow in the Home division, in en-us, with no greeting, no description
+    /// and no module interface (fixtures and the benchmark flow).
+    pub fn inbound(
+        name: &str,
+        start: &str,
+        variables: BTreeMap<String, VarType>,
+        nodes: BTreeMap<String, Node>,
+    ) -> Flow {
+        Flow {
+            name: name.into(),
+            flow_type: FlowType::Inbound,
+            description: None,
+            division: "Home".into(),
+            language: "en-us".into(),
+            greeting: None,
+            inputs: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+            variables,
+            start: start.into(),
+            nodes,
+        }
+    }
+}
+
 /// One node with its exits resolved to node ids.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
@@ -260,6 +285,25 @@ pub enum QueueRef {
     /// A Genesys queue id, resolved to its name at provisioning time.
     Id(String),
     Name(String),
+}
+
+/// A Flow node's outputs as `(module output, caller variable)`: its explicit `outputs`, else
+/// each of the module's outputs (`module_outputs`) into the variable of the same name.
+pub fn output_mapping<I: IntoIterator<Item = String>>(
+    outputs: &[(String, VarRef)],
+    module_outputs: impl FnOnce() -> I,
+) -> Vec<(String, String)> {
+    if outputs.is_empty() {
+        module_outputs()
+            .into_iter()
+            .map(|k| (k.clone(), k))
+            .collect()
+    } else {
+        outputs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.name().to_owned()))
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

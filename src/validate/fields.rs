@@ -239,6 +239,114 @@ impl Validator<'_> {
         }
     }
 
+    /// Exactly one of the string properties `[a, b]` of a node, non-empty: `Ok` with `a`'s
+    /// value, `Err` with `b`'s; `None` after a finding `code` (of a `ty` node) for both or
+    /// neither, `neither` the hint of the latter.
+    pub(super) fn one_of(
+        &mut self,
+        props: &Map<String, Value>,
+        pat: &str,
+        [a, b]: [&str; 2],
+        (ty, code): (&str, &str),
+        neither: &str,
+    ) -> Option<Result<String, String>> {
+        let va = self.opt_str(props, a, pat);
+        let vb = self.opt_str(props, b, pat);
+        match (va, vb) {
+            (Some(v), None) if !v.trim().is_empty() => Some(Ok(v)),
+            (None, Some(v)) if !v.trim().is_empty() => Some(Err(v)),
+            (Some(_), Some(_)) => {
+                self.error_hint(
+                    code,
+                    at(pat, b),
+                    format!("a {ty} node has both {a} and {b}"),
+                    "give exactly one of them",
+                );
+                None
+            }
+            _ => {
+                self.error_hint(
+                    code,
+                    pat.to_owned(),
+                    format!("a {ty} node needs a non-empty {a} or {b}"),
+                    neither,
+                );
+                None
+            }
+        }
+    }
+
+    /// An expression property's value: a string to parse, an integer or a boolean; another
+    /// value is a finding `what` at `eat`.
+    pub(super) fn value_expr(&mut self, v: &Value, eat: &str, what: &str) -> Option<Expr> {
+        match v {
+            Value::String(s) => self.parse_expr(s, eat),
+            Value::Number(n) if n.is_i64() => n.as_i64().map(Expr::Int),
+            Value::Bool(b) => Some(Expr::Bool(*b)),
+            v => {
+                self.wrong_type(eat, what, v);
+                None
+            }
+        }
+    }
+
+    /// Field `key` (at `fat`) of an object that needs it: `None` after a finding `need` when
+    /// it is absent or null.
+    pub(super) fn required<'v>(
+        &mut self,
+        obj: &'v Map<String, Value>,
+        key: &str,
+        fat: &str,
+        need: &str,
+    ) -> Option<&'v Value> {
+        match obj.get(key) {
+            None | Some(Value::Null) => {
+                self.error("missing_field", fat, need);
+                None
+            }
+            v => v,
+        }
+    }
+
+    /// The object at `key` (pointer `kat`) of a map property: `Some(None)` when absent or
+    /// null, `None` (with a finding) when not an object; `shape` is what it must look like.
+    pub(super) fn object_prop<'v>(
+        &mut self,
+        props: &'v Map<String, Value>,
+        key: &str,
+        kat: &str,
+        shape: &str,
+    ) -> Option<Option<&'v Map<String, Value>>> {
+        match props.get(key) {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::Object(o)) => Some(Some(o)),
+            Some(v) => {
+                self.wrong_type(kat, &format!("'{key}' must be an object {shape}"), v);
+                None
+            }
+        }
+    }
+
+    /// The `attributes` of a participant data node of type `ty`, which must name at least
+    /// one (`shape` says what they look like).
+    pub(super) fn nonempty_attributes<T>(
+        &mut self,
+        attributes: Vec<T>,
+        pat: &str,
+        ty: &str,
+        shape: &str,
+    ) -> Option<Vec<T>> {
+        if attributes.is_empty() {
+            self.error(
+                "missing_property",
+                at(pat, "attributes"),
+                format!("{ty} nodes need 'attributes': {shape}"),
+            );
+            return None;
+        }
+        Some(attributes)
+    }
+
     /// `{name: text}` maps (data action inputs, participant data attributes), in key order.
     pub(super) fn text_map(
         &mut self,
@@ -248,17 +356,8 @@ impl Validator<'_> {
         p: &mut PNode,
     ) -> Option<Vec<(String, Text)>> {
         let mat = at(pat, key);
-        let obj = match props.get(key) {
-            None | Some(Value::Null) => return Some(Vec::new()),
-            Some(Value::Object(o)) => o,
-            Some(v) => {
-                self.wrong_type(
-                    &mat,
-                    &format!("'{key}' must be an object {{name: text}}"),
-                    v,
-                );
-                return None;
-            }
+        let Some(obj) = self.object_prop(props, key, &mat, "{name: text}")? else {
+            return Some(Vec::new());
         };
         let mut out = Vec::new();
         let mut ok = true;
@@ -299,17 +398,8 @@ impl Validator<'_> {
         success: bool,
     ) -> Option<Vec<(String, VarRef)>> {
         let mat = at(pat, key);
-        let obj = match props.get(key) {
-            None | Some(Value::Null) => return Some(Vec::new()),
-            Some(Value::Object(o)) => o,
-            Some(v) => {
-                self.wrong_type(
-                    &mat,
-                    &format!("'{key}' must be an object {{name: variable}}"),
-                    v,
-                );
-                return None;
-            }
+        let Some(obj) = self.object_prop(props, key, &mat, "{name: variable}")? else {
+            return Some(Vec::new());
         };
         let mut out = Vec::new();
         let mut ok = true;

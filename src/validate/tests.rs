@@ -9,184 +9,9 @@ use crate::findings::did_you_mean;
 use crate::template::model::{ModuleRef, NodeKind, QueueRef, Text, VarRef, VarType};
 use crate::template::{FlowType, ModuleInterface};
 
-pub(super) const SEED_INBOUND: &str = r##"{
-  "name": "Inbound_Flow_A",
-  "type": "inbound",
-  "outbound": {},
-  "inbound": {
-    "enabled": true,
-    "queue": {},
-    "routing": {
-      "type": "flow"
-    }
-  },
-  "draft": {
-    "startNode": "CallShared",
-    "nodes": {
-      "CallShared": {
-        "id": "CallShared",
-        "type": "Flow",
-        "properties": {
-          "flowName": "Shared_Module_Language_Select",
-          "timeoutSeconds": 300
-        },
-        "onComplete": {
-          "nextNode": "CheckResult",
-          "onError": "HandleError"
-        },
-        "onError": {
-          "nextNode": "HandleError"
-        }
-      },
-      "CheckResult": {
-        "id": "CheckResult",
-        "type": "If",
-        "properties": {
-          "conditions": [
-            {
-              "expression": "{shared_module_result} == '1'",
-              "nextNode": "RouteToAgent"
-            }
-          ],
-          "defaultNextNode": "PlayGoodbye"
-        }
-      },
-      "RouteToAgent": {
-        "id": "RouteToAgent",
-        "type": "Route",
-        "properties": {
-          "queueId": "{{queue_id}}",
-          "skillRequirements": []
-        },
-        "onComplete": {
-          "nextNode": "PlayGoodbye",
-          "onError": "PlayGoodbye"
-        },
-        "onError": {
-          "nextNode": "PlayGoodbye"
-        }
-      },
-      "PlayGoodbye": {
-        "id": "PlayGoodbye",
-        "type": "Say",
-        "properties": {
-          "sayText": "Thank you.",
-          "sayLanguage": "en-US"
-        },
-        "onComplete": {
-          "nextNode": "EndFlow"
-        }
-      },
-      "HandleError": {
-        "id": "HandleError",
-        "type": "Say",
-        "properties": {
-          "sayText": "Error occurred.",
-          "sayLanguage": "en-US"
-        },
-        "onComplete": {
-          "nextNode": "EndFlow"
-        }
-      },
-      "EndFlow": {
-        "id": "EndFlow",
-        "type": "End",
-        "properties": {
-          "endType": "normal"
-        }
-      }
-    },
-    "edges": {}
-  }
-}"##;
+pub(super) const SEED_INBOUND: &str = include_str!("../../tests/fixtures/seed_inbound_flow.json");
 
-pub(super) const SEED_MODULE: &str = r##"{
-  "name": "Shared_Module_Language_Select",
-  "type": "inbound",
-  "outbound": {},
-  "inbound": {
-    "enabled": true,
-    "queue": {},
-    "routing": {
-      "type": "flow"
-    }
-  },
-  "draft": {
-    "startNode": "SayHello",
-    "nodes": {
-      "SayHello": {
-        "id": "SayHello",
-        "type": "Say",
-        "properties": {
-          "sayText": "Welcome. Press 1 for English.",
-          "sayLanguage": "en-US",
-          "sayGender": "female"
-        },
-        "onComplete": {
-          "nextNode": "GatherInput",
-          "onError": "Exit"
-        },
-        "onError": {
-          "nextNode": "Exit"
-        }
-      },
-      "GatherInput": {
-        "id": "GatherInput",
-        "type": "Gather",
-        "properties": {
-          "promptText": "Press 1.",
-          "promptLanguage": "en-US",
-          "maxDigits": 1,
-          "timeoutSeconds": 10
-        },
-        "onComplete": {
-          "nextNode": "SetResult",
-          "onError": "Exit"
-        },
-        "onError": {
-          "nextNode": "Exit"
-        }
-      },
-      "SetResult": {
-        "id": "SetResult",
-        "type": "Set",
-        "properties": {
-          "setVars": [
-            {
-              "key": "shared_module_result",
-              "value": {
-                "type": "string",
-                "value": "{GatherInput.digits}"
-              }
-            }
-          ]
-        },
-        "onComplete": {
-          "nextNode": "EndFlow",
-          "onError": "Exit"
-        },
-        "onError": {
-          "nextNode": "Exit"
-        }
-      },
-      "EndFlow": {
-        "id": "EndFlow",
-        "type": "End",
-        "properties": {
-          "endType": "normal"
-        }
-      },
-      "Exit": {
-        "id": "Exit",
-        "type": "End",
-        "properties": {
-          "endType": "normal"
-        }
-      }
-    },
-    "edges": {}
-  }
-}"##;
+pub(super) const SEED_MODULE: &str = include_str!("../../tests/fixtures/seed_shared_module.json");
 
 fn seed(s: &str) -> Value {
     serde_json::from_str(s).unwrap()
@@ -202,6 +27,15 @@ fn codes(r: &Report) -> Vec<&str> {
 
 fn has(r: &Report, code: &str) -> bool {
     r.findings.iter().any(|f| f.code == code)
+}
+
+/// The pointers of the findings with `code`, in order.
+fn pointers<'a>(r: &'a Report, code: &str) -> Vec<&'a str> {
+    r.findings
+        .iter()
+        .filter(|f| f.code == code)
+        .map(|f| f.pointer.as_str())
+        .collect()
 }
 
 fn find<'a>(r: &'a Report, code: &str) -> &'a Finding {
@@ -424,12 +258,7 @@ fn rule_unknown_next_node() {
             "G": {"id": "G", "type": "Gather", "onComplete": {"nextNode": "I", "onError": "X3"}},
         }),
     ));
-    let ptrs: Vec<&str> = r
-        .findings
-        .iter()
-        .filter(|f| f.code == "unknown_next_node")
-        .map(|f| f.pointer.as_str())
-        .collect();
+    let ptrs = pointers(&r, "unknown_next_node");
     assert_eq!(
         ptrs,
         [
@@ -905,42 +734,34 @@ fn rule_module_inputs_and_outputs() {
             calls_modules: false,
         },
     )]);
+    // A Flow node calling Auth with these inputs and outputs, validated.
     let call = |inputs: Value, outputs: Value| {
-        doc(
-            "C",
-            json!({
-                "C": {"id": "C", "type": "Flow", "properties": {"flowName": "Auth", "inputs": inputs, "outputs": outputs},
-                      "onComplete": {"nextNode": "I"}, "onError": {"nextNode": "E"}},
-                "I": if_node("I", "{ok}", "E", "E"),
-                "E": end("E")
-            }),
+        validate(
+            &doc(
+                "C",
+                json!({
+                    "C": {"id": "C", "type": "Flow", "properties": {"flowName": "Auth", "inputs": inputs, "outputs": outputs},
+                          "onComplete": {"nextNode": "I"}, "onError": {"nextNode": "E"}},
+                    "I": if_node("I", "{ok}", "E", "E"),
+                    "E": end("E")
+                }),
+            ),
+            &cat,
         )
     };
-    let r = validate(
-        &call(json!({"acct": "'1'"}), json!({"verified": "ok"})),
-        &cat,
-    );
+    let r = call(json!({"acct": "'1'"}), json!({"verified": "ok"}));
     assert_eq!(
         find(&r, "unknown_module_input").pointer,
         "/draft/nodes/C/properties/inputs/acct"
     );
-    let r = validate(
-        &call(json!({"account": "'1'"}), json!({"verifed": "ok"})),
-        &cat,
-    );
+    let r = call(json!({"account": "'1'"}), json!({"verifed": "ok"}));
     assert_eq!(
         find(&r, "unknown_module_output").pointer,
         "/draft/nodes/C/properties/outputs/verifed"
     );
-    let r = validate(
-        &call(json!({"account": "1"}), json!({"verified": "ok"})),
-        &cat,
-    );
+    let r = call(json!({"account": "1"}), json!({"verified": "ok"}));
     assert!(has(&r, "expression_type"), "an integer for a string input");
-    let r = validate(
-        &call(json!({"account": "'1'"}), json!({"verified": "ok"})),
-        &cat,
-    );
+    let r = call(json!({"account": "'1'"}), json!({"verified": "ok"}));
     // The Flow node's onError is not compiled (callCommonModule has no failure path).
     assert_eq!(codes(&r), ["on_error_not_compiled"]);
     assert_eq!(r.flow.unwrap().variables.get("ok"), Some(&VarType::Boolean));
@@ -1051,10 +872,7 @@ fn unknown_fields_properties_and_types() {
         )
     );
     assert_eq!(
-        r.findings
-            .iter()
-            .filter(|f| f.code == "unknown_property")
-            .count(),
+        pointers(&r, "unknown_property").len(),
         1,
         "sayGender is silent"
     );
@@ -1062,12 +880,7 @@ fn unknown_fields_properties_and_types() {
         "A",
         json!({"A": {"id": "A", "type": "Say", "properties": {"sayText": 5}, "onComplete": {"nextNode": 7}}}),
     ));
-    let ptrs: Vec<&str> = r
-        .findings
-        .iter()
-        .filter(|f| f.code == "invalid_type")
-        .map(|f| f.pointer.as_str())
-        .collect();
+    let ptrs = pointers(&r, "invalid_type");
     assert_eq!(
         ptrs,
         [
@@ -1278,13 +1091,7 @@ fn many_long_unknown_targets_do_not_make_hints_quadratic() {
                      "draft": {"startNode": id(0), "nodes": nodes}});
     let t = std::time::Instant::now();
     let r = validate(&doc, &NoModules);
-    assert_eq!(
-        r.findings
-            .iter()
-            .filter(|f| f.code == "unknown_next_node")
-            .count(),
-        n
-    );
+    assert_eq!(pointers(&r, "unknown_next_node").len(), n);
     assert!(
         t.elapsed() < std::time::Duration::from_secs(10),
         "{:?}",

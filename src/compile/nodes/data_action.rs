@@ -3,6 +3,7 @@
 //! architect-flow-public-api-blueprint `archy_flow.yml`]. Exits: `success`, `failure`,
 //! `timeout` (the failure path when the template has no onTimeout).
 
+use crate::compile::expr::Names;
 use crate::compile::structure::{Block, Shape};
 use crate::compile::yaml::{self, Y};
 use crate::compile::{Compiler, lit, no_value, outputs};
@@ -32,6 +33,13 @@ pub(super) fn writes(outputs: &[(String, VarRef)], w: &mut dyn FnMut(&str, Optio
     outputs.iter().for_each(|(_, v)| w(v.name(), None));
 }
 
+/// Outputs `{name: variable}` as `{name: {var: Flow.variable}}` (shared with TableLookup).
+pub(super) fn output_vars(names: &Names<'_>, outs: &[(String, VarRef)]) -> Vec<(yaml::Key, Y)> {
+    outs.iter()
+        .map(|(k, v)| (k.clone().into(), Y::one("var", Y::s(names.var(v)))))
+        .collect()
+}
+
 pub(super) fn emit(c: &mut Compiler<'_>, n: &Node, blocks: &[Block], out: &mut Vec<Y>) {
     let NodeKind::DataAction {
         integration,
@@ -49,10 +57,7 @@ pub(super) fn emit(c: &mut Compiler<'_>, n: &Node, blocks: &[Block], out: &mut V
         .iter()
         .map(|(k, t)| (k.clone().into(), c.text_value(t)))
         .collect();
-    let success: Vec<(yaml::Key, Y)> = outs
-        .iter()
-        .map(|(k, v)| (k.clone().into(), Y::one("var", Y::s(names.var(v)))))
-        .collect();
+    let success = output_vars(&names, outs);
     let mut contract: Vec<(yaml::Key, Y)> = vec![("inputs".into(), Y::Map(ins))];
     if !success.is_empty() {
         contract.push(("successOutputs".into(), Y::Map(success)));

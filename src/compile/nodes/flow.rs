@@ -11,7 +11,9 @@ use crate::compile::{
     CompileError, Compiler, ModuleTarget, canonical, no_value, sanitize, unverified,
 };
 use crate::template::expr::Expr;
-use crate::template::model::{FlowType, ModuleRef, Node, NodeKind, VarRef, VarType};
+use crate::template::model::{
+    FlowType, ModuleRef, Node, NodeKind, VarRef, VarType, output_mapping,
+};
 
 /// Refuses a module that calls a module (Genesys modules cannot).
 pub(in crate::compile) fn refuse_in_module(
@@ -61,16 +63,9 @@ pub(super) fn writes(
     w: &mut dyn FnMut(&str, Option<VarType>),
 ) {
     let target = c.module_target(module);
-    let mapped: Vec<(String, String)> = if outputs.is_empty() {
-        target
-            .map(|t| t.outputs.keys().map(|k| (k.clone(), k.clone())).collect())
-            .unwrap_or_default()
-    } else {
-        outputs
-            .iter()
-            .map(|(m, v)| (m.clone(), v.name().to_owned()))
-            .collect()
-    };
+    let mapped = output_mapping(outputs, || {
+        target.into_iter().flat_map(|t| t.outputs.keys().cloned())
+    });
     for (m, v) in mapped {
         w(&v, target.and_then(|t| t.outputs.get(&m).copied()));
     }

@@ -1,6 +1,7 @@
 //! GetParticipantData: `getParticipantData` reading each attribute into a variable
 //! [corpus]. Archy's action has no failure path, so an onError is not compiled.
 
+use super::named_action;
 use crate::compile::yaml::Y;
 use crate::compile::{Compiler, lit};
 use crate::template::model::{Node, VarRef, VarType};
@@ -28,8 +29,10 @@ pub(super) fn emit(
             )
         })
         .collect();
-    out.push(Y::one(
+    out.push(named_action(
         "getParticipantData",
-        Y::map([("name", Y::s(n.id.as_str())), ("attributes", Y::Seq(attrs))]),
+        n,
+        "attributes",
+        Y::Seq(attrs),
     ));
 }

@@ -33,6 +33,14 @@ use super::structure::{Block, Shape};
 use super::yaml::Y;
 use crate::template::model::{FlowType, Node, NodeKind, VarType};
 
+/// Action `kind` named after node `n`, with one more `field`.
+fn named_action(kind: &'static str, n: &Node, field: &'static str, value: Y) -> Y {
+    Y::one(
+        kind,
+        Y::map([("name", Y::s(n.id.as_str())), (field, value)]),
+    )
+}
+
 /// The control-flow shape and the exits (in output order) of a node; `None` is an exit the
 /// template leaves empty. `menus`: the Menu nodes written as `menus` entries.
 pub(super) fn shape_and_exits<'f>(
@@ -50,8 +58,9 @@ pub(super) fn shape_and_exits<'f>(
         NodeKind::Route { .. } => route::shape_and_exits(n),
         NodeKind::Voicemail { .. } => voicemail::shape_and_exits(n),
         NodeKind::Gather { .. } => gather::shape_and_exits(n),
-        NodeKind::If { branches, default } => if_node::shape_and_exits(branches, default),
-        NodeKind::Switch { branches, default } => switch::shape_and_exits(branches, default),
+        NodeKind::If { branches, default } | NodeKind::Switch { branches, default } => {
+            if_node::shape_and_exits(branches, default)
+        }
         NodeKind::Menu { choices, .. } => {
             menu::shape_and_exits(n, choices, menus.get(n.id.as_str()))
         }
@@ -94,8 +103,9 @@ pub(super) fn reads(n: &Node, f: &mut dyn FnMut(&str)) {
         NodeKind::Say { text, .. } => say::reads(text, f),
         NodeKind::Gather { prompt, .. } => gather::reads(prompt, f),
         NodeKind::Set { assignments } => set::reads(assignments, f),
-        NodeKind::If { branches, .. } => if_node::reads(branches, f),
-        NodeKind::Switch { branches, .. } => switch::reads(branches, f),
+        NodeKind::If { branches, .. } | NodeKind::Switch { branches, .. } => {
+            if_node::reads(branches, f);
+        }
         NodeKind::CallModule { inputs, .. } => flow::reads(inputs, f),
         NodeKind::Menu { prompt, .. } => menu::reads(prompt, f),
         NodeKind::DataAction { inputs, .. } => data_action::reads(inputs, f),
@@ -151,7 +161,7 @@ pub(super) fn emit(c: &mut Compiler<'_>, i: usize, blocks: &[Block], out: &mut V
         NodeKind::Menu { .. } => menu::emit(c, n, blocks, out),
         NodeKind::DataAction { .. } => data_action::emit(c, n, blocks, out),
         NodeKind::TableLookup { .. } => table_lookup::emit(c, n, blocks, out),
-        NodeKind::Switch { branches, .. } => switch::emit(c, n, branches, blocks, out),
+        NodeKind::Switch { branches, .. } => out.push(switch::emit(c, n, branches, blocks)),
         NodeKind::SetParticipantData { attributes } => {
             set_participant_data::emit(c, n, attributes, out);
         }

@@ -1,6 +1,7 @@
 //! Set: one `updateData` with a typed statement per assignment. Archy's updateData has no
 //! failure path, so an onError is not compiled.
 
+use super::named_action;
 use crate::compile::expr;
 use std::collections::BTreeMap;
 
@@ -51,12 +52,11 @@ pub(super) fn emit(c: &mut Compiler<'_>, n: &Node, assignments: &[Assignment], o
             )
         })
         .collect();
-    out.push(Y::one(
+    out.push(named_action(
         "updateData",
-        Y::map([
-            ("name", Y::s(n.id.as_str())),
-            ("statements", Y::Seq(statements)),
-        ]),
+        n,
+        "statements",
+        Y::Seq(statements),
     ));
 }
 

@@ -1,6 +1,7 @@
 //! SetParticipantData: `setParticipantData` with one `attribute` per entry [corpus].
 //! Archy's action has no failure path, so an onError is not compiled.
 
+use super::named_action;
 use crate::compile::yaml::Y;
 use crate::compile::{Compiler, lit};
 use crate::template::model::{Node, Text};
@@ -26,8 +27,10 @@ pub(super) fn emit(
             )
         })
         .collect();
-    out.push(Y::one(
+    out.push(named_action(
         "setParticipantData",
-        Y::map([("name", Y::s(n.id.as_str())), ("attributes", Y::Seq(attrs))]),
+        n,
+        "attributes",
+        Y::Seq(attrs),
     ));
 }

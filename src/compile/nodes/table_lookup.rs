@@ -2,10 +2,12 @@
 //! [corpus: design-architect-flow-data-actions-for-resiliency `CacheExampleFlow.yaml`].
 //! Exits: `found` (onComplete), `notFound`; its onError is not compiled.
 
+use super::data_action::output_vars;
+pub(super) use super::data_action::writes;
 use crate::compile::structure::{Block, Shape};
 use crate::compile::yaml::{self, Y};
 use crate::compile::{Compiler, outputs};
-use crate::template::model::{Node, NodeKind, Text, VarRef, VarType};
+use crate::template::model::{Node, NodeKind, Text};
 
 pub(super) fn shape_and_exits<'f>(
     n: &'f Node,
@@ -21,10 +23,6 @@ pub(super) fn reads(key: &Text, f: &mut dyn FnMut(&str)) {
     key.vars().for_each(|v| f(v.name()));
 }
 
-pub(super) fn writes(outputs: &[(String, VarRef)], w: &mut dyn FnMut(&str, Option<VarType>)) {
-    outputs.iter().for_each(|(_, v)| w(v.name(), None));
-}
-
 pub(super) fn emit(c: &mut Compiler<'_>, n: &Node, blocks: &[Block], out: &mut Vec<Y>) {
     let NodeKind::TableLookup {
         table,
@@ -36,10 +34,7 @@ pub(super) fn emit(c: &mut Compiler<'_>, n: &Node, blocks: &[Block], out: &mut V
         return;
     };
     let names = c.names();
-    let found: Vec<(yaml::Key, Y)> = outs
-        .iter()
-        .map(|(k, v)| (k.clone().into(), Y::one("var", Y::s(names.var(v)))))
-        .collect();
+    let found = output_vars(&names, outs);
     let key_exp = Y::one("exp", Y::s(names.text(key)));
     let mut e: Vec<(yaml::Key, Y)> = vec![
         ("name".into(), Y::s(n.id.as_str())),

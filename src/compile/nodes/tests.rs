@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use crate::compile::{CompileContext, compile};
+use crate::compile::fixtures::{inbound_doc, judged_yaml, validated};
 use crate::simulate::{DataActionAnswer, OutcomeKind, SimOrg, simulate_with_org};
 use crate::template::model::{Flow, FlowType, NodeKind, OrgObjectKind, ScheduleState};
 use crate::template::org_objects;
@@ -15,35 +15,11 @@ fn report(doc: &serde_json::Value) -> Report {
     validate(doc, &NoModules)
 }
 
-fn validated(doc: &serde_json::Value) -> Flow {
-    let r = report(doc);
-    assert!(!r.has_errors(), "{:?}", r.findings);
-    r.flow.unwrap()
-}
-
 fn codes(r: &Report) -> Vec<(String, String)> {
     r.findings
         .iter()
         .map(|f| (f.code.clone(), f.pointer.clone()))
         .collect()
-}
-
-fn compiled_yaml(f: &Flow, ty: FlowType) -> String {
-    let (empty, noq) = (BTreeMap::new(), BTreeMap::new());
-    let c = compile(
-        f,
-        &CompileContext {
-            flow_name: &f.name,
-            as_type: ty,
-            modules: &empty,
-            queue_names: &noq,
-        },
-    )
-    .unwrap();
-    if let Err(e) = flowsmith_sandbox::archy::analyze(&c.yaml) {
-        panic!("the judge refuses it: {e:?}\n{}", c.yaml);
-    }
-    c.yaml
 }
 
 /// An authentication line: participant data in, account collected, checked by a data action,
@@ -257,7 +233,7 @@ fn a_variable_only_a_data_action_writes_is_not_undefined_and_may_be_a_module_out
         "{:?}",
         r.findings
     );
-    let yaml = compiled_yaml(r.flow.as_ref().unwrap(), FlowType::Module);
+    let yaml = judged_yaml(r.flow.as_ref().unwrap(), FlowType::Module);
     assert!(yaml.contains("callData:"), "{yaml}");
     assert!(yaml.contains("var: Common.auth_status"), "{yaml}");
 }
@@ -265,7 +241,7 @@ fn a_variable_only_a_data_action_writes_is_not_undefined_and_may_be_a_module_out
 #[test]
 fn vocabulary_compiles_to_corpus_shapes_the_judge_accepts() {
     let f = validated(&auth_doc());
-    let yaml = compiled_yaml(&f, FlowType::Inbound);
+    let yaml = judged_yaml(&f, FlowType::Inbound);
     let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&yaml).unwrap();
     let text = serde_json::to_string(&doc).unwrap();
     for needle in [
@@ -325,9 +301,10 @@ fn simulation_follows_the_org_objects() {
 
 #[test]
 fn simulation_answers_are_consumed_in_order_and_the_last_repeats() {
-    let doc = json!({
-        "name": "Twice", "type": "inbound",
-        "draft": {"startNode": "A", "nodes": {
+    let doc = inbound_doc(
+        "Twice",
+        "A",
+        json!({
             "A": {"id": "A", "type": "DataAction",
                 "properties": {"integration": "I", "action": "X"},
                 "onComplete": {"nextNode": "B"}, "onError": {"nextNode": "Bye"}},
@@ -339,8 +316,8 @@ fn simulation_answers_are_consumed_in_order_and_the_last_repeats() {
                 "onComplete": {"nextNode": "Bye"}, "onError": {"nextNode": "Q"}},
             "Q": {"id": "Q", "type": "Route", "properties": {"queueName": "Q"}},
             "Bye": {"id": "Bye", "type": "Disconnect"}
-        }}
-    });
+        }),
+    );
     let f = validated(&doc);
     let ok = DataActionAnswer::Outputs {
         outputs: BTreeMap::new(),
@@ -394,16 +371,17 @@ fn a_missing_org_object_ends_the_simulation_with_an_error_naming_it() {
 
 #[test]
 fn schedule_branches_by_the_group_state() {
-    let doc = json!({
-        "name": "Hours", "type": "inbound",
-        "draft": {"startNode": "S", "nodes": {
+    let doc = inbound_doc(
+        "Hours",
+        "S",
+        json!({
             "S": {"id": "S", "type": "Schedule",
                 "properties": {"scheduleGroup": "Office", "open": "Open", "holiday": "Closed"},
                 "onComplete": {"nextNode": "Closed"}},
             "Open": {"id": "Open", "type": "Route", "properties": {"queueName": "Q"}},
             "Closed": {"id": "Closed", "type": "Disconnect"}
-        }}
-    });
+        }),
+    );
     let f = validated(&doc);
     for (state, node) in [
         (ScheduleState::Open, "Open"),
@@ -506,7 +484,7 @@ fn menu_validates_with_pointers() {
 fn menu_compiles_to_collect_input_and_switch_in_both_flow_types() {
     for (ty, ft) in [("inbound", FlowType::Inbound), ("module", FlowType::Module)] {
         let f = validated(&menu_doc(ty));
-        let yaml = compiled_yaml(&f, ft);
+        let yaml = judged_yaml(&f, ft);
         assert_eq!(yaml.matches("- collectInput:").count(), 3, "{yaml}");
         assert_eq!(yaml.matches("- decision:").count(), 2, "{yaml}");
         assert!(yaml.contains("- switch:"), "{yaml}");
@@ -540,17 +518,18 @@ fn menu_simulation_retries_then_takes_the_error_exit() {
 
 #[test]
 fn schedule_compiles_with_its_unverified_outputs_and_the_judge_accepts_them() {
-    let doc = json!({
-        "name": "Hours", "type": "inbound",
-        "draft": {"startNode": "S", "nodes": {
+    let doc = inbound_doc(
+        "Hours",
+        "S",
+        json!({
             "S": {"id": "S", "type": "Schedule",
                 "properties": {"scheduleGroup": "Office", "open": "Open", "emergency": "Shut"},
                 "onComplete": {"nextNode": "Shut"}},
             "Open": {"id": "Open", "type": "Route", "properties": {"queueName": "Q"}},
             "Shut": {"id": "Shut", "type": "Disconnect"}
-        }}
-    });
-    let yaml = compiled_yaml(&validated(&doc), FlowType::Inbound);
+        }),
+    );
+    let yaml = judged_yaml(&validated(&doc), FlowType::Inbound);
     assert!(yaml.contains("evaluateScheduleGroup:"), "{yaml}");
     assert!(yaml.contains("name: Office"), "{yaml}");
     for out in ["open:", "emergency:"] {
@@ -629,7 +608,7 @@ fn readme_node_type_examples_validate_compile_and_simulate() {
     let r = report(&doc);
     assert!(!r.has_errors(), "{:?}", r.findings);
     let f = r.flow.unwrap();
-    let yaml = compiled_yaml(&f, FlowType::Inbound);
+    let yaml = judged_yaml(&f, FlowType::Inbound);
     assert!(yaml.contains("  menus:\n"), "{yaml}");
     let org: SimOrg = serde_json::from_value(json!({
         "data_actions": {"Customer DB/Verify Account": [{"outputs": {"customerId": "C-7", "status": "ok"}}]},

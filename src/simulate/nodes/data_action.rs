@@ -4,8 +4,8 @@
 //! lacks is an error.
 
 use super::super::LimitError;
-use super::super::eval::{CSeg, Vars, json_val};
-use super::super::machine::{At, Machine, Step};
+use super::super::eval::{CSeg, json_val};
+use super::super::machine::{Cx, Step};
 use super::super::program::Builder;
 use super::Kind;
 use crate::calls::DataActionAnswer;
@@ -38,37 +38,32 @@ pub(super) fn build<'a>(
     })
 }
 
-pub(super) fn step(
-    m: &mut Machine<'_, '_>,
-    at: At<'_, '_>,
-    vars: &mut Vars,
-    k: &DataAction<'_>,
-) -> Result<Step, LimitError> {
+pub(super) fn step(cx: &mut Cx<'_, '_, '_>, k: &DataAction<'_>) -> Result<Step, LimitError> {
     let key = &k.key;
     // Inputs are evaluated (as Genesys does before the call) but the simulated answer
     // does not depend on them.
     for t in &k.inputs {
-        m.text(at, t, vars)?;
+        cx.text(t)?;
     }
-    Ok(match m.answer(key) {
+    Ok(match cx.m.answer(key) {
         None => Step::Fail(format!(
             "data action {key:?} is not in the simulation's org.data_actions"
         )),
         Some(DataActionAnswer::Outputs { outputs: got }) => {
-            m.line(at, Some(format!("{key}: success")), None)?;
+            cx.line(Some(format!("{key}: success")), None)?;
             for (name, slot) in &k.outputs {
-                vars[*slot] = got.get(*name).and_then(json_val);
+                cx.vars[*slot] = got.get(*name).and_then(json_val);
             }
-            at.next()
+            cx.at.next()
         }
         Some(DataActionAnswer::Error { error }) => {
-            m.line(at, Some(format!("{key}: failure: {error}")), None)?;
-            at.on_error()
+            cx.line(Some(format!("{key}: failure: {error}")), None)?;
+            cx.at.on_error()
         }
         Some(DataActionAnswer::Timeout { .. }) => {
-            m.line(at, Some(format!("{key}: timeout")), None)?;
+            cx.line(Some(format!("{key}: timeout")), None)?;
             k.on_timeout
-                .or(at.node.on_error)
+                .or(cx.at.node.on_error)
                 .map_or(Step::End, Step::Go)
         }
     })

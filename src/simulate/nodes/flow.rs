@@ -12,7 +12,7 @@ use super::super::program::Builder;
 use super::Kind;
 use crate::compile::effective_outputs;
 use crate::template::expr::Expr;
-use crate::template::model::{ModuleRef, VarRef};
+use crate::template::model::{ModuleRef, VarRef, output_mapping};
 
 pub(in crate::simulate) struct Call<'a> {
     /// The module's program, or why it cannot run.
@@ -51,17 +51,7 @@ pub(super) fn build<'a>(
         .iter()
         .map(|(k, e)| (b.slot_in(m, k), b.expr(e)))
         .collect();
-    let mapping: Vec<(String, String)> = if outputs.is_empty() {
-        effective_outputs(b.flow_of(m))
-            .into_keys()
-            .map(|k| (k.clone(), k))
-            .collect()
-    } else {
-        outputs
-            .iter()
-            .map(|(k, v)| (k.clone(), v.name().to_owned()))
-            .collect()
-    };
+    let mapping = output_mapping(outputs, || effective_outputs(b.flow_of(m)).into_keys());
     let outs = mapping
         .iter()
         .map(|(k, v)| (b.slot_in(m, k), b.slot(v)))

@@ -4,8 +4,8 @@
 //! without one the flow ends there as at an End.
 
 use super::super::LimitError;
-use super::super::eval::{CSeg, Val, Vars};
-use super::super::machine::{At, Machine, Step};
+use super::super::eval::{CSeg, Val};
+use super::super::machine::{Cx, Step};
 use super::super::program::Builder;
 use super::Kind;
 use crate::calls::SimInput;
@@ -33,28 +33,22 @@ pub(super) fn build<'a>(
     })
 }
 
-pub(super) fn step(
-    m: &mut Machine<'_, '_>,
-    at: At<'_, '_>,
-    vars: &mut Vars,
-    k: &Gather<'_>,
-) -> Result<Step, LimitError> {
-    m.text(at, &k.prompt, vars)?;
-    let text = m.text_buf.clone();
-    Ok(match m.take_input() {
+pub(super) fn step(cx: &mut Cx<'_, '_, '_>, k: &Gather<'_>) -> Result<Step, LimitError> {
+    let text = cx.text(&k.prompt)?.to_owned();
+    Ok(match cx.m.take_input() {
         Some(SimInput::Digits(d)) => {
-            m.line(at, Some(text), Some(d.clone()))?;
+            cx.line(Some(text), Some(d.clone()))?;
             if (k.min..=k.max).contains(&d.chars().count()) {
-                vars[k.into] = Some(Val::S(d.clone()));
-                at.next()
+                cx.vars[k.into] = Some(Val::S(d.clone()));
+                cx.at.next()
             } else {
                 // Another length is a failed collection: the failure output.
-                at.on_error()
+                cx.at.on_error()
             }
         }
         Some(SimInput::Timeout) | None => {
-            m.line(at, Some(text), None)?;
-            at.on_error()
+            cx.line(Some(text), None)?;
+            cx.at.on_error()
         }
     })
 }

@@ -1,7 +1,7 @@
 //! GetParticipantData: reads each attribute into its variable (NOT_SET when absent).
 
-use super::super::eval::{Val, Vars};
-use super::super::machine::{At, Machine, Step};
+use super::super::eval::Val;
+use super::super::machine::{Cx, Step};
 use super::super::program::Builder;
 use super::Kind;
 use crate::template::model::VarRef;
@@ -17,14 +17,9 @@ pub(super) fn build<'a>(b: &mut Builder<'a, '_>, attributes: &'a [(String, VarRe
     ))
 }
 
-pub(super) fn step(
-    m: &Machine<'_, '_>,
-    at: At<'_, '_>,
-    vars: &mut Vars,
-    k: &GetParticipant<'_>,
-) -> Step {
+pub(super) fn step(cx: &mut Cx<'_, '_, '_>, k: &GetParticipant<'_>) -> Step {
     for (key, slot) in &k.0 {
-        vars[*slot] = m.participant.get(*key).map(|v| Val::S(v.clone()));
+        cx.vars[*slot] = cx.m.participant.get(*key).map(|v| Val::S(v.clone()));
     }
-    at.next()
+    cx.at.next()
 }

@@ -2,8 +2,8 @@
 //! A condition on NOT_SET is false.
 
 use super::super::LimitError;
-use super::super::eval::{CExpr, EvalError, V, Vars, eval};
-use super::super::machine::{At, Machine, Step};
+use super::super::eval::{CExpr, EvalError, V, eval};
+use super::super::machine::{Cx, Step};
 use super::super::program::Builder;
 use super::Kind;
 use crate::template::model::Branch;
@@ -39,21 +39,16 @@ pub(super) fn resolve<'a>(
     }
 }
 
-pub(super) fn step(
-    m: &Machine<'_, '_>,
-    at: At<'_, '_>,
-    vars: &Vars,
-    k: &If<'_>,
-) -> Result<Step, LimitError> {
+pub(super) fn step(cx: &mut Cx<'_, '_, '_>, k: &If<'_>) -> Result<Step, LimitError> {
     for (cond, target) in &k.branches {
-        match eval(cond, vars, m.limits.max_value_bytes) {
+        match eval(cond, cx.vars, cx.m.limits.max_value_bytes) {
             Ok(Some(V::B(true))) => return Ok(Step::Go(*target)),
             Ok(Some(V::B(false)) | None) => {}
             Ok(Some(other)) => {
                 return Ok(Step::Fail(format!("condition is not a boolean: {other:?}")));
             }
             Err(EvalError::Fail(e)) => return Ok(Step::Fail(e)),
-            Err(EvalError::TooLong(len)) => return Err(m.too_long(at, len)),
+            Err(EvalError::TooLong(len)) => return Err(cx.too_long(len)),
         }
     }
     Ok(match k.default {

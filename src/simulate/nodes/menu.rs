@@ -4,8 +4,8 @@
 //! entry stores no digits.
 
 use super::super::LimitError;
-use super::super::eval::{CSeg, Val, Vars};
-use super::super::machine::{At, Machine, Step};
+use super::super::eval::{CSeg, Val};
+use super::super::machine::{Cx, Step};
 use super::super::program::Builder;
 use super::Kind;
 use crate::calls::SimInput;
@@ -43,54 +43,41 @@ pub(super) fn build<'a>(
     })
 }
 
-pub(super) fn step(
-    m: &mut Machine<'_, '_>,
-    at: At<'_, '_>,
-    vars: &mut Vars,
-    k: &Menu<'_>,
-) -> Result<Step, LimitError> {
+pub(super) fn step(cx: &mut Cx<'_, '_, '_>, k: &Menu<'_>) -> Result<Step, LimitError> {
     for _ in 0..k.repeat {
-        let got = collect(m, at, vars, k)?;
+        let got = collect(cx, k)?;
         let hit = k
             .choices
             .iter()
             .find(|(c, _)| got.chars().eq(std::iter::once(*c)));
         if let Some(into) = k.into {
-            vars[into] = Some(Val::S(got));
+            cx.vars[into] = Some(Val::S(got));
         }
         if let Some((_, t)) = hit {
             return Ok(Step::Go(*t));
         }
     }
-    Ok(at.on_error())
+    Ok(cx.at.on_error())
 }
 
 /// Plays the prompt and takes one input: its digit, or "" for none, a timeout or more
 /// than one digit.
-fn collect(
-    m: &mut Machine<'_, '_>,
-    at: At<'_, '_>,
-    vars: &Vars,
-    k: &Menu<'_>,
-) -> Result<String, LimitError> {
+fn collect(cx: &mut Cx<'_, '_, '_>, k: &Menu<'_>) -> Result<String, LimitError> {
     let text = match &k.prompt {
-        Ok(t) => {
-            m.text(at, t, vars)?;
-            m.text_buf.clone()
-        }
+        Ok(t) => cx.text(t)?.to_owned(),
         Err(name) => format!("[prompt {name}]"),
     };
-    Ok(match m.take_input() {
+    Ok(match cx.m.take_input() {
         Some(SimInput::Digits(d)) if d.chars().count() == 1 => {
-            m.line(at, Some(text), Some(d.clone()))?;
+            cx.line(Some(text), Some(d.clone()))?;
             d.clone()
         }
         Some(SimInput::Digits(d)) => {
-            m.line(at, Some(text), Some(d.clone()))?;
+            cx.line(Some(text), Some(d.clone()))?;
             String::new()
         }
         Some(SimInput::Timeout) | None => {
-            m.line(at, Some(text), None)?;
+            cx.line(Some(text), None)?;
             String::new()
         }
     })

@@ -19,7 +19,7 @@ mod table_lookup;
 mod voicemail;
 
 use super::LimitError;
-use super::machine::{At, Frame, Machine, Step};
+use super::machine::{At, Cx, Frame, Machine, Step};
 use super::program::Builder;
 use crate::template::model::{Node, NodeKind};
 
@@ -100,20 +100,24 @@ pub(super) fn step<'a>(
     cur: usize,
 ) -> Result<Step, LimitError> {
     let fi = stack.len() - 1;
-    let vars = &mut stack[fi].vars;
+    let cx = &mut Cx {
+        m,
+        at,
+        vars: &mut stack[fi].vars,
+    };
     match &at.node.kind {
-        Kind::Say(k) => say::step(m, at, vars, k),
-        Kind::Gather(k) => gather::step(m, at, vars, k),
-        Kind::Set(k) => set::step(m, at, vars, k),
-        Kind::If(k) => if_node::step(m, at, vars, k),
+        Kind::Say(k) => say::step(cx, k),
+        Kind::Gather(k) => gather::step(cx, k),
+        Kind::Set(k) => set::step(cx, k),
+        Kind::If(k) => if_node::step(cx, k),
         Kind::Route(k) => Ok(route::step(k)),
         Kind::Call(k) => flow::step(m, at, stack, cur, k),
-        Kind::Menu(k) => menu::step(m, at, vars, k),
-        Kind::DataAction(k) => data_action::step(m, at, vars, k),
-        Kind::TableLookup(k) => table_lookup::step(m, at, vars, k),
-        Kind::SetParticipant(k) => set_participant_data::step(m, at, vars, k),
-        Kind::GetParticipant(k) => Ok(get_participant_data::step(m, at, vars, k)),
-        Kind::Schedule(k) => Ok(schedule::step(m, at, k)),
+        Kind::Menu(k) => menu::step(cx, k),
+        Kind::DataAction(k) => data_action::step(cx, k),
+        Kind::TableLookup(k) => table_lookup::step(cx, k),
+        Kind::SetParticipant(k) => set_participant_data::step(cx, k),
+        Kind::GetParticipant(k) => Ok(get_participant_data::step(cx, k)),
+        Kind::Schedule(k) => Ok(schedule::step(cx, k)),
         Kind::Voicemail(k) => Ok(voicemail::step(k)),
         Kind::End => Ok(end::step()),
         Kind::Disconnect => Ok(disconnect::step()),

@@ -3,8 +3,8 @@
 //! (playAudio has no failure path).
 
 use super::super::LimitError;
-use super::super::eval::{CSeg, Vars};
-use super::super::machine::{At, Machine, Step};
+use super::super::eval::CSeg;
+use super::super::machine::{Cx, Step};
 use super::super::program::Builder;
 use super::Kind;
 use crate::template::model::Text;
@@ -22,19 +22,11 @@ pub(super) fn build_prompt(prompt: &str) -> Kind<'_> {
     Kind::Say(Say::Prompt(prompt))
 }
 
-pub(super) fn step(
-    m: &mut Machine<'_, '_>,
-    at: At<'_, '_>,
-    vars: &Vars,
-    k: &Say<'_>,
-) -> Result<Step, LimitError> {
+pub(super) fn step(cx: &mut Cx<'_, '_, '_>, k: &Say<'_>) -> Result<Step, LimitError> {
     let text = match k {
-        Say::Text(t) => {
-            m.text(at, t, vars)?;
-            m.text_buf.clone()
-        }
+        Say::Text(t) => cx.text(t)?.to_owned(),
         Say::Prompt(name) => format!("[prompt {name}]"),
     };
-    m.line(at, Some(text), None)?;
-    Ok(at.next())
+    cx.line(Some(text), None)?;
+    Ok(cx.at.next())
 }

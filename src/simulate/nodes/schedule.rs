@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::super::machine::{At, Machine, Step};
+use super::super::machine::{Cx, Step};
 use super::super::program::Builder;
 use super::Kind;
 use crate::calls::ScheduleState;
@@ -27,9 +27,9 @@ pub(super) fn build<'a>(
     })
 }
 
-pub(super) fn step(m: &Machine<'_, '_>, at: At<'_, '_>, k: &Schedule<'_>) -> Step {
+pub(super) fn step(cx: &Cx<'_, '_, '_>, k: &Schedule<'_>) -> Step {
     let group = k.group;
-    match m.org.schedule_groups.get(group) {
+    match cx.m.org.schedule_groups.get(group) {
         None => Step::Fail(format!(
             "schedule group {group:?} is not in the simulation's org.schedule_groups"
         )),
@@ -37,7 +37,7 @@ pub(super) fn step(m: &Machine<'_, '_>, at: At<'_, '_>, k: &Schedule<'_>) -> Ste
             .exits
             .get(state)
             .copied()
-            .or(at.node.next)
+            .or(cx.at.node.next)
             .map_or(Step::End, Step::Go),
     }
 }

@@ -3,8 +3,8 @@
 //! onError is not followed).
 
 use super::super::LimitError;
-use super::super::eval::{CSet, EvalError, V, Val, Vars, coerce, eval};
-use super::super::machine::{At, Machine, Step};
+use super::super::eval::{CSet, EvalError, V, Val, coerce, eval};
+use super::super::machine::{Cx, Step};
 use super::super::program::Builder;
 use super::Kind;
 use crate::template::model::{Assignment, Segment, SetValue, VarType};
@@ -28,32 +28,24 @@ pub(super) fn build<'a>(b: &mut Builder<'a, '_>, assignments: &'a [Assignment]) 
         .collect()))
 }
 
-pub(super) fn step(
-    m: &mut Machine<'_, '_>,
-    at: At<'_, '_>,
-    vars: &mut Vars,
-    k: &Set<'_>,
-) -> Result<Step, LimitError> {
-    let max_value = m.limits.max_value_bytes;
+pub(super) fn step(cx: &mut Cx<'_, '_, '_>, k: &Set<'_>) -> Result<Step, LimitError> {
+    let max_value = cx.m.limits.max_value_bytes;
     for (slot, ty, value) in &k.0 {
         let v: Result<Option<Val>, String> = match value {
-            CSet::Copy(s) => Ok(vars[*s].clone()),
-            CSet::Text(t) => {
-                m.text(at, t, vars)?;
-                Ok(Some(Val::S(m.text_buf.clone())))
-            }
-            CSet::Expr(e) => match eval(e, vars, max_value) {
+            CSet::Copy(s) => Ok(cx.vars[*s].clone()),
+            CSet::Text(t) => Ok(Some(Val::S(cx.text(t)?.to_owned()))),
+            CSet::Expr(e) => match eval(e, cx.vars, max_value) {
                 Ok(v) => Ok(v.map(V::into_val)),
                 Err(EvalError::Fail(e)) => Err(e),
-                Err(EvalError::TooLong(len)) => return Err(m.too_long(at, len)),
+                Err(EvalError::TooLong(len)) => return Err(cx.too_long(len)),
             },
         };
         match v.and_then(|v| v.map(|v| coerce(v, *ty)).transpose()) {
             // Upper() can lengthen a string: check what is stored too.
-            Ok(Some(Val::S(s))) if s.len() > max_value => return Err(m.too_long(at, s.len())),
-            Ok(v) => vars[*slot] = v,
+            Ok(Some(Val::S(s))) if s.len() > max_value => return Err(cx.too_long(s.len())),
+            Ok(v) => cx.vars[*slot] = v,
             Err(e) => return Ok(Step::Fail(e)),
         }
     }
-    Ok(at.next())
+    Ok(cx.at.next())
 }

@@ -2,8 +2,8 @@
 //! simulation's `participant_data`.
 
 use super::super::LimitError;
-use super::super::eval::{CSeg, Vars};
-use super::super::machine::{At, Machine, Step};
+use super::super::eval::CSeg;
+use super::super::machine::{Cx, Step};
 use super::super::program::Builder;
 use super::Kind;
 use crate::template::model::Text;
@@ -19,17 +19,11 @@ pub(super) fn build<'a>(b: &mut Builder<'a, '_>, attributes: &'a [(String, Text)
     ))
 }
 
-pub(super) fn step(
-    m: &mut Machine<'_, '_>,
-    at: At<'_, '_>,
-    vars: &Vars,
-    k: &SetParticipant<'_>,
-) -> Result<Step, LimitError> {
+pub(super) fn step(cx: &mut Cx<'_, '_, '_>, k: &SetParticipant<'_>) -> Result<Step, LimitError> {
     for (key, t) in &k.0 {
-        m.text(at, t, vars)?;
-        m.participant.insert((*key).to_owned(), m.text_buf.clone());
-        m.participant_set
-            .insert((*key).to_owned(), m.text_buf.clone());
+        let value = cx.text(t)?.to_owned();
+        cx.m.participant.insert((*key).to_owned(), value.clone());
+        cx.m.participant_set.insert((*key).to_owned(), value);
     }
-    Ok(at.next())
+    Ok(cx.at.next())
 }

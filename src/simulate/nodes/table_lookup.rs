@@ -3,8 +3,8 @@
 //! lacks is an error.
 
 use super::super::LimitError;
-use super::super::eval::{CSeg, Vars, json_val};
-use super::super::machine::{At, Machine, Step};
+use super::super::eval::{CSeg, json_val};
+use super::super::machine::{Cx, Step};
 use super::super::program::Builder;
 use super::Kind;
 use crate::template::model::{Text, VarRef};
@@ -34,24 +34,20 @@ pub(super) fn build<'a>(
     })
 }
 
-pub(super) fn step(
-    m: &mut Machine<'_, '_>,
-    at: At<'_, '_>,
-    vars: &mut Vars,
-    k: &TableLookup<'_>,
-) -> Result<Step, LimitError> {
-    m.text(at, &k.key, vars)?;
+pub(super) fn step(cx: &mut Cx<'_, '_, '_>, k: &TableLookup<'_>) -> Result<Step, LimitError> {
+    let org = cx.m.org;
+    let key = cx.text(&k.key)?;
     let table = k.table;
-    Ok(match m.org.data_tables.get(table) {
+    Ok(match org.data_tables.get(table) {
         None => Step::Fail(format!(
             "data table {table:?} is not in the simulation's org.data_tables"
         )),
-        Some(rows) => match rows.get(m.text_buf.as_str()) {
+        Some(rows) => match rows.get(key) {
             Some(row) => {
                 for (col, slot) in &k.outputs {
-                    vars[*slot] = row.get(*col).and_then(json_val);
+                    cx.vars[*slot] = row.get(*col).and_then(json_val);
                 }
-                at.next()
+                cx.at.next()
             }
             None => k.on_not_found.map_or(Step::End, Step::Go),
         },

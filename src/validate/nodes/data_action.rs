@@ -1,10 +1,9 @@
 //! DataAction: call an integration's action, with an onTimeout exit.
 
-use serde_json::{Map, Value};
-
+use super::NodeIn;
 use crate::template::model::NodeKind;
 use crate::validate::rules::Rules;
-use crate::validate::validator::{PNode, Validator};
+use crate::validate::validator::Validator;
 
 pub(super) const RULES: Rules = Rules {
     properties: &[
@@ -19,13 +18,14 @@ pub(super) const RULES: Rules = Rules {
 };
 
 impl Validator<'_> {
-    pub(super) fn data_action(
-        &mut self,
-        props: &Map<String, Value>,
-        pat: &str,
-        p: &mut PNode,
-        on_timeout: Option<String>,
-    ) -> Option<NodeKind> {
+    pub(super) fn data_action(&mut self, n: NodeIn<'_>) -> Option<NodeKind> {
+        let NodeIn {
+            props,
+            pat,
+            p,
+            extra: on_timeout,
+            ..
+        } = n;
         let integration = self.object_name(props, "integration", pat, "DataAction");
         let action = self.object_name(props, "action", pat, "DataAction");
         let inputs = self.text_map(props, "inputs", pat, p);

@@ -1,5 +1,6 @@
 //! Disconnect: hang up.
 
+use super::NodeIn;
 use crate::template::model::NodeKind;
 use crate::validate::rules::Rules;
 use crate::validate::validator::Validator;
@@ -12,7 +13,7 @@ pub(super) const RULES: Rules = Rules {
 };
 
 impl Validator<'_> {
-    pub(super) fn disconnect(&mut self) -> Option<NodeKind> {
+    pub(super) fn disconnect(&mut self, _: NodeIn<'_>) -> Option<NodeKind> {
         Some(NodeKind::Disconnect)
     }
 }

@@ -1,7 +1,6 @@
 //! End: end the flow (a module returns to its caller).
 
-use serde_json::{Map, Value};
-
+use super::NodeIn;
 use crate::template::model::NodeKind;
 use crate::validate::rules::Rules;
 use crate::validate::validator::Validator;
@@ -14,7 +13,8 @@ pub(super) const RULES: Rules = Rules {
 };
 
 impl Validator<'_> {
-    pub(super) fn end(&mut self, props: &Map<String, Value>, pat: &str) -> Option<NodeKind> {
+    pub(super) fn end(&mut self, n: NodeIn<'_>) -> Option<NodeKind> {
+        let NodeIn { props, pat, .. } = n;
         Some(NodeKind::End {
             end_type: self.opt_str(props, "endType", pat),
         })

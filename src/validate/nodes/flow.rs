@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use super::NodeIn;
 use crate::template::expr::Expr;
 use crate::template::model::{ModuleRef, NodeKind, VarRef};
 use crate::template::{Finding, ModuleInterface};
@@ -18,14 +19,9 @@ pub(super) const RULES: Rules = Rules {
 };
 
 impl Validator<'_> {
-    pub(super) fn flow_call(
-        &mut self,
-        props: &Map<String, Value>,
-        pat: &str,
-        p: &mut PNode,
-        is_module: bool,
-    ) -> Option<NodeKind> {
-        if is_module {
+    pub(super) fn flow_call(&mut self, n: NodeIn<'_>) -> Option<NodeKind> {
+        let NodeIn { props, pat, p, .. } = n;
+        if n.is_module {
             self.error_hint(
                 "module_calls_module",
                 p.at.clone(),
@@ -77,30 +73,14 @@ impl Validator<'_> {
 
     /// Exactly one of `flowName` and `flowId`.
     fn module_ref(&mut self, props: &Map<String, Value>, pat: &str) -> Option<ModuleRef> {
-        let name = self.opt_str(props, "flowName", pat);
-        let id = self.opt_str(props, "flowId", pat);
-        match (name, id) {
-            (Some(n), None) if !n.trim().is_empty() => Some(ModuleRef::Name(n)),
-            (None, Some(i)) if !i.trim().is_empty() => Some(ModuleRef::Id(i)),
-            (Some(_), Some(_)) => {
-                self.error_hint(
-                    "invalid_flow_reference",
-                    at(pat, "flowId"),
-                    "a Flow node has both flowName and flowId",
-                    "give exactly one of them",
-                );
-                None
-            }
-            _ => {
-                self.error_hint(
-                    "invalid_flow_reference",
-                    pat.to_owned(),
-                    "a Flow node needs a non-empty flowName or flowId",
-                    "name the module template in flowName",
-                );
-                None
-            }
-        }
+        let named = self.one_of(
+            props,
+            pat,
+            ["flowName", "flowId"],
+            ("Flow", "invalid_flow_reference"),
+            "name the module template in flowName",
+        )?;
+        Some(named.map_or_else(ModuleRef::Id, ModuleRef::Name))
     }
 
     /// `inputs: {moduleVar: expression}`, checked against the module's inputs when it is
@@ -113,17 +93,8 @@ impl Validator<'_> {
         iface: Option<&ModuleInterface>,
     ) -> Option<Vec<(String, Expr)>> {
         let iat = at(pat, "inputs");
-        let o = match props.get("inputs") {
-            None | Some(Value::Null) => return Some(Vec::new()),
-            Some(Value::Object(o)) => o,
-            Some(v) => {
-                self.wrong_type(
-                    &iat,
-                    "'inputs' must be an object {moduleVar: expression}",
-                    v,
-                );
-                return None;
-            }
+        let Some(o) = self.object_prop(props, "inputs", &iat, "{moduleVar: expression}")? else {
+            return Some(Vec::new());
         };
         let mut ok = true;
         let mut inputs = Vec::new();
@@ -133,27 +104,9 @@ impl Validator<'_> {
             if let Some(m) = iface
                 && !m.inputs.contains_key(mv)
             {
-                let known: Vec<&str> = m.inputs.keys().map(String::as_str).collect();
-                self.error_hint(
-                    "unknown_module_input",
-                    eat.clone(),
-                    format!("module '{}' has no input '{mv}'", m.name),
-                    if known.is_empty() {
-                        "the module has no inputs".to_owned()
-                    } else {
-                        format!("its inputs: {}", known.join(", "))
-                    },
-                );
+                self.unknown_module_var(m, "input", mv, &eat);
             }
-            let parsed = match e {
-                Value::String(s) => self.parse_expr(s, &eat),
-                Value::Number(n) if n.is_i64() => n.as_i64().map(Expr::Int),
-                Value::Bool(b) => Some(Expr::Bool(*b)),
-                v => {
-                    self.wrong_type(&eat, "a module input must be an expression string", v);
-                    None
-                }
-            };
+            let parsed = self.value_expr(e, &eat, "a module input must be an expression string");
             match parsed {
                 Some(e) => {
                     self.expr_reads(&e, &eat, p, 0);
@@ -185,19 +138,8 @@ impl Validator<'_> {
         module: Option<&ModuleRef>,
     ) -> Option<Vec<(String, VarRef)>> {
         let oat = at(pat, "outputs");
-        let o = match props.get("outputs") {
-            None | Some(Value::Null) => {
-                return Some(self.implicit_outputs(p, iface, module));
-            }
-            Some(Value::Object(o)) => o,
-            Some(v) => {
-                self.wrong_type(
-                    &oat,
-                    "'outputs' must be an object {moduleVar: callerVar}",
-                    v,
-                );
-                return None;
-            }
+        let Some(o) = self.object_prop(props, "outputs", &oat, "{moduleVar: callerVar}")? else {
+            return Some(self.implicit_outputs(p, iface, module));
         };
         let mut ok = true;
         let mut outputs = Vec::new();
@@ -268,18 +210,29 @@ impl Validator<'_> {
     ) -> Option<crate::template::model::VarType> {
         let t = m.outputs.get(mv).copied();
         if t.is_none() {
-            let known: Vec<&str> = m.outputs.keys().map(String::as_str).collect();
-            self.error_hint(
-                "unknown_module_output",
-                mat.to_owned(),
-                format!("module '{}' has no output '{mv}'", m.name),
-                if known.is_empty() {
-                    "the module has no outputs".to_owned()
-                } else {
-                    format!("its outputs: {}", known.join(", "))
-                },
-            );
+            self.unknown_module_var(m, "output", mv, mat);
         }
         t
+    }
+
+    /// Module `m` has no `what` (`input` or `output`) `mv` (at `mat`): a finding that names
+    /// those it has.
+    fn unknown_module_var(&mut self, m: &ModuleInterface, what: &str, mv: &str, mat: &str) {
+        let vars = if what == "input" {
+            &m.inputs
+        } else {
+            &m.outputs
+        };
+        let known: Vec<&str> = vars.keys().map(String::as_str).collect();
+        self.error_hint(
+            &format!("unknown_module_{what}"),
+            mat.to_owned(),
+            format!("module '{}' has no {what} '{mv}'", m.name),
+            if known.is_empty() {
+                format!("the module has no {what}s")
+            } else {
+                format!("its {what}s: {}", known.join(", "))
+            },
+        );
     }
 }

@@ -1,7 +1,6 @@
 //! Gather: collect digits into `{Node.digits}`.
 
-use serde_json::{Map, Value};
-
+use super::NodeIn;
 use crate::template::expr::is_var_name;
 use crate::template::model::NodeKind;
 use crate::template::model::{VarRef, VarType};
@@ -30,12 +29,8 @@ pub(super) const RULES: Rules = Rules {
 };
 
 impl Validator<'_> {
-    pub(super) fn gather(
-        &mut self,
-        props: &Map<String, Value>,
-        pat: &str,
-        p: &mut PNode,
-    ) -> Option<NodeKind> {
+    pub(super) fn gather(&mut self, n: NodeIn<'_>) -> Option<NodeKind> {
+        let NodeIn { props, pat, p, .. } = n;
         let prompt = self.text_prop(props, "promptText", pat, p, false);
         let max = self.opt_int(props, "maxDigits", pat);
         let min = self.opt_int(props, "minDigits", pat);
@@ -63,18 +58,7 @@ impl Validator<'_> {
         let timeout_seconds = self.opt_seconds(props, "timeoutSeconds", pat);
         let inter_digit_timeout_seconds = self.opt_seconds(props, "interDigitTimeoutSeconds", pat);
         let language = self.opt_str(props, "promptLanguage", pat);
-        let into = VarRef::digits_of(&p.key);
-        if !is_var_name(into.name()) {
-            self.error_hint(
-                "invalid_variable_name",
-                p.at.clone(),
-                format!(
-                    "the Gather result variable '{}' is not a valid Genesys variable name",
-                    into.name()
-                ),
-                "Gather node ids become variable names: use letters, digits and '_'",
-            );
-        }
+        let (into, _) = self.digits_var(p, "Gather", "result");
         p.success_writes.push(Write {
             var: into.clone(),
             ty: Some(VarType::String),
@@ -92,5 +76,24 @@ impl Validator<'_> {
             language,
             into,
         })
+    }
+
+    /// The variable `<Node>_digits` of a Gather or a Menu (`ty`) node, the node's `what`,
+    /// and false after a finding when the node id makes no variable name.
+    pub(super) fn digits_var(&mut self, p: &PNode, ty: &str, what: &str) -> (VarRef, bool) {
+        let into = VarRef::digits_of(&p.key);
+        let ok = is_var_name(into.name());
+        if !ok {
+            self.error_hint(
+                "invalid_variable_name",
+                p.at.clone(),
+                format!(
+                    "the {ty} {what} variable '{}' is not a valid Genesys variable name",
+                    into.name()
+                ),
+                format!("{ty} node ids become variable names: use letters, digits and '_'"),
+            );
+        }
+        (into, ok)
     }
 }

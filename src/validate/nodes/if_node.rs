@@ -1,8 +1,9 @@
 //! If: branch on the first true condition, else `defaultNextNode`. Switch has the same
-//! shape (see [`super::switch`]) and shares [`Validator::conditions`].
+//! shape (see [`super::switch`]) and is parsed here.
 
 use serde_json::{Map, Value};
 
+use super::NodeIn;
 use crate::template::expr::Expr;
 use crate::template::model::{Branch, NodeKind, VarType};
 use crate::validate::rules::Rules;
@@ -15,19 +16,20 @@ pub(super) const RULES: Rules = Rules {
 };
 
 impl Validator<'_> {
-    pub(super) fn if_node(
-        &mut self,
-        props: &Map<String, Value>,
-        pat: &str,
-        p: &mut PNode,
-    ) -> Option<NodeKind> {
+    /// An If node, or a Switch (the same shape, see [`super::switch`]).
+    pub(super) fn if_node(&mut self, n: NodeIn<'_>) -> Option<NodeKind> {
+        let NodeIn { props, pat, p, .. } = n;
         let (branches, default) = self.conditions(props, pat, p)?;
-        Some(NodeKind::If { branches, default })
+        Some(if p.ty == "Switch" {
+            NodeKind::Switch { branches, default }
+        } else {
+            NodeKind::If { branches, default }
+        })
     }
 
     /// The branches (`conditions`, or a Switch's `cases`) and `defaultNextNode` of an If or
     /// a Switch node, each target an exit of `p`.
-    pub(super) fn conditions(
+    fn conditions(
         &mut self,
         props: &Map<String, Value>,
         pat: &str,
@@ -90,21 +92,14 @@ impl Validator<'_> {
         };
         self.unknown_fields(c, iat, &["expression", "nextNode"], "a condition");
         let eat = at(iat, "expression");
-        let e = match c.get("expression") {
+        let e = match self.required(c, "expression", &eat, "a condition needs an 'expression'") {
             Some(Value::String(s)) => self.parse_expr(s, &eat),
             Some(Value::Bool(b)) => Some(Expr::Bool(*b)),
-            None | Some(Value::Null) => {
-                self.error(
-                    "missing_field",
-                    eat.clone(),
-                    "a condition needs an 'expression'",
-                );
-                None
-            }
             Some(v) => {
                 self.wrong_type(&eat, "'expression' must be a string", v);
                 None
             }
+            None => None,
         };
         if let Some(e) = &e {
             self.expr_reads(e, &eat, p, 0);
@@ -116,20 +111,13 @@ impl Validator<'_> {
             });
         }
         let nat = at(iat, "nextNode");
-        let target = match c.get("nextNode") {
+        let target = match self.required(c, "nextNode", &nat, "a condition needs a 'nextNode'") {
             Some(Value::String(t)) => Some(t.clone()),
-            None | Some(Value::Null) => {
-                self.error(
-                    "missing_field",
-                    nat.clone(),
-                    "a condition needs a 'nextNode'",
-                );
-                None
-            }
             Some(v) => {
                 self.wrong_type(&nat, "'nextNode' must be a string", v);
                 None
             }
+            None => None,
         };
         if let Some(t) = &target {
             p.exits.push((t.clone(), nat, false));

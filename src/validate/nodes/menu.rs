@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::template::expr::is_var_name;
-use crate::template::model::{MenuChoice, NodeKind, Prompt, VarRef, VarType};
+use super::NodeIn;
+use crate::template::model::{MenuChoice, NodeKind, Prompt, VarType};
 use crate::validate::rules::Rules;
 use crate::validate::validator::{PNode, Validator, Write, at};
 
@@ -24,12 +24,8 @@ pub(super) const RULES: Rules = Rules {
 };
 
 impl Validator<'_> {
-    pub(super) fn menu(
-        &mut self,
-        props: &Map<String, Value>,
-        pat: &str,
-        p: &mut PNode,
-    ) -> Option<NodeKind> {
+    pub(super) fn menu(&mut self, n: NodeIn<'_>) -> Option<NodeKind> {
+        let NodeIn { props, pat, p, .. } = n;
         let prompt = self.menu_prompt(props, pat, p);
         let repeat = match self.opt_int(props, "repeat", pat) {
             None => Some(DEFAULT_MENU_REPEAT),
@@ -164,19 +160,7 @@ impl Validator<'_> {
     /// The digits pressed, readable as `{Menu.digits}` like a Gather's: a write on every
     /// exit; false when the node id makes no variable name.
     fn menu_digits(&mut self, p: &mut PNode) -> bool {
-        let into = VarRef::digits_of(&p.key);
-        let ok = is_var_name(into.name());
-        if !ok {
-            self.error_hint(
-                "invalid_variable_name",
-                p.at.clone(),
-                format!(
-                    "the Menu digits variable '{}' is not a valid Genesys variable name",
-                    into.name()
-                ),
-                "Menu node ids become variable names: use letters, digits and '_'",
-            );
-        }
+        let (into, ok) = self.digits_var(p, "Menu", "digits");
         p.writes.push(Write {
             var: into,
             ty: Some(VarType::String),

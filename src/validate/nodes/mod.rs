@@ -68,6 +68,16 @@ pub(super) fn rules(ty: &str) -> &'static Rules {
     }
 }
 
+/// A node being parsed: its properties (at pointer `pat`), what the parse records on it,
+/// whether its flow is a module, and the target of its type's extra exit.
+pub(super) struct NodeIn<'n> {
+    props: &'n Map<String, Value>,
+    pat: &'n str,
+    p: &'n mut PNode,
+    is_module: bool,
+    extra: Option<String>,
+}
+
 impl Validator<'_> {
     /// The model of node `p` from its properties (at `pat`), by its type; `extra` is the
     /// target of the type's extra exit (see [`Rules::extra_exit`]).
@@ -79,24 +89,33 @@ impl Validator<'_> {
         is_module: bool,
         extra: Option<String>,
     ) -> Option<NodeKind> {
-        match p.ty.as_str() {
-            "Say" => self.say(props, pat, p),
-            "Gather" => self.gather(props, pat, p),
-            "Set" => self.set(props, pat, p),
-            "If" => self.if_node(props, pat, p),
-            "Route" => self.route(props, pat),
-            "Flow" => self.flow_call(props, pat, p, is_module),
-            "Menu" => self.menu(props, pat, p),
-            "DataAction" => self.data_action(props, pat, p, extra),
-            "TableLookup" => self.table_lookup(props, pat, p, extra),
-            "Switch" => self.switch(props, pat, p),
-            "SetParticipantData" => self.set_participant_data(props, pat, p),
-            "GetParticipantData" => self.get_participant_data(props, pat, p),
-            "Schedule" => self.schedule(props, pat, p),
-            "Voicemail" => self.voicemail(props, pat),
-            "End" => self.end(props, pat),
+        let parse: fn(&mut Self, NodeIn<'_>) -> Option<NodeKind> = match p.ty.as_str() {
+            "Say" => Self::say,
+            "Gather" => Self::gather,
+            "Set" => Self::set,
+            "If" | "Switch" => Self::if_node,
+            "Route" => Self::route,
+            "Flow" => Self::flow_call,
+            "Menu" => Self::menu,
+            "DataAction" => Self::data_action,
+            "TableLookup" => Self::table_lookup,
+            "SetParticipantData" => Self::set_participant_data,
+            "GetParticipantData" => Self::get_participant_data,
+            "Schedule" => Self::schedule,
+            "Voicemail" => Self::voicemail,
+            "End" => Self::end,
             // Disconnect, the one type left.
-            _ => self.disconnect(),
-        }
+            _ => Self::disconnect,
+        };
+        parse(
+            self,
+            NodeIn {
+                props,
+                pat,
+                p,
+                is_module,
+                extra,
+            },
+        )
     }
 }

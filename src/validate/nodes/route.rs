@@ -1,7 +1,8 @@
 //! Route: transfer the call to a queue (ends the flow).
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use super::NodeIn;
 use crate::template::model::NodeKind;
 use crate::template::model::QueueRef;
 use crate::validate::rules::Rules;
@@ -15,31 +16,17 @@ pub(super) const RULES: Rules = Rules {
 };
 
 impl Validator<'_> {
-    pub(super) fn route(&mut self, props: &Map<String, Value>, pat: &str) -> Option<NodeKind> {
-        let id = self.opt_str(props, "queueId", pat);
-        let name = self.opt_str(props, "queueName", pat);
-        let queue = match (id, name) {
-            (Some(id), None) if !id.trim().is_empty() => Some(QueueRef::Id(id)),
-            (None, Some(n)) if !n.trim().is_empty() => Some(QueueRef::Name(n)),
-            (Some(_), Some(_)) => {
-                self.error_hint(
-                    "invalid_route_queue",
-                    at(pat, "queueName"),
-                    "a Route node has both queueId and queueName",
-                    "give exactly one of them",
-                );
-                None
-            }
-            _ => {
-                self.error_hint(
-                    "invalid_route_queue",
-                    pat.to_owned(),
-                    "a Route node needs a non-empty queueId or queueName",
-                    "give exactly one of them",
-                );
-                None
-            }
-        };
+    pub(super) fn route(&mut self, n: NodeIn<'_>) -> Option<NodeKind> {
+        let NodeIn { props, pat, .. } = n;
+        let queue = self
+            .one_of(
+                props,
+                pat,
+                ["queueId", "queueName"],
+                ("Route", "invalid_route_queue"),
+                "give exactly one of them",
+            )
+            .map(|q| q.map_or_else(QueueRef::Name, QueueRef::Id));
         let skat = at(pat, "skillRequirements");
         let mut skills = Vec::new();
         match props.get("skillRequirements") {

@@ -2,9 +2,10 @@
 
 use serde_json::{Map, Value};
 
+use super::NodeIn;
 use crate::template::model::NodeKind;
 use crate::validate::rules::Rules;
-use crate::validate::validator::{PNode, Validator, at};
+use crate::validate::validator::{Validator, at};
 
 pub(super) const RULES: Rules = Rules {
     properties: &["sayText", "sayLanguage", "playBeepBeforeText", "promptName"],
@@ -15,12 +16,8 @@ pub(super) const RULES: Rules = Rules {
 
 impl Validator<'_> {
     /// A Say node, or with `promptName` a PlayPrompt.
-    pub(super) fn say(
-        &mut self,
-        props: &Map<String, Value>,
-        pat: &str,
-        p: &mut PNode,
-    ) -> Option<NodeKind> {
+    pub(super) fn say(&mut self, n: NodeIn<'_>) -> Option<NodeKind> {
+        let NodeIn { props, pat, p, .. } = n;
         if props.get("promptName").is_some_and(|v| !v.is_null()) {
             return self.play_prompt(props, pat);
         }

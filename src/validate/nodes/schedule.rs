@@ -1,11 +1,10 @@
 //! Schedule: branch on a schedule group's state (open, closed, holiday, emergency).
 
-use serde_json::{Map, Value};
-
+use super::NodeIn;
 use crate::template::model::NodeKind;
 use crate::template::model::ScheduleState;
 use crate::validate::rules::Rules;
-use crate::validate::validator::{PNode, Validator, at};
+use crate::validate::validator::{Validator, at};
 
 pub(super) const RULES: Rules = Rules {
     properties: &["scheduleGroup", "open", "closed", "holiday", "emergency"],
@@ -14,12 +13,8 @@ pub(super) const RULES: Rules = Rules {
 };
 
 impl Validator<'_> {
-    pub(super) fn schedule(
-        &mut self,
-        props: &Map<String, Value>,
-        pat: &str,
-        p: &mut PNode,
-    ) -> Option<NodeKind> {
+    pub(super) fn schedule(&mut self, n: NodeIn<'_>) -> Option<NodeKind> {
+        let NodeIn { props, pat, p, .. } = n;
         let group = self.object_name(props, "scheduleGroup", pat, "Schedule");
         let mut exits = std::collections::BTreeMap::new();
         for s in ScheduleState::ALL {

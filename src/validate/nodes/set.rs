@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::template::expr::Expr;
+use super::NodeIn;
 use crate::template::model::{Assignment, NodeKind, Segment, SetValue, Text, VarRef, VarType};
 use crate::validate::rules::Rules;
 use crate::validate::validator::{PNode, Typed, Validator, Write, at, ty_name};
@@ -14,12 +14,8 @@ pub(super) const RULES: Rules = Rules {
 };
 
 impl Validator<'_> {
-    pub(super) fn set(
-        &mut self,
-        props: &Map<String, Value>,
-        pat: &str,
-        p: &mut PNode,
-    ) -> Option<NodeKind> {
+    pub(super) fn set(&mut self, n: NodeIn<'_>) -> Option<NodeKind> {
+        let NodeIn { props, pat, p, .. } = n;
         let sat = at(pat, "setVars");
         let vars = match props.get("setVars") {
             Some(Value::Array(a)) => a,
@@ -198,15 +194,7 @@ impl Validator<'_> {
             }
             (None, Some(e)) => {
                 let eat = at(vat, "expression");
-                let parsed = match e {
-                    Value::String(s) => self.parse_expr(s, &eat),
-                    Value::Number(n) if n.is_i64() => n.as_i64().map(Expr::Int),
-                    Value::Bool(b) => Some(Expr::Bool(*b)),
-                    v => {
-                        self.wrong_type(&eat, "'expression' must be a string", v);
-                        None
-                    }
-                };
+                let parsed = self.value_expr(e, &eat, "'expression' must be a string");
                 if let Some(e) = &parsed {
                     self.expr_reads(e, &eat, p, index);
                     if let Some(ty) = ty {

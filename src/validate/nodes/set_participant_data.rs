@@ -1,10 +1,9 @@
 //! SetParticipantData: write participant attributes from text.
 
-use serde_json::{Map, Value};
-
+use super::NodeIn;
 use crate::template::model::NodeKind;
 use crate::validate::rules::Rules;
-use crate::validate::validator::{PNode, Validator, at};
+use crate::validate::validator::Validator;
 
 pub(super) const RULES: Rules = Rules {
     properties: &["attributes"],
@@ -13,21 +12,10 @@ pub(super) const RULES: Rules = Rules {
 };
 
 impl Validator<'_> {
-    pub(super) fn set_participant_data(
-        &mut self,
-        props: &Map<String, Value>,
-        pat: &str,
-        p: &mut PNode,
-    ) -> Option<NodeKind> {
+    pub(super) fn set_participant_data(&mut self, n: NodeIn<'_>) -> Option<NodeKind> {
+        let NodeIn { props, pat, p, .. } = n;
         let attributes = self.text_map(props, "attributes", pat, p)?;
-        if attributes.is_empty() {
-            self.error(
-                "missing_property",
-                at(pat, "attributes"),
-                "SetParticipantData nodes need 'attributes': {name: text}",
-            );
-            return None;
-        }
+        let attributes = self.nonempty_attributes(attributes, pat, &p.ty, "{name: text}")?;
         Some(NodeKind::SetParticipantData { attributes })
     }
 }

@@ -1,10 +1,9 @@
 //! TableLookup: look a key up in a data table, with an onNotFound exit.
 
-use serde_json::{Map, Value};
-
+use super::NodeIn;
 use crate::template::model::NodeKind;
 use crate::validate::rules::Rules;
-use crate::validate::validator::{PNode, Validator};
+use crate::validate::validator::Validator;
 
 pub(super) const RULES: Rules = Rules {
     properties: &["table", "key", "outputs"],
@@ -14,13 +13,14 @@ pub(super) const RULES: Rules = Rules {
 };
 
 impl Validator<'_> {
-    pub(super) fn table_lookup(
-        &mut self,
-        props: &Map<String, Value>,
-        pat: &str,
-        p: &mut PNode,
-        on_not_found: Option<String>,
-    ) -> Option<NodeKind> {
+    pub(super) fn table_lookup(&mut self, n: NodeIn<'_>) -> Option<NodeKind> {
+        let NodeIn {
+            props,
+            pat,
+            p,
+            extra: on_not_found,
+            ..
+        } = n;
         let table = self.object_name(props, "table", pat, "TableLookup");
         let key = self.text_prop(props, "key", pat, p, true);
         let outputs = self.var_map(props, "outputs", pat, p, true);

@@ -1,7 +1,6 @@
 //! Voicemail: leave a message for a queue (ends the flow).
 
-use serde_json::{Map, Value};
-
+use super::NodeIn;
 use crate::template::model::NodeKind;
 use crate::validate::rules::Rules;
 use crate::validate::validator::Validator;
@@ -13,7 +12,8 @@ pub(super) const RULES: Rules = Rules {
 };
 
 impl Validator<'_> {
-    pub(super) fn voicemail(&mut self, props: &Map<String, Value>, pat: &str) -> Option<NodeKind> {
+    pub(super) fn voicemail(&mut self, n: NodeIn<'_>) -> Option<NodeKind> {
+        let NodeIn { props, pat, .. } = n;
         Some(NodeKind::Voicemail {
             queue: self.object_name(props, "queue", pat, "Voicemail")?,
         })

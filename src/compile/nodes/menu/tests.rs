@@ -5,42 +5,23 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use crate::compile::{CompileContext, compile};
+use crate::compile::fixtures::{inbound_doc, judged_yaml, validated};
 use crate::simulate::{OutcomeKind, SimInput, SimOrg, simulate_with_org};
 use crate::template::model::Flow;
 use crate::validate::{NoModules, validate};
 use flowsmith_sandbox::archy::interpret;
 
-fn validated(doc: &serde_json::Value) -> Flow {
-    let r = validate(doc, &NoModules);
-    assert!(!r.has_errors(), "{:?}", r.findings);
-    r.flow.unwrap()
-}
-
 fn yaml_of(f: &Flow) -> String {
-    let (empty, noq) = (BTreeMap::new(), BTreeMap::new());
-    let c = compile(
-        f,
-        &CompileContext {
-            flow_name: &f.name,
-            as_type: f.flow_type,
-            modules: &empty,
-            queue_names: &noq,
-        },
-    )
-    .unwrap();
-    if let Err(e) = flowsmith_sandbox::archy::analyze(&c.yaml) {
-        panic!("the judge refuses it: {e:?}\n{}", c.yaml);
-    }
-    c.yaml
+    judged_yaml(f, f.flow_type)
 }
 
 /// A main menu (transfer, task, sub-menu, hang-up; no input → the support task) and a
 /// language menu that goes back to the main menu.
 fn ivr() -> serde_json::Value {
-    json!({
-        "name": "Menu_Line", "type": "inbound",
-        "draft": {"startNode": "Main", "nodes": {
+    inbound_doc(
+        "Menu_Line",
+        "Main",
+        json!({
             "Main": {"id": "Main", "type": "Menu",
                 "properties": {"prompt": "Sales 1, support 2, language 3, goodbye 9",
                     "choices": [{"digit": "1", "nextNode": "Sales"},
@@ -60,8 +41,8 @@ fn ivr() -> serde_json::Value {
                 "properties": {"attributes": {"language": "en-us"}},
                 "onComplete": {"nextNode": "Main"}},
             "Bye": {"id": "Bye", "type": "Disconnect"}
-        }}
-    })
+        }),
+    )
 }
 
 #[test]
@@ -99,14 +80,15 @@ fn inbound_menus_compile_to_corpus_shaped_menu_entries() {
 
 #[test]
 fn a_flow_of_menus_alone_has_no_tasks() {
-    let doc = json!({
-        "name": "Only_Menu", "type": "inbound",
-        "draft": {"startNode": "M", "nodes": {
+    let doc = inbound_doc(
+        "Only_Menu",
+        "M",
+        json!({
             "M": {"id": "M", "type": "Menu", "properties": {"prompt": "Press 9",
                 "choices": [{"digit": "9", "nextNode": "Bye"}]}},
             "Bye": {"id": "Bye", "type": "Disconnect"}
-        }}
-    });
+        }),
+    );
     let yaml = yaml_of(&validated(&doc));
     assert!(!yaml.contains("tasks:"), "{yaml}");
     assert!(yaml.contains("- menuDisconnect:"), "{yaml}");
@@ -119,17 +101,18 @@ fn menus_the_shapes_cannot_express_stay_collect_input_and_switch() {
         if let Some(e) = on_error {
             m["onError"] = json!({"nextNode": e});
         }
-        json!({
-            "name": "Fallback", "type": "inbound",
-            "draft": {"startNode": "M", "nodes": {
+        inbound_doc(
+            "Fallback",
+            "M",
+            json!({
                 "M": m,
                 "A": {"id": "A", "type": "Say", "properties": {"sayText": "You pressed {M.digits}"},
                     "onComplete": {"nextNode": "Bye"}},
                 "Sorry": {"id": "Sorry", "type": "Say", "properties": {"sayText": "Sorry"},
                     "onComplete": {"nextNode": "Bye"}},
                 "Bye": {"id": "Bye", "type": "Disconnect"}
-            }}
-        })
+            }),
+        )
     };
     // `*` has no evidenced dtmf name; the onError is no choice's node; the digits are read.
     for doc in [
@@ -157,7 +140,7 @@ fn menus_the_shapes_cannot_express_stay_collect_input_and_switch() {
 fn both(f: &Flow, inputs: &[&str]) -> (crate::simulate::Simulation, interpret::Call) {
     let inputs: Vec<SimInput> = inputs.iter().map(|s| SimInput::parse(s).unwrap()).collect();
     let sim = simulate_with_org(f, &BTreeMap::new(), &inputs, 1_000, &SimOrg::default());
-    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&yaml_of(f)).unwrap();
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&judged_yaml(f, f.flow_type)).unwrap();
     let run = interpret::call(&doc, &BTreeMap::new(), &inputs, 1_000);
     (sim, run)
 }
@@ -258,14 +241,15 @@ fn prompts_with_a_variable_are_refused_where_collect_input_would_speak_them() {
 
 #[test]
 fn a_menu_with_an_architect_prompt_names_it_as_audio() {
-    let doc = json!({
-        "name": "Prompt_Menu", "type": "inbound",
-        "draft": {"startNode": "M", "nodes": {
+    let doc = inbound_doc(
+        "Prompt_Menu",
+        "M",
+        json!({
             "M": {"id": "M", "type": "Menu", "properties": {"promptName": "main_menu",
                 "choices": [{"digit": "0", "nextNode": "Bye"}, {"digit": "1", "nextNode": "M"}]}},
             "Bye": {"id": "Bye", "type": "Disconnect"}
-        }}
-    });
+        }),
+    );
     let f = validated(&doc);
     let yaml = yaml_of(&f);
     assert!(
