@@ -273,9 +273,12 @@ pub struct Store {
     /// connection. (SQLite opens a file it may not write read-only, silently, and such a
     /// connection stays read-only after the file is writable again.)
     reopen_writer: Arc<AtomicBool>,
-    /// Test hook: the disk is "full" ([`Store::simulate_disk_full`]).
+    /// Test hook: the disk is "full" (`Store::simulate_disk_full`); new write connections
+    /// read it, so it stays false in the service.
+    #[cfg_attr(not(any(test, feature = "test-hooks")), allow(dead_code))]
     disk_full: Arc<AtomicBool>,
     /// `max_page_count` before the simulation started (0: not read yet).
+    #[cfg_attr(not(any(test, feature = "test-hooks")), allow(dead_code))]
     max_pages: Arc<AtomicU64>,
 }
 
@@ -444,8 +447,9 @@ impl Store {
     /// is set to the database's size after a `VACUUM` (so no free page is left), and every
     /// write that needs a new page fails with `SQLITE_FULL` ("database or disk is full"),
     /// rolling its transaction back as a full disk does. Connections opened meanwhile get
-    /// the limit too.
-    #[doc(hidden)]
+    /// the limit too. Built for the crate's tests and with the feature `test-hooks` (which
+    /// the integration tests turn on); the service itself has no such method.
+    #[cfg(any(test, feature = "test-hooks"))]
     pub async fn simulate_disk_full(&self, full: bool) -> Result<(), sqlx::Error> {
         let Pools::Sqlite { write, .. } = &self.pools else {
             return Err(sqlx::Error::Configuration(
