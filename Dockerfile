@@ -4,7 +4,7 @@
 #   docker run --rm -p 127.0.0.1:8080:8080 -v flowsmith-data:/data -e FLOWSMITH_API_TOKENS=... flowsmith
 #
 # The builder compiles exactly what `cargo build --release --locked` gives outside Docker.
-# `tests/ops.rs` assembles this build context (honouring .dockerignore and the COPY lines
+# `tests/image.rs` assembles this build context (honouring .dockerignore and the COPY lines
 # below) and runs `cargo check --locked --offline` in it, so a file the build reads but the
 # context lacks fails the test suite, not the first real `docker build`.
 
