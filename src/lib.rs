@@ -4,7 +4,7 @@
 //! Where things live, by layer (lowest first; the README's "Code map" has every folder, and
 //! `tests/architecture.rs` checks that each module imports only lower layers):
 //! - leaves: [`findings`], [`calls`] (the crate `flowsmith-calls`), [`job_model`], [`config`],
-//!   [`metrics`];
+//!   [`work_limit`], [`metrics`];
 //! - what a template is: [`template`];
 //! - pure rules: [`compile`], [`validate`], [`simulate`], [`diagram`];
 //! - the outside world and rows: [`genesys`], [`store`], [`telemetry`];
@@ -38,6 +38,7 @@ pub mod telemetry;
 pub mod template;
 pub(crate) mod templates;
 pub mod validate;
+pub mod work_limit;
 
 /// The call vocabulary shared with the emulator's Archy interpreter (crate `flowsmith-calls`).
 pub use flowsmith_calls as calls;

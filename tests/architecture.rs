@@ -24,7 +24,7 @@ type Layers = &'static [&'static [&'static str]];
 /// The layers of the service library (the root package).
 const LAYERS: Layers = &[
     // Leaf vocabularies: import nothing of the crate (`calls` is the crate flowsmith-calls).
-    &["findings", "calls", "job_model", "config"],
+    &["findings", "calls", "job_model", "config", "work_limit"],
     &["metrics"],
     // What a template is.
     &["template"],

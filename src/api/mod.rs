@@ -375,12 +375,11 @@ pub async fn cpu<T: Send + 'static>(
     state: &AppState,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
-    let limit = state.settings.limits.work();
-    // Twice the limit: work that checks the deadline itself (the simulator) reports first.
-    match tokio::time::timeout(limit * 2, tokio::task::spawn_blocking(work)).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(ApiError::Internal(format!("request work failed: {e}"))),
-        Err(_) => Err(ApiError::work_limit(limit)),
+    use crate::work_limit::{WorkError, run_bounded};
+    match run_bounded(state.settings.limits.work(), work).await {
+        Ok(v) => Ok(v),
+        Err(WorkError::Failed(e)) => Err(ApiError::Internal(format!("request work failed: {e}"))),
+        Err(WorkError::OverLimit(limit)) => Err(ApiError::work_limit(limit)),
     }
 }
 

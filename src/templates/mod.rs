@@ -77,11 +77,11 @@ impl Templates<'_> {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, TemplateError> {
-        let limit = self.work_limit;
-        match tokio::time::timeout(limit * 2, tokio::task::spawn_blocking(work)).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(TemplateError::Internal(e.to_string())),
-            Err(_) => Err(TemplateError::WorkLimit(limit)),
+        use crate::work_limit::{WorkError, run_bounded};
+        match run_bounded(self.work_limit, work).await {
+            Ok(v) => Ok(v),
+            Err(WorkError::Failed(e)) => Err(TemplateError::Internal(e)),
+            Err(WorkError::OverLimit(limit)) => Err(TemplateError::WorkLimit(limit)),
         }
     }
 }
