@@ -46,16 +46,6 @@ pub enum SubmitError {
     Corrupt(#[from] Corrupt),
 }
 
-/// A stored template document: JSON, or an error naming the version (never "no template").
-fn template_document(name: &str, version: i64, text: &str) -> Result<serde_json::Value, Corrupt> {
-    super::model::decode_json(
-        "template_versions",
-        "document",
-        format!("template {name} version {version}"),
-        text,
-    )
-}
-
 /// What the submitter needs besides the request.
 pub struct Submit<'a> {
     pub store: &'a Store,
@@ -276,7 +266,7 @@ impl Submit<'_> {
                     None => None,
                 },
                 document: match r.document.as_deref() {
-                    Some(d) => Some(template_document(
+                    Some(d) => Some(crate::store::decode_template_document(
                         &r.record.template_name,
                         r.record.template_version,
                         d,

@@ -72,7 +72,10 @@ pub use jobs::{
     RetryOutcome, StateCounts, StepRow,
 };
 pub use lease::{Lease, LeaseError, StepStart, StepSuccess};
-pub use templates::{DeleteOutcome, ListFilter, NewTemplate, StoreOutcome, TemplateRow};
+pub use templates::{
+    DeleteOutcome, ListFilter, NewTemplate, StoreOutcome, TemplateRow,
+    decode_document as decode_template_document,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -39,15 +39,21 @@ impl TryFrom<String> for FlowType {
     }
 }
 
+/// A stored template document (`template_versions.document`); a text that is not JSON is
+/// [`Corrupt`], naming the version. Every reader of a stored document goes through it.
+pub fn decode_document(name: &str, version: i64, text: &str) -> Result<Value, Corrupt> {
+    decode_json(
+        "template_versions",
+        "document",
+        format!("template {name} version {version}"),
+        text,
+    )
+}
+
 impl TemplateRow {
     /// The stored document; a text that is not JSON is [`Corrupt`], naming the version.
     pub fn document(&self) -> Result<Value, Corrupt> {
-        decode_json(
-            "template_versions",
-            "document",
-            format!("template {} version {}", self.name, self.version),
-            &self.document,
-        )
+        decode_document(&self.name, self.version, &self.document)
     }
 
     /// The warnings found when the version was stored; a text that does not read back is

@@ -293,7 +293,11 @@ impl Worker {
             else {
                 continue;
             };
-            let Ok(doc) = serde_json::from_str::<serde_json::Value>(&doc) else {
+            let Ok(doc) = crate::store::decode_template_document(
+                &step.template_name,
+                step.template_version,
+                &doc,
+            ) else {
                 continue;
             };
             let Ok(params) = step.params() else {

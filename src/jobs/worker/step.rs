@@ -15,7 +15,7 @@ use super::schedule::Gate;
 use super::{Stop, Worker};
 use crate::compile::{CompileError, Compiled, ModuleTarget};
 use crate::genesys::{GenesysClient, Priority, RegisteredJob};
-use crate::jobs::model::{Action, Corrupt, StepError, StepState, decode_json};
+use crate::jobs::model::{Action, Corrupt, StepError, StepState};
 use crate::jobs::plan::{self, ModuleIo, StepContext};
 use crate::store::{FlowRecordRow, Lease, StepRow, StepStart, StepSuccess};
 use crate::template::{Flow, FlowType};
@@ -194,9 +194,8 @@ impl StepTask {
                     message: format!("template '{name}' version {version} is gone"),
                 })
             })?;
-        let key = format_args!("template {name} version {version}");
-        let doc: Value =
-            decode_json("template_versions", "document", key, &text).map_err(corrupt_row)?;
+        let doc =
+            crate::store::decode_template_document(name, version, &text).map_err(corrupt_row)?;
         let params = step.params().map_err(corrupt_row)?;
         let (flow, _) = plan::prepare(&doc, &params, ctx).map_err(|findings| {
             Stop::Failed(StepError::InvalidTemplate {
