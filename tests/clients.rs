@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use service::{Service, serve, serve_url};
 
 fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
 /// Whether the Python tools are there; otherwise says so loudly (or fails under CI).

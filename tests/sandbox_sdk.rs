@@ -36,7 +36,7 @@ async fn official_python_sdk_drives_the_sandbox() {
     .await
     .unwrap();
     let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../.."),
         "/tests/sdk_contract/contract.py"
     );
     let out = Command::new("python3")

@@ -534,7 +534,7 @@ async fn preflight_fails_the_job_before_any_publish_when_objects_are_missing() {
     let dir = tempfile::tempdir().unwrap();
     let app = spawn_app(&org, dir.path(), fast_worker()).await;
     let example = |f: &str| -> Value {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        let p = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
             .join("examples")
             .join(f);
         serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
@@ -577,7 +577,7 @@ async fn the_contact_centre_examples_provision_once_their_org_objects_exist() {
     let org = spawn_org(30).await;
     let dir = tempfile::tempdir().unwrap();
     let app = spawn_app(&org, dir.path(), fast_worker()).await;
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join("examples");
     let read = |f: &str| -> Value {
         serde_json::from_str(&std::fs::read_to_string(root.join(f)).unwrap()).unwrap()
     };
