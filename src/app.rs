@@ -20,6 +20,9 @@ use crate::jobs::{Liveness, Signals, Worker, WorkerOptions};
 use crate::store::sqlite_lock::SqliteFileLock;
 use crate::store::{Store, StoreError};
 
+mod serve;
+pub use serve::{ServeOptions, connections_for_file_limit};
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
@@ -53,6 +56,7 @@ pub struct Application {
     tasks: TaskTracker,
     grace: Duration,
     worker: Option<Worker>,
+    serve_options: ServeOptions,
     /// A SQLite database's `<db>.lock`, held until the process ends: one replica per file.
     _file_lock: Option<SqliteFileLock>,
 }
@@ -123,9 +127,10 @@ impl Application {
         for t in &settings.targets {
             t.replica_rate(settings.replicas)?;
         }
-        let store = Store::open_waiting(
+        let store = Store::open_with(
             &settings.database_url,
             Duration::from_secs(settings.database_start_wait_secs),
+            Duration::from_millis(settings.database_acquire_timeout_ms),
         )
         .await?;
         let listener =
@@ -150,6 +155,7 @@ impl Application {
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
         let grace = Duration::from_secs_f64(settings.shutdown_grace_secs);
+        let serve_options = ServeOptions::from_limits(&settings.limits);
         spawn_background(
             &settings, backend, &store, &shared, &signals, &shutdown, &tasks,
         );
@@ -169,6 +175,7 @@ impl Application {
             tasks,
             grace,
             worker: Some(worker),
+            serve_options,
             _file_lock: file_lock,
         })
     }
@@ -221,11 +228,16 @@ impl Application {
             tasks,
             grace,
             worker,
+            serve_options,
             _file_lock,
         } = self;
         let addr = listener.local_addr()?;
         // Stable and parseable: scripts and tests read the bound port from this line.
-        tracing::info!(%addr, "flowsmith listening");
+        tracing::info!(
+            %addr,
+            max_connections = serve_options.max_connections,
+            "flowsmith listening"
+        );
         let trigger = tokio::spawn({
             let token = token.clone();
             async move {
@@ -251,12 +263,10 @@ impl Application {
             }
         };
         let serve = async {
-            let serve = axum::serve(listener, router)
-                .with_graceful_shutdown(token.clone().cancelled_owned())
-                .into_future();
+            let serve = serve::serve(listener, router, serve_options, token.clone());
             tokio::pin!(serve);
             let mut result = tokio::select! {
-                r = &mut serve => Some(r),
+                () = &mut serve => Some(()),
                 _ = deadline.wait() => None,
             };
             if result.is_none() {
@@ -265,7 +275,7 @@ impl Application {
                     "draining in-flight requests"
                 );
                 match tokio::time::timeout_at(deadline.wait().await, &mut serve).await {
-                    Ok(r) => result = Some(r),
+                    Ok(()) => result = Some(()),
                     Err(_) => {
                         tracing::warn!(
                             "in-flight requests outlasted the grace period; stopping anyway"
@@ -275,9 +285,9 @@ impl Application {
             }
             // Serving stopped (by request or by an error): background work stops too.
             token.cancel();
-            result.unwrap_or(Ok(()))
+            let _ = result;
         };
-        let (result, ()) = tokio::join!(serve, worker);
+        let ((), ()) = tokio::join!(serve, worker);
         trigger.abort();
         tasks.close();
         if tokio::time::timeout_at(deadline.wait().await, tasks.wait())
@@ -300,7 +310,7 @@ impl Application {
             tracing::info!("database closed");
         }
         tracing::info!("flowsmith stopped");
-        result
+        Ok(())
     }
 }
 

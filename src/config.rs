@@ -45,6 +45,15 @@ pub enum LogFormat {
 /// `database_start_wait_secs` says otherwise.
 pub const DEFAULT_DATABASE_START_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How long a request waits for a database connection unless
+/// `database_acquire_timeout_ms` says otherwise: a load balancer's readiness probe (1-5 s)
+/// sees a 503, not a timeout.
+pub const DEFAULT_DATABASE_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How long job events and finished jobs' steps are kept unless `retention_days` says
+/// otherwise: long enough for event-stream resumption and audits.
+pub const DEFAULT_RETENTION_DAYS: u64 = 90;
+
 /// The URL as it may be shown: a password in it is replaced by `***`.
 pub fn redacted(url: &str) -> String {
     match url::Url::parse(url) {
@@ -73,6 +82,13 @@ pub struct Settings {
     /// How long start-up waits for a PostgreSQL server that refuses connections (not up
     /// yet, starting, out of slots) before it gives up; 30 by default.
     pub database_start_wait_secs: u64,
+    /// Longest a request (or the worker) waits for a database connection, in milliseconds;
+    /// past it the request answers 503 `storage-unavailable` with `Retry-After`. Shorter
+    /// than the request timeout, so an unreachable database is a prompt 503, not a 408.
+    pub database_acquire_timeout_ms: u64,
+    /// Days after which job events and finished jobs' steps are pruned (each flow's
+    /// deployment history is kept whole); 0 keeps everything.
+    pub retention_days: u64,
     /// Bounds on what one request may make the service do (`[limits]`).
     pub limits: Limits,
     /// How many `serve` processes share the database (`replicas`, `FLOWSMITH_REPLICAS`;
@@ -132,6 +148,11 @@ impl std::fmt::Debug for Settings {
             .field("targets", &self.targets)
             .field("drift_check_interval_secs", &self.drift_check_interval_secs)
             .field("database_start_wait_secs", &self.database_start_wait_secs)
+            .field(
+                "database_acquire_timeout_ms",
+                &self.database_acquire_timeout_ms,
+            )
+            .field("retention_days", &self.retention_days)
             .field("limits", &self.limits)
             .field("replicas", &self.replicas)
             .field("worker", &self.worker)
@@ -163,7 +184,19 @@ pub struct Limits {
     pub request_work_ms: u64,
     /// Most `/v1` requests handled at once; one more is answered 503 with `Retry-After` at
     /// once, instead of waiting in memory (for a database connection, say) without bound.
+    /// A request counts once its body has come (see `body_read_timeout_secs`).
     pub max_requests_in_flight: usize,
+    /// Longest a client may take to send a request body, in seconds: 408 after it. The body
+    /// is read before the request counts as in flight, so slow clients hold no place.
+    pub body_read_timeout_secs: u64,
+    /// Longest a client may take to send a request's headers, in seconds, and how long a
+    /// keep-alive connection may sit idle between requests (hyper's header-read timer runs
+    /// in both cases): the connection is closed after it.
+    pub header_read_timeout_secs: u64,
+    /// Most connections open at once; 0 (the default) is three quarters of the process's
+    /// file limit (`RLIMIT_NOFILE`), leaving the rest for the database, the log and Genesys.
+    /// Past it, the connection idle longest is closed to make room.
+    pub max_connections: usize,
 }
 
 /// Largest accepted `max_document_depth`.
@@ -179,6 +212,9 @@ impl Default for Limits {
             max_value_bytes: 64 * 1024,
             request_work_ms: 10_000,
             max_requests_in_flight: 512,
+            body_read_timeout_secs: 10,
+            header_read_timeout_secs: 10,
+            max_connections: 0,
         }
     }
 }
@@ -198,6 +234,8 @@ impl Limits {
             ("max_value_bytes", self.max_value_bytes as u64),
             ("request_work_ms", self.request_work_ms),
             ("max_requests_in_flight", self.max_requests_in_flight as u64),
+            ("body_read_timeout_secs", self.body_read_timeout_secs),
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
         ];
         match positive.iter().find(|(_, v)| *v == 0) {
             Some((name, _)) => Err(format!("{name} must be positive")),
@@ -223,6 +261,8 @@ impl Default for Settings {
             targets: Vec::new(),
             drift_check_interval_secs: 0,
             database_start_wait_secs: DEFAULT_DATABASE_START_WAIT.as_secs(),
+            database_acquire_timeout_ms: DEFAULT_DATABASE_ACQUIRE_TIMEOUT.as_millis() as u64,
+            retention_days: DEFAULT_RETENTION_DAYS,
             limits: Limits::default(),
             replicas: 1,
             worker: WorkerSettings::default(),
@@ -280,6 +320,8 @@ struct FileSettings {
     request_timeout_secs: Option<u64>,
     drift_check_interval_secs: Option<u64>,
     database_start_wait_secs: Option<u64>,
+    database_acquire_timeout_ms: Option<u64>,
+    retention_days: Option<u64>,
     replicas: Option<u32>,
     log_format: Option<LogFormat>,
     #[serde(default)]
@@ -424,6 +466,12 @@ impl Settings {
             message,
         })?;
         s.worker.check()?;
+        if s.database_acquire_timeout_ms == 0 {
+            return Err(ConfigError::Env {
+                name: "FLOWSMITH_DATABASE_ACQUIRE_TIMEOUT_MS".into(),
+                message: "must be positive".into(),
+            });
+        }
         if !(s.shutdown_grace_secs.is_finite() && s.shutdown_grace_secs >= 0.0) {
             return Err(ConfigError::Env {
                 name: "FLOWSMITH_SHUTDOWN_GRACE_SECS".into(),
@@ -466,6 +514,11 @@ impl Settings {
             &mut self.database_start_wait_secs,
             f.database_start_wait_secs,
         );
+        set(
+            &mut self.database_acquire_timeout_ms,
+            f.database_acquire_timeout_ms,
+        );
+        set(&mut self.retention_days, f.retention_days);
         set(&mut self.replicas, f.replicas);
         set(&mut self.request_timeout_secs, f.request_timeout_secs);
         set(&mut self.log_format, f.log_format);
@@ -511,6 +564,12 @@ impl Settings {
             "FLOWSMITH_DATABASE_START_WAIT_SECS",
             &mut self.database_start_wait_secs,
         )?;
+        set_from_env(
+            env,
+            "FLOWSMITH_DATABASE_ACQUIRE_TIMEOUT_MS",
+            &mut self.database_acquire_timeout_ms,
+        )?;
+        set_from_env(env, "FLOWSMITH_RETENTION_DAYS", &mut self.retention_days)?;
         set_from_env(env, "FLOWSMITH_REPLICAS", &mut self.replicas)?;
         set_from_env(
             env,
@@ -570,9 +629,26 @@ impl Settings {
         }
         set_from_env(
             env,
-            "FLOWSMITH_REQUEST_WORK_MS",
-            &mut self.limits.request_work_ms,
-        )
+            "FLOWSMITH_MAX_CONNECTIONS",
+            &mut self.limits.max_connections,
+        )?;
+        for (name, slot) in [
+            (
+                "FLOWSMITH_REQUEST_WORK_MS",
+                &mut self.limits.request_work_ms,
+            ),
+            (
+                "FLOWSMITH_BODY_READ_TIMEOUT_SECS",
+                &mut self.limits.body_read_timeout_secs,
+            ),
+            (
+                "FLOWSMITH_HEADER_READ_TIMEOUT_SECS",
+                &mut self.limits.header_read_timeout_secs,
+            ),
+        ] {
+            set_from_env(env, name, slot)?;
+        }
+        Ok(())
     }
 
     /// `[worker]` from `FLOWSMITH_LEASE_SECS`, `FLOWSMITH_HEARTBEAT_SECS` and

@@ -62,6 +62,9 @@ pub enum ApiError {
         detail: String,
         errors: Vec<Finding>,
     },
+    /// 408: the client did not send its body within `body_read_timeout_secs`.
+    #[error("the request body did not arrive within {secs} s ([limits] body_read_timeout_secs)")]
+    BodyTimeout { secs: u64 },
     /// 413
     #[error("request body exceeds the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
@@ -71,7 +74,8 @@ pub enum ApiError {
     /// 406
     #[error("{0}")]
     NotAcceptable(String),
-    /// 503
+    /// 503 with `Retry-After`: something the request needs (the database, a Genesys org) does
+    /// not answer now.
     #[error("{0}")]
     Unavailable(String),
     /// 503 with `Retry-After`: the database refuses writes for now (a full disk, a file that
@@ -122,6 +126,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) | ApiError::InUse { .. } => StatusCode::CONFLICT,
+            ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
@@ -144,6 +149,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method-not-allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::InUse { .. } => "in-use",
+            ApiError::BodyTimeout { .. } => "request-timeout",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::NotAcceptable(_) => "not-acceptable",
@@ -212,8 +218,10 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Bearer realm=\"flowsmith\""),
             );
         }
+        // Every 503 says when to come back: a database or an org that cannot be reached
+        // now may be back in a few seconds; shed load in one.
         let retry_after = match self {
-            ApiError::Storage { .. } => Some(RETRY_AFTER),
+            ApiError::Storage { .. } | ApiError::Unavailable(_) => Some(RETRY_AFTER),
             ApiError::Overloaded { .. } => Some(OVERLOAD_RETRY_AFTER),
             _ => None,
         };
@@ -302,6 +310,8 @@ mod tests {
         let resp = full.into_response();
         assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(resp.headers()[header::RETRY_AFTER], "5");
+        let org = ApiError::Unavailable("the org does not answer".into()).into_response();
+        assert_eq!(org.headers()[header::RETRY_AFTER], "5");
         let other = ApiError::from(sqlx::Error::RowNotFound);
         assert_eq!(other.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }

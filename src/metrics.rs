@@ -44,6 +44,11 @@ pub mod names {
     /// Counter `{fault}`: writes the database refused for a storage fault (full, read_only,
     /// io, busy); readiness probes are not counted.
     pub const STORE_WRITE_FAULTS: &str = "flowsmith_store_write_faults_total";
+    /// Counter `{action}`: connections past `max_connections` (`evicted`: an idle
+    /// connection was closed to make room; `refused`: none was idle, the new one was closed).
+    pub const HTTP_CONNECTION_LIMIT: &str = "flowsmith_http_connection_limit_total";
+    /// Gauge: HTTP connections open.
+    pub const HTTP_CONNECTIONS: &str = "flowsmith_http_connections";
     /// Gauge `{state}`: jobs by state, read from the database at scrape time.
     pub const JOBS: &str = "flowsmith_jobs";
     /// Gauge `{state}`: steps by state, read from the database at scrape time.
@@ -155,6 +160,11 @@ fn describe() {
         names::STORE_WRITE_FAULTS,
         "Writes the database refused for a storage fault (disk full, read-only file, I/O error, busy)"
     );
+    describe_counter!(
+        names::HTTP_CONNECTION_LIMIT,
+        "Connections past max_connections: an idle one closed to make room (evicted) or the new one closed (refused)"
+    );
+    metrics::describe_gauge!(names::HTTP_CONNECTIONS, "HTTP connections open");
     describe_counter!(
         names::GENESYS_TOKEN_REFRESHES,
         "OAuth access tokens fetched from Genesys Cloud"

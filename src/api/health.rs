@@ -49,11 +49,19 @@ async fn healthz() -> Json<Health> {
         (status = 503, description = "not ready", body = Problem, content_type = "application/problem+json")
     ))]
 async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
-    state
-        .store
-        .ping()
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("database does not answer: {e}")))?;
+    // The pool gives up after the acquire timeout; this bounds a connect that hangs too.
+    let bound = std::time::Duration::from_millis(state.settings.database_acquire_timeout_ms);
+    match tokio::time::timeout(bound, state.store.ping()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(ApiError::Unavailable(database_fault(&e))),
+        Err(_) => {
+            return Err(ApiError::Unavailable(format!(
+                "the database cannot be reached: no answer within {} ms \
+                 (database_acquire_timeout_ms)",
+                bound.as_millis()
+            )));
+        }
+    }
     if let Err(f) = state.store.check_writes().await {
         return Err(ApiError::Unavailable(format!(
             "the database refuses writes ({}) since {} s ago: {}; a write probe failed too",
@@ -81,6 +89,19 @@ async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
     Ok(Json(Health {
         status: "ok".into(),
     }))
+}
+
+/// What readiness says of a database that does not answer: the fault and its cause.
+fn database_fault(e: &sqlx::Error) -> String {
+    match (crate::store::StorageFault::of(e), e) {
+        (_, sqlx::Error::PoolTimedOut) => {
+            "the database cannot be reached: no connection within the acquire timeout \
+             (database_acquire_timeout_ms; the server is down, unreachable or out of connections)"
+                .to_owned()
+        }
+        (Some(fault), _) => format!("the database cannot be reached ({}): {e}", fault.as_str()),
+        (None, _) => format!("the database does not answer: {e}"),
+    }
 }
 
 /// This API's OpenAPI 3.1 document, as JSON.

@@ -294,7 +294,16 @@ pub fn app_with_clients(
                     ))
                     .load_shed()
                     .layer(tower::limit::GlobalConcurrencyLimitLayer::new(in_flight)),
-            );
+            )
+            // The body is read before the request takes a place: a client sending it slowly
+            // holds its own connection, not one of the places of the service's work.
+            .layer(middleware::from_fn_with_state(
+                BodyRead {
+                    limit: settings.max_body_bytes,
+                    timeout: Duration::from_secs(settings.limits.body_read_timeout_secs),
+                },
+                read_body,
+            ));
     Router::new()
         .merge(v1)
         .merge(open)
@@ -365,6 +374,47 @@ async fn refuse_oversized(State(limit): State<usize>, req: Request, next: Next) 
         Some(n) if n > limit as u64 => ApiError::PayloadTooLarge { limit }.into_response(),
         _ => next.run(req).await,
     }
+}
+
+/// How `/v1` request bodies are read: at most `limit` bytes within `timeout`.
+#[derive(Clone, Copy)]
+struct BodyRead {
+    limit: usize,
+    timeout: Duration,
+}
+
+/// Reads the whole body (408 past `body_read_timeout_secs`, 413 past the body limit) and
+/// hands the request on with it; a request without a body passes at once.
+async fn read_body(State(read): State<BodyRead>, req: Request, next: Next) -> Response {
+    use http_body::Body as _;
+    if req.body().is_end_stream() {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let bytes =
+        match tokio::time::timeout(read.timeout, axum::body::to_bytes(body, read.limit)).await {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(e)) => {
+                let too_large = std::error::Error::source(&e)
+                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+                return if too_large {
+                    ApiError::PayloadTooLarge { limit: read.limit }.into_response()
+                } else {
+                    ApiError::MalformedBody {
+                        detail: format!("cannot read the request body: {e}"),
+                    }
+                    .into_response()
+                };
+            }
+            Err(_) => {
+                return ApiError::BodyTimeout {
+                    secs: read.timeout.as_secs(),
+                }
+                .into_response();
+            }
+        };
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
 }
 
 /// Runs CPU work of a request (decoding, validating, simulating) on the blocking pool so

@@ -15,6 +15,10 @@ use crate::genesys::{FlowInfo, GenesysClient, GenesysError};
 use crate::store::{CreateOutcome, NewJob, NewStep, RecordWithDocument, Store};
 use crate::template::{Finding, FlowType};
 
+/// Longest a submission waits to read the org before it plans from records alone (with the
+/// warning `org_not_verified`).
+pub const ORG_READ_BUDGET: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Why a job could not be submitted.
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
@@ -204,7 +208,14 @@ impl Submit<'_> {
         let Some(client) = client else {
             return Ok(records);
         };
-        match read_org(client, records.iter().filter_map(|r| r.flow_id.clone())).await {
+        let read = read_org(client, records.iter().filter_map(|r| r.flow_id.clone()));
+        // The Genesys client retries an org that fails for a while; a submission does not wait
+        // that long: the worker reads the org again when the job runs.
+        let read = match tokio::time::timeout(ORG_READ_BUDGET, read).await {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err(format!("no answer within {} s", ORG_READ_BUDGET.as_secs())),
+        };
+        match read {
             Ok(org) => {
                 for r in records.iter_mut().filter(|r| r.flow_id.is_some()) {
                     let f = r.flow_id.as_ref().and_then(|id| org.get(id));

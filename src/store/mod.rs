@@ -283,6 +283,9 @@ pub struct Store {
     /// `max_page_count` before the simulation started (0: not read yet).
     #[cfg_attr(not(any(test, feature = "test-hooks")), allow(dead_code))]
     max_pages: Arc<AtomicU64>,
+    /// A SQLite file's options for a fresh read-only connection: readiness opens one, since
+    /// the pools' open connections keep working on a file that can no longer be opened.
+    fresh: Option<SqliteConnectOptions>,
 }
 
 /// A probe that takes longer counts as failed.
@@ -335,16 +338,33 @@ impl Store {
     /// logged with its cause; an error that waiting cannot mend (a wrong password, a missing
     /// database) fails at once.
     pub async fn open_waiting(url: &str, start_wait: Duration) -> Result<Store, StoreError> {
+        Store::open_with(url, start_wait, DEFAULT_ACQUIRE_TIMEOUT).await
+    }
+
+    /// [`Store::open_waiting`], with requests waiting at most `acquire_timeout` for a
+    /// connection (`database_acquire_timeout_ms`): past it they fail with
+    /// `PoolTimedOut`, a storage fault (503), long before the request timeout.
+    pub async fn open_with(
+        url: &str,
+        start_wait: Duration,
+        acquire_timeout: Duration,
+    ) -> Result<Store, StoreError> {
         let pools = match check_scheme(url)? {
             Backend::Sqlite => None,
-            Backend::Postgres => Some(open_postgres(url, start_wait).await?),
+            Backend::Postgres => Some(open_postgres(url, start_wait, acquire_timeout).await?),
         };
         let disk_full = Arc::new(AtomicBool::new(false));
         let reopen_writer = Arc::new(AtomicBool::new(false));
         let pools = match pools {
             Some(p) => p,
-            None => open_sqlite(url, &disk_full, &reopen_writer).await?,
+            None => open_sqlite(url, acquire_timeout, &disk_full, &reopen_writer).await?,
         };
+        let fresh = database_file(url).map(|file| {
+            SqliteConnectOptions::new()
+                .filename(file)
+                .read_only(true)
+                .create_if_missing(false)
+        });
         Ok(Store {
             pools,
             health: Arc::default(),
@@ -352,6 +372,7 @@ impl Store {
             reopen_writer,
             disk_full,
             max_pages: Arc::default(),
+            fresh,
         })
     }
 
@@ -481,12 +502,23 @@ impl Store {
         Ok(())
     }
 
-    /// Whether the database answers (readiness).
+    /// Whether the database answers (readiness): a query on the pool (which waits at most
+    /// the acquire timeout for a connection) and, for a SQLite file, a fresh connection
+    /// reading its schema, so a file that went away or cannot be read is seen at once.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         on_reads!(self, |p| sqlx::query("SELECT 1")
             .execute(p)
             .await
-            .map(|_| ()))
+            .map(|_| ()))?;
+        if let Some(opts) = &self.fresh {
+            let mut c = sqlx::SqliteConnection::connect_with(opts).await?;
+            let read = sqlx::query("SELECT COUNT(*) FROM sqlite_master")
+                .execute(&mut c)
+                .await;
+            let _ = c.close().await;
+            read?;
+        }
+        Ok(())
     }
 
     /// Closes the pools; on SQLite the last connection to close checkpoints the WAL and
@@ -504,6 +536,7 @@ impl Store {
 
 async fn open_sqlite(
     url: &str,
+    acquire_timeout: Duration,
     disk_full: &Arc<AtomicBool>,
     reopen_writer: &Arc<AtomicBool>,
 ) -> Result<Pools, StoreError> {
@@ -521,7 +554,7 @@ async fn open_sqlite(
         .foreign_keys(true);
     let write = SqlitePoolOptions::new()
         .max_connections(1)
-        .acquire_timeout(Duration::from_secs(30))
+        .acquire_timeout(acquire_timeout)
         .before_acquire({
             let reopen = reopen_writer.clone();
             move |_, _| {
@@ -570,19 +603,26 @@ async fn open_sqlite(
     sqlx::migrate!("./migrations/sqlite").run(&write).await?;
     let read = SqlitePoolOptions::new()
         .max_connections(8)
-        .acquire_timeout(Duration::from_secs(30))
+        .acquire_timeout(acquire_timeout)
         .connect_with(opts.read_only(false))
         .await
         .map_err(StoreError::Open)?;
     Ok(Pools::Sqlite { read, write })
 }
 
+/// How long a request waits for a connection by default (`database_acquire_timeout_ms`).
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = crate::config::DEFAULT_DATABASE_ACQUIRE_TIMEOUT;
+
 /// How long start-up waits for PostgreSQL by default (`database_start_wait_secs`).
 pub const DEFAULT_START_WAIT: Duration = crate::config::DEFAULT_DATABASE_START_WAIT;
 
 /// One pool for reads and writes. Replicas starting together migrate one at a time (sqlx
 /// holds an advisory lock while it migrates).
-async fn open_postgres(url: &str, start_wait: Duration) -> Result<Pools, StoreError> {
+async fn open_postgres(
+    url: &str,
+    start_wait: Duration,
+    acquire_timeout: Duration,
+) -> Result<Pools, StoreError> {
     let opts = PgConnectOptions::from_str(url).map_err(|source| StoreError::Url {
         url: redacted(url),
         source,
@@ -590,7 +630,7 @@ async fn open_postgres(url: &str, start_wait: Duration) -> Result<Pools, StoreEr
     first_connection(&opts, &redacted(url), start_wait).await?;
     let pool = PgPoolOptions::new()
         .max_connections(16)
-        .acquire_timeout(Duration::from_secs(30))
+        .acquire_timeout(acquire_timeout)
         .connect_with(opts)
         .await
         .map_err(StoreError::Open)?;
