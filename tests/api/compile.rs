@@ -250,12 +250,17 @@ async fn compile_parameter_errors_name_the_parameter() {
         .post_json("/v1/templates/Typed_Line/compile", &json!({}))
         .await;
     let p = assert_problem(r, 422).await;
-    assert!(
-        p["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["code"] == "missing_parameter" && e["pointer"] == "/parameters/priority"),
+    // One finding, at the place of use (no second one for the placeholder left in place).
+    let errors: Vec<_> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["severity"] == "error")
+        .collect();
+    assert_eq!(errors.len(), 1, "{p}");
+    assert_eq!(errors[0]["code"], "missing_parameter", "{p}");
+    assert_eq!(
+        errors[0]["pointer"], "/draft/nodes/ToBilling/properties/priority",
         "{p}"
     );
     let r = app
