@@ -119,6 +119,42 @@ async fn project_examples_simulate_each_path() {
 }
 
 #[tokio::test]
+async fn a_module_that_is_not_stored_is_named_at_store_and_in_simulations() {
+    let app = spawn_app().await;
+    store_examples(&app).await;
+    let mut doc = example("support_line.json");
+    doc["name"] = json!("Typo_Line");
+    doc["draft"]["nodes"]["ChooseLanguage"]["properties"]["flowName"] = json!("Language_Selekt");
+    let (status, stored) = app.store(&doc).await;
+    assert_eq!(status, 201, "{stored}");
+    let warning = stored["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["code"] == "module_not_stored")
+        .unwrap_or_else(|| panic!("{stored}"))
+        .clone();
+    assert_eq!(
+        warning["pointer"],
+        "/draft/nodes/ChooseLanguage/properties/flowName"
+    );
+    assert_eq!(warning["hint"], "did you mean 'Language_Select'?");
+
+    let r = app.post_json("/v1/validate", &doc).await;
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["valid"], true, "{v}");
+    assert!(v["findings"].as_array().unwrap().contains(&warning), "{v}");
+
+    let sim = simulate(&app, json!({"template": "Typo_Line"})).await;
+    assert_eq!(sim["outcome"]["kind"], "error", "{sim}");
+    assert_eq!(
+        sim["outcome"]["message"], "module \"Language_Selekt\" is not stored",
+        "{sim}"
+    );
+    assert_eq!(sim["warnings"], json!([warning]), "{sim}");
+}
+
+#[tokio::test]
 async fn simulation_bad_input_is_422() {
     let app = spawn_app().await;
     store_seed(&app).await;
