@@ -252,6 +252,7 @@ impl<'p, 'a> Machine<'p, 'a> {
             variables,
             steps,
             participant_data: self.participant_set,
+            warnings: Vec::new(),
         }
     }
 }

@@ -119,6 +119,42 @@ async fn project_examples_simulate_each_path() {
 }
 
 #[tokio::test]
+async fn a_module_that_is_not_stored_is_named_at_store_and_in_simulations() {
+    let app = spawn_app().await;
+    store_examples(&app).await;
+    let mut doc = example("support_line.json");
+    doc["name"] = json!("Typo_Line");
+    doc["draft"]["nodes"]["ChooseLanguage"]["properties"]["flowName"] = json!("Language_Selekt");
+    let (status, stored) = app.store(&doc).await;
+    assert_eq!(status, 201, "{stored}");
+    let warning = stored["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["code"] == "module_not_stored")
+        .unwrap_or_else(|| panic!("{stored}"))
+        .clone();
+    assert_eq!(
+        warning["pointer"],
+        "/draft/nodes/ChooseLanguage/properties/flowName"
+    );
+    assert_eq!(warning["hint"], "did you mean 'Language_Select'?");
+
+    let r = app.post_json("/v1/validate", &doc).await;
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["valid"], true, "{v}");
+    assert!(v["findings"].as_array().unwrap().contains(&warning), "{v}");
+
+    let sim = simulate(&app, json!({"template": "Typo_Line"})).await;
+    assert_eq!(sim["outcome"]["kind"], "error", "{sim}");
+    assert_eq!(
+        sim["outcome"]["message"], "module \"Language_Selekt\" is not stored",
+        "{sim}"
+    );
+    assert_eq!(sim["warnings"], json!([warning]), "{sim}");
+}
+
+#[tokio::test]
 async fn simulation_bad_input_is_422() {
     let app = spawn_app().await;
     store_seed(&app).await;
@@ -250,12 +286,17 @@ async fn compile_parameter_errors_name_the_parameter() {
         .post_json("/v1/templates/Typed_Line/compile", &json!({}))
         .await;
     let p = assert_problem(r, 422).await;
-    assert!(
-        p["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["code"] == "missing_parameter" && e["pointer"] == "/parameters/priority"),
+    // One finding, at the place of use (no second one for the placeholder left in place).
+    let errors: Vec<_> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["severity"] == "error")
+        .collect();
+    assert_eq!(errors.len(), 1, "{p}");
+    assert_eq!(errors[0]["code"], "missing_parameter", "{p}");
+    assert_eq!(
+        errors[0]["pointer"], "/draft/nodes/ToBilling/properties/priority",
         "{p}"
     );
     let r = app
