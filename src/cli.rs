@@ -34,6 +34,8 @@ pub enum Command {
     },
     /// Compile template documents on disk to Archy YAML (modules they call among the files).
     Compile(crate::offline::CompileArgs),
+    /// Import Archy YAML files (inboundCall, commonModule) as template documents.
+    Import(crate::offline::ImportArgs),
     /// Simulate a call through template documents on disk: the first is the entry flow, the
     /// others the modules it calls.
     Simulate(crate::offline::SimulateArgs),
@@ -182,6 +184,7 @@ async fn run(cli: Cli, log: &mut Option<LogGuard>) -> ExitCode {
         Command::Healthcheck(args) => healthcheck(args).await,
         Command::Validate { files } => offline(|out| crate::offline::validate_files(&files, out)),
         Command::Compile(args) => offline(|out| crate::offline::compile_files(&args, out)),
+        Command::Import(args) => offline(|out| crate::offline::import_files(&args, out)),
         Command::Simulate(args) => offline(|out| crate::offline::simulate_files(&args, out)),
         Command::Sandbox(args) => sandbox(args, log).await,
         Command::Bench(args) => crate::bench::run(args).await,
