@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde_json::{Map, Value};
 
+use super::error;
+use super::nodes::{self, Lists};
 use super::report::{Mapped, Report};
-use super::{error, nodes};
 use crate::compile::{sanitize, unverified};
 use crate::findings::pointer;
 use crate::template::{Finding, FlowType};
@@ -18,7 +19,7 @@ const TASK_MARK: &str = "\u{1}task:";
 /// The nodes of one flow as they are built.
 pub(super) struct Builder<'f> {
     file: &'f str,
-    pub(super) ty: FlowType,
+    ty: FlowType,
     root_key: &'static str,
     max_nodes: usize,
     nodes: BTreeMap<String, Value>,
@@ -28,7 +29,7 @@ pub(super) struct Builder<'f> {
     /// Task refId or name → the task's first node (or a jump marker).
     tasks: BTreeMap<String, Option<String>>,
     pub(super) findings: Vec<Finding>,
-    pub(super) calls: Vec<String>,
+    calls: Vec<String>,
     report: Report,
     too_many: bool,
 }
@@ -88,14 +89,14 @@ impl<'f> Builder<'f> {
 
     /// Rewrites every variable `body` names to the name the compiler gives it
     /// (`Task.X` → `Flow.X`), and lists each with its kind in `named`.
-    pub(super) fn rename_variables(&self, body: &mut Value, named: &mut BTreeMap<String, String>) {
+    fn rename_vars(&self, body: &mut Value, named: &mut BTreeMap<String, String>) {
         match body {
             Value::String(s) => {
                 if let Some(r) = self.rename(s, named) {
                     *s = r;
                 }
             }
-            Value::Array(a) => a.iter_mut().for_each(|v| self.rename_variables(v, named)),
+            Value::Array(a) => a.iter_mut().for_each(|v| self.rename_vars(v, named)),
             Value::Object(m) => {
                 // Keys name variables too (`outputs: {Common.X: ...}` of a module call).
                 let renamed: Vec<(String, String)> = m
@@ -107,7 +108,7 @@ impl<'f> Builder<'f> {
                         m.insert(new, v);
                     }
                 }
-                m.values_mut().for_each(|v| self.rename_variables(v, named));
+                m.values_mut().for_each(|v| self.rename_vars(v, named));
             }
             _ => {}
         }
@@ -171,7 +172,7 @@ impl<'f> Builder<'f> {
 
     /// Imports an action list at `at` whose end moves to `cont`; returns where it starts
     /// (`cont` when empty).
-    pub(super) fn list(
+    fn import_list(
         &mut self,
         actions: &Value,
         at: &str,
@@ -315,7 +316,7 @@ impl<'f> Builder<'f> {
                 );
                 continue;
             }
-            let entry = self.list(&actions, &format!("{at}/actions"), None);
+            let entry = self.import_list(&actions, &format!("{at}/actions"), None);
             for k in ["refId", "name"] {
                 if let Some(r) = task.get(k).and_then(Value::as_str) {
                     self.tasks.entry(r.to_owned()).or_insert(entry.clone());
@@ -352,7 +353,9 @@ impl<'f> Builder<'f> {
     pub(super) fn module_actions(&mut self, root: &Map<String, Value>) -> Option<String> {
         let at = pointer([self.root_key, "startUpTaskActions"]);
         match root.get("startUpTaskActions") {
-            Some(a) if a.as_array().is_some_and(|a| !a.is_empty()) => self.list(a, &at, None),
+            Some(a) if a.as_array().is_some_and(|a| !a.is_empty()) => {
+                self.import_list(a, &at, None)
+            }
             _ => {
                 self.err("empty_module", &at, "the module has no start-up actions");
                 None
@@ -440,5 +443,23 @@ impl<'f> Builder<'f> {
             calls: self.calls,
             report: self.report,
         }
+    }
+}
+
+impl Lists for Builder<'_> {
+    fn ty(&self) -> FlowType {
+        self.ty
+    }
+
+    fn list(&mut self, actions: &Value, at: &str, cont: Option<String>) -> Option<String> {
+        self.import_list(actions, at, cont)
+    }
+
+    fn rename_variables(&self, body: &mut Value, named: &mut BTreeMap<String, String>) {
+        self.rename_vars(body, named);
+    }
+
+    fn calls(&mut self, name: &str) {
+        self.calls.push(name.to_owned());
     }
 }

@@ -7,12 +7,11 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::super::actions::Builder;
-use super::on_complete;
+use super::{Lists, on_complete};
 use crate::findings::pointer;
 
 pub(super) fn import(
-    b: &mut Builder<'_>,
+    b: &mut dyn Lists,
     kind: &str,
     body: &Map<String, Value>,
     at: &str,
@@ -46,7 +45,7 @@ pub(super) fn import(
         && let Some(Value::Object(m)) = body.get("commonModule")
         && let Some(name) = m.keys().next()
     {
-        b.calls.push(name.clone());
+        b.calls(name);
     }
     let mut body = Value::Object(body);
     let mut variables = BTreeMap::new();

@@ -8,13 +8,29 @@ mod say;
 
 use serde_json::{Map, Value};
 
-use super::actions::Builder;
 use crate::template::FlowType;
+
+/// What a node kind's import needs of the flow being built (the builder in `actions.rs`
+/// implements it; the kinds do not import it, so the recursion has no import cycle).
+pub(super) trait Lists {
+    /// The flow's type.
+    fn ty(&self) -> FlowType;
+    /// Imports an action list at `at` whose end moves to `cont`; returns where it starts.
+    fn list(&mut self, actions: &Value, at: &str, cont: Option<String>) -> Option<String>;
+    /// Renames the variables `body` names to their flow variables; lists each with its kind.
+    fn rename_variables(
+        &self,
+        body: &mut Value,
+        named: &mut std::collections::BTreeMap<String, String>,
+    );
+    /// Records a call of the common module `name`.
+    fn calls(&mut self, name: &str);
+}
 
 /// The node for action `kind` (body `body`, at `at`) moving to `next`: `(node type,
 /// node JSON without its id)`.
 pub(super) fn node(
-    b: &mut Builder<'_>,
+    b: &mut dyn Lists,
     kind: &str,
     body: &Map<String, Value>,
     at: &str,
@@ -23,7 +39,7 @@ pub(super) fn node(
     let native = match kind {
         "playAudio" => say::import(body, next.as_deref()),
         "disconnect" => disconnect::import(body),
-        "endTask" if b.ty == FlowType::Module => end::import(body),
+        "endTask" if b.ty() == FlowType::Module => end::import(body),
         _ => None,
     };
     match native {
