@@ -201,6 +201,11 @@ impl Drawing<'_> {
                 on_not_found: Some(t),
                 ..
             } => self.edge(me, self.id_of(fi, t), "not found".into(), Style::Solid),
+            NodeKind::Archy(a) => {
+                for (name, t) in &a.exits {
+                    self.edge(me, self.id_of(fi, t), name.clone(), Style::Solid);
+                }
+            }
             _ => {}
         }
     }
@@ -320,6 +325,7 @@ fn node_label(n: &Node) -> String {
             ModuleRef::Id(m) => format!("module id {m}"),
         },
         NodeKind::End { .. } | NodeKind::Disconnect => String::new(),
+        NodeKind::Archy(a) => format!("kept Archy {}", a.action),
         NodeKind::PlayPrompt { prompt } => format!("prompt {prompt}"),
         NodeKind::Menu { prompt, .. } => match prompt {
             Prompt::Text(t) => text_source(t),

@@ -25,6 +25,7 @@ pub mod diagram;
 pub mod error;
 pub mod findings;
 pub mod genesys;
+pub mod import;
 pub mod job_model;
 pub mod jobs;
 pub mod metrics;

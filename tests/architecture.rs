@@ -32,6 +32,8 @@ const LAYERS: Layers = &[
     &["compile"],
     &["validate"],
     &["simulate", "diagram"],
+    // Archy YAML back to template documents (uses the compiler's names).
+    &["import"],
     // The outside world and rows.
     &["genesys", "store", "telemetry"],
     // Use cases: templates (check, store a version), then jobs (plan, submit, run), and the

@@ -125,6 +125,7 @@ impl Node {
             }
             NodeKind::DataAction { on_timeout, .. } => out.extend(on_timeout.as_deref()),
             NodeKind::TableLookup { on_not_found, .. } => out.extend(on_not_found.as_deref()),
+            NodeKind::Archy(a) => out.extend(a.exits.iter().map(|(_, t)| t.as_str())),
             _ => {}
         }
         out.extend(self.next.as_deref());
@@ -228,6 +229,10 @@ pub enum NodeKind {
     Voicemail {
         queue: String,
     },
+    /// An Archy action flowsmith does not model, kept as written (an import's pass-through):
+    /// compiled back verbatim with each branch's actions in place of `outputs.<name>.actions`;
+    /// the simulator passes it through `next` with a "not simulated" transcript line.
+    Archy(Box<ArchyAction>),
     /// End of the flow: a module returns to its caller, an inbound flow disconnects.
     End {
         end_type: Option<String>,
@@ -253,10 +258,26 @@ impl NodeKind {
             NodeKind::If { .. } => "If",
             NodeKind::Route { .. } => "Route",
             NodeKind::CallModule { .. } => "Flow",
+            NodeKind::Archy(_) => "Archy",
             NodeKind::End { .. } => "End",
             NodeKind::Disconnect => "Disconnect",
         }
     }
+}
+
+/// A pass-through Archy action (see [`NodeKind::Archy`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArchyAction {
+    /// The action's type, e.g. `setScreenPop`.
+    pub action: String,
+    /// The action's body as written, without the `actions` of its branching outputs.
+    pub body: serde_json::Value,
+    /// Branching output name (`yes`, `success`, ...) → the node its actions start at, in
+    /// the order written.
+    pub exits: Vec<(String, String)>,
+    /// Flow variables the action names (without the `Flow.`/`Common.` prefix) → their Archy
+    /// declaration kind (`stringVariable`, `queueVariable`, ...).
+    pub variables: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -34,6 +34,8 @@ pub enum Command {
     },
     /// Compile template documents on disk to Archy YAML (modules they call among the files).
     Compile(flowsmith::offline::CompileArgs),
+    /// Import Archy YAML files (inboundCall, commonModule) as template documents.
+    Import(flowsmith::offline::ImportArgs),
     /// Simulate a call through template documents on disk: the first is the entry flow, the
     /// others the modules it calls.
     Simulate(flowsmith::offline::SimulateArgs),
@@ -180,10 +182,9 @@ async fn run(cli: Cli, log: &mut Option<LogGuard>) -> ExitCode {
             }
         }
         Command::Healthcheck(args) => healthcheck(args).await,
-        Command::Validate { files } => {
-            offline(|out| flowsmith::offline::validate_files(&files, out))
-        }
+        Command::Validate { files } => offline(|out| flowsmith::offline::validate_files(&files, out)),
         Command::Compile(args) => offline(|out| flowsmith::offline::compile_files(&args, out)),
+        Command::Import(args) => offline(|out| flowsmith::offline::import_files(&args, out)),
         Command::Simulate(args) => offline(|out| flowsmith::offline::simulate_files(&args, out)),
         Command::Sandbox(args) => sandbox(args, log).await,
         Command::Bench(args) => flowsmith_bench::run(args).await,

@@ -2,6 +2,7 @@
 //! dispatches on the type name; a new node type adds its file, its name to [`NODE_TYPES`]
 //! and one arm to each match here.
 
+mod archy;
 mod data_action;
 mod disconnect;
 mod end;
@@ -26,7 +27,7 @@ use super::validator::{PNode, Validator};
 use crate::template::model::NodeKind;
 
 /// The node types of the template language.
-pub(super) const NODE_TYPES: [&str; 16] = [
+pub(super) const NODE_TYPES: [&str; 17] = [
     "Say",
     "Gather",
     "Set",
@@ -43,6 +44,7 @@ pub(super) const NODE_TYPES: [&str; 16] = [
     "GetParticipantData",
     "Schedule",
     "Voicemail",
+    "Archy",
 ];
 
 /// The rules of node type `ty` (one of [`NODE_TYPES`]).
@@ -62,6 +64,7 @@ pub(super) fn rules(ty: &str) -> &'static Rules {
         "GetParticipantData" => &get_participant_data::RULES,
         "Schedule" => &schedule::RULES,
         "Voicemail" => &voicemail::RULES,
+        "Archy" => &archy::RULES,
         "End" => &end::RULES,
         "Disconnect" => &disconnect::RULES,
         _ => &Rules::PLAIN,
@@ -103,6 +106,7 @@ impl Validator<'_> {
             "GetParticipantData" => Self::get_participant_data,
             "Schedule" => Self::schedule,
             "Voicemail" => Self::voicemail,
+            "Archy" => Self::archy,
             "End" => Self::end,
             // Disconnect, the one type left.
             _ => Self::disconnect,
