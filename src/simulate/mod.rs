@@ -169,6 +169,7 @@ pub fn simulate_limited_with_org(
             node_type: "Greeting".into(),
             text: Some(g.clone()),
             digits: None,
+            language: None,
         })
         .collect();
     driver::run(machine::Machine::new(

@@ -15,6 +15,7 @@ mod route;
 mod say;
 mod schedule;
 mod set;
+mod set_language;
 mod set_participant_data;
 mod switch;
 mod table_lookup;
@@ -54,6 +55,7 @@ pub(super) fn shape_and_exits<'f>(
         | NodeKind::Set { .. }
         | NodeKind::CallModule { .. }
         | NodeKind::SetParticipantData { .. }
+        | NodeKind::SetLanguage { .. }
         | NodeKind::GetParticipantData { .. } => linear_next(n),
         NodeKind::Route { .. } => route::shape_and_exits(n),
         NodeKind::Voicemail { .. } => voicemail::shape_and_exits(n),
@@ -89,6 +91,7 @@ pub(super) fn exit_field(n: &Node, exit: usize) -> ExitField {
         | NodeKind::TableLookup { .. }
         | NodeKind::Switch { .. }
         | NodeKind::SetParticipantData { .. }
+        | NodeKind::SetLanguage { .. }
         | NodeKind::GetParticipantData { .. }
         | NodeKind::Schedule { .. }
         | NodeKind::Voicemail { .. }
@@ -111,6 +114,7 @@ pub(super) fn reads(n: &Node, f: &mut dyn FnMut(&str)) {
         NodeKind::DataAction { inputs, .. } => data_action::reads(inputs, f),
         NodeKind::TableLookup { key, .. } => table_lookup::reads(key, f),
         NodeKind::SetParticipantData { attributes } => set_participant_data::reads(attributes, f),
+        NodeKind::SetLanguage { language } => set_language::reads(language, f),
         NodeKind::PlayPrompt { .. }
         | NodeKind::GetParticipantData { .. }
         | NodeKind::Schedule { .. }
@@ -139,6 +143,7 @@ pub(super) fn writes(c: &Compiler<'_>, i: usize, w: &mut dyn FnMut(&str, Option<
         | NodeKind::If { .. }
         | NodeKind::Switch { .. }
         | NodeKind::SetParticipantData { .. }
+        | NodeKind::SetLanguage { .. }
         | NodeKind::Schedule { .. }
         | NodeKind::Voicemail { .. }
         | NodeKind::Route { .. }
@@ -170,6 +175,7 @@ pub(super) fn emit(c: &mut Compiler<'_>, i: usize, blocks: &[Block], out: &mut V
         }
         NodeKind::Schedule { group, .. } => schedule::emit(c, n, group, blocks, out),
         NodeKind::Voicemail { queue } => voicemail::emit(n, queue, out),
+        NodeKind::SetLanguage { language } => set_language::emit(c, n, language, out),
         NodeKind::End { .. } => end::emit(c, n, out),
         NodeKind::Disconnect => disconnect::emit(n, out),
     }
@@ -192,6 +198,7 @@ pub(super) fn implicit_outputs(n: &Node, out: &mut BTreeMap<String, VarType>) {
         | NodeKind::Switch { .. }
         | NodeKind::SetParticipantData { .. }
         | NodeKind::GetParticipantData { .. }
+        | NodeKind::SetLanguage { .. }
         | NodeKind::Schedule { .. }
         | NodeKind::Voicemail { .. }
         | NodeKind::End { .. }

@@ -14,6 +14,7 @@ mod route;
 mod say;
 mod schedule;
 mod set;
+mod set_language;
 mod set_participant_data;
 mod switch;
 mod table_lookup;
@@ -26,7 +27,7 @@ use super::validator::{PNode, Validator};
 use crate::template::model::NodeKind;
 
 /// The node types of the template language.
-pub(super) const NODE_TYPES: [&str; 16] = [
+pub(super) const NODE_TYPES: [&str; 17] = [
     "Say",
     "Gather",
     "Set",
@@ -43,6 +44,7 @@ pub(super) const NODE_TYPES: [&str; 16] = [
     "GetParticipantData",
     "Schedule",
     "Voicemail",
+    "SetLanguage",
 ];
 
 /// The rules of node type `ty` (one of [`NODE_TYPES`]).
@@ -62,6 +64,7 @@ pub(super) fn rules(ty: &str) -> &'static Rules {
         "GetParticipantData" => &get_participant_data::RULES,
         "Schedule" => &schedule::RULES,
         "Voicemail" => &voicemail::RULES,
+        "SetLanguage" => &set_language::RULES,
         "End" => &end::RULES,
         "Disconnect" => &disconnect::RULES,
         _ => &Rules::PLAIN,
@@ -103,6 +106,7 @@ impl Validator<'_> {
             "GetParticipantData" => Self::get_participant_data,
             "Schedule" => Self::schedule,
             "Voicemail" => Self::voicemail,
+            "SetLanguage" => Self::set_language,
             "End" => Self::end,
             // Disconnect, the one type left.
             _ => Self::disconnect,
