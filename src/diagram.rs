@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 use crate::compile::expr_source;
 use crate::template::model::{
-    Flow, ModuleRef, Node, NodeKind, Prompt, QueueRef, Segment, SetValue, Text,
+    Flow, Language, ModuleRef, Node, NodeKind, Prompt, QueueRef, Segment, SetValue, Text,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -352,6 +352,10 @@ fn node_label(n: &Node) -> String {
             .join("; "),
         NodeKind::Schedule { group, .. } => format!("schedule group {group}"),
         NodeKind::Voicemail { queue } => format!("voicemail {queue}"),
+        NodeKind::SetLanguage { language } => match language {
+            Language::Literal(tag) => format!("language {tag}"),
+            Language::Expr(e) => format!("language {}", expr_source(e)),
+        },
     };
     let head = format!("{}: {}", n.kind.type_name(), n.id);
     if detail.is_empty() {

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::error;
 use super::nodes::{self, Lists};
 use super::report::{Mapped, Report};
-use crate::compile::{sanitize, unverified};
+use crate::compile::{archy, sanitize};
 use crate::findings::pointer;
 use crate::template::{Finding, FlowType};
 
@@ -116,7 +116,7 @@ impl<'f> Builder<'f> {
 
     /// `s` with its declared variables renamed (`None` when unchanged); records each.
     fn rename(&self, s: &str, named: &mut BTreeMap<String, String>) -> Option<String> {
-        let prefix = unverified::var_prefix(self.ty);
+        let prefix = archy::var_prefix(self.ty);
         let mut out = String::with_capacity(s.len());
         let mut changed = false;
         let mut rest = s;

@@ -174,6 +174,7 @@ pub fn simulate_limited_with_org(
             node_type: "Greeting".into(),
             text: Some(g.clone()),
             digits: None,
+            language: None,
         })
         .collect();
     driver::run(machine::Machine::new(

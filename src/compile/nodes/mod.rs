@@ -16,6 +16,7 @@ mod route;
 mod say;
 mod schedule;
 mod set;
+mod set_language;
 mod set_participant_data;
 mod switch;
 mod table_lookup;
@@ -55,6 +56,7 @@ pub(super) fn shape_and_exits<'f>(
         | NodeKind::Set { .. }
         | NodeKind::CallModule { .. }
         | NodeKind::SetParticipantData { .. }
+        | NodeKind::SetLanguage { .. }
         | NodeKind::GetParticipantData { .. } => linear_next(n),
         NodeKind::Route { .. } => route::shape_and_exits(n),
         NodeKind::Voicemail { .. } => voicemail::shape_and_exits(n),
@@ -91,6 +93,7 @@ pub(super) fn exit_field(n: &Node, exit: usize) -> ExitField {
         | NodeKind::TableLookup { .. }
         | NodeKind::Switch { .. }
         | NodeKind::SetParticipantData { .. }
+        | NodeKind::SetLanguage { .. }
         | NodeKind::GetParticipantData { .. }
         | NodeKind::Schedule { .. }
         | NodeKind::Voicemail { .. }
@@ -115,6 +118,7 @@ pub(super) fn reads(n: &Node, f: &mut dyn FnMut(&str)) {
         NodeKind::TableLookup { key, .. } => table_lookup::reads(key, f),
         NodeKind::SetParticipantData { attributes } => set_participant_data::reads(attributes, f),
         NodeKind::Archy(a) => archy::reads(a, f),
+        NodeKind::SetLanguage { language } => set_language::reads(language, f),
         NodeKind::PlayPrompt { .. }
         | NodeKind::GetParticipantData { .. }
         | NodeKind::Schedule { .. }
@@ -144,6 +148,7 @@ pub(super) fn writes(c: &Compiler<'_>, i: usize, w: &mut dyn FnMut(&str, Option<
         | NodeKind::If { .. }
         | NodeKind::Switch { .. }
         | NodeKind::SetParticipantData { .. }
+        | NodeKind::SetLanguage { .. }
         | NodeKind::Schedule { .. }
         | NodeKind::Voicemail { .. }
         | NodeKind::Route { .. }
@@ -175,6 +180,7 @@ pub(super) fn emit(c: &mut Compiler<'_>, i: usize, blocks: &[Block], out: &mut V
         }
         NodeKind::Schedule { group, .. } => schedule::emit(c, n, group, blocks, out),
         NodeKind::Voicemail { queue } => voicemail::emit(n, queue, out),
+        NodeKind::SetLanguage { language } => set_language::emit(c, n, language, out),
         NodeKind::End { .. } => end::emit(c, n, out),
         NodeKind::Disconnect => disconnect::emit(n, out),
         NodeKind::Archy(a) => archy::emit(c, a, blocks, out),
@@ -214,6 +220,7 @@ pub(super) fn implicit_outputs(n: &Node, out: &mut BTreeMap<String, VarType>) {
         | NodeKind::Switch { .. }
         | NodeKind::SetParticipantData { .. }
         | NodeKind::GetParticipantData { .. }
+        | NodeKind::SetLanguage { .. }
         | NodeKind::Schedule { .. }
         | NodeKind::Voicemail { .. }
         | NodeKind::End { .. }

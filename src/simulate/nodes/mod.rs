@@ -14,6 +14,7 @@ mod route;
 mod say;
 mod schedule;
 mod set;
+mod set_language;
 mod set_participant_data;
 mod switch;
 mod table_lookup;
@@ -40,6 +41,7 @@ pub(super) enum Kind<'a> {
     Schedule(schedule::Schedule<'a>),
     Voicemail(voicemail::Voicemail<'a>),
     Archy(archy::Archy<'a>),
+    SetLanguage(set_language::SetLanguage<'a>),
     End,
     Disconnect,
 }
@@ -90,6 +92,7 @@ pub(super) fn build<'a>(b: &mut Builder<'a, '_>, node: &'a Node) -> Kind<'a> {
         NodeKind::Schedule { group, exits } => schedule::build(b, group, exits),
         NodeKind::Voicemail { queue } => voicemail::build(queue),
         NodeKind::Archy(a) => archy::build(a),
+        NodeKind::SetLanguage { language } => set_language::build(b, language),
         NodeKind::End { .. } => end::build(),
         NodeKind::Disconnect => disconnect::build(),
     }
@@ -123,6 +126,7 @@ pub(super) fn step<'a>(
         Kind::Schedule(k) => Ok(schedule::step(cx, k)),
         Kind::Voicemail(k) => Ok(voicemail::step(k)),
         Kind::Archy(k) => archy::step(cx, k),
+        Kind::SetLanguage(k) => set_language::step(cx, k),
         Kind::End => Ok(end::step()),
         Kind::Disconnect => Ok(disconnect::step()),
     }

@@ -15,6 +15,7 @@ mod route;
 mod say;
 mod schedule;
 mod set;
+mod set_language;
 mod set_participant_data;
 mod switch;
 mod table_lookup;
@@ -27,7 +28,7 @@ use super::validator::{PNode, Validator};
 use crate::template::model::NodeKind;
 
 /// The node types of the template language.
-pub(super) const NODE_TYPES: [&str; 17] = [
+pub(super) const NODE_TYPES: [&str; 18] = [
     "Say",
     "Gather",
     "Set",
@@ -45,6 +46,7 @@ pub(super) const NODE_TYPES: [&str; 17] = [
     "Schedule",
     "Voicemail",
     "Archy",
+    "SetLanguage",
 ];
 
 /// The rules of node type `ty` (one of [`NODE_TYPES`]).
@@ -65,6 +67,7 @@ pub(super) fn rules(ty: &str) -> &'static Rules {
         "Schedule" => &schedule::RULES,
         "Voicemail" => &voicemail::RULES,
         "Archy" => &archy::RULES,
+        "SetLanguage" => &set_language::RULES,
         "End" => &end::RULES,
         "Disconnect" => &disconnect::RULES,
         _ => &Rules::PLAIN,
@@ -107,6 +110,7 @@ impl Validator<'_> {
             "Schedule" => Self::schedule,
             "Voicemail" => Self::voicemail,
             "Archy" => Self::archy,
+            "SetLanguage" => Self::set_language,
             "End" => Self::end,
             // Disconnect, the one type left.
             _ => Self::disconnect,
