@@ -67,6 +67,8 @@ const LINE: f64 = 16.0;
 const CHAR: f64 = 7.0;
 const PAD: f64 = 24.0;
 const HEADER: f64 = 44.0;
+/// Farthest an upward edge's loop reaches right of its nodes.
+const LOOP: f64 = 64.0;
 
 fn size(n: &SvgNode) -> (f64, f64) {
     if n.shape == NodeShape::Start {
@@ -110,8 +112,9 @@ pub fn render(g: &SvgGraph) -> String {
         let group_sizes: Vec<(f64, f64)> = group.nodes.iter().map(|&n| sizes[n]).collect();
         let l = layered(&group_sizes, &edges, 0);
         let label_w = group.label.chars().count() as f64 * CHAR + 2.0 * PAD;
-        let w = (l.width + 2.0 * PAD).max(label_w);
-        let x0 = left + (w - l.width) / 2.0;
+        // Room on the right for the loops of upward edges.
+        let w = (l.width + 2.0 * PAD + LOOP).max(label_w);
+        let x0 = left + PAD;
         for (i, &n) in group.nodes.iter().enumerate() {
             pos[n] = (x0 + l.pos[i].0, top + 2.0 * PAD + l.pos[i].1);
         }
@@ -262,7 +265,7 @@ fn edge(e: &SvgEdge, pos: &[(f64, f64)], sizes: &[(f64, f64)]) -> Markup {
         (a, (a.0, a.1 + dy), (b.0, b.1 - dy), b)
     } else {
         let (a, b) = ((fx + fw, fy + fh / 2.0), (tx + tw, ty + th / 2.0));
-        let out = a.0.max(b.0) + 40.0 + (a.1 - b.1).abs() / 20.0;
+        let out = a.0.max(b.0) + (24.0 + (a.1 - b.1).abs() / 20.0).min(LOOP);
         (a, (out, a.1), (out, b.1), b)
     };
     let d = format!(

@@ -58,7 +58,10 @@ fn page_sizes_enums_and_timestamps_are_exact() {
         schemas["JobView"]["properties"]["status"]["$ref"],
         "#/components/schemas/JobStatus"
     );
-    assert_eq!(schemas["DiagramFormat"]["enum"], json!(["mermaid", "dot", "svg"]));
+    assert_eq!(
+        schemas["DiagramFormat"]["enum"],
+        json!(["mermaid", "dot", "svg"])
+    );
     for (schema, field) in [
         ("TemplateVersion", "created_at"),
         ("JobView", "created_at"),
