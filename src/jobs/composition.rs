@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::model::JobStatus;
-use super::releases::{DriftState, ReleaseError, drift_report};
+use super::releases::{DriftReport, DriftState, ReleaseError, drift_report};
 use super::signals::Clients;
 use crate::diagram::composition::{ComposedFlow, Composition, DeployState};
 use crate::store::{JobFilter, ListFilter, Store};
@@ -31,6 +31,15 @@ pub async fn composition(
     clients: &Clients,
     target: &str,
 ) -> Result<Composition, ReleaseError> {
+    Ok(composition_with_drift(store, clients, target).await?.0)
+}
+
+/// [`composition`], with the drift report it was made from (one read of the org for both).
+pub async fn composition_with_drift(
+    store: &Store,
+    clients: &Clients,
+    target: &str,
+) -> Result<(Composition, DriftReport), ReleaseError> {
     let drift = drift_report(store, clients, target).await?;
     let records = store.records_for_planning(target).await?;
     let deploying = deploying(store, target).await?;
@@ -107,11 +116,12 @@ pub async fn composition(
         .collect();
     // Callers first, then modules; by name within each (the map's order).
     flows.sort_by_key(|f| f.flow_type == FlowType::Module);
-    Ok(Composition {
+    let c = Composition {
         target: target.to_owned(),
-        checked_at: drift.checked_at,
+        checked_at: drift.checked_at.clone(),
         flows,
-    })
+    };
+    Ok((c, drift))
 }
 
 /// The flow names of the open steps of the target's queued and running jobs (dry runs
