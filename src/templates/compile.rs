@@ -133,6 +133,19 @@ impl Templates<'_> {
             .await
     }
 
+    /// Draws a stored template as SVG, each Flow node linking to `link(module)`.
+    pub async fn draw_svg(
+        &self,
+        name: &str,
+        link: fn(&str) -> String,
+    ) -> Result<String, TemplateError> {
+        let loaded = self.load(name, None, None).await?;
+        self.cpu(move || {
+            diagram::render_linked(&loaded.flow, &loaded.modules, DiagramFormat::Svg, &link)
+        })
+        .await
+    }
+
     /// Runs a call through a stored template and every module it calls. `limits` has no
     /// deadline yet: the work limit, counted from the end of loading, is set here.
     pub async fn simulate(

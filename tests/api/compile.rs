@@ -407,3 +407,81 @@ async fn simulation_takes_org_objects_and_reports_participant_data() {
         .await;
     assert!(r.status().is_client_error(), "{}", r.status());
 }
+
+/// A template whose name and texts carry markup: `&`, `'`, and a Say text with `<script>`
+/// and quotes (names may not hold `<`, `>` or `"`).
+pub fn hostile_template() -> Value {
+    json!({
+        "name": "Tom & Jerry's Line", "type": "inbound",
+        "draft": {"startNode": "Hello", "nodes": {
+            "Hello": {"id": "Hello", "type": "Say",
+                "properties": {"sayText": "<script>alert(\"x\")</script> & 'q' </svg>"},
+                "onComplete": {"nextNode": "Bye"}},
+            "Bye": {"id": "Bye", "type": "Disconnect"}
+        }}
+    })
+}
+
+#[tokio::test]
+async fn svg_diagrams_parse_name_every_node_and_escape_what_they_show() {
+    let app = spawn_app().await;
+    store_examples(&app).await;
+    let (s, body) = app.store(&hostile_template()).await;
+    assert_eq!(s, 201, "{body}");
+    let r = app
+        .get("/v1/templates/Support_Line/diagram?format=svg")
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    let svg = r.text().await.unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let titles: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("title"))
+        .filter_map(|n| n.text())
+        .collect();
+    for f in ["support_line.json", "language_select.json"] {
+        let d = example(f);
+        for id in d["draft"]["nodes"].as_object().unwrap().keys() {
+            assert!(
+                titles
+                    .iter()
+                    .any(|t| t.lines().next().unwrap().ends_with(&format!(": {id}"))),
+                "{f} node {id} not named in {titles:?}"
+            );
+        }
+    }
+    // The Flow node links to the module's own SVG diagram.
+    let link = doc
+        .descendants()
+        .find(|n| n.has_tag_name("a"))
+        .and_then(|a| a.attribute("href"))
+        .unwrap();
+    assert_eq!(link, "/v1/templates/Language_Select/diagram?format=svg");
+    assert_eq!(app.get(link).await.status(), 200);
+
+    // Accept: image/svg+xml asks for SVG; the hostile texts come back as text, not markup.
+    let r = app
+        .client
+        .get(app.url("/v1/templates/Tom%20&%20Jerry's%20Line/diagram"))
+        .header("accept", "image/svg+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let svg = r.text().await.unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    assert!(
+        !doc.descendants().any(|n| n.has_tag_name("script")),
+        "{svg}"
+    );
+    assert!(
+        doc.descendants()
+            .any(|n| n.text() == Some("<script>alert(\"x\")</script> & 'q' </svg>")),
+        "{svg}"
+    );
+    assert!(
+        doc.descendants()
+            .any(|n| n.text() == Some("Tom & Jerry's Line"))
+    );
+}
