@@ -123,7 +123,16 @@ pub fn render(g: &SvgGraph) -> String {
         height = height.max(top + h);
         left += w + PAD;
     }
-    let width = left.max(320.0);
+    let legend_w: f64 = g
+        .legend
+        .iter()
+        .map(|(l, _)| l.chars().count() as f64 * CHAR + 40.0)
+        .sum();
+    let title_w = g.title.chars().count() as f64 * CHAR * 1.4;
+    let width = left
+        .max(320.0)
+        .max(legend_w + 2.0 * PAD)
+        .max(title_w + 2.0 * PAD);
     let height = height + PAD;
     let doc = html! {
         svg xmlns="http://www.w3.org/2000/svg" width=(num(width)) height=(num(height))
