@@ -63,7 +63,9 @@ pub enum ApiError {
         errors: Vec<Finding>,
     },
     /// 413
-    #[error("request body exceeds the limit of {limit} bytes")]
+    #[error(
+        "request body exceeds the limit of {limit} bytes (max_body_bytes in flowsmith.toml, or FLOWSMITH_MAX_BODY_BYTES)"
+    )]
     PayloadTooLarge { limit: usize },
     /// 415
     #[error("{0}")]

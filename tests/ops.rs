@@ -382,6 +382,8 @@ mod binary {
             "\"auth_status\":\"ok\"",
             "\"customer_id\":\"C-1001\"",
             "\"authenticated\":\"yes\"",
+            "Main_Line job: event: job.created",
+            "Main_Line job: event: job.started",
             "Main_Line job: event: job.succeeded",
             "\"state\":\"deleted\"",
             "deleted_in_org",
