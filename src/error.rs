@@ -66,7 +66,9 @@ pub enum ApiError {
     #[error("the request body did not arrive within {secs} s ([limits] body_read_timeout_secs)")]
     BodyTimeout { secs: u64 },
     /// 413
-    #[error("request body exceeds the limit of {limit} bytes")]
+    #[error(
+        "request body exceeds the limit of {limit} bytes (max_body_bytes in flowsmith.toml, or FLOWSMITH_MAX_BODY_BYTES)"
+    )]
     PayloadTooLarge { limit: usize },
     /// 415
     #[error("{0}")]

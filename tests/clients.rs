@@ -216,6 +216,27 @@ async fn org_flows(client: &reqwest::Client, svc: &Service) -> Vec<(String, Stri
         .collect()
 }
 
+/// The built-in sandbox's base URL, as `/v1/targets` shows it.
+async fn sandbox_url(client: &reqwest::Client, s: &Service) -> String {
+    let targets: Value = client
+        .get(s.url("/v1/targets"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    targets["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "sandbox")
+        .unwrap_or_else(|| panic!("{targets}"))["api_base_url"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// On SQLite whatever the environment says: the sandbox org is kept beside the database
 /// file, and there is no file on PostgreSQL.
 fn sandbox_serve(dir: &Path) -> Service {
@@ -240,6 +261,7 @@ async fn serve_sandbox_keeps_its_org_across_restarts() {
     assert_eq!(job["status"], "succeeded", "{job}");
     let before = org_flows(&client, &first).await;
     assert_eq!(before.len(), 2, "{before:?}");
+    let org_url = sandbox_url(&client, &first).await;
     first.sigterm();
     assert!(first.wait(Duration::from_secs(30)).await.success());
     assert!(dir.path().join("flowsmith.db-sandbox.json").is_file());
@@ -247,7 +269,14 @@ async fn serve_sandbox_keeps_its_org_across_restarts() {
     // Act: start again over the same database.
     let second = sandbox_serve(dir.path());
 
-    // Assert: the org still has the same flows, so `unchanged` is the truth...
+    // Assert: the org is at the same address (the README's $ORG still works), with the
+    // same flows, so `unchanged` is the truth...
+    assert_eq!(sandbox_url(&client, &second).await, org_url);
+    assert!(
+        second.log_text().contains(&org_url),
+        "the start-up lines name the sandbox's address: {}",
+        second.log_text()
+    );
     assert_eq!(org_flows(&client, &second).await, before);
     let again = run_job(&client, &second, &request).await;
     assert_eq!(again["status"], "succeeded", "{again}");
@@ -281,6 +310,123 @@ async fn serve_sandbox_keeps_its_org_across_restarts() {
         after.iter().all(|(_, _, version)| version == "2.0"),
         "module updated and caller republished: {after:?}"
     );
+}
+
+/// SIGINT while the org runs the job's Architect job, then a restart: the org lost that job
+/// (its upload was in memory), and the worker registers it again by itself. The job
+/// succeeds with no manual step, the step says what happened, and the org has one flow.
+#[tokio::test]
+async fn a_job_interrupted_under_serve_sandbox_succeeds_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let mut first = sandbox_serve(dir.path());
+    post(
+        &client,
+        first.url("/v1/templates"),
+        &example("language_select.json"),
+    )
+    .await;
+    let org = sandbox_url(&client, &first).await;
+    // Architect jobs that outlast the service (faults are not kept across the restart).
+    let r = client
+        .put(format!("{org}/sandbox/faults"))
+        .json(&json!({"job_duration_ms": 600_000}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let job = post(
+        &client,
+        first.url("/v1/jobs"),
+        &json!({"target": "sandbox", "flows": [{"template": "Language_Select"}]}),
+    )
+    .await;
+    let job_url = first.url(&format!("/v1/jobs/{}", job["id"].as_str().unwrap()));
+
+    // Wait until the org runs the uploaded Architect job, then interrupt the service.
+    let token: Value = client
+        .post(format!("{org}/oauth/token"))
+        .basic_auth("sandbox", Some("sandbox-secret"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bearer = token["access_token"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let j: Value = client
+            .get(&job_url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(gid) = j["steps"][0]["genesys_job_id"].as_str() {
+            let a: Value = client
+                .get(format!("{org}/api/v2/flows/jobs/{gid}"))
+                .bearer_auth(&bearer)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if a["status"] == "Started" {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "the upload never came: {j}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let ok = Command::new("kill")
+        .args(["-INT", &first.child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    assert!(first.wait(Duration::from_secs(40)).await.success());
+
+    // Restart over the same database: the job resumes and ends by itself.
+    let second = sandbox_serve(dir.path());
+    let job_url = second.url(&format!("/v1/jobs/{}", job["id"].as_str().unwrap()));
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let done = loop {
+        let j: Value = client
+            .get(&job_url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if matches!(
+            j["status"].as_str(),
+            Some("succeeded" | "failed" | "cancelled")
+        ) {
+            break j;
+        }
+        assert!(Instant::now() < deadline, "job did not end: {j}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(done["status"], "succeeded", "{done:#}");
+    assert!(done["attempt"].as_i64().unwrap() >= 2, "{done:#}");
+    let note = &done["steps"][0]["note"];
+    assert_eq!(note["kind"], "architect_job_renewed", "{done:#}");
+    assert!(
+        note["message"]
+            .as_str()
+            .unwrap()
+            .contains("lost Architect job"),
+        "{done:#}"
+    );
+    let flows = org_flows(&client, &second).await;
+    assert_eq!(flows.len(), 1, "one flow per name: {flows:?}");
+    assert_eq!(flows[0].0, "Language_Select");
 }
 
 /// openapi-typescript's types for the committed spec, and a typed caller using them, pass

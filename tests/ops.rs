@@ -332,40 +332,39 @@ mod binary {
         (Service::spawn(cmd), dir)
     }
 
-    /// The README's curl walkthrough, run as written (with the service's real address)
-    /// against `serve --sandbox`: every command succeeds and does what the README says.
-    #[tokio::test]
-    async fn the_readme_walkthrough_works_as_written() {
-        let (svc, _dir) = start(&["--sandbox"], &[]);
+    /// The `sh` blocks of the README section under `heading`, in order (its subsections
+    /// continue the story).
+    fn readme_sh_blocks(heading: &str) -> Vec<String> {
         let readme =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
-                .unwrap();
-        let from = readme
-            .find("## Walkthrough with curl")
-            .expect("walkthrough section");
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+        let from = readme.find(heading).expect("the section");
         let to = from + 3 + readme[from + 3..].find("\n## ").expect("next section");
-        // Every sh block of the section, in order (its subsections continue the story).
         let mut blocks = Vec::new();
         let mut rest = &readme[from..to];
         while let Some(at) = rest.find("```sh") {
             let body = &rest[at + 5..];
             let end = body.find("```").expect("block end");
-            blocks.push(&body[..end]);
+            blocks.push(body[..end].to_owned());
             rest = &body[end + 3..];
         }
-        assert!(blocks.len() >= 3, "the walkthrough and its subsections");
-        let script =
-            format!("set -euo pipefail\n{}", blocks.concat()).replace("localhost:8080", &svc.addr);
+        blocks
+    }
+
+    /// Runs `script` with bash from the project's root against the service at `addr` (in
+    /// place of localhost:8080); answers its standard output, failing on an error.
+    async fn run_walkthrough(script: String, addr: &str, env: Vec<(String, String)>) -> String {
+        let script = format!("set -euo pipefail\n{script}").replace("localhost:8080", addr);
         let out = tokio::task::spawn_blocking(move || {
             Command::new("bash")
                 .args(["-c", &script])
+                .envs(env)
                 .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
                 .output()
                 .expect("bash runs")
         })
         .await
         .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(
             out.status.success(),
             "walkthrough failed: {}\n{stdout}",
@@ -383,6 +382,8 @@ mod binary {
             "\"auth_status\":\"ok\"",
             "\"customer_id\":\"C-1001\"",
             "\"authenticated\":\"yes\"",
+            "Main_Line job: event: job.created",
+            "Main_Line job: event: job.started",
             "Main_Line job: event: job.succeeded",
             "\"state\":\"deleted\"",
             "deleted_in_org",
@@ -395,6 +396,62 @@ mod binary {
                 "missing {expected:?} in:\n{stdout}"
             );
         }
+        stdout
+    }
+
+    /// The README's curl walkthrough, run as written (with the service's real address)
+    /// against `serve --sandbox`: every command succeeds and does what the README says.
+    #[tokio::test]
+    async fn the_readme_walkthrough_works_as_written() {
+        let (svc, _dir) = start(&["--sandbox"], &[]);
+        let blocks = readme_sh_blocks("## Walkthrough with curl");
+        assert!(blocks.len() >= 3, "the walkthrough and its subsections");
+        run_walkthrough(blocks.concat(), &svc.addr, Vec::new()).await;
+    }
+
+    /// The README's compose variant: its block (without the `docker` lines), then the
+    /// walkthrough, against `serve` as compose runs it: an API token required, and target
+    /// `sandbox` a separate sandbox org seeded with the examples' org.
+    #[tokio::test]
+    async fn the_readme_walkthrough_works_under_the_compose_settings() {
+        let (org, _sandbox) = flowsmith_sandbox::spawn_local(flowsmith_sandbox::SandboxOptions {
+            org: Some(flowsmith_sandbox::demo_org()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let compose = std::fs::read_to_string(concat!(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../.."),
+            "/docker/flowsmith/compose.toml"
+        ))
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("flowsmith.toml");
+        std::fs::write(&config, compose.replace("http://sandbox:9090", &org)).unwrap();
+        let token = "walkthrough-token";
+        let mut cmd = serve(&dir.path().join("flowsmith.db"));
+        cmd.current_dir(dir.path())
+            .env("FLOWSMITH_CONFIG", &config)
+            .env("FLOWSMITH_API_TOKENS", token);
+        let svc = Service::spawn(cmd);
+        let unauthorised = reqwest::get(svc.url("/v1/targets")).await.unwrap();
+        assert_eq!(
+            unauthorised.status(),
+            401,
+            "compose's flowsmith wants the token"
+        );
+
+        let variant = readme_sh_blocks("## The walkthrough under docker compose");
+        assert_eq!(variant.len(), 1, "{variant:?}");
+        assert!(variant[0].contains("ORG=http://127.0.0.1:9090"));
+        let prelude: String = variant[0]
+            .lines()
+            .filter(|l| !l.starts_with("docker ") && !l.starts_with("export FLOWSMITH_API_TOKENS="))
+            .map(|l| format!("{}\n", l.replace("http://127.0.0.1:9090", &org)))
+            .collect();
+        let walkthrough = readme_sh_blocks("## Walkthrough with curl").concat();
+        let env = vec![("FLOWSMITH_API_TOKENS".to_owned(), token.to_owned())];
+        run_walkthrough(format!("{prelude}{walkthrough}"), &svc.addr, env).await;
     }
 
     #[tokio::test]

@@ -32,7 +32,7 @@ fn client() -> reqwest::Client {
 }
 
 fn fixture(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
         .join("tests/fixtures")
         .join(name);
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -73,7 +73,7 @@ impl Cluster {
 
     fn run(&self, what: &str) -> String {
         let out = Command::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../.."),
             "/scripts/pg-test-cluster"
         ))
         .arg(what)

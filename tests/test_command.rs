@@ -55,7 +55,7 @@ fn the_test_command_takes_a_free_port_stops_its_cluster_and_lists_skips() {
     .unwrap();
     std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
 
-    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/test"))
+    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/test"))
         .args(["--test", "none"])
         .env("FLOWSMITH_TEST_CARGO", &stub)
         .env("FLOWSMITH_PG_DEFAULT_PORT", held_port.to_string())

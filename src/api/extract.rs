@@ -69,6 +69,7 @@ impl FromRequest<AppState> for DocumentBody {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let format = body_format(req.headers(), true)?;
         let bytes = read_bytes(req, state).await?;
+        let hint = syntax_hint(&bytes, format);
         let limits = document_limits(&state.settings.limits);
         // Decoding is CPU work proportional to the body: off the async workers.
         let parsed = super::cpu(state, move || {
@@ -82,9 +83,24 @@ impl FromRequest<AppState> for DocumentBody {
             ),
             DocumentError::Limit(l) => limit_error(&l),
             other => ApiError::MalformedBody {
-                detail: other.to_string(),
+                detail: format!("{other}{}", hint.unwrap_or_default()),
             },
         })
+    }
+}
+
+/// What a body that does not parse probably got wrong, said after the parser's message: YAML
+/// sent as JSON (the default Content-Type), or a tab where YAML wants spaces.
+fn syntax_hint(bytes: &[u8], format: BodyFormat) -> Option<&'static str> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    match format {
+        BodyFormat::Json if first.is_some_and(|b| b != b'{' && b != b'[') => {
+            Some(" (this looks like YAML: send it with Content-Type: application/yaml)")
+        }
+        BodyFormat::Yaml if bytes.contains(&b'\t') => {
+            Some(" (the document has a tab: YAML indents with spaces only)")
+        }
+        _ => None,
     }
 }
 
@@ -252,5 +268,21 @@ mod tests {
             parse_json::<Req>(b"{\"flows\":[]} x"),
             Err(ApiError::MalformedBody { .. })
         ));
+    }
+}
+
+#[cfg(test)]
+mod syntax_hint_tests {
+    use super::*;
+
+    #[test]
+    fn yaml_sent_as_json_and_tabs_in_yaml_are_named() {
+        let yaml_as_json =
+            syntax_hint(b"name: Support_Line\ntype: inboundcall\n", BodyFormat::Json);
+        assert!(yaml_as_json.unwrap().contains("application/yaml"));
+        assert_eq!(syntax_hint(b" {\"name\": ", BodyFormat::Json), None);
+        let tab = syntax_hint(b"name: X\ndraft:\n\tstartNode: A\n", BodyFormat::Yaml);
+        assert!(tab.unwrap().contains("tab"));
+        assert_eq!(syntax_hint(b"name: X\n", BodyFormat::Yaml), None);
     }
 }

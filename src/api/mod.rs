@@ -116,6 +116,29 @@ impl Modify for BearerAuth {
     }
 }
 
+impl BearerAuth {
+    /// The token is optional: a service without `api_tokens` (loopback only) takes every
+    /// request, so each operation also accepts no security (`{}`), first.
+    fn optional(spec: &mut utoipa::openapi::OpenApi) {
+        for item in spec.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                if let Some(security) = op.security.as_mut()
+                    && !security.is_empty()
+                {
+                    security.insert(0, utoipa::openapi::security::SecurityRequirement::default());
+                }
+            }
+        }
+    }
+}
+
 /// Answers any operation can give: a request that outlives `request_timeout_secs` (408) and
 /// a failure inside the service (500), both problem documents.
 struct CommonResponses;
@@ -201,6 +224,7 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
     let open = open.merge(console::shell());
     spec.merge(v1_spec);
     CommonResponses::add(&mut spec);
+    BearerAuth::optional(&mut spec);
     (v1, open, spec)
 }
 

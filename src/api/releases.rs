@@ -152,6 +152,7 @@ async fn flow_history(
         (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such flow record", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "a common module still called by published flows; `errors` name the callers (Genesys dependency tracking and flowsmith's records)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a query parameter that is not allowed (`on_locked` other than fail, wait or unlock)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "the org's dependency tracking could not be read", body = Problem, content_type = "application/problem+json")
     ))]
 async fn retire_flow(

@@ -135,6 +135,24 @@ fn public_bind_needs_tokens() {
 }
 
 #[test]
+fn an_empty_token_variable_is_no_token() {
+    // What compose passes when FLOWSMITH_API_TOKENS is not exported: the service refuses.
+    let s = load(
+        &[
+            ("FLOWSMITH_LISTEN", "0.0.0.0:8080"),
+            ("FLOWSMITH_API_TOKENS", ""),
+        ],
+        Overrides::default(),
+    )
+    .unwrap();
+    assert!(s.api_tokens.is_empty());
+    assert!(matches!(
+        s.check_bind(),
+        Err(ConfigError::PublicWithoutTokens(_))
+    ));
+}
+
+#[test]
 fn empty_tokens_are_not_tokens() {
     let (_dir, o) = with_file("listen = \"0.0.0.0:8080\"\napi_tokens = [\"\", \" \"]\n");
     let s = load(&[], o).unwrap();

@@ -389,7 +389,38 @@ pub async fn retire(
         delete: vec![name.to_owned()],
         on_locked,
     };
-    created(submit, &req, request_id, Vec::new()).await
+    created(submit, &req, request_id, Vec::new())
+        .await
+        .map_err(|e| match e {
+            ReleaseError::Submit(s) => ReleaseError::Submit(without_body_pointers(s)),
+            other => other,
+        })
+}
+
+/// Findings about the job `retire` made up point into its request (`/delete/0`), which the
+/// caller of `DELETE /v1/flows/{target}/{name}` never sent: they point at the request as a
+/// whole (their messages name the flow).
+fn without_body_pointers(e: SubmitError) -> SubmitError {
+    let clear = |errors: Vec<Finding>| {
+        errors
+            .into_iter()
+            .map(|f| Finding {
+                pointer: String::new(),
+                ..f
+            })
+            .collect()
+    };
+    match e {
+        SubmitError::Invalid { detail, errors } => SubmitError::Invalid {
+            detail,
+            errors: clear(errors),
+        },
+        SubmitError::InUse { detail, errors } => SubmitError::InUse {
+            detail,
+            errors: clear(errors),
+        },
+        other => other,
+    }
 }
 
 async fn created(

@@ -269,8 +269,13 @@ impl Lease {
                             "UPDATE job_steps SET state = 'running', attempt = $1, started_at = COALESCE(started_at, $2), error = NULL \
                              WHERE job_id = $3 AND idx = $4 AND state IN ('pending', 'running')",
                             vec![self.attempt.into(), Arg::Now, self.job_arg(), idx.into()],
-                        )
-                        .event("step.started", json!({"idx": idx, "attempt": self.attempt}));
+                        );
+                        // The re-check of a step that is running already starts nothing.
+                        let write = if modules_ended {
+                            write
+                        } else {
+                            write.event("step.started", json!({"idx": idx, "attempt": self.attempt}))
+                        };
                         let done = settle(tx, &self.job_id, self.attempt, &write).await?;
                         Ok((done, StepStart::Started))
                     }

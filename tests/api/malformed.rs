@@ -28,6 +28,21 @@ async fn malformed_json_is_400() {
     }
     let r = post_raw(&app, "/v1/templates", "application/yaml", "a: [").await;
     assert_problem(r, 400).await;
+    // YAML sent as JSON (curl's -d without a content type), and a tab in YAML, say so.
+    let yaml = "name: Support_Line\ntype: inboundcall\n";
+    let r = post_raw(&app, "/v1/templates", "application/json", yaml).await;
+    let p = assert_problem(r, 400).await;
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Content-Type: application/yaml"),
+        "{p}"
+    );
+    let tabbed = "name: X\ndraft:\n\tstartNode: A\n";
+    let r = post_raw(&app, "/v1/templates", "application/yaml", tabbed).await;
+    let p = assert_problem(r, 400).await;
+    assert!(p["detail"].as_str().unwrap().contains("tab"), "{p}");
 }
 
 #[tokio::test]
@@ -82,6 +97,13 @@ async fn oversized_bodies_are_413() {
     doc["description"] = json!("x".repeat(10_000));
     let p = assert_problem(app.post_json("/v1/templates", &doc).await, 413).await;
     assert!(p["detail"].as_str().unwrap().contains("4096"), "{p}");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("FLOWSMITH_MAX_BODY_BYTES"),
+        "{p}"
+    );
     // Under the limit is fine.
     assert_eq!(app.store(&module_doc("small", "hi")).await.0, 201);
 }

@@ -495,6 +495,8 @@ async fn events_stream_replays_and_closes_after_the_final_event() {
         );
     }
     assert_eq!(body.matches("event: step.succeeded").count(), 3);
+    // One start per step, callers too (their re-check after the modules is no new start).
+    assert_eq!(body.matches("event: step.started").count(), 3, "{body}");
     // Replay after an event id: only the later ones.
     let last: Value = app.job(&id).await;
     assert_eq!(last["status"], "succeeded");

@@ -296,16 +296,44 @@ pub async fn spawn_local(opts: SandboxOptions) -> std::io::Result<(String, Sandb
     spawn_sandbox(Sandbox::new(opts)).await
 }
 
-/// [`spawn_local`] with the org kept in the file `state` across restarts.
+/// [`spawn_local`] with the org kept in the file `state` across restarts, on the port it
+/// had last time when that is free (kept in `<state>` with the extension `addr`), so the
+/// URLs a user copied from its start-up line keep working after a restart.
 pub async fn spawn_local_kept(
     opts: SandboxOptions,
     state: std::path::PathBuf,
 ) -> std::io::Result<(String, Sandbox)> {
-    spawn_sandbox(Sandbox::open(opts, state).map_err(std::io::Error::other)?).await
+    let port_file = state.with_extension("addr");
+    let sandbox = Sandbox::open(opts, state).map_err(std::io::Error::other)?;
+    let last: Option<u16> = std::fs::read_to_string(&port_file)
+        .ok()
+        .and_then(|s| s.trim().parse().ok());
+    let listener = match last {
+        Some(port) => match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(port, error = %e, "the sandbox's last port is taken; it moves");
+                tokio::net::TcpListener::bind("127.0.0.1:0").await?
+            }
+        },
+        None => tokio::net::TcpListener::bind("127.0.0.1:0").await?,
+    };
+    let port = listener.local_addr()?.port();
+    if last != Some(port) {
+        std::fs::write(&port_file, format!("{port}\n"))?;
+    }
+    serve_in_background(listener, sandbox)
 }
 
 async fn spawn_sandbox(sandbox: Sandbox) -> std::io::Result<(String, Sandbox)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    serve_in_background(listener, sandbox)
+}
+
+fn serve_in_background(
+    listener: tokio::net::TcpListener,
+    sandbox: Sandbox,
+) -> std::io::Result<(String, Sandbox)> {
     let addr = listener.local_addr()?;
     let sb = sandbox.clone();
     tokio::spawn(async move {

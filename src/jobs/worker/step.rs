@@ -301,7 +301,13 @@ impl StepTask {
                     }
                 }
             };
-            match self.poll(&gid, fresh).await? {
+            let polled = match self.poll(&gid, fresh).await? {
+                Polled::Failure(m) if lost_to_a_restart(&m) => Polled::Renew(format!(
+                    "the org lost Architect job {gid} when it restarted"
+                )),
+                other => other,
+            };
+            match polled {
                 Polled::Success(Some(fid)) => return Ok(Deployed::Flow(fid)),
                 Polled::Success(None) => {
                     return Err(Stop::Failed(StepError::GenesysProtocol {
@@ -317,6 +323,7 @@ impl StepTask {
                         return Err(Stop::Failed(StepError::ArchitectJobLost { message: why }));
                     }
                     tracing::warn!(job_id, idx, genesys_job_id = %gid, why, "registering a new Architect job");
+                    self.note_renewal(&why, renewals, max_renewals).await?;
                 }
                 Polled::TimedOut => {
                     let within = self.worker.inner.opts.job_timeout;
@@ -327,6 +334,19 @@ impl StepTask {
                 }
             }
         }
+    }
+
+    /// Notes on the step that a lost Architect job is being registered again (the same
+    /// content: nothing for the user to do, but worth seeing).
+    async fn note_renewal(&self, why: &str, renewal: u32, max: u32) -> Result<(), Stop> {
+        let note = json!({
+            "kind": "architect_job_renewed",
+            "message": format!("{why}; flowsmith registered a new Architect job and uploaded the same YAML again ({renewal} of at most {max})"),
+        });
+        self.worker
+            .persist(&self.token, || self.lease.step_note(self.step.idx, &note))
+            .await?;
+        Ok(())
     }
 
     /// Register phase: a new Architect job, checkpointed with the YAML it will get.
@@ -566,6 +586,21 @@ impl Waits {
     }
 }
 
+/// What the sandbox org says of an Architect job it was running when it stopped (its
+/// `INTERRUPTED_JOB`): the upload is gone, as with a job Genesys no longer knows (404).
+const LOST_JOB_SAYS: &str = "restarted while this job ran";
+
+/// Whether a failed Architect job's messages say only that the org lost it to a restart:
+/// the same content registered again will do.
+fn lost_to_a_restart(messages: &[Value]) -> bool {
+    !messages.is_empty()
+        && messages.iter().all(|m| {
+            m["text"]
+                .as_str()
+                .is_some_and(|t| t.contains(LOST_JOB_SAYS))
+        })
+}
+
 /// A stored value of the step that does not read back.
 fn corrupt_row(e: Corrupt) -> Stop {
     Stop::Failed(StepError::CorruptRow {
@@ -582,5 +617,20 @@ fn compile_error(e: &CompileError) -> StepError {
         CompileError::UnknownNode { .. } => StepError::UnknownNode { message },
         CompileError::ModuleCallsModule { .. } => StepError::ModuleCallsModule { message },
         CompileError::NotStructurable { .. } => StepError::ModuleNotStructurable { message },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_job_lost_to_a_restart_is_registered_again() {
+        let lost = json!({"type": "Error", "text": "The sandbox restarted while this job ran; register a new job."});
+        let real = json!({"type": "Error", "text": "Flow validation failed"});
+        assert!(lost_to_a_restart(std::slice::from_ref(&lost)));
+        assert!(!lost_to_a_restart(&[lost, real.clone()]));
+        assert!(!lost_to_a_restart(&[real]));
+        assert!(!lost_to_a_restart(&[]));
     }
 }
