@@ -57,13 +57,14 @@ pub fn module_sequence_key() -> &'static str {
     "startUpTaskActions"
 }
 
-/// Extra root keys of a common module after `supportedLanguages`.
-/// CHECK: the key that records compatible flow types. Archy's `referencedObjects` metadata
-/// shows `compatibleFlowTypes: [inboundcall]`; whether a module file may carry it at the root
-/// is unknown, so nothing is emitted and the module is created with Genesys' default
-/// (it must be compatible with inbound call flows).
+/// Extra root keys of a common module after `supportedLanguages`: the flow types that may
+/// call it, `settingsCommonModule.compatibleFlowTypes` (every corpus module writes it).
 pub fn module_root_extras() -> Vec<(super::yaml::Key, Y)> {
-    Vec::new()
+    let inbound = Y::Seq(vec![Y::one("flowType", Y::s("inboundcall"))]); // corpus: all 4 modules
+    vec![(
+        "settingsCommonModule".into(),
+        Y::one("compatibleFlowTypes", inbound),
+    )]
 }
 
 /// What an `End` node compiles to inside a common module.

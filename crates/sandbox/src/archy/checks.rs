@@ -4,9 +4,10 @@
 
 use serde_yaml_ng::{Mapping, Value};
 
+use super::catalogue::Catalogue;
 use super::references::resolve;
-use super::unverified::{CLOSING_ACTIONS, MENU_DTMF};
-use super::{as_str, catalogue, escape, get};
+use super::unverified::{CLOSING_ACTIONS, DIGITAL_CLOSING_ACTIONS, DIGITAL_ROOTS, MENU_DTMF};
+use super::{as_str, escape, get};
 
 /// At most this many unknown-key messages per file (the rest are summed up in one line).
 const MAX_UNKNOWN_KEY_MESSAGES: usize = 20;
@@ -60,12 +61,17 @@ pub(super) fn start(f: &Flow<'_>, module: bool, one_sequence: bool, errors: &mut
 }
 
 /// Keys whose path no published flow (nor an unverified shape) has.
-pub(super) fn unknown_keys(doc: &Value, name: &str, errors: &mut Vec<String>) {
-    let unknown = catalogue().unknown(doc);
+pub(super) fn unknown_keys(
+    catalogue: &Catalogue,
+    doc: &Value,
+    name: &str,
+    errors: &mut Vec<String>,
+) {
+    let unknown = catalogue.unknown(doc);
     for k in unknown.iter().take(MAX_UNKNOWN_KEY_MESSAGES) {
         let key = k.at.rsplit('/').next().unwrap_or_default();
         errors.push(format!(
-            "Error: Flow '{name}': unknown property '{key}' at {}: no published Archy flow has '{}'",
+            "Error: Flow '{name}': unknown property '{key}' at {}: neither a published Archy flow nor the Architect Scripting SDK has '{}'",
             k.at,
             k.context_free()
         ));
@@ -99,10 +105,11 @@ pub(super) fn tasks(root: &Mapping, root_key: &str, name: &str, errors: &mut Vec
             Some(Value::Sequence(a)) => a.last().and_then(action_type),
             _ => None,
         };
-        if !last
-            .as_deref()
-            .is_some_and(|l| CLOSING_ACTIONS.contains(&l))
-        {
+        let digital = DIGITAL_ROOTS.contains(&root_key);
+        let closing = |l: &str| {
+            CLOSING_ACTIONS.contains(&l) || (digital && DIGITAL_CLOSING_ACTIONS.contains(&l))
+        };
+        if !last.as_deref().is_some_and(closing) {
             errors.push(format!(
                     "Error: Flow '{name}': task '{task_name}' (at /{root_key}/tasks/{i}/task) must end with a closing action ({}); its last action is {}",
                     CLOSING_ACTIONS.join(", "),

@@ -3,14 +3,24 @@
 //! export from a real org (`POST /api/v2/flows/export/jobs`, `exportType: Yaml`) and with the
 //! raw responses of a real org.
 
-/// Root keys the job accepts: (YAML root key, `Flow.type`, `Dependency.type`).
-/// `commonModule` as a root key is [M] (third-party fixtures only); the other three are
-/// the voice roots of the corpus.
+/// Root keys the job accepts: (YAML root key, `Flow.type`, `Dependency.type`): every root
+/// of the corpus (`commonModule`: 4 exported modules). The `Flow.type` of the message,
+/// chat, email, secure-call and workflow roots is their root key upper-cased, as it is for
+/// the voice roots [M].
 pub const ROOT_KEYS: &[(&str, &str, &str)] = &[
     ("inboundCall", "INBOUNDCALL", "INBOUNDCALLFLOW"),
     ("commonModule", "COMMONMODULE", "COMMONMODULEFLOW"),
     ("inqueueCall", "INQUEUECALL", "INQUEUECALLFLOW"),
     ("outboundCall", "OUTBOUNDCALL", "OUTBOUNDCALLFLOW"),
+    ("secureCall", "SECURECALL", "SECURECALLFLOW"),
+    (
+        "inboundShortMessage",
+        "INBOUNDSHORTMESSAGE",
+        "INBOUNDSHORTMESSAGEFLOW",
+    ),
+    ("inboundChat", "INBOUNDCHAT", "INBOUNDCHATFLOW"),
+    ("inboundEmail", "INBOUNDEMAIL", "INBOUNDEMAILFLOW"),
+    ("workflow", "WORKFLOW", "WORKFLOWFLOW"),
 ];
 /// A common module has no file in any public source. Its keys are checked as if its root
 /// were this flow type's: [scripting] `ArchFlowCommonModule` has no reusable tasks and its
@@ -162,9 +172,62 @@ pub const EXPRESSION_FUNCTIONS: &[(&str, &str)] = &[
         "no corpus file; `ToInt`, `ToString` are. CHECK against the Architect expression help",
     ),
 ];
+/// Expression functions named only by third-party documentation of Architect's expression
+/// language (a public "Architect Expression Language" reference written for an SDK-based
+/// tool, not by Genesys); Genesys's own list is in the Architect UI's Expression Help only.
+/// The judge accepts them (judge broadly); flowsmith never emits them. [third-party]
+pub const THIRD_PARTY_FUNCTIONS: &[&str] = &[
+    "AddDays",
+    "AddHours",
+    "AddItem",
+    "AddMinutes",
+    "Append",
+    "Contains",
+    "Count",
+    "DayOfWeek",
+    "Find",
+    "FindFirst",
+    "GetAt",
+    "GetCurrentDateTimeUtc",
+    "Hour",
+    "If",
+    "IndexOf",
+    "IsNotSetOrEmpty",
+    "IsSet",
+    "JsonParse",
+    "Length",
+    "MakeCurrency",
+    "MakeDateTime",
+    "Month",
+    "RemoveDups",
+    "RemoveItem",
+    "RemoveItemAt",
+    "Replace",
+    "Substring",
+    "ToAudioBlank",
+    "ToAudioNumber",
+    "ToAudioPhoneNumber",
+    "ToAudioTTS",
+    "ToBoolean",
+    "ToDateTime",
+    "ToDecimal",
+    "ToDuration",
+    "ToInt",
+    "ToJson",
+    "ToLower",
+    "ToPhoneNumber",
+    "ToString",
+    "ToUpper",
+    "Trim",
+    "Year",
+];
 /// Actions that may end a reusable task's action list: `disconnect` and `jumpToMenu` end
 /// every task of the corpus; `jumpToTask` closes by its meaning (a goto) [scripting].
 pub const CLOSING_ACTIONS: &[&str] = &["disconnect", "jumpToMenu", "jumpToTask"];
+/// Roots whose tasks may also end with these: the message and chat files of the corpus end
+/// tasks with `endTask` (DudeWheresMyStuffChat.yaml, Switch_from_Voice_Channel_with_Context.yaml).
+pub const DIGITAL_ROOTS: &[&str] = &["inboundShortMessage", "inboundChat", "inboundEmail"];
+pub const DIGITAL_CLOSING_ACTIONS: &[&str] = &["endTask"];
 /// The action that jumps to a reusable task (see `KEY_PATHS`).
 pub const JUMP_TO_TASK_ACTION: &str = "jumpToTask";
 /// The Call Common Module action: `callCommonModule: {name, commonModule: {<Module>: {ver_latestPublished: ...}}}` [M].
