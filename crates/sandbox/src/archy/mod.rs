@@ -237,6 +237,7 @@ pub fn analyze_with(yaml: &str, knowledge: &Knowledge) -> Result<Analysis, Vec<S
         checks::tasks(root, &root_key, &name, &mut errors);
         checks::menus(root, &root_key, &name, &mut errors);
     }
+    checks::menu_settings(root, &root_key, &name, &mut errors);
     let (modules, queues, objects) = walk::walk(
         top,
         root,

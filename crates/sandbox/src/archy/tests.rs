@@ -183,6 +183,14 @@ inboundCall:
 #[test]
 fn accepts_corpus_shaped_menus_and_refuses_malformed_ones() {
     let a = analyze(MENU).unwrap();
+    // The SDK's digits `*` and `#`, named as the corpus names `*` (`terminatingDtmf`).
+    analyze(
+        &MENU
+            .replace("digit_9", "digit_*")
+            .replace("digit_2", "digit_#"),
+    )
+    .unwrap();
+    analyze(&MENU.replace("repeatCount: {lit: 3}", "repeatCount: {lit: 10}")).unwrap();
     assert_eq!(a.queues, [("Support".to_owned(), "Support".to_owned())]);
     let cases = [
         // A choice pointing to a task that does not exist.
@@ -197,6 +205,14 @@ fn accepts_corpus_shaped_menus_and_refuses_malformed_ones() {
         (
             MENU.replace("digit_9", "digit_star"),
             "has dtmf \"digit_star\"; no published flow has it",
+        ),
+        (
+            MENU.replace("repeatCount: {lit: 3}", "repeatCount: {lit: 11}"),
+            "repeatCount 11 at /inboundCall/menus/0/menu/settingsMenu/repeatCount/lit is out of range: a menu repeats 0 to 10 times",
+        ),
+        (
+            MENU.replace("{seconds: 15}", "{minutes: 2}"),
+            "menuSelectionTimeout of 120 seconds at /inboundCall/menus/0/menu/settingsMenu/menuSelectionTimeout/lit is out of range: 1 to 60 seconds",
         ),
         (
             MENU.replace("menuJumpToTask[Sales_52]", "menuJumpToTask[Nope]"),
