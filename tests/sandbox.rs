@@ -99,6 +99,9 @@ fn module(name: &str) -> String {
   name: {name}
   division: Home
   defaultLanguage: en-us
+  settingsCommonModule:
+    compatibleFlowTypes:
+      - flowType: inboundcall
   variables:
     - stringVariable: {{name: Common.tier, initialValue: {{noValue: true}}, isInput: false, isOutput: true}}
   startUpTaskActions:
