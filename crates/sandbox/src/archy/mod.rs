@@ -5,8 +5,10 @@
 //! The judge is independent of flowsmith's compiler: it accepts what the evidence shows
 //! Genesys accepts (`../shared/reference/archy-evidence.md`, the corpus of real files and its
 //! key-path catalogue, [`crate::archy::catalogue`]) plus the shapes listed with their
-//! evidence in [`unverified`], and refuses the rest:
-//! - any key whose path is in neither (an unknown action, `supportedLanguages.en-us.none`);
+//! evidence in [`unverified`], generalised by the Architect Scripting SDK reference and the
+//! shapes the corpus writes elsewhere ([`generalise`]), and refuses the rest:
+//! - any key none of these knows (an unknown action, `supportedLanguages.en-us.none` in an
+//!   inbound flow);
 //! - a relative reference (`./tasks/task[X]`) inside an action: Archy resolves `./` from the
 //!   action's own place; references that do not resolve;
 //! - a reusable task whose last action is not a closing action ("a task must have a closing

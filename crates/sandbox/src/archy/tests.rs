@@ -447,3 +447,32 @@ pub(super) fn leave_one_out(files: &[(String, String)]) -> (Vec<String>, Vec<Str
     }
     (paths_only, with_functions)
 }
+
+/// Shapes no corpus file has but the SDK reference or the corpus' other files support are
+/// published; what the evidence says a flow type never has is still refused.
+#[test]
+fn judges_unseen_shapes_broadly_and_keeps_refusing() {
+    let unseen = GOOD
+        .replace(
+            "      defaultLanguageSkill: {noValue: true}\n",
+            "      defaultLanguageSkill: {noValue: true}\n      textToSpeech:\n        Amazon Polly: {voice: Joanna}\n",
+        )
+        .replace(
+            "          - disconnect: {name: Bye}\n    - task:",
+            "          - setLanguage: {name: French, languageValue: {lit: fr-fr}, language: fr-fr}\n          - playAudio: {name: N, audio: {exp: \"ToAudioNumber(5)\"}}\n          - disconnect: {name: Bye}\n    - task:",
+        );
+    analyze(&unseen).unwrap();
+    let e = errors(&unseen.replace("languageValue:", "languageGuess:"));
+    assert!(
+        e.contains("unknown property 'languageGuess' at /inboundCall/tasks/0/task/actions/3/setLanguage/languageGuess"),
+        "{e}"
+    );
+    let e = errors(&MODULE.replace(
+        "  startUpTaskActions:",
+        "  initialGreeting: {tts: Hi}\n  startUpTaskActions:",
+    ));
+    assert!(
+        e.contains("unknown property 'initialGreeting' at /commonModule/initialGreeting"),
+        "{e}"
+    );
+}
