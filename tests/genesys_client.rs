@@ -88,6 +88,9 @@ commonModule:
   name: GT Module
   division: Home
   defaultLanguage: en-us
+  settingsCommonModule:
+    compatibleFlowTypes:
+      - flowType: inboundcall
   variables:
     - stringVariable:
         name: Common.result

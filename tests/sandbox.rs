@@ -99,6 +99,9 @@ fn module(name: &str) -> String {
   name: {name}
   division: Home
   defaultLanguage: en-us
+  settingsCommonModule:
+    compatibleFlowTypes:
+      - flowType: inboundcall
   variables:
     - stringVariable: {{name: Common.tier, initialValue: {{noValue: true}}, isInput: false, isOutput: true}}
   startUpTaskActions:
@@ -1337,10 +1340,12 @@ fn org_objects(
                                 .into_iter()
                                 .flatten()
                             {
-                                let (i, a) = (
-                                    integration.as_str().unwrap().to_owned(),
-                                    action.as_str().unwrap().to_owned(),
-                                );
+                                // Real exports name actions by numbers too (`2445093:`).
+                                let text = |k: &Y| match k {
+                                    Y::Number(n) => n.to_string(),
+                                    k => k.as_str().unwrap().to_owned(),
+                                };
+                                let (i, a) = (text(integration), text(action));
                                 let body = actions.entry((i.clone(), a.clone())).or_insert_with(|| {
                                     json!({"integration": i, "name": a, "inputs": {}, "outputs": {}})
                                 });
@@ -1360,7 +1365,10 @@ fn org_objects(
                             .into_iter()
                             .flatten()
                         {
-                            let t = table.as_str().unwrap().to_owned();
+                            let t = match table {
+                                Y::Number(n) => n.to_string(),
+                                k => k.as_str().unwrap().to_owned(),
+                            };
                             let body = tables
                                 .entry(t.clone())
                                 .or_insert_with(|| json!({"name": t, "key": "key", "columns": {}}));
@@ -1379,6 +1387,153 @@ fn org_objects(
     }
 }
 
+/// Creates, in the org, the queues, data actions, data tables, schedule groups and prompts a
+/// flow file names.
+async fn create_named_objects(o: &Org, doc: &serde_yaml_ng::Value) {
+    use flowsmith_sandbox::archy::{OrgObject, analyze};
+    let yaml = serde_yaml_ng::to_string(doc).unwrap();
+    for named in analyze(&yaml).map(|a| a.objects).unwrap_or_default() {
+        match named.object {
+            OrgObject::ScheduleGroup(name) => {
+                o.admin(
+                    reqwest::Method::POST,
+                    "/sandbox/schedule-groups",
+                    Some(json!({"name": name, "state": "open"})),
+                )
+                .await;
+            }
+            OrgObject::Prompt(name) => {
+                o.admin(
+                    reqwest::Method::POST,
+                    "/sandbox/prompts",
+                    Some(json!({"name": name})),
+                )
+                .await;
+            }
+            _ => {}
+        }
+    }
+    let mut queues = Vec::new();
+    queue_names(doc, &mut queues);
+    for q in queues {
+        o.admin(
+            reqwest::Method::POST,
+            "/sandbox/queues",
+            Some(json!({"name": q})),
+        )
+        .await;
+    }
+    let mut actions = BTreeMap::new();
+    let mut tables = BTreeMap::new();
+    org_objects(doc, &mut actions, &mut tables);
+    for body in actions.into_values() {
+        o.admin(reqwest::Method::POST, "/sandbox/data-actions", Some(body))
+            .await;
+    }
+    for body in tables.into_values() {
+        o.admin(reqwest::Method::POST, "/sandbox/data-tables", Some(body))
+            .await;
+    }
+}
+
+/// The 4 common modules of the corpus and the 2 inbound flows that call them (exports from
+/// real orgs, tests/fixtures/archy-corpus/SOURCES.md "Common modules and their callers")
+/// publish, the callers after their modules, once the org objects they name exist; a
+/// caller is refused before its module is published.
+#[tokio::test]
+async fn corpus_modules_and_their_callers_publish() {
+    let o = org(fast()).await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/archy-corpus");
+    let read = |f: &str| fill_placeholders(&std::fs::read_to_string(dir.join(f)).unwrap());
+    let caller = read("cx-as-code-export__CI_CD_Test_Flow-INBOUNDCALL.yaml");
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&caller).unwrap();
+    create_named_objects(&o, &doc).await;
+    let early = o.job(&caller).await;
+    assert_eq!(early["status"], "Failure");
+    assert!(
+        messages(&early).contains("Unable to find common module flow '2445093_Lang'"),
+        "{}",
+        messages(&early)
+    );
+    let files = [
+        "cx-as-code-export__2445093_Lang-COMMONMODULE.yaml",
+        "darbyje-advanced-session__Terraform_CM_v2-0.yaml",
+        "merge-ephemeral-message-to-external-contact-blueprint__ResolveContact.yaml",
+        "send-message-transcript-by-email__resolve-contact.yaml",
+        "cx-as-code-export__CI_CD_Test_Flow-INBOUNDCALL.yaml",
+        "darbyje-advanced-session__Terraform_Inbound_Flow_v1-0.yaml",
+    ];
+    let mut types = Vec::new();
+    for f in files {
+        let yaml = read(f);
+        let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&yaml).unwrap();
+        create_named_objects(&o, &doc).await;
+        let j = o.job(&yaml).await;
+        assert_eq!(j["status"], "Success", "{f}: {}", messages(&j));
+        let (_, flow) = o
+            .get(&format!(
+                "/api/v2/flows/{}",
+                j["flow"]["id"].as_str().unwrap()
+            ))
+            .await;
+        types.push(flow["type"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        types,
+        [
+            "COMMONMODULE",
+            "COMMONMODULE",
+            "COMMONMODULE",
+            "COMMONMODULE",
+            "INBOUNDCALL",
+            "INBOUNDCALL"
+        ]
+    );
+}
+
+/// A call into a module whose `settingsCommonModule.compatibleFlowTypes` lacks the caller's
+/// flow type is refused, as Genesys refuses it; a module without the setting is compatible
+/// with nothing; the `module_compatibility` option (on by default) turns the check off.
+#[tokio::test]
+async fn a_call_into_an_incompatible_module_is_refused() {
+    let o = org(fast()).await;
+    let module = |types: &str| {
+        format!(
+            "commonModule:\n  name: Mod\n  division: Home\n  defaultLanguage: en-us\n  supportedLanguages:\n    en-us:\n      none: true\n{types}  startUpTaskActions:\n    - playAudio: {{name: Hi, audio: {{tts: Hello}}}}\n"
+        )
+    };
+    let caller = "inboundCall:\n  name: Line\n  defaultLanguage: en-us\n  startUpRef: \"/inboundCall/tasks/task[Main]\"\n  initialGreeting: {tts: Hi}\n  supportedLanguages:\n    en-us:\n      defaultLanguageSkill: {noValue: true}\n  tasks:\n    - task:\n        name: Main\n        refId: Main\n        actions:\n          - callCommonModule: {name: Call, commonModule: {Mod: {ver_latestPublished: {none: true}}}}\n          - disconnect: {name: Bye}\n";
+    let workflow_only =
+        "  settingsCommonModule:\n    compatibleFlowTypes:\n      - flowType: workflow\n";
+    for (setting, allowed) in [(workflow_only, "workflow"), ("", "")] {
+        let m = o.job(&module(setting)).await;
+        assert_eq!(m["status"], "Success", "{}", messages(&m));
+        let j = o.job(caller).await;
+        assert_eq!(j["status"], "Failure", "{setting}");
+        let want = format!(
+            "Error: Flow 'Line': common module flow 'Mod' called by action 'Call' is not compatible with flow type 'inboundcall' (its settingsCommonModule.compatibleFlowTypes: [{allowed}])"
+        );
+        assert!(messages(&j).contains(&want), "{}", messages(&j));
+    }
+    let inbound = "  settingsCommonModule:\n    compatibleFlowTypes:\n      - flowType: inqueuecall\n      - flowType: inboundcall\n";
+    let m = o.job(&module(inbound)).await;
+    assert_eq!(m["status"], "Success", "{}", messages(&m));
+    let j = o.job(caller).await;
+    assert_eq!(j["status"], "Success", "{}", messages(&j));
+    // With the option off, a module without the setting may be called.
+    let m = o.job(&module("")).await;
+    assert_eq!(m["status"], "Success", "{}", messages(&m));
+    assert_eq!(o.job(caller).await["status"], "Failure");
+    o.admin(
+        reqwest::Method::PUT,
+        "/sandbox/faults",
+        Some(json!({"module_compatibility": false})),
+    )
+    .await;
+    let j = o.job(caller).await;
+    assert_eq!(j["status"], "Success", "{}", messages(&j));
+}
+
 /// Every voice flow Genesys published (tests/fixtures/archy-corpus, MIT) publishes through
 /// the real Architect job flow once the queues, data actions and data tables it names
 /// exist; a file naming data actions or tables is refused before they are created.
@@ -1391,6 +1546,14 @@ async fn every_voice_flow_of_the_corpus_publishes() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+        .filter(|p| {
+            let t = std::fs::read_to_string(p).unwrap();
+            let voice = ["inboundCall:", "inqueueCall:", "outboundCall:"]
+                .iter()
+                .any(|r| t.starts_with(r) || t.contains(&format!("\n{r}")));
+            // The callers of common modules publish after their modules (below).
+            voice && !t.contains("callCommonModule")
+        })
         .collect();
     files.sort();
     assert_eq!(files.len(), 26);

@@ -21,6 +21,9 @@ MODULE = """commonModule:
   name: Contract Module
   division: Home
   defaultLanguage: en-us
+  settingsCommonModule:
+    compatibleFlowTypes:
+      - flowType: inboundcall
   variables:
     - stringVariable: {name: Common.tier, initialValue: {noValue: true}, isInput: false, isOutput: true}
   startUpTaskActions:

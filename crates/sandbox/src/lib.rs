@@ -76,6 +76,11 @@ pub struct SandboxOptions {
     /// Lifetime of access tokens (expires_in), seconds
     #[arg(long, default_value_t = 86400)]
     pub token_ttl: u64,
+    /// Publish calls into common modules whatever their `compatibleFlowTypes` (Genesys
+    /// refuses a module not compatible with the caller's flow type; so does the sandbox
+    /// without this flag)
+    #[arg(long)]
+    pub no_module_compatibility: bool,
     /// JSON file of org objects to seed: {dataActions, dataTables, scheduleGroups, prompts},
     /// each entry the body of the matching `POST /sandbox/...` admin call
     #[arg(long = "org", value_name = "FILE", value_parser = parse_org_file)]
@@ -135,6 +140,7 @@ impl Default for SandboxOptions {
             job_duration_ms: 500,
             job_failure_rate: 0.0,
             token_ttl: 86400,
+            no_module_compatibility: false,
             org: None,
             schedule_groups: Vec::new(),
             prompts: Vec::new(),

@@ -27,6 +27,14 @@ pub struct Faults {
     pub job_failure_rate: f64,
     /// `expires_in` of new tokens, seconds.
     pub token_ttl: u64,
+    /// Refuse a call into a common module whose `settingsCommonModule.compatibleFlowTypes`
+    /// lacks the caller's flow type (what Genesys does; on by default).
+    #[serde(default = "yes")]
+    pub module_compatibility: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl From<&SandboxOptions> for Faults {
@@ -39,6 +47,7 @@ impl From<&SandboxOptions> for Faults {
             job_duration_ms: o.job_duration_ms,
             job_failure_rate: o.job_failure_rate,
             token_ttl: o.token_ttl,
+            module_compatibility: !o.no_module_compatibility,
         }
     }
 }
@@ -54,6 +63,7 @@ pub struct FaultsPatch {
     pub job_duration_ms: Option<u64>,
     pub job_failure_rate: Option<f64>,
     pub token_ttl: Option<u64>,
+    pub module_compatibility: Option<bool>,
 }
 
 impl Faults {
@@ -78,6 +88,9 @@ impl Faults {
         }
         if let Some(v) = p.token_ttl {
             self.token_ttl = v;
+        }
+        if let Some(v) = p.module_compatibility {
+            self.module_compatibility = v;
         }
     }
 }

@@ -180,6 +180,31 @@ pub(super) async fn process_job(sb: Sandbox, job_id: Uuid, yaml: String, generat
     }
 }
 
+/// Why the published module `m` may not be called from a flow of type `flow_type` by
+/// `action`, if it may not: its `compatibleFlowTypes` lack the caller's type (none when the
+/// file has no `settingsCommonModule`).
+fn incompatible(
+    name: &str,
+    flow_type: &str,
+    m: &crate::state::FlowRec,
+    action: &str,
+) -> Option<String> {
+    let yaml = m
+        .published
+        .and_then(|i| m.versions.get(i))
+        .and_then(|v| v.yaml.as_deref())?;
+    let types = archy::compatible_flow_types(yaml);
+    let caller = flow_type.to_ascii_lowercase();
+    if types.contains(&caller) {
+        return None;
+    }
+    Some(format!(
+        "Error: Flow '{name}': common module flow '{}' called by action '{action}' is not compatible with flow type '{caller}' (its settingsCommonModule.compatibleFlowTypes: [{}])",
+        m.name,
+        types.join(", ")
+    ))
+}
+
 /// Org-level checks of an analysed flow, then the upsert by (name, type) and a new
 /// published version.
 pub(super) fn publish_checked(
@@ -191,6 +216,7 @@ pub(super) fn publish_checked(
 ) -> Result<(Uuid, String), Vec<String>> {
     let name = &a.name;
     let mut errors = Vec::new();
+    let compatibility = st.faults.module_compatibility;
     for (module, action) in &a.modules {
         match st.find_flow(module, "COMMONMODULE") {
             None => errors.push(format!(
@@ -199,6 +225,11 @@ pub(super) fn publish_checked(
             Some(m) if m.published.is_none() => errors.push(format!(
                 "Error: Flow '{name}': common module flow '{module}' called by action '{action}' has no published version"
             )),
+            Some(m) if compatibility => {
+                if let Some(e) = incompatible(name, a.flow_type, m, action) {
+                    errors.push(e);
+                }
+            }
             Some(_) => {}
         }
     }

@@ -27,6 +27,8 @@ use std::sync::OnceLock;
 
 use serde_yaml_ng::Value;
 
+use super::generalise::Index;
+
 /// The context-free forms of every key path in the corpus of real flow files.
 pub const CORPUS_PATHS: &str = include_str!("catalogue-paths.txt");
 
@@ -212,6 +214,10 @@ pub struct Catalogue {
     known: HashSet<String>,
     /// Root keys checked as if they were another root: (root, as root).
     aliases: Vec<(String, String)>,
+    /// With the roots it knows: also accept what the known paths and the SDK reference say
+    /// in general ([`crate::archy::generalise`]); built on first use.
+    generalise: Option<Vec<String>>,
+    index: OnceLock<Index>,
 }
 
 impl Catalogue {
@@ -226,7 +232,26 @@ impl Catalogue {
                 .map(str::to_owned)
                 .collect(),
             aliases: Vec::new(),
+            generalise: None,
+            index: OnceLock::new(),
         })
+    }
+
+    /// A catalogue of exactly these context-free paths (e.g. the corpus without some files).
+    pub fn of_paths(paths: impl IntoIterator<Item = String>) -> Catalogue {
+        Catalogue {
+            known: paths.into_iter().collect(),
+            ..Catalogue::default()
+        }
+    }
+
+    /// This catalogue, also accepting what its paths and the SDK reference say in general
+    /// about the flow types `roots` ([`crate::archy::generalise`]).
+    pub fn generalised(&self, roots: &[&str]) -> Catalogue {
+        let mut c = self.clone();
+        c.generalise = Some(roots.iter().map(|r| (*r).to_owned()).collect());
+        c.index = OnceLock::new();
+        c
     }
 
     /// This catalogue plus `paths` (generalised or context-free; each normally with its
@@ -234,6 +259,7 @@ impl Catalogue {
     pub fn with_paths<'a>(&self, paths: impl IntoIterator<Item = &'a str>) -> Catalogue {
         let mut c = self.clone();
         c.known.extend(paths.into_iter().map(context_free));
+        c.index = OnceLock::new();
         c
     }
 
@@ -243,6 +269,7 @@ impl Catalogue {
     pub fn with_alias(&self, root: &str, as_root: &str) -> Catalogue {
         let mut c = self.clone();
         c.aliases.push((root.to_owned(), as_root.to_owned()));
+        c.index = OnceLock::new();
         c
     }
 
@@ -251,12 +278,29 @@ impl Catalogue {
         if self.known.contains(context_free) {
             return true;
         }
-        self.aliases.iter().any(|(root, as_root)| {
+        let aliased = self.aliases.iter().any(|(root, as_root)| {
             let rest = context_free
                 .strip_prefix(root.as_str())
                 .filter(|r| r.is_empty() || r.starts_with('.'));
             rest.is_some_and(|r| self.known.contains(&format!("{as_root}{r}")))
-        })
+        });
+        if aliased {
+            return true;
+        }
+        let Some(roots) = &self.generalise else {
+            return false;
+        };
+        self.index
+            .get_or_init(|| {
+                let roots: Vec<&str> = roots.iter().map(String::as_str).collect();
+                Index::new(&self.known, &roots)
+            })
+            .knows(context_free)
+    }
+
+    /// Is this context-free form known by the paths themselves (no generalisation)?
+    pub fn knows_exactly(&self, context_free: &str) -> bool {
+        self.known.contains(context_free)
     }
 
     /// The keys of `doc` whose path is unknown, first occurrence of each form only.

@@ -4,9 +4,10 @@
 
 use serde_yaml_ng::{Mapping, Value};
 
+use super::catalogue::Catalogue;
 use super::references::resolve;
-use super::unverified::{CLOSING_ACTIONS, MENU_DTMF};
-use super::{as_str, catalogue, escape, get};
+use super::unverified::{CLOSING_ACTIONS, DIGITAL_CLOSING_ACTIONS, DIGITAL_ROOTS, MENU_DTMF};
+use super::{as_str, escape, get};
 
 /// At most this many unknown-key messages per file (the rest are summed up in one line).
 const MAX_UNKNOWN_KEY_MESSAGES: usize = 20;
@@ -60,12 +61,17 @@ pub(super) fn start(f: &Flow<'_>, module: bool, one_sequence: bool, errors: &mut
 }
 
 /// Keys whose path no published flow (nor an unverified shape) has.
-pub(super) fn unknown_keys(doc: &Value, name: &str, errors: &mut Vec<String>) {
-    let unknown = catalogue().unknown(doc);
+pub(super) fn unknown_keys(
+    catalogue: &Catalogue,
+    doc: &Value,
+    name: &str,
+    errors: &mut Vec<String>,
+) {
+    let unknown = catalogue.unknown(doc);
     for k in unknown.iter().take(MAX_UNKNOWN_KEY_MESSAGES) {
         let key = k.at.rsplit('/').next().unwrap_or_default();
         errors.push(format!(
-            "Error: Flow '{name}': unknown property '{key}' at {}: no published Archy flow has '{}'",
+            "Error: Flow '{name}': unknown property '{key}' at {}: neither a published Archy flow nor the Architect Scripting SDK has '{}'",
             k.at,
             k.context_free()
         ));
@@ -99,10 +105,11 @@ pub(super) fn tasks(root: &Mapping, root_key: &str, name: &str, errors: &mut Vec
             Some(Value::Sequence(a)) => a.last().and_then(action_type),
             _ => None,
         };
-        if !last
-            .as_deref()
-            .is_some_and(|l| CLOSING_ACTIONS.contains(&l))
-        {
+        let digital = DIGITAL_ROOTS.contains(&root_key);
+        let closing = |l: &str| {
+            CLOSING_ACTIONS.contains(&l) || (digital && DIGITAL_CLOSING_ACTIONS.contains(&l))
+        };
+        if !last.as_deref().is_some_and(closing) {
             errors.push(format!(
                     "Error: Flow '{name}': task '{task_name}' (at /{root_key}/tasks/{i}/task) must end with a closing action ({}); its last action is {}",
                     CLOSING_ACTIONS.join(", "),
@@ -201,6 +208,78 @@ pub(super) fn menus(root: &Mapping, root_key: &str, name: &str, errors: &mut Vec
             }
         }
     }
+}
+
+/// `settingsMenu.repeatCount` may be 0 to 10 and `menuSelectionTimeout` 1 to 60 seconds
+/// ([scripting] `ArchSettingsMenu`; archy-evidence.md "More from the Architect Scripting
+/// SDK").
+pub const MENU_REPEAT_COUNT: (i64, i64) = (0, 10);
+pub const MENU_SELECTION_TIMEOUT_SECS: (i64, i64) = (1, 60);
+
+/// Literal `settingsMenu` values out of the SDK's ranges, in the flow's settings and in
+/// each menu's (a value given by an expression is not judged).
+pub(super) fn menu_settings(root: &Mapping, root_key: &str, name: &str, errors: &mut Vec<String>) {
+    let mut places = vec![(
+        get(root, "settingsMenu"),
+        format!("/{root_key}/settingsMenu"),
+    )];
+    if let Some(Value::Sequence(menus)) = get(root, "menus") {
+        for (i, m) in menus.iter().enumerate() {
+            let menu = match m {
+                Value::Mapping(m) => get(m, "menu"),
+                _ => None,
+            };
+            if let Some(Value::Mapping(menu)) = menu {
+                places.push((
+                    get(menu, "settingsMenu"),
+                    format!("/{root_key}/menus/{i}/menu/settingsMenu"),
+                ));
+            }
+        }
+    }
+    for (settings, at) in places {
+        let Some(Value::Mapping(settings)) = settings else {
+            continue;
+        };
+        let lit = |key: &str| match get(settings, key) {
+            Some(Value::Mapping(v)) => get(v, "lit"),
+            _ => None,
+        };
+        let (lo, hi) = MENU_REPEAT_COUNT;
+        if let Some(n) = lit("repeatCount").and_then(Value::as_i64)
+            && !(lo..=hi).contains(&n)
+        {
+            errors.push(format!(
+                "Error: Flow '{name}': repeatCount {n} at {at}/repeatCount/lit is out of range: a menu repeats {lo} to {hi} times"
+            ));
+        }
+        let (lo, hi) = MENU_SELECTION_TIMEOUT_SECS;
+        if let Some(secs) = lit("menuSelectionTimeout").and_then(duration_secs)
+            && !(lo..=hi).contains(&secs)
+        {
+            errors.push(format!(
+                "Error: Flow '{name}': menuSelectionTimeout of {secs} seconds at {at}/menuSelectionTimeout/lit is out of range: {lo} to {hi} seconds"
+            ));
+        }
+    }
+}
+
+/// A literal duration (`{seconds: 15}`, `{minutes: 1}` …) in seconds; `None` when it is
+/// not one.
+fn duration_secs(v: &Value) -> Option<i64> {
+    let Value::Mapping(m) = v else { return None };
+    let mut total = 0i64;
+    for (k, n) in m {
+        let unit = match as_str(k)?.as_str() {
+            "days" => 86_400,
+            "hours" => 3_600,
+            "minutes" => 60,
+            "seconds" => 1,
+            _ => return None,
+        };
+        total = total.checked_add(n.as_i64()?.checked_mul(unit)?)?;
+    }
+    Some(total)
 }
 
 /// The type of an action-list item (`{playAudio: {...}}` → `playAudio`).

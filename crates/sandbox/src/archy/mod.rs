@@ -5,8 +5,10 @@
 //! The judge is independent of flowsmith's compiler: it accepts what the evidence shows
 //! Genesys accepts (`../shared/reference/archy-evidence.md`, the corpus of real files and its
 //! key-path catalogue, [`crate::archy::catalogue`]) plus the shapes listed with their
-//! evidence in [`unverified`], and refuses the rest:
-//! - any key whose path is in neither (an unknown action, `supportedLanguages.en-us.none`);
+//! evidence in [`unverified`], generalised by the Architect Scripting SDK reference and the
+//! shapes the corpus writes elsewhere ([`generalise`]), and refuses the rest:
+//! - any key none of these knows (an unknown action, `supportedLanguages.en-us.none` in an
+//!   inbound flow);
 //! - a relative reference (`./tasks/task[X]`) inside an action: Archy resolves `./` from the
 //!   action's own place; references that do not resolve;
 //! - a reusable task whose last action is not a closing action ("a task must have a closing
@@ -32,12 +34,14 @@
 pub mod catalogue;
 mod checks;
 mod functions;
+pub mod generalise;
 pub mod interpret;
 mod objects;
 mod references;
 pub mod unverified;
 mod walk;
 
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use serde_yaml_ng::{Mapping, Value};
@@ -48,15 +52,30 @@ pub use objects::{NamedObject, OrgObject, prompt_names};
 pub use references::resolve;
 use unverified::{KEY_PATHS, MODULE_ROOT_AS, ROOT_KEYS};
 
-/// The key paths the judge accepts: the corpus catalogue, the unverified paths, and module
-/// roots read as in-queue roots.
+/// The key paths the evidence shows one by one: the corpus catalogue, the unverified paths,
+/// and module roots read as in-queue roots. What flowsmith emits is checked against this
+/// (emit narrowly); the judge generalises it ([`judge_catalogue`]).
 pub fn catalogue() -> &'static Catalogue {
     static C: OnceLock<Catalogue> = OnceLock::new();
-    C.get_or_init(|| {
-        Catalogue::corpus()
-            .with_paths(KEY_PATHS.iter().map(|(p, _)| *p))
-            .with_alias(MODULE_ROOT_AS.0, MODULE_ROOT_AS.1)
-    })
+    C.get_or_init(|| with_unverified(Catalogue::corpus()))
+}
+
+/// What the judge accepts: [`catalogue`] generalised by the SDK reference and the shapes the
+/// corpus writes anywhere ([`generalise`]; judge broadly).
+pub fn judge_catalogue() -> &'static Catalogue {
+    static C: OnceLock<Catalogue> = OnceLock::new();
+    C.get_or_init(|| catalogue().generalised(&root_keys()))
+}
+
+/// `base` plus the unverified paths and the module-root alias.
+pub fn with_unverified(base: &Catalogue) -> Catalogue {
+    base.with_paths(KEY_PATHS.iter().map(|(p, _)| *p))
+        .with_alias(MODULE_ROOT_AS.0, MODULE_ROOT_AS.1)
+}
+
+/// Every root key the judge accepts.
+pub fn root_keys() -> Vec<&'static str> {
+    ROOT_KEYS.iter().map(|(k, _, _)| *k).collect()
 }
 
 /// What a structurally valid flow file says.
@@ -73,6 +92,35 @@ pub struct Analysis {
     /// Data actions, data tables, schedule groups and prompts the flow names, in document
     /// order.
     pub objects: Vec<NamedObject>,
+}
+
+/// The flow types a common module file says it may be called from
+/// (`settingsCommonModule: {compatibleFlowTypes: [{flowType: inboundcall}, …]}`, every corpus
+/// module; lower case), empty when it has no such setting: then no flow may call it.
+pub fn compatible_flow_types(yaml: &str) -> Vec<String> {
+    let Ok(Value::Mapping(top)) = serde_yaml_ng::from_str::<Value>(yaml) else {
+        return Vec::new();
+    };
+    let types = get(&top, "commonModule")
+        .and_then(|m| match m {
+            Value::Mapping(m) => get(m, "settingsCommonModule"),
+            _ => None,
+        })
+        .and_then(|s| match s {
+            Value::Mapping(s) => get(s, "compatibleFlowTypes"),
+            _ => None,
+        });
+    let Some(Value::Sequence(items)) = types else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|i| match i {
+            Value::Mapping(m) => get(m, "flowType").and_then(as_str),
+            _ => None,
+        })
+        .map(|t| t.to_ascii_lowercase())
+        .collect()
 }
 
 /// `Flow.type` and `Dependency.type` for a root key.
@@ -105,8 +153,68 @@ fn escape(seg: &str) -> String {
     seg.replace('~', "~0").replace('/', "~1")
 }
 
+/// What the judge knows: the key paths it accepts and the functions the corpus calls.
+#[derive(Debug, Clone)]
+pub struct Knowledge {
+    pub catalogue: Catalogue,
+    /// Lower-cased.
+    pub corpus_functions: HashSet<String>,
+}
+
+impl Knowledge {
+    /// The judge's knowledge: the whole corpus, generalised ([`judge_catalogue`]).
+    pub fn judge() -> &'static Knowledge {
+        static K: OnceLock<Knowledge> = OnceLock::new();
+        K.get_or_init(|| Knowledge {
+            catalogue: judge_catalogue().clone(),
+            corpus_functions: functions::corpus_functions(),
+        })
+    }
+
+    /// Knowledge built from some corpus files only (generalised as the judge's is): their
+    /// key paths and the functions their expressions call. For the leave-out measure.
+    pub fn from_files<'a>(files: impl IntoIterator<Item = &'a Value>) -> Knowledge {
+        let mut paths = HashSet::new();
+        let mut corpus_functions = HashSet::new();
+        for doc in files {
+            for k in catalogue::key_paths(doc) {
+                paths.insert(k.context_free());
+            }
+            expressions(doc, &mut |e| {
+                corpus_functions.extend(called_functions(e).iter().map(|f| f.to_ascii_lowercase()));
+            });
+        }
+        Knowledge {
+            catalogue: with_unverified(&Catalogue::of_paths(paths)).generalised(&root_keys()),
+            corpus_functions,
+        }
+    }
+}
+
+/// Calls `f` with every `exp` string of a document.
+fn expressions(v: &Value, f: &mut dyn FnMut(&str)) {
+    match v {
+        Value::Mapping(m) => {
+            for (k, x) in m {
+                match (k.as_str(), x) {
+                    (Some("exp"), Value::String(e)) => f(e),
+                    _ => expressions(x, f),
+                }
+            }
+        }
+        Value::Sequence(s) => s.iter().for_each(|x| expressions(x, f)),
+        Value::Tagged(t) => expressions(&t.value, f),
+        _ => {}
+    }
+}
+
 /// Parses and checks a flow file. `Err` holds every Archy-like error message found.
 pub fn analyze(yaml: &str) -> Result<Analysis, Vec<String>> {
+    analyze_with(yaml, Knowledge::judge())
+}
+
+/// [`analyze`] with the given knowledge.
+pub fn analyze_with(yaml: &str, knowledge: &Knowledge) -> Result<Analysis, Vec<String>> {
     let doc: Value = serde_yaml_ng::from_str(yaml)
         .map_err(|e| vec![format!("Error: Unable to parse the flow file as YAML: {e}")])?;
     let Root {
@@ -126,12 +234,21 @@ pub fn analyze(yaml: &str) -> Result<Analysis, Vec<String>> {
     let module = root_key == "commonModule";
     let one_sequence = module || root_key == "inqueueCall";
     checks::start(&flow, module, one_sequence, &mut errors);
-    checks::unknown_keys(&doc, &name, &mut errors);
+    checks::unknown_keys(&knowledge.catalogue, &doc, &name, &mut errors);
     if !one_sequence {
         checks::tasks(root, &root_key, &name, &mut errors);
         checks::menus(root, &root_key, &name, &mut errors);
     }
-    let (modules, queues, objects) = walk::walk(top, root, &root_key, &name, module, &mut errors);
+    checks::menu_settings(root, &root_key, &name, &mut errors);
+    let (modules, queues, objects) = walk::walk(
+        top,
+        root,
+        &root_key,
+        &name,
+        module,
+        &knowledge.corpus_functions,
+        &mut errors,
+    );
     if module {
         for (m, action) in &modules {
             errors.push(format!(

@@ -70,7 +70,9 @@ fn finds_called_functions_and_refuses_unknown_ones() {
         ["Append", "ToString", "IsSet", "x.Y"]
     );
     assert!(called_functions("(1 + 2) * 3").is_empty());
-    assert!(known_function("tophonenumber") && known_function("Upper"));
+    let corpus = super::functions::corpus_functions();
+    assert!(known_function(&corpus, "tophonenumber") && known_function(&corpus, "Upper"));
+    assert!(known_function(&corpus, "ToAudioNumber"));
     let e = errors(&GOOD.replace(
         "condition: {exp: \"true\"}",
         "condition: {exp: \"Frobnicate(1)\"}",
@@ -181,6 +183,14 @@ inboundCall:
 #[test]
 fn accepts_corpus_shaped_menus_and_refuses_malformed_ones() {
     let a = analyze(MENU).unwrap();
+    // The SDK's digits `*` and `#`, named as the corpus names `*` (`terminatingDtmf`).
+    analyze(
+        &MENU
+            .replace("digit_9", "digit_*")
+            .replace("digit_2", "digit_#"),
+    )
+    .unwrap();
+    analyze(&MENU.replace("repeatCount: {lit: 3}", "repeatCount: {lit: 10}")).unwrap();
     assert_eq!(a.queues, [("Support".to_owned(), "Support".to_owned())]);
     let cases = [
         // A choice pointing to a task that does not exist.
@@ -195,6 +205,14 @@ fn accepts_corpus_shaped_menus_and_refuses_malformed_ones() {
         (
             MENU.replace("digit_9", "digit_star"),
             "has dtmf \"digit_star\"; no published flow has it",
+        ),
+        (
+            MENU.replace("repeatCount: {lit: 3}", "repeatCount: {lit: 11}"),
+            "repeatCount 11 at /inboundCall/menus/0/menu/settingsMenu/repeatCount/lit is out of range: a menu repeats 0 to 10 times",
+        ),
+        (
+            MENU.replace("{seconds: 15}", "{minutes: 2}"),
+            "menuSelectionTimeout of 120 seconds at /inboundCall/menus/0/menu/settingsMenu/menuSelectionTimeout/lit is out of range: 1 to 60 seconds",
         ),
         (
             MENU.replace("menuJumpToTask[Sales_52]", "menuJumpToTask[Nope]"),
@@ -292,7 +310,7 @@ fn refuses_unknown_actions_and_keys() {
         "- hangUp: {name: Bye}\n    - task:",
     ));
     assert!(
-            e.contains("unknown property 'hangUp' at /inboundCall/tasks/0/task/actions/3/hangUp: no published Archy flow has '@action.hangUp'"),
+            e.contains("unknown property 'hangUp' at /inboundCall/tasks/0/task/actions/3/hangUp: neither a published Archy flow nor the Architect Scripting SDK has '@action.hangUp'"),
             "{e}"
         );
     let e = errors(&GOOD.replace("defaultLanguageSkill: {noValue: true}", "none: true"));
@@ -323,12 +341,25 @@ fn prompt_references_in_expressions() {
     assert!(prompt_names("Flow.MyPrompt.x + SystemPrompt.y").is_empty());
 }
 
-/// Every voice flow of the corpus of real files passes the check (placeholders filled).
+/// Every flow of the corpus of real files passes the check (placeholders filled).
 #[test]
-fn accepts_every_voice_flow_of_the_corpus() {
+fn accepts_every_flow_of_the_corpus() {
+    let mut failed = Vec::new();
+    let files = corpus_files();
+    for (path, text) in &files {
+        if let Err(e) = analyze(text) {
+            failed.push(format!("{path}: {e:#?}"));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    assert_eq!(files.len(), 59);
+}
+
+/// The corpus files (`tests/fixtures/archy-corpus`), sorted by name, placeholders filled.
+pub(super) fn corpus_files() -> Vec<(String, String)> {
     let dir =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/archy-corpus");
-    let mut n = 0;
+    let mut out = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let Some(ext) = path.extension().and_then(|e| e.to_str()) else {
@@ -337,13 +368,14 @@ fn accepts_every_voice_flow_of_the_corpus() {
         if ext != "yaml" && ext != "yml" {
             continue;
         }
-        let text = fill_placeholders(&std::fs::read_to_string(&path).unwrap());
-        if let Err(e) = analyze(&text) {
-            panic!("{}: {e:#?}", path.display());
-        }
-        n += 1;
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        out.push((
+            name,
+            fill_placeholders(&std::fs::read_to_string(&path).unwrap()),
+        ));
     }
-    assert_eq!(n, 26);
+    out.sort();
+    out
 }
 
 fn fill_placeholders(s: &str) -> String {
@@ -364,4 +396,83 @@ fn fill_placeholders(s: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The leave-out measure of generalisation: for each corpus file, the judge's knowledge is
+/// built from the other 58 files only (their key paths and the functions they call,
+/// generalised by the SDK reference as the judge's is) and the file is judged with it.
+/// Real files Genesys published must be published. The target is 95% of those left out;
+/// today 54 of 59 (91.5%) when the functions are known (the key paths generalise), and the
+/// test holds that level; the figure with the functions left out too is printed (the corpus
+/// is the only list of functions at hand).
+#[test]
+fn publishes_corpus_files_it_has_never_seen() {
+    let files = corpus_files();
+    let (paths_only, with_functions) = leave_one_out(&files);
+    let share = |refused: &[String]| (files.len() - refused.len()) as f64 / files.len() as f64;
+    eprintln!(
+        "leave-one-out, key paths left out: {:.1}% published; refused:\n{}\n\
+         leave-one-out, key paths and functions left out: {:.1}% published; refused:\n{}",
+        share(&paths_only) * 100.0,
+        paths_only.join("\n"),
+        share(&with_functions) * 100.0,
+        with_functions.join("\n")
+    );
+    assert!(share(&paths_only) >= 0.9, "{}", paths_only.join("\n"));
+}
+
+/// For each file, the first refusal (if any) by knowledge built without it: (with every
+/// corpus function known, with the functions of the other files only).
+pub(super) fn leave_one_out(files: &[(String, String)]) -> (Vec<String>, Vec<String>) {
+    let docs: Vec<Value> = files
+        .iter()
+        .map(|(_, t)| serde_yaml_ng::from_str(t).unwrap())
+        .collect();
+    let all_functions = Knowledge::from_files(&docs).corpus_functions;
+    let (mut paths_only, mut with_functions) = (Vec::new(), Vec::new());
+    for (i, (name, text)) in files.iter().enumerate() {
+        let others = docs
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, d)| d);
+        let mut knowledge = Knowledge::from_files(others);
+        if let Err(e) = analyze_with(text, &knowledge) {
+            with_functions.push(format!("{name}: {}", e[0]));
+        }
+        knowledge.corpus_functions = all_functions.clone();
+        if let Err(e) = analyze_with(text, &knowledge) {
+            paths_only.push(format!("{name}: {}", e[0]));
+        }
+    }
+    (paths_only, with_functions)
+}
+
+/// Shapes no corpus file has but the SDK reference or the corpus' other files support are
+/// published; what the evidence says a flow type never has is still refused.
+#[test]
+fn judges_unseen_shapes_broadly_and_keeps_refusing() {
+    let unseen = GOOD
+        .replace(
+            "      defaultLanguageSkill: {noValue: true}\n",
+            "      defaultLanguageSkill: {noValue: true}\n      textToSpeech:\n        Amazon Polly: {voice: Joanna}\n",
+        )
+        .replace(
+            "          - disconnect: {name: Bye}\n    - task:",
+            "          - setLanguage: {name: French, languageValue: {lit: fr-fr}, language: fr-fr}\n          - playAudio: {name: N, audio: {exp: \"ToAudioNumber(5)\"}}\n          - disconnect: {name: Bye}\n    - task:",
+        );
+    analyze(&unseen).unwrap();
+    let e = errors(&unseen.replace("languageValue:", "languageGuess:"));
+    assert!(
+        e.contains("unknown property 'languageGuess' at /inboundCall/tasks/0/task/actions/3/setLanguage/languageGuess"),
+        "{e}"
+    );
+    let e = errors(&MODULE.replace(
+        "  startUpTaskActions:",
+        "  initialGreeting: {tts: Hi}\n  startUpTaskActions:",
+    ));
+    assert!(
+        e.contains("unknown property 'initialGreeting' at /commonModule/initialGreeting"),
+        "{e}"
+    );
 }

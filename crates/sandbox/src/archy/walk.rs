@@ -1,6 +1,8 @@
 //! The walk over a flow file: every key, with its JSON pointer; collects the modules,
 //! queues and org objects the flow names and the errors of actions and references.
 
+use std::collections::HashSet;
+
 use serde_yaml_ng::{Mapping, Value};
 
 use super::functions::{called_functions, known_function};
@@ -26,11 +28,13 @@ pub(super) fn walk(
     root_key: &str,
     name: &str,
     module: bool,
+    functions: &HashSet<String>,
     errors: &mut Vec<String>,
 ) -> Found {
     let mut walk = Walk {
         top,
         name,
+        functions,
         module,
         errors,
         modules: Vec::new(),
@@ -55,6 +59,8 @@ pub(super) struct Place {
 pub(super) struct Walk<'a> {
     pub(super) top: &'a Mapping,
     pub(super) name: &'a str,
+    /// The lower-cased functions the corpus calls.
+    pub(super) functions: &'a HashSet<String>,
     pub(super) module: bool,
     pub(super) errors: &'a mut Vec<String>,
     pub(super) modules: Vec<(String, String)>,
@@ -108,7 +114,7 @@ impl<'a> Walk<'a> {
                 && let Some(e) = as_str(v)
             {
                 for f in called_functions(&e) {
-                    if !known_function(&f) {
+                    if !known_function(self.functions, &f) {
                         let name = self.name;
                         self.errors.push(format!(
                             "Error: Flow '{name}': unknown function '{f}' in the expression at {at}"
