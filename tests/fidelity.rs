@@ -545,7 +545,7 @@ fn module_doc(spec: &[NodeSpec]) -> Value {
         "outputs": {"choice": {"type": "string"}},
         "draft": {"startNode": "M0", "nodes": nodes}
     });
-    if spec[0].b % 2 == 0 {
+    if spec[0].b.is_multiple_of(2) {
         doc["compatibleFlowTypes"] = json!(["inqueuecall"]);
     }
     doc

@@ -188,7 +188,7 @@ proptest! {
                 .filter_map(|t| t["flowType"].as_str())
                 .collect();
             prop_assert_eq!(types.first().copied(), Some("inboundcall"));
-            prop_assert_eq!(types.contains(&"inqueuecall"), spec[0].c % 2 == 0);
+            prop_assert_eq!(types.contains(&"inqueuecall"), spec[0].c.is_multiple_of(2));
             prop_assert!(body.get("defaultLanguage").is_none());
             prop_assert!(!has_empty_module_version(body), "ver_latestPublished: {{}}");
         } else {
@@ -313,7 +313,7 @@ fn graph_doc(spec: &[NodeSpec], as_module: bool) -> Value {
         "type": if as_module { "module" } else { "inbound" },
         "draft": {"startNode": "N0", "nodes": nodes}
     });
-    if spec[0].c % 2 == 0 {
+    if spec[0].c.is_multiple_of(2) {
         doc["compatibleFlowTypes"] = json!(["inqueuecall", "inboundcall"]);
     }
     doc
