@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use serde_yaml_ng::Value;
 
 use super::fixtures::{
-    compile_as, compile_named, generated_flow, seed_caller, seed_module, validated,
+    compile_as, compile_named, generated_flow, judged_yaml, seed_caller, seed_module, validated,
 };
 use super::*;
 use crate::template::model::NodeKind;
@@ -497,8 +497,8 @@ fn modules_carry_compatible_flow_types_and_set_language_compiles() {
                   "onComplete": {"nextNode": "E"}},
             "E": {"id": "E", "type": "End"}}}
     }));
-    let c = compile_as(&m, FlowType::Module).unwrap();
-    let doc: Value = serde_yaml_ng::from_str(&c.yaml).unwrap();
+    let yaml = judged_yaml(&m, FlowType::Module);
+    let doc: Value = serde_yaml_ng::from_str(&yaml).unwrap();
     let body = &doc["commonModule"];
     let types: Vec<&str> = body["settingsCommonModule"]["compatibleFlowTypes"]
         .as_sequence()
@@ -507,7 +507,7 @@ fn modules_carry_compatible_flow_types_and_set_language_compiles() {
         .filter_map(|t| t["flowType"].as_str())
         .collect();
     assert_eq!(types, ["inboundcall", "inqueuecall"]);
-    assert!(body.get("defaultLanguage").is_none(), "{}", c.yaml);
+    assert!(body.get("defaultLanguage").is_none(), "{yaml}");
     assert_eq!(
         body["supportedLanguages"]["en-us"]["none"].as_bool(),
         Some(true)
