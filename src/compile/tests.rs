@@ -339,8 +339,13 @@ fn pin_retry_module_compiles_to_a_loop() {
     let doc = check_structure(&c.yaml, "commonModule");
     let body = &doc["commonModule"];
     let actions = body["startUpTaskActions"].as_sequence().unwrap();
-    // Init, then the loop; the End after it emits nothing.
-    assert_eq!(actions.len(), 2, "{}", c.yaml);
+    // Init, then the loop; the End after it emits nothing, and the module ends with the
+    // corpus modules' `endTask`.
+    assert_eq!(actions.len(), 3, "{}", c.yaml);
+    assert_eq!(
+        actions[2]["endTask"]["name"].as_str(),
+        Some("Exit Common Module")
+    );
     let lp = &actions[1]["loop"];
     assert_eq!(
         lp["currentIndex"]["var"].as_str(),

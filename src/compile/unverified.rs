@@ -45,11 +45,9 @@ pub fn set_language_expr(expression: &str) -> Vec<(Key, Y)> {
 /// when its action list ends; high). The structurer only places an End where nothing
 /// follows it (`structure::Reason::EndNotLast` otherwise), and an End inside a loop leaves
 /// the loop with `loopExit` first.
-/// CHECK [M]: all 4 corpus modules end their `startUpTaskActions` with `endTask: {name: Exit
-/// Common Module}` (e.g. `darbyje-advanced-session__Terraform_CM_v2-0.yaml`), which looks like
-/// the exit Architect's editor places; whether an import without it is refused is unknown
-/// (archy-evidence.md does not list it, and the sandbox's interpreter does not run
-/// `endTask`). Writing it is the next step once the interpreter returns from a module on it.
+/// The module's sequence itself ends with `endTask` ([`super::archy::module_exit`], corpus).
+/// CHECK [M]: whether an End inside a branch should be an `endTask` there; the structurer
+/// never needs one (an End is last on its path), so nothing is written.
 pub fn module_end(_name: &str) -> Option<Y> {
     None
 }
