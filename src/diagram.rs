@@ -664,6 +664,19 @@ mod tests {
     }
 
     #[test]
+    fn set_language_is_drawn_with_its_language() {
+        let f = crate::compile::fixtures::validated(&serde_json::json!({
+            "name": "L", "type": "inbound", "draft": {"startNode": "A", "nodes": {
+                "A": {"id": "A", "type": "SetLanguage", "properties": {"language": "fr-fr"},
+                      "onComplete": {"nextNode": "B"}},
+                "B": {"id": "B", "type": "Disconnect"}}}
+        }));
+        let text = render(&f, &BTreeMap::new(), DiagramFormat::Mermaid);
+        assert!(text.contains("SetLanguage: A"), "{text}");
+        assert!(text.contains("language fr-fr"), "{text}");
+    }
+
+    #[test]
     fn gather_results_show_as_written() {
         let text = render(&seed_module(), &BTreeMap::new(), DiagramFormat::Mermaid);
         assert!(text.contains("{GatherInput.digits}"), "{text}");

@@ -102,6 +102,37 @@ fn assert_faithful(p: &Project, what: &str) {
         let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(yaml).unwrap();
         let unknown = archy::catalogue().unknown(&doc);
         assert!(unknown.is_empty(), "{what}: {name}: {unknown:?}");
+        assert_module_shapes(&doc, &format!("{what}: {name}"));
+    }
+}
+
+/// Issue 21: every compiled module is callable from inbound call flows
+/// (`settingsCommonModule.compatibleFlowTypes` has `inboundcall`, as every exported module
+/// of the corpus), and no module call writes `ver_latestPublished: {}` (no file has it).
+fn assert_module_shapes(doc: &serde_yaml_ng::Value, what: &str) {
+    fn empty_version(v: &serde_yaml_ng::Value) -> bool {
+        match v {
+            serde_yaml_ng::Value::Mapping(m) => m.iter().any(|(k, x)| {
+                (k.as_str() == Some("ver_latestPublished")
+                    && x.as_mapping().is_some_and(serde_yaml_ng::Mapping::is_empty))
+                    || empty_version(x)
+            }),
+            serde_yaml_ng::Value::Sequence(s) => s.iter().any(empty_version),
+            _ => false,
+        }
+    }
+    assert!(!empty_version(doc), "{what}: ver_latestPublished: {{}}");
+    if let Some(m) = doc.get("commonModule") {
+        let types: Vec<&str> = m["settingsCommonModule"]["compatibleFlowTypes"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t["flowType"].as_str())
+            .collect();
+        assert!(
+            types.contains(&"inboundcall"),
+            "{what}: compatible with {types:?}"
+        );
     }
 }
 
@@ -497,6 +528,10 @@ fn module_doc(spec: &[NodeSpec]) -> Value {
                         "choices": [{"digit": "1", "nextNode": id(s.a)}, {"digit": "2", "nextNode": id(s.c)}]}}),
             13 => json!({"id": me, "type": "Say", "properties": {"promptName": "welcome"},
                         "onComplete": {"nextNode": id(s.a)}}),
+            // A literal, or an expression that is NOT_SET until a Set or the caller sets it.
+            14 => json!({"id": me, "type": "SetLanguage",
+                        "properties": {"language": if s.c % 2 == 0 { "es-us" } else { "{choice}" }},
+                        "onComplete": {"nextNode": id(s.a)}}),
             _ => json!({"id": me, "type": "End", "properties": {}}),
         };
         if matches!(s.kind, 1 | 2 | 8 | 9 | 12) && s.on_error {
@@ -504,13 +539,17 @@ fn module_doc(spec: &[NodeSpec]) -> Value {
         }
         nodes.insert(me, node);
     }
-    json!({
+    let mut doc = json!({
         "name": "Rand_Module",
         "type": "module",
         "inputs": {"choice": {"type": "string"}, "tries": {"type": "integer"}},
         "outputs": {"choice": {"type": "string"}},
         "draft": {"startNode": "M0", "nodes": nodes}
-    })
+    });
+    if spec[0].b.is_multiple_of(2) {
+        doc["compatibleFlowTypes"] = json!(["inqueuecall"]);
+    }
+    doc
 }
 
 fn caller_doc(spec: &[NodeSpec]) -> Value {
@@ -563,6 +602,8 @@ fn caller_doc(spec: &[NodeSpec]) -> Value {
                         "attributes": {"caller": "{choice}"}},
                         "onComplete": {"nextNode": id(s.a)}}),
             13 => json!({"id": me, "type": "Disconnect", "properties": {}}),
+            14 => json!({"id": me, "type": "SetLanguage", "properties": {"language": "fr-fr"},
+                        "onComplete": {"nextNode": id(s.a)}}),
             _ => json!({"id": me, "type": "End", "properties": {}}),
         };
         nodes.insert(me, node);

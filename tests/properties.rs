@@ -28,6 +28,9 @@ fn arb_json() -> impl Strategy<Value = Value> {
             Just("End"),
             Just("Flow"),
             Just("Route"),
+            Just("SetLanguage"),
+            Just("compatibleFlowTypes"),
+            Just("fr-fr"),
             Just("a"),
             Just("b"),
             Just("{x}"),
@@ -176,6 +179,18 @@ proptest! {
             prop_assert!(body.get("tasks").is_none() && targets.is_empty(), "tasks or refs in a module");
             prop_assert!(!compiled.yaml.contains("jumpToTask"));
             prop_assert!(loop_exits_inside_loops(&body["startUpTaskActions"], false));
+            // Callable from inbound call flows, plus what the template declares; no
+            // defaultLanguage (no exported module has one).
+            let types: Vec<&str> = body["settingsCommonModule"]["compatibleFlowTypes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t["flowType"].as_str())
+                .collect();
+            prop_assert_eq!(types.first().copied(), Some("inboundcall"));
+            prop_assert_eq!(types.contains(&"inqueuecall"), spec[0].c.is_multiple_of(2));
+            prop_assert!(body.get("defaultLanguage").is_none());
+            prop_assert!(!has_empty_module_version(body), "ver_latestPublished: {{}}");
         } else {
             let refs = task_ref_ids(body);
             prop_assert!(!refs.is_empty());
@@ -254,7 +269,7 @@ struct NodeSpec {
 
 fn arb_graph() -> impl Strategy<Value = Vec<NodeSpec>> {
     prop::collection::vec(
-        (0u8..7, any::<usize>(), any::<usize>(), any::<usize>())
+        (0u8..8, any::<usize>(), any::<usize>(), any::<usize>())
             .prop_map(|(kind, a, b, c)| NodeSpec { kind, a, b, c }),
         1..24,
     )
@@ -286,15 +301,34 @@ fn graph_doc(spec: &[NodeSpec], as_module: bool) -> Value {
                 json!({"id": me, "type": "Route", "properties": {"queueName": "General"}, "onError": {"nextNode": id(s.a)}})
             }
             5 => json!({"id": me, "type": "Disconnect", "properties": {}}),
+            6 => json!({"id": me, "type": "SetLanguage",
+                        "properties": {"language": if s.c % 2 == 0 { "fr-FR" } else { "{v}" }},
+                        "onComplete": {"nextNode": id(s.a)}}),
             _ => json!({"id": me, "type": "End", "properties": {}}),
         };
         nodes.insert(format!("N{i}"), node);
     }
-    json!({
+    let mut doc = json!({
         "name": "Random",
         "type": if as_module { "module" } else { "inbound" },
         "draft": {"startNode": "N0", "nodes": nodes}
-    })
+    });
+    if spec[0].c.is_multiple_of(2) {
+        doc["compatibleFlowTypes"] = json!(["inqueuecall", "inboundcall"]);
+    }
+    doc
+}
+
+/// Whether a `ver_latestPublished` anywhere is an empty map (a shape no file has).
+fn has_empty_module_version(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.iter().any(|(k, x)| {
+            (k == "ver_latestPublished" && x.as_object().is_some_and(serde_json::Map::is_empty))
+                || has_empty_module_version(x)
+        }),
+        Value::Array(a) => a.iter().any(has_empty_module_version),
+        _ => false,
+    }
 }
 
 fn task_ref_ids(body: &Value) -> BTreeSet<String> {

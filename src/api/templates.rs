@@ -102,6 +102,11 @@ pub struct TemplateDocument {
     /// Inbound flows: what the caller hears first (Archy `initialGreeting`); silent when
     /// absent. Ignored (with a warning) on a module.
     greeting: Option<String>,
+    /// Flow types besides `inboundcall` that may call this template compiled as a common
+    /// module (its `settingsCommonModule.compatibleFlowTypes`, which always has
+    /// `inboundcall`): `inqueuecall`, `inboundshortmessage`, `inboundemail`, `workflow`.
+    #[schema(rename = "compatibleFlowTypes")]
+    compatible_flow_types: Option<Vec<String>>,
     parameters: Option<BTreeMap<String, ParameterSpec>>,
     /// Module input variables.
     inputs: Option<BTreeMap<String, VariableSpec>>,

@@ -46,6 +46,14 @@ pub fn module_supported_languages<'l>(langs: impl IntoIterator<Item = &'l str>) 
     )
 }
 
+/// The action that ends a common module's `startUpTaskActions`: `endTask: {name: Exit
+/// Common Module}`, the last action of all 4 corpus modules (e.g.
+/// `darbyje-advanced-session__Terraform_CM_v2-0.yaml`). The module returns to its caller
+/// there ([scripting] `ArchTaskCommonModule`). Not written after a `disconnect`.
+pub fn module_exit() -> Y {
+    Y::one("endTask", Y::one("name", Y::s("Exit Common Module")))
+}
+
 /// `settingsCommonModule: {compatibleFlowTypes: [{flowType: inboundcall}, …]}`: what makes a
 /// module callable from those flow types. Every exported module has it (all 4 corpus
 /// modules: `inboundcall` alone in `2445093_Lang` and `Terraform CM`, four types in

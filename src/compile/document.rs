@@ -33,11 +33,14 @@ impl Compiler<'_> {
             FlowType::Module => {
                 // After the variables, as every exported module writes it.
                 root.push(archy::module_settings(&f.compatible_flow_types));
-                let actions = s
+                let mut actions = s
                     .tasks
                     .first()
                     .map(|(_, b)| self.block(b))
                     .unwrap_or_default();
+                if !actions.last().is_some_and(is_closing) {
+                    actions.push(archy::module_exit());
+                }
                 root.push((archy::module_sequence_key().into(), Y::Seq(actions)));
             }
         }

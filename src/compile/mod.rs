@@ -2,7 +2,7 @@
 //!
 //! Pure and deterministic: the same flow and context give the same bytes, so the SHA-256 of
 //! the YAML detects change. Shapes we could not verify against a real org live in
-//! [`unverified`].
+//! [`unverified`]; those the corpus' exported modules and callers settled in [`archy`].
 //!
 //! Graph to Archy control flow: `structure` turns the node graph into structured code.
 //! A branching node's outputs hold its branches; paths that meet again continue after the
@@ -35,7 +35,7 @@
 //! variables, `document` writes the YAML document; `actions` (action pieces), `exits`
 //! (exit fields, shared shapes) and `expr` (names and expressions) serve the kinds.
 //! Imports point one way: mod → document, variables → graph → nodes → actions, exits,
-//! expr → structure, yaml, unverified; nothing here imports above `crate::template`.
+//! expr → structure, yaml, archy → unverified; nothing here imports above `crate::template`.
 
 mod actions;
 pub mod archy;

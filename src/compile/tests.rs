@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use serde_yaml_ng::Value;
 
 use super::fixtures::{
-    compile_as, compile_named, generated_flow, seed_caller, seed_module, validated,
+    compile_as, compile_named, generated_flow, judged_yaml, seed_caller, seed_module, validated,
 };
 use super::*;
 use crate::template::model::NodeKind;
@@ -339,8 +339,13 @@ fn pin_retry_module_compiles_to_a_loop() {
     let doc = check_structure(&c.yaml, "commonModule");
     let body = &doc["commonModule"];
     let actions = body["startUpTaskActions"].as_sequence().unwrap();
-    // Init, then the loop; the End after it emits nothing.
-    assert_eq!(actions.len(), 2, "{}", c.yaml);
+    // Init, then the loop; the End after it emits nothing, and the module ends with the
+    // corpus modules' `endTask`.
+    assert_eq!(actions.len(), 3, "{}", c.yaml);
+    assert_eq!(
+        actions[2]["endTask"]["name"].as_str(),
+        Some("Exit Common Module")
+    );
     let lp = &actions[1]["loop"];
     assert_eq!(
         lp["currentIndex"]["var"].as_str(),
@@ -440,4 +445,90 @@ fn greeting_becomes_the_initial_greeting() {
         "{}",
         c.yaml
     );
+}
+
+/// Issue 21: a module call with nothing to pass writes `ver_latestPublished: {none: true}`
+/// (the published bot-flow analogue), never `{}`.
+#[test]
+fn a_module_call_with_nothing_to_pass_writes_none() {
+    let module = validated(&serde_json::json!({
+        "name": "Hello", "type": "module",
+        "draft": {"startNode": "S", "nodes": {
+            "S": {"id": "S", "type": "Say", "properties": {"sayText": "hi"},
+                  "onComplete": {"nextNode": "E"}},
+            "E": {"id": "E", "type": "End"}}}
+    }));
+    let caller = validated(&serde_json::json!({
+        "name": "Line", "type": "inbound",
+        "draft": {"startNode": "C", "nodes": {
+            "C": {"id": "C", "type": "Flow", "properties": {"flowName": "Hello"},
+                  "onComplete": {"nextNode": "D"}},
+            "D": {"id": "D", "type": "Disconnect"}}}
+    }));
+    let targets: BTreeMap<String, ModuleTarget> =
+        [("Hello".to_owned(), ModuleTarget::of(&module, "Hello"))].into();
+    let c = compile(
+        &caller,
+        &CompileContext {
+            flow_name: "Line",
+            as_type: FlowType::Inbound,
+            modules: &targets,
+            queue_names: &BTreeMap::new(),
+        },
+    )
+    .unwrap();
+    let doc: Value = serde_yaml_ng::from_str(&c.yaml).unwrap();
+    let mut calls = Vec::new();
+    walk(&doc, "callCommonModule", &mut calls);
+    let version = &calls[0]["commonModule"]["Hello"]["ver_latestPublished"];
+    assert_eq!(version["none"].as_bool(), Some(true), "{}", c.yaml);
+    assert_eq!(
+        version.as_mapping().map(serde_yaml_ng::Mapping::len),
+        Some(1)
+    );
+}
+
+/// Issue 21: a module's settings as every exported module writes them, its languages
+/// including those its SetLanguage nodes set; `setLanguage` as the corpus writes it.
+#[test]
+fn modules_carry_compatible_flow_types_and_set_language_compiles() {
+    let m = validated(&serde_json::json!({
+        "name": "Lang", "type": "module", "compatibleFlowTypes": ["inqueuecall"],
+        "inputs": {"lang": {"type": "string"}},
+        "draft": {"startNode": "F", "nodes": {
+            "F": {"id": "F", "type": "SetLanguage", "properties": {"language": "FR-fr"},
+                  "onComplete": {"nextNode": "X"}},
+            "X": {"id": "X", "type": "SetLanguage", "properties": {"language": "{lang}"},
+                  "onComplete": {"nextNode": "E"}},
+            "E": {"id": "E", "type": "End"}}}
+    }));
+    let yaml = judged_yaml(&m, FlowType::Module);
+    let doc: Value = serde_yaml_ng::from_str(&yaml).unwrap();
+    let body = &doc["commonModule"];
+    let types: Vec<&str> = body["settingsCommonModule"]["compatibleFlowTypes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["flowType"].as_str())
+        .collect();
+    assert_eq!(types, ["inboundcall", "inqueuecall"]);
+    assert!(body.get("defaultLanguage").is_none(), "{yaml}");
+    assert_eq!(
+        body["supportedLanguages"]["en-us"]["none"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(
+        body["supportedLanguages"]["fr-fr"]["none"].as_bool(),
+        Some(true)
+    );
+    let mut sets = Vec::new();
+    walk(&doc, "setLanguage", &mut sets);
+    assert_eq!(sets[0]["name"].as_str(), Some("F"));
+    assert_eq!(sets[0]["languageValue"]["lit"].as_str(), Some("fr-fr"));
+    assert_eq!(sets[0]["language"].as_str(), Some("fr-fr"));
+    assert_eq!(
+        sets[1]["languageValue"]["exp"].as_str(),
+        Some("Common.lang")
+    );
+    assert!(sets[1].get("language").is_none());
 }

@@ -45,9 +45,9 @@ pub fn set_language_expr(expression: &str) -> Vec<(Key, Y)> {
 /// when its action list ends; high). The structurer only places an End where nothing
 /// follows it (`structure::Reason::EndNotLast` otherwise), and an End inside a loop leaves
 /// the loop with `loopExit` first.
-/// CHECK (now answered by the corpus, not yet followed): all 4 corpus modules end their
-/// `startUpTaskActions` with `endTask: {name: Exit Common Module}`; the sandbox's
-/// interpreter does not run `endTask` yet, so nothing is written until it does.
+/// The module's sequence itself ends with `endTask` ([`super::archy::module_exit`], corpus).
+/// CHECK [M]: whether an End inside a branch should be an `endTask` there; the structurer
+/// never needs one (an End is last on its path), so nothing is written.
 pub fn module_end(_name: &str) -> Option<Y> {
     None
 }

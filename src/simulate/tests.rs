@@ -195,3 +195,36 @@ fn generated_flow_runs() {
     );
     assert_eq!(s.outcome.kind, OutcomeKind::StepLimit);
 }
+
+/// SetLanguage: the call's language changes, in a module too, and every later transcript
+/// line (here a Say of the caller) reports it; lines before it have none.
+#[test]
+fn set_language_changes_the_language_later_lines_report() {
+    use crate::compile::fixtures::validated;
+    let module = validated(&serde_json::json!({
+        "name": "Lang", "type": "module",
+        "draft": {"startNode": "Ask", "nodes": {
+            "Ask": {"id": "Ask", "type": "Say", "properties": {"sayText": "Hola"},
+                    "onComplete": {"nextNode": "Set"}},
+            "Set": {"id": "Set", "type": "SetLanguage", "properties": {"language": "es-US"},
+                    "onComplete": {"nextNode": "E"}},
+            "E": {"id": "E", "type": "End"}}}
+    }));
+    let caller = validated(&serde_json::json!({
+        "name": "Line", "type": "inbound",
+        "draft": {"startNode": "Call", "nodes": {
+            "Call": {"id": "Call", "type": "Flow", "properties": {"flowName": "Lang"},
+                     "onComplete": {"nextNode": "Bye"}},
+            "Bye": {"id": "Bye", "type": "Say", "properties": {"sayText": "Adiós"},
+                    "onComplete": {"nextNode": "D"}},
+            "D": {"id": "D", "type": "Disconnect"}}}
+    }));
+    let modules: BTreeMap<String, Flow> = [("Lang".to_owned(), module)].into_iter().collect();
+    let s = simulate(&caller, &modules, &[], 1000);
+    assert_eq!(texts(&s), [("Ask", "Hola"), ("Bye", "Adiós")]);
+    assert_eq!(s.transcript[0].language, None);
+    assert_eq!(s.transcript[1].language.as_deref(), Some("es-us"));
+    let json = serde_json::to_value(&s).unwrap();
+    assert!(json["transcript"][0].get("language").is_none());
+    assert_eq!(json["transcript"][1]["language"], "es-us");
+}

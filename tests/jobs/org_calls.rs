@@ -229,3 +229,98 @@ async fn every_node_type_publishes_and_calls_meet_the_sandbox_org() {
         "{closed:#}"
     );
 }
+
+/// Issue 21: the language module (examples/language_select.json, whose SetLanguage nodes
+/// set the language the caller picks) and a line calling it provision through one job; the
+/// published module is callable from inbound call flows and sets the language as the corpus
+/// writes it, and a call placed with `POST /sandbox/calls` hears the rest of the call
+/// (module and caller) in the chosen language.
+#[tokio::test]
+async fn set_language_provisions_and_the_call_continues_in_that_language() {
+    let org = spawn_org(30).await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app(&org, dir.path(), fast_worker()).await;
+    let example = |f: &str| -> Value {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(f);
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    app.store(&example("language_select.json")).await;
+    app.store(&example("support_line.json")).await;
+    let job = app
+        .submit(&json!({"target": TARGET, "flows": [
+            {"template": "Language_Select"}, {"template": "Support_Line"}]}))
+        .await;
+    let job = app.wait_terminal(job["id"].as_str().unwrap(), LONG).await;
+    assert_eq!(job["status"], "succeeded", "{job:#}");
+
+    let flows = org.flows().await;
+    let module = flows
+        .iter()
+        .find(|f| f["name"] == "Language_Select")
+        .unwrap_or_else(|| panic!("no module in {flows:#?}"));
+    let yaml = module["versions"].as_array().unwrap().last().unwrap()["yaml"]
+        .as_str()
+        .unwrap();
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(yaml).unwrap();
+    let body = &doc["commonModule"];
+    assert_eq!(
+        body["settingsCommonModule"]["compatibleFlowTypes"][0]["flowType"].as_str(),
+        Some("inboundcall"),
+        "{yaml}"
+    );
+    assert_eq!(
+        body["supportedLanguages"]["es-us"]["none"].as_bool(),
+        Some(true),
+        "{yaml}"
+    );
+    assert!(yaml.contains("setLanguage:"), "{yaml}");
+
+    // Spanish (2 in the module's menu), then nothing in the line's menu: the line's
+    // Spanish greeting and its menu prompt are heard in es-us.
+    let r = org
+        .http
+        .post(format!("{}/sandbox/calls", org.base))
+        .json(&json!({"flow": "Support_Line", "inputs": ["2"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let call: Value = r.json().await.unwrap();
+    let lines = call["transcript"].as_array().unwrap();
+    let menu_at = lines
+        .iter()
+        .position(|l| l["node"] == "AskLanguage")
+        .unwrap_or_else(|| panic!("{call:#}"));
+    assert!(lines[menu_at].get("language").is_none(), "{call:#}");
+    let after: Vec<&Value> = lines[menu_at + 1..].iter().collect();
+    assert!(
+        after
+            .iter()
+            .any(|l| l["flow"] == "Support_Line" && l["type"] == "Say"),
+        "{call:#}"
+    );
+    for l in &after {
+        assert_eq!(l["language"], "es-us", "{call:#}");
+    }
+    assert_eq!(call["variables"]["caller_language"], "es-us", "{call:#}");
+
+    // English: the call's language is en-us from the choice on.
+    let r = org
+        .http
+        .post(format!("{}/sandbox/calls", org.base))
+        .json(&json!({"flow": "Support_Line", "inputs": ["1", "1"]}))
+        .send()
+        .await
+        .unwrap();
+    let call: Value = r.json().await.unwrap();
+    let last = call["transcript"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["language"], "en-us", "{call:#}");
+    assert_eq!(call["outcome"]["kind"], "routed", "{call:#}");
+}

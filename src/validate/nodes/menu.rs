@@ -202,3 +202,50 @@ fn choice_digit(v: Option<&Value>) -> Option<char> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::validate::{NoModules, validate};
+
+    fn menu(repeat: Value, timeout: Value) -> Value {
+        json!({"name": "T", "type": "inbound", "draft": {"startNode": "M", "nodes": {
+            "M": {"id": "M", "type": "Menu", "properties": {"prompt": "Press 1.",
+                  "choices": [{"digit": "1", "nextNode": "B"}],
+                  "repeat": repeat, "timeoutSeconds": timeout}},
+            "B": {"id": "B", "type": "Disconnect"}}}})
+    }
+
+    fn errors(doc: &Value) -> Vec<String> {
+        validate(doc, &NoModules)
+            .findings
+            .iter()
+            .filter(|f| f.is_error())
+            .map(|f| format!("{} {}", f.code, f.pointer))
+            .collect()
+    }
+
+    /// `repeat` and `timeoutSeconds` are the menu's `repeatCount` and
+    /// `menuSelectionTimeout`, within the Scripting SDK's ranges.
+    #[test]
+    fn repeat_and_timeout_are_within_the_sdk_ranges() {
+        for (r, t) in [(1, 1), (10, 60), (2, 5)] {
+            assert!(errors(&menu(json!(r), json!(t))).is_empty(), "{r} {t}");
+        }
+        assert_eq!(
+            errors(&menu(json!(11), json!(61))),
+            [
+                "invalid_value /draft/nodes/M/properties/repeat",
+                "invalid_value /draft/nodes/M/properties/timeoutSeconds"
+            ]
+        );
+        assert_eq!(
+            errors(&menu(json!(0), json!(0))),
+            [
+                "invalid_value /draft/nodes/M/properties/repeat",
+                "invalid_value /draft/nodes/M/properties/timeoutSeconds"
+            ]
+        );
+    }
+}

@@ -68,3 +68,97 @@ impl Validator<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::template::model::{Language, NodeKind};
+    use crate::validate::{NoModules, Report, validate};
+
+    fn module_with(language: Value, extra: Value) -> Value {
+        let mut doc = json!({
+            "name": "Lang", "type": "module",
+            "inputs": {"lang": {"type": "string"}, "count": {"type": "integer"}},
+            "draft": {"startNode": "L", "nodes": {
+                "L": {"id": "L", "type": "SetLanguage", "properties": {"language": language},
+                      "onComplete": {"nextNode": "E"}},
+                "E": {"id": "E", "type": "End"}}}
+        });
+        if let (Some(d), Some(e)) = (doc.as_object_mut(), extra.as_object()) {
+            d.extend(e.clone());
+        }
+        doc
+    }
+
+    fn errors(r: &Report) -> Vec<(&str, &str)> {
+        r.findings
+            .iter()
+            .filter(|f| f.is_error())
+            .map(|f| (f.code.as_str(), f.pointer.as_str()))
+            .collect()
+    }
+
+    fn language(r: &Report) -> &Language {
+        match &r.flow.as_ref().unwrap().nodes["L"].kind {
+            NodeKind::SetLanguage { language } => language,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_tag_is_stored_lower_case_and_an_expression_parsed() {
+        let r = validate(&module_with(json!("FR-fr"), json!({})), &NoModules);
+        assert!(errors(&r).is_empty(), "{:?}", r.findings);
+        assert_eq!(language(&r), &Language::Literal("fr-fr".into()));
+        let r = validate(&module_with(json!("{lang}"), json!({})), &NoModules);
+        assert!(errors(&r).is_empty(), "{:?}", r.findings);
+        assert!(matches!(language(&r), Language::Expr(_)));
+    }
+
+    #[test]
+    fn bad_languages_are_refused_with_pointers() {
+        let at = "/draft/nodes/L/properties/language";
+        for (value, code) in [
+            (json!("french"), "invalid_value"),
+            (json!("f"), "invalid_value"),
+            (json!(42), "invalid_type"),
+            (json!(null), "missing_property"),
+            (json!("{lang"), "expression_syntax"),
+            (json!("{count}"), "expression_type"),
+        ] {
+            let r = validate(&module_with(value.clone(), json!({})), &NoModules);
+            let e = errors(&r);
+            assert!(
+                e.iter().any(|(c, p)| *c == code && *p == at),
+                "{value}: {:?}",
+                r.findings
+            );
+        }
+    }
+
+    #[test]
+    fn compatible_flow_types_are_checked_with_pointers() {
+        let ok = json!({"compatibleFlowTypes": ["inqueuecall", "InboundCall"]});
+        let r = validate(&module_with(json!("en-us"), ok), &NoModules);
+        assert!(errors(&r).is_empty(), "{:?}", r.findings);
+        assert_eq!(r.flow.unwrap().compatible_flow_types, ["inqueuecall"]);
+        let bad = json!({"compatibleFlowTypes": ["inqueuecall", "outboundcall", "inqueuecall"]});
+        let r = validate(&module_with(json!("en-us"), bad), &NoModules);
+        assert_eq!(
+            errors(&r),
+            [
+                ("invalid_value", "/compatibleFlowTypes/1"),
+                ("invalid_value", "/compatibleFlowTypes/2")
+            ]
+        );
+        let r = validate(
+            &module_with(
+                json!("en-us"),
+                json!({"compatibleFlowTypes": "inqueuecall"}),
+            ),
+            &NoModules,
+        );
+        assert_eq!(errors(&r), [("invalid_type", "/compatibleFlowTypes")]);
+    }
+}

@@ -18,6 +18,8 @@ pub(super) enum Signal {
     /// `jumpToTask` with its target reference.
     Jump(String),
     LoopExit,
+    /// `endTask`: a common module's list ends here and the module returns.
+    Return,
     /// The call ended.
     End(Outcome),
 }
@@ -85,6 +87,7 @@ impl Machine<'_> {
                 Signal::End(o) => o,
                 Signal::Jump(r) => self.bad(&format!("jumpToTask '{r}' in a start-up sequence")),
                 Signal::LoopExit => self.bad("loopExit outside a loop"),
+                Signal::Return => self.bad("endTask outside a common module"),
                 Signal::Continue => self.outcome(OutcomeKind::Disconnected, "", None, None),
             };
         }
@@ -101,6 +104,7 @@ impl Machine<'_> {
                         continue;
                     }
                     Signal::LoopExit => return self.bad("loopExit outside a loop"),
+                    Signal::Return => return self.bad("endTask outside a common module"),
                     Signal::Continue => {
                         let name = string(get(m, "name")).unwrap_or_default();
                         return self.outcome(OutcomeKind::Disconnected, &name, None, None);
@@ -116,6 +120,7 @@ impl Machine<'_> {
                 Signal::End(o) => return o,
                 Signal::Jump(r) => target = r,
                 Signal::LoopExit => return self.bad("loopExit outside a loop"),
+                Signal::Return => return self.bad("endTask outside a common module"),
                 // Published tasks end with a closing action; a list that runs out ends the call.
                 Signal::Continue => {
                     return self.outcome(OutcomeKind::Disconnected, &name, None, None);
@@ -236,6 +241,7 @@ impl Machine<'_> {
             "switch" => self.switch(name, body),
             "loop" => self.run_loop(name, body),
             "loopExit" => Signal::LoopExit,
+            "endTask" => Signal::Return,
             "jumpToTask" => self.jump(name, body, "jumpToTask", "targetTaskRef"),
             "jumpToMenu" => self.jump(name, body, "jumpToMenu", "targetMenuRef"),
             "updateData" => self.update_data(name, body),

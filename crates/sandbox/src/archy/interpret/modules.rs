@@ -1,6 +1,6 @@
 //! `callCommonModule`: runs the published module's `startUpTaskActions` in the module's
 //! own variables (inputs evaluated in the caller, `noValue` = NOT_SET); when its list runs
-//! out the module returns and its outputs are copied to the caller's variables.
+//! out, or at an `endTask` (every corpus module ends with one), the module returns and its outputs are copied to the caller's variables.
 
 use serde_yaml_ng::{Mapping, Value};
 
@@ -47,7 +47,7 @@ impl Machine<'_> {
         });
         let signal = self.list(actions);
         match signal {
-            Signal::Continue => {}
+            Signal::Continue | Signal::Return => {}
             Signal::End(o) => return Signal::End(o),
             Signal::Jump(_) | Signal::LoopExit => {
                 let s = self.error(
