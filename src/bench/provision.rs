@@ -41,37 +41,15 @@ pub struct ProvisionArgs {
     /// Time an Architect job takes in the sandbox, milliseconds
     #[arg(long, default_value_t = 2000)]
     pub job_duration_ms: u64,
-    /// Steps in flight (default: what keeps the rate limiter busy, see `default_concurrency`)
+    /// Cap the target's steps in flight (`concurrency` of the target; by default none: the
+    /// service starts as many as keep its rate limiter busy)
     #[arg(long)]
-    pub concurrency: Option<usize>,
+    pub concurrency: Option<u32>,
     /// Also run a Terraform-style client for real against a second, identical sandbox org
     #[arg(long)]
     pub real_terraform: bool,
     #[command(flatten)]
     pub database: DatabaseArgs,
-}
-
-/// Steps in flight that keep the limiter busy, by Little's law: flows per second at the
-/// rate limit × how long one flow is in flight (its Architect job, its calls' latency, and up
-/// to one limiter slot per call).
-pub fn busy_concurrency(rate_per_minute: u32, latency: Duration, job: Duration) -> f64 {
-    let spacing = 60.0 / f64::from(rate_per_minute.max(1));
-    let flows_per_sec = f64::from(rate_per_minute) / 60.0 / REQUESTS_PER_FLOW;
-    let in_flight = job.as_secs_f64() + REQUESTS_PER_FLOW * (latency.as_secs_f64() + spacing);
-    flows_per_sec * in_flight
-}
-
-/// The default steps in flight: the requests that fit in the time from the start until the
-/// first callers' polls, so that the limiter always has a registration to send. Callers
-/// registered while their module's job runs all upload when its success is seen (about
-/// 1.25 jobs in, with the first job's growing polls) and poll a learnt wait later (about
-/// 1.25 jobs again, the first job's overshoot); meanwhile only new registrations can use the
-/// budget. Plus each flow's two requests (latency and limiter slot).
-pub fn default_concurrency(rate_per_minute: u32, latency: Duration, job: Duration) -> usize {
-    let spacing = 60.0 / f64::from(rate_per_minute.max(1));
-    let requests_per_sec = f64::from(rate_per_minute) / 60.0;
-    let window = 2.5 * job.as_secs_f64() + REQUESTS_PER_FLOW * (latency.as_secs_f64() + spacing);
-    (requests_per_sec * window).ceil() as usize
 }
 
 /// Parameters of the Terraform-style schedule.
@@ -180,15 +158,12 @@ pub async fn run(a: ProvisionArgs) -> bool {
 }
 
 async fn provision(a: ProvisionArgs) -> Result<bool, String> {
-    let latency = Duration::from_millis(a.latency_ms);
-    let job_duration = Duration::from_millis(a.job_duration_ms);
-    let needed = busy_concurrency(a.rate_limit, latency, job_duration);
-    let concurrency = a
-        .concurrency
-        .unwrap_or(default_concurrency(a.rate_limit, latency, job_duration))
-        .max(1);
+    let concurrency = a.concurrency.map_or(
+        "the service's default (none: steps follow the limiter)".to_owned(),
+        |c| c.to_string(),
+    );
     println!(
-        "provision: 1 module + {} callers, org and target at {}/min per token, latency {} ms, Architect job {} ms, concurrency {concurrency} (the limiter stays busy from {needed:.1})",
+        "provision: 1 module + {} callers, org and target at {}/min per token, latency {} ms, Architect job {} ms, concurrency cap {concurrency}",
         a.callers, a.rate_limit, a.latency_ms, a.job_duration_ms
     );
 
@@ -217,7 +192,7 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
         client_id: sandbox::DEFAULT_CLIENT_ID.into(),
         client_secret: sandbox::DEFAULT_CLIENT_SECRET.to_owned().into(),
         rate_limit_per_minute: a.rate_limit,
-        concurrency: concurrency as u32,
+        concurrency: a.concurrency,
     });
     let app = match Application::build_with(settings, WorkerOptions::default()).await {
         Ok(app) => app,
@@ -554,16 +529,6 @@ mod tests {
         let (t, requests) = terraform_schedule(&m);
         assert_eq!(requests, 4);
         assert!(t > 30.0, "{t}");
-    }
-
-    #[test]
-    fn busy_concurrency_by_littles_law() {
-        // 300/min: 2.5 flows/s, each ~2 s job + 2 × (50 ms + 200 ms limiter slot).
-        let c = busy_concurrency(300, Duration::from_millis(50), Duration::from_secs(2));
-        assert!((c - 2.5 * 2.5).abs() < 0.05, "{c}");
-        // 5 requests/s × (2.5 × 2 s + 2 × 250 ms).
-        let d = default_concurrency(300, Duration::from_millis(50), Duration::from_secs(2));
-        assert_eq!(d, 28);
     }
 
     #[test]
