@@ -15,7 +15,7 @@ use tokio_util::task::TaskTracker;
 use std::collections::BTreeMap;
 
 use crate::config::{ConfigError, Settings, TargetConfig};
-use crate::genesys::{GenesysClient, GenesysError};
+use crate::genesys::{ClientOptions, GenesysClient, GenesysError};
 use crate::jobs::{Liveness, Signals, Worker, WorkerOptions};
 use crate::store::sqlite_lock::SqliteFileLock;
 use crate::store::{Store, StoreError};
@@ -370,12 +370,13 @@ async fn start_local_org(
         client_id: started.client_id,
         client_secret: started.client_secret,
         rate_limit_per_minute: crate::config::GENESYS_DEFAULT_RATE_LIMIT,
-        concurrency: 4,
+        concurrency: None,
     })
 }
 
 /// One Genesys client per target, each paced at this replica's share of the target's
-/// budget; a target without a concurrency in `worker_options` gets its configured one.
+/// budget; a target without a concurrency cap in `worker_options` gets its configured one,
+/// if any.
 fn clients(
     settings: &Settings,
     worker_options: &mut WorkerOptions,
@@ -396,17 +397,31 @@ fn clients(
                 "pacing this replica at its share of the target's rate budget"
             );
         }
-        let client = GenesysClient::new(&paced).map_err(|source| StartError::Client {
-            name: t.name.clone(),
-            source,
-        })?;
+        let client =
+            GenesysClient::with_options(&paced, client_options(settings)).map_err(|source| {
+                StartError::Client {
+                    name: t.name.clone(),
+                    source,
+                }
+            })?;
         clients.insert(t.name.clone(), Arc::new(client));
-        worker_options
-            .concurrency
-            .entry(t.name.clone())
-            .or_insert(t.concurrency.max(1) as usize);
+        if let Some(cap) = t.concurrency {
+            worker_options
+                .concurrency
+                .entry(t.name.clone())
+                .or_insert(cap.max(1) as usize);
+        }
     }
     Ok(clients)
+}
+
+/// The Genesys clients' options: the defaults, with the attempts the settings give.
+fn client_options(settings: &Settings) -> ClientOptions {
+    let mut o = ClientOptions::default();
+    if let Some(n) = settings.worker.genesys_attempts {
+        o.retry.max_attempts = u32::try_from(n).unwrap_or(u32::MAX).max(1);
+    }
+    o
 }
 
 /// The background tasks beside the worker: other replicas' events (PostgreSQL) and the

@@ -112,6 +112,10 @@ pub struct WorkerSettings {
     pub heartbeat_secs: Option<u64>,
     /// How often an idle worker looks for work (`FLOWSMITH_WORKER_POLL_MS`).
     pub poll_ms: Option<u64>,
+    /// Attempts of one Genesys request on 5xx, timeouts and connection errors, the first
+    /// included, before the caller sees it fail (`FLOWSMITH_GENESYS_ATTEMPTS`; 8 by default,
+    /// with capped exponential backoff between them).
+    pub genesys_attempts: Option<u64>,
 }
 
 impl WorkerSettings {
@@ -120,6 +124,7 @@ impl WorkerSettings {
             ("FLOWSMITH_LEASE_SECS", self.lease_secs),
             ("FLOWSMITH_HEARTBEAT_SECS", self.heartbeat_secs),
             ("FLOWSMITH_WORKER_POLL_MS", self.poll_ms),
+            ("FLOWSMITH_GENESYS_ATTEMPTS", self.genesys_attempts),
         ] {
             if v == Some(0) {
                 return Err(ConfigError::Env {
@@ -282,8 +287,9 @@ pub struct TargetConfig {
     pub client_id: String,
     pub client_secret: SecretString,
     pub rate_limit_per_minute: u32,
-    /// Steps of one job provisioned at the same time.
-    pub concurrency: u32,
+    /// At most this many steps of one job in flight (`None`: as many as keep the target's
+    /// rate limiter busy, which the worker measures).
+    pub concurrency: Option<u32>,
 }
 
 impl TargetConfig {
@@ -402,7 +408,7 @@ impl FileTarget {
             rate_limit_per_minute: self
                 .rate_limit_per_minute
                 .unwrap_or(GENESYS_DEFAULT_RATE_LIMIT),
-            concurrency: self.concurrency.unwrap_or(4).max(1),
+            concurrency: self.concurrency.map(|n| n.max(1)),
         })
     }
 }
@@ -651,8 +657,8 @@ impl Settings {
         Ok(())
     }
 
-    /// `[worker]` from `FLOWSMITH_LEASE_SECS`, `FLOWSMITH_HEARTBEAT_SECS` and
-    /// `FLOWSMITH_WORKER_POLL_MS`.
+    /// `[worker]` from `FLOWSMITH_LEASE_SECS`, `FLOWSMITH_HEARTBEAT_SECS`,
+    /// `FLOWSMITH_WORKER_POLL_MS` and `FLOWSMITH_GENESYS_ATTEMPTS`.
     fn apply_env_worker(
         &mut self,
         env: &impl Fn(&str) -> Option<String>,
@@ -662,6 +668,7 @@ impl Settings {
             ("FLOWSMITH_LEASE_SECS", &mut w.lease_secs),
             ("FLOWSMITH_HEARTBEAT_SECS", &mut w.heartbeat_secs),
             ("FLOWSMITH_WORKER_POLL_MS", &mut w.poll_ms),
+            ("FLOWSMITH_GENESYS_ATTEMPTS", &mut w.genesys_attempts),
         ] {
             if let Some(v) = env(name) {
                 *slot = Some(parse_env(name, &v)?);
@@ -700,7 +707,7 @@ impl Settings {
             client_id: id,
             client_secret: SecretString::from(secret),
             rate_limit_per_minute: rate,
-            concurrency: 4,
+            concurrency: None,
         });
         Ok(())
     }

@@ -32,7 +32,7 @@ fn target(base: &str, secret: &str, rate: u32) -> TargetConfig {
         client_id: "sandbox".into(),
         client_secret: SecretString::from(secret.to_owned()),
         rate_limit_per_minute: rate,
-        concurrency: 4,
+        concurrency: Some(4),
     }
 }
 

@@ -543,3 +543,145 @@ mod binary {
         s
     }
 }
+
+/// Issue 23, item 4: a Genesys outage while a job polls must not slow later jobs (the wait
+/// before a first poll is learnt from completed Architect jobs only). The real binary with
+/// `FLOWSMITH_GENESYS_ATTEMPTS=1`: a failed poll is seen at once, so an outage of a few
+/// seconds does to the worker's waits what minutes do with the default eight attempts.
+mod outage {
+    use super::*;
+    use crate::service::{Service, serve_against};
+
+    /// One `GET` of the org's counters: a route's answers with `status`.
+    async fn answered(org: &Org, route: &str, status: &str) -> u64 {
+        let c = org.admin("/sandbox/counters").await;
+        if status == "5xx" {
+            let by = &c["endpoints"][route]["byStatus"];
+            return ["500", "502", "503"]
+                .iter()
+                .map(|s| by[*s].as_u64().unwrap_or(0))
+                .sum();
+        }
+        c["endpoints"][route]["total"].as_u64().unwrap_or(0)
+    }
+
+    async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+        let start = Instant::now();
+        while !check().await {
+            assert!(start.elapsed() < LONG, "never happened: {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn submit(http: &reqwest::Client, svc: &Service, flows: Vec<Value>) -> String {
+        let r = http
+            .post(svc.url("/v1/jobs"))
+            .json(&json!({"target": "default", "flows": flows}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202, "{:?}", r.text().await);
+        r.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn finished(http: &reqwest::Client, svc: &Service, id: &str) -> Value {
+        let start = Instant::now();
+        loop {
+            let j: Value = http
+                .get(svc.url(&format!("/v1/jobs/{id}")))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if !matches!(j["status"].as_str(), Some("queued" | "running")) {
+                return j;
+            }
+            assert!(start.elapsed() < LONG, "job did not finish: {j:#}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn seconds(job: &Value) -> f64 {
+        let at = |k: &str| chrono::DateTime::parse_from_rfc3339(job[k].as_str().unwrap()).unwrap();
+        (at("finished_at") - at("created_at")).num_milliseconds() as f64 / 1000.0
+    }
+
+    /// A fresh org (1 s Architect jobs) and service at 300/min: a job of the module and 4
+    /// callers (with `outage`, every `/api/v2` request answered 5xx from the callers'
+    /// uploads until their polls failed 16 times: more than 5 s of
+    /// waits), then the timed job: the module and 8 new
+    /// callers. Answers the timed job's makespan (s) and the 5xx answers the org gave.
+    async fn next_job_after(outage: bool) -> (f64, u64) {
+        let org = spawn_org(1000).await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = serve_against(&dir.path().join("flowsmith.db"), &org.base);
+        cmd.env("GENESYS_RATE_LIMIT_PER_MINUTE", "300")
+            .env("FLOWSMITH_GENESYS_ATTEMPTS", "1")
+            .env("FLOWSMITH_WORKER_POLL_MS", "50");
+        let svc = Service::spawn(cmd);
+        let http = reqwest::Client::new();
+        for doc in [
+            fixture("seed_shared_module.json"),
+            fixture("seed_inbound_flow.json"),
+        ] {
+            let r = http
+                .post(svc.url("/v1/templates"))
+                .json(&doc)
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success());
+        }
+        let general = org.queue_id("General").await;
+        let flows = |names: std::ops::Range<usize>| {
+            let mut f = vec![json!({"template": MODULE})];
+            f.extend(names.map(|i| {
+                json!({"template": CALLER, "name": format!("Paced_{i:02}"), "params": {"queue_id": general}})
+            }));
+            f
+        };
+        let polls = "GET /api/v2/flows/jobs/{jobId}";
+        let first = submit(&http, &svc, flows(0..4)).await;
+        if outage {
+            until("the 5 uploads", async || {
+                answered(&org, "PUT /sandbox-uploads/{jobId}", "total").await >= 5
+            })
+            .await;
+            org.faults(json!({"error_rate": 1.0})).await;
+            until("16 failed polls", async || {
+                answered(&org, polls, "5xx").await >= 16
+            })
+            .await;
+            org.faults(json!({"error_rate": 0.0})).await;
+        }
+        let first = finished(&http, &svc, &first).await;
+        assert_eq!(first["status"], "succeeded", "{first:#}");
+        let next = submit(&http, &svc, flows(4..12)).await;
+        let next = finished(&http, &svc, &next).await;
+        assert_eq!(next["status"], "succeeded", "{next:#}");
+        assert_eq!(next["progress"]["succeeded"], 8, "{next:#}");
+        assert_eq!(next["progress"]["unchanged"], 1, "{next:#}");
+        (seconds(&next), answered(&org, polls, "5xx").await)
+    }
+
+    #[tokio::test]
+    async fn the_job_after_an_outage_is_paced_as_on_a_fresh_service() {
+        // Arrange and act: the same two jobs on a service that never saw an outage, and on
+        // one whose callers' polls met one.
+        let (fresh, fresh_faults) = next_job_after(false).await;
+        let (after, faults) = next_job_after(true).await;
+
+        // Assert: the outage happened, and the next job was not slowed by it.
+        assert_eq!(fresh_faults, 0);
+        assert!(faults >= 16, "{faults} failed polls");
+        assert!(
+            after <= 1.2 * fresh,
+            "the job after the outage took {after:.2} s, on a fresh service {fresh:.2} s"
+        );
+    }
+}

@@ -176,7 +176,7 @@ async fn replica_shares_that_cannot_work_are_refused_at_start_up() {
         client_id: "i".into(),
         client_secret: "s".to_owned().into(),
         rate_limit_per_minute: 2,
-        concurrency: 1,
+        concurrency: Some(1),
     });
     let err = Application::build(tiny)
         .await

@@ -503,7 +503,9 @@ pub struct TargetView {
     pub login_base_url: String,
     pub client_id: String,
     pub rate_limit_per_minute: u32,
-    pub concurrency: u32,
+    /// The most steps of one job in flight, if capped (otherwise as many as keep the rate
+    /// limit busy).
+    pub concurrency: Option<u32>,
 }
 
 impl From<&TargetConfig> for TargetView {

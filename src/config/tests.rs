@@ -219,13 +219,21 @@ fn worker_and_shutdown_settings_come_from_the_file_and_the_environment() {
     let s = load(&[], Overrides::default()).unwrap();
     assert_eq!(s.worker, WorkerSettings::default());
     assert_eq!(s.shutdown_grace_secs, 30.0);
-    let s = load(&[("FLOWSMITH_HEARTBEAT_SECS", "3")], o.clone()).unwrap();
+    let s = load(
+        &[
+            ("FLOWSMITH_HEARTBEAT_SECS", "3"),
+            ("FLOWSMITH_GENESYS_ATTEMPTS", "2"),
+        ],
+        o.clone(),
+    )
+    .unwrap();
     assert_eq!(
         s.worker,
         WorkerSettings {
             lease_secs: Some(12),
             heartbeat_secs: Some(3),
-            poll_ms: Some(40)
+            poll_ms: Some(40),
+            genesys_attempts: Some(2),
         }
     );
     assert_eq!(s.shutdown_grace_secs, 2.5);
@@ -234,6 +242,7 @@ fn worker_and_shutdown_settings_come_from_the_file_and_the_environment() {
         ("FLOWSMITH_LEASE_SECS", "soon"),
         ("FLOWSMITH_LEASE_SECS", "0"),
         ("FLOWSMITH_WORKER_POLL_MS", "-5"),
+        ("FLOWSMITH_GENESYS_ATTEMPTS", "0"),
         ("FLOWSMITH_SHUTDOWN_GRACE_SECS", "NaN"),
         ("FLOWSMITH_SHUTDOWN_GRACE_SECS", "-1"),
     ] {

@@ -49,6 +49,9 @@ pub struct Pacer {
     paused_until: Mutex<Option<Instant>>,
     turns: Mutex<Turns>,
     turn_changed: tokio::sync::Notify,
+    /// Bumped whenever a request starts or stops waiting: the job loop starts steps when
+    /// the queue runs short ([`Pacer::queued`]), and must not miss a change.
+    queue_changed: tokio::sync::watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for Pacer {
@@ -70,7 +73,27 @@ impl Pacer {
             paused_until: Mutex::new(None),
             turns: Mutex::new(Turns::default()),
             turn_changed: tokio::sync::Notify::new(),
+            queue_changed: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// Whether requests are paced at all (a rate limit of 0 is none).
+    pub fn limited(&self) -> bool {
+        self.limiter.is_some()
+    }
+
+    /// Requests waiting for the limiter, the admitted one included.
+    pub fn queued(&self) -> usize {
+        self.turns().waiting.iter().sum()
+    }
+
+    /// Sees every change of [`Pacer::queued`] from now on.
+    pub fn watch_queue(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.queue_changed.subscribe()
+    }
+
+    fn queue_moved(&self) {
+        self.queue_changed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Waits for the limiter to allow one request of priority `p`; returns how long that
@@ -143,6 +166,7 @@ struct Waiting<'a>(&'a Pacer, Priority);
 impl<'a> Waiting<'a> {
     fn new(p: &'a Pacer, prio: Priority) -> Waiting<'a> {
         p.turns().waiting[prio as usize] += 1;
+        p.queue_moved();
         Waiting(p, prio)
     }
 }
@@ -151,6 +175,7 @@ impl Drop for Waiting<'_> {
     fn drop(&mut self) {
         self.0.turns().waiting[self.1 as usize] -= 1;
         self.0.turn_changed.notify_waiters();
+        self.0.queue_moved();
     }
 }
 
@@ -231,6 +256,27 @@ mod tests {
             .await
             .expect("not blocked by the cancelled waiter");
         assert!(waited < Duration::from_millis(300), "{waited:?}");
+    }
+
+    #[tokio::test]
+    async fn the_queue_is_counted_and_every_change_is_seen() {
+        use std::sync::Arc;
+        let p = Arc::new(Pacer::new(60)); // 1001 ms apart
+        let mut seen = p.watch_queue();
+        assert!(p.limited());
+        p.until_ready_at(Priority::Normal).await;
+        assert!(seen.has_changed().unwrap());
+        seen.mark_unchanged();
+        assert_eq!(p.queued(), 0);
+        let waiter = tokio::spawn({
+            let p = p.clone();
+            async move { p.until_ready_at(Priority::High).await }
+        });
+        seen.changed().await.unwrap();
+        assert_eq!(p.queued(), 1);
+        waiter.await.unwrap();
+        assert_eq!(p.queued(), 0);
+        assert!(!Pacer::new(0).limited());
     }
 
     #[tokio::test]

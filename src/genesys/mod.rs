@@ -243,6 +243,21 @@ impl GenesysClient {
         self.pacer.paused_for()
     }
 
+    /// Whether this client paces its requests (a rate limit of 0 does not).
+    pub fn paced(&self) -> bool {
+        self.pacer.limited()
+    }
+
+    /// Requests waiting for this target's limiter now.
+    pub fn queued(&self) -> usize {
+        self.pacer.queued()
+    }
+
+    /// Sees every change of [`GenesysClient::queued`] from now on.
+    pub fn watch_queue(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.pacer.watch_queue()
+    }
+
     pub fn stats(&self) -> ClientStats {
         let s = &self.stats;
         ClientStats {

@@ -72,7 +72,7 @@ fn client_debug_redacts_the_secret() {
         client_id: "cid".into(),
         client_secret: secrecy::SecretString::from("super-secret-value"),
         rate_limit_per_minute: 300,
-        concurrency: 4,
+        concurrency: Some(4),
     };
     let c = GenesysClient::new(&t).unwrap();
     let s = format!("{c:?}");

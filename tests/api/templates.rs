@@ -298,7 +298,7 @@ async fn targets_never_show_secrets() {
             client_id: "client-1".into(),
             client_secret: "very-secret-value".to_owned().into(),
             rate_limit_per_minute: 300,
-            concurrency: 4,
+            concurrency: Some(4),
         });
     })
     .await;

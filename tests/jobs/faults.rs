@@ -40,7 +40,7 @@ async fn app_for(org: &Org, dir: &tempfile::TempDir, name: &str, rate: u32) -> T
         client_id: sandbox::DEFAULT_CLIENT_ID.into(),
         client_secret: sandbox::DEFAULT_CLIENT_SECRET.to_owned().into(),
         rate_limit_per_minute: rate,
-        concurrency: 4,
+        concurrency: Some(4),
     });
     let app = spawn_app_with(settings, fast_worker()).await;
     store_seed(&app).await;

@@ -132,7 +132,7 @@ pub fn settings_for(org: &Org, db_url: &str) -> Settings {
         client_id: sandbox::DEFAULT_CLIENT_ID.into(),
         client_secret: sandbox::DEFAULT_CLIENT_SECRET.to_owned().into(),
         rate_limit_per_minute: 100_000,
-        concurrency: 4,
+        concurrency: Some(4),
     });
     settings
 }

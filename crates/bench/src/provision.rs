@@ -41,37 +41,18 @@ pub struct ProvisionArgs {
     /// Time an Architect job takes in the sandbox, milliseconds
     #[arg(long, default_value_t = 2000)]
     pub job_duration_ms: u64,
-    /// Steps in flight (default: what keeps the rate limiter busy, see `default_concurrency`)
+    /// Cap the target's steps in flight (`concurrency` of the target; by default none: the
+    /// service starts as many as keep its rate limiter busy)
     #[arg(long)]
-    pub concurrency: Option<usize>,
+    pub concurrency: Option<u32>,
     /// Also run a Terraform-style client for real against a second, identical sandbox org
     #[arg(long)]
     pub real_terraform: bool,
+    /// Targets (each its own sandbox org at the same rate), each given the same job at once
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub targets: u32,
     #[command(flatten)]
     pub database: DatabaseArgs,
-}
-
-/// Steps in flight that keep the limiter busy, by Little's law: flows per second at the
-/// rate limit × how long one flow is in flight (its Architect job, its calls' latency, and up
-/// to one limiter slot per call).
-pub fn busy_concurrency(rate_per_minute: u32, latency: Duration, job: Duration) -> f64 {
-    let spacing = 60.0 / f64::from(rate_per_minute.max(1));
-    let flows_per_sec = f64::from(rate_per_minute) / 60.0 / REQUESTS_PER_FLOW;
-    let in_flight = job.as_secs_f64() + REQUESTS_PER_FLOW * (latency.as_secs_f64() + spacing);
-    flows_per_sec * in_flight
-}
-
-/// The default steps in flight: the requests that fit in the time from the start until the
-/// first callers' polls, so that the limiter always has a registration to send. Callers
-/// registered while their module's job runs all upload when its success is seen (about
-/// 1.25 jobs in, with the first job's growing polls) and poll a learnt wait later (about
-/// 1.25 jobs again, the first job's overshoot); meanwhile only new registrations can use the
-/// budget. Plus each flow's two requests (latency and limiter slot).
-pub fn default_concurrency(rate_per_minute: u32, latency: Duration, job: Duration) -> usize {
-    let spacing = 60.0 / f64::from(rate_per_minute.max(1));
-    let requests_per_sec = f64::from(rate_per_minute) / 60.0;
-    let window = 2.5 * job.as_secs_f64() + REQUESTS_PER_FLOW * (latency.as_secs_f64() + spacing);
-    (requests_per_sec * window).ceil() as usize
 }
 
 /// Parameters of the Terraform-style schedule.
@@ -180,15 +161,12 @@ pub async fn run(a: ProvisionArgs) -> bool {
 }
 
 async fn provision(a: ProvisionArgs) -> Result<bool, String> {
-    let latency = Duration::from_millis(a.latency_ms);
-    let job_duration = Duration::from_millis(a.job_duration_ms);
-    let needed = busy_concurrency(a.rate_limit, latency, job_duration);
-    let concurrency = a
-        .concurrency
-        .unwrap_or(default_concurrency(a.rate_limit, latency, job_duration))
-        .max(1);
+    let concurrency = a.concurrency.map_or(
+        "the service's default (none: steps follow the limiter)".to_owned(),
+        |c| c.to_string(),
+    );
     println!(
-        "provision: 1 module + {} callers, org and target at {}/min per token, latency {} ms, Architect job {} ms, concurrency {concurrency} (the limiter stays busy from {needed:.1})",
+        "provision: 1 module + {} callers, org and target at {}/min per token, latency {} ms, Architect job {} ms, concurrency cap {concurrency}",
         a.callers, a.rate_limit, a.latency_ms, a.job_duration_ms
     );
 
@@ -200,9 +178,14 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
         job_duration_ms: a.job_duration_ms,
         ..Default::default()
     };
-    let (org, _sandbox) = sandbox::spawn_local(org_options.clone())
-        .await
-        .map_err(|e| format!("sandbox: {e}"))?;
+    let mut orgs = Vec::new();
+    for _ in 0..a.targets {
+        orgs.push(
+            sandbox::spawn_local(org_options.clone())
+                .await
+                .map_err(|e| format!("sandbox: {e}"))?,
+        );
+    }
     let db = FreshDatabase::create(&a.database).await?;
     println!("database: {}", db.describe().await);
     let mut settings = Settings {
@@ -210,15 +193,17 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
         database_url: db.url().to_owned(),
         ..Default::default()
     };
-    settings.targets.push(TargetConfig {
-        name: "bench".into(),
-        api_base_url: org.clone(),
-        login_base_url: org.clone(),
-        client_id: sandbox::DEFAULT_CLIENT_ID.into(),
-        client_secret: sandbox::DEFAULT_CLIENT_SECRET.to_owned().into(),
-        rate_limit_per_minute: a.rate_limit,
-        concurrency: concurrency as u32,
-    });
+    for (i, (org, _)) in orgs.iter().enumerate() {
+        settings.targets.push(TargetConfig {
+            name: target_name(i),
+            api_base_url: org.clone(),
+            login_base_url: org.clone(),
+            client_id: sandbox::DEFAULT_CLIENT_ID.into(),
+            client_secret: sandbox::DEFAULT_CLIENT_SECRET.to_owned().into(),
+            rate_limit_per_minute: a.rate_limit,
+            concurrency: a.concurrency,
+        });
+    }
     let app = match Application::build_with(settings, WorkerOptions::default()).await {
         Ok(app) => app,
         Err(e) => {
@@ -231,31 +216,44 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
     let server = tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
-    let result = drive(&reqwest::Client::new(), &base, &org, a.callers).await;
+    let http = reqwest::Client::new();
+    let stored = store_templates(&http, &base).await;
+    let result = match stored {
+        Ok(()) => {
+            let jobs = orgs.iter().enumerate().map(|(i, (org, _))| {
+                let (http, base, target) = (&http, &base, target_name(i));
+                async move { drive(http, base, org, &target, a.callers).await }
+            });
+            futures::future::join_all(jobs).await
+        }
+        Err(e) => vec![Err(e)],
+    };
     let _ = stop.send(());
     let _ = server.await;
     db.remove().await;
-    report(&a, result?, org_options).await
+    let mut ok = true;
+    for (i, m) in result.into_iter().enumerate() {
+        if a.targets > 1 {
+            println!("--- target {} of {}", i + 1, a.targets);
+        }
+        // One Terraform-style run serves them all: the orgs are alike.
+        let real = a.real_terraform && i == 0;
+        ok &= report(&a, m?, org_options.clone(), real).await?;
+    }
+    Ok(ok)
 }
 
-/// What one provisioning job left behind.
-struct Measured {
-    job: Value,
-    counters: Value,
-    in_org: Value,
-    /// One local round trip to the org, seconds (beside its added latency).
-    round_trip: f64,
-    wall: Duration,
+/// The name of the bench's `i`th target.
+fn target_name(i: usize) -> String {
+    if i == 0 {
+        "bench".to_owned()
+    } else {
+        format!("bench-{}", i + 1)
+    }
 }
 
-/// Stores the module and the caller, provisions the module and `callers` callers in one
-/// job and waits for it to end; then reads the org's counters and flows.
-async fn drive(
-    http: &reqwest::Client,
-    base: &str,
-    org: &str,
-    callers: usize,
-) -> Result<Measured, String> {
+/// Stores the module and the caller templates.
+async fn store_templates(http: &reqwest::Client, base: &str) -> Result<(), String> {
     for doc in [MODULE_DOC, CALLER_DOC] {
         let r = http
             .post(format!("{base}/v1/templates"))
@@ -271,6 +269,28 @@ async fn drive(
             ));
         }
     }
+    Ok(())
+}
+
+/// What one provisioning job left behind.
+struct Measured {
+    job: Value,
+    counters: Value,
+    in_org: Value,
+    /// One local round trip to the org, seconds (beside its added latency).
+    round_trip: f64,
+    wall: Duration,
+}
+
+/// Provisions the module and `callers` callers in one job into `target` (the org at
+/// `org`) and waits for it to end; then reads the org's counters and flows.
+async fn drive(
+    http: &reqwest::Client,
+    base: &str,
+    org: &str,
+    target: &str,
+    callers: usize,
+) -> Result<Measured, String> {
     // Per-call latency as measured: the sandbox's added latency plus a local round trip
     // (admin routes get no added latency and are not counted).
     let t = Instant::now();
@@ -290,7 +310,7 @@ async fn drive(
     let wall = Instant::now();
     let r = http
         .post(format!("{base}/v1/jobs"))
-        .json(&json!({"target": "bench", "flows": list}))
+        .json(&json!({"target": target, "flows": list}))
         .send()
         .await
         .map_err(|e| e.to_string())?;
@@ -335,6 +355,7 @@ async fn report(
     a: &ProvisionArgs,
     m: Measured,
     org_options: SandboxOptions,
+    real_terraform: bool,
 ) -> Result<bool, String> {
     let Measured {
         job,
@@ -412,8 +433,8 @@ async fn report(
     );
     let mut ok = job["status"] == JobStatus::Succeeded.as_str() && in_org_flows == flows as u64;
     let mut real = None;
-    if a.real_terraform {
-        let r = real_terraform(&in_org, org_options, flows, makespan).await?;
+    if real_terraform {
+        let r = real_terraform_run(&in_org, org_options, flows, makespan).await?;
         ok &= r.failed.is_empty() && r.flows == flows as u64;
         real = Some(r.makespan / makespan);
     }
@@ -430,7 +451,7 @@ async fn report(
 }
 
 /// Runs the Terraform-style client for real against a second, identical org and prints it.
-async fn real_terraform(
+async fn real_terraform_run(
     in_org: &Value,
     org_options: SandboxOptions,
     flows: usize,
@@ -554,16 +575,6 @@ mod tests {
         let (t, requests) = terraform_schedule(&m);
         assert_eq!(requests, 4);
         assert!(t > 30.0, "{t}");
-    }
-
-    #[test]
-    fn busy_concurrency_by_littles_law() {
-        // 300/min: 2.5 flows/s, each ~2 s job + 2 × (50 ms + 200 ms limiter slot).
-        let c = busy_concurrency(300, Duration::from_millis(50), Duration::from_secs(2));
-        assert!((c - 2.5 * 2.5).abs() < 0.05, "{c}");
-        // 5 requests/s × (2.5 × 2 s + 2 × 250 ms).
-        let d = default_concurrency(300, Duration::from_millis(50), Duration::from_secs(2));
-        assert_eq!(d, 28);
     }
 
     #[test]

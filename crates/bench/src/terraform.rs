@@ -48,7 +48,7 @@ pub async fn apply(
             client_id: sandbox::DEFAULT_CLIENT_ID.into(),
             client_secret: sandbox::DEFAULT_CLIENT_SECRET.to_owned().into(),
             rate_limit_per_minute: 0,
-            concurrency: parallelism as u32,
+            concurrency: Some(parallelism as u32),
         })
         .map_err(|e| e.to_string())?,
     );

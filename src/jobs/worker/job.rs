@@ -4,14 +4,16 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::schedule::{self, Gate, Skip};
-use super::step::{Queues, StepEnd, StepTask, Waits};
+use super::schedule::{self, Gate, Pacing, Skip};
+use super::step::{Queues, Starting, StepEnd, StepTask, Waits};
 use super::{Stop, Worker, applied};
 use crate::genesys::GenesysClient;
 use crate::jobs::model::{Action, JobStatus, StepError, StepState};
@@ -19,6 +21,9 @@ use crate::jobs::plan::StepContext;
 use crate::jobs::preflight;
 use crate::metrics::count_job;
 use crate::store::{Lease, StepRow};
+
+/// How often the step loop reads the job's cancel flag while no step ends.
+const CANCEL_CHECK: Duration = Duration::from_millis(500);
 
 /// The step loop's view of a job.
 struct Steps<'a> {
@@ -102,8 +107,8 @@ impl Worker {
         self.conclude(c, &mut steps, token).await
     }
 
-    /// Starts the steps as [`schedule::next`] says, at most the target's concurrency at a
-    /// time, until none is in flight; records the skipped ones.
+    /// Starts the steps as [`schedule::next`] says, as many at a time as keep the target's
+    /// limiter busy ([`schedule::slots`]), until none is in flight; records the skipped ones.
     async fn run_steps(
         &self,
         c: &Lease,
@@ -111,24 +116,42 @@ impl Worker {
         client: &Arc<GenesysClient>,
         token: &CancellationToken,
     ) -> Result<Looped, sqlx::Error> {
-        let opts = &self.inner.opts;
-        let limit = opts.concurrency.get(&c.target).copied().unwrap_or(4).max(1);
+        let cap = self.inner.opts.concurrency.get(&c.target).copied();
         let queues = Queues::default();
+        let starting = Arc::new(AtomicUsize::new(0));
+        let mut limiter = client.watch_queue();
         let mut in_flight: JoinSet<(usize, StepEnd)> = JoinSet::new();
         let (gate, _) = watch::channel(Gate {
             states: steps.states.clone(),
             cancelled: false,
         });
+        // The cancel flag is read when a step ends, and at most every CANCEL_CHECK otherwise
+        // (the limiter wakes this loop several times a request).
+        let mut checked: Option<Instant> = None;
         loop {
-            if !steps.cancel && self.inner.store.cancel_requested(&c.job_id).await? {
+            if !steps.cancel
+                && checked.is_none_or(|t| t.elapsed() >= CANCEL_CHECK)
+                && self.inner.store.cancel_requested(&c.job_id).await?
+            {
                 steps.cancel = true;
             }
-            gate.send_replace(Gate {
-                states: steps.states.clone(),
-                cancelled: steps.cancel,
+            checked = checked.or_else(|| Some(Instant::now()));
+            gate.send_if_modified(|g| {
+                let changed = g.states != steps.states || g.cancelled != steps.cancel;
+                if changed {
+                    g.states.clone_from(&steps.states);
+                    g.cancelled = steps.cancel;
+                }
+                changed
             });
             if !steps.cancel && !token.is_cancelled() {
-                let slots = limit.saturating_sub(in_flight.len());
+                let pacing = Pacing {
+                    paced: client.paced(),
+                    paused: client.paused_for().is_some(),
+                    queued: client.queued(),
+                    starting: starting.load(Ordering::Relaxed),
+                };
+                let slots = schedule::slots(in_flight.len(), cap, &pacing);
                 let next = schedule::next(steps.deps, &steps.states, &steps.started, slots);
                 for skip in next.skip {
                     if !self.skip(c, steps, skip, token).await? {
@@ -148,6 +171,7 @@ impl Worker {
                             gate: gate.subscribe(),
                             deps: steps.deps[i].clone(),
                         },
+                        starting: Starting::new(&starting),
                     };
                     spawn_step(&mut in_flight, i, task);
                 }
@@ -157,8 +181,14 @@ impl Worker {
             }
             tokio::select! {
                 biased;
-                Some(r) = in_flight.join_next() => steps.ended(r, token),
+                Some(r) = in_flight.join_next() => {
+                    steps.ended(r, token);
+                    checked = None;
+                }
                 () = token.cancelled(), if !token.is_cancelled() => {}
+                Ok(()) = limiter.changed() => {}
+                // A 429 pause ending, or the cancel flag: nothing else wakes the loop then.
+                () = tokio::time::sleep(CANCEL_CHECK) => {}
             }
         }
     }

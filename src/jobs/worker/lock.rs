@@ -21,6 +21,7 @@ impl StepTask {
         if ctx.locked_by.is_none() && ctx.on_locked == OnLocked::Fail {
             return Ok(());
         }
+        self.starting.requesting();
         let (client, token) = (&self.client, &self.token);
         let opts = &self.worker.inner.opts;
         let deadline = Instant::now() + opts.lock_wait;

@@ -28,11 +28,12 @@
 //! wrappers); `options.rs` its settings; `job.rs` one job (preflight, the step loop, the
 //! end); `schedule.rs` the pure rule of which steps start or are skipped; `step.rs` one
 //! step in phases (start, prepare, register, upload, poll, publish, or delete); `lock.rs`
-//! a flow someone else holds checked out; `architect.rs` polling an Architect job and the
-//! learnt first wait.
+//! a flow someone else holds checked out; `architect.rs` polling an Architect job;
+//! `learnt.rs` the first wait learnt from recent jobs.
 
 mod architect;
 mod job;
+mod learnt;
 mod lock;
 mod options;
 mod schedule;
@@ -74,8 +75,8 @@ struct Inner {
     opts: WorkerOptions,
     signals: Signals,
     liveness: Liveness,
-    /// Learnt duration of Architect jobs per target (ms, moving average).
-    typical_ms: Mutex<HashMap<String, f64>>,
+    /// The first wait before polling an Architect job, learnt per target.
+    learnt: Mutex<HashMap<String, learnt::Learnt>>,
 }
 
 /// Why a step stopped without a result of its own.
@@ -118,7 +119,7 @@ impl Worker {
                 opts,
                 signals,
                 liveness,
-                typical_ms: Mutex::new(HashMap::new()),
+                learnt: Mutex::new(HashMap::new()),
             }),
         }
     }

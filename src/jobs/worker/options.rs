@@ -37,7 +37,8 @@ pub struct WorkerOptions {
     pub max_rate_limit_retries: u32,
     /// First backoff of those retries (doubles each time).
     pub retry_backoff: Duration,
-    /// Steps of one job in flight per target (default when a target is not listed: 4).
+    /// Caps on the steps of one job in flight, per target; a target not listed has as many
+    /// as keep its rate limiter busy (`schedule::slots`).
     pub concurrency: BTreeMap<String, usize>,
     /// First pause before a job write the database refused (disk full, ...) is tried again;
     /// it doubles up to `store_retry_max`.

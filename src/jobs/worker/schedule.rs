@@ -1,5 +1,6 @@
-//! Which steps of a job start, and which are skipped: pure functions of the steps'
-//! dependencies and states, unit-tested here; the job loop (`job.rs`) applies them.
+//! Which steps of a job start, and which are skipped, and how many may be in flight: pure
+//! functions of the steps' dependencies and states and of the target's limiter, unit-tested
+//! here; the job loop (`job.rs`) applies them.
 
 use crate::jobs::model::StepState;
 
@@ -73,6 +74,52 @@ pub(super) fn next(
         }
     }
     next
+}
+
+/// Requests kept waiting at a paced target's limiter, so that one is ready whenever a slot
+/// comes (two: the second covers the moment between a slot and the next step's request).
+pub(super) const READY: usize = 2;
+
+/// Steps of one job in flight at most when no `concurrency` caps the target (a rate limit of
+/// 0 paces nothing, so only this bounds it).
+pub(super) const MAX_IN_FLIGHT: usize = 128;
+
+/// What the job loop sees of its target's pacing when it decides how many steps to start.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Pacing {
+    /// The target has a rate limit.
+    pub paced: bool,
+    /// A 429 paused the target.
+    pub paused: bool,
+    /// Requests waiting at the limiter now.
+    pub queued: usize,
+    /// Steps started that have not asked the limiter for anything yet (they will soon).
+    pub starting: usize,
+}
+
+/// How many more steps may start, with `in_flight` running and `cap` the target's
+/// `concurrency` (when set).
+///
+/// Little's law, measured instead of computed: the steps in flight are what keeps the
+/// target's limiter from idling. New steps start while fewer than [`READY`] requests wait
+/// for it (counting the steps about to ask), so however long Architect jobs take, whatever
+/// the latency and the rate, the next request is always there when a slot comes, and no
+/// step is started only to wait in the queue. While a 429 pauses the target nothing more
+/// starts. A job with nothing in flight always gets one step, so it goes on.
+pub(super) fn slots(in_flight: usize, cap: Option<usize>, p: &Pacing) -> usize {
+    let room = cap
+        .unwrap_or(MAX_IN_FLIGHT)
+        .max(1)
+        .saturating_sub(in_flight);
+    let wanted = if !p.paced {
+        room
+    } else if p.paused {
+        0
+    } else {
+        READY.saturating_sub(p.queued + p.starting)
+    };
+    let least = usize::from(in_flight == 0);
+    wanted.min(room).max(least)
 }
 
 /// What a step waiting to upload watches: the job's step states and its cancellation.
@@ -160,6 +207,38 @@ mod tests {
         let deps = vec![vec![], vec![]];
         let n = next(&deps, &[Succeeded, Running], &[false, true], 4);
         assert_eq!(n, Next::default());
+    }
+
+    #[test]
+    fn steps_start_while_the_limiter_runs_short() {
+        let paced = |queued, starting| Pacing {
+            paced: true,
+            paused: false,
+            queued,
+            starting,
+        };
+        // Nothing waits: two steps start; one waits: one more.
+        assert_eq!(slots(10, None, &paced(0, 0)), READY);
+        assert_eq!(slots(10, None, &paced(1, 0)), 1);
+        // Steps about to ask count as waiting.
+        assert_eq!(slots(10, None, &paced(1, 1)), 0);
+        assert_eq!(slots(10, None, &paced(5, 0)), 0);
+        // `concurrency` caps it; the default cap too.
+        assert_eq!(slots(4, Some(4), &paced(0, 0)), 0);
+        assert_eq!(slots(3, Some(4), &paced(0, 0)), 1);
+        assert_eq!(slots(MAX_IN_FLIGHT, None, &paced(0, 0)), 0);
+        // A 429 pause starts nothing more, but a job with nothing in flight goes on.
+        let paused = Pacing {
+            paused: true,
+            ..paced(0, 0)
+        };
+        assert_eq!(slots(3, None, &paused), 0);
+        assert_eq!(slots(0, None, &paused), 1);
+        assert_eq!(slots(0, None, &paced(9, 0)), 1);
+        // No rate limit: only the cap bounds it.
+        let unpaced = Pacing::default();
+        assert_eq!(slots(0, Some(6), &unpaced), 6);
+        assert_eq!(slots(0, None, &unpaced), MAX_IN_FLIGHT);
     }
 
     #[test]

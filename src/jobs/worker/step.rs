@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use serde_json::{Value, json};
@@ -50,6 +51,37 @@ pub(super) struct StepTask {
     pub token: CancellationToken,
     pub queues: Queues,
     pub waits: Waits,
+    pub starting: Starting,
+}
+
+/// A step counted among the job's steps that have not yet asked the target's limiter for
+/// anything ([`super::schedule::Pacing::starting`]), until it does or ends.
+pub(super) struct Starting {
+    count: Arc<AtomicUsize>,
+    counted: AtomicBool,
+}
+
+impl Starting {
+    pub(super) fn new(count: &Arc<AtomicUsize>) -> Starting {
+        count.fetch_add(1, Ordering::Relaxed);
+        Starting {
+            count: count.clone(),
+            counted: AtomicBool::new(true),
+        }
+    }
+
+    /// The step is about to send a rate-limited request: the limiter counts it from now.
+    pub(super) fn requesting(&self) {
+        if self.counted.swap(false, Ordering::Relaxed) {
+            self.count.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for Starting {
+    fn drop(&mut self) {
+        self.requesting();
+    }
 }
 
 /// A step compiled for the org: what the protocol uploads and the record keeps.
@@ -217,6 +249,7 @@ impl StepTask {
             let name = match cache.get(&qid) {
                 Some(n) => n.clone(),
                 None => {
+                    self.starting.requesting();
                     let client = &self.client;
                     let n = self
                         .worker
@@ -243,6 +276,7 @@ impl StepTask {
         let (client, target) = (&self.client, &self.lease.target);
         let mut resolved = BTreeMap::new();
         for fid in plan::module_ids(ctx) {
+            self.starting.requesting();
             let info = self.worker.call(&self.token, || client.flow(&fid)).await?;
             let f = match info {
                 Some(f)
@@ -359,6 +393,7 @@ impl StepTask {
             Priority::High
         };
         let client = &self.client;
+        self.starting.requesting();
         let reg = self
             .worker
             .call(&self.token, || client.register_job_at(priority))
@@ -514,6 +549,8 @@ impl StepTask {
     /// `DELETE /api/v2/flows/{id}` (a flow already gone is fine) and the record removed.
     async fn delete(&mut self, ctx: &StepContext) -> Result<Ran, Stop> {
         let (job_id, idx) = (self.step.job_id.as_str(), self.step.idx);
+        // Waiting for the callers' deletes is not starting: the loop may start others.
+        self.starting.requesting();
         self.waits.until_ready(job_id, idx, &self.token).await?;
         let mut note = None;
         if let Some(id) = ctx.org_flow_id.as_deref() {
