@@ -9,6 +9,7 @@ mod compile;
 pub mod extract;
 mod flows;
 mod health;
+mod imports;
 mod jobs;
 pub mod metrics;
 pub mod paging;
@@ -184,6 +185,7 @@ impl CommonResponses {
 fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
     let (v1, v1_spec) = OpenApiRouter::<AppState>::new()
         .merge(templates::router())
+        .merge(imports::router())
         .merge(compile::router())
         .merge(jobs::router())
         .merge(flows::router())

@@ -8,6 +8,7 @@ mod conformance;
 #[path = "../common/db.rs"]
 mod db;
 mod helpers;
+mod imports;
 mod malformed;
 mod openapi;
 mod templates;
