@@ -18,6 +18,8 @@ pub(super) enum Signal {
     /// `jumpToTask` with its target reference.
     Jump(String),
     LoopExit,
+    /// `endTask` in a common module: the module returns to its caller.
+    Return,
     /// The call ended.
     End(Outcome),
 }
@@ -82,7 +84,10 @@ impl Machine<'_> {
                 Signal::End(o) => o,
                 Signal::Jump(r) => self.bad(&format!("jumpToTask '{r}' in a start-up sequence")),
                 Signal::LoopExit => self.bad("loopExit outside a loop"),
-                Signal::Continue => self.outcome(OutcomeKind::Disconnected, "", None, None),
+                // A module run as the entry: ending it ends the call.
+                Signal::Continue | Signal::Return => {
+                    self.outcome(OutcomeKind::Disconnected, "", None, None)
+                }
             };
         }
         let Some(mut target) = string(get(root, "startUpRef")) else {
@@ -98,6 +103,7 @@ impl Machine<'_> {
                         continue;
                     }
                     Signal::LoopExit => return self.bad("loopExit outside a loop"),
+                    Signal::Return => return self.bad("endTask outside a common module"),
                     Signal::Continue => {
                         let name = string(get(m, "name")).unwrap_or_default();
                         return self.outcome(OutcomeKind::Disconnected, &name, None, None);
@@ -113,6 +119,7 @@ impl Machine<'_> {
                 Signal::End(o) => return o,
                 Signal::Jump(r) => target = r,
                 Signal::LoopExit => return self.bad("loopExit outside a loop"),
+                Signal::Return => return self.bad("endTask outside a common module"),
                 // Published tasks end with a closing action; a list that runs out ends the call.
                 Signal::Continue => {
                     return self.outcome(OutcomeKind::Disconnected, &name, None, None);
@@ -233,6 +240,7 @@ impl Machine<'_> {
             "switch" => self.switch(name, body),
             "loop" => self.run_loop(name, body),
             "loopExit" => Signal::LoopExit,
+            "endTask" => Signal::Return,
             "jumpToTask" => self.jump(name, body, "jumpToTask", "targetTaskRef"),
             "jumpToMenu" => self.jump(name, body, "jumpToMenu", "targetMenuRef"),
             "updateData" => self.update_data(name, body),

@@ -47,7 +47,7 @@ impl Machine<'_> {
         });
         let signal = self.list(actions);
         match signal {
-            Signal::Continue => {}
+            Signal::Continue | Signal::Return => {}
             Signal::End(o) => return Signal::End(o),
             Signal::Jump(_) | Signal::LoopExit => {
                 let s = self.error(
