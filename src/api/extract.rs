@@ -44,7 +44,7 @@ pub fn body_format(headers: &HeaderMap, yaml_allowed: bool) -> Result<BodyFormat
     }
 }
 
-async fn read_bytes(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
+pub(super) async fn read_bytes(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, state)
         .await
         .map_err(|e: BytesRejection| {

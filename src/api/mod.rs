@@ -10,6 +10,7 @@ pub mod console;
 pub mod extract;
 mod flows;
 mod health;
+mod imports;
 mod jobs;
 pub mod metrics;
 pub mod paging;
@@ -208,6 +209,7 @@ impl CommonResponses {
 fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
     let (v1, v1_spec) = OpenApiRouter::<AppState>::new()
         .merge(templates::router())
+        .merge(imports::router())
         .merge(compile::router())
         .merge(jobs::router())
         .merge(flows::router())

@@ -32,6 +32,8 @@ pub(super) struct Builder<'f> {
     calls: Vec<String>,
     report: Report,
     too_many: bool,
+    /// Every `jumpToTask`: its target task and where it is.
+    jumps: Vec<(String, String)>,
 }
 
 /// What [`Builder::finish`] gives: the start node and the nodes (`None` after an error).
@@ -73,6 +75,7 @@ impl<'f> Builder<'f> {
                 ..Report::default()
             },
             too_many: false,
+            jumps: Vec::new(),
         }
     }
 
@@ -172,12 +175,7 @@ impl<'f> Builder<'f> {
 
     /// Imports an action list at `at` whose end moves to `cont`; returns where it starts
     /// (`cont` when empty).
-    fn import_list(
-        &mut self,
-        actions: &Value,
-        at: &str,
-        cont: Option<String>,
-    ) -> Option<String> {
+    fn import_list(&mut self, actions: &Value, at: &str, cont: Option<String>) -> Option<String> {
         let Some(items) = actions.as_array() else {
             self.err("invalid_actions", at, "an action list must be a sequence");
             return cont;
@@ -267,7 +265,10 @@ impl<'f> Builder<'f> {
     fn jump(&mut self, body: &Map<String, Value>, at: &str) -> Option<String> {
         let r = body.get("targetTaskRef").and_then(Value::as_str);
         match r.and_then(bracketed) {
-            Some((t, false)) => Some(format!("{TASK_MARK}{t}")),
+            Some((t, false)) => {
+                self.jumps.push((t.to_owned(), at.to_owned()));
+                Some(format!("{TASK_MARK}{t}"))
+            }
             _ => {
                 self.err(
                     "invalid_jump",
@@ -379,19 +380,16 @@ impl<'f> Builder<'f> {
         Err(cur.trim_start_matches(TASK_MARK).to_owned())
     }
 
-    fn resolve_all(&mut self, v: &mut Value, at: &str) {
+    /// Resolves the jump markers in `v` (an unknown task is reported at its jump).
+    fn resolve_all(&self, v: &mut Value) {
         match v {
-            Value::String(s) if s.starts_with(TASK_MARK) => match self.resolve(s) {
-                Ok(r) => *s = r,
-                Err(r) => {
-                    let msg = format!(
-                        "a jump to the task '{r}', which does not exist (or only jumps in a circle)"
-                    );
-                    self.err("unknown_task", at, msg);
+            Value::String(s) if s.starts_with(TASK_MARK) => {
+                if let Ok(r) = self.resolve(s) {
+                    *s = r;
                 }
-            },
-            Value::Array(a) => a.iter_mut().for_each(|x| self.resolve_all(x, at)),
-            Value::Object(m) => m.values_mut().for_each(|x| self.resolve_all(x, at)),
+            }
+            Value::Array(a) => a.iter_mut().for_each(|x| self.resolve_all(x)),
+            Value::Object(m) => m.values_mut().for_each(|x| self.resolve_all(x)),
             _ => {}
         }
     }
@@ -399,25 +397,21 @@ impl<'f> Builder<'f> {
     /// The start and the nodes, with every jump resolved.
     pub(super) fn finish(mut self, start: Option<String>) -> Built {
         let mut nodes = std::mem::take(&mut self.nodes);
-        for (id, n) in &mut nodes {
+        for (target, at) in std::mem::take(&mut self.jumps) {
+            if let Err(r) = self.resolve(&format!("{TASK_MARK}{target}")) {
+                let msg = format!(
+                    "a jump to the task '{r}', which does not exist (or only jumps in a circle)"
+                );
+                self.err("unknown_task", &format!("{at}/targetTaskRef"), msg);
+            }
+        }
+        for n in nodes.values_mut() {
             // Only exits hold markers; a kept action's body never does.
-            let at = self
-                .report
-                .mapped
-                .iter()
-                .find(|m| m.node.as_deref() == Some(id.as_str()))
-                .map(|m| m.pointer.clone())
-                .unwrap_or_default();
-            for k in ["onComplete", "properties"] {
-                if let Some(x) = n.get_mut(k) {
-                    if k == "properties" {
-                        if let Some(o) = x.get_mut("outputs") {
-                            self.resolve_all(o, &at);
-                        }
-                    } else {
-                        self.resolve_all(x, &at);
-                    }
-                }
+            if let Some(x) = n.get_mut("onComplete") {
+                self.resolve_all(x);
+            }
+            if let Some(x) = n.pointer_mut("/properties/outputs") {
+                self.resolve_all(x);
             }
         }
         let start = match start.map(|s| self.resolve(&s)) {

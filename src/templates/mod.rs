@@ -16,6 +16,7 @@
 pub(crate) mod as_module;
 pub(crate) mod check;
 pub(crate) mod compile;
+pub(crate) mod import;
 pub(crate) mod load;
 pub(crate) mod store;
 

@@ -9,6 +9,7 @@ mod console;
 #[path = "../common/db.rs"]
 mod db;
 mod helpers;
+mod imports;
 mod malformed;
 mod openapi;
 mod templates;

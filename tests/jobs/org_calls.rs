@@ -241,7 +241,7 @@ async fn set_language_provisions_and_the_call_continues_in_that_language() {
     let dir = tempfile::tempdir().unwrap();
     let app = spawn_app(&org, dir.path(), fast_worker()).await;
     let example = |f: &str| -> Value {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        let p = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
             .join("examples")
             .join(f);
         serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()

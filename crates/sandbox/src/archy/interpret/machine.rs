@@ -87,8 +87,10 @@ impl Machine<'_> {
                 Signal::End(o) => o,
                 Signal::Jump(r) => self.bad(&format!("jumpToTask '{r}' in a start-up sequence")),
                 Signal::LoopExit => self.bad("loopExit outside a loop"),
-                Signal::Return => self.bad("endTask outside a common module"),
-                Signal::Continue => self.outcome(OutcomeKind::Disconnected, "", None, None),
+                // A module run as the entry: ending it ends the call.
+                Signal::Continue | Signal::Return => {
+                    self.outcome(OutcomeKind::Disconnected, "", None, None)
+                }
             };
         }
         let Some(mut target) = string(get(root, "startUpRef")) else {
