@@ -1,4 +1,5 @@
-//! Diagrams of a flow and the modules it calls, as Mermaid or Graphviz DOT text.
+//! Diagrams of a flow and the modules it calls, as Mermaid or Graphviz DOT text, or as a
+//! standalone SVG picture laid out here ([`layout`], [`svg`]).
 //!
 //! Exits are labelled `next` (onComplete), `error` (onError), an If condition's source text
 //! (or `cond N` when empty) and `default`. A Flow node whose module is in `modules` gets an
@@ -12,9 +13,13 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub mod composition;
+mod layout;
+pub mod svg;
+
 use crate::compile::expr_source;
 use crate::template::model::{
-    Flow, ModuleRef, Node, NodeKind, Prompt, QueueRef, Segment, SetValue, Text,
+    Flow, Language, ModuleRef, Node, NodeKind, Prompt, QueueRef, Segment, SetValue, Text,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -22,6 +27,7 @@ use crate::template::model::{
 pub enum DiagramFormat {
     Mermaid,
     Dot,
+    Svg,
 }
 
 /// Longest node detail (characters) before it is cut with `…`.
@@ -44,6 +50,8 @@ struct Shape {
     id: String,
     label: String,
     kind: &'static str,
+    /// The module a Flow node calls, by name.
+    module: Option<String>,
 }
 
 struct Cluster {
@@ -52,8 +60,21 @@ struct Cluster {
     nodes: Vec<Shape>,
 }
 
-/// Renders `entry` and the modules it calls.
+/// Renders `entry` and the modules it calls; in SVG, a Flow node links to the API's SVG
+/// diagram of its module.
 pub fn render(entry: &Flow, modules: &BTreeMap<String, Flow>, format: DiagramFormat) -> String {
+    render_linked(entry, modules, format, &|m| {
+        format!("/v1/templates/{}/diagram?format=svg", path_segment(m))
+    })
+}
+
+/// [`render`], with `link(module)` the address a Flow node calling `module` links to in SVG.
+pub fn render_linked(
+    entry: &Flow,
+    modules: &BTreeMap<String, Flow>,
+    format: DiagramFormat,
+    link: &dyn Fn(&str) -> String,
+) -> String {
     // Flows: the entry, then every module it calls that is available, by name.
     let called: BTreeSet<&str> = entry
         .nodes
@@ -98,6 +119,104 @@ pub fn render(entry: &Flow, modules: &BTreeMap<String, Flow>, format: DiagramFor
     match format {
         DiagramFormat::Mermaid => mermaid(&clusters, &d.edges, start),
         DiagramFormat::Dot => dot(&clusters, &d.edges, start),
+        DiagramFormat::Svg => {
+            svg::render(&svg_graph(&entry.name, &clusters, &d.edges, start, link))
+        }
+    }
+}
+
+/// `s` percent-encoded as one segment of a URL path (every byte but `A-Za-z0-9-._~`).
+pub fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// How a node kind is drawn in SVG: its shape and fill.
+fn svg_look(kind: &str) -> (svg::NodeShape, &'static str) {
+    use svg::NodeShape as S;
+    match kind {
+        "If" | "Switch" => (S::Decision, "#fff4cc"),
+        "End" | "Disconnect" => (S::Terminal, "#e6e6e6"),
+        "Flow" => (S::Call, "#dbeafe"),
+        "Gather" | "Menu" => (S::Input, "#dcf2e6"),
+        "Route" | "Voicemail" => (S::Exit, "#fde2e2"),
+        _ => (S::Step, "#ffffff"),
+    }
+}
+
+/// The drawing as an SVG graph: one group per flow, the start marker first in the entry's.
+fn svg_graph(
+    name: &str,
+    clusters: &[Cluster],
+    edges: &[Edge],
+    start: Option<String>,
+    link: &dyn Fn(&str) -> String,
+) -> svg::SvgGraph {
+    let mut nodes = Vec::new();
+    let mut index = std::collections::HashMap::new();
+    let mut groups = Vec::new();
+    let mut svg_edges = Vec::new();
+    for (ci, c) in clusters.iter().enumerate() {
+        let mut members = Vec::new();
+        if ci == 0 && start.is_some() {
+            members.push(nodes.len());
+            index.insert("start".to_owned(), nodes.len());
+            nodes.push(svg::SvgNode {
+                lines: Vec::new(),
+                title: "start".into(),
+                shape: svg::NodeShape::Start,
+                fill: "#333333",
+                href: None,
+                kind: "start".into(),
+            });
+        }
+        for s in &c.nodes {
+            let (shape, fill) = svg_look(s.kind);
+            members.push(nodes.len());
+            index.insert(s.id.clone(), nodes.len());
+            nodes.push(svg::SvgNode {
+                lines: s.label.lines().map(cut).collect(),
+                title: s.label.clone(),
+                shape,
+                fill,
+                href: s.module.as_deref().map(link),
+                kind: s.kind.to_owned(),
+            });
+        }
+        groups.push(svg::SvgGroup {
+            label: c.label.clone(),
+            nodes: members,
+        });
+    }
+    let start_edge = start.map(|s| ("start".to_owned(), s, String::new(), Style::Solid));
+    let all = start_edge.into_iter().chain(
+        edges
+            .iter()
+            .map(|e| (e.from.clone(), e.to.clone(), e.label.clone(), e.style)),
+    );
+    for (from, to, label, style) in all {
+        if let (Some(&from), Some(&to)) = (index.get(&from), index.get(&to)) {
+            svg_edges.push(svg::SvgEdge {
+                from,
+                to,
+                label: cut(&label),
+                dashed: style == Style::Dashed,
+            });
+        }
+    }
+    svg::SvgGraph {
+        title: name.to_owned(),
+        nodes,
+        edges: svg_edges,
+        groups,
+        legend: Vec::new(),
     }
 }
 
@@ -142,6 +261,13 @@ impl Drawing<'_> {
                 id: me.clone(),
                 label: as_written(&node_label(node), &gathers),
                 kind: node.kind.type_name(),
+                module: match &node.kind {
+                    NodeKind::CallModule {
+                        module: ModuleRef::Name(m),
+                        ..
+                    } => Some(m.clone()),
+                    _ => None,
+                },
             });
             self.kind_exits(fi, node, &me, &gathers);
             let next = node.next.as_deref().and_then(|n| self.id_of(fi, n));
@@ -201,6 +327,11 @@ impl Drawing<'_> {
                 on_not_found: Some(t),
                 ..
             } => self.edge(me, self.id_of(fi, t), "not found".into(), Style::Solid),
+            NodeKind::Archy(a) => {
+                for (name, t) in &a.exits {
+                    self.edge(me, self.id_of(fi, t), name.clone(), Style::Solid);
+                }
+            }
             _ => {}
         }
     }
@@ -320,6 +451,7 @@ fn node_label(n: &Node) -> String {
             ModuleRef::Id(m) => format!("module id {m}"),
         },
         NodeKind::End { .. } | NodeKind::Disconnect => String::new(),
+        NodeKind::Archy(a) => format!("kept Archy {}", a.action),
         NodeKind::PlayPrompt { prompt } => format!("prompt {prompt}"),
         NodeKind::Menu { prompt, .. } => match prompt {
             Prompt::Text(t) => text_source(t),
@@ -346,6 +478,10 @@ fn node_label(n: &Node) -> String {
             .join("; "),
         NodeKind::Schedule { group, .. } => format!("schedule group {group}"),
         NodeKind::Voicemail { queue } => format!("voicemail {queue}"),
+        NodeKind::SetLanguage { language } => match language {
+            Language::Literal(tag) => format!("language {tag}"),
+            Language::Expr(e) => format!("language {}", expr_source(e)),
+        },
     };
     let head = format!("{}: {}", n.kind.type_name(), n.id);
     if detail.is_empty() {
@@ -546,6 +682,61 @@ mod tests {
         assert!(!text.contains("calls"));
     }
 
+    /// The `<title>` of every node of an SVG diagram, which must parse as XML.
+    fn svg_titles(svg: &str) -> Vec<String> {
+        let doc = roxmltree::Document::parse(svg).unwrap();
+        doc.descendants()
+            .filter(|n| n.has_tag_name("g") && n.attribute("class") == Some("node"))
+            .filter_map(|g| g.descendants().find(|c| c.has_tag_name("title")))
+            .filter_map(|t| t.text().map(str::to_owned))
+            .collect()
+    }
+
+    #[test]
+    fn svg_of_the_seed_names_every_node_and_links_the_module() {
+        let caller = seed_caller();
+        let svg = render(&caller, &modules(), DiagramFormat::Svg);
+        let titles = svg_titles(&svg);
+        for f in [&caller, &seed_module()] {
+            for n in f.nodes.values() {
+                let head = format!("{}: {}", n.kind.type_name(), n.id);
+                assert!(
+                    titles.iter().any(|t| t.starts_with(&head)),
+                    "{head} in {titles:?}"
+                );
+            }
+        }
+        assert!(svg.contains(
+            "<a href=\"/v1/templates/Shared_Module_Language_Select/diagram?format=svg\">"
+        ));
+        for shape in [
+            "<polygon",
+            "data-kind=\"If\"",
+            "data-kind=\"Gather\"",
+            ">returns<",
+        ] {
+            assert!(svg.contains(shape), "{shape}");
+        }
+        assert_eq!(svg, render(&caller, &modules(), DiagramFormat::Svg));
+        assert_eq!(path_segment("a b/é"), "a%20b%2F%C3%A9");
+    }
+
+    #[test]
+    fn svg_of_a_large_flow_is_quick_and_bounded() {
+        // The documented bound: 2,000 nodes in well under a second of layout (release; the
+        // test allows a loaded debug build more).
+        let f = crate::compile::fixtures::generated_flow(2000);
+        let t = std::time::Instant::now();
+        let svg = render(&f, &BTreeMap::new(), DiagramFormat::Svg);
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            t.elapsed()
+        );
+        assert!(svg.len() < 2 * 1024 * 1024, "{} bytes", svg.len());
+        assert_eq!(svg_titles(&svg).len(), f.nodes.len() + 1);
+    }
+
     #[test]
     fn labels_are_escaped() {
         assert_eq!(
@@ -568,6 +759,13 @@ mod tests {
         );
         let d = render(&f, &BTreeMap::new(), DiagramFormat::Dot);
         assert!(d.contains("Say \\\"hi\\\" <now> & #1"), "{d}");
+        let s = render(&f, &BTreeMap::new(), DiagramFormat::Svg);
+        assert!(s.contains("Say &quot;hi&quot; &lt;now&gt; &amp; #1"), "{s}");
+        assert!(
+            svg_titles(&s)
+                .iter()
+                .any(|t| t.contains("Say \"hi\" <now> & #1"))
+        );
         assert_eq!(cut(&"x".repeat(100)).chars().count(), MAX_DETAIL);
     }
 }

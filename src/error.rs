@@ -267,6 +267,7 @@ impl From<crate::jobs::releases::ReleaseError> for ApiError {
             e @ E::Org { .. } => ApiError::Unavailable(e.to_string()),
             E::Submit(e) => e.into(),
             E::Store(e) => e.into(),
+            E::Corrupt(e) => e.into(),
         }
     }
 }

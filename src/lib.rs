@@ -11,23 +11,21 @@
 //! - use cases: `templates` (check, store, compile/draw/simulate a stored template), [`jobs`]
 //!   (create, submit, plan, the worker, control, releases), [`offline`];
 //! - HTTP: [`error`] (the one mapping to HTTP), [`api`]; the process: [`app`];
-//! - what the binary needs beside the service: `bench` and `cli`, behind the default feature
-//!   `cli`, the only users of the emulator (the workspace's crate `flowsmith-sandbox`: the
-//!   sandbox org, the Archy judge, catalogue and interpreter, the load generator). Without it
-//!   (`cargo build --lib --no-default-features`) the library does not depend on the emulator.
+//!
+//! Outside this library, in the workspace's crates/: the emulator (`flowsmith-sandbox`: the
+//! sandbox org, the Archy judge, catalogue and interpreter, the load generator), the
+//! benchmark drivers (`flowsmith-bench`) and the `flowsmith` binary (`flowsmith-cli`). This
+//! library depends on none of them.
 
 pub mod api;
 pub mod app;
-#[cfg(feature = "cli")]
-pub mod bench;
-#[cfg(feature = "cli")]
-pub mod cli;
 pub mod compile;
 pub mod config;
 pub mod diagram;
 pub mod error;
 pub mod findings;
 pub mod genesys;
+pub mod import;
 pub mod job_model;
 pub mod jobs;
 pub mod metrics;

@@ -6,6 +6,9 @@
 //! type is `module`) is validated before its callers, so their Flow nodes see its interface,
 //! and a called template of type `inbound` is compiled as a common module (spec section 3).
 
+mod import;
+pub use import::{ImportArgs, import_files};
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -32,6 +32,8 @@ const LAYERS: Layers = &[
     &["compile"],
     &["validate"],
     &["simulate", "diagram"],
+    // Archy YAML back to template documents (uses the compiler's names).
+    &["import"],
     // The outside world and rows.
     &["genesys", "store", "telemetry"],
     // Use cases: templates (check, store a version), then jobs (plan, submit, run), and the
@@ -43,9 +45,6 @@ const LAYERS: Layers = &[
     &["error"],
     &["api"],
     &["app"],
-    // What the binary needs beside the service (feature `cli`: they use the sandbox crate).
-    &["bench"],
-    &["cli"],
 ];
 
 /// The layers of the emulator (crates/sandbox): Archy (judge, catalogue, interpreter) and the
@@ -65,7 +64,18 @@ const CRATES: &[(&str, Layers)] = &[
     (".", LAYERS),
     ("crates/calls", &[]),
     ("crates/sandbox", SANDBOX_LAYERS),
+    ("crates/bench", BENCH_LAYERS),
+    ("crates/cli", &[&["cli"]]),
 ];
+
+/// The layers of the benchmark drivers (crates/bench): a database and the Terraform-style
+/// client below the benchmarks that use them.
+const BENCH_LAYERS: Layers = &[&["database", "terraform"], &["provision", "service"]];
+
+/// The workspace's top level.
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
 
 const MAX_FILE_LINES: usize = 1000;
 
@@ -81,7 +91,7 @@ struct Module {
 
 /// The `src/` of a crate of the workspace.
 fn src_of(dir: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(dir).join("src")
+    root().join(dir).join("src")
 }
 
 #[test]
@@ -122,6 +132,54 @@ fn no_source_file_is_over_the_line_limit() {
         "files over {MAX_FILE_LINES} lines (split them by what their parts are):\n{}",
         long.join("\n")
     );
+}
+
+#[test]
+fn the_service_library_depends_on_no_emulator_or_benchmark() {
+    // `cargo build -p flowsmith --lib` builds neither crates/sandbox nor crates/bench: the
+    // service's [dependencies] name neither (its unit tests may, as dev-dependencies).
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let deps = section(&manifest, "[dependencies]");
+    for other in ["flowsmith-sandbox", "flowsmith-bench", "flowsmith-cli"] {
+        assert!(
+            !deps.lines().any(|l| l.trim_start().starts_with(other)),
+            "the service library must not depend on {other}"
+        );
+    }
+}
+
+#[test]
+fn every_integration_test_is_a_target_of_the_binary_package() {
+    // With `autotests = false`, a file in tests/ that crates/cli/Cargo.toml does not list
+    // would never run.
+    let manifest = std::fs::read_to_string(root().join("crates/cli/Cargo.toml")).unwrap();
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(root().join("tests")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let target = if path.is_dir() && path.join("main.rs").exists() {
+            format!("path = \"../../tests/{name}/main.rs\"")
+        } else if name.ends_with(".rs") {
+            format!("path = \"../../tests/{name}\"")
+        } else {
+            continue;
+        };
+        if !manifest.contains(&target) {
+            missing.push(name);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "tests/ files not listed as [[test]] in crates/cli/Cargo.toml: {missing:?}"
+    );
+}
+
+/// The body of one `[section]` of a TOML file, up to the next section header.
+fn section<'a>(toml: &'a str, header: &str) -> &'a str {
+    let start = toml.find(header).map_or(toml.len(), |i| i + header.len());
+    let rest = &toml[start..];
+    let end = rest.find("\n[").map_or(rest.len(), |i| i + 1);
+    &rest[..end]
 }
 
 #[test]

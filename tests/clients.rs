@@ -13,6 +13,8 @@
 mod db;
 #[path = "common/service.rs"]
 mod service;
+#[path = "common/skip.rs"]
+mod skip;
 
 use std::path::Path;
 use std::process::Command;
@@ -22,7 +24,7 @@ use serde_json::{Value, json};
 use service::{Service, serve, serve_url};
 
 fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
 /// Whether the Python tools are there; otherwise says so loudly (or fails under CI).
@@ -43,8 +45,7 @@ fn python_tools(test: &str) -> bool {
     }
     let why = "python3 with openapi-spec-validator and openapi-python-client is needed: \
                pip install -r tests/clients/requirements.txt";
-    assert!(std::env::var_os("CI").is_none(), "CI is set but {why}");
-    eprintln!("SKIPPED {test}: {why}");
+    skip::skip(test, why);
     false
 }
 
@@ -291,8 +292,7 @@ fn a_generated_typescript_client_type_checks() {
     let bin = ts.join("node_modules/.bin");
     if !bin.join("openapi-typescript").exists() || !bin.join("tsc").exists() {
         let why = "openapi-typescript and typescript are needed: npm ci --prefix tests/clients/typescript";
-        assert!(std::env::var_os("CI").is_none(), "CI is set but {why}");
-        eprintln!("SKIPPED a_generated_typescript_client_type_checks: {why}");
+        skip::skip("a_generated_typescript_client_type_checks", why);
         return;
     }
     let dir = tempfile::tempdir().unwrap();

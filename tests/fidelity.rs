@@ -265,7 +265,7 @@ fn compare(sim: &Simulation, run: &interpret::Call) -> Option<String> {
 }
 
 fn read(path: &str) -> Value {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    let p = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join(path);
     serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
 }
 
@@ -320,7 +320,8 @@ fn examples_and_seed_compile_to_files_the_judge_accepts() {
         assert_faithful(&p, what);
     }
     // The shared seed (when it is beside the clone) is the same as the fixtures.
-    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/examples/seed");
+    let shared = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .join("../shared/examples/seed");
     if shared.is_dir() {
         for (fixture, seed) in [
             ("tests/fixtures/seed_inbound_flow.json", "inbound_flow.json"),

@@ -338,7 +338,8 @@ mod binary {
     async fn the_readme_walkthrough_works_as_written() {
         let (svc, _dir) = start(&["--sandbox"], &[]);
         let readme =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+                .unwrap();
         let from = readme
             .find("## Walkthrough with curl")
             .expect("walkthrough section");
@@ -358,7 +359,7 @@ mod binary {
         let out = tokio::task::spawn_blocking(move || {
             Command::new("bash")
                 .args(["-c", &script])
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
                 .output()
                 .expect("bash runs")
         })
@@ -526,13 +527,13 @@ mod binary {
 
 mod containers {
     use clap::Parser;
-    use flowsmith::cli::{Cli, Command};
+    use flowsmith_cli::cli::{Cli, Command};
     use serde_yaml_ng::Value;
     use std::collections::HashMap;
     use std::path::Path;
 
     fn read(name: &str) -> String {
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(name))
+        std::fs::read_to_string(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join(name))
             .unwrap_or_else(|e| panic!("{name}: {e}"))
     }
 
@@ -761,7 +762,7 @@ mod containers {
         assert!(pg_dockerfile.contains("postgresql-15"));
         assert!(pg_dockerfile.contains("COPY entrypoint.sh "));
         assert!(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
+            Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
                 .join("docker/postgres/entrypoint.sh")
                 .exists()
         );

@@ -1385,7 +1385,8 @@ fn org_objects(
 #[tokio::test]
 async fn every_voice_flow_of_the_corpus_publishes() {
     let o = org(fast()).await;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/archy-corpus");
+    let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .join("tests/fixtures/archy-corpus");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -1477,8 +1478,10 @@ async fn calls_run_through_published_flows_and_modules() {
     use flowsmith::validate;
     let read = |p: &str| -> Value {
         serde_json::from_str(
-            &std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(p))
-                .unwrap(),
+            &std::fs::read_to_string(
+                std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join(p),
+            )
+            .unwrap(),
         )
         .unwrap()
     };

@@ -123,13 +123,21 @@ fn ascii_json<T: serde::Serialize + ?Sized>(value: &T) -> String {
 }
 
 fn wants_yaml(headers: &HeaderMap) -> bool {
+    accepts(
+        headers,
+        &["application/yaml", "application/x-yaml", "text/yaml"],
+    )
+}
+
+/// Whether `Accept` names one of `types`.
+pub(super) fn accepts(headers: &HeaderMap, types: &[&str]) -> bool {
     headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| {
             a.split(',').any(|m| {
                 let m = m.split(';').next().unwrap_or("").trim();
-                matches!(m, "application/yaml" | "application/x-yaml" | "text/yaml")
+                types.iter().any(|t| m.eq_ignore_ascii_case(t))
             })
         })
 }
@@ -138,17 +146,20 @@ fn wants_yaml(headers: &HeaderMap) -> bool {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DiagramQuery {
-    /// mermaid (default) or dot.
+    /// mermaid (default, or svg when `Accept` names `image/svg+xml`), dot or svg.
     format: Option<DiagramFormat>,
 }
 
-/// Draw a stored template's node graph, with Flow nodes as calls into the stored modules.
+/// Draw a stored template's node graph, with Flow nodes as calls into the stored modules:
+/// Mermaid or DOT text, or a standalone SVG picture (laid out by the service; Flow nodes
+/// link to their module's SVG diagram) that a page can embed.
 #[utoipa::path(get, path = "/v1/templates/{name}/diagram", tag = TAG_TEMPLATES, security(("bearer" = [])),
     params(NamePath, DiagramQuery),
     responses(
-        (status = 200, description = "Mermaid text (`format=mermaid`, the default) or Graphviz DOT (`format=dot`)", content(
+        (status = 200, description = "Mermaid text (`format=mermaid`, the default), Graphviz DOT (`format=dot`) or SVG (`format=svg`, or `Accept: image/svg+xml`)", content(
             (String = "text/plain"),
-            (String = "text/vnd.graphviz")
+            (String = "text/vnd.graphviz"),
+            (String = "image/svg+xml")
         )),
         (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such template", body = Problem, content_type = "application/problem+json"),
@@ -158,12 +169,20 @@ async fn diagram_template(
     State(state): State<AppState>,
     ApiPath(p): ApiPath<NamePath>,
     ApiQuery(q): ApiQuery<DiagramQuery>,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let format = q.format.unwrap_or(DiagramFormat::Mermaid);
+    let format = q
+        .format
+        .unwrap_or(if accepts(&headers, &["image/svg+xml"]) {
+            DiagramFormat::Svg
+        } else {
+            DiagramFormat::Mermaid
+        });
     let text = templates(&state).draw(&p.name, format).await?;
     let ct = match format {
         DiagramFormat::Mermaid => "text/plain; charset=utf-8",
         DiagramFormat::Dot => "text/vnd.graphviz; charset=utf-8",
+        DiagramFormat::Svg => "image/svg+xml",
     };
     Ok(([(header::CONTENT_TYPE, ct)], text).into_response())
 }

@@ -6,6 +6,7 @@
 //! [`crate::error`]. Nothing below this module imports it.
 
 mod compile;
+pub mod console;
 pub mod extract;
 mod flows;
 mod health;
@@ -190,10 +191,14 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(releases::router())
         .merge(health::v1_router())
         .split_for_parts();
+    // The console's views are HTML for the console, not API operations: behind the same
+    // token check, outside the OpenAPI document.
+    let v1 = v1.merge(console::views());
     let (open, mut spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
         .merge(metrics::router())
         .split_for_parts();
+    let open = open.merge(console::shell());
     spec.merge(v1_spec);
     CommonResponses::add(&mut spec);
     (v1, open, spec)

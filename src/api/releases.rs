@@ -3,10 +3,10 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -14,13 +14,17 @@ use super::extract::{ApiPath, ApiQuery};
 use super::flows::FlowPath;
 use super::jobs::{load_view, with_location};
 use super::{AppState, TAG_FLOWS, TAG_TARGETS};
+use crate::diagram::composition::{Composition, render_svg};
+use crate::diagram::path_segment;
 use crate::error::{ApiResult, Problem};
+use crate::jobs::composition::composition;
 use crate::jobs::plan::OnLocked;
 use crate::jobs::releases::{self, DriftReport, FlowHistory};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(target_drift))
+        .routes(routes!(target_composition))
         .routes(routes!(flow_history))
         .routes(routes!(retire_flow))
 }
@@ -59,6 +63,65 @@ async fn target_drift(
     Ok(Json(
         releases::drift_report(&state.store, &state.clients, &p.target).await?,
     ))
+}
+
+/// How a composition is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CompositionFormat {
+    Json,
+    Svg,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CompositionQuery {
+    /// json (default, or svg when `Accept` names `image/svg+xml`) or svg.
+    #[param(inline)]
+    format: Option<CompositionFormat>,
+}
+
+/// The composition of a target: every flow flowsmith recorded there (and every stored
+/// template never deployed there), the modules each calls, and each one's state in the org
+/// (`in_sync`, `drifted`, `deleted`, `never_deployed`, `deploying`), as JSON or as an SVG
+/// picture coloured by state. Reads the org as the drift report does.
+#[utoipa::path(get, path = "/v1/targets/{target}/composition", tag = TAG_TARGETS, security(("bearer" = [])),
+    params(TargetPath, CompositionQuery),
+    responses(
+        (status = 200, description = "the flows, callers first, or their SVG picture", content(
+            (Composition = "application/json"),
+            (String = "image/svg+xml")
+        )),
+        (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such target", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "bad format", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "the org could not be read", body = Problem, content_type = "application/problem+json")
+    ))]
+async fn target_composition(
+    State(state): State<AppState>,
+    ApiPath(p): ApiPath<TargetPath>,
+    ApiQuery(q): ApiQuery<CompositionQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let svg = match q.format {
+        Some(f) => f == CompositionFormat::Svg,
+        None => super::compile::accepts(&headers, &["image/svg+xml"]),
+    };
+    let c = composition(&state.store, &state.clients, &p.target).await?;
+    if !svg {
+        return Ok(Json(c).into_response());
+    }
+    let picture = super::cpu(&state, move || {
+        render_svg(&c, &|f| {
+            Some(format!(
+                "/v1/templates/{}/diagram?format=svg",
+                path_segment(&f.template)
+            ))
+        })
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], picture).into_response())
 }
 
 /// Every version of the flow that flowsmith published (and its deletion), newest first:

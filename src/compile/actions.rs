@@ -3,7 +3,7 @@
 
 use super::structure::Block;
 use super::yaml::{self, Y};
-use super::{Compiler, unverified};
+use super::{Compiler, archy};
 use crate::template::model::{FlowType, Segment, Text};
 
 pub(super) fn lit(v: Y) -> Y {
@@ -29,7 +29,7 @@ pub(super) fn disconnect(name: &str) -> Y {
 /// `startUpRef` of the published files; a relative `./tasks/...` inside an action resolves
 /// from the action's own place].
 pub(super) fn task_ref(t: FlowType, ref_id: &str) -> String {
-    format!("/{}/tasks/task[{ref_id}]", unverified::root_key(t))
+    format!("/{}/tasks/task[{ref_id}]", archy::root_key(t))
 }
 
 /// A move to a reusable task: `jumpToTask: {name, targetTaskRef}` with an absolute

@@ -6,8 +6,8 @@ use std::collections::{BTreeSet, HashMap};
 use super::graph::collect_nodes;
 use super::structure::Structured;
 use super::yaml::{self, Y};
-use super::{CompileError, Compiler, disconnect, menu, no_value, structured, task_ref, unverified};
-use crate::template::model::{Flow, FlowType};
+use super::{CompileError, Compiler, archy, disconnect, menu, no_value, structured, task_ref};
+use crate::template::model::{Flow, FlowType, Language, NodeKind};
 
 impl Compiler<'_> {
     pub(super) fn document(&mut self) -> Result<Y, CompileError> {
@@ -31,15 +31,17 @@ impl Compiler<'_> {
                 }
             }
             FlowType::Module => {
+                // After the variables, as every exported module writes it.
+                root.push(archy::module_settings(&f.compatible_flow_types));
                 let actions = s
                     .tasks
                     .first()
                     .map(|(_, b)| self.block(b))
                     .unwrap_or_default();
-                root.push((unverified::module_sequence_key().into(), Y::Seq(actions)));
+                root.push((archy::module_sequence_key().into(), Y::Seq(actions)));
             }
         }
-        Ok(Y::one(unverified::root_key(self.ty), Y::Map(root)))
+        Ok(Y::one(archy::root_key(self.ty), Y::Map(root)))
     }
 
     /// The root keys before the variables: name, description, division, languages, and
@@ -51,9 +53,10 @@ impl Compiler<'_> {
             root.push(("description".into(), Y::s(d)));
         }
         root.push(("division".into(), Y::s(&f.division)));
-        root.push(("defaultLanguage".into(), Y::s(&f.language)));
+        let langs = languages(f);
         match self.ty {
             FlowType::Inbound => {
+                root.push(("defaultLanguage".into(), Y::s(&f.language)));
                 let start = if self.menus.contains_key(&self.start) {
                     menu::menu_ref(self.ty, &self.ref_ids[self.start])
                 } else {
@@ -62,16 +65,25 @@ impl Compiler<'_> {
                 root.push(("startUpRef".into(), Y::s(start)));
                 root.push((
                     "supportedLanguages".into(),
-                    supported_languages(&f.language),
+                    Y::Map(
+                        langs
+                            .iter()
+                            .map(|l| (yaml::Key::from(l.to_string()), supported_language(l)))
+                            .collect(),
+                    ),
                 ));
                 root.push(("initialGreeting".into(), initial_greeting(f)));
             }
+            // No `defaultLanguage`: none of the 4 corpus modules has one (every other flow
+            // type of the corpus does). No `settingsActionDefaults`/`settingsPrompts`: they
+            // are the defaults Architect fills in on export (the voice modules and the
+            // message modules carry different sets), optional on import as the inbound
+            // files without them show (archy-evidence.md, "Settled by the corpus").
             FlowType::Module => {
                 root.push((
                     "supportedLanguages".into(),
-                    unverified::module_supported_languages(&f.language),
+                    archy::module_supported_languages(langs.iter().copied()),
                 ));
-                root.extend(unverified::module_root_extras());
             }
         }
         root
@@ -129,11 +141,31 @@ impl Compiler<'_> {
     }
 }
 
-/// Inbound `supportedLanguages` [corpus: every inbound file that has the block writes
-/// `{en-us: {defaultLanguageSkill: {noValue: true}, textToSpeech: {defaultEngine: {voice:
-/// Jill}}}}`]. The corpus names a voice for `en-us` only, so other languages get the
-/// language skill alone (the `textToSpeech` key is then absent, as the org default applies).
-fn supported_languages(lang: &str) -> Y {
+/// The flow's languages: its default first, then every other language a SetLanguage node
+/// sets literally, in order (a flow lists the languages it switches to: the corpus module
+/// `2445093_Lang` lists `en-us` and `es-us`, the two its `setLanguage` actions set).
+fn languages(f: &Flow) -> Vec<&str> {
+    let mut out = vec![f.language.as_str()];
+    let mut more: BTreeSet<&str> = BTreeSet::new();
+    for n in f.nodes.values() {
+        if let NodeKind::SetLanguage {
+            language: Language::Literal(l),
+        } = &n.kind
+        {
+            more.insert(l.as_str());
+        }
+    }
+    more.remove(f.language.as_str());
+    out.extend(more);
+    out
+}
+
+/// One entry of an inbound `supportedLanguages` [corpus: every inbound file that has the
+/// block writes `{en-us: {defaultLanguageSkill: {noValue: true}, textToSpeech:
+/// {defaultEngine: {voice: Jill}}}}`]. The corpus names a voice for `en-us` only, so other
+/// languages get the language skill alone (the `textToSpeech` key is then absent, as the
+/// org default applies).
+fn supported_language(lang: &str) -> Y {
     let mut e: Vec<(yaml::Key, Y)> = vec![("defaultLanguageSkill".into(), no_value())];
     if lang == "en-us" {
         e.push((
@@ -141,7 +173,7 @@ fn supported_languages(lang: &str) -> Y {
             Y::one("defaultEngine", Y::one("voice", Y::s("Jill"))),
         ));
     }
-    Y::one(lang.to_owned(), Y::Map(e))
+    Y::Map(e)
 }
 
 /// `initialGreeting` [corpus: 18 of 19 inbound files]: the template's `greeting` as

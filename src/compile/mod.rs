@@ -38,6 +38,7 @@
 //! expr → structure, yaml, unverified; nothing here imports above `crate::template`.
 
 mod actions;
+pub mod archy;
 mod document;
 mod exits;
 mod expr;
@@ -247,7 +248,7 @@ impl<'a> Compiler<'a> {
 
     fn names(&self) -> Names<'_> {
         Names {
-            prefix: unverified::var_prefix(self.ty),
+            prefix: archy::var_prefix(self.ty),
             types: &self.types,
         }
     }

@@ -1,69 +1,42 @@
 //! Every Archy YAML shape the compiler emits that no evidence settles, each with the evidence
-//! that exists (`shared/reference/archy-evidence.md`: [corpus] the 53 published flow files,
-//! [scripting] the Architect Scripting SDK reference, [third-party] community code; [H]/[M]/[L]
-//! = high/medium/low confidence). Everything else the compiler writes is in the corpus:
-//! `inboundCall` with absolute `startUpRef`/`jumpToTask` task references, its
-//! `supportedLanguages` and `initialGreeting`, `playAudio`, `collectInput`, `decision` (one-
-//! or two-sided outputs), `updateData`, `transferToAcd`, `disconnect`, `loop`/`loopExit`,
-//! `startUpTaskActions` as the key of a one-sequence flow (in-queue flows), and inbound
-//! `menus` entries with their choices and settings (`compile::nodes::menu`; what a menu does is
-//! partly unsettled: [`MENU_BEHAVIOUR`], [`menu_dtmf`]).
+//! that exists and its grade (`shared/reference/archy-evidence.md`: [corpus] the 59 flow
+//! files of `archy-corpus/`, [scripting] the Architect Scripting SDK reference,
+//! [third-party] community code; [H]/[M]/[L] = high/medium/low confidence). Everything else
+//! the compiler writes is in the corpus: `inboundCall` with absolute `startUpRef`/`jumpToTask`
+//! task references, its `supportedLanguages` and `initialGreeting`, `playAudio`,
+//! `collectInput`, `decision`, `updateData`, `transferToAcd`, `disconnect`, `loop`/`loopExit`,
+//! inbound `menus` entries with their choices and settings (`compile::nodes::menu`), and,
+//! since the corpus has 4 exported common modules and 2 callers, the module file, the module
+//! call with inputs or outputs, `evaluateScheduleGroup`, `dataTableLookup`'s `failure` output
+//! and a literal `setLanguage` ([`super::archy`], each with its corpus file).
 //!
-//! No common-module file is public, so most entries are about modules. How to check: build
-//! one common module (with a loop) and one inbound call flow that calls it in the Architect
-//! UI, export both (`POST /api/v2/flows/export/jobs` with
+//! How to check what is left: build the flow in the Architect UI, export it
+//! (`POST /api/v2/flows/export/jobs` with
 //! `{"flows":[{"flow":{"id":"<id>"},"exportType":"Yaml"}]}`, poll
-//! `GET /api/v2/flows/export/jobs/{jobId}?expand=messages`, download `downloadUrl`), and
-//! compare the exported YAML with what the functions below produce.
+//! `GET /api/v2/flows/export/jobs/{jobId}`, download `downloadUrl`), and compare the exported
+//! YAML with what the functions below produce.
 
-use super::yaml::Y;
-use crate::template::FlowType;
+use super::yaml::{Key, Y};
 
-/// Root key of the YAML document.
-/// CHECK: `commonModule` for modules ([M]: third-party fixtures and parsers that say they
-/// copy real exports); `inboundCall` is [corpus].
-pub fn root_key(t: FlowType) -> &'static str {
-    match t {
-        FlowType::Inbound => "inboundCall",
-        FlowType::Module => "commonModule",
-    }
+/// The `ver_latestPublished` of a module call with no inputs and no outputs: `{none:
+/// true}` [M]. No module call of the corpus is without both; the analogous bot-flow call
+/// writes `callBotFlow.botFlow.<name>.ver_latestPublished: {none: true}`
+/// (web-messaging-triage-bot-blueprint `web-messaging-triage-bot.yaml`), and the empty map
+/// `{}` flowsmith wrote before occurs in no file.
+pub fn module_call_version_without_io() -> Y {
+    Y::one("none", Y::Bool(true))
 }
 
-/// Prefix of flow-scoped variables (also of a module's loop counters).
-/// CHECK: `Common.` inside a common module, with `isInput`/`isOutput` ([M], third-party
-/// fixtures); `Flow.` in inbound call flows is [corpus]. The corpus' loops count in `Task.`
-/// and `Flow.` variables; a module has no tasks, so its loop counters are `Common.`.
-pub fn var_prefix(t: FlowType) -> &'static str {
-    match t {
-        FlowType::Inbound => "Flow.",
-        FlowType::Module => "Common.",
-    }
-}
-
-/// `supportedLanguages` of a common module.
-/// CHECK: `{<lang>: {none: true}}`. Evidence: a third-party module fixture ([L]) and every
-/// workflow file of the corpus (flows without audio settings) write `none: true`; Genesys
-/// help says modules take their text-to-speech settings from the consuming flow, so the
-/// inbound block's `textToSpeech` does not belong here. No common-module file is public.
-pub fn module_supported_languages(lang: &str) -> Y {
-    Y::one(lang.to_owned(), Y::one("none", Y::Bool(true)))
-}
-
-/// The root key holding a common module's one action sequence.
-/// CHECK: `startUpTaskActions`. Evidence (medium-high): the scripting SDK's
-/// `ArchFlowCommonModule` has no reusable tasks and matches `ArchFlowInQueueCall`, whose
-/// corpus files all use `startUpTaskActions`; two third-party visualisers say so.
-pub fn module_sequence_key() -> &'static str {
-    "startUpTaskActions"
-}
-
-/// Extra root keys of a common module after `supportedLanguages`.
-/// CHECK: the key that records compatible flow types. Archy's `referencedObjects` metadata
-/// shows `compatibleFlowTypes: [inboundcall]`; whether a module file may carry it at the root
-/// is unknown, so nothing is emitted and the module is created with Genesys' default
-/// (it must be compatible with inbound call flows).
-pub fn module_root_extras() -> Vec<(super::yaml::Key, Y)> {
-    Vec::new()
+/// `setLanguage` with an expression [L]: `languageValue: {exp: <expression>}` and no
+/// `language` key. The literal form, `languageValue: {lit: en-us}, language: en-us`, is
+/// [corpus] (`cx-as-code-export__2445093_Lang-COMMONMODULE.yaml`, see
+/// [`super::archy::set_language_literal`]); `languageValue` follows the corpus' `{lit|exp}`
+/// value pattern ([scripting] `ArchActionSetLanguage` takes a language value), but no file
+/// sets a language from an expression, and what Architect writes for `language` then is
+/// unknown.
+/// CHECK: export a flow whose Set Language action takes an expression.
+pub fn set_language_expr(expression: &str) -> Vec<(Key, Y)> {
+    vec![("languageValue".into(), Y::one("exp", Y::s(expression)))]
 }
 
 /// What an `End` node compiles to inside a common module.
@@ -72,47 +45,11 @@ pub fn module_root_extras() -> Vec<(super::yaml::Key, Y)> {
 /// when its action list ends; high). The structurer only places an End where nothing
 /// follows it (`structure::Reason::EndNotLast` otherwise), and an End inside a loop leaves
 /// the loop with `loopExit` first.
-/// CHECK: whether a real export ends the module with an explicit action; if so, return it
-/// here.
+/// CHECK (now answered by the corpus, not yet followed): all 4 corpus modules end their
+/// `startUpTaskActions` with `endTask: {name: Exit Common Module}`; the sandbox's
+/// interpreter does not run `endTask` yet, so nothing is written until it does.
 pub fn module_end(_name: &str) -> Option<Y> {
     None
-}
-
-/// The Call Common Module action ([M]: a third-party fixture; analogous to the published
-/// `callBotFlow` shape, aws-pipeline-cx-as-code-blueprint). That it has no failure output
-/// is [H] ([scripting] `ArchActionCallCommonModule`). Inputs and outputs are keyed by the MODULE's variable names (with the
-/// module's prefix); outputs name caller variables with `var:`.
-/// CHECK: the action key `callCommonModule`, the `commonModule: {<flow name>:
-/// {ver_latestPublished: ...}}` nesting, whether every module input must be listed (we emit
-/// `noValue: true` for inputs the caller does not set), and whether the action has a
-/// `failureOutputs`/`outputs.failure` path (none is emitted: a Flow node's onError is not
-/// compiled and a warning says so).
-pub fn call_common_module(
-    name: &str,
-    module_flow_name: &str,
-    inputs: Vec<(super::yaml::Key, Y)>,
-    outputs: Vec<(super::yaml::Key, Y)>,
-) -> Y {
-    let mut version = Vec::new();
-    if !inputs.is_empty() {
-        version.push(("inputs".into(), Y::Map(inputs)));
-    }
-    if !outputs.is_empty() {
-        version.push(("outputs".into(), Y::Map(outputs)));
-    }
-    Y::one(
-        "callCommonModule",
-        Y::map([
-            ("name", Y::s(name)),
-            (
-                "commonModule",
-                Y::one(
-                    module_flow_name.to_owned(),
-                    Y::one("ver_latestPublished", Y::Map(version)),
-                ),
-            ),
-        ]),
-    )
 }
 
 /// `loopCount` of every compiled loop: `lit: 10000`.
@@ -162,29 +99,15 @@ pub fn user_prompt(name: &str) -> String {
     format!("Prompt.{name}")
 }
 
-/// How `evaluateScheduleGroup` names the schedule group.
-/// CHECK: `scheduleGroup: {lit: {name}}`. The one corpus sample (set-emergency-group-lambda-
-/// blueprint `main_flow.yaml`) writes `scheduleGroup: {exp: ToScheduleGroup(NOT_SET)}` and
-/// names its emergency group `emergencyGroup: {lit: {name}}` in the same action; the queue
-/// references of the corpus are `lit: {name}` too [M].
-pub fn schedule_group(name: &str) -> Y {
-    Y::one("lit", Y::one("name", Y::s(name)))
-}
-
-/// The `evaluateScheduleGroup` output of a schedule state.
-/// CHECK: only `emergency` is in the corpus (set-emergency-group-lambda-blueprint); `open`,
-/// `closed`, `holiday` follow the Evaluate Schedule Group action's paths Open, Closed,
-/// Holiday, Emergency in Genesys help ("Evaluate Schedule Group action") [L].
-pub fn schedule_output(state: crate::template::model::ScheduleState) -> &'static str {
-    state.as_str()
-}
-
-/// The `dtmf` of an inbound menu choice, or `None` for a digit no evidence names (such a
-/// Menu compiles to `collectInput` + `switch`, see [`super::menu::entries`]).
+/// The `dtmf` of an inbound menu choice, or `None` for `*` and `#` (such a Menu compiles to
+/// `collectInput` + `switch`, see [`super::menu::entries`]).
 /// Evidence: `digit_1` … `digit_9` are [corpus] (every menu file; `terminatingDtmf:
 /// digit_9` in set-emergency-group-lambda-blueprint `main_flow.yaml`).
-/// CHECK: `digit_0` follows that pattern but no published file has it [M]. `*` and `#`
-/// have no evidence at all (Archy's names for them are unknown): not written.
+/// CHECK: `digit_0` follows that pattern but no published file has it [M]. `digit_*` and
+/// `digit_#` follow it too [M: [scripting] `ArchBaseMenuChoice` takes `0`-`9`, `*`, `#`;
+/// `terminatingDtmf: digit_*` in a `collectInput` of EventOrchestrator_Secure_Flow.yaml],
+/// but no menu choice of any file has them, and the `collectInput` + `switch` form says the
+/// same with corpus shapes only, so they are not written.
 pub fn menu_dtmf(d: char) -> Option<String> {
     d.is_ascii_digit().then(|| format!("digit_{d}"))
 }

@@ -102,13 +102,15 @@ impl Compiler<'_> {
         } else {
             BTreeMap::new()
         };
+        let kept = nodes::declared_kinds(&self.nodes);
         self.types
             .iter()
             .map(|(k, t)| {
-                let kind = match t {
-                    VarType::String => "stringVariable",
-                    VarType::Integer => "integerVariable",
-                    VarType::Boolean => "booleanVariable",
+                let kind = match (kept.get(k), t) {
+                    (Some(kept), _) => kept.as_str(),
+                    (None, VarType::String) => "stringVariable",
+                    (None, VarType::Integer) => "integerVariable",
+                    (None, VarType::Boolean) => "booleanVariable",
                 };
                 let mut e: Vec<(yaml::Key, Y)> = vec![
                     ("name".into(), Y::s(names.var_name(k))),
@@ -118,7 +120,7 @@ impl Compiler<'_> {
                     e.push(("isInput".into(), Y::Bool(self.flow.inputs.contains_key(k))));
                     e.push(("isOutput".into(), Y::Bool(outputs.contains_key(k))));
                 }
-                Y::one(kind, Y::Map(e))
+                Y::one(kind.to_owned(), Y::Map(e))
             })
             .collect()
     }

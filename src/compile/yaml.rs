@@ -15,6 +15,10 @@ pub enum Y {
     Str(String),
     Int(i64),
     Bool(bool),
+    /// A number that is not an integer, as written (only in kept Archy actions).
+    Float(String),
+    /// A null value (only in kept Archy actions).
+    Null,
     Seq(Vec<Y>),
     Map(Vec<(Key, Y)>),
 }
@@ -110,6 +114,8 @@ fn write_inline(out: &mut String, v: &Y) {
             let _ = write!(out, "{i}");
         }
         Y::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Y::Float(f) => out.push_str(f),
+        Y::Null => out.push_str("null"),
         Y::Seq(_) => out.push_str("[]"),
         Y::Map(_) => out.push_str("{}"),
     }

@@ -36,6 +36,7 @@ use serde_json::{Map, Value};
 pub use super::model::Action;
 pub use prepare::{called_flow_names, compile_step, module_ids, prepare, queue_ids};
 pub use request::{Drift, FlowRequest, JobRequest, OnLocked};
+pub use resolve::{refine_unresolved, unresolved_name};
 pub use step::{
     ModuleIo, ModuleSpec, Plan, PlannedStep, RecordSource, StepContext, TemplateSource,
 };

@@ -32,6 +32,9 @@ pub enum ReleaseError {
     Submit(#[from] SubmitError),
     #[error(transparent)]
     Store(#[from] sqlx::Error),
+    /// A stored value does not read back (500).
+    #[error(transparent)]
+    Corrupt(#[from] crate::jobs::Corrupt),
 }
 
 /// A flow's state in the org compared with flowsmith's record.

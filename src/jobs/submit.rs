@@ -260,7 +260,17 @@ impl Submit<'_> {
             Ok(Err(e)) => std::panic::resume_unwind(e.into_panic()),
             Err(_) => return Err(SubmitError::WorkLimit(self.work_limit)),
         };
-        planned.map_err(|errors: Vec<Finding>| SubmitError::Invalid {
+        let mut errors: Vec<Finding> = match planned {
+            Ok(p) => return Ok(p),
+            Err(errors) => errors,
+        };
+        if errors.iter().any(|f| plan::unresolved_name(f).is_some()) {
+            let stored = self.store.template_names().await?;
+            for f in &mut errors {
+                plan::refine_unresolved(f, &stored);
+            }
+        }
+        Err(SubmitError::Invalid {
             detail: format!("the job cannot be planned: {} problem(s)", errors.len()),
             errors,
         })

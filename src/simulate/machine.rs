@@ -100,6 +100,8 @@ pub(super) struct Machine<'p, 'a> {
     /// Participant data set during the call.
     pub(super) participant_set: BTreeMap<String, String>,
     pub(super) limits: &'p SimLimits,
+    /// The call's language, once a SetLanguage node set it.
+    pub(super) language: Option<String>,
 }
 
 impl<'p, 'a> Machine<'p, 'a> {
@@ -124,6 +126,7 @@ impl<'p, 'a> Machine<'p, 'a> {
             participant: org.participant_data.clone(),
             participant_set: BTreeMap::new(),
             limits,
+            language: None,
         }
     }
 
@@ -184,6 +187,7 @@ impl<'p, 'a> Machine<'p, 'a> {
             node_type: at.node.type_name.to_owned(),
             text,
             digits,
+            language: self.language.clone(),
         });
         Ok(())
     }
@@ -252,6 +256,7 @@ impl<'p, 'a> Machine<'p, 'a> {
             variables,
             steps,
             participant_data: self.participant_set,
+            warnings: Vec::new(),
         }
     }
 }

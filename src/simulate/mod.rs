@@ -63,6 +63,10 @@ pub struct Simulation {
     /// Participant data set during the call (SetParticipantData nodes).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub participant_data: BTreeMap<String, String>,
+    /// What the call alone cannot explain, e.g. `module_not_stored`: a called module that
+    /// is not stored (the call ends in an error there), with the closest stored name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<crate::findings::Finding>,
 }
 
 /// The bounds of one simulation: steps (an outcome, `step_limit`), and the memory and time
@@ -135,6 +139,7 @@ pub fn simulate_with_org(
             variables: BTreeMap::new(),
             steps: 0,
             participant_data: BTreeMap::new(),
+            warnings: Vec::new(),
         },
     }
 }
@@ -169,6 +174,7 @@ pub fn simulate_limited_with_org(
             node_type: "Greeting".into(),
             text: Some(g.clone()),
             digits: None,
+            language: None,
         })
         .collect();
     driver::run(machine::Machine::new(

@@ -245,6 +245,16 @@ impl Store {
         Ok(out)
     }
 
+    /// The names of every template that is not deleted, in order (the candidates of a
+    /// "did you mean" for a module name that is not stored).
+    pub async fn template_names(&self) -> Result<Vec<String>, sqlx::Error> {
+        on_reads!(self, |p| sqlx::query_scalar(
+            "SELECT name FROM template_heads WHERE deleted_at IS NULL ORDER BY name"
+        )
+        .fetch_all(p)
+        .await)
+    }
+
     /// One version of a template that is not deleted.
     pub async fn template_version(
         &self,

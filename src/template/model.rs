@@ -54,6 +54,9 @@ pub struct Flow {
     pub language: String,
     /// What an inbound call hears first (`initialGreeting`); `None`: silence.
     pub greeting: Option<String>,
+    /// Flow types besides `inboundcall` that may call the flow compiled as a common module
+    /// (the template's `compatibleFlowTypes`, lower case, without `inboundcall`).
+    pub compatible_flow_types: Vec<String>,
     /// Module input variables (empty for inbound flows).
     pub inputs: BTreeMap<String, VarType>,
     /// Module output variables (for a module whose document has no `outputs`: every Set
@@ -87,6 +90,7 @@ impl Flow {
             division: "Home".into(),
             language: "en-us".into(),
             greeting: None,
+            compatible_flow_types: Vec::new(),
             inputs: BTreeMap::new(),
             outputs: BTreeMap::new(),
             variables,
@@ -125,6 +129,7 @@ impl Node {
             }
             NodeKind::DataAction { on_timeout, .. } => out.extend(on_timeout.as_deref()),
             NodeKind::TableLookup { on_not_found, .. } => out.extend(on_not_found.as_deref()),
+            NodeKind::Archy(a) => out.extend(a.exits.iter().map(|(_, t)| t.as_str())),
             _ => {}
         }
         out.extend(self.next.as_deref());
@@ -228,6 +233,14 @@ pub enum NodeKind {
     Voicemail {
         queue: String,
     },
+    /// An Archy action flowsmith does not model, kept as written (an import's pass-through):
+    /// compiled back verbatim with each branch's actions in place of `outputs.<name>.actions`;
+    /// the simulator passes it through `next` with a "not simulated" transcript line.
+    Archy(Box<ArchyAction>),
+    /// Sets the call's language (text-to-speech and prompts) for the rest of the call.
+    SetLanguage {
+        language: Language,
+    },
     /// End of the flow: a module returns to its caller, an inbound flow disconnects.
     End {
         end_type: Option<String>,
@@ -248,15 +261,32 @@ impl NodeKind {
             NodeKind::GetParticipantData { .. } => "GetParticipantData",
             NodeKind::Schedule { .. } => "Schedule",
             NodeKind::Voicemail { .. } => "Voicemail",
+            NodeKind::SetLanguage { .. } => "SetLanguage",
             NodeKind::Gather { .. } => "Gather",
             NodeKind::Set { .. } => "Set",
             NodeKind::If { .. } => "If",
             NodeKind::Route { .. } => "Route",
             NodeKind::CallModule { .. } => "Flow",
+            NodeKind::Archy(_) => "Archy",
             NodeKind::End { .. } => "End",
             NodeKind::Disconnect => "Disconnect",
         }
     }
+}
+
+/// A pass-through Archy action (see [`NodeKind::Archy`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArchyAction {
+    /// The action's type, e.g. `setScreenPop`.
+    pub action: String,
+    /// The action's body as written, without the `actions` of its branching outputs.
+    pub body: serde_json::Value,
+    /// Branching output name (`yes`, `success`, ...) → the node its actions start at, in
+    /// the order written.
+    pub exits: Vec<(String, String)>,
+    /// Flow variables the action names (without the `Flow.`/`Common.` prefix) → their Archy
+    /// declaration kind (`stringVariable`, `queueVariable`, ...).
+    pub variables: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -278,6 +308,26 @@ pub enum SetValue {
 pub struct Branch {
     pub condition: Expr,
     pub target: String,
+}
+
+/// The language a SetLanguage node sets.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Language {
+    /// A language tag, lower case (`fr-fr`).
+    Literal(String),
+    /// An expression of the template language giving the tag at run time.
+    Expr(Expr),
+}
+
+/// Is `s` a language tag as Genesys writes them: a 2-3 letter language, then region or
+/// script subtags (`en-us`, `fr-fr`, `zh-hant-tw`), case-insensitive.
+pub fn is_language_tag(s: &str) -> bool {
+    let mut parts = s.split('-');
+    let lang_ok = parts
+        .next()
+        .is_some_and(|l| (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_alphabetic()));
+    lang_ok
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -98,8 +98,11 @@ fn declaration(name: &str, decl: &Value, findings: &mut Vec<Finding>) -> Option<
         }
     }
     let ty = declared_type(d, &at, findings);
+    let default = d.get("default").filter(|v| !v.is_null()).cloned();
+    // As a Terraform variable: without a default a parameter is required, unless it says
+    // `required: false` (then it is empty, 0 or false when not passed).
     let required = match d.get("required") {
-        None | Some(Value::Null) => false,
+        None | Some(Value::Null) => default.is_none(),
         Some(Value::Bool(b)) => *b,
         Some(_) => {
             findings.push(Finding::error(
@@ -107,10 +110,9 @@ fn declaration(name: &str, decl: &Value, findings: &mut Vec<Finding>) -> Option<
                 format!("{at}/required"),
                 "required must be true or false",
             ));
-            false
+            default.is_none()
         }
     };
-    let default = d.get("default").filter(|v| !v.is_null()).cloned();
     if let Some(v) = &default
         && !type_matches(ty, v)
     {
@@ -185,6 +187,16 @@ fn type_matches(ty: VarType, v: &Value) -> bool {
         VarType::String => v.is_string(),
         VarType::Integer => v.is_i64(),
         VarType::Boolean => v.is_boolean(),
+    }
+}
+
+/// A stand-in value of a parameter's type (string: its name) for checking the rest of a
+/// document when the parameter has no value.
+fn sample(name: &str, ty: VarType) -> Value {
+    match ty {
+        VarType::String => Value::String(name.to_owned()),
+        VarType::Integer => Value::from(0),
+        VarType::Boolean => Value::Bool(false),
     }
 }
 
@@ -393,21 +405,22 @@ pub(crate) fn instantiate_borrowed<'a>(
             }
             None => match decl.and_then(|d| d.default.clone()) {
                 Some(v) => v,
-                None if store_time => match ty {
-                    VarType::String => Value::String(name.clone()),
-                    VarType::Integer => Value::from(0),
-                    VarType::Boolean => Value::Bool(false),
-                },
-                None if decl.is_none_or(|d| d.required) => {
+                None if store_time => sample(name, ty),
+                // A declaration nothing uses needs no value (it has its own warning).
+                None if decl.is_none_or(|d| d.required) && uses.contains_key(name) => {
                     findings.push(
                         Finding::error(
                             "missing_parameter",
-                            &at,
+                            &uses[name],
                             format!("required parameter '{name}' has no value"),
                         )
-                        .with_hint(format!("pass \"{name}\" in the parameters")),
+                        .with_hint(format!(
+                            "pass \"{name}\" in the parameters, or declare a default under /parameters/{name}"
+                        )),
                     );
-                    continue;
+                    // A sample stands in so that the rest of the document reports only
+                    // its own mistakes (not this placeholder again as an unknown variable).
+                    sample(name, ty)
                 }
                 None => match ty {
                     VarType::String => Value::String(String::new()),
@@ -517,7 +530,7 @@ mod tests {
         let doc = json!({
             "parameters": {
                 "n": {"type": "integer", "required": true},
-                "opt": {"type": "string"},
+                "opt": {"type": "string", "required": false},
                 "unused": {"type": "string"}
             },
             "a": "{{n}}", "b": "{{undeclared}}", "c": "[{{opt}}]"
@@ -534,7 +547,11 @@ mod tests {
                 "unused_parameter"
             ]
         );
-        assert!(f.iter().any(|f| f.pointer == "/parameters/n"));
+        // At the place of use, not the declaration.
+        assert!(
+            f.iter()
+                .any(|f| f.code == "missing_parameter" && f.pointer == "/a")
+        );
         assert!(
             f.iter()
                 .any(|f| f.code == "missing_parameter" && f.pointer == "/b")
@@ -544,6 +561,41 @@ mod tests {
             instantiate(&doc, &map(json!({"n": "five", "undeclared": "u"})), false).unwrap_err();
         assert_eq!(codes(&err), ["parameter_type"]);
         assert!(instantiate(&doc, &map(json!({"n": 1, "undeclared": "u"})), false).is_ok());
+    }
+
+    #[test]
+    fn no_default_means_required() {
+        let doc = json!({
+            "parameters": {"brand": {"type": "string"}, "x": {"type": "integer", "default": 2}},
+            "a": "Welcome to {{brand}}.", "b": "{{x}}"
+        });
+        let (_, f) = instantiate_with_findings(&doc, &Map::new(), false);
+        assert_eq!(codes(&f), ["missing_parameter"]);
+        assert_eq!(f[0].pointer, "/a");
+        let out = instantiate(&doc, &map(json!({"brand": "Acme"})), false).unwrap();
+        assert_eq!(out["a"], json!("Welcome to Acme."));
+        assert_eq!(out["b"], json!(2));
+    }
+
+    #[test]
+    fn a_missing_parameter_is_the_only_finding() {
+        let doc = json!({"name": "P", "type": "module",
+            "parameters": {"brand": {"type": "string"}},
+            "draft": {"startNode": "S", "nodes": {
+                "S": {"id": "S", "type": "Say", "properties": {"sayText": "Welcome to {{brand}}."}, "onComplete": {"nextNode": "E"}},
+                "E": {"id": "E", "type": "End"}}}});
+        let report =
+            crate::validate::validate_with_params(&doc, &Map::new(), &crate::validate::NoModules);
+        assert_eq!(codes(&report.findings), ["missing_parameter"]);
+        assert_eq!(
+            report.findings[0].pointer,
+            "/draft/nodes/S/properties/sayText"
+        );
+        assert!(
+            crate::validate::validate(&doc, &crate::validate::NoModules)
+                .findings
+                .is_empty()
+        );
     }
 
     #[test]

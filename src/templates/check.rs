@@ -177,3 +177,93 @@ pub(crate) fn called_modules(flow: &Flow) -> Vec<String> {
     names.dedup();
     names
 }
+
+/// The called module names of `doc` that are not among `found` (placeholders left out:
+/// their value is known only with parameters).
+pub(crate) fn unstored_calls(doc: &Value, found: &[(String, Value)]) -> Vec<String> {
+    template::header(doc)
+        .called_modules
+        .into_iter()
+        .filter(|m| !m.contains("{{") && !found.iter().any(|(n, _)| n == m))
+        .collect()
+}
+
+/// A warning at each Flow node of `doc` that calls one of `missing` (modules that are not
+/// stored), naming the closest of the `stored` template names. Storing is order-free, so
+/// this is no error; a job that provisions the caller needs the module.
+pub(crate) fn unstored_module_warnings(
+    doc: &Value,
+    missing: &[String],
+    stored: &[String],
+) -> Vec<Finding> {
+    let Some(nodes) = doc.pointer("/draft/nodes").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (id, n) in nodes {
+        let called = n.pointer("/properties/flowName").and_then(Value::as_str);
+        let Some(m) = called.filter(|m| missing.iter().any(|x| x == m)) else {
+            continue;
+        };
+        if n.get("type").and_then(Value::as_str) != Some("Flow") {
+            continue;
+        }
+        let f = Finding::warning(
+            "module_not_stored",
+            template::pointer(["draft", "nodes", id.as_str(), "properties", "flowName"]),
+            format!(
+                "node '{id}' calls module '{}', which is not stored",
+                template::excerpt(m, 100)
+            ),
+        );
+        out.push(match module_hint(m, stored) {
+            Some(hint) => f.with_hint(hint),
+            None => f.with_hint(format!(
+                "store template '{}' before a job provisions this flow",
+                template::excerpt(m, 100)
+            )),
+        });
+    }
+    out
+}
+
+/// "did you mean 'X'?" for a module name that is not stored, when a stored name is close.
+pub(crate) fn module_hint(name: &str, stored: &[String]) -> Option<String> {
+    crate::findings::did_you_mean(name, stored.iter().map(String::as_str))
+        .map(|close| format!("did you mean '{close}'?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_call_to_an_unstored_module_names_the_closest() {
+        let doc = json!({"name": "Main", "draft": {"nodes": {
+            "Lang": {"id": "Lang", "type": "Flow", "properties": {"flowName": "Language_Selekt"}},
+            "Other": {"id": "Other", "type": "Flow", "properties": {"flowName": "Zzz"}},
+            "Ok": {"id": "Ok", "type": "Flow", "properties": {"flowName": "Hours"}},
+            "P": {"id": "P", "type": "Flow", "properties": {"flowName": "{{m}}"}}
+        }}});
+        let found = vec![("Hours".to_owned(), json!({}))];
+        let missing = unstored_calls(&doc, &found);
+        assert_eq!(missing, ["Language_Selekt", "Zzz"]);
+        let stored = ["Hours".to_owned(), "Language_Select".to_owned()];
+        let w = unstored_module_warnings(&doc, &missing, &stored);
+        assert_eq!(w.len(), 2);
+        assert_eq!(w[0].code, "module_not_stored");
+        assert!(!w[0].is_error());
+        assert_eq!(w[0].pointer, "/draft/nodes/Lang/properties/flowName");
+        assert_eq!(
+            w[0].hint.as_deref(),
+            Some("did you mean 'Language_Select'?")
+        );
+        assert!(
+            w[1].hint
+                .as_deref()
+                .unwrap()
+                .contains("store template 'Zzz'")
+        );
+    }
+}

@@ -133,6 +133,19 @@ impl Templates<'_> {
             .await
     }
 
+    /// Draws a stored template as SVG, each Flow node linking to `link(module)`.
+    pub async fn draw_svg(
+        &self,
+        name: &str,
+        link: fn(&str) -> String,
+    ) -> Result<String, TemplateError> {
+        let loaded = self.load(name, None, None).await?;
+        self.cpu(move || {
+            diagram::render_linked(&loaded.flow, &loaded.modules, DiagramFormat::Svg, &link)
+        })
+        .await
+    }
+
     /// Runs a call through a stored template and every module it calls. `limits` has no
     /// deadline yet: the work limit, counted from the end of loading, is set here.
     pub async fn simulate(
@@ -144,22 +157,31 @@ impl Templates<'_> {
         mut limits: SimLimits,
         org: SimOrg,
     ) -> Result<Simulation, TemplateError> {
-        let loaded = self.load(name, version, Some(params)).await?;
+        let mut loaded = self.load(name, version, Some(params)).await?;
+        // What the call cannot show by itself: a called module that is not stored (the
+        // call ends in an error there) and the stored name it was probably meant to be.
+        let warnings: Vec<Finding> = std::mem::take(&mut loaded.warnings)
+            .into_iter()
+            .filter(|f| f.code == "module_not_stored")
+            .collect();
         // The simulator stops itself at the deadline; `cpu`'s own timer is a backstop.
         limits.deadline = Some(std::time::Instant::now() + self.work_limit);
-        self.cpu(move || {
-            simulate::simulate_limited_with_org(
-                &loaded.flow,
-                &loaded.modules,
-                &inputs,
-                &limits,
-                &org,
-            )
-        })
-        .await?
-        .map_err(|stop| TemplateError::SimulationStopped {
-            template: name.to_owned(),
-            stop,
-        })
+        let mut sim = self
+            .cpu(move || {
+                simulate::simulate_limited_with_org(
+                    &loaded.flow,
+                    &loaded.modules,
+                    &inputs,
+                    &limits,
+                    &org,
+                )
+            })
+            .await?
+            .map_err(|stop| TemplateError::SimulationStopped {
+                template: name.to_owned(),
+                stop,
+            })?;
+        sim.warnings = warnings;
+        Ok(sim)
     }
 }

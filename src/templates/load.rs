@@ -39,9 +39,28 @@ impl Templates<'_> {
         })?;
         let doc = row.document()?;
         let modules = self.called_documents(&doc).await?;
+        let unstored = self.unstored_modules(&doc, &modules).await?;
         let (name, params) = (name.to_owned(), params.cloned());
-        self.cpu(move || check_loaded(&name, &doc, modules, params.as_ref()))
-            .await?
+        let mut loaded = self
+            .cpu(move || check_loaded(&name, &doc, modules, params.as_ref()))
+            .await??;
+        loaded.warnings.extend(unstored);
+        Ok(loaded)
+    }
+
+    /// A `module_not_stored` warning for each Flow node of `doc` that calls a module not
+    /// among `found` (its stored modules), naming the closest stored template.
+    pub(crate) async fn unstored_modules(
+        &self,
+        doc: &Value,
+        found: &[(String, Value)],
+    ) -> Result<Vec<Finding>, TemplateError> {
+        let missing = check::unstored_calls(doc, found);
+        if missing.is_empty() {
+            return Ok(Vec::new());
+        }
+        let stored = self.store.template_names().await?;
+        Ok(check::unstored_module_warnings(doc, &missing, &stored))
     }
 
     /// The latest stored documents of the modules `doc` calls by name, by template name

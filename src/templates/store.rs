@@ -13,13 +13,17 @@ impl Templates<'_> {
     /// the document back with the report.
     pub(crate) async fn check(&self, doc: Value) -> Result<(Value, Report), TemplateError> {
         let modules = self.called_documents(&doc).await?;
-        self.cpu(move || {
-            // `Skip` refuses no module: the `Err` arm is not taken.
-            check::check_with_modules(&doc, modules, Params::Samples, BadModule::Skip)
-                .map(|(report, _)| (doc, report))
-                .map_err(TemplateError::Invalid)
-        })
-        .await?
+        let unstored = self.unstored_modules(&doc, &modules).await?;
+        let (doc, mut report) = self
+            .cpu(move || {
+                // `Skip` refuses no module: the `Err` arm is not taken.
+                check::check_with_modules(&doc, modules, Params::Samples, BadModule::Skip)
+                    .map(|(report, _)| (doc, report))
+                    .map_err(TemplateError::Invalid)
+            })
+            .await??;
+        report.findings.extend(unstored);
+        Ok((doc, report))
     }
 
     /// Stores a document as a new version of its template, or answers the latest version

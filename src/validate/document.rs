@@ -19,12 +19,25 @@ const TOP_FIELDS: &[&str] = &[
     "division",
     "language",
     "greeting",
+    "compatibleFlowTypes",
     "parameters",
     "inputs",
     "outputs",
     "draft",
     "inbound",
     "outbound",
+];
+/// The flow types a common module may be compatible with, as exported modules write them
+/// (`settingsCommonModule.compatibleFlowTypes[].flowType`; archy-evidence.md, "Common
+/// modules": the corpus modules name `inboundcall`, `inboundshortmessage`, `inboundemail`,
+/// `workflow`; `inqueuecall` is the Scripting SDK's in-queue call flow type, lower-cased as
+/// the others).
+pub(crate) const COMPATIBLE_FLOW_TYPES: &[&str] = &[
+    "inboundcall",
+    "inqueuecall",
+    "inboundshortmessage",
+    "inboundemail",
+    "workflow",
 ];
 const DRAFT_FIELDS: &[&str] = &["startNode", "nodes", "edges"];
 
@@ -39,6 +52,8 @@ struct Header {
     division: String,
     language: String,
     greeting: Option<String>,
+    /// `compatibleFlowTypes` besides `inboundcall`.
+    compatible_flow_types: Vec<String>,
     /// Declared module inputs and outputs, each with its pointer.
     inputs: Option<Decls>,
     outputs: Option<Decls>,
@@ -105,6 +120,7 @@ impl Validator<'_> {
             self.error("invalid_value", "/language", "'language' must not be empty");
         }
         let greeting = self.greeting(obj, flow_type);
+        let compatible_flow_types = self.compatible_flow_types(obj);
         let inputs = self.var_decls(obj, "inputs");
         let outputs = self.var_decls(obj, "outputs");
         if flow_type == Some(FlowType::Inbound) {
@@ -117,9 +133,51 @@ impl Validator<'_> {
             division,
             language,
             greeting,
+            compatible_flow_types,
             inputs,
             outputs,
         }
+    }
+
+    /// `compatibleFlowTypes`: the flow types besides `inboundcall` that may call the flow
+    /// compiled as a common module (its `settingsCommonModule`), each one of
+    /// [`COMPATIBLE_FLOW_TYPES`], without repeats; `inboundcall` itself is always compatible.
+    fn compatible_flow_types(&mut self, obj: &Map<String, Value>) -> Vec<String> {
+        let items = match obj.get("compatibleFlowTypes") {
+            None | Some(Value::Null) => return Vec::new(),
+            Some(Value::Array(a)) => a,
+            Some(v) => {
+                self.wrong_type(
+                    "/compatibleFlowTypes",
+                    "'compatibleFlowTypes' must be an array of flow type names",
+                    v,
+                );
+                return Vec::new();
+            }
+        };
+        let mut seen: Vec<String> = Vec::new();
+        for (i, v) in items.iter().enumerate() {
+            let at = format!("/compatibleFlowTypes/{i}");
+            let Some(name) = v.as_str() else {
+                self.wrong_type(&at, "a compatible flow type must be a string", v);
+                continue;
+            };
+            let name = name.to_ascii_lowercase();
+            if !COMPATIBLE_FLOW_TYPES.contains(&name.as_str()) {
+                self.error_hint(
+                    "invalid_value",
+                    at,
+                    format!("'{name}' is not a flow type that can call a common module"),
+                    format!("use one of {}", COMPATIBLE_FLOW_TYPES.join(", ")),
+                );
+            } else if seen.contains(&name) {
+                self.error("invalid_value", at, format!("'{name}' is listed twice"));
+            } else {
+                seen.push(name);
+            }
+        }
+        seen.retain(|t| t != "inboundcall");
+        seen
     }
 
     /// `name`: required, and a name Genesys accepts.
@@ -310,6 +368,7 @@ fn flow(
         division: header.division,
         language: header.language,
         greeting: header.greeting,
+        compatible_flow_types: header.compatible_flow_types,
         inputs,
         outputs,
         variables,

@@ -650,7 +650,11 @@ fn rule_parameters() {
     clean(&check(&d));
     // job time: a missing required parameter is an error
     let r = validate_with_params(&d, json!({"other": 1}).as_object().unwrap(), &NoModules);
-    assert_eq!(find(&r, "missing_parameter").pointer, "/parameters/who");
+    assert_eq!(
+        find(&r, "missing_parameter").pointer,
+        "/draft/nodes/A/properties/sayText"
+    );
+    assert_eq!(r.findings.len(), 1, "{:?}", r.findings);
     let r = validate_with_params(&d, json!({"who": "Ann"}).as_object().unwrap(), &NoModules);
     clean(&r);
     match &r.flow.unwrap().nodes["A"].kind {

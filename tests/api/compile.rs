@@ -119,6 +119,42 @@ async fn project_examples_simulate_each_path() {
 }
 
 #[tokio::test]
+async fn a_module_that_is_not_stored_is_named_at_store_and_in_simulations() {
+    let app = spawn_app().await;
+    store_examples(&app).await;
+    let mut doc = example("support_line.json");
+    doc["name"] = json!("Typo_Line");
+    doc["draft"]["nodes"]["ChooseLanguage"]["properties"]["flowName"] = json!("Language_Selekt");
+    let (status, stored) = app.store(&doc).await;
+    assert_eq!(status, 201, "{stored}");
+    let warning = stored["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["code"] == "module_not_stored")
+        .unwrap_or_else(|| panic!("{stored}"))
+        .clone();
+    assert_eq!(
+        warning["pointer"],
+        "/draft/nodes/ChooseLanguage/properties/flowName"
+    );
+    assert_eq!(warning["hint"], "did you mean 'Language_Select'?");
+
+    let r = app.post_json("/v1/validate", &doc).await;
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["valid"], true, "{v}");
+    assert!(v["findings"].as_array().unwrap().contains(&warning), "{v}");
+
+    let sim = simulate(&app, json!({"template": "Typo_Line"})).await;
+    assert_eq!(sim["outcome"]["kind"], "error", "{sim}");
+    assert_eq!(
+        sim["outcome"]["message"], "module \"Language_Selekt\" is not stored",
+        "{sim}"
+    );
+    assert_eq!(sim["warnings"], json!([warning]), "{sim}");
+}
+
+#[tokio::test]
 async fn simulation_bad_input_is_422() {
     let app = spawn_app().await;
     store_seed(&app).await;
@@ -250,12 +286,17 @@ async fn compile_parameter_errors_name_the_parameter() {
         .post_json("/v1/templates/Typed_Line/compile", &json!({}))
         .await;
     let p = assert_problem(r, 422).await;
-    assert!(
-        p["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["code"] == "missing_parameter" && e["pointer"] == "/parameters/priority"),
+    // One finding, at the place of use (no second one for the placeholder left in place).
+    let errors: Vec<_> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["severity"] == "error")
+        .collect();
+    assert_eq!(errors.len(), 1, "{p}");
+    assert_eq!(errors[0]["code"], "missing_parameter", "{p}");
+    assert_eq!(
+        errors[0]["pointer"], "/draft/nodes/ToBilling/properties/priority",
         "{p}"
     );
     let r = app
@@ -365,4 +406,82 @@ async fn simulation_takes_org_objects_and_reports_participant_data() {
         )
         .await;
     assert!(r.status().is_client_error(), "{}", r.status());
+}
+
+/// A template whose name and texts carry markup: `&`, `'`, and a Say text with `<script>`
+/// and quotes (names may not hold `<`, `>` or `"`).
+pub fn hostile_template() -> Value {
+    json!({
+        "name": "Tom & Jerry's Line", "type": "inbound",
+        "draft": {"startNode": "Hello", "nodes": {
+            "Hello": {"id": "Hello", "type": "Say",
+                "properties": {"sayText": "<script>alert(\"x\")</script> & 'q' </svg>"},
+                "onComplete": {"nextNode": "Bye"}},
+            "Bye": {"id": "Bye", "type": "Disconnect"}
+        }}
+    })
+}
+
+#[tokio::test]
+async fn svg_diagrams_parse_name_every_node_and_escape_what_they_show() {
+    let app = spawn_app().await;
+    store_examples(&app).await;
+    let (s, body) = app.store(&hostile_template()).await;
+    assert_eq!(s, 201, "{body}");
+    let r = app
+        .get("/v1/templates/Support_Line/diagram?format=svg")
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    let svg = r.text().await.unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let titles: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("title"))
+        .filter_map(|n| n.text())
+        .collect();
+    for f in ["support_line.json", "language_select.json"] {
+        let d = example(f);
+        for id in d["draft"]["nodes"].as_object().unwrap().keys() {
+            assert!(
+                titles
+                    .iter()
+                    .any(|t| t.lines().next().unwrap().ends_with(&format!(": {id}"))),
+                "{f} node {id} not named in {titles:?}"
+            );
+        }
+    }
+    // The Flow node links to the module's own SVG diagram.
+    let link = doc
+        .descendants()
+        .find(|n| n.has_tag_name("a"))
+        .and_then(|a| a.attribute("href"))
+        .unwrap();
+    assert_eq!(link, "/v1/templates/Language_Select/diagram?format=svg");
+    assert_eq!(app.get(link).await.status(), 200);
+
+    // Accept: image/svg+xml asks for SVG; the hostile texts come back as text, not markup.
+    let r = app
+        .client
+        .get(app.url("/v1/templates/Tom%20&%20Jerry's%20Line/diagram"))
+        .header("accept", "image/svg+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let svg = r.text().await.unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    assert!(
+        !doc.descendants().any(|n| n.has_tag_name("script")),
+        "{svg}"
+    );
+    assert!(
+        doc.descendants()
+            .any(|n| n.text() == Some("<script>alert(\"x\")</script> & 'q' </svg>")),
+        "{svg}"
+    );
+    assert!(
+        doc.descendants()
+            .any(|n| n.text() == Some("Tom & Jerry's Line"))
+    );
 }

@@ -58,7 +58,10 @@ fn page_sizes_enums_and_timestamps_are_exact() {
         schemas["JobView"]["properties"]["status"]["$ref"],
         "#/components/schemas/JobStatus"
     );
-    assert_eq!(schemas["DiagramFormat"]["enum"], json!(["mermaid", "dot"]));
+    assert_eq!(
+        schemas["DiagramFormat"]["enum"],
+        json!(["mermaid", "dot", "svg"])
+    );
     for (schema, field) in [
         ("TemplateVersion", "created_at"),
         ("JobView", "created_at"),
@@ -108,6 +111,7 @@ fn operations_declare_the_media_types_and_statuses_they_answer() {
     let p = &spec["paths"];
     let diagram = &p["/v1/templates/{name}/diagram"]["get"]["responses"]["200"]["content"];
     assert!(diagram["text/plain"].is_object() && diagram["text/vnd.graphviz"].is_object());
+    assert!(diagram["image/svg+xml"].is_object());
     let compile = &p["/v1/templates/{name}/compile"]["post"]["responses"];
     assert!(compile["200"]["content"]["application/yaml"].is_object());
     for h in ["X-Content-Hash", "ETag", "X-Warnings", "X-Warning-Count"] {

@@ -1,8 +1,8 @@
 use std::path::{Path, PathBuf};
 
 use flowsmith::app::{Application, LocalOrg};
-pub use flowsmith::cli::BuiltInSandbox;
 use flowsmith::config::Settings;
+pub use flowsmith_cli::cli::BuiltInSandbox;
 use reqwest::{Client, Response};
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -19,7 +19,7 @@ pub struct TestApp {
 }
 
 pub fn seed_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join("tests/fixtures")
 }
 
 /// A fixture document as JSON.
@@ -30,7 +30,7 @@ pub fn fixture(name: &str) -> Value {
 
 /// A document from the project's `examples/`.
 pub fn example(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
         .join("examples")
         .join(name);
     let text = std::fs::read_to_string(path).expect("example exists");

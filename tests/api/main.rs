@@ -5,6 +5,7 @@
 
 mod compile;
 mod conformance;
+mod console;
 #[path = "../common/db.rs"]
 mod db;
 mod helpers;

@@ -5,7 +5,8 @@ use crate::helpers::*;
 #[test]
 fn committed_openapi_matches_the_code() {
     let generated = flowsmith::api::openapi_yaml();
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.yaml");
+    let path =
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join("openapi.yaml");
     if std::env::var_os("UPDATE_OPENAPI").is_some() {
         std::fs::write(&path, &generated).unwrap();
     }

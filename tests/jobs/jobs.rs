@@ -261,6 +261,30 @@ async fn unplannable_requests_are_422_naming_the_culprit() {
             .contains("CallShared")
     );
 
+    // The hint names the stored module when the call is only left out of the job...
+    assert_eq!(
+        p["errors"][0]["hint"],
+        format!("add template '{MODULE}' to this job's flows")
+    );
+    // ...and the closest stored template when the called one is not stored at all.
+    let mut typo = fixture("seed_inbound_flow.json");
+    typo["name"] = json!("Typo_Flow");
+    typo["draft"]["nodes"]["CallShared"]["properties"]["flowName"] =
+        json!("Shared_Module_Language_Selekt");
+    app.store(&typo).await;
+    let typo_alone = json!({"target": TARGET, "flows": [{"template": "Typo_Flow", "params": {"queue_id": "q"}}]});
+    let p: Value = app
+        .post("/v1/jobs", &typo_alone)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(p["errors"][0]["code"], "module_unresolved", "{p:#}");
+    assert_eq!(
+        p["errors"][0]["hint"],
+        format!("no template 'Shared_Module_Language_Selekt' is stored; did you mean '{MODULE}'?")
+    );
+
     let unknown_field = json!({"target": TARGET, "flows": [], "bogus": 1});
     let p: Value = app
         .post("/v1/jobs", &unknown_field)
@@ -534,7 +558,7 @@ async fn preflight_fails_the_job_before_any_publish_when_objects_are_missing() {
     let dir = tempfile::tempdir().unwrap();
     let app = spawn_app(&org, dir.path(), fast_worker()).await;
     let example = |f: &str| -> Value {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        let p = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
             .join("examples")
             .join(f);
         serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
@@ -577,7 +601,7 @@ async fn the_contact_centre_examples_provision_once_their_org_objects_exist() {
     let org = spawn_org(30).await;
     let dir = tempfile::tempdir().unwrap();
     let app = spawn_app(&org, dir.path(), fast_worker()).await;
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join("examples");
     let read = |f: &str| -> Value {
         serde_json::from_str(&std::fs::read_to_string(root.join(f)).unwrap()).unwrap()
     };

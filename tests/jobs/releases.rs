@@ -668,4 +668,62 @@ async fn pruning_old_jobs_keeps_every_flows_history_whole() {
     let unchanged = app.job(again["id"].as_str().unwrap()).await;
     assert_eq!(unchanged["status"], "succeeded");
     assert!(steps(&unchanged).is_empty(), "{unchanged:#}");
+async fn the_composition_colours_each_flow_by_its_state_in_the_org() {
+    // Arrange: the seed deployed; someone deletes flow B; a template never deployed.
+    let (org, _dir, app, job) = setup().await;
+    Person::login(&org)
+        .await
+        .delete(step(&job, INBOUND_B)["flow_id"].as_str().unwrap())
+        .await;
+    let mut never = fixture("seed_inbound_flow.json");
+    never["name"] = json!("Never_Line");
+    app.store(&never).await;
+
+    // Act
+    let r = app.get(&format!("/v1/targets/{TARGET}/composition")).await;
+    assert_eq!(r.status().as_u16(), 200);
+    let c: Value = r.json().await.unwrap();
+
+    // Assert: callers first (by name), then the module they call.
+    let flows = c["flows"].as_array().unwrap();
+    let names: Vec<&str> = flows.iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(names, [CALLER, INBOUND_B, "Never_Line", MODULE], "{c:#}");
+    let states: Vec<&str> = flows.iter().map(|f| f["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["in_sync", "deleted", "never_deployed", "in_sync"]);
+    assert_eq!(flows[0]["calls"], json!([MODULE]));
+    assert_eq!(flows[2]["calls"], json!([MODULE]));
+    assert_eq!(flows[3]["type"], "module");
+    assert_eq!(flows[0]["template"], CALLER);
+
+    // The same as SVG: every flow named, filled with its state's colour.
+    let r = app
+        .http
+        .get(app.url(&format!("/v1/targets/{TARGET}/composition")))
+        .header("accept", "image/svg+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    let svg = r.text().await.unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let nodes: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("node"))
+        .collect();
+    assert_eq!(nodes.len(), 4);
+    let deleted = nodes
+        .iter()
+        .find(|n| n.descendants().any(|t| t.text() == Some(INBOUND_B)))
+        .unwrap();
+    assert!(
+        deleted
+            .descendants()
+            .any(|r| r.attribute("fill") == Some("#f4a9a9"))
+    );
+    let r = app.get("/v1/targets/nowhere/composition?format=svg").await;
+    assert_eq!(r.status().as_u16(), 404);
+    let r = app
+        .get(&format!("/v1/targets/{TARGET}/composition?format=png"))
+        .await;
+    assert_eq!(r.status().as_u16(), 422);
 }

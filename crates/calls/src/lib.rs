@@ -71,6 +71,10 @@ pub struct TranscriptLine {
     pub text: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub digits: Option<String>,
+    /// The call's language when this line was heard, once a flow has set one
+    /// (`SetLanguage`, `setLanguage`); absent before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 /// The org objects a simulated call meets (the simulation request's `org`): what each data

@@ -1,5 +1,5 @@
 //! Flow (a call of a common module): `callCommonModule` (see
-//! [`crate::compile::unverified::call_common_module`]). A module cannot call a module;
+//! [`crate::compile::archy::call_common_module`]). A module cannot call a module;
 //! a module named by flow id must be resolved. Archy's callCommonModule has no failure
 //! path, so an onError is not compiled.
 
@@ -7,9 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::compile::expr;
 use crate::compile::yaml::Y;
-use crate::compile::{
-    CompileError, Compiler, ModuleTarget, canonical, no_value, sanitize, unverified,
-};
+use crate::compile::{CompileError, Compiler, ModuleTarget, archy, canonical, no_value, sanitize};
 use crate::template::expr::Expr;
 use crate::template::model::{
     FlowType, ModuleRef, Node, NodeKind, VarRef, VarType, output_mapping,
@@ -126,7 +124,7 @@ fn call_module(
 ) -> Result<Y, CompileError> {
     let target = c.module_target(module);
     let flow_name = flow_name(c, n, module, target)?;
-    let module_prefix = unverified::var_prefix(FlowType::Module);
+    let module_prefix = archy::var_prefix(FlowType::Module);
     let caller = c.names();
     let mut ins: BTreeMap<String, Y> = BTreeMap::new();
     if let Some(t) = target {
@@ -156,7 +154,7 @@ fn call_module(
             );
         }
     }
-    Ok(unverified::call_common_module(
+    Ok(archy::call_common_module(
         &n.id,
         &flow_name,
         ins.into_iter().map(|(k, v)| (k.into(), v)).collect(),

@@ -28,7 +28,7 @@ use std::collections::{HashMap, HashSet};
 use super::route::transfer_fields;
 use crate::compile::structure::{Block, Shape};
 use crate::compile::yaml::{self, Y};
-use crate::compile::{Compiler, canonical, lit, no_value, seconds, task_ref, unverified};
+use crate::compile::{Compiler, archy, canonical, lit, no_value, seconds, task_ref, unverified};
 use crate::template::expr::{BinOp, Expr};
 use crate::template::model::{Flow, FlowType, MenuChoice, Node, NodeKind, Prompt, VarRef, VarType};
 
@@ -153,7 +153,7 @@ fn digits_read(flow: &Flow) -> HashSet<String> {
 /// Absolute reference to a menu [corpus: `startUpRef` of `SimpleFinancialIvr_v2-0.yaml`,
 /// `targetMenuRef` of `DR-Emergency-IVR.yaml`].
 pub fn menu_ref(t: FlowType, ref_id: &str) -> String {
-    format!("/{}/menus/menu[{ref_id}]", unverified::root_key(t))
+    format!("/{}/menus/menu[{ref_id}]", archy::root_key(t))
 }
 
 /// A `menus` entry is a place: its choices that run tasks or other menus are its exits.

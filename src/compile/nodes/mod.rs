@@ -3,6 +3,7 @@
 //! nothing to say for one pass shares the arm that does nothing (exhaustive matches, so a
 //! new kind must be placed in each).
 
+pub(crate) mod archy;
 mod data_action;
 mod disconnect;
 mod end;
@@ -15,6 +16,7 @@ mod route;
 mod say;
 mod schedule;
 mod set;
+mod set_language;
 mod set_participant_data;
 mod switch;
 mod table_lookup;
@@ -54,6 +56,7 @@ pub(super) fn shape_and_exits<'f>(
         | NodeKind::Set { .. }
         | NodeKind::CallModule { .. }
         | NodeKind::SetParticipantData { .. }
+        | NodeKind::SetLanguage { .. }
         | NodeKind::GetParticipantData { .. } => linear_next(n),
         NodeKind::Route { .. } => route::shape_and_exits(n),
         NodeKind::Voicemail { .. } => voicemail::shape_and_exits(n),
@@ -71,6 +74,7 @@ pub(super) fn shape_and_exits<'f>(
         NodeKind::Schedule { exits, .. } => schedule::shape_and_exits(n, exits),
         NodeKind::End { .. } => end::shape_and_exits(ty),
         NodeKind::Disconnect => disconnect::shape_and_exits(),
+        NodeKind::Archy(a) => archy::shape_and_exits(n, a),
     }
 }
 
@@ -89,10 +93,12 @@ pub(super) fn exit_field(n: &Node, exit: usize) -> ExitField {
         | NodeKind::TableLookup { .. }
         | NodeKind::Switch { .. }
         | NodeKind::SetParticipantData { .. }
+        | NodeKind::SetLanguage { .. }
         | NodeKind::GetParticipantData { .. }
         | NodeKind::Schedule { .. }
         | NodeKind::Voicemail { .. }
         | NodeKind::End { .. }
+        | NodeKind::Archy(_)
         | NodeKind::Disconnect => ExitField::Next,
     }
 }
@@ -111,6 +117,8 @@ pub(super) fn reads(n: &Node, f: &mut dyn FnMut(&str)) {
         NodeKind::DataAction { inputs, .. } => data_action::reads(inputs, f),
         NodeKind::TableLookup { key, .. } => table_lookup::reads(key, f),
         NodeKind::SetParticipantData { attributes } => set_participant_data::reads(attributes, f),
+        NodeKind::Archy(a) => archy::reads(a, f),
+        NodeKind::SetLanguage { language } => set_language::reads(language, f),
         NodeKind::PlayPrompt { .. }
         | NodeKind::GetParticipantData { .. }
         | NodeKind::Schedule { .. }
@@ -134,11 +142,13 @@ pub(super) fn writes(c: &Compiler<'_>, i: usize, w: &mut dyn FnMut(&str, Option<
         NodeKind::DataAction { outputs, .. } => data_action::writes(outputs, w),
         NodeKind::TableLookup { outputs, .. } => table_lookup::writes(outputs, w),
         NodeKind::GetParticipantData { attributes } => get_participant_data::writes(attributes, w),
+        NodeKind::Archy(a) => archy::writes(a, w),
         NodeKind::Say { .. }
         | NodeKind::PlayPrompt { .. }
         | NodeKind::If { .. }
         | NodeKind::Switch { .. }
         | NodeKind::SetParticipantData { .. }
+        | NodeKind::SetLanguage { .. }
         | NodeKind::Schedule { .. }
         | NodeKind::Voicemail { .. }
         | NodeKind::Route { .. }
@@ -170,9 +180,27 @@ pub(super) fn emit(c: &mut Compiler<'_>, i: usize, blocks: &[Block], out: &mut V
         }
         NodeKind::Schedule { group, .. } => schedule::emit(c, n, group, blocks, out),
         NodeKind::Voicemail { queue } => voicemail::emit(n, queue, out),
+        NodeKind::SetLanguage { language } => set_language::emit(c, n, language, out),
         NodeKind::End { .. } => end::emit(c, n, out),
         NodeKind::Disconnect => disconnect::emit(n, out),
+        NodeKind::Archy(a) => archy::emit(c, a, blocks, out),
     }
+}
+
+/// The Archy declaration kind of every variable a kept Archy action declares with a kind
+/// flowsmith does not model (`queueVariable`, `stringCollectionVariable`, ...).
+pub(super) fn declared_kinds(nodes: &[&Node]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for n in nodes {
+        if let NodeKind::Archy(a) = &n.kind {
+            for (v, k) in &a.variables {
+                if archy::basic_type(k).is_none() {
+                    out.insert(v.clone(), k.clone());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The outputs a node gives a template called as a module that declares none (see
@@ -192,9 +220,11 @@ pub(super) fn implicit_outputs(n: &Node, out: &mut BTreeMap<String, VarType>) {
         | NodeKind::Switch { .. }
         | NodeKind::SetParticipantData { .. }
         | NodeKind::GetParticipantData { .. }
+        | NodeKind::SetLanguage { .. }
         | NodeKind::Schedule { .. }
         | NodeKind::Voicemail { .. }
         | NodeKind::End { .. }
+        | NodeKind::Archy(_)
         | NodeKind::Disconnect => {}
     }
 }

@@ -1,12 +1,12 @@
 //! Schedule: `evaluateScheduleGroup`, one output per schedule state (see
-//! [`crate::compile::unverified::schedule_group`] and `schedule_output`); a state without
+//! [`crate::compile::archy::schedule_group`] and `schedule_output`); a state without
 //! an exit goes to onComplete. Its onError is not compiled.
 
 use std::collections::BTreeMap;
 
 use crate::compile::structure::{Block, Shape};
 use crate::compile::yaml::{self, Y};
-use crate::compile::{Compiler, no_value, outputs, unverified};
+use crate::compile::{Compiler, archy, no_value, outputs};
 use crate::template::model::{Node, ScheduleState};
 
 pub(super) fn shape_and_exits<'f>(
@@ -29,7 +29,7 @@ pub(super) fn emit(
     blocks: &[Block],
     out: &mut Vec<Y>,
 ) {
-    let names = ScheduleState::ALL.map(unverified::schedule_output);
+    let names = ScheduleState::ALL.map(archy::schedule_output);
     let b = names
         .iter()
         .enumerate()
@@ -39,7 +39,7 @@ pub(super) fn emit(
         ("name".into(), Y::s(n.id.as_str())),
         ("inServiceSchedules".into(), no_value()),
         ("evaluate".into(), Y::one("now", Y::Bool(true))),
-        ("scheduleGroup".into(), unverified::schedule_group(group)),
+        ("scheduleGroup".into(), archy::schedule_group(group)),
     ];
     if let Some(o) = outputs(b) {
         e.push(("outputs".into(), o));

@@ -133,5 +133,39 @@ pub(super) fn unresolved(req: &JobRequest, i: usize, node: &str, call: &Call) ->
             req.target
         ),
     )
-    .with_hint(format!("add template '{t}' to this job's flows"))
+    .with_hint(add_hint(t))
+}
+
+fn add_hint(t: &str) -> String {
+    format!("add template '{t}' to this job's flows")
+}
+
+/// The module name of an [`unresolved`] finding whose hint is still the plain one.
+pub fn unresolved_name(f: &Finding) -> Option<&str> {
+    if f.code != "module_unresolved" {
+        return None;
+    }
+    f.hint
+        .as_deref()?
+        .strip_prefix("add template '")?
+        .strip_suffix("' to this job's flows")
+}
+
+/// Names the closest stored template in the hint of an [`unresolved`] finding whose module
+/// is not stored at all (`stored`: every stored template name): a typo is likelier there
+/// than a flow left out of the job.
+pub fn refine_unresolved(f: &mut Finding, stored: &[String]) {
+    let Some(t) = unresolved_name(f).map(str::to_owned) else {
+        return;
+    };
+    if stored.contains(&t) {
+        return;
+    }
+    f.hint = Some(match crate::templates::check::module_hint(&t, stored) {
+        Some(h) => format!("no template '{t}' is stored; {h}"),
+        None => format!(
+            "no template '{t}' is stored: store it, then {}",
+            add_hint(&t)
+        ),
+    });
 }

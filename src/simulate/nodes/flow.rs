@@ -32,7 +32,7 @@ pub(super) fn build<'a>(
     let target = match module {
         ModuleRef::Name(n) => b
             .module(n)
-            .ok_or_else(|| format!("module {n:?} is not available")),
+            .ok_or_else(|| format!("module {n:?} is not stored")),
         ModuleRef::Id(id) => Err(format!(
             "module flow id {id:?} cannot be simulated (name the template)"
         )),

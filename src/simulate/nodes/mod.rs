@@ -1,6 +1,7 @@
 //! One file per node kind: how the kind is pre-resolved (`build`, from the validated model)
 //! and what one step of it does (`step`). This file only dispatches.
 
+mod archy;
 mod data_action;
 mod disconnect;
 mod end;
@@ -13,6 +14,7 @@ mod route;
 mod say;
 mod schedule;
 mod set;
+mod set_language;
 mod set_participant_data;
 mod switch;
 mod table_lookup;
@@ -38,6 +40,8 @@ pub(super) enum Kind<'a> {
     GetParticipant(get_participant_data::GetParticipant<'a>),
     Schedule(schedule::Schedule<'a>),
     Voicemail(voicemail::Voicemail<'a>),
+    Archy(archy::Archy<'a>),
+    SetLanguage(set_language::SetLanguage<'a>),
     End,
     Disconnect,
 }
@@ -87,6 +91,8 @@ pub(super) fn build<'a>(b: &mut Builder<'a, '_>, node: &'a Node) -> Kind<'a> {
         NodeKind::GetParticipantData { attributes } => get_participant_data::build(b, attributes),
         NodeKind::Schedule { group, exits } => schedule::build(b, group, exits),
         NodeKind::Voicemail { queue } => voicemail::build(queue),
+        NodeKind::Archy(a) => archy::build(a),
+        NodeKind::SetLanguage { language } => set_language::build(b, language),
         NodeKind::End { .. } => end::build(),
         NodeKind::Disconnect => disconnect::build(),
     }
@@ -119,6 +125,8 @@ pub(super) fn step<'a>(
         Kind::GetParticipant(k) => Ok(get_participant_data::step(cx, k)),
         Kind::Schedule(k) => Ok(schedule::step(cx, k)),
         Kind::Voicemail(k) => Ok(voicemail::step(k)),
+        Kind::Archy(k) => archy::step(cx, k),
+        Kind::SetLanguage(k) => set_language::step(cx, k),
         Kind::End => Ok(end::step()),
         Kind::Disconnect => Ok(disconnect::step()),
     }

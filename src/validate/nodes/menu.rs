@@ -31,15 +31,30 @@ impl Validator<'_> {
             None => Some(DEFAULT_MENU_REPEAT),
             Some(n @ 1..=10) => Some(n as u32),
             Some(n) => {
-                self.error(
+                self.error_hint(
                     "invalid_value",
                     at(pat, "repeat"),
                     format!("repeat is {n}; it must be 1 to 10"),
+                    "it is the menu's repeatCount, which Architect takes from 0 to 10 \
+                     (Scripting SDK ArchSettingsMenu); a menu plays at least once",
                 );
                 None
             }
         };
-        let timeout_seconds = self.opt_seconds(props, "timeoutSeconds", pat);
+        let timeout_seconds = match self.opt_seconds(props, "timeoutSeconds", pat) {
+            Some(s @ 1..=60) => Some(Some(s)),
+            None => Some(None),
+            Some(s) => {
+                self.error_hint(
+                    "invalid_value",
+                    at(pat, "timeoutSeconds"),
+                    format!("timeoutSeconds is {s}; it must be 1 to 60"),
+                    "it is the menu's menuSelectionTimeout, which Architect takes from 1 to 60 \
+                     seconds (Scripting SDK ArchSettingsMenu)",
+                );
+                None
+            }
+        };
         let cat = at(pat, "choices");
         let items: &[Value] = match props.get("choices") {
             Some(Value::Array(a)) if !a.is_empty() => a,
@@ -74,7 +89,7 @@ impl Validator<'_> {
             prompt: prompt?,
             choices,
             repeat: repeat?,
-            timeout_seconds,
+            timeout_seconds: timeout_seconds?,
         })
     }
 

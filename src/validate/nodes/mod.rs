@@ -2,6 +2,7 @@
 //! dispatches on the type name; a new node type adds its file, its name to [`NODE_TYPES`]
 //! and one arm to each match here.
 
+mod archy;
 mod data_action;
 mod disconnect;
 mod end;
@@ -14,6 +15,7 @@ mod route;
 mod say;
 mod schedule;
 mod set;
+mod set_language;
 mod set_participant_data;
 mod switch;
 mod table_lookup;
@@ -26,7 +28,7 @@ use super::validator::{PNode, Validator};
 use crate::template::model::NodeKind;
 
 /// The node types of the template language.
-pub(super) const NODE_TYPES: [&str; 16] = [
+pub(super) const NODE_TYPES: [&str; 18] = [
     "Say",
     "Gather",
     "Set",
@@ -43,6 +45,8 @@ pub(super) const NODE_TYPES: [&str; 16] = [
     "GetParticipantData",
     "Schedule",
     "Voicemail",
+    "Archy",
+    "SetLanguage",
 ];
 
 /// The rules of node type `ty` (one of [`NODE_TYPES`]).
@@ -62,6 +66,8 @@ pub(super) fn rules(ty: &str) -> &'static Rules {
         "GetParticipantData" => &get_participant_data::RULES,
         "Schedule" => &schedule::RULES,
         "Voicemail" => &voicemail::RULES,
+        "Archy" => &archy::RULES,
+        "SetLanguage" => &set_language::RULES,
         "End" => &end::RULES,
         "Disconnect" => &disconnect::RULES,
         _ => &Rules::PLAIN,
@@ -103,6 +109,8 @@ impl Validator<'_> {
             "GetParticipantData" => Self::get_participant_data,
             "Schedule" => Self::schedule,
             "Voicemail" => Self::voicemail,
+            "Archy" => Self::archy,
+            "SetLanguage" => Self::set_language,
             "End" => Self::end,
             // Disconnect, the one type left.
             _ => Self::disconnect,

@@ -7,7 +7,6 @@ use crate::validate::validator::Validator;
 
 pub(super) const RULES: Rules = Rules {
     properties: &["table", "key", "outputs"],
-    uncompiled_on_error: Some("dataTableLookup"),
     extra_exit: Some("onNotFound"),
     ..Rules::PLAIN
 };

@@ -26,6 +26,12 @@ const CALL_MODULE: &str = "third-party fixture that says it copies a real export
     nesting as the published `callBotFlow: {botFlow: {<name>: {ver_latestPublished: \
     {inputs, outputs}}}}` (aws-pipeline-cx-as-code-blueprint BasicMessageFlow.yaml); \
     [scripting] `ArchActionCallCommonModule`";
+const CALL_MODULE_NONE: &str = "a module call with no inputs and no outputs; the \
+    analogous bot-flow call writes `ver_latestPublished: {none: true}` \
+    (web-messaging-triage-bot-blueprint web-messaging-triage-bot.yaml) [M]";
+const SET_LANGUAGE_EXP: &str = "the corpus sets languages by literal only \
+    (`languageValue: {lit}`, cx-as-code-export 2445093_Lang-COMMONMODULE.yaml); an \
+    expression follows the corpus' `{lit|exp}` value pattern [L]";
 const VARIABLES: &str = "the corpus has `isInput`/`isOutput` on string and integer \
     variables and `initialValue.noValue` on string, integer and queue variables; the \
     boolean forms are assumed alike";
@@ -36,11 +42,11 @@ const MODULE_LANGUAGES: &str = "every workflow file of the corpus (flows without
     module fixture writes `none: true`";
 
 const SCHEDULE_GROUP: &str = "the one corpus sample of `evaluateScheduleGroup` \
-    (set-emergency-group-lambda-blueprint main_flow.yaml) writes `scheduleGroup.exp` and \
+    (dr-fallback-ivr DR-Emergency-IVR.yaml) writes `scheduleGroup.exp` and \
     `emergencyGroup.lit.name` in the same action; a group named by `lit: {name}` follows \
     it and the corpus' `targetQueue.lit.name` [M]";
 const SCHEDULE_OUTPUTS: &str = "only `outputs.emergency` is in the corpus \
-    (set-emergency-group-lambda-blueprint); Genesys help (\"Evaluate Schedule Group \
+    (dr-fallback-ivr DR-Emergency-IVR.yaml); Genesys help (\"Evaluate Schedule Group \
     action\") names the paths Open, Closed, Holiday and Emergency [L]";
 const MENU_PROMPT: &str = "the corpus has `playAudio.audio.prompt` (a prompt as audio) \
     and `menu.audio.tts`/`menu.audio.exp`; a menu's `audio` is the same audio type [M]";
@@ -142,6 +148,11 @@ pub const KEY_PATHS: &[(&str, &str)] = &[
     ),
     ("@action.collectInput.inputAudio.prompt", INPUT_PROMPT),
     ("inboundCall.menus[].menu.audio.prompt", MENU_PROMPT),
+    (
+        "@action.callCommonModule.commonModule.<name>.ver_latestPublished.none",
+        CALL_MODULE_NONE,
+    ),
+    ("@action.setLanguage.languageValue.exp", SET_LANGUAGE_EXP),
     ("@variable.booleanVariable.initialValue.noValue", VARIABLES),
     ("@variable.booleanVariable.isInput", VARIABLES),
     ("@variable.booleanVariable.isOutput", VARIABLES),

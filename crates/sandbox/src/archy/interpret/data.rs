@@ -1,5 +1,7 @@
 //! Data actions: `updateData` assigns its statements in order, each converted to its
-//! type; `setParticipantData` and `getParticipantData` write and read participant data.
+//! type; `setParticipantData` and `getParticipantData` write and read participant data;
+//! `setLanguage` sets the call's language from its `languageValue` (`lit` or `exp`; NOT_SET
+//! is an error).
 
 use serde_yaml_ng::{Mapping, Value};
 
@@ -8,6 +10,17 @@ use super::machine::{Machine, Signal};
 use super::yaml::{get, map, string};
 
 impl Machine<'_> {
+    pub(super) fn set_language(&mut self, name: &str, body: &Mapping) -> Signal {
+        match self.expression(get(body, "languageValue")) {
+            Ok(Some(v)) => {
+                self.language = Some(text_of(&v).into_owned());
+                Signal::Continue
+            }
+            Ok(None) => self.error(name, "setLanguage to a value that is NOT_SET".into()),
+            Err(e) => self.error(name, e),
+        }
+    }
+
     pub(super) fn update_data(&mut self, name: &str, body: &Mapping) -> Signal {
         let Some(Value::Sequence(statements)) = get(body, "statements") else {
             return Signal::Continue;

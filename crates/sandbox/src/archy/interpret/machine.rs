@@ -39,6 +39,9 @@ pub(super) struct Machine<'a> {
     pub(super) actions: usize,
     pub(super) max_actions: usize,
     pub(super) frames: Vec<Frame>,
+    /// The call's language, once a `setLanguage` set it (every later transcript line
+    /// carries it).
+    pub(super) language: Option<String>,
 }
 
 impl Machine<'_> {
@@ -244,6 +247,7 @@ impl Machine<'_> {
             "callData" => self.call_data(name, body),
             "dataTableLookup" => self.table_lookup(name, body),
             "evaluateScheduleGroup" => self.schedule_group(name, body),
+            "setLanguage" => self.set_language(name, body),
             other => self.error(name, format!("the interpreter does not run '{other}'")),
         }
     }
@@ -283,6 +287,7 @@ impl Machine<'_> {
             node_type: ty.to_owned(),
             text,
             digits,
+            language: self.language.clone(),
         });
     }
 }

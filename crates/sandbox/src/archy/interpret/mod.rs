@@ -23,6 +23,8 @@
 //! - `collectInput` plays its prompt and takes the next caller input: digits of an accepted
 //!   length go to `inputData` and `outputs.success`; no input, a timeout or another length
 //!   take `outputs.failure`;
+//! - `setLanguage` sets the call's language (modules included: it is the call's); every
+//!   later transcript line carries it;
 //! - a value never set is NOT_SET: every comparison with it is false, `IsSet` tells, and
 //!   arithmetic or `and`/`or`/`not` on it is an error;
 //! - an error (an expression that fails, a module that is not published) enters the flow's
@@ -179,6 +181,7 @@ pub fn call_with_org(
         actions: 0,
         max_actions,
         frames: Vec::new(),
+        language: None,
     };
     let end = m.run_entry(entry);
     let variables = m

@@ -221,12 +221,14 @@ async fn seed(
         a.templates,
         t0.elapsed()
     );
-    let module: Value =
-        serde_json::from_str(include_str!("../../tests/fixtures/seed_shared_module.json"))
-            .unwrap_or_default();
-    let inbound: Value =
-        serde_json::from_str(include_str!("../../tests/fixtures/seed_inbound_flow.json"))
-            .unwrap_or_default();
+    let module: Value = serde_json::from_str(include_str!(
+        "../../../tests/fixtures/seed_shared_module.json"
+    ))
+    .unwrap_or_default();
+    let inbound: Value = serde_json::from_str(include_str!(
+        "../../../tests/fixtures/seed_inbound_flow.json"
+    ))
+    .unwrap_or_default();
     let module_name = module["name"].as_str().unwrap_or_default().to_owned();
     let inbound_name = inbound["name"].as_str().unwrap_or_default().to_owned();
     let failed = post_all(

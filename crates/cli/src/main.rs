@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    flowsmith::cli::main()
+    flowsmith_cli::cli::main()
 }

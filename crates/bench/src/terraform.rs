@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 
-use crate::config::TargetConfig;
-use crate::genesys::{GenesysClient, JobStatus};
+use flowsmith::config::TargetConfig;
+use flowsmith::genesys::{GenesysClient, JobStatus};
 use flowsmith_sandbox as sandbox;
 
 /// One flow to apply: its name (for messages) and its Archy YAML.

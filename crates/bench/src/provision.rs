@@ -12,16 +12,16 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use serde_json::{Value, json};
 
-use crate::app::Application;
-use crate::config::{Settings, TargetConfig};
-use crate::jobs::{JobStatus, WorkerOptions};
+use flowsmith::app::Application;
+use flowsmith::config::{Settings, TargetConfig};
+use flowsmith::jobs::{JobStatus, WorkerOptions};
 use flowsmith_sandbox::{self as sandbox, SandboxOptions};
 
 use super::database::{DatabaseArgs, FreshDatabase};
 use super::terraform;
 
-const MODULE_DOC: &str = include_str!("../../examples/language_select.json");
-const CALLER_DOC: &str = include_str!("../../examples/support_line.json");
+const MODULE_DOC: &str = include_str!("../../../examples/language_select.json");
+const CALLER_DOC: &str = include_str!("../../../examples/support_line.json");
 
 /// Genesys requests a flow needs at best: register the Architect job and poll it once (the
 /// published versions are read in batches of 100 flows).

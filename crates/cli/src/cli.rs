@@ -7,9 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::app::{Application, LocalOrg, StartedOrg, shutdown_signal};
-use crate::config::{LogFormat, Overrides, Settings};
-use crate::telemetry::LogGuard;
+use flowsmith::app::{Application, LocalOrg, StartedOrg, shutdown_signal};
+use flowsmith::config::{LogFormat, Overrides, Settings};
+use flowsmith::telemetry::LogGuard;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -33,14 +33,16 @@ pub enum Command {
         out: Option<PathBuf>,
     },
     /// Compile template documents on disk to Archy YAML (modules they call among the files).
-    Compile(crate::offline::CompileArgs),
+    Compile(flowsmith::offline::CompileArgs),
+    /// Import Archy YAML files (inboundCall, commonModule) as template documents.
+    Import(flowsmith::offline::ImportArgs),
     /// Simulate a call through template documents on disk: the first is the entry flow, the
     /// others the modules it calls.
-    Simulate(crate::offline::SimulateArgs),
+    Simulate(flowsmith::offline::SimulateArgs),
     /// Run a Genesys Cloud org emulator (the sandbox) for tests, demos and benchmarks.
     Sandbox(SandboxArgs),
     /// Run a benchmark and print its figures.
-    Bench(crate::bench::BenchArgs),
+    Bench(flowsmith_bench::BenchArgs),
     /// Check that a running service answers (for container health checks); exit 0 or 1.
     Healthcheck(HealthcheckArgs),
     /// Validate template documents on disk (JSON, or YAML by extension); exit 1 on errors.
@@ -131,7 +133,7 @@ pub struct SandboxArgs {
 }
 
 async fn sandbox(args: SandboxArgs, log: &mut Option<LogGuard>) -> ExitCode {
-    *log = Some(crate::telemetry::init(args.log_format));
+    *log = Some(flowsmith::telemetry::init(args.log_format));
     match flowsmith_sandbox::run_command(args.command, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -164,7 +166,7 @@ async fn run(cli: Cli, log: &mut Option<LogGuard>) -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve(args, log).await,
         Command::Openapi { out } => {
-            let yaml = crate::api::openapi_yaml();
+            let yaml = flowsmith::api::openapi_yaml();
             match out {
                 Some(path) => match std::fs::write(&path, yaml) {
                     Ok(()) => ExitCode::SUCCESS,
@@ -180,11 +182,12 @@ async fn run(cli: Cli, log: &mut Option<LogGuard>) -> ExitCode {
             }
         }
         Command::Healthcheck(args) => healthcheck(args).await,
-        Command::Validate { files } => offline(|out| crate::offline::validate_files(&files, out)),
-        Command::Compile(args) => offline(|out| crate::offline::compile_files(&args, out)),
-        Command::Simulate(args) => offline(|out| crate::offline::simulate_files(&args, out)),
+        Command::Validate { files } => offline(|out| flowsmith::offline::validate_files(&files, out)),
+        Command::Compile(args) => offline(|out| flowsmith::offline::compile_files(&args, out)),
+        Command::Import(args) => offline(|out| flowsmith::offline::import_files(&args, out)),
+        Command::Simulate(args) => offline(|out| flowsmith::offline::simulate_files(&args, out)),
         Command::Sandbox(args) => sandbox(args, log).await,
-        Command::Bench(args) => crate::bench::run(args).await,
+        Command::Bench(args) => flowsmith_bench::run(args).await,
     }
 }
 
@@ -211,7 +214,7 @@ async fn serve(args: ServeArgs, log: &mut Option<LogGuard>) -> ExitCode {
             ..Default::default()
         })) as Box<dyn LocalOrg>
     });
-    *log = Some(crate::telemetry::init(settings.log_format));
+    *log = Some(flowsmith::telemetry::init(settings.log_format));
     let app = match Application::build_with_org(settings, org).await {
         Ok(app) => app,
         Err(e) => {
@@ -253,7 +256,7 @@ impl LocalOrg for BuiltInSandbox {
 
 /// Runs an offline command, printing its output; exit 1 on errors.
 fn offline(
-    f: impl FnOnce(&mut dyn std::io::Write) -> Result<(), crate::offline::OfflineError>,
+    f: impl FnOnce(&mut dyn std::io::Write) -> Result<(), flowsmith::offline::OfflineError>,
 ) -> ExitCode {
     let mut out = std::io::stdout().lock();
     match f(&mut out) {

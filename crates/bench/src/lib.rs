@@ -13,12 +13,12 @@ use serde_json::json;
 
 use std::collections::BTreeMap;
 
-use crate::app::Application;
-use crate::compile::{self, CompileContext};
-use crate::config::Settings;
-use crate::simulate;
-use crate::template;
-use crate::validate::{self, NoModules};
+use flowsmith::app::Application;
+use flowsmith::compile::{self, CompileContext};
+use flowsmith::config::Settings;
+use flowsmith::simulate;
+use flowsmith::template;
+use flowsmith::validate::{self, NoModules};
 use flowsmith_sandbox::loadgen;
 
 pub mod service;

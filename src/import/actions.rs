@@ -1,0 +1,465 @@
+//! Action lists to nodes: ids from action names, branches merging back to the action
+//! after their branching action, `jumpToTask` as an edge to the task's first node, and task
+//! variables renamed to flow variables.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde_json::{Map, Value};
+
+use super::error;
+use super::nodes::{self, Lists};
+use super::report::{Mapped, Report};
+use crate::compile::{archy, sanitize};
+use crate::findings::pointer;
+use crate::template::{Finding, FlowType};
+
+/// A jump target before the tasks are all read: the marker, then the task's reference.
+const TASK_MARK: &str = "\u{1}task:";
+
+/// The nodes of one flow as they are built.
+pub(super) struct Builder<'f> {
+    file: &'f str,
+    ty: FlowType,
+    root_key: &'static str,
+    max_nodes: usize,
+    nodes: BTreeMap<String, Value>,
+    used: HashSet<String>,
+    /// Variable as written (`Task.X`, `Flow.X`, `Common.X`) → (template name, kind).
+    vars: BTreeMap<String, (String, String)>,
+    /// Task refId or name → the task's first node (or a jump marker).
+    tasks: BTreeMap<String, Option<String>>,
+    pub(super) findings: Vec<Finding>,
+    calls: Vec<String>,
+    report: Report,
+    too_many: bool,
+}
+
+/// What [`Builder::finish`] gives: the start node and the nodes (`None` after an error).
+pub(super) struct Built {
+    pub(super) graph: Option<(String, BTreeMap<String, Value>)>,
+    pub(super) findings: Vec<Finding>,
+    pub(super) calls: Vec<String>,
+    pub(super) report: Report,
+}
+
+/// The bracketed reference of `/inboundCall/tasks/task[X_12]` or `./menus/menu[X]`, and
+/// whether it is a menu.
+fn bracketed(r: &str) -> Option<(&str, bool)> {
+    let open = r.find('[')?;
+    let close = r.rfind(']')?;
+    (close > open).then(|| (&r[open + 1..close], r[..open].ends_with("menu")))
+}
+
+impl<'f> Builder<'f> {
+    pub(super) fn new(
+        file: &'f str,
+        ty: FlowType,
+        root_key: &'static str,
+        max_nodes: usize,
+    ) -> Self {
+        Builder {
+            file,
+            ty,
+            root_key,
+            max_nodes,
+            nodes: BTreeMap::new(),
+            used: HashSet::new(),
+            vars: BTreeMap::new(),
+            tasks: BTreeMap::new(),
+            findings: Vec::new(),
+            calls: Vec::new(),
+            report: Report {
+                file: file.to_owned(),
+                ..Report::default()
+            },
+            too_many: false,
+        }
+    }
+
+    /// A declared variable (`Flow.X`, `Task.X`, `Common.X`) and its declaration kind. Task
+    /// variables become flow variables of the same name.
+    pub(super) fn declare(&mut self, written: &str, kind: &str) {
+        let bare = written
+            .split_once('.')
+            .map_or(written, |(_, rest)| rest)
+            .to_owned();
+        self.vars
+            .insert(written.to_owned(), (bare, kind.to_owned()));
+    }
+
+    /// Rewrites every variable `body` names to the name the compiler gives it
+    /// (`Task.X` → `Flow.X`), and lists each with its kind in `named`.
+    fn rename_vars(&self, body: &mut Value, named: &mut BTreeMap<String, String>) {
+        match body {
+            Value::String(s) => {
+                if let Some(r) = self.rename(s, named) {
+                    *s = r;
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|v| self.rename_vars(v, named)),
+            Value::Object(m) => {
+                // Keys name variables too (`outputs: {Common.X: ...}` of a module call).
+                let renamed: Vec<(String, String)> = m
+                    .keys()
+                    .filter_map(|k| self.rename(k, named).map(|r| (k.clone(), r)))
+                    .collect();
+                for (old, new) in renamed {
+                    if let Some(v) = m.remove(&old) {
+                        m.insert(new, v);
+                    }
+                }
+                m.values_mut().for_each(|v| self.rename_vars(v, named));
+            }
+            _ => {}
+        }
+    }
+
+    /// `s` with its declared variables renamed (`None` when unchanged); records each.
+    fn rename(&self, s: &str, named: &mut BTreeMap<String, String>) -> Option<String> {
+        let prefix = archy::var_prefix(self.ty);
+        let mut out = String::with_capacity(s.len());
+        let mut changed = false;
+        let mut rest = s;
+        while let Some(i) = rest.find(|c: char| c.is_ascii_alphabetic()) {
+            let word_len = rest[i..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+                .unwrap_or(rest.len() - i);
+            let word = &rest[i..i + word_len];
+            let before = rest[..i].chars().next_back();
+            out.push_str(&rest[..i]);
+            // The longest declared prefix of the dotted word (`Task.Queue.id` → `Task.Queue`).
+            let hit = (!before.is_some_and(|c| c == '_' || c.is_ascii_digit()))
+                .then(|| {
+                    let mut ends: Vec<usize> =
+                        word.match_indices('.').map(|(k, _)| k).skip(1).collect();
+                    ends.push(word.len());
+                    ends.into_iter()
+                        .rev()
+                        .find_map(|e| self.vars.get(&word[..e]).map(|v| (e, v)))
+                })
+                .flatten();
+            match hit {
+                Some((e, (bare, kind))) => {
+                    let new = format!("{prefix}{}", sanitize(bare));
+                    changed |= new != word[..e];
+                    out.push_str(&new);
+                    out.push_str(&word[e..]);
+                    named.insert(sanitize(bare), kind.clone());
+                }
+                None => out.push_str(word),
+            }
+            rest = &rest[i + word_len..];
+        }
+        out.push_str(rest);
+        changed.then_some(out)
+    }
+
+    /// A fresh node id from an action's name (sanitised, made unique).
+    fn id_for(&mut self, name: Option<&str>, kind: &str) -> String {
+        let base = sanitize(name.filter(|n| !n.trim().is_empty()).unwrap_or(kind));
+        let mut id = base.clone();
+        let mut k = 2;
+        while !self.used.insert(id.clone()) {
+            id = format!("{base}_{k}");
+            k += 1;
+        }
+        id
+    }
+
+    fn err(&mut self, code: &str, at: &str, msg: impl std::fmt::Display) {
+        self.findings.push(error(self.file, code, at, msg));
+    }
+
+    /// Imports an action list at `at` whose end moves to `cont`; returns where it starts
+    /// (`cont` when empty).
+    fn import_list(
+        &mut self,
+        actions: &Value,
+        at: &str,
+        cont: Option<String>,
+    ) -> Option<String> {
+        let Some(items) = actions.as_array() else {
+            self.err("invalid_actions", at, "an action list must be a sequence");
+            return cont;
+        };
+        // Targets first (ids in document order), then the nodes.
+        let mut targets: Vec<Option<String>> = Vec::with_capacity(items.len());
+        let mut parsed = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let a_at = format!("{at}/{i}");
+            let Some((kind, body)) = item
+                .as_object()
+                .filter(|m| m.len() == 1)
+                .and_then(|m| m.iter().next())
+                .and_then(|(k, v)| Some((k.clone(), v.as_object()?.clone())))
+            else {
+                self.err(
+                    "invalid_action",
+                    &a_at,
+                    "an action must be a mapping with one key, its type, holding a mapping",
+                );
+                targets.push(None);
+                parsed.push(None);
+                continue;
+            };
+            let target = match kind.as_str() {
+                "jumpToTask" => self.jump(&body, &a_at),
+                "jumpToMenu" => {
+                    self.err(
+                        "menu_not_imported",
+                        &a_at,
+                        "menus are not imported yet: jumpToMenu cannot be followed",
+                    );
+                    None
+                }
+                _ => {
+                    if self.used.len() >= self.max_nodes {
+                        if !self.too_many {
+                            self.too_many = true;
+                            self.err(
+                                "too_many_actions",
+                                &a_at,
+                                format!("the flow has more than {} actions", self.max_nodes),
+                            );
+                        }
+                        return None;
+                    }
+                    let name = body.get("name").and_then(Value::as_str);
+                    Some(self.id_for(name, &kind))
+                }
+            };
+            targets.push(target);
+            parsed.push(Some((kind, body, a_at)));
+        }
+        for (i, p) in parsed.into_iter().enumerate() {
+            let Some((kind, body, a_at)) = p else {
+                continue;
+            };
+            let next = targets.get(i + 1).cloned().unwrap_or_else(|| cont.clone());
+            if kind == "jumpToTask" {
+                self.report.add(Mapped {
+                    pointer: a_at,
+                    action: kind,
+                    node: None,
+                    node_type: "edge".into(),
+                });
+                continue;
+            }
+            let Some(Some(id)) = targets.get(i).cloned() else {
+                continue;
+            };
+            let (node_type, mut node) = nodes::node(self, &kind, &body, &a_at, next);
+            if let Some(o) = node.as_object_mut() {
+                o.insert("id".into(), Value::String(id.clone()));
+            }
+            self.report.add(Mapped {
+                pointer: a_at,
+                action: kind,
+                node: Some(id.clone()),
+                node_type: node_type.into(),
+            });
+            self.nodes.insert(id, node);
+        }
+        targets.into_iter().next().flatten().or(cont)
+    }
+
+    /// A `jumpToTask`'s target (a marker resolved once every task is read).
+    fn jump(&mut self, body: &Map<String, Value>, at: &str) -> Option<String> {
+        let r = body.get("targetTaskRef").and_then(Value::as_str);
+        match r.and_then(bracketed) {
+            Some((t, false)) => Some(format!("{TASK_MARK}{t}")),
+            _ => {
+                self.err(
+                    "invalid_jump",
+                    &format!("{at}/targetTaskRef"),
+                    "a jumpToTask needs a targetTaskRef such as /inboundCall/tasks/task[Name_12]",
+                );
+                None
+            }
+        }
+    }
+
+    /// An inbound flow's tasks; returns the start (from `startUpRef`).
+    pub(super) fn tasks(&mut self, root: &Map<String, Value>) -> Option<String> {
+        let rk = self.root_key;
+        if root.contains_key("menus") {
+            self.err(
+                "menu_not_imported",
+                &pointer([rk, "menus"]),
+                "menus are not imported yet",
+            );
+        }
+        let empty = Vec::new();
+        let tasks = root
+            .get("tasks")
+            .and_then(Value::as_array)
+            .unwrap_or(&empty);
+        for (i, t) in tasks.iter().enumerate() {
+            let at = format!("{}/{i}/task", pointer([rk, "tasks"]));
+            let Some(task) = t.get("task").and_then(Value::as_object) else {
+                self.err(
+                    "invalid_task",
+                    &at,
+                    "a task must be `task:` with its name and actions",
+                );
+                continue;
+            };
+            let actions = task
+                .get("actions")
+                .cloned()
+                .unwrap_or(Value::Array(Vec::new()));
+            if actions.as_array().is_none_or(Vec::is_empty) {
+                self.err(
+                    "empty_task",
+                    &format!("{at}/actions"),
+                    "the task has no actions",
+                );
+                continue;
+            }
+            let entry = self.import_list(&actions, &format!("{at}/actions"), None);
+            for k in ["refId", "name"] {
+                if let Some(r) = task.get(k).and_then(Value::as_str) {
+                    self.tasks.entry(r.to_owned()).or_insert(entry.clone());
+                }
+            }
+        }
+        let start_at = pointer([rk, "startUpRef"]);
+        match root
+            .get("startUpRef")
+            .and_then(Value::as_str)
+            .map(bracketed)
+        {
+            Some(Some((t, false))) => Some(format!("{TASK_MARK}{t}")),
+            Some(Some((_, true))) => {
+                self.err(
+                    "menu_not_imported",
+                    &start_at,
+                    "the flow starts at a menu; menus are not imported yet",
+                );
+                None
+            }
+            _ => {
+                self.err(
+                    "invalid_start",
+                    &start_at,
+                    "an inbound flow needs a startUpRef naming one of its tasks",
+                );
+                None
+            }
+        }
+    }
+
+    /// A common module's `startUpTaskActions`; returns the start.
+    pub(super) fn module_actions(&mut self, root: &Map<String, Value>) -> Option<String> {
+        let at = pointer([self.root_key, "startUpTaskActions"]);
+        match root.get("startUpTaskActions") {
+            Some(a) if a.as_array().is_some_and(|a| !a.is_empty()) => {
+                self.import_list(a, &at, None)
+            }
+            _ => {
+                self.err("empty_module", &at, "the module has no start-up actions");
+                None
+            }
+        }
+    }
+
+    /// Where a target leads once every task is read: a jump marker becomes the task's first
+    /// node (following jumps to jumps); `None` for a task that does not exist.
+    fn resolve(&self, t: &str) -> Result<String, String> {
+        let mut cur = t.to_owned();
+        for _ in 0..=self.tasks.len() {
+            let Some(r) = cur.strip_prefix(TASK_MARK) else {
+                return Ok(cur);
+            };
+            match self.tasks.get(r) {
+                Some(Some(e)) => cur = e.clone(),
+                _ => return Err(r.to_owned()),
+            }
+        }
+        Err(cur.trim_start_matches(TASK_MARK).to_owned())
+    }
+
+    fn resolve_all(&mut self, v: &mut Value, at: &str) {
+        match v {
+            Value::String(s) if s.starts_with(TASK_MARK) => match self.resolve(s) {
+                Ok(r) => *s = r,
+                Err(r) => {
+                    let msg = format!(
+                        "a jump to the task '{r}', which does not exist (or only jumps in a circle)"
+                    );
+                    self.err("unknown_task", at, msg);
+                }
+            },
+            Value::Array(a) => a.iter_mut().for_each(|x| self.resolve_all(x, at)),
+            Value::Object(m) => m.values_mut().for_each(|x| self.resolve_all(x, at)),
+            _ => {}
+        }
+    }
+
+    /// The start and the nodes, with every jump resolved.
+    pub(super) fn finish(mut self, start: Option<String>) -> Built {
+        let mut nodes = std::mem::take(&mut self.nodes);
+        for (id, n) in &mut nodes {
+            // Only exits hold markers; a kept action's body never does.
+            let at = self
+                .report
+                .mapped
+                .iter()
+                .find(|m| m.node.as_deref() == Some(id.as_str()))
+                .map(|m| m.pointer.clone())
+                .unwrap_or_default();
+            for k in ["onComplete", "properties"] {
+                if let Some(x) = n.get_mut(k) {
+                    if k == "properties" {
+                        if let Some(o) = x.get_mut("outputs") {
+                            self.resolve_all(o, &at);
+                        }
+                    } else {
+                        self.resolve_all(x, &at);
+                    }
+                }
+            }
+        }
+        let start = match start.map(|s| self.resolve(&s)) {
+            Some(Ok(s)) => Some(s),
+            Some(Err(r)) => {
+                let at = pointer([self.root_key, "startUpRef"]);
+                self.err(
+                    "unknown_task",
+                    &at,
+                    format!("the flow starts at the task '{r}', which does not exist"),
+                );
+                None
+            }
+            None => None,
+        };
+        let failed = self
+            .findings
+            .iter()
+            .any(|f| f.severity == crate::findings::Severity::Error);
+        Built {
+            graph: start.filter(|_| !failed).map(|s| (s, nodes)),
+            findings: self.findings,
+            calls: self.calls,
+            report: self.report,
+        }
+    }
+}
+
+impl Lists for Builder<'_> {
+    fn ty(&self) -> FlowType {
+        self.ty
+    }
+
+    fn list(&mut self, actions: &Value, at: &str, cont: Option<String>) -> Option<String> {
+        self.import_list(actions, at, cont)
+    }
+
+    fn rename_variables(&self, body: &mut Value, named: &mut BTreeMap<String, String>) {
+        self.rename_vars(body, named);
+    }
+
+    fn calls(&mut self, name: &str) {
+        self.calls.push(name.to_owned());
+    }
+}

@@ -1,0 +1,234 @@
+//! One flow: its header (name, description, division, languages, greeting), its variables,
+//! its tasks (inbound) or start-up actions (module), and the findings for what is not
+//! carried over.
+
+use serde_json::{Map, Value, json};
+
+use super::actions::Builder;
+use super::{ArchyFile, Imported, error, warning};
+use crate::findings::pointer;
+use crate::template::{Finding, FlowType};
+
+/// What importing one flow gave.
+pub(super) struct FlowOut {
+    pub(super) imported: Option<Imported>,
+    pub(super) findings: Vec<Finding>,
+    /// The common modules the flow calls, by name.
+    pub(super) calls: Vec<String>,
+}
+
+/// Header keys carried over, and those only reported (settings flowsmith compiles its own
+/// way: the compiler writes the settings Genesys needs).
+const CARRIED: &[&str] = &[
+    "name",
+    "description",
+    "division",
+    "defaultLanguage",
+    "initialGreeting",
+    "variables",
+    "tasks",
+    "startUpRef",
+    "startUpTaskActions",
+    "supportedLanguages",
+];
+
+fn s<'a>(m: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
+    m.get(k).and_then(Value::as_str)
+}
+
+/// The variables of a declaration list: name (as written) → declaration kind, isInput,
+/// isOutput.
+fn declarations(list: Option<&Value>) -> Vec<(String, String, bool, bool)> {
+    let mut out = Vec::new();
+    for d in list.and_then(Value::as_array).into_iter().flatten() {
+        let Some((kind, body)) = d.as_object().and_then(|m| m.iter().next()) else {
+            continue;
+        };
+        let Some(name) = body.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        let flag = |k: &str| body.get(k).and_then(Value::as_bool).unwrap_or(false);
+        out.push((
+            name.to_owned(),
+            kind.clone(),
+            flag("isInput"),
+            flag("isOutput"),
+        ));
+    }
+    out
+}
+
+pub(super) fn import_flow(
+    f: &ArchyFile,
+    ty: FlowType,
+    root: &Map<String, Value>,
+    max_nodes: usize,
+) -> FlowOut {
+    let file = f.name.as_str();
+    let root_key = match ty {
+        FlowType::Inbound => "inboundCall",
+        FlowType::Module => "commonModule",
+    };
+    let at = |k: &str| pointer([root_key, k]);
+    let mut findings = Vec::new();
+    let Some(name) = s(root, "name").filter(|n| !n.trim().is_empty()) else {
+        findings.push(error(
+            file,
+            "missing_field",
+            &at("name"),
+            "the flow has no name",
+        ));
+        return FlowOut {
+            imported: None,
+            findings,
+            calls: Vec::new(),
+        };
+    };
+    for k in root.keys().filter(|k| !CARRIED.contains(&k.as_str())) {
+        findings.push(warning(
+            file,
+            "setting_not_carried",
+            &at(k),
+            format!("'{k}' is not carried over: the compiler writes its own settings"),
+        ));
+    }
+    // Variables: flow-level, then every task's (task variables become flow variables).
+    let mut decls = declarations(root.get("variables"));
+    for t in root
+        .get("tasks")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        decls.extend(declarations(t.pointer("/task/variables")));
+    }
+    let mut b = Builder::new(file, ty, root_key, max_nodes);
+    for (n, kind, _, _) in &decls {
+        b.declare(n, kind);
+    }
+    let start = match ty {
+        FlowType::Inbound => b.tasks(root),
+        FlowType::Module => b.module_actions(root),
+    };
+    let mut doc = json!({
+        "name": name,
+        "type": ty.as_str(),
+    });
+    let obj = doc.as_object_mut();
+    if let Some(obj) = obj {
+        header(file, root, obj, &mut findings, &at("initialGreeting"));
+        if ty == FlowType::Module {
+            interface(file, &decls, obj, &mut findings, &at("variables"));
+        }
+    }
+    let built = b.finish(start);
+    findings.extend(built.findings);
+    let Some((start, nodes)) = built.graph else {
+        return FlowOut {
+            imported: None,
+            findings,
+            calls: built.calls,
+        };
+    };
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert(
+            "draft".into(),
+            json!({"startNode": start, "nodes": Value::Object(nodes.into_iter().collect::<Map<_,_>>())}),
+        );
+    }
+    FlowOut {
+        imported: Some(Imported {
+            name: name.to_owned(),
+            flow_type: ty,
+            document: doc,
+            report: built.report,
+        }),
+        findings,
+        calls: built.calls,
+    }
+}
+
+/// A module's inputs and outputs (`Common.x` with `isInput`/`isOutput`) in the template's
+/// `inputs`/`outputs`; kinds flowsmith does not model are reported.
+fn interface(
+    file: &str,
+    decls: &[(String, String, bool, bool)],
+    obj: &mut Map<String, Value>,
+    findings: &mut Vec<Finding>,
+    at: &str,
+) {
+    let mut inputs = Map::new();
+    let mut outputs = Map::new();
+    for (n, kind, is_in, is_out) in decls {
+        let Some(bare) = n.strip_prefix("Common.") else {
+            continue;
+        };
+        let basic = match kind.as_str() {
+            "stringVariable" => "string",
+            "integerVariable" => "integer",
+            "booleanVariable" => "boolean",
+            _ => {
+                if *is_in || *is_out {
+                    findings.push(warning(
+                        file,
+                        "interface_not_carried",
+                        at,
+                        format!("the module's {kind} '{n}' is not carried over as an input or output (flowsmith's module interface is string, integer or boolean)"),
+                    ));
+                }
+                continue;
+            }
+        };
+        if *is_in {
+            inputs.insert(bare.to_owned(), json!({"type": basic}));
+        }
+        if *is_out {
+            outputs.insert(bare.to_owned(), json!({"type": basic}));
+        }
+    }
+    if !inputs.is_empty() {
+        obj.insert("inputs".into(), Value::Object(inputs));
+    }
+    obj.insert("outputs".into(), Value::Object(outputs));
+}
+
+/// Description, division, default language and text-to-speech greeting.
+fn header(
+    file: &str,
+    root: &Map<String, Value>,
+    obj: &mut Map<String, Value>,
+    findings: &mut Vec<Finding>,
+    at: &str,
+) {
+    if let Some(d) = s(root, "description").filter(|d| !d.is_empty()) {
+        obj.insert("description".into(), d.into());
+    }
+    if let Some(d) = s(root, "division") {
+        obj.insert("division".into(), d.into());
+    }
+    match (s(root, "defaultLanguage"), root.get("supportedLanguages")) {
+        (Some(l), _) => {
+            obj.insert("language".into(), l.into());
+        }
+        (None, Some(Value::Object(langs))) if langs.len() == 1 => {
+            if let Some(l) = langs.keys().next() {
+                obj.insert("language".into(), l.as_str().into());
+            }
+        }
+        _ => {}
+    }
+    match root.get("initialGreeting") {
+        None => {}
+        Some(g) => match g.get("tts").and_then(Value::as_str) {
+            Some(t) if !t.contains(['{', '}']) && !t.trim().is_empty() => {
+                obj.insert("greeting".into(), t.into());
+            }
+            _ => findings.push(warning(
+                file,
+                "greeting_not_carried",
+                at,
+                "only a text-to-speech greeting is carried over",
+            )),
+        },
+    }
+}
