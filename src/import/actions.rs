@@ -172,12 +172,7 @@ impl<'f> Builder<'f> {
 
     /// Imports an action list at `at` whose end moves to `cont`; returns where it starts
     /// (`cont` when empty).
-    fn import_list(
-        &mut self,
-        actions: &Value,
-        at: &str,
-        cont: Option<String>,
-    ) -> Option<String> {
+    fn import_list(&mut self, actions: &Value, at: &str, cont: Option<String>) -> Option<String> {
         let Some(items) = actions.as_array() else {
             self.err("invalid_actions", at, "an action list must be a sequence");
             return cont;

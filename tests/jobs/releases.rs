@@ -668,6 +668,9 @@ async fn pruning_old_jobs_keeps_every_flows_history_whole() {
     let unchanged = app.job(again["id"].as_str().unwrap()).await;
     assert_eq!(unchanged["status"], "succeeded");
     assert!(steps(&unchanged).is_empty(), "{unchanged:#}");
+}
+
+#[tokio::test]
 async fn the_composition_colours_each_flow_by_its_state_in_the_org() {
     // Arrange: the seed deployed; someone deletes flow B; a template never deployed.
     let (org, _dir, app, job) = setup().await;
