@@ -424,8 +424,8 @@ fn client_options(settings: &Settings) -> ClientOptions {
     o
 }
 
-/// The background tasks beside the worker: other replicas' events (PostgreSQL) and the
-/// periodic drift check.
+/// The background tasks beside the worker: other replicas' events (PostgreSQL), the
+/// pruning of old job details and the periodic drift check.
 fn spawn_background(
     settings: &Settings,
     backend: crate::store::Backend,
@@ -440,6 +440,13 @@ fn spawn_background(
         tasks.spawn(crate::jobs::replica_events::forward(
             settings.database_url.clone(),
             signals.clone(),
+            shutdown.clone(),
+        ));
+    }
+    if settings.retention_days > 0 {
+        tasks.spawn(crate::jobs::retention::prune_periodically(
+            store.clone(),
+            settings.retention_days,
             shutdown.clone(),
         ));
     }

@@ -70,7 +70,10 @@ const CRATES: &[(&str, Layers)] = &[
 
 /// The layers of the benchmark drivers (crates/bench): a database and the Terraform-style
 /// client below the benchmarks that use them.
-const BENCH_LAYERS: Layers = &[&["database", "terraform"], &["provision", "service"]];
+const BENCH_LAYERS: Layers = &[
+    &["database", "terraform"],
+    &["history", "provision", "service"],
+];
 
 /// The workspace's top level.
 fn root() -> &'static Path {

@@ -106,12 +106,12 @@ impl Registry {
     /// `false` when every connection is working: the new one is to be refused.
     fn make_room(&self, max: usize) -> bool {
         let open = self.lock();
-        // Connections already told to close still hold their descriptors for a moment.
-        let closing = open.values().filter(|o| o.close.is_cancelled()).count();
         if open.len() < max {
             self.at_limit.store(false, Ordering::Relaxed);
             return true;
         }
+        // Connections already told to close still hold their descriptors for a moment.
+        let closing = open.values().filter(|o| o.close.is_cancelled()).count();
         if !self.at_limit.swap(true, Ordering::Relaxed) {
             tracing::warn!(
                 max_connections = max,

@@ -20,6 +20,7 @@ pub mod plan;
 pub mod preflight;
 pub mod releases;
 pub mod replica_events;
+pub mod retention;
 pub mod signals;
 pub mod submit;
 pub mod worker;

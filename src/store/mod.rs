@@ -50,6 +50,7 @@ mod fenced;
 pub mod flows;
 pub mod jobs;
 pub mod lease;
+pub mod retention;
 pub mod sqlite_lock;
 mod templates;
 

@@ -246,6 +246,11 @@ impl TestApp {
         }
     }
 
+    /// The service's database handle (for work the service does in the background).
+    pub fn db(&self) -> &flowsmith::store::Store {
+        &self.db
+    }
+
     /// Fills (`true`) or frees the service's "disk": see `Store::simulate_disk_full`.
     pub async fn simulate_disk_full(&self, full: bool) {
         self.db.simulate_disk_full(full).await.unwrap();

@@ -627,6 +627,51 @@ async fn release_routes_answer_bad_input_with_clear_problems() {
 }
 
 #[tokio::test]
+async fn pruning_old_jobs_keeps_every_flows_history_whole() {
+    // Arrange: the seed job, then the same request again (every step `unchanged`).
+    let (org, _dir, app, seed) = setup().await;
+    let again = run(&app, seed_request(&org).await).await;
+    assert_eq!(again["status"], "succeeded", "{again:#}");
+    assert!(steps(&again).iter().all(|s| s["action"] == "unchanged"));
+    let history = |name: &'static str| {
+        let app = &app;
+        async move {
+            let h: Value = app
+                .get(&format!("/v1/flows/{TARGET}/{name}/history"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            h
+        }
+    };
+    let before = (history(MODULE).await, history(CALLER).await);
+    assert_eq!(before.0["releases"].as_array().unwrap().len(), 1);
+
+    // Act: a retention that makes both jobs old.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let pruned = flowsmith::jobs::retention::prune(app.db(), "9999-12-31T00:00:00.000Z", &stop)
+        .await
+        .unwrap();
+    let twice = flowsmith::jobs::retention::prune(app.db(), "9999-12-31T00:00:00.000Z", &stop)
+        .await
+        .unwrap();
+
+    // Assert: both jobs pruned once; the steps that changed nothing and all but the last
+    // event are gone; the releases and the histories are as they were.
+    assert_eq!(pruned.jobs, 2, "{pruned:?}");
+    assert_eq!(pruned.steps, 3, "{pruned:?}");
+    assert!(pruned.events > 0, "{pruned:?}");
+    assert_eq!(twice.jobs, 0);
+    assert_eq!((history(MODULE).await, history(CALLER).await), before);
+    let kept = app.job(seed["id"].as_str().unwrap()).await;
+    assert_eq!(steps(&kept).len(), 3, "{kept:#}");
+    let unchanged = app.job(again["id"].as_str().unwrap()).await;
+    assert_eq!(unchanged["status"], "succeeded");
+    assert!(steps(&unchanged).is_empty(), "{unchanged:#}");
+}
+
+#[tokio::test]
 async fn the_composition_colours_each_flow_by_its_state_in_the_org() {
     // Arrange: the seed deployed; someone deletes flow B; a template never deployed.
     let (org, _dir, app, job) = setup().await;

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand};
 
 pub mod database;
+pub mod history;
 pub mod provision;
 pub mod terraform;
 use serde_json::json;
@@ -64,6 +65,10 @@ pub enum BenchWhat {
     /// One job of a module and N callers into a rate-limited sandbox org: makespan against
     /// the rate-limit bound and a Terraform-style schedule, requests per flow, 429s.
     Provision(provision::ProvisionArgs),
+    /// A year of job history (200,000 jobs, 8 M steps, events) seeded in bulk SQL: start-up,
+    /// size, `GET /v1/jobs`, history, drift and planning p50/p99 before and after the
+    /// retention pass, and `GET /v1/jobs` during it (targets: start-up < 2 s, p99 < 50 ms).
+    History(history::HistoryArgs),
     /// `GET /api/v2/flows/{id}` throughput of the sandbox with limits off.
     Sandbox {
         #[arg(long, default_value_t = 32)]
@@ -86,6 +91,7 @@ pub async fn run(args: BenchArgs) -> std::process::ExitCode {
         } => bench_templates(concurrency, Duration::from_secs(seconds)).await,
         BenchWhat::Service(a) => service::run(a).await,
         BenchWhat::Provision(a) => provision::run(a).await,
+        BenchWhat::History(a) => history::run(a).await,
         BenchWhat::Sandbox {
             concurrency,
             seconds,

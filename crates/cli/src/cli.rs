@@ -182,7 +182,9 @@ async fn run(cli: Cli, log: &mut Option<LogGuard>) -> ExitCode {
             }
         }
         Command::Healthcheck(args) => healthcheck(args).await,
-        Command::Validate { files } => offline(|out| flowsmith::offline::validate_files(&files, out)),
+        Command::Validate { files } => {
+            offline(|out| flowsmith::offline::validate_files(&files, out))
+        }
         Command::Compile(args) => offline(|out| flowsmith::offline::compile_files(&args, out)),
         Command::Import(args) => offline(|out| flowsmith::offline::import_files(&args, out)),
         Command::Simulate(args) => offline(|out| flowsmith::offline::simulate_files(&args, out)),
