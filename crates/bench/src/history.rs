@@ -175,7 +175,7 @@ fn settings(db: &str, org: &str, retention_days: u64) -> Settings {
         client_id: sandbox::DEFAULT_CLIENT_ID.into(),
         client_secret: sandbox::DEFAULT_CLIENT_SECRET.to_owned().into(),
         rate_limit_per_minute: 0,
-        concurrency: 8,
+        concurrency: None,
     });
     s
 }
