@@ -18,7 +18,8 @@ use flowsmith_sandbox::archy::interpret::{self, MAX_ACTIONS};
 use serde_json::json;
 
 fn corpus_dir() -> std::path::PathBuf {
-    std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join("../shared/reference/archy-corpus")
+    std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .join("../shared/reference/archy-corpus")
 }
 
 /// The file as its pipeline would publish it: every `{{x}}` filled (a division `Home`).

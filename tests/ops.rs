@@ -336,7 +336,8 @@ mod binary {
     /// continue the story).
     fn readme_sh_blocks(heading: &str) -> Vec<String> {
         let readme =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+                .unwrap();
         let from = readme.find(heading).expect("the section");
         let to = from + 3 + readme[from + 3..].find("\n## ").expect("next section");
         let mut blocks = Vec::new();
@@ -589,9 +590,13 @@ mod containers {
     use std::collections::HashMap;
     use std::path::Path;
 
+    /// The workspace's top level (the tests are targets of crates/cli).
+    fn repo_root() -> &'static Path {
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+    }
+
     fn read(name: &str) -> String {
-        std::fs::read_to_string(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join(name))
-            .unwrap_or_else(|e| panic!("{name}: {e}"))
+        std::fs::read_to_string(repo_root().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
     }
 
     fn compose() -> Value {
@@ -694,9 +699,31 @@ mod containers {
             assert!(s["healthcheck"]["interval"].is_string());
         }
         let sandbox_cmd = strings(&sandbox["command"]);
-        assert_eq!(sandbox_cmd, ["sandbox", "--listen", "0.0.0.0:9090"]);
-        let cli = Cli::try_parse_from(std::iter::once("flowsmith".to_owned()).chain(sandbox_cmd))
-            .unwrap();
+        // The sandbox starts seeded with the example org the walkthrough's contact centre needs.
+        assert_eq!(
+            sandbox_cmd,
+            [
+                "sandbox",
+                "--listen",
+                "0.0.0.0:9090",
+                "--org",
+                "/etc/flowsmith/sandbox-org.json"
+            ]
+        );
+        assert_eq!(
+            strings(&sandbox["volumes"]),
+            ["./examples/sandbox-org.json:/etc/flowsmith/sandbox-org.json:ro"]
+        );
+        // Parsed by the binary's own command line, with the mounted file at its host path.
+        let host_org = repo_root().join("examples/sandbox-org.json");
+        let args = sandbox_cmd.into_iter().map(|a| {
+            if a == "/etc/flowsmith/sandbox-org.json" {
+                host_org.display().to_string()
+            } else {
+                a
+            }
+        });
+        let cli = Cli::try_parse_from(std::iter::once("flowsmith".to_owned()).chain(args)).unwrap();
         assert!(matches!(cli.command, Command::Sandbox(_)));
 
         match healthcheck_command(sandbox).command {
@@ -724,7 +751,13 @@ mod containers {
             c.get("name").is_none(),
             "docker-compose 1.29 refuses a top-level name"
         );
-        assert_eq!(strings(&app["volumes"]), ["flowsmith-data:/data"]);
+        assert_eq!(
+            strings(&app["volumes"]),
+            [
+                "flowsmith-data:/data",
+                "./docker/flowsmith/compose.toml:/etc/flowsmith/flowsmith.toml:ro"
+            ]
+        );
         assert!(
             c["volumes"]["flowsmith-data"].is_null() || c["volumes"]["flowsmith-data"].is_mapping()
         );
@@ -738,51 +771,57 @@ mod containers {
 
     #[test]
     fn compose_environment_configures_a_public_listener_with_tokens_and_the_sandbox_target() {
-        // The service's own configuration code, fed the image's ENV plus the compose file's.
+        // The service's own configuration code, fed the image's ENV plus the compose file's,
+        // with the configuration file compose mounts read from this repository.
         let c = compose();
-        let mut env = dockerfile_env(final_stage(&read("Dockerfile")));
-        let service_env = environment(&c["services"]["flowsmith"]);
-        let unset = HashMap::new();
-        let refused = service_env
-            .values()
-            .find_map(|v| interpolate(v, &unset).err())
-            .expect("compose refuses to start without FLOWSMITH_API_TOKENS");
-        assert!(refused.contains("FLOWSMITH_API_TOKENS"), "{refused}");
-        let vars = HashMap::from([("FLOWSMITH_API_TOKENS", "a-real-token")]);
-        for (k, v) in service_env {
-            env.insert(k, interpolate(&v, &vars).unwrap());
-        }
-        assert_eq!(env["FLOWSMITH_API_TOKENS"], "a-real-token");
-        assert_eq!(env["GENESYS_ENVIRONMENT"], "http://sandbox:9090");
-        assert_eq!(
-            env["GENESYS_CLIENT_ID"],
-            flowsmith_sandbox::DEFAULT_CLIENT_ID
-        );
-        assert_eq!(
-            env["GENESYS_CLIENT_SECRET"],
-            flowsmith_sandbox::DEFAULT_CLIENT_SECRET
-        );
-        assert!(
-            c["services"]["flowsmith"]["environment"]["FLOWSMITH_API_TOKENS"]
-                .as_str()
-                .is_some_and(|v| v.starts_with("${FLOWSMITH_API_TOKENS")),
-            "tokens come from the caller's environment"
-        );
-
-        let settings =
+        let app = &c["services"]["flowsmith"];
+        let image_env = dockerfile_env(final_stage(&read("Dockerfile")));
+        let service_env = environment(app);
+        let mounted = strings(&app["volumes"])
+            .into_iter()
+            .find(|v| v.ends_with(":/etc/flowsmith/flowsmith.toml:ro"))
+            .expect("the configuration file is mounted");
+        let host_file = mounted.split(':').next().unwrap().trim_start_matches("./");
+        let settings_with = |vars: &HashMap<&str, &str>| {
+            let mut env = image_env.clone();
+            for (k, v) in &service_env {
+                // `docker-compose ps/logs/down` must work without the token exported.
+                env.insert(
+                    k.clone(),
+                    interpolate(v, vars).expect("no mandatory variable"),
+                );
+            }
+            assert_eq!(env["FLOWSMITH_CONFIG"], "/etc/flowsmith/flowsmith.toml");
+            env.insert(
+                "FLOWSMITH_CONFIG".into(),
+                repo_root().join(host_file).display().to_string(),
+            );
             flowsmith::config::Settings::load_from(&flowsmith::config::Overrides::default(), |k| {
                 env.get(k).cloned()
             })
-            .expect("compose environment is valid configuration");
+            .expect("compose environment is valid configuration")
+        };
+
+        // Without a token the service itself refuses its public listener, and says why.
+        let refused = settings_with(&HashMap::new())
+            .check_bind()
+            .expect_err("no public listener without API tokens");
+        assert!(
+            refused.to_string().contains("FLOWSMITH_API_TOKENS"),
+            "{refused}"
+        );
+
+        let settings = settings_with(&HashMap::from([("FLOWSMITH_API_TOKENS", "a-real-token")]));
         assert_eq!(settings.listen.to_string(), "0.0.0.0:8080");
         settings
             .check_bind()
             .expect("a public listener has API tokens");
         assert_eq!(settings.database_url, "sqlite:///data/flowsmith.db");
+        // The walkthrough's target name, pointing at the compose sandbox.
         let target = &settings.targets[0];
-        assert_eq!(target.name, "default");
+        assert_eq!(target.name, "sandbox");
         assert_eq!(target.api_base_url, "http://sandbox:9090");
-        assert_eq!(target.login_base_url, "http://sandbox:9090");
+        assert_eq!(target.client_id, flowsmith_sandbox::DEFAULT_CLIENT_ID);
     }
 
     /// The `replicas` profile: PostgreSQL built from Debian's packages on the runtime stage's

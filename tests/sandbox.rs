@@ -1443,7 +1443,8 @@ async fn create_named_objects(o: &Org, doc: &serde_yaml_ng::Value) {
 #[tokio::test]
 async fn corpus_modules_and_their_callers_publish() {
     let o = org(fast()).await;
-    let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join("tests/fixtures/archy-corpus");
+    let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .join("tests/fixtures/archy-corpus");
     let read = |f: &str| fill_placeholders(&std::fs::read_to_string(dir.join(f)).unwrap());
     let caller = read("cx-as-code-export__CI_CD_Test_Flow-INBOUNDCALL.yaml");
     let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&caller).unwrap();
