@@ -48,7 +48,7 @@ pub struct Imported {
     #[serde(rename = "type")]
     pub flow_type: FlowType,
     /// The template document, ready for `POST /v1/templates`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::BTreeMap<String, Value>)]
     pub document: Value,
     pub report: Report,
 }
