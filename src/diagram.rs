@@ -125,17 +125,17 @@ pub fn render_linked(
     }
 }
 
-/// `s` percent-encoded as one segment of a URL path (every byte but `A-Za-z0-9-._~`).
+/// Every byte but the URL path's unreserved characters (`A-Za-z0-9-._~`).
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `s` percent-encoded as one segment of a URL path (every byte but `A-Za-z0-9-._~`): the
+/// one encoder of names in the links and `Location` headers the service writes.
 pub fn path_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
 }
 
 /// How a node kind is drawn in SVG: its shape and fill.

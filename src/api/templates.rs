@@ -304,7 +304,7 @@ async fn create_template(
         StoreOutcome::Created(row) => {
             let location = format!(
                 "/v1/templates/{}/versions/{}",
-                url_path_segment(&row.name),
+                crate::diagram::path_segment(&row.name),
                 row.version
             );
             let mut resp = (StatusCode::CREATED, Json(full(row)?)).into_response();
@@ -315,13 +315,6 @@ async fn create_template(
         }
         StoreOutcome::Unchanged(row) => (StatusCode::OK, Json(full(row)?)).into_response(),
     })
-}
-
-/// Percent-encodes a name for use as one path segment.
-fn url_path_segment(s: &str) -> String {
-    let mut url = url::Url::parse("http://x/").expect("static URL");
-    url.path_segments_mut().expect("base URL").push(s);
-    url.path()[1..].to_owned()
 }
 
 /// List the latest version of every template, by name, a page at a time.
