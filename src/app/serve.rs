@@ -65,6 +65,8 @@ struct Registry {
     next: AtomicU64,
     open: Mutex<BTreeMap<u64, Open>>,
     at_limit: AtomicBool,
+    /// Woken when a connection has closed.
+    freed: tokio::sync::Notify,
 }
 
 struct Open {
@@ -99,16 +101,17 @@ impl Registry {
         let mut open = self.lock();
         open.remove(&id);
         metrics::gauge!(names::HTTP_CONNECTIONS).set(open.len() as f64);
+        drop(open);
+        self.freed.notify_waiters();
     }
 
     /// Makes room for one more connection when `max` are open: closes the oldest one with
     /// no request under way (a client that sends nothing, or sends its headers slowly).
-    /// `false` when every connection is working: the new one is to be refused.
-    fn make_room(&self, max: usize) -> bool {
+    fn make_room(&self, max: usize) -> Room {
         let open = self.lock();
         if open.len() < max {
             self.at_limit.store(false, Ordering::Relaxed);
-            return true;
+            return Room::Free;
         }
         // Connections already told to close still hold their descriptors for a moment.
         let closing = open.values().filter(|o| o.close.is_cancelled()).count();
@@ -119,20 +122,67 @@ impl Registry {
                  to make room, refusing new ones while none is idle"
             );
         }
+        // Past a small margin of closing ones, wait for them rather than run out of
+        // descriptors; a loaded machine may take a while to run their tasks.
+        if closing > max / 8 {
+            return Room::Wait;
+        }
         let idle = open
             .values()
             .find(|o| !o.close.is_cancelled() && o.busy.load(Ordering::SeqCst) == 0);
         match idle {
-            // Past a small margin of closing ones, refuse rather than run out of descriptors.
-            Some(o) if closing < max / 8 + 1 => {
+            Some(o) => {
                 o.close.cancel();
                 metrics::counter!(names::HTTP_CONNECTION_LIMIT, "action" => "evicted").increment(1);
-                true
+                Room::Evicted
             }
-            _ => {
+            None if closing > 0 => Room::Wait,
+            None => {
                 metrics::counter!(names::HTTP_CONNECTION_LIMIT, "action" => "refused").increment(1);
-                false
+                Room::Full
             }
+        }
+    }
+}
+
+/// What the accept loop may do with a new connection at the cap.
+#[derive(Debug, PartialEq, Eq)]
+enum Room {
+    /// Below the cap.
+    Free,
+    /// An idle connection was told to close to make room.
+    Evicted,
+    /// Connections are closing: room is coming, wait for it.
+    Wait,
+    /// Every connection is working: refuse the new one.
+    Full,
+}
+
+/// The longest a new connection waits for closing ones to free their descriptors; past it,
+/// it is refused rather than stall the accept loop behind a connection that will not close.
+const ROOM_WAIT: Duration = Duration::from_secs(5);
+
+/// Waits until `registry` has room for one more connection: `false` when there is none
+/// (refuse it) or the service is shutting down.
+async fn wait_for_room(registry: &Registry, max: usize, shutdown: &CancellationToken) -> bool {
+    let deadline = tokio::time::Instant::now() + ROOM_WAIT;
+    loop {
+        // Armed before the check, so a connection closing in between still wakes us.
+        let freed = registry.freed.notified();
+        tokio::pin!(freed);
+        freed.as_mut().enable();
+        match registry.make_room(max) {
+            Room::Free | Room::Evicted => return true,
+            Room::Full => return false,
+            Room::Wait => {}
+        }
+        tokio::select! {
+            () = freed => {}
+            () = tokio::time::sleep_until(deadline) => {
+                metrics::counter!(names::HTTP_CONNECTION_LIMIT, "action" => "refused").increment(1);
+                return false;
+            }
+            () = shutdown.cancelled() => return false,
         }
     }
 }
@@ -205,7 +255,7 @@ pub async fn serve(
                 continue;
             }
         };
-        if !registry.make_room(options.max_connections) {
+        if !wait_for_room(&registry, options.max_connections, &shutdown).await {
             drop(stream);
             continue;
         }
@@ -280,9 +330,50 @@ mod tests {
         r.add(b.clone());
         let _working = Busy::new(&busy_a);
 
-        assert!(r.make_room(3), "below the cap");
-        assert!(r.make_room(2), "b is idle");
+        assert_eq!(r.make_room(3), Room::Free, "below the cap");
+        assert_eq!(r.make_room(2), Room::Evicted, "b is idle");
         assert!(!a.is_cancelled() && b.is_cancelled());
-        assert!(!r.make_room(2), "a is working, b is already closing");
+        assert_eq!(r.make_room(2), Room::Wait, "a is working, b is closing");
+    }
+
+    #[test]
+    fn at_the_cap_with_every_connection_working_the_new_one_is_refused() {
+        let r = Registry::default();
+        let (_, busy) = r.add(CancellationToken::new());
+        let _working = Busy::new(&busy);
+        assert_eq!(r.make_room(1), Room::Full);
+    }
+
+    #[test]
+    fn past_the_margin_of_closing_connections_new_ones_wait_for_them() {
+        let r = Registry::default();
+        // max 8: the margin is one closing connection.
+        let tokens: Vec<_> = (0..8).map(|_| CancellationToken::new()).collect();
+        let ids: Vec<_> = tokens.iter().map(|t| r.add(t.clone()).0).collect();
+        assert_eq!(r.make_room(8), Room::Evicted);
+        assert_eq!(
+            r.make_room(8),
+            Room::Evicted,
+            "one closing is within the margin"
+        );
+        assert_eq!(r.make_room(8), Room::Wait, "two closing are past it");
+        r.remove(ids[0]);
+        assert_eq!(r.make_room(8), Room::Free, "a closed one made room");
+    }
+
+    #[tokio::test]
+    async fn a_waiting_connection_gets_in_when_a_closing_one_is_gone() {
+        let r = Arc::new(Registry::default());
+        let (id, busy) = r.add(CancellationToken::new());
+        let working = Busy::new(&busy);
+        r.lock().get(&id).unwrap().close.cancel();
+        let shutdown = CancellationToken::new();
+        let waiter = tokio::spawn({
+            let (r, shutdown) = (r.clone(), shutdown.clone());
+            async move { wait_for_room(&r, 1, &shutdown).await }
+        });
+        drop(working);
+        r.remove(id);
+        assert!(waiter.await.unwrap());
     }
 }
