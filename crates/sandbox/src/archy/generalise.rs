@@ -23,8 +23,8 @@
 //!   with its source: [`DOCUMENTED_PROPERTIES`] (transferToAcd `overrideInQueueFlow`),
 //!   [`DOCUMENTED_VALUE_FORMS`] (`processingPrompt.noValueWithNoFallback`) and
 //!   [`SETTING_ALIASES`] (an email flow's `settingsInboundEmailHandling.emailHandling`),
-//!   [`NAMED_BY_KEY`] (the script of `setScreenPop`) and [`TASK_PATHS`] (a task's
-//!   `outputPaths`).
+//!   [`NAMED_BY_KEY`] (the script of `setScreenPop`), [`TASK_PATHS`] (a task's
+//!   `outputPaths`) and [`ALTERNATE_SEQUENCES`] (an audio's sequence per language).
 //!
 //! What no source names stays refused: an unknown action, a misspelled property or setting, a
 //! member of another action's SDK class (`transferToAcd.targetTaskRef`), and a menu's
@@ -128,6 +128,16 @@ const TASK_OUTPUT_PATHS: &str = "[scripting] ArchTask.branches (ArchBranch list,
     endTask's targetBranch as `outputPath: {name}` (DudeWheresMyStuffChat.yaml), so a task's \
     branches are `outputPaths: [{outputPath: {name}}]`";
 
+/// An audio property's sequences for other languages: `alternateSequences: {<language>:
+/// <audio>}` below any property the SDK types `ArchAudio`.
+pub const ALTERNATE_SEQUENCES: (&str, &str) = (
+    "alternateSequences",
+    "Genesys help, \"Enable alternate audio sequence\" \
+     (help.mypurecloud.com/articles/enable-alternate-audio-sequence/): an audio has a main \
+     sequence and an alternate sequence per supported language; [scripting] \
+     ArchAudio.defaultCase and getAudioCaseByLanguage(archLanguage)",
+);
+
 /// Value forms documented for one property only: (property, form, evidence).
 pub const DOCUMENTED_VALUE_FORMS: &[(&str, &str, &str)] = &[(
     "processingPrompt",
@@ -158,6 +168,8 @@ pub struct Sdk {
     pub outputs: HashMap<String, HashSet<String>>,
     pub choices: HashMap<String, HashSet<String>>,
     pub variables: HashSet<String>,
+    /// (action, property) of the properties that are audio (`ArchAudio`).
+    pub audio_props: HashSet<(String, String)>,
     /// Data types of values (`ArchValueScheduleGroup` → `schedulegroup`), lower-cased.
     pub datatypes: HashSet<String>,
 }
@@ -186,6 +198,9 @@ impl Sdk {
                     s.actions.entry(a).or_default();
                 }
                 "prop" => {
+                    if f.get(3) == Some(&"ArchAudio") {
+                        s.audio_props.insert((a.clone(), b.clone()));
+                    }
                     s.actions.entry(a).or_default().insert(b);
                 }
                 "output" => {
@@ -455,6 +470,21 @@ impl Index {
             let (_, below) = t.split_once('.').unwrap_or((t, ""));
             return below.is_empty() || self.last_pair_known(&format!("{prop}.<name>.{below}"));
         }
+        if let Some(t) = tail
+            && sdk()
+                .audio_props
+                .contains(&(action.to_owned(), prop.to_owned()))
+            && let Some(rest) = t
+                .strip_prefix(ALTERNATE_SEQUENCES.0)
+                .filter(|r| r.is_empty() || r.starts_with('.'))
+        {
+            let mut segs = rest.trim_start_matches('.').splitn(2, '.');
+            let language = segs.next().unwrap_or_default();
+            let language_tag = language
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-');
+            return language_tag && segs.next().is_none_or(|v| self.value_tails.contains(v));
+        }
         // `x: {noValue: true}` and `x: [{…}]` are one property (corpus: transferToAcd
         // `acdSkills` both ways).
         let bare = prop.trim_end_matches("[]");
@@ -587,6 +617,8 @@ mod tests {
             "inboundEmail.settingsInboundEmailHandling.emailHandling.disconnect.none",
             "@action.setScreenPop.screenPopScript.My Script.inputs.<name>.exp",
             "inboundShortMessage.tasks[].task.outputPaths[].outputPath.name",
+            "@action.playAudio.audio.alternateSequences.fr-ca.tts",
+            "@action.transferToAcd.preTransferAudio.alternateSequences",
         ] {
             assert!(ix.knows(yes), "{yes}");
         }
@@ -610,6 +642,8 @@ mod tests {
             "inboundEmail.settingsInboundEmailHandling.emailHandling.disconect",
             "@action.setScreenPop.screenPopScrypt",
             "inboundShortMessage.tasks[].task.outputPathz",
+            "@action.playAudio.audio.alternateSequences.fr-ca.ttz",
+            "@action.transferToAcd.targetQueue.alternateSequences",
         ] {
             assert!(!ix.knows(no), "{no}");
         }

@@ -410,12 +410,12 @@ fn fill_placeholders(s: &str) -> String {
 ///
 /// Each with the corpus' functions known (the key paths generalise) and with the left-out
 /// files' functions unknown too (a function then needs a source other than those files).
-/// Today: leave-one-out 58 of 59 (98.3%) and 54 of 59 (91.5%); leave-one-source-out 54 of 59
-/// (91.5%) and 50 of 59 (84.7%); the test holds those levels. Still refused: a menu's
+/// Today: leave-one-out 58 of 59 (98.3%) and 54 of 59 (91.5%); leave-one-source-out 56 of 59
+/// (94.9%) and 52 of 59 (88.1%); the test holds those levels. Still refused: a menu's
 /// `defaultChildMenuRef` (one file; the SDK's `ArchMenu.menuDefault` gives no YAML name), the
 /// functions `Lower`, `Left`, `FindString`, `AreEqual` (one file each; no Genesys source found
-/// at hand), and with whole sources out `playAudio.audio.alternateSequences` and
-/// `evaluateSchedule.evaluationType` (one source each, no SDK member of that name).
+/// at hand), and with its source out `evaluateSchedule.evaluationType` (the SDK has the
+/// evaluation types `schedule`/`emergencyGroup`, but not the YAML names of what is below).
 #[test]
 fn publishes_corpus_files_it_has_never_seen() {
     let files = corpus_files();
@@ -438,8 +438,8 @@ fn publishes_corpus_files_it_has_never_seen() {
     }
     assert!(share(&one.0) >= 0.95, "{}", one.0.join("\n"));
     assert!(share(&one.1) >= 0.91, "{}", one.1.join("\n"));
-    assert!(share(&source.0) >= 0.91, "{}", source.0.join("\n"));
-    assert!(share(&source.1) >= 0.84, "{}", source.1.join("\n"));
+    assert!(share(&source.0) >= 0.94, "{}", source.0.join("\n"));
+    assert!(share(&source.1) >= 0.88, "{}", source.1.join("\n"));
 }
 
 /// For each file, the first refusal (if any) by knowledge built without every file of its
