@@ -17,6 +17,7 @@ Output, one fact a line, tab-separated (`#` lines are comments):
     choice    <choice>     <class>                 a menu choice (ArchMenuTask -> menuTask)
     choiceprop <choice>    <member>  <type>
     variable  <yaml type>  <class>                 a variable type (ArchVariableString -> stringVariable)
+    datatype  <name>       <class>                 a data type of values (ArchValueScheduleGroup -> ScheduleGroup)
 The YAML names follow the rule by which the corpus names SDK classes and members: the class name
 without its prefix, first letter lower-cased; `InQueue` is written `inqueue`; `outputX` members
 are the keys of `outputs`; a member naming a task, menu or state is written `<member>Ref`
@@ -135,6 +136,10 @@ def main():
             for m, t in docs.members(cls):
                 if not RUNTIME.match(m):
                     lines.extend(("choiceprop", choice, n, t) for n in member_names(m, t))
+        elif re.match(r"ArchValue[A-Z]", cls) and not cls.endswith("Collection") and cls != "ArchValueSettings":
+            # The judge reads Architect's conversion functions `To<data type>` from these
+            # (Genesys help, "Convert a string value to a typed value").
+            lines.append(("datatype", cls[len("ArchValue"):], cls))
         elif re.match(r"ArchVariable[A-Z]", cls) and cls != "ArchVariableSettings":
             lines.append(("variable", lcfirst(cls[len("ArchVariable"):]) + "Variable", cls))
     for key, classes in sorted(settings_classes.items()):

@@ -398,50 +398,84 @@ fn fill_placeholders(s: &str) -> String {
     out
 }
 
-/// The leave-out measure of generalisation: for each corpus file, the judge's knowledge is
-/// built from the other 58 files only (their key paths and the functions they call,
-/// generalised by the SDK reference as the judge's is) and the file is judged with it.
-/// Real files Genesys published must be published. The target is 95% of those left out;
-/// today 54 of 59 (91.5%) when the functions are known (the key paths generalise), and the
-/// test holds that level; the figure with the functions left out too is printed (the corpus
-/// is the only list of functions at hand).
+/// The leave-out measures of generalisation: the judge's knowledge is built without some
+/// corpus files (their key paths and the functions they call; generalised by the SDK reference
+/// and the documented names as the judge's is) and those files are judged with it. Real files
+/// Genesys published must be published.
+///
+/// - leave-one-out: each file left out in turn, the other 58 known;
+/// - leave-one-source-out (stronger): every file of the same source repository (the file
+///   name's part before `__`, `SOURCES.md`) left out at once: 29 sources, the biggest the
+///   Terraform provider's 14 examples.
+///
+/// Each with the corpus' functions known (the key paths generalise) and with the left-out
+/// files' functions unknown too (a function then needs a source other than those files).
+/// Today: leave-one-out 58 of 59 (98.3%) and 54 of 59 (91.5%); leave-one-source-out 56 of 59
+/// (94.9%) and 52 of 59 (88.1%); the test holds those levels. Still refused: a menu's
+/// `defaultChildMenuRef` (one file; the SDK's `ArchMenu.menuDefault` gives no YAML name), the
+/// functions `Lower`, `Left`, `FindString`, `AreEqual` (one file each; no Genesys source found
+/// at hand), and with its source out `evaluateSchedule.evaluationType` (the SDK has the
+/// evaluation types `schedule`/`emergencyGroup`, but not the YAML names of what is below).
 #[test]
 fn publishes_corpus_files_it_has_never_seen() {
     let files = corpus_files();
-    let (paths_only, with_functions) = leave_one_out(&files);
     let share = |refused: &[String]| (files.len() - refused.len()) as f64 / files.len() as f64;
-    eprintln!(
-        "leave-one-out, key paths left out: {:.1}% published; refused:\n{}\n\
-         leave-one-out, key paths and functions left out: {:.1}% published; refused:\n{}",
-        share(&paths_only) * 100.0,
-        paths_only.join("\n"),
-        share(&with_functions) * 100.0,
-        with_functions.join("\n")
-    );
-    assert!(share(&paths_only) >= 0.9, "{}", paths_only.join("\n"));
+    let one = leave_out(&files, |name| name.to_owned());
+    let source = leave_out(&files, |name| {
+        name.split_once("__").map_or(name, |(s, _)| s).to_owned()
+    });
+    for (what, (paths_only, with_functions)) in
+        [("leave-one-out", &one), ("leave-one-source-out", &source)]
+    {
+        eprintln!(
+            "{what}, key paths left out: {:.1}% published; refused:\n{}\n\
+             {what}, key paths and functions left out: {:.1}% published; refused:\n{}",
+            share(paths_only) * 100.0,
+            paths_only.join("\n"),
+            share(with_functions) * 100.0,
+            with_functions.join("\n")
+        );
+    }
+    assert!(share(&one.0) >= 0.95, "{}", one.0.join("\n"));
+    assert!(share(&one.1) >= 0.91, "{}", one.1.join("\n"));
+    assert!(share(&source.0) >= 0.94, "{}", source.0.join("\n"));
+    assert!(share(&source.1) >= 0.88, "{}", source.1.join("\n"));
 }
 
-/// For each file, the first refusal (if any) by knowledge built without it: (with every
-/// corpus function known, with the functions of the other files only).
-pub(super) fn leave_one_out(files: &[(String, String)]) -> (Vec<String>, Vec<String>) {
+/// For each file, the first refusal (if any) by knowledge built without every file of its
+/// group (`group` of the file name): (with every corpus function known, with the functions of
+/// the other groups only).
+pub(super) fn leave_out(
+    files: &[(String, String)],
+    group: impl Fn(&str) -> String,
+) -> (Vec<String>, Vec<String>) {
     let docs: Vec<Value> = files
         .iter()
         .map(|(_, t)| serde_yaml_ng::from_str(t).unwrap())
         .collect();
+    let groups: Vec<String> = files.iter().map(|(n, _)| group(n)).collect();
     let all_functions = Knowledge::from_files(&docs).corpus_functions;
     let (mut paths_only, mut with_functions) = (Vec::new(), Vec::new());
+    let mut knowledge: Option<(String, Knowledge)> = None;
     for (i, (name, text)) in files.iter().enumerate() {
-        let others = docs
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .map(|(_, d)| d);
-        let mut knowledge = Knowledge::from_files(others);
-        if let Err(e) = analyze_with(text, &knowledge) {
+        let g = &groups[i];
+        if knowledge.as_ref().is_none_or(|(k, _)| k != g) {
+            let others = docs
+                .iter()
+                .zip(&groups)
+                .filter(|(_, h)| *h != g)
+                .map(|(d, _)| d);
+            knowledge = Some((g.clone(), Knowledge::from_files(others)));
+        }
+        let Some((_, k)) = &knowledge else {
+            continue;
+        };
+        if let Err(e) = analyze_with(text, k) {
             with_functions.push(format!("{name}: {}", e[0]));
         }
-        knowledge.corpus_functions = all_functions.clone();
-        if let Err(e) = analyze_with(text, &knowledge) {
+        let mut all = k.clone();
+        all.corpus_functions = all_functions.clone();
+        if let Err(e) = analyze_with(text, &all) {
             paths_only.push(format!("{name}: {}", e[0]));
         }
     }
@@ -475,4 +509,129 @@ fn judges_unseen_shapes_broadly_and_keeps_refusing() {
         e.contains("unknown property 'initialGreeting' at /commonModule/initialGreeting"),
         "{e}"
     );
+}
+
+/// What Genesys's documentation names beyond the SDK's naming rule is published; a misspelled
+/// or foreign setting is still refused, as are unknown functions and calls with the wrong
+/// number of arguments.
+#[test]
+fn documented_settings_and_functions_are_published_and_the_rest_refused() {
+    let menu_transfer = r#"
+inboundCall:
+  name: Menu Line
+  startUpRef: "./menus/menu[Main]"
+  supportedLanguages:
+    en-us:
+      defaultLanguageSkill: {noValue: true}
+  menus:
+    - menu:
+        name: Main
+        refId: Main
+        audio: {tts: Press one}
+        choices:
+          - menuTransferToAcd:
+              name: Sales
+              dtmf: digit_1
+              targetQueue: {lit: {name: Sales}}
+              overrideInQueueFlow: {name: Hold Music}
+"#;
+    analyze(menu_transfer).unwrap();
+    let e = errors(&menu_transfer.replace("overrideInQueueFlow", "overideInQueueFlow"));
+    assert!(
+        e.contains("unknown property 'overideInQueueFlow' at /inboundCall/menus/0/menu/choices/0/menuTransferToAcd/overideInQueueFlow"),
+        "{e}"
+    );
+    // A member of another action's SDK class is not the transfer's.
+    let e = errors(&GOOD.replace(
+        "targetQueue: {lit: {name: General}}}",
+        "targetQueue: {lit: {name: General}}, targetTaskRef: \"/inboundCall/tasks/task[Other]\"}",
+    ));
+    assert!(e.contains("unknown property 'targetTaskRef'"), "{e}");
+
+    let in_task = GOOD.replace(
+        "- transferToAcd: {name: Xfer, targetQueue: {lit: {name: General}}}",
+        "- transferToAcd: {name: Xfer, targetQueue: {lit: {name: General}}, overrideInQueueFlow: {name: Hold}, acdSkills: [{acdSkill: {exp: \"ToSkill(Flow.s)\"}}]}\n          - callData: {name: Get, processingPrompt: {noValueWithNoFallback: true}, category: {Web: {dataAction: {Lookup: {inputs: {}}}}}}",
+    );
+    analyze(&in_task).unwrap();
+    let e = errors(&in_task.replace("noValueWithNoFallback", "noValueWithoutFallback"));
+    assert!(
+        e.contains("unknown property 'noValueWithoutFallback' at /inboundCall/tasks/0/task/actions/3/callData/processingPrompt/noValueWithoutFallback"),
+        "{e}"
+    );
+
+    let email = r#"
+inboundEmail:
+  name: Mail
+  startUpRef: "/inboundEmail/tasks/task[Main]"
+  settingsInboundEmailHandling:
+    emailHandling:
+      disconnect:
+        none: true
+  tasks:
+    - task:
+        name: Main
+        refId: Main
+        actions:
+          - disconnect: {name: Done}
+"#;
+    analyze(email).unwrap();
+    for (bad, key) in [
+        ("    emailHandling:", "emailHandlng"),
+        ("      disconnect:", "disconect"),
+    ] {
+        let fixed = bad.trim_start().trim_end_matches(':');
+        let e = errors(&email.replace(bad, &bad.replace(fixed, key)));
+        assert!(e.contains(&format!("unknown property '{key}'")), "{e}");
+    }
+    let with_exp = |exp: &str| {
+        GOOD.replace(
+            "condition: {exp: \"true\"}",
+            &format!("condition: {{exp: {exp:?}}}"),
+        )
+    };
+    for ok in [
+        "IsSet(ToScheduleGroup(Flow.g))",
+        "ToAudio(Flow.a) != NOT_SET",
+        "If(Flow.b, Append(\"a\", \"b\", \"c\"), \"d\") == \"a\"",
+        "GetCurrentDateTimeUtc() > Flow.t",
+        "IsSet(FindUserById(Flow.id))",
+    ] {
+        analyze(&with_exp(ok)).unwrap_or_else(|e| panic!("{ok}: {e:?}"));
+    }
+    for unknown in ["ToFrobnicator", "FindFrobnicator"] {
+        let e = errors(&with_exp(&format!("IsSet({unknown}(Flow.x))")));
+        assert!(e.contains(&format!("unknown function '{unknown}'")), "{e}");
+    }
+    let e = errors(&with_exp("If(Flow.b, true)"));
+    assert!(
+        e.contains("function 'If' takes 3 argument(s), not 2, in the expression at /inboundCall/tasks/0/task/actions/1/decision/condition/exp"),
+        "{e}"
+    );
+    let e = errors(&with_exp("IsSet()"));
+    assert!(
+        e.contains("function 'IsSet' takes 1 argument(s), not 0"),
+        "{e}"
+    );
+    let e = errors(&with_exp("Append() == \"\""));
+    assert!(
+        e.contains("function 'Append' takes at least 1 argument(s), not 0"),
+        "{e}"
+    );
+}
+
+#[test]
+fn counts_the_arguments_of_calls() {
+    use super::functions::calls;
+    assert_eq!(
+        calls(r#"If(IsSet(Flow.x), Append("a,b", ToString(1, 2)), GetCurrentDateTimeUtc())"#),
+        [
+            ("If".to_owned(), 3),
+            ("IsSet".to_owned(), 1),
+            ("Append".to_owned(), 2),
+            ("ToString".to_owned(), 2),
+            ("GetCurrentDateTimeUtc".to_owned(), 0),
+        ]
+    );
+    assert_eq!(calls("Count ((Flow.xs))"), [("Count".to_owned(), 1)]);
+    assert_eq!(calls("f(\"(\")"), [("f".to_owned(), 1)]);
 }

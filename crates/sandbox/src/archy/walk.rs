@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use serde_yaml_ng::{Mapping, Value};
 
-use super::functions::{called_functions, known_function};
+use super::functions::{arity, calls, known_function};
 use super::objects::{NamedObject, OrgObject, org_objects, prompt_names, queue_literal};
 use super::references::resolve;
 use super::unverified::{
@@ -113,11 +113,22 @@ impl<'a> Walk<'a> {
             if k == "exp"
                 && let Some(e) = as_str(v)
             {
-                for f in called_functions(&e) {
+                for (f, n) in calls(&e) {
+                    let name = self.name;
                     if !known_function(self.functions, &f) {
-                        let name = self.name;
                         self.errors.push(format!(
                             "Error: Flow '{name}': unknown function '{f}' in the expression at {at}"
+                        ));
+                    } else if let Some((lo, hi)) = arity(&f)
+                        && !(lo..=hi).contains(&n)
+                    {
+                        let takes = match (lo, hi) {
+                            (lo, usize::MAX) => format!("at least {lo}"),
+                            (lo, hi) if lo == hi => lo.to_string(),
+                            (lo, hi) => format!("{lo} to {hi}"),
+                        };
+                        self.errors.push(format!(
+                            "Error: Flow '{name}': function '{f}' takes {takes} argument(s), not {n}, in the expression at {at}"
                         ));
                     }
                 }
