@@ -444,6 +444,15 @@ fn corpus_flows_behave_the_same_after_import_and_compile() {
         println!("{l}");
     }
     println!("outcomes of the original calls: {outcomes:?}");
+    let rows = lines.iter().filter(|l| !l.starts_with("|   ")).count();
+    assert_eq!(rows, FILES.len(), "every file imports and is compared");
+    // The generated calls reach every way a call ends, not only errors.
+    for kind in ["Disconnected", "Routed", "Voicemail", "Error"] {
+        assert!(
+            outcomes.contains_key(kind),
+            "no call ends {kind}: {outcomes:?}"
+        );
+    }
     assert!(
         failures.is_empty(),
         "{} failure(s):\n{}",
