@@ -1,20 +1,27 @@
-//! The round trip of issue 22: an Archy file of the corpus, imported and compiled again,
-//! behaves as the original. The sandbox's Archy interpreter runs the original and the
-//! recompiled file on the same calls (inputs × org states) and their transcripts (what was
-//! played, digits collected), outcomes (with the queue) and participant data must be equal.
-//! Prints, per file, the share of actions that became native nodes and the calls compared.
+//! The round trip of issue 22: every inbound flow and common module of the corpus (25
+//! files), imported and compiled again, behaves as the original. The sandbox's Archy
+//! interpreter runs the original and the recompiled file on the same calls and their
+//! transcripts (audio, digits, language), outcomes (with the queue), participant data and
+//! variables must be equal. The calls: no input, no input four times, a wrong length, every
+//! digit, each menu digit followed by more input; in every org state the file can tell
+//! apart: each data action succeeding with and without outputs, failing, timing out; each
+//! table row found and not; each schedule state. A module is run through its caller.
+//! Prints, per file, the share of actions that became native nodes and the calls compared
+//! (and how many of them end in an error of the interpreter, which compares less: an action
+//! or function it does not run ends both calls the same way).
 
 // Test code: a panic is a failed assertion.
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use flowsmith::calls::ScheduleState;
 use flowsmith::compile::{self, CompileContext, ModuleTarget};
 use flowsmith::import::{self, ArchyFile, ImportLimits};
-use flowsmith::simulate::{DataActionAnswer, SimInput, SimOrg};
+use flowsmith::simulate::{DataActionAnswer, OutcomeKind, SimInput};
 use flowsmith::template::{FlowType, ModuleInterface};
 use flowsmith::validate;
-use flowsmith_sandbox::archy::interpret::{self, MAX_ACTIONS};
+use flowsmith_sandbox::archy::interpret::{self, MAX_ACTIONS, OrgObjects};
 use serde_json::json;
 
 fn corpus_dir() -> std::path::PathBuf {
@@ -44,41 +51,211 @@ fn filled(name: &str) -> String {
     out
 }
 
-fn orgs() -> Vec<SimOrg> {
-    let ok = DataActionAnswer::Outputs {
-        outputs: BTreeMap::new(),
+/// The org objects a file names: data actions (`integration/action` with their success
+/// outputs), data tables and schedule groups.
+#[derive(Debug, Default)]
+struct Named {
+    data_actions: BTreeMap<String, Vec<String>>,
+    tables: BTreeMap<String, Vec<String>>,
+    schedule_groups: bool,
+    /// The digits of every menu choice and whether the flow collects input.
+    digits: BTreeSet<String>,
+}
+
+fn named(v: &serde_yaml_ng::Value, out: &mut Named) {
+    use serde_yaml_ng::Value as Y;
+    match v {
+        Y::Mapping(m) => {
+            for (k, x) in m {
+                match k.as_str() {
+                    Some("callData") => {
+                        let cat = x.get("category").and_then(Y::as_mapping);
+                        for (integration, spec) in cat.into_iter().flatten() {
+                            let actions = spec.get("dataAction").and_then(Y::as_mapping);
+                            for (action, contract) in actions.into_iter().flatten() {
+                                let outs: Vec<String> = contract
+                                    .get("successOutputs")
+                                    .and_then(Y::as_mapping)
+                                    .into_iter()
+                                    .flatten()
+                                    .filter_map(|(k, _)| k.as_str().map(str::to_owned))
+                                    .collect();
+                                out.data_actions.insert(
+                                    format!(
+                                        "{}/{}",
+                                        integration.as_str().unwrap_or_default(),
+                                        action.as_str().unwrap_or_default()
+                                    ),
+                                    outs,
+                                );
+                            }
+                        }
+                    }
+                    Some("dataTableLookup") => {
+                        let t = x.get("dataTable").and_then(Y::as_mapping);
+                        for (table, spec) in t.into_iter().flatten() {
+                            let cols: Vec<String> = spec
+                                .get("foundOutputs")
+                                .and_then(Y::as_mapping)
+                                .into_iter()
+                                .flatten()
+                                .filter_map(|(k, _)| k.as_str().map(str::to_owned))
+                                .collect();
+                            out.tables
+                                .insert(table.as_str().unwrap_or_default().to_owned(), cols);
+                        }
+                    }
+                    Some("evaluateScheduleGroup") => out.schedule_groups = true,
+                    Some("dtmf") => {
+                        if let Some(d) = x.as_str().and_then(|d| d.strip_prefix("digit_")) {
+                            out.digits.insert(d.to_owned());
+                        }
+                    }
+                    _ => {}
+                }
+                named(x, out);
+            }
+        }
+        Y::Sequence(a) => a.iter().for_each(|x| named(x, out)),
+        _ => {}
+    }
+}
+
+/// One org state: every data action answers `answer` (success with every output set, success
+/// with none, failure, timeout), every table has the row or not, every schedule group is in
+/// `schedule`.
+#[derive(Debug, Clone)]
+struct Org<'n> {
+    named: &'n Named,
+    answer: usize,
+    found: bool,
+    schedule: ScheduleState,
+}
+
+impl OrgObjects for Org<'_> {
+    fn data_action(
+        &self,
+        integration: &str,
+        action: &str,
+        _inputs: &BTreeMap<String, Option<String>>,
+        _nth: usize,
+    ) -> Option<DataActionAnswer> {
+        let outs = self
+            .named
+            .data_actions
+            .get(&format!("{integration}/{action}"))?;
+        Some(match self.answer {
+            0 => DataActionAnswer::Outputs {
+                outputs: outs.iter().map(|k| (k.clone(), json!("1"))).collect(),
+            },
+            1 => DataActionAnswer::Outputs {
+                outputs: BTreeMap::new(),
+            },
+            2 => DataActionAnswer::Error {
+                error: "500".into(),
+            },
+            _ => DataActionAnswer::Timeout { timeout: true },
+        })
+    }
+
+    fn table_row(
+        &self,
+        table: &str,
+        _key: &str,
+    ) -> Option<Option<BTreeMap<String, serde_json::Value>>> {
+        let cols = self.named.tables.get(table)?;
+        Some(
+            self.found
+                .then(|| cols.iter().map(|c| (c.clone(), json!("1"))).collect()),
+        )
+    }
+
+    fn schedule_group(&self, _group: &str) -> Option<ScheduleState> {
+        Some(self.schedule)
+    }
+
+    fn has_prompt(&self, _name: &str) -> bool {
+        true
+    }
+
+    fn participant_data(&self) -> BTreeMap<String, String> {
+        BTreeMap::new()
+    }
+}
+
+/// The org states worth telling apart for a file: the product of the answers of its data
+/// actions, the found/not-found of its tables and its schedule states (one state each for
+/// what it does not name).
+fn orgs(named: &Named) -> Vec<Org<'_>> {
+    let answers: &[usize] = if named.data_actions.is_empty() {
+        &[0]
+    } else {
+        &[0, 1, 2, 3]
     };
-    let err = DataActionAnswer::Error {
-        error: "500".into(),
+    let found: &[bool] = if named.tables.is_empty() {
+        &[true]
+    } else {
+        &[true, false]
     };
-    let timeout = DataActionAnswer::Timeout { timeout: true };
-    let mut out = vec![SimOrg::default()];
-    for answer in [ok, err, timeout] {
-        let mut o: SimOrg = serde_json::from_value(json!({})).unwrap();
-        o.data_actions.insert("*".into(), vec![answer]);
-        out.push(o);
+    let states: &[ScheduleState] = if named.schedule_groups {
+        &ScheduleState::ALL
+    } else {
+        &[ScheduleState::Open]
+    };
+    let mut out = Vec::new();
+    for &answer in answers {
+        for &f in found {
+            for &schedule in states {
+                out.push(Org {
+                    named,
+                    answer,
+                    found: f,
+                    schedule,
+                });
+            }
+        }
     }
     out
 }
 
-fn inputs() -> Vec<Vec<SimInput>> {
+/// Caller inputs: none, no input, a wrong length, every single digit, and after each
+/// menu digit a second input (a digit, several digits, no input), for the menus and digit
+/// collections behind the first choice.
+fn inputs(named: &Named) -> Vec<Vec<SimInput>> {
     let d = |s: &str| SimInput::parse(s).unwrap();
-    vec![
+    let mut out = vec![
         vec![],
         vec![SimInput::Timeout],
-        vec![d("1")],
-        vec![d("2")],
-        vec![d("1"), d("1")],
-        vec![d("9")],
+        vec![
+            SimInput::Timeout,
+            SimInput::Timeout,
+            SimInput::Timeout,
+            SimInput::Timeout,
+        ],
+        vec![d("1234")],
         vec![d("1234"), d("1")],
-    ]
+    ];
+    for k in 0..=9 {
+        out.push(vec![d(&k.to_string())]);
+    }
+    for k in &named.digits {
+        for second in ["1", "2", "1234", "timeout"] {
+            out.push(vec![d(k), d(second)]);
+        }
+    }
+    out
 }
 
-/// The inbound flows and modules importable today, with the modules each caller needs. Not
-/// yet: the 11 voice files with `menus` (menus are not imported yet, `menu_not_imported`).
+/// Every inbound flow and common module of the corpus (`SOURCES.md`), each with the modules
+/// it calls.
 const FILES: &[&[&str]] = &[
+    &["architect-flow-public-api-blueprint__archy_flow.yml"],
     &["automated-callback-blueprint__Trigger_proactive_callback_workflow.yaml"],
     &["cx-as-code-export__2445093_Lang-COMMONMODULE.yaml"],
+    &[
+        "cx-as-code-export__CI_CD_Test_Flow-INBOUNDCALL.yaml",
+        "cx-as-code-export__2445093_Lang-COMMONMODULE.yaml",
+    ],
     &["darbyje-advanced-session__Terraform_CM_v2-0.yaml"],
     &[
         "darbyje-advanced-session__Terraform_Inbound_Flow_v1-0.yaml",
@@ -87,14 +264,29 @@ const FILES: &[&[&str]] = &[
     &["design-architect-flow-data-actions-for-resiliency__CacheExampleFlow.yaml"],
     &["developer-center-blog__CacheExampleFlow.yaml"],
     &["developer-center-blog__ForceDisconnect_v7-0.yaml"],
+    &["dr-fallback-ivr__DR-Emergency-IVR.yaml"],
+    &["dr-fallback-ivr__DR-Fallback-Ivr.yaml"],
+    &["genesys-cloud-call-park__call-park-agent-inbound-flow.yaml"],
+    &["genesys-cloud-call-park__orbit-parked-call-retrieval.yaml"],
     &["merge-ephemeral-message-to-external-contact-blueprint__ResolveContact.yaml"],
+    &["process-participant-attributes-event-triggers-blueprint__EventOrchestrator_Flow.yaml"],
     &["send-message-transcript-by-email__resolve-contact.yaml"],
+    &["set-emergency-group-lambda-blueprint__main_flow.yaml"],
+    &["set-emergency-group-lambda-blueprint__spare_flow.yml"],
+    &["simple-ivr-deploy-with-cx-as-code-blueprint__SimpleFinancialIvr_v2-0.yaml"],
+    &["terraform-provider-genesyscloud__closedhours_flow.yaml"],
+    &["terraform-provider-genesyscloud__holiday_flow.yaml"],
+    &["terraform-provider-genesyscloud__inboundcall_flow_example.yaml"],
+    &["terraform-provider-genesyscloud__inboundcall_flow_example2.yaml"],
+    &["terraform-provider-genesyscloud__inboundcall_flow_example_substitutions.yaml"],
+    &["terraform-provider-genesyscloud__openhours_flow.yaml"],
 ];
 
 #[test]
 fn corpus_flows_behave_the_same_after_import_and_compile() {
     let mut failures = Vec::new();
     let mut lines = Vec::new();
+    let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
     for group in FILES {
         let files: Vec<ArchyFile> = group
             .iter()
@@ -185,42 +377,81 @@ fn corpus_flows_behave_the_same_after_import_and_compile() {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let mut calls = 0;
+        let mut errors: BTreeMap<String, usize> = BTreeMap::new();
         let callable = entry.flow_type == FlowType::Inbound;
-        for org in orgs().into_iter().filter(|_| callable) {
-            for ins in inputs() {
-                let a = interpret::call_with_org(orig, &modules_orig, &ins, MAX_ACTIONS, &org);
-                let b = interpret::call_with_org(back, &modules_back, &ins, MAX_ACTIONS, &org);
+        let mut seen = Named::default();
+        named(orig, &mut seen);
+        for m in modules_orig.values() {
+            named(m, &mut seen);
+        }
+        let all_inputs = inputs(&seen);
+        for org in orgs(&seen).into_iter().filter(|_| callable) {
+            for ins in &all_inputs {
+                let a = interpret::call_with_org(orig, &modules_orig, ins, MAX_ACTIONS, &org);
+                let b = interpret::call_with_org(back, &modules_back, ins, MAX_ACTIONS, &org);
                 calls += 1;
-                let said = |c: &interpret::Call| -> Vec<(Option<String>, Option<String>)> {
-                    c.transcript
-                        .iter()
-                        .map(|l| (l.text.clone(), l.digits.clone()))
-                        .collect()
-                };
+                *outcomes.entry(format!("{:?}", a.outcome.kind)).or_insert(0) += 1;
+                if let Some(m) = a
+                    .outcome
+                    .message
+                    .as_ref()
+                    .filter(|_| a.outcome.kind == OutcomeKind::Error)
+                {
+                    *errors.entry(m.chars().take(70).collect()).or_insert(0) += 1;
+                }
+                let said =
+                    |c: &interpret::Call| -> Vec<(Option<String>, Option<String>, Option<String>)> {
+                        c.transcript
+                            .iter()
+                            .map(|l| (l.text.clone(), l.digits.clone(), l.language.clone()))
+                            .collect()
+                    };
+                // Every variable the original set has the same value after the recompiled
+                // call (the compiler may add its own, such as a menu's digits).
+                let vars_kept = a
+                    .variables
+                    .iter()
+                    .all(|(k, v)| b.variables.get(k) == Some(v));
                 let same = a.outcome.kind == b.outcome.kind
                     && a.outcome.queue == b.outcome.queue
                     && said(&a) == said(&b)
-                    && a.participant_data == b.participant_data;
+                    && a.participant_data == b.participant_data
+                    && vars_kept;
                 if !same {
                     failures.push(format!(
-                        "{} with inputs {ins:?}, org {org:?}:\n--- original: {a:#?}\n--- recompiled: {b:#?}",
-                        group[0]
+                        "{} with inputs {ins:?}, org {:?}/{}/{:?}:\n--- original: {a:#?}\n--- recompiled: {b:#?}",
+                        group[0], org.answer, org.found, org.schedule
                     ));
                 }
             }
         }
         let r = &entry.report;
+        let ended_in_error: usize = errors.values().sum();
         lines.push(format!(
-            "{}: {} actions, {} native ({:.0}%), {} kept; {calls} calls compared, equal",
+            "| {} | {} | {:.0}% ({} native, {} kept) | {calls} ({ended_in_error} end in an interpreter error) |",
             r.file,
             r.actions,
-            r.native,
             r.native_percent(),
+            r.native,
             r.kept
         ));
+        for (m, k) in errors {
+            lines.push(format!("|   error x{k}: {m} | | | |"));
+        }
     }
+    println!("| file | actions | native | calls compared (all equal) |\n|---|---|---|---|");
     for l in &lines {
         println!("{l}");
+    }
+    println!("outcomes of the original calls: {outcomes:?}");
+    let rows = lines.iter().filter(|l| !l.starts_with("|   ")).count();
+    assert_eq!(rows, FILES.len(), "every file imports and is compared");
+    // The generated calls reach every way a call ends, not only errors.
+    for kind in ["Disconnected", "Routed", "Voicemail", "Error"] {
+        assert!(
+            outcomes.contains_key(kind),
+            "no call ends {kind}: {outcomes:?}"
+        );
     }
     assert!(
         failures.is_empty(),

@@ -6,9 +6,11 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde_json::{Map, Value};
 
-use super::error;
+use super::expr;
+use super::nodes::menu::{self, MenuDefaults};
 use super::nodes::{self, Lists};
 use super::report::{Mapped, Report};
+use super::{error, warning};
 use crate::compile::{archy, sanitize};
 use crate::findings::pointer;
 use crate::template::{Finding, FlowType};
@@ -34,6 +36,10 @@ pub(super) struct Builder<'f> {
     too_many: bool,
     /// Every `jumpToTask`: its target task and where it is.
     jumps: Vec<(String, String)>,
+    /// Menu refId or name → the Menu node's id.
+    menus: BTreeMap<String, String>,
+    /// Actions (by pointer) kept as written although a native node could take them.
+    demoted: HashSet<String>,
 }
 
 /// What [`Builder::finish`] gives: the start node and the nodes (`None` after an error).
@@ -76,7 +82,14 @@ impl<'f> Builder<'f> {
             },
             too_many: false,
             jumps: Vec::new(),
+            menus: BTreeMap::new(),
+            demoted: HashSet::new(),
         }
+    }
+
+    /// Keeps the actions at `pointers` as written.
+    pub(super) fn demote(&mut self, pointers: HashSet<String>) {
+        self.demoted = pointers;
     }
 
     /// A declared variable (`Flow.X`, `Task.X`, `Common.X`) and its declaration kind. Task
@@ -202,14 +215,7 @@ impl<'f> Builder<'f> {
             };
             let target = match kind.as_str() {
                 "jumpToTask" => self.jump(&body, &a_at),
-                "jumpToMenu" => {
-                    self.err(
-                        "menu_not_imported",
-                        &a_at,
-                        "menus are not imported yet: jumpToMenu cannot be followed",
-                    );
-                    None
-                }
+                "jumpToMenu" => self.jump_to_menu(&body, &a_at),
                 _ => {
                     if self.used.len() >= self.max_nodes {
                         if !self.too_many {
@@ -234,7 +240,7 @@ impl<'f> Builder<'f> {
                 continue;
             };
             let next = targets.get(i + 1).cloned().unwrap_or_else(|| cont.clone());
-            if kind == "jumpToTask" {
+            if kind == "jumpToTask" || kind == "jumpToMenu" {
                 self.report.add(Mapped {
                     pointer: a_at,
                     action: kind,
@@ -280,17 +286,66 @@ impl<'f> Builder<'f> {
         }
     }
 
-    /// An inbound flow's tasks; returns the start (from `startUpRef`).
+    /// A `jumpToMenu`'s target: the menu's node.
+    fn jump_to_menu(&mut self, body: &Map<String, Value>, at: &str) -> Option<String> {
+        let r = body.get("targetMenuRef").and_then(Value::as_str);
+        match r.and_then(bracketed) {
+            Some((m, true)) => {
+                let hit = self.menus.get(m).cloned();
+                if hit.is_none() {
+                    self.err(
+                        "unknown_menu",
+                        &format!("{at}/targetMenuRef"),
+                        format!("a jump to the menu '{m}', which does not exist"),
+                    );
+                }
+                hit
+            }
+            _ => {
+                self.err(
+                    "invalid_jump",
+                    &format!("{at}/targetMenuRef"),
+                    "a jumpToMenu needs a targetMenuRef such as /inboundCall/menus/menu[Name_10]",
+                );
+                None
+            }
+        }
+    }
+
+    /// An inbound flow's menus and tasks; returns the start (from `startUpRef`).
     pub(super) fn tasks(&mut self, root: &Map<String, Value>) -> Option<String> {
         let rk = self.root_key;
-        if root.contains_key("menus") {
-            self.err(
-                "menu_not_imported",
-                &pointer([rk, "menus"]),
-                "menus are not imported yet",
-            );
-        }
         let empty = Vec::new();
+        // Menu ids first (jumps to them are edges), in document order.
+        let menus: Vec<(usize, &Map<String, Value>)> = root
+            .get("menus")
+            .and_then(Value::as_array)
+            .unwrap_or(&empty)
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| Some((i, m.get("menu")?.as_object()?)))
+            .collect();
+        let mut menu_ids = Vec::with_capacity(menus.len());
+        for (i, m) in &menus {
+            let id = self.id_for(m.get("name").and_then(Value::as_str), "Menu");
+            for k in ["refId", "name"] {
+                if let Some(r) = m.get(k).and_then(Value::as_str) {
+                    self.menus.entry(r.to_owned()).or_insert(id.clone());
+                }
+            }
+            menu_ids.push((*i, id));
+        }
+        if let Some(list) = root.get("menus").and_then(Value::as_array) {
+            for (i, m) in list.iter().enumerate() {
+                if m.get("menu").and_then(Value::as_object).is_none() {
+                    self.err(
+                        "invalid_menu",
+                        &format!("{}/{i}", pointer([rk, "menus"])),
+                        "a menu must be `menu:` with its name, audio and choices",
+                    );
+                }
+            }
+        }
         let tasks = root
             .get("tasks")
             .and_then(Value::as_array)
@@ -324,6 +379,13 @@ impl<'f> Builder<'f> {
                 }
             }
         }
+        let defaults = MenuDefaults::of(root);
+        for ((i, m), (_, id)) in menus.iter().zip(menu_ids) {
+            let at = format!("{}/{i}/menu", pointer([rk, "menus"]));
+            if let Some(node) = menu::import(self, m, &at, defaults) {
+                self.add(id, node, &at, "menu", "Menu");
+            }
+        }
         let start_at = pointer([rk, "startUpRef"]);
         match root
             .get("startUpRef")
@@ -331,14 +393,17 @@ impl<'f> Builder<'f> {
             .map(bracketed)
         {
             Some(Some((t, false))) => Some(format!("{TASK_MARK}{t}")),
-            Some(Some((_, true))) => {
-                self.err(
-                    "menu_not_imported",
-                    &start_at,
-                    "the flow starts at a menu; menus are not imported yet",
-                );
-                None
-            }
+            Some(Some((m, true))) => match self.menus.get(m) {
+                Some(id) => Some(id.clone()),
+                None => {
+                    self.err(
+                        "unknown_menu",
+                        &start_at,
+                        format!("the flow starts at the menu '{m}', which does not exist"),
+                    );
+                    None
+                }
+            },
             _ => {
                 self.err(
                     "invalid_start",
@@ -407,11 +472,15 @@ impl<'f> Builder<'f> {
         }
         for n in nodes.values_mut() {
             // Only exits hold markers; a kept action's body never does.
-            if let Some(x) = n.get_mut("onComplete") {
-                self.resolve_all(x);
-            }
-            if let Some(x) = n.pointer_mut("/properties/outputs") {
-                self.resolve_all(x);
+            for p in [
+                "/onComplete",
+                "/onError",
+                "/properties/outputs",
+                "/properties/choices",
+            ] {
+                if let Some(x) = n.pointer_mut(p) {
+                    self.resolve_all(x);
+                }
             }
         }
         let start = match start.map(|s| self.resolve(&s)) {
@@ -455,5 +524,72 @@ impl Lists for Builder<'_> {
 
     fn calls(&mut self, name: &str) {
         self.calls.push(name.to_owned());
+    }
+
+    fn fresh_id(&mut self, name: Option<&str>, kind: &str) -> String {
+        self.id_for(name, kind)
+    }
+
+    fn add(&mut self, id: String, mut node: Value, at: &str, action: &str, node_type: &str) {
+        if let Some(o) = node.as_object_mut() {
+            o.insert("id".into(), Value::String(id.clone()));
+        }
+        self.report.add(Mapped {
+            pointer: at.to_owned(),
+            action: action.to_owned(),
+            node: Some(id.clone()),
+            node_type: node_type.to_owned(),
+        });
+        self.nodes.insert(id, node);
+    }
+
+    fn report_edge(&mut self, at: &str, action: &str) {
+        self.report.add(Mapped {
+            pointer: at.to_owned(),
+            action: action.to_owned(),
+            node: None,
+            node_type: "edge".into(),
+        });
+    }
+
+    fn task_target(&mut self, r: Option<&str>, at: &str) -> Option<String> {
+        match r.and_then(bracketed) {
+            Some((t, false)) => {
+                self.jumps.push((t.to_owned(), at.to_owned()));
+                Some(format!("{TASK_MARK}{t}"))
+            }
+            _ => {
+                self.err(
+                    "invalid_jump",
+                    &format!("{at}/targetTaskRef"),
+                    "a targetTaskRef names a task, such as /inboundCall/tasks/task[Name_12]",
+                );
+                None
+            }
+        }
+    }
+
+    fn error(&mut self, code: &str, at: &str, message: String) {
+        self.err(code, at, message);
+    }
+
+    fn warn(&mut self, code: &str, at: &str, message: String) {
+        self.findings.push(warning(self.file, code, at, message));
+    }
+
+    fn vars(&self) -> &dyn expr::Vars {
+        self
+    }
+
+    fn native_allowed(&self, at: &str) -> bool {
+        !self.demoted.contains(at)
+    }
+}
+
+impl expr::Vars for Builder<'_> {
+    fn var(&self, written: &str) -> Option<(String, String)> {
+        self.vars
+            .get(written)
+            .map(|(bare, kind)| (sanitize(bare), kind.clone()))
     }
 }

@@ -2,9 +2,12 @@
 //! its tasks (inbound) or start-up actions (module), and the findings for what is not
 //! carried over.
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value, json};
 
 use super::actions::Builder;
+use super::report::Report;
 use super::{ArchyFile, Imported, error, warning};
 use crate::findings::pointer;
 use crate::template::{Finding, FlowType};
@@ -102,40 +105,60 @@ pub(super) fn import_flow(
     {
         decls.extend(declarations(t.pointer("/task/variables")));
     }
-    let mut b = Builder::new(file, ty, root_key, max_nodes);
-    for (n, kind, _, _) in &decls {
-        b.declare(n, kind);
-    }
-    let start = match ty {
-        FlowType::Inbound => b.tasks(root),
-        FlowType::Module => b.module_actions(root),
-    };
     let mut doc = json!({
         "name": name,
         "type": ty.as_str(),
     });
-    let obj = doc.as_object_mut();
-    if let Some(obj) = obj {
+    if let Some(obj) = doc.as_object_mut() {
         header(file, root, obj, &mut findings, &at("initialGreeting"));
         if ty == FlowType::Module {
             interface(file, &decls, obj, &mut findings, &at("variables"));
         }
     }
-    let built = b.finish(start);
+    // Native nodes whose template does not validate (a variable of no known type in a
+    // condition, ...) are kept as written instead: a few rounds at most, each keeping more.
+    let mut demoted: HashSet<String> = HashSet::new();
+    let mut round = 0;
+    let (built, start_nodes) = loop {
+        round += 1;
+        let mut b = Builder::new(file, ty, root_key, max_nodes);
+        for (n, kind, _, _) in &decls {
+            b.declare(n, kind);
+        }
+        b.demote(demoted.clone());
+        let start = match ty {
+            FlowType::Inbound => b.tasks(root),
+            FlowType::Module => b.module_actions(root),
+        };
+        let mut built = b.finish(start);
+        let Some((start, nodes)) = built.graph.take() else {
+            break (built, None);
+        };
+        let mut candidate = doc.clone();
+        if let Some(obj) = candidate.as_object_mut() {
+            obj.insert(
+                "draft".into(),
+                json!({"startNode": start, "nodes": Value::Object(nodes.clone().into_iter().collect::<Map<_,_>>())}),
+            );
+        }
+        let more = if round < 5 {
+            failing_natives(&candidate, &built.report)
+        } else {
+            HashSet::new()
+        };
+        if more.is_empty() || !more.iter().any(|p| !demoted.contains(p)) {
+            break (built, Some(candidate));
+        }
+        demoted.extend(more);
+    };
     findings.extend(built.findings);
-    let Some((start, nodes)) = built.graph else {
+    let Some(doc) = start_nodes else {
         return FlowOut {
             imported: None,
             findings,
             calls: built.calls,
         };
     };
-    if let Some(obj) = doc.as_object_mut() {
-        obj.insert(
-            "draft".into(),
-            json!({"startNode": start, "nodes": Value::Object(nodes.into_iter().collect::<Map<_,_>>())}),
-        );
-    }
     FlowOut {
         imported: Some(Imported {
             name: name.to_owned(),
@@ -231,4 +254,23 @@ fn header(
             )),
         },
     }
+}
+
+/// The actions (by pointer) whose native node has an error finding when `doc` is
+/// validated.
+fn failing_natives(doc: &Value, report: &Report) -> HashSet<String> {
+    let r = crate::validate::validate(doc, &crate::validate::NoModules);
+    let mut out = HashSet::new();
+    for f in r.findings.iter().filter(|f| f.is_error()) {
+        let Some(rest) = f.pointer.strip_prefix("/draft/nodes/") else {
+            continue;
+        };
+        let id = rest.split('/').next().unwrap_or_default();
+        for m in &report.mapped {
+            if m.node.as_deref() == Some(id) && m.node_type != "Archy" {
+                out.insert(m.pointer.clone());
+            }
+        }
+    }
+    out
 }

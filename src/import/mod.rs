@@ -16,6 +16,7 @@
 //! each), `report` (what became what).
 
 mod actions;
+mod expr;
 mod flow;
 mod nodes;
 mod read;

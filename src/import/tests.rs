@@ -154,3 +154,158 @@ fn a_called_module_must_be_given() {
     );
     assert_eq!(codes(one(&caller))[0].0, "module_not_given");
 }
+
+const MENU_FLOW: &str = r#"inboundCall:
+  name: Ivr
+  startUpRef: "/inboundCall/menus/menu[Main_10]"
+  settingsMenu:
+    repeatCount:
+      lit: 3
+    menuSelectionTimeout:
+      lit:
+        seconds: 10
+  variables:
+    - integerVariable:
+        name: Flow.n
+        initialValue:
+          noValue: true
+  menus:
+    - menu:
+        name: Main
+        refId: Main_10
+        audio:
+          exp: AudioPlaybackOptions(ToAudioTTS("Press 1 or 9"), false)
+        settingsMenu:
+          repeatCount:
+            noValue: true
+        choices:
+          - menuDisconnect:
+              name: Bye
+              dtmf: digit_9
+          - menuJumpToTask:
+              name: Go
+              refId: Go_1
+              dtmf: digit_1
+              targetTaskRef: "/inboundCall/tasks/task[T_12]"
+        defaultChildMenuRef: ./choices/menuJumpToTask[Go_1]
+  tasks:
+    - task:
+        name: T
+        refId: T_12
+        actions:
+          - updateData:
+              name: Count
+              statements:
+                - integer:
+                    variable: Flow.n
+                    value:
+                      lit: 2
+          - decision:
+              name: Many
+              condition:
+                exp: Flow.n > 1
+              outputs:
+                yes:
+                  actions:
+                    - jumpToMenu:
+                        name: Again
+                        targetMenuRef: "/inboundCall/menus/menu[Main_10]"
+          - disconnect:
+              name: End
+"#;
+
+#[test]
+fn menus_become_menu_nodes_and_shared_actions_native_nodes() {
+    let i = one(MENU_FLOW).unwrap();
+    let t = &i.templates[0];
+    assert_eq!(t.document["draft"]["startNode"], "Main");
+    let n = nodes(&i);
+    let main = &n["Main"];
+    assert_eq!(main["type"], "Menu");
+    assert_eq!(main["properties"]["prompt"], "Press 1 or 9");
+    // The menu's repeats and timeout are the flow's: the menu's own are noValue.
+    assert_eq!(main["properties"]["repeat"], 3);
+    assert_eq!(main["properties"]["timeoutSeconds"], 10);
+    let choices = &main["properties"]["choices"];
+    assert_eq!(choices[0]["digit"], "9");
+    assert_eq!(
+        n[choices[0]["nextNode"].as_str().unwrap()]["type"],
+        "Disconnect"
+    );
+    assert_eq!(choices[1]["digit"], "1");
+    assert_eq!(choices[1]["nextNode"], "Count");
+    assert_eq!(main["onError"]["nextNode"], "Count");
+    assert_eq!(n["Count"]["type"], "Set");
+    assert_eq!(n["Count"]["properties"]["setVars"][0]["key"], "n");
+    assert_eq!(n["Many"]["type"], "If");
+    let cond = &n["Many"]["properties"]["conditions"][0];
+    assert_eq!(cond["expression"], "{n} > 1");
+    assert_eq!(
+        cond["nextNode"], "Main",
+        "jumpToMenu is an edge to the menu"
+    );
+    assert_eq!(n["Many"]["properties"]["defaultNextNode"], "End");
+    assert_eq!(t.report.kept, 0, "{:?}", t.report);
+    // The barge-in option is reported, with its place.
+    assert!(
+        i.findings
+            .iter()
+            .any(|f| f.code == "menu_setting_not_carried"
+                && f.pointer == "/inboundCall/menus/0/menu/audio"),
+        "{:?}",
+        i.findings
+    );
+    let r = crate::validate::validate(&t.document, &crate::validate::NoModules);
+    assert!(!r.findings.iter().any(|f| f.is_error()), "{:?}", r.findings);
+}
+
+#[test]
+fn a_jump_to_a_menu_that_does_not_exist_is_refused_at_the_jump() {
+    let bad = MENU_FLOW.replace(
+        "targetMenuRef: \"/inboundCall/menus/menu[Main_10]\"",
+        "targetMenuRef: \"/inboundCall/menus/menu[Gone]\"",
+    );
+    assert_eq!(
+        codes(one(&bad)),
+        [(
+            "unknown_menu".into(),
+            "/inboundCall/tasks/0/task/actions/1/outputs/yes/actions/0/targetMenuRef".into()
+        )]
+    );
+    let bad_default = MENU_FLOW.replace("menuJumpToTask[Go_1]", "menuJumpToTask[Nope]");
+    assert_eq!(
+        codes(one(&bad_default)),
+        [(
+            "unknown_menu_choice".into(),
+            "/inboundCall/menus/0/menu/defaultChildMenuRef".into()
+        )]
+    );
+}
+
+#[test]
+fn actions_the_template_cannot_say_exactly_stay_as_written() {
+    // Transfer audio, a queue by expression, a condition with a function the template
+    // language lacks.
+    let kept = MENU_FLOW
+        .replace(
+            "                exp: Flow.n > 1",
+            "                exp: DateTimeDiff(GetCurrentDateTimeUtc(), GetCurrentDateTimeUtc()) > Flow.n",
+        )
+        .replace(
+            "          - disconnect:\n              name: End",
+            "          - transferToAcd:\n              name: Xfer\n              targetQueue:\n                lit:\n                  name: Sales\n              preTransferAudio:\n                tts: Hold on\n          - disconnect:\n              name: End",
+        );
+    let i = one(&kept).unwrap();
+    let n = nodes(&i);
+    assert_eq!(n["Many"]["type"], "Archy");
+    assert_eq!(n["Xfer"]["type"], "Archy");
+    let exact = kept.replace(
+        "              preTransferAudio:\n                tts: Hold on\n",
+        "",
+    );
+    let i = one(&exact).unwrap();
+    let n = nodes(&i);
+    assert_eq!(n["Xfer"]["type"], "Route");
+    assert_eq!(n["Xfer"]["properties"]["queueName"], "Sales");
+    assert_eq!(n["Xfer"]["onError"]["nextNode"], "End");
+}

@@ -2,9 +2,18 @@
 //! keeps any other action as written. This module only dispatches on the action type.
 
 mod archy;
+mod data_action;
 mod disconnect;
 mod end;
+mod if_node;
+pub(super) mod menu;
+mod route;
 mod say;
+mod set;
+mod set_language;
+mod switch;
+mod table_lookup;
+mod voicemail;
 
 use serde_json::{Map, Value};
 
@@ -25,6 +34,21 @@ pub(super) trait Lists {
     );
     /// Records a call of the common module `name`.
     fn calls(&mut self, name: &str);
+    /// A fresh node id from an action's name (or `kind`), made unique.
+    fn fresh_id(&mut self, name: Option<&str>, kind: &str) -> String;
+    /// Adds node `id` made of the action `action` at `at`, and reports it as `node_type`.
+    fn add(&mut self, id: String, node: Value, at: &str, action: &str, node_type: &str);
+    /// Reports the action at `at` as an edge (a jump).
+    fn report_edge(&mut self, at: &str, action: &str);
+    /// Where a `targetTaskRef` (at `at`) leads: a marker resolved once every task is read.
+    fn task_target(&mut self, r: Option<&str>, at: &str) -> Option<String>;
+    fn error(&mut self, code: &str, at: &str, message: String);
+    /// The flow's declared variables, for expressions.
+    fn vars(&self) -> &dyn crate::import::expr::Vars;
+    /// Whether the action at `at` may become a native node (an earlier try's native node
+    /// there did not validate: it is kept as written).
+    fn native_allowed(&self, at: &str) -> bool;
+    fn warn(&mut self, code: &str, at: &str, message: String);
 }
 
 /// The node for action `kind` (body `body`, at `at`) moving to `next`: `(node type,
@@ -36,11 +60,23 @@ pub(super) fn node(
     at: &str,
     next: Option<String>,
 ) -> (&'static str, Value) {
-    let native = match kind {
-        "playAudio" => say::import(body, next.as_deref()),
-        "disconnect" => disconnect::import(body),
-        "endTask" if b.ty() == FlowType::Module => end::import(body),
-        _ => None,
+    let native = if b.native_allowed(at) {
+        match kind {
+            "playAudio" => say::import(body, next.as_deref()),
+            "disconnect" => disconnect::import(body),
+            "endTask" if b.ty() == FlowType::Module => end::import(body),
+            "transferToAcd" => route::import(body, next.as_deref()),
+            "decision" => if_node::import(b, body, at, next.as_deref()),
+            "updateData" => set::import(b, body, next.as_deref()),
+            "callData" => data_action::import(b, body, at, next.as_deref()),
+            "transferToVoicemail" => voicemail::import(body, next.as_deref()),
+            "setLanguage" => set_language::import(body, next.as_deref()),
+            "switch" => switch::import(b, body, at, next.as_deref()),
+            "dataTableLookup" => table_lookup::import(b, body, at, next.as_deref()),
+            _ => None,
+        }
+    } else {
+        None
     };
     match native {
         Some(n) => n,

@@ -355,15 +355,8 @@ pub(super) fn eval(e: &Ex, vars: &Vars) -> Result<Option<Val>, String> {
             })
         }
         Ex::Call(f, args) => {
-            if f == "Append" {
-                // NOT_SET appends as nothing, as the simulator's text interpolation does.
-                let mut s = String::new();
-                for a in args {
-                    if let Some(v) = eval(a, vars)? {
-                        s.push_str(&text_of(&v));
-                    }
-                }
-                return Ok(Some(Val::S(s)));
+            if let Some(r) = many_args(f, args, vars) {
+                return r;
             }
             let [a] = args.as_slice() else {
                 return Err(format!("{f} takes one argument"));
@@ -375,6 +368,8 @@ pub(super) fn eval(e: &Ex, vars: &Vars) -> Result<Option<Val>, String> {
                     Val::B(v.is_none() || matches!(&v, Some(Val::S(s)) if s.is_empty()))
                 }
                 (_, None) => return Ok(None),
+                // Silence says nothing [corpus: call-park-agent-inbound-flow.yaml's menu].
+                ("ToAudioBlank", Some(Val::I(_))) => Val::S(String::new()),
                 ("ToAudioTTS" | "ToString", Some(v)) => Val::S(text_of(&v).into_owned()),
                 ("ToInt", Some(v)) => match v {
                     Val::I(i) => Val::I(i),
@@ -398,6 +393,28 @@ pub(super) fn eval(e: &Ex, vars: &Vars) -> Result<Option<Val>, String> {
             }
         }
     }))
+}
+
+/// The functions of more than one argument: `Append`, and `AudioPlaybackOptions`, whose
+/// options (barge-in) change nothing a transcript shows: the audio is its first argument
+/// [corpus: menu audio of DR-Emergency-IVR.yaml]. `None` for any other function.
+fn many_args(f: &str, args: &[Ex], vars: &Vars) -> Option<Result<Option<Val>, String>> {
+    match (f, args) {
+        ("Append", _) => {
+            // NOT_SET appends as nothing, as the simulator's text interpolation does.
+            let mut s = String::new();
+            for a in args {
+                match eval(a, vars) {
+                    Ok(Some(v)) => s.push_str(&text_of(&v)),
+                    Ok(None) => {}
+                    Err(e) => return Some(Err(e)),
+                }
+            }
+            Some(Ok(Some(Val::S(s))))
+        }
+        ("AudioPlaybackOptions", [a, _]) => Some(eval(a, vars)),
+        _ => None,
+    }
 }
 
 /// Converts a value to the type of the statement or variable it is assigned to.

@@ -143,8 +143,11 @@ impl Machine<'_> {
         if silent {
             return;
         }
-        // A greeting that cannot be evaluated plays nothing (it is not an action).
-        if let Ok(text) = self.audio(Some(g)) {
+        // A greeting that cannot be evaluated plays nothing (it is not an action), nor does
+        // one that is silence only (`AudioPlaybackOptions(ToAudioBlank(n), true)`).
+        if let Ok(text) = self.audio(Some(g))
+            && !text.is_empty()
+        {
             self.line("initialGreeting", "Greeting", Some(text), None);
         }
     }

@@ -226,3 +226,29 @@ fn expressions_follow_not_set_semantics() {
     assert_eq!(ev("-(-Flow.n)").unwrap(), Some(Val::I(2)));
     assert!(parse(&"(".repeat(500)).is_err());
 }
+
+/// Corpus audio: `AudioPlaybackOptions(audio, bargeIn)` says its audio, `ToAudioBlank(n)`
+/// nothing, and a greeting of silence only plays no line [corpus: DR-Emergency-IVR.yaml's
+/// menu, call-park-agent-inbound-flow.yaml's menu, ForceDisconnect_v7-0.yaml's greeting].
+#[test]
+fn playback_options_say_their_audio_and_blanks_say_nothing() {
+    let flow = doc(r#"
+inboundCall:
+  name: Audio
+  startUpRef: "/inboundCall/menus/menu[M]"
+  initialGreeting:
+    exp: AudioPlaybackOptions(ToAudioBlank(3000), true)
+  menus:
+    - menu:
+        name: M
+        refId: M
+        audio:
+          exp: AudioPlaybackOptions(Append(ToAudioBlank(500), ToAudioTTS("Press 9")), true)
+        choices:
+          - menuDisconnect: {name: Bye, dtmf: digit_9}
+"#);
+    let c = call(&flow, &BTreeMap::new(), &digits(&["9"]), MAX_ACTIONS);
+    assert_eq!(c.outcome.kind, OutcomeKind::Disconnected, "{c:?}");
+    let said: Vec<_> = c.transcript.iter().map(|l| l.text.as_deref()).collect();
+    assert_eq!(said, [Some("Press 9")], "{c:?}");
+}
