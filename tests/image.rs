@@ -356,6 +356,14 @@ fn docker_compose_1_29_accepts_the_file() {
     ] {
         assert!(out.contains(needed), "{needed} not in:\n{out}");
     }
+    // The replicas read the `flowsmith` service's configuration file (target `sandbox`).
+    assert!(!out.contains("GENESYS_"), "{out}");
+    assert_eq!(
+        out.matches("docker/flowsmith/compose.toml:/etc/flowsmith/flowsmith.toml:ro")
+            .count(),
+        3,
+        "{out}"
+    );
     // Without the token exported, compose still reads the file (`ps`, `logs`, `down` work);
     // the service gets no token and refuses to listen on 0.0.0.0 (src/config).
     let without = run(None).unwrap();

@@ -890,10 +890,31 @@ mod containers {
                 healthcheck_command(app).command,
                 Command::Healthcheck(_)
             ));
+            // The configuration file of the `flowsmith` service, mounted the same way.
+            assert_eq!(
+                strings(&app["volumes"]),
+                ["./docker/flowsmith/compose.toml:/etc/flowsmith/flowsmith.toml:ro"],
+                "{name}"
+            );
             let mut env = dockerfile_env(final_stage(&read("Dockerfile")));
             for (k, v) in environment(app) {
                 env.insert(k, interpolate(&v, &vars).unwrap());
             }
+            assert!(
+                !env.keys().any(|k| k.starts_with("GENESYS_")),
+                "{name}: the target comes from the configuration file, as for `flowsmith`"
+            );
+            assert_eq!(
+                env["FLOWSMITH_CONFIG"], "/etc/flowsmith/flowsmith.toml",
+                "{name}"
+            );
+            env.insert(
+                "FLOWSMITH_CONFIG".into(),
+                repo_root()
+                    .join("docker/flowsmith/compose.toml")
+                    .display()
+                    .to_string(),
+            );
             let settings = flowsmith::config::Settings::load_from(
                 &flowsmith::config::Overrides::default(),
                 |k| env.get(k).cloned(),
@@ -905,7 +926,9 @@ mod containers {
                 "{name}"
             );
             assert_eq!(settings.replicas, 2, "{name}: one share per replica");
+            assert_eq!(settings.targets.len(), 1, "{name}");
             let target = &settings.targets[0];
+            assert_eq!(target.name, "sandbox", "{name}: the walkthrough's target");
             assert_eq!(target.api_base_url, "http://sandbox:9090");
             assert_eq!(target.replica_rate(settings.replicas).unwrap(), 150);
             let p = strings(&app["ports"]);

@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiPath, ApiQuery};
-use super::paging::{Page, bad_parameter, flow_type_param};
+use super::paging::{Page, flow_type_param};
 use super::{AppState, TAG_FLOWS};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::{FlowFilter, FlowRecordRow};
@@ -122,14 +122,12 @@ async fn list_flows(
 ) -> ApiResult<Json<FlowPage>> {
     let flow_type = flow_type_param(q.flow_type.as_deref())?;
     let page = Page::parse(q.page_size, q.page_token.as_deref())?;
-    let after = match &page.after {
-        None => None,
-        Some(key) => Some(
-            key.split_once('\n')
-                .map(|(t, n)| (t.to_owned(), n.to_owned()))
-                .ok_or_else(|| bad_parameter("page_token is not a token this service issued"))?,
-        ),
-    };
+    // The key is `target\nname`; a key without the newline is the position before the
+    // target's first name (any token the spec allows names a position).
+    let after = page.after.as_deref().map(|key| {
+        let (t, n) = key.split_once('\n').unwrap_or((key, ""));
+        (t.to_owned(), n.to_owned())
+    });
     let mut rows = state
         .store
         .list_flow_records(&FlowFilter {

@@ -116,7 +116,7 @@ async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
 
 /// This API's OpenAPI 3.1 document, as YAML.
 #[utoipa::path(get, path = "/openapi.yaml", tag = TAG_OPERATIONS,
-    responses((status = 200, description = "OpenAPI document", content_type = "application/yaml", body = String)))]
+    responses((status = 200, description = "OpenAPI document", content_type = "application/yaml", body = std::collections::BTreeMap<String, serde_json::Value>)))]
 async fn openapi_yaml(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/yaml")],

@@ -7,6 +7,7 @@
 
 mod compile;
 pub mod console;
+pub mod exact;
 pub mod extract;
 mod flows;
 mod health;
@@ -140,47 +141,81 @@ impl BearerAuth {
     }
 }
 
-/// Answers any operation can give: a request that outlives `request_timeout_secs` (408) and
-/// a failure inside the service (500), both problem documents.
+/// Answers any operation can give: a request that outlives `request_timeout_secs` or whose
+/// body comes too slowly (408), a declared body over `max_body_bytes` (413, before routing)
+/// and a failure inside the service (500), all problem documents; on `/v1`, a body that
+/// cannot be read (400) and 503 with `Retry-After` (overloaded, or the database refuses
+/// writes). A 401 names the scheme in `WWW-Authenticate`.
 struct CommonResponses;
 
 impl CommonResponses {
     fn add(spec: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, RefOr, ResponseBuilder};
+        // (status, component name, description, header and its description, /v1 only)
         let common = [
+            (
+                "400",
+                "UnreadableBody",
+                "the request body cannot be read",
+                None,
+                true,
+            ),
             (
                 "408",
                 "RequestTimeout",
-                "the request took longer than the service allows",
+                "the request (or its body) took longer than the service allows",
+                None,
+                false,
+            ),
+            (
+                "413",
+                "PayloadTooLarge",
+                "the body is larger than `max_body_bytes` (FLOWSMITH_MAX_BODY_BYTES)",
+                None,
+                false,
             ),
             (
                 "500",
                 "InternalError",
                 "the service failed; details are in its log",
+                None,
+                false,
             ),
             (
                 "503",
                 "Overloaded",
-                "`/v1` only: the service is handling `max_requests_in_flight` requests; retry after `Retry-After` seconds",
+                "the service is handling `max_requests_in_flight` requests, or the database refuses writes for now; retry after `Retry-After` seconds",
+                Some(("Retry-After", "seconds to wait before retrying")),
+                true,
             ),
         ];
         let components = spec.components.get_or_insert_with(Default::default);
-        for (_, name, description) in common {
-            components.responses.insert(
-                name.to_owned(),
-                RefOr::T(
-                    ResponseBuilder::new()
-                        .description(description)
-                        .content(
-                            crate::error::PROBLEM_JSON,
-                            ContentBuilder::new()
-                                .schema(Some(Ref::from_schema_name("Problem")))
-                                .build(),
-                        )
-                        .build(),
-                ),
+        let integer = || ObjectBuilder::new().schema_type(Type::Integer).build();
+        for (_, name, description, header, _) in common {
+            let mut response = ResponseBuilder::new().description(description).content(
+                crate::error::PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
             );
+            if let Some((header, about)) = header {
+                response = response.header(
+                    header,
+                    HeaderBuilder::new()
+                        .schema(integer())
+                        .description(Some(about))
+                        .build(),
+                );
+            }
+            components
+                .responses
+                .insert(name.to_owned(), RefOr::T(response.build()));
         }
+        let challenge = HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(Type::String).build())
+            .description(Some("`Bearer`"))
+            .build();
         for (path, item) in spec.paths.paths.iter_mut() {
             let v1 = path.starts_with("/v1/");
             let ops = [
@@ -191,14 +226,19 @@ impl CommonResponses {
                 &mut item.patch,
             ];
             for op in ops.into_iter().flatten() {
-                for (status, name, _) in common {
-                    if status == "503" && !v1 {
+                for (status, name, _, _, v1_only) in common {
+                    if v1_only && !v1 {
                         continue;
                     }
                     op.responses
                         .responses
                         .entry(status.to_owned())
                         .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+                }
+                if let Some(RefOr::T(unauthorized)) = op.responses.responses.get_mut("401") {
+                    unauthorized
+                        .headers
+                        .insert("WWW-Authenticate".to_owned(), challenge.clone());
                 }
             }
         }
@@ -227,6 +267,7 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
     spec.merge(v1_spec);
     CommonResponses::add(&mut spec);
     BearerAuth::optional(&mut spec);
+    exact::apply(&mut spec);
     (v1, open, spec)
 }
 

@@ -43,7 +43,7 @@ from flowsmith_client.models import (
     OutcomeKind,
     Problem,
     Simulation,
-    SimulationInput,
+    SimulationDigits,
     SimulationRequest,
     SimulationRequestParams,
     StepState,
@@ -51,6 +51,7 @@ from flowsmith_client.models import (
     TemplateDocument,
     TemplatePage,
     TemplateVersion,
+    ValidateDocumentJsonBody,
     ValidationResult,
     VersionList,
 )
@@ -85,11 +86,13 @@ def main(base: str, token: str, examples: Path) -> None:
     pointers = [e.pointer for e in r.parsed.errors]
     check("/draft/nodes/Menu/onComplete/nextNode" in pointers, pointers)
 
-    # Validate without storing: 200 with findings.
-    v = validate_document.sync(client=client, body=broken)
+    # Validate without storing: 200 with findings. (Any object: what is missing is a finding.)
+    v = validate_document.sync(client=client, body=ValidateDocumentJsonBody.from_dict(broken.to_dict()))
     check(isinstance(v, ValidationResult) and not v.valid, repr(v))
     check("/draft/nodes/Menu/onComplete/nextNode" in [f.pointer for f in v.findings], repr(v))
-    ok = validate_document.sync(client=client, body=document(examples, "language_select.json"))
+    ok = validate_document.sync(
+        client=client, body=ValidateDocumentJsonBody.from_dict(document(examples, "language_select.json").to_dict())
+    )
     check(isinstance(ok, ValidationResult) and ok.valid, repr(ok))
 
     # List, filter, read and page.
@@ -127,7 +130,7 @@ def main(base: str, token: str, examples: Path) -> None:
         body=SimulationRequest(
             template="Support_Line",
             params=SimulationRequestParams.from_dict({"billing_queue": "General"}),
-            inputs=[SimulationInput(digits="2"), SimulationInput(digits="1")],
+            inputs=[SimulationDigits(digits="2"), SimulationDigits(digits="1")],
         ),
     )
     check(isinstance(sim, Simulation) and sim.outcome.kind == OutcomeKind.ROUTED, repr(sim))
