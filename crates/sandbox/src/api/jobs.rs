@@ -207,7 +207,7 @@ fn incompatible(
 
 /// Org-level checks of an analysed flow, then the upsert by (name, type) and a new
 /// published version.
-pub(super) fn publish_checked(
+pub(crate) fn publish_checked(
     st: &mut State,
     a: &Analysis,
     yaml: String,
