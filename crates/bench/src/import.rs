@@ -101,7 +101,7 @@ mod tests {
         let a = large_export(4800);
         assert_eq!(a, large_export(4800));
         assert!(a.lines().count() >= 4800);
-        assert!(a.contains("refId: startingTask3\n"));
+        assert!(a.contains("refId: startingTask3"));
         assert!(a.contains("Task.CacheDuration_3"));
         let file = [ArchyFile {
             name: "large.yaml".into(),
