@@ -20,7 +20,7 @@ use super::{ApiError, Sandbox};
 
 pub(crate) fn routes() -> Router<Sandbox> {
     Router::new()
-        .route("/sandbox/flows", get(flows).post(flow_publish))
+        .route("/sandbox/flows", get(flows))
         .route("/sandbox/counters", get(counters))
         .route("/sandbox/faults", get(faults_get).put(faults_put))
         .route("/sandbox/reset", post(reset))
@@ -32,47 +32,6 @@ pub(crate) fn routes() -> Router<Sandbox> {
         .route("/sandbox/data-tables", post(data_table_add))
         .route("/sandbox/schedule-groups", post(schedule_group_add))
         .route("/sandbox/prompts", post(prompt_add))
-}
-
-/// `POST /sandbox/flows?client=ID`: publishes an Archy file as the OAuth client `ID` (the
-/// default client when absent), judged as an Architect job would, at once: what a person
-/// in Architect (or Archy) does to the org, for demos and for adopting an org. 200 with
-/// the flow's id, name and version, or 422 with the job's messages.
-async fn flow_publish(
-    AxState(sb): AxState<Sandbox>,
-    axum::extract::RawQuery(raw): axum::extract::RawQuery,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let client = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-        .find(|(k, _)| k == "client")
-        .map_or_else(
-            || super::DEFAULT_CLIENT_ID.to_owned(),
-            |(_, v)| v.into_owned(),
-        );
-    let yaml = String::from_utf8(body.to_vec())
-        .map_err(|_| ApiError::bad_request("the body is not UTF-8"))?;
-    let outcome = super::archy::analyze(&yaml).and_then(|a| {
-        let mut st = sb.lock();
-        super::api::jobs::publish_checked(&mut st, &a, yaml.clone(), &client, false).map(
-            |(id, name)| {
-                let version = st
-                    .flows
-                    .get(&id)
-                    .and_then(|f| f.published_version())
-                    .map(|v| v.id.clone());
-                json!({"id": id.to_string(), "name": name, "version": version, "client": client})
-            },
-        )
-    });
-    sb.persist().await;
-    match outcome {
-        Ok(v) => Ok((StatusCode::OK, Json(v)).into_response()),
-        Err(messages) => Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({"messages": messages})),
-        )
-            .into_response()),
-    }
 }
 
 /// Every flow with every version and its YAML.

@@ -8,7 +8,7 @@
 mod dependencies;
 mod exports;
 mod flows;
-pub(crate) mod jobs;
+mod jobs;
 mod oauth;
 mod org_objects;
 mod queues;
@@ -27,7 +27,7 @@ use flows::{
     action_checkin, action_checkout, action_publish, action_unlock, flow_delete, flow_get,
     flow_put, flow_versions, flows_create, flows_list,
 };
-use jobs::{job_get, jobs_register, upload};
+use jobs::{flow_publish, job_get, jobs_register, upload};
 use oauth::oauth_token;
 use org_objects::{actions_list, datatables_list, prompts_list, schedule_groups_list};
 use queues::{queue_get, queues_list};
@@ -65,6 +65,7 @@ pub(crate) fn routes() -> Router<Sandbox> {
             get(consuming_resources),
         )
         .route("/sandbox-uploads/{jobId}", put(upload))
+        .route("/sandbox/publish", post(flow_publish))
         .route("/sandbox-downloads/{jobId}", get(download))
 }
 
