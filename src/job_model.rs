@@ -136,6 +136,9 @@ text_enum! {
         Republish => "republish",
         /// Retire the flow: delete it in the org and remove its record.
         Delete => "delete",
+        /// Take over a flow the org already runs: export its published version, import it
+        /// as a template, and record it as flowsmith's (nothing is published).
+        Adopt => "adopt",
     }
 }
 
@@ -146,7 +149,7 @@ impl Action {
 
     /// Whether the step changes the flow in Genesys.
     pub fn changes(self) -> bool {
-        !matches!(self, Action::Unchanged)
+        !matches!(self, Action::Unchanged | Action::Adopt)
     }
 }
 
@@ -236,6 +239,22 @@ pub enum StepError {
     GenesysUnavailable { message: String },
     #[error("{message}")]
     GenesysProtocol { message: String },
+    /// An adopted flow's export job ended in `Failure` or did not end in time.
+    #[error("{message}")]
+    ExportFailed {
+        message: String,
+        messages: Vec<serde_json::Value>,
+        genesys_job_id: String,
+    },
+    /// An adopted flow's YAML cannot be imported (the importer's error findings).
+    #[error("{message}")]
+    ImportRefused {
+        message: String,
+        findings: Vec<serde_json::Value>,
+    },
+    /// A caller to adopt calls a common module flowsmith has not adopted (or deployed).
+    #[error("{message}")]
+    ModuleNotAdopted { message: String },
     /// A module step it waits for did not succeed (the step is skipped).
     #[error("{message}")]
     DependencyFailed { message: String, depends_on: usize },
@@ -282,6 +301,9 @@ impl StepError {
             StepError::GenesysAuth { .. } => "genesys_auth",
             StepError::GenesysUnavailable { .. } => "genesys_unavailable",
             StepError::GenesysProtocol { .. } => "genesys_protocol",
+            StepError::ExportFailed { .. } => "export_failed",
+            StepError::ImportRefused { .. } => "import_refused",
+            StepError::ModuleNotAdopted { .. } => "module_not_adopted",
             StepError::DependencyFailed { .. } => "dependency_failed",
             StepError::Cancelled { .. } => "cancelled",
             StepError::DryRun { .. } => "dry_run",
@@ -311,6 +333,9 @@ impl StepError {
             | StepError::GenesysAuth { message }
             | StepError::GenesysUnavailable { message }
             | StepError::GenesysProtocol { message }
+            | StepError::ExportFailed { message, .. }
+            | StepError::ImportRefused { message, .. }
+            | StepError::ModuleNotAdopted { message }
             | StepError::DependencyFailed { message, .. }
             | StepError::Cancelled { message }
             | StepError::DryRun { message }

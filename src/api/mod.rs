@@ -5,6 +5,7 @@
 //! [`crate::jobs`]) or store read, and maps the result to a view; errors become HTTP only in
 //! [`crate::error`]. Nothing below this module imports it.
 
+mod adoptions;
 mod compile;
 pub mod console;
 pub mod exact;
@@ -254,6 +255,7 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(jobs::router())
         .merge(flows::router())
         .merge(releases::router())
+        .merge(adoptions::router())
         .merge(health::v1_router())
         .split_for_parts();
     // The console's views are HTML for the console, not API operations: behind the same

@@ -33,7 +33,16 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Path)]
 pub struct TargetPath {
     /// Target name.
-    target: String,
+    pub(super) target: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DriftQuery {
+    /// For each flow published elsewhere, the unified diff from the YAML flowsmith deployed
+    /// to the org's published version (one Architect export job per such flow).
+    diff: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -49,9 +58,10 @@ pub struct RetireParams {
 /// of the recorded flow ids), plus flows named like a template of which flowsmith has no
 /// record. Also sets the `flowsmith_drifted_flows{target}` gauge.
 #[utoipa::path(get, path = "/v1/targets/{target}/drift", tag = TAG_TARGETS, security(("bearer" = [])),
-    params(TargetPath),
+    params(TargetPath, DriftQuery),
     responses(
-        (status = 200, description = "each flow's state: in_sync, published_elsewhere, deleted, locked or missing_record", body = DriftReport),
+        (status = 200, description = "each flow's state: in_sync, published_elsewhere, deleted, locked or missing_record (with `diff=true`, the diff of each flow published elsewhere)", body = DriftReport),
+        (status = 422, description = "a query parameter that is not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such target", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "the org could not be read", body = Problem, content_type = "application/problem+json")
@@ -59,9 +69,16 @@ pub struct RetireParams {
 async fn target_drift(
     State(state): State<AppState>,
     ApiPath(p): ApiPath<TargetPath>,
+    ApiQuery(q): ApiQuery<DriftQuery>,
 ) -> ApiResult<Json<DriftReport>> {
     Ok(Json(
-        releases::drift_report(&state.store, &state.clients, &p.target).await?,
+        releases::drift_report_with(
+            &state.store,
+            &state.clients,
+            &p.target,
+            q.diff.unwrap_or(false),
+        )
+        .await?,
     ))
 }
 

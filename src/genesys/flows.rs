@@ -252,3 +252,167 @@ impl GenesysClient {
         }
     }
 }
+
+impl GenesysClient {
+    /// `GET /api/v2/flows?type=` (every page): the org's flows of one type.
+    pub async fn list_flows(&self, flow_type: FlowType) -> Result<Vec<FlowInfo>, GenesysError> {
+        const EP: &str = "GET /api/v2/flows";
+        let type_q = flow_type_query(flow_type);
+        let flows: Vec<FlowResponse> = self
+            .list_all(EP, &["api", "v2", "flows"], &[("type", type_q)])
+            .await?;
+        Ok(flows
+            .into_iter()
+            .map(FlowInfo::from)
+            .filter(|f| f.flow_type.is_empty() || f.flow_type.eq_ignore_ascii_case(type_q))
+            .collect())
+    }
+
+    /// `POST /api/v2/flows/export/jobs` with one `ExportDetails` (PySDK
+    /// `RegisterArchitectExportJob`: `flows: [{flow: {id, version}, exportType: "Yaml"}]`,
+    /// `ArchitectFlowReference` naming the version so the published one is exported, not a
+    /// draft). Answers the export job's id.
+    pub async fn register_export(
+        &self,
+        flow_id: &str,
+        version: &str,
+    ) -> Result<String, GenesysError> {
+        const EP: &str = "POST /api/v2/flows/export/jobs";
+        let url = self.api_url(&["api", "v2", "flows", "export", "jobs"]);
+        let body = serde_json::json!({
+            "flows": [{"flow": {"id": flow_id, "version": version}, "exportType": "Yaml"}]
+        });
+        let a = self
+            .call_with(Priority::Normal, Method::POST, EP, url, Some(&body))
+            .await?;
+        Ok(parse::<ExportRegisterResponse>(EP, &a.body)?.id)
+    }
+
+    /// `GET /api/v2/flows/export/jobs/{jobId}?expand=messages`.
+    pub async fn export_job(&self, job_id: &str) -> Result<ExportJob, GenesysError> {
+        const EP: &str = "GET /api/v2/flows/export/jobs/{jobId}";
+        let mut url = self.api_url(&["api", "v2", "flows", "export", "jobs", job_id]);
+        url.query_pairs_mut().append_pair("expand", "messages");
+        let a = self.call(Method::GET, EP, url).await?;
+        let j: ExportJobResponse = parse(EP, &a.body)?;
+        Ok(ExportJob {
+            status: job_status(&j.status)?,
+            id: j.id,
+            download_url: j.download_url,
+            messages: j
+                .messages
+                .into_iter()
+                .map(|m| JobMessage {
+                    kind: m.kind.unwrap_or_default(),
+                    text: m.text.unwrap_or_default(),
+                })
+                .collect(),
+        })
+    }
+
+    /// `GET downloadUrl`: the exported YAML, without the bearer token (a presigned URL, as the
+    /// upload's), not paced; 5xx and transport errors are retried with backoff. At most
+    /// `max_bytes` are read.
+    pub async fn download(&self, url: &str, max_bytes: usize) -> Result<String, GenesysError> {
+        const EP: &str = "GET downloadUrl";
+        let url = Url::parse(url)
+            .map_err(|_| GenesysError::Protocol(format!("{EP}: downloadUrl is not a URL")))?;
+        let retry = &self.options.retry;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let why = match self.http.get(url.clone()).send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let headers = resp.headers().clone();
+                    if resp.status().is_success() {
+                        let body = read_bounded(resp, max_bytes).await?;
+                        return String::from_utf8(body).map_err(|_| {
+                            GenesysError::Protocol(format!("{EP}: the export is not UTF-8"))
+                        });
+                    }
+                    let body = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+                    if status < 500 && status != 408 && status != 429 {
+                        return Err(upload_error(status, &headers, &body));
+                    }
+                    format!("HTTP {status}")
+                }
+                Err(e) => describe(&e),
+            };
+            if !retry.may_retry(attempt) {
+                return Err(GenesysError::Unavailable(format!(
+                    "{EP}: {why} after {attempt} attempts"
+                )));
+            }
+            let delay = retry.delay(attempt, &mut rand::thread_rng());
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+/// The body of `resp`, refused past `max` bytes (an export is a flow file, not a stream).
+async fn read_bounded(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, GenesysError> {
+    let mut out = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| GenesysError::Unavailable(format!("reading the export: {}", describe(&e))))?
+    {
+        if out.len() + chunk.len() > max {
+            return Err(GenesysError::Protocol(format!(
+                "the export is larger than {max} bytes"
+            )));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+impl GenesysClient {
+    /// A flow version's YAML through an export job: register, poll (from 200 ms, growing to
+    /// 2 s, as Terraform's exporter polls every 2 s) until it ends or `within` passes,
+    /// download at most `max_bytes`. A failed export is an `Api` error with its messages.
+    pub async fn export_flow(
+        &self,
+        flow_id: &str,
+        version: &str,
+        within: Duration,
+        max_bytes: usize,
+    ) -> Result<String, GenesysError> {
+        let gid = self.register_export(flow_id, version).await?;
+        let started = Instant::now();
+        let mut wait = Duration::from_millis(200);
+        loop {
+            tokio::time::sleep(wait).await;
+            let job = self.export_job(&gid).await?;
+            match job.status {
+                JobStatus::Success => {
+                    let url = job.download_url.ok_or_else(|| {
+                        GenesysError::Protocol(format!(
+                            "export job {gid} succeeded without a downloadUrl"
+                        ))
+                    })?;
+                    return self.download(&url, max_bytes).await;
+                }
+                JobStatus::Failure => {
+                    let texts: Vec<String> = job.messages.into_iter().map(|m| m.text).collect();
+                    return Err(GenesysError::Api {
+                        status: 200,
+                        code: "export.failed".into(),
+                        message: format!("export job {gid} failed: {}", texts.join("; ")),
+                        correlation_id: None,
+                    });
+                }
+                JobStatus::Registered | JobStatus::Started => {}
+            }
+            if started.elapsed() > within {
+                return Err(GenesysError::Unavailable(format!(
+                    "export job {gid} did not finish within {} s",
+                    within.as_secs()
+                )));
+            }
+            wait = (wait * 2).min(Duration::from_secs(2));
+        }
+    }
+}

@@ -116,6 +116,30 @@ pub struct FlowRef {
     pub name: String,
 }
 
+/// `ArchitectExportJobStateResponse` (with `expand=messages`). Its `downloadUrl` is a
+/// presigned URL, a credential: not printed by `Debug`.
+#[derive(Clone)]
+pub struct ExportJob {
+    pub id: String,
+    pub status: JobStatus,
+    pub download_url: Option<String>,
+    pub messages: Vec<JobMessage>,
+}
+
+impl std::fmt::Debug for ExportJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportJob")
+            .field("id", &self.id)
+            .field("status", &self.status)
+            .field(
+                "download_url",
+                &self.download_url.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field("messages", &self.messages)
+            .finish()
+    }
+}
+
 /// The parts of a Genesys `Flow` flowsmith uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowInfo {

@@ -66,6 +66,18 @@ impl GenesysClient {
         endpoint: &'static str,
         url: Url,
     ) -> Result<Answer, GenesysError> {
+        self.call_with(priority, method, endpoint, url, None).await
+    }
+
+    /// [`GenesysClient::call_at`] sending `body` as JSON.
+    pub(super) async fn call_with(
+        &self,
+        priority: Priority,
+        method: Method,
+        endpoint: &'static str,
+        url: Url,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, GenesysError> {
         let mut tries = Tries::default();
         let mut bearer = self.token().await?;
         loop {
@@ -74,7 +86,7 @@ impl GenesysClient {
             if !tries.refreshed {
                 bearer = self.token().await?;
             }
-            let sent = self.send(&method, &url, endpoint, &bearer).await;
+            let sent = self.send(&method, &url, endpoint, &bearer, body).await;
             match self.next_step(endpoint, sent, &mut tries)? {
                 Step::Done(answer) => return Ok(answer),
                 Step::Refresh => bearer = self.token_after_401(&bearer).await?,
@@ -126,15 +138,18 @@ impl GenesysClient {
         url: &Url,
         endpoint: &'static str,
         bearer: &Bearer,
+        body: Option<&serde_json::Value>,
     ) -> Sent {
         let started = Instant::now();
-        let sent = self
+        let mut request = self
             .http
             .request(method.clone(), url.clone())
             .bearer_auth(bearer.token.expose_secret())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await;
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(b) = body {
+            request = request.json(b);
+        }
+        let sent = request.send().await;
         let (status, headers, body) = match sent {
             Ok(resp) => {
                 let status = resp.status().as_u16();

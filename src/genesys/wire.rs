@@ -323,3 +323,23 @@ pub(super) const PAGE_SIZE: &str = "100";
 /// Flow ids per `GET /api/v2/flows?id=…` request: within the documented page sizes (25 by
 /// default; Terraform asks for 500) and a query string of ~4 KB.
 pub const IDS_PER_PAGE: usize = 100;
+
+/// `RegisterArchitectExportJobResponse` (PySDK): `id`, `status`, `totalFlows`, `selfUri`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ExportRegisterResponse {
+    pub(super) id: String,
+}
+
+/// `ArchitectExportJobStateResponse` (PySDK): `id`, `status`, `command`, `downloadUrl`,
+/// `messages` (`ArchitectJobMessage`), `selfUri`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ExportJobResponse {
+    pub(super) id: String,
+    pub(super) status: String,
+    #[serde(default)]
+    pub(super) download_url: Option<String>,
+    #[serde(default)]
+    pub(super) messages: Vec<JobMessageResponse>,
+}

@@ -3,7 +3,7 @@
 //!
 //! - Use cases: [`create`] (`POST /v1/jobs`: idempotency, then [`submit`]: read the org,
 //!   plan, store), [`control`] (cancel, retry), [`releases`] (drift, history, rollback,
-//!   retiring flows), [`composition`] (a target's flows, what they call, their states).
+//!   retiring flows), [`adopt`] (take over the flows an org runs), [`composition`] (a target's flows, what they call, their states).
 //! - Rules, pure and unit-tested: [`model`] (statuses, states, actions and their text),
 //!   [`plan`] (what a request does to each flow, in which order), [`preflight`] (the org
 //!   objects a job needs).
@@ -11,6 +11,7 @@
 //! - Shared by them all ([`signals`], a leaf): the clients per target, the signals that
 //!   wake event followers and the worker, the worker's liveness.
 
+pub mod adopt;
 pub mod composition;
 pub mod control;
 pub mod create;

@@ -74,6 +74,26 @@ pub struct DriftEntry {
     /// The user or client holding the flow checked out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub locked_by: Option<String>,
+    /// With `?diff=true`, for a flow published elsewhere: the unified diff from the YAML
+    /// flowsmith deployed (`flowsmith`) to the org's published version (`org`), read
+    /// through an Architect export job.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+    /// Why the diff could not be made (the export failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff_error: Option<String>,
+}
+
+/// How long one export for a drift diff may take.
+pub const DIFF_EXPORT_WITHIN: Duration = Duration::from_secs(60);
+
+/// The unified diff from what flowsmith deployed to what the org publishes (pure).
+pub fn yaml_diff(deployed: &str, live: &str) -> String {
+    similar::TextDiff::from_lines(deployed, live)
+        .unified_diff()
+        .context_radius(3)
+        .header("flowsmith", "org")
+        .to_string()
 }
 
 /// `GET /v1/targets/{target}/drift`.
@@ -104,6 +124,16 @@ pub async fn drift_report(
     clients: &Clients,
     target: &str,
 ) -> Result<DriftReport, ReleaseError> {
+    drift_report_with(store, clients, target, false).await
+}
+
+/// [`drift_report`], with `diff`: the difference of every flow published elsewhere.
+pub async fn drift_report_with(
+    store: &Store,
+    clients: &Clients,
+    target: &str,
+    diff: bool,
+) -> Result<DriftReport, ReleaseError> {
     let client = clients
         .get(target)
         .ok_or_else(|| ReleaseError::NotFound(format!("no target named '{target}'")))?;
@@ -130,9 +160,29 @@ pub async fn drift_report(
                 recorded_version: r.published_version.clone(),
                 org_version: f.and_then(|f| f.published_version.clone()),
                 locked_by: f.and_then(|f| f.locked_by.clone()),
+                diff: None,
+                diff_error: None,
             }
         })
         .collect();
+    if diff {
+        let max = crate::import::ImportLimits::default().document.max_bytes;
+        for (entry, r) in flows.iter_mut().zip(&records) {
+            let (Some(id), Some(version)) = (&r.record.flow_id, &entry.org_version) else {
+                continue;
+            };
+            if entry.state != DriftState::PublishedElsewhere {
+                continue;
+            }
+            match client
+                .export_flow(id, version, DIFF_EXPORT_WITHIN, max)
+                .await
+            {
+                Ok(live) => entry.diff = Some(yaml_diff(&r.record.yaml, &live)),
+                Err(e) => entry.diff_error = Some(e.to_string()),
+            }
+        }
+    }
     let templates = store
         .list_templates(&crate::store::ListFilter {
             flow_type: None,
@@ -154,6 +204,8 @@ pub async fn drift_report(
                 recorded_version: None,
                 org_version: f.published_version,
                 locked_by: f.locked_by,
+                diff: None,
+                diff_error: None,
             });
         }
     }
@@ -443,6 +495,14 @@ async fn created(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_diff_reads_from_deployed_to_live() {
+        let d = yaml_diff("a: 1\nb: 2\n", "a: 1\nb: 3\n");
+        assert!(d.starts_with("--- flowsmith\n+++ org\n"), "{d}");
+        assert!(d.contains("-b: 2\n+b: 3\n"), "{d}");
+        assert_eq!(yaml_diff("a\n", "a\n"), "");
+    }
 
     fn flow(version: Option<&str>, locked: Option<&str>) -> FlowInfo {
         FlowInfo {

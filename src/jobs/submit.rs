@@ -278,36 +278,7 @@ impl Submit<'_> {
 
     /// This target's flow records as the planner sees them.
     pub async fn records(&self, target: &str) -> Result<Vec<RecordSource>, sqlx::Error> {
-        let decoded = |r: RecordWithDocument| -> Result<RecordSource, Corrupt> {
-            Ok(RecordSource {
-                params: r.record.params()?,
-                calls: r.record.calls()?,
-                interface: match r.record.module_interface.as_deref() {
-                    Some(i) => Some(r.record.decode::<ModuleIo>("module_interface", i)?),
-                    None => None,
-                },
-                document: match r.document.as_deref() {
-                    Some(d) => Some(crate::store::decode_template_document(
-                        &r.record.template_name,
-                        r.record.template_version,
-                        d,
-                    )?),
-                    None => None,
-                },
-                name: r.record.name,
-                flow_type: r.record.flow_type,
-                flow_id: r.record.flow_id,
-                template_name: r.record.template_name,
-                template_version: r.record.template_version,
-                plan_hash: r.record.plan_hash,
-                published_version: r.record.published_version,
-                updated_at: r.record.updated_at,
-                drift: None,
-                locked_by: None,
-            })
-        };
-        let records = self.store.records_for_planning(target).await?;
-        Ok(records.into_iter().map(decoded).collect::<Result<_, _>>()?)
+        planning_records(self.store, target).await
     }
 
     /// A module to retire that flows outside the request still call: 409 naming them. The
@@ -458,6 +429,43 @@ fn dry_run_uses(
 /// A plan part as stored JSON.
 fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
+}
+
+/// A target's flow records as the planner sees them (not yet compared with the org).
+pub async fn planning_records(
+    store: &Store,
+    target: &str,
+) -> Result<Vec<RecordSource>, sqlx::Error> {
+    let decoded = |r: RecordWithDocument| -> Result<RecordSource, Corrupt> {
+        Ok(RecordSource {
+            params: r.record.params()?,
+            calls: r.record.calls()?,
+            interface: match r.record.module_interface.as_deref() {
+                Some(i) => Some(r.record.decode::<ModuleIo>("module_interface", i)?),
+                None => None,
+            },
+            document: match r.document.as_deref() {
+                Some(d) => Some(crate::store::decode_template_document(
+                    &r.record.template_name,
+                    r.record.template_version,
+                    d,
+                )?),
+                None => None,
+            },
+            name: r.record.name,
+            flow_type: r.record.flow_type,
+            flow_id: r.record.flow_id,
+            template_name: r.record.template_name,
+            template_version: r.record.template_version,
+            plan_hash: r.record.plan_hash,
+            published_version: r.record.published_version,
+            updated_at: r.record.updated_at,
+            drift: None,
+            locked_by: None,
+        })
+    };
+    let records = store.records_for_planning(target).await?;
+    Ok(records.into_iter().map(decoded).collect::<Result<_, _>>()?)
 }
 
 #[cfg(test)]

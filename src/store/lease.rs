@@ -312,7 +312,8 @@ impl Lease {
         let Some((target, name, flow_type, plan_hash, action, context, depends_on)) = step else {
             return Ok(None);
         };
-        if action == "delete" || repairs_drift(&context)? {
+        // An adopt step publishes nothing: it always exports and imports again.
+        if action == "delete" || action == "adopt" || repairs_drift(&context)? {
             return Ok(None);
         }
         if !modules_ended && changes_a_module(tx, &self.job_id, &depends_on).await? {
@@ -376,6 +377,43 @@ impl Lease {
             )
             .also(Also::UpsertRecord(record))
             .event("step.succeeded", json!({"idx": idx, "flow_name": record.name, "flow_id": ok.flow_id, "published_version": ok.published_version})),
+        )
+        .await
+    }
+
+    /// An adopt step succeeded: the template it became (name and version), its result, its
+    /// note (the import's report) and the flow record, in one transaction.
+    pub async fn step_adopted(
+        &self,
+        idx: i64,
+        template: (&str, i64),
+        ok: &StepSuccess,
+        record: &FlowRecordRow,
+        note: &serde_json::Value,
+    ) -> Result<(), LeaseError> {
+        let note = note.to_string();
+        self.write(
+            Write::new(
+                Fence::Steps,
+                "UPDATE job_steps SET state = 'succeeded', template_name = $1, template_version = $2, flow_id = $3, published_version = $4, \
+                     yaml = $5, content_hash = $6, plan_hash = $7, note = $8, finished_at = $9, error = NULL \
+                 WHERE job_id = $10 AND idx = $11 AND state = 'running'",
+                vec![
+                    template.0.into(),
+                    template.1.into(),
+                    ok.flow_id.as_str().into(),
+                    ok.published_version.as_deref().into(),
+                    ok.yaml.as_str().into(),
+                    ok.content_hash.as_str().into(),
+                    record.plan_hash.as_str().into(),
+                    note.as_str().into(),
+                    Arg::Now,
+                    self.job_arg(),
+                    idx.into(),
+                ],
+            )
+            .also(Also::UpsertRecord(record))
+            .event("step.succeeded", json!({"idx": idx, "flow_name": record.name, "flow_id": ok.flow_id, "published_version": ok.published_version, "adopted": {"template": template.0, "version": template.1}})),
         )
         .await
     }

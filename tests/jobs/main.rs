@@ -4,6 +4,7 @@
 // Test code: a panic is a failed assertion, and a scenario may read top to bottom.
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
+mod adoption;
 mod concurrent;
 mod crash;
 #[path = "../common/crash_job.rs"]

@@ -194,6 +194,33 @@ def main():
     queue = routing.get_routing_queue(queues.entities[0].id)
     check(queue.name == "General", "queue")
 
+    # The export of a published version (RegisterArchitectExportJob, ExportDetails,
+    # ArchitectFlowReference → RegisterArchitectExportJobResponse; then
+    # ArchitectExportJobStateResponse with its downloadUrl, fetched without a token).
+    export = gc.RegisterArchitectExportJob()
+    details = gc.ExportDetails()
+    ref = gc.ArchitectFlowReference()
+    ref.id = module.id
+    ref.version = "2.0"
+    details.flow = ref
+    details.export_type = "Yaml"
+    export.flows = [details]
+    registered = architect.post_flows_export_jobs(export)
+    check(isinstance(registered, gc.RegisterArchitectExportJobResponse), "RegisterArchitectExportJobResponse")
+    check(registered.id and registered.total_flows == 1, f"export registration: {registered}")
+    deadline = time.time() + 30
+    while True:
+        state = architect.get_flows_export_job(registered.id, expand=["messages"])
+        check(isinstance(state, gc.ArchitectExportJobStateResponse), "ArchitectExportJobStateResponse")
+        if state.status in ("Success", "Failure"):
+            break
+        check(time.time() < deadline, f"export {registered.id} stuck in {state.status}")
+        time.sleep(0.05)
+    check(state.status == "Success" and state.command == "Export", f"export: {state}")
+    with urllib.request.urlopen(state.download_url) as resp:
+        exported = resp.read().decode()
+    check(exported == MODULE, "the export is the published YAML")
+
     op = architect.post_flows_actions_checkout(module.id)
     check(isinstance(op, gc.Flow) and op.locked_client is not None, "checkout")
     op = architect.post_flows_actions_checkin(module.id)
@@ -211,7 +238,7 @@ def main():
     except ApiException as e:
         check(e.status == 404, f"status {e.status}")
 
-    print("SDK contract OK: login, job, upload, poll, find by name and type, versions, "
+    print("SDK contract OK: login, job, upload, poll, find by name and type, versions, export, "
           "dependencies, queues, actions, data actions, data tables, schedule groups, prompts, 404")
 
 

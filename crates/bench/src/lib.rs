@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 
 pub mod database;
 pub mod history;
+pub mod import;
 pub mod provision;
 pub mod terraform;
 use serde_json::json;
@@ -44,6 +45,13 @@ pub enum BenchWhat {
         #[arg(long, default_value_t = 2000)]
         nodes: usize,
         #[arg(long, default_value_t = 50)]
+        iterations: usize,
+    },
+    /// Import time of a 4,800-line Archy export built from a corpus flow (target: under 1 s).
+    Import {
+        #[arg(long, default_value_t = 4800)]
+        lines: usize,
+        #[arg(long, default_value_t = 20)]
         iterations: usize,
     },
     /// Simulator speed on one core (target: at least 1,000,000 node steps per second).
@@ -85,6 +93,7 @@ pub async fn run(args: BenchArgs) -> std::process::ExitCode {
         BenchWhat::Validate { nodes, iterations } => bench_validate(nodes, iterations),
         BenchWhat::Compile { nodes, iterations } => bench_compile(nodes, iterations),
         BenchWhat::Simulate { steps } => bench_simulate(steps),
+        BenchWhat::Import { lines, iterations } => import::bench_import(lines, iterations),
         BenchWhat::Templates {
             concurrency,
             seconds,

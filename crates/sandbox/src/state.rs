@@ -229,12 +229,27 @@ pub struct JobRec {
     pub messages: Vec<JobMessage>,
 }
 
+/// An Architect export job (`POST /api/v2/flows/export/jobs`): one flow's YAML.
+#[derive(Debug, Clone)]
+pub struct ExportRec {
+    pub id: Uuid,
+    pub status: JobStatus,
+    pub client_id: String,
+    /// The exported YAML, once the job succeeded.
+    pub yaml: Option<String>,
+    /// The signature the download URL carries (a presigned URL's credential).
+    pub signature: String,
+    pub messages: Vec<JobMessage>,
+}
+
 /// Everything behind the sandbox's one lock.
 #[derive(Debug)]
 pub struct State {
     pub faults: Faults,
     pub flows: HashMap<Uuid, FlowRec>,
     pub jobs: HashMap<Uuid, JobRec>,
+    /// Export jobs (not kept across restarts: a client registers a new one).
+    pub exports: HashMap<Uuid, ExportRec>,
     pub tokens: HashMap<String, Token>,
     pub queues: Vec<Queue>,
     /// Data actions, data tables, schedule groups and prompts.
@@ -256,6 +271,7 @@ impl State {
             faults: Faults::from(opts),
             flows: HashMap::new(),
             jobs: HashMap::new(),
+            exports: HashMap::new(),
             tokens: HashMap::new(),
             queues: queue_names.into_iter().map(new_queue).collect(),
             org: seed_org(opts),

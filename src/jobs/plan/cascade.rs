@@ -163,6 +163,13 @@ impl Planner<'_> {
                 ),
             }
         }
+        // A module the record says it calls but no Flow node names (an imported call kept as
+        // written): the republish still waits for that module's step of this job.
+        for (i, s) in self.steps.iter().enumerate() {
+            if s.flow_type == FlowType::Module && r.calls.contains(&s.flow_name) {
+                deps.insert(i);
+            }
+        }
         if errors.is_empty() {
             Ok((ctx, deps))
         } else {

@@ -31,6 +31,7 @@
 //! a flow someone else holds checked out; `architect.rs` polling an Architect job;
 //! `learnt.rs` the first wait learnt from recent jobs.
 
+mod adopt;
 mod architect;
 mod job;
 mod learnt;

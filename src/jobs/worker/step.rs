@@ -170,6 +170,9 @@ impl StepTask {
         if self.step.action == Action::Delete {
             return self.delete(&ctx).await;
         }
+        if self.step.action == Action::Adopt {
+            return self.adopt(&ctx).await;
+        }
         self.respect_lock(&ctx).await?;
         let prepared = self.prepare(ctx).await?;
         match self.deploy(&prepared.compiled).await? {
@@ -591,7 +594,7 @@ impl Waits {
 
     /// Returns once every dependency succeeded (true when it had to wait);
     /// [`Stop::Withdrawn`] when one ended otherwise or the job was cancelled.
-    async fn until_ready(
+    pub(super) async fn until_ready(
         &mut self,
         job_id: &str,
         idx: i64,
@@ -639,7 +642,7 @@ fn lost_to_a_restart(messages: &[Value]) -> bool {
 }
 
 /// A stored value of the step that does not read back.
-fn corrupt_row(e: Corrupt) -> Stop {
+pub(super) fn corrupt_row(e: Corrupt) -> Stop {
     Stop::Failed(StepError::CorruptRow {
         message: e.to_string(),
     })

@@ -280,3 +280,42 @@ pub(super) fn publish_checked(
     f.publish(Some(yaml), modules, client);
     Ok((id, f.name.clone()))
 }
+
+/// `POST /sandbox/publish?client=ID` (admin: no token): publishes an Archy file as the OAuth client `ID` (the
+/// default client when absent), judged as an Architect job would, at once: what a person
+/// in Architect (or Archy) does to the org, for demos and for adopting an org. 200 with
+/// the flow's id, name and version, or 422 with the job's messages.
+pub(super) async fn flow_publish(
+    AxState(sb): AxState<Sandbox>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let client = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "client")
+        .map_or_else(
+            || super::super::DEFAULT_CLIENT_ID.to_owned(),
+            |(_, v)| v.into_owned(),
+        );
+    let yaml = String::from_utf8(body.to_vec())
+        .map_err(|_| ApiError::bad_request("the body is not UTF-8"))?;
+    let outcome = archy::analyze(&yaml).and_then(|a| {
+        let mut st = sb.lock();
+        publish_checked(&mut st, &a, yaml.clone(), &client, false).map(|(id, name)| {
+            let version = st
+                .flows
+                .get(&id)
+                .and_then(|f| f.published_version())
+                .map(|v| v.id.clone());
+            json!({"id": id.to_string(), "name": name, "version": version, "client": client})
+        })
+    });
+    sb.persist().await;
+    match outcome {
+        Ok(v) => Ok((StatusCode::OK, axum::Json(v)).into_response()),
+        Err(messages) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({"messages": messages})),
+        )
+            .into_response()),
+    }
+}

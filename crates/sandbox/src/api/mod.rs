@@ -1,11 +1,12 @@
 //! Handlers of `/oauth/token`, `/api/v2/*` and the presigned upload URL.
 
 //!
-//! One file per resource: [`oauth`], [`flows`], [`jobs`] (Architect jobs and the upload),
+//! One file per resource: [`oauth`], [`flows`], [`jobs`] (Architect jobs and the upload), [`exports`] (export jobs and the download),
 //! [`queues`], [`org_objects`], [`dependencies`]; this file holds the routes and the query
 //! and paging helpers they share.
 
 mod dependencies;
+mod exports;
 mod flows;
 mod jobs;
 mod oauth;
@@ -21,11 +22,12 @@ use uuid::Uuid;
 
 use super::{ApiError, Sandbox};
 use dependencies::consuming_resources;
+use exports::{download, export_get, export_register};
 use flows::{
     action_checkin, action_checkout, action_publish, action_unlock, flow_delete, flow_get,
     flow_put, flow_versions, flows_create, flows_list,
 };
-use jobs::{job_get, jobs_register, upload};
+use jobs::{flow_publish, job_get, jobs_register, upload};
 use oauth::oauth_token;
 use org_objects::{actions_list, datatables_list, prompts_list, schedule_groups_list};
 use queues::{queue_get, queues_list};
@@ -47,6 +49,8 @@ pub(crate) fn routes() -> Router<Sandbox> {
         .route("/api/v2/flows/actions/unlock", post(action_unlock))
         .route("/api/v2/flows/jobs", post(jobs_register))
         .route("/api/v2/flows/jobs/{jobId}", get(job_get))
+        .route("/api/v2/flows/export/jobs", post(export_register))
+        .route("/api/v2/flows/export/jobs/{jobId}", get(export_get))
         .route("/api/v2/routing/queues", get(queues_list))
         .route("/api/v2/integrations/actions", get(actions_list))
         .route("/api/v2/flows/datatables", get(datatables_list))
@@ -61,6 +65,8 @@ pub(crate) fn routes() -> Router<Sandbox> {
             get(consuming_resources),
         )
         .route("/sandbox-uploads/{jobId}", put(upload))
+        .route("/sandbox/publish", post(flow_publish))
+        .route("/sandbox-downloads/{jobId}", get(download))
 }
 
 /// Fallback: 404 with an `ErrorBody`.

@@ -201,3 +201,19 @@ pub const CODE_NO_CONFIGURATION: &str = "architect.flow.no.configuration";
 /// The division every sandbox object lives in.
 pub const HOME_DIVISION_ID: &str = "4f5d8c19-6e2a-4e58-9a6b-0c8b1b1f9a01";
 pub const HOME_DIVISION_NAME: &str = "Home";
+
+// Architect export jobs (`POST /api/v2/flows/export/jobs`). The request and answer shapes
+// are the Python SDK's models (`RegisterArchitectExportJob`, `ExportDetails`,
+// `ArchitectFlowReference`, `RegisterArchitectExportJobResponse`,
+// `ArchitectExportJobStateResponse`) [H]; what follows is not in them.
+/// The version an `ExportDetails.flow` without `version` exports: the SDK says only "The
+/// flow version"; the sandbox exports the published one (the one flowsmith asks for by
+/// version anyway; TF's export issue #2161 shows a draft can come back otherwise) [L].
+pub const EXPORT_DEFAULT_VERSION: &str = "published";
+/// What `downloadUrl` serves for one flow exported as `Yaml`: the YAML file itself (the
+/// SDK: "If more than one flow was exported as part of the job, the URL provides a zipped
+/// folder"), as a presigned URL taking no bearer token, like the upload's [M].
+pub const EXPORT_CONTENT_TYPE: &str = "application/x-yaml";
+/// The sandbox exports one flow per job (no zip) and only `exportType: Yaml`; Genesys also
+/// knows `Architect` (the `.i3*` format) [H: the SDK's `export_type` "Default: 'Yaml'"].
+pub const EXPORT_TYPE_YAML: &str = "Yaml";
