@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 pub mod database;
 pub mod history;
 pub mod provision;
+pub mod replicas;
 pub mod terraform;
 use serde_json::json;
 
