@@ -122,11 +122,6 @@ impl Application {
                 "no API tokens configured: /v1 is open, so the service listens on loopback only"
             );
         }
-        // Every target's budget can be shared by the replicas (said before the database is
-        // touched).
-        for t in &settings.targets {
-            t.replica_rate(settings.replicas)?;
-        }
         let store = Store::open_with(
             &settings.database_url,
             Duration::from_secs(settings.database_start_wait_secs),
@@ -140,7 +135,7 @@ impl Application {
                     addr: settings.listen,
                     source,
                 })?;
-        let clients = clients(&settings, &mut worker_options)?;
+        let clients = clients(&settings, &store, &mut worker_options)?;
         let signals = Signals::default();
         let liveness = Liveness::default();
         liveness.beat();
@@ -374,35 +369,24 @@ async fn start_local_org(
     })
 }
 
-/// One Genesys client per target, each paced at this replica's share of the target's
-/// budget; a target without a concurrency cap in `worker_options` gets its configured one,
-/// if any.
+/// One Genesys client per target. On PostgreSQL every replica shares each target's budget
+/// through the database (`genesys::budget`: leased slices, not a static share), so one busy
+/// replica may use all of it; on SQLite (one process) the client paces the target alone. A
+/// target without a concurrency cap in `worker_options` gets its configured one, if any.
 fn clients(
     settings: &Settings,
+    store: &Store,
     worker_options: &mut WorkerOptions,
 ) -> Result<BTreeMap<String, Arc<GenesysClient>>, StartError> {
+    let ledger: Option<Arc<dyn crate::genesys::budget::BudgetLedger>> = store
+        .postgres_pool()
+        .map(|p| Arc::new(crate::store::budget::PgBudgetLedger::new(p.clone())) as _);
     let mut clients = BTreeMap::new();
     for t in &settings.targets {
-        // This replica's share of the target's budget; its own token.
-        let paced = TargetConfig {
-            rate_limit_per_minute: t.replica_rate(settings.replicas)?,
-            ..t.clone()
-        };
-        if settings.replicas > 1 {
-            tracing::info!(
-                target_name = %t.name,
-                budget_per_minute = t.rate_limit_per_minute,
-                share_per_minute = paced.rate_limit_per_minute,
-                replicas = settings.replicas,
-                "pacing this replica at its share of the target's rate budget"
-            );
-        }
-        let client =
-            GenesysClient::with_options(&paced, client_options(settings)).map_err(|source| {
-                StartError::Client {
-                    name: t.name.clone(),
-                    source,
-                }
+        let client = GenesysClient::with_budget(t, client_options(settings), ledger.clone())
+            .map_err(|source| StartError::Client {
+                name: t.name.clone(),
+                source,
             })?;
         clients.insert(t.name.clone(), Arc::new(client));
         if let Some(cap) = t.concurrency {

@@ -92,8 +92,8 @@ pub struct Settings {
     /// Bounds on what one request may make the service do (`[limits]`).
     pub limits: Limits,
     /// How many `serve` processes share the database (`replicas`, `FLOWSMITH_REPLICAS`;
-    /// 1 by default). Each one paces a target at its share of the target's budget
-    /// ([`TargetConfig::replica_rate`]), so that together they stay within it.
+    /// 1 by default). More than one needs PostgreSQL; there the replicas lease each
+    /// target's rate budget from the database (`genesys::budget`), whatever their number.
     pub replicas: u32,
     /// The job worker's timing (`[worker]`, `FLOWSMITH_LEASE_SECS`, ...).
     pub worker: WorkerSettings,
@@ -290,29 +290,6 @@ pub struct TargetConfig {
     /// At most this many steps of one job in flight (`None`: as many as keep the target's
     /// rate limiter busy, which the worker measures).
     pub concurrency: Option<u32>,
-}
-
-impl TargetConfig {
-    /// The requests per minute one of `replicas` processes may send to this target: its
-    /// share of `rate_limit_per_minute`, rounded down so that the shares never add up to
-    /// more than the budget. Every replica has its own OAuth token and limiter; Genesys
-    /// counts per token, but the budget configured here is for the target as a whole.
-    /// 0 (no limit) stays 0. A budget smaller than the number of replicas cannot be
-    /// shared (each would get 0, which means no limit): that is an error.
-    pub fn replica_rate(&self, replicas: u32) -> Result<u32, ConfigError> {
-        let replicas = replicas.max(1);
-        match self.rate_limit_per_minute / replicas {
-            0 if self.rate_limit_per_minute > 0 => Err(ConfigError::Target {
-                target: self.name.clone(),
-                message: format!(
-                    "rate_limit_per_minute {} cannot be shared by {replicas} replicas \
-                     (each needs at least 1 request per minute)",
-                    self.rate_limit_per_minute
-                ),
-            }),
-            share => Ok(share),
-        }
-    }
 }
 
 /// `flowsmith.toml`. Unknown keys are errors, so a typo does not silently do nothing.

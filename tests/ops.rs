@@ -826,7 +826,7 @@ mod containers {
 
     /// The `replicas` profile: PostgreSQL built from Debian's packages on the runtime stage's
     /// base image, and two replicas whose environment is valid configuration for one
-    /// PostgreSQL database, each with its share of the rate budget.
+    /// PostgreSQL database (they lease each target's rate budget from it).
     #[test]
     fn compose_replicas_profile_runs_two_replicas_on_one_postgres() {
         let c = compose();
@@ -925,12 +925,11 @@ mod containers {
                 settings.database_url, "postgres://postgres:pg-secret@postgres:5432/flowsmith",
                 "{name}"
             );
-            assert_eq!(settings.replicas, 2, "{name}: one share per replica");
+            assert_eq!(settings.replicas, 2, "{name}");
             assert_eq!(settings.targets.len(), 1, "{name}");
             let target = &settings.targets[0];
             assert_eq!(target.name, "sandbox", "{name}: the walkthrough's target");
             assert_eq!(target.api_base_url, "http://sandbox:9090");
-            assert_eq!(target.replica_rate(settings.replicas).unwrap(), 150);
             let p = strings(&app["ports"]);
             assert_eq!(p.len(), 1);
             assert!(p[0].starts_with("127.0.0.1:"), "loopback only: {p:?}");

@@ -140,9 +140,9 @@ async fn a_missing_postgres_database_is_refused_at_once() {
 }
 
 #[tokio::test]
-async fn replica_shares_that_cannot_work_are_refused_at_start_up() {
+async fn several_replicas_on_one_sqlite_file_are_refused_at_start_up() {
     use flowsmith::app::Application;
-    use flowsmith::config::{Settings, TargetConfig};
+    use flowsmith::config::Settings;
 
     let dir = tempfile::tempdir().unwrap();
     let base = Settings {
@@ -161,30 +161,6 @@ async fn replica_shares_that_cannot_work_are_refused_at_start_up() {
     .to_string();
     assert!(
         err.contains("FLOWSMITH_REPLICAS") && err.contains("PostgreSQL"),
-        "{err}"
-    );
-    // A budget too small to share (checked before the database is opened).
-    let mut tiny = Settings {
-        replicas: 3,
-        database_url: "postgres://nobody@127.0.0.1:1/none".into(),
-        ..base
-    };
-    tiny.upsert_target(TargetConfig {
-        name: "eu".into(),
-        api_base_url: "http://127.0.0.1:1".into(),
-        login_base_url: "http://127.0.0.1:1".into(),
-        client_id: "i".into(),
-        client_secret: "s".to_owned().into(),
-        rate_limit_per_minute: 2,
-        concurrency: Some(1),
-    });
-    let err = Application::build(tiny)
-        .await
-        .err()
-        .expect("refused")
-        .to_string();
-    assert!(
-        err.contains("target eu") && err.contains("3 replicas"),
         "{err}"
     );
 }
@@ -293,8 +269,13 @@ const KILLS: usize = 4;
 
 /// One replica: `flowsmith serve` on the shared database, provisioning into the sandbox
 /// at `org`, with a 1 s lease (a killed replica's job is taken over quickly), JSON logs
-/// (the test reads who claimed what) and its half of the rate budget.
+/// (the test reads who claimed what); the two lease the target's rate budget from the database.
 fn replica(url: &str, org: &str) -> Service {
+    replica_at(url, org, 12_000)
+}
+
+/// [`replica`] with the target's budget at `per_minute`.
+fn replica_at(url: &str, org: &str, per_minute: u32) -> Service {
     let mut cmd = serve_url(url);
     cmd.env("GENESYS_CLIENT_ID", flowsmith_sandbox::DEFAULT_CLIENT_ID)
         .env(
@@ -302,7 +283,7 @@ fn replica(url: &str, org: &str) -> Service {
             flowsmith_sandbox::DEFAULT_CLIENT_SECRET,
         )
         .env("GENESYS_ENVIRONMENT", org)
-        .env("GENESYS_RATE_LIMIT_PER_MINUTE", "12000")
+        .env("GENESYS_RATE_LIMIT_PER_MINUTE", per_minute.to_string())
         .env("FLOWSMITH_REPLICAS", "2")
         .env("FLOWSMITH_LEASE_SECS", "1")
         .env("FLOWSMITH_WORKER_POLL_MS", "50")
@@ -546,5 +527,159 @@ async fn two_replicas_finish_a_job_whose_runner_is_sigkilled_again_and_again() {
         crash_org.jobs_registered().await,
         expected.len(),
         started.elapsed()
+    );
+}
+
+/// The org's Platform API requests so far (OAuth and uploads are not counted by Genesys).
+async fn api_requests(http: &Client, org: &str) -> u64 {
+    let c = get_json(http, &format!("{org}/sandbox/counters")).await;
+    c["endpoints"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(route, _)| route.contains("/api/v2"))
+        .map(|(_, v)| v["total"].as_u64().unwrap())
+        .sum()
+}
+
+/// The most requests counted between two samples at most `window` apart (and at least
+/// half of it), with the time between them.
+fn busiest(samples: &[(Instant, u64)], window: Duration) -> Vec<(f64, u64)> {
+    let mut out = Vec::new();
+    for (i, &(t1, c1)) in samples.iter().enumerate() {
+        for &(t2, c2) in &samples[i + 1..] {
+            let d = t2 - t1;
+            if d > window {
+                break;
+            }
+            if d >= window / 2 {
+                out.push((d.as_secs_f64(), c2 - c1));
+            }
+        }
+    }
+    out
+}
+
+/// Two replicas, one target budget of 600 requests a minute configured on each: the job
+/// runs on one; first alone, it gets more than the half a static share would give it;
+/// then both replicas also read the org for dry runs as fast as they are let. The org's
+/// request count, sampled every 50 ms, never grows faster than the budget (evenly spaced,
+/// 101 ms apart, plus two for the sampling), no request is refused with a 429, and the job
+/// provisions one flow per name.
+#[tokio::test]
+async fn two_replicas_share_one_rate_budget_and_never_exceed_it() {
+    let Some(url) = db::postgres_only("a shared rate budget") else {
+        return;
+    };
+    const BUDGET: u32 = 600;
+    // Arrange: one org, two replicas, a sampler of the org's counters.
+    let crash_org = CrashOrg::start().await;
+    let (org, http) = (crash_org.base.clone(), crash_org.http.clone());
+    let replicas = [
+        replica_at(&url, &org, BUDGET),
+        replica_at(&url, &org, BUDGET),
+    ];
+    let samples = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let stop = tokio_util::sync::CancellationToken::new();
+    let sampler = tokio::spawn({
+        let (http, org, samples, stop) = (http.clone(), org.clone(), samples.clone(), stop.clone());
+        async move {
+            while !stop.is_cancelled() {
+                let n = api_requests(&http, &org).await;
+                samples.lock().unwrap().push((Instant::now(), n));
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    });
+
+    // Act: the job alone until 15 of its steps are done (the module's among them, so the
+    // dry runs have a record to verify against the org) ...
+    let (id, expected) = crash_org
+        .submit(&replicas[0].url(""), &replicas[1].url(""), CALLERS)
+        .await;
+    wait_job(
+        &http,
+        &replicas[0],
+        &id,
+        Duration::from_secs(60),
+        "15 steps",
+        |j| j["progress"]["done"].as_u64().unwrap() >= 15 || j["status"] != "running",
+    )
+    .await;
+    let alone = samples.lock().unwrap().clone();
+    // ... then dry runs on both replicas, each reading the org, six at a time, to the end.
+    let dry_runs = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut hammers = Vec::new();
+    for i in 0..6 {
+        let (http, base, stop, dry_runs) = (
+            http.clone(),
+            replicas[i % 2].url("/v1/jobs"),
+            stop.clone(),
+            dry_runs.clone(),
+        );
+        hammers.push(tokio::spawn(async move {
+            while !stop.is_cancelled() {
+                let r = http
+                    .post(&base)
+                    .json(&serde_json::json!({"target": "default", "dry_run": true,
+                        "flows": [{"template": crash_job::MODULE}]}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success(), "{:?}", r.text().await);
+                dry_runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }));
+    }
+    let job = wait_job(
+        &http,
+        &replicas[0],
+        &id,
+        Duration::from_secs(120),
+        "the end",
+        |j| j["status"] != "running" && j["status"] != "queued",
+    )
+    .await;
+    let before_dry_runs_ended = api_requests(&http, &org).await;
+    stop.cancel();
+    for h in hammers {
+        h.await.unwrap();
+    }
+    sampler.await.unwrap();
+    let samples = samples.lock().unwrap().clone();
+
+    // Assert: never faster than the budget, in any window of 1 to 2 s or 3 to 6 s.
+    let spacing = 60.0 / f64::from(BUDGET) + 0.001;
+    for window in [Duration::from_secs(2), Duration::from_secs(6)] {
+        for (secs, n) in busiest(&samples, window) {
+            let allowed = (secs / spacing).floor() as u64 + 2;
+            assert!(n <= allowed, "{n} requests in {secs:.2} s: over the budget");
+        }
+    }
+    // Alone, the job's replica used more than half the budget (what a static share gave).
+    let alone_best = busiest(&alone, Duration::from_secs(2))
+        .into_iter()
+        .map(|(secs, n)| n as f64 / secs)
+        .fold(0.0, f64::max);
+    assert!(
+        alone_best > 0.6 * f64::from(BUDGET) / 60.0,
+        "alone the job's replica sent at most {alone_best:.1} requests/s"
+    );
+    let counters = get_json(&http, &format!("{org}/sandbox/counters")).await;
+    assert_eq!(counters["rateLimited"], 0, "{counters:#}");
+    assert_eq!(job["status"], "succeeded", "{job:#}");
+    let dry_runs = dry_runs.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(dry_runs > 0, "the other replica had work too");
+    let on_both: Vec<String> = replicas.iter().map(|r| r.url("")).collect();
+    crash_org.assert_provisioned_once(&expected, &on_both).await;
+    println!(
+        "shared budget: alone up to {alone_best:.1} requests/s of {:.1}; {dry_runs} dry runs beside the job; {before_dry_runs_ended} requests in {:.1} s; 0 × 429",
+        f64::from(BUDGET) / 60.0,
+        samples
+            .last()
+            .unwrap()
+            .0
+            .duration_since(samples[0].0)
+            .as_secs_f64()
     );
 }

@@ -6,11 +6,13 @@
 //! one slot behind what it outranks, instead of racing all of them for every slot).
 
 use std::num::NonZeroU32;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::time::Instant;
+
+use super::budget::{BudgetLedger, SharedBudget};
 
 /// Spacing of a limiter at `per_minute` requests per minute, or `None` for no limit (0).
 ///
@@ -46,6 +48,8 @@ struct Turns {
 /// The target's pacing: `until_ready` on the limiter, and the pause of a 429.
 pub struct Pacer {
     limiter: Option<DefaultDirectRateLimiter>,
+    /// Slots leased from the budget replicas share, instead of `limiter` (PostgreSQL).
+    shared: Option<Arc<SharedBudget>>,
     paused_until: Mutex<Option<Instant>>,
     turns: Mutex<Turns>,
     turn_changed: tokio::sync::Notify,
@@ -57,7 +61,8 @@ pub struct Pacer {
 impl std::fmt::Debug for Pacer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pacer")
-            .field("limited", &self.limiter.is_some())
+            .field("limited", &self.limited())
+            .field("shared", &self.shared.is_some())
             .field("paused_for", &self.paused_for())
             .finish()
     }
@@ -70,6 +75,7 @@ impl Pacer {
             .map(|q| RateLimiter::direct(q.allow_burst(NonZeroU32::MIN)));
         Pacer {
             limiter,
+            shared: None,
             paused_until: Mutex::new(None),
             turns: Mutex::new(Turns::default()),
             turn_changed: tokio::sync::Notify::new(),
@@ -77,9 +83,18 @@ impl Pacer {
         }
     }
 
+    /// A pacer at `per_minute` for the whole target, shared through `ledger` with every
+    /// other replica on it: slots are leased from it ([`super::budget`]), not spaced by a
+    /// limiter of this process alone. Needs a Tokio runtime.
+    pub fn shared(per_minute: u32, target: &str, ledger: Arc<dyn BudgetLedger>) -> Pacer {
+        let mut p = Pacer::new(0);
+        p.shared = spacing(per_minute).map(|s| SharedBudget::start(s, target.to_owned(), ledger));
+        p
+    }
+
     /// Whether requests are paced at all (a rate limit of 0 is none).
     pub fn limited(&self) -> bool {
-        self.limiter.is_some()
+        self.limiter.is_some() || self.shared.is_some()
     }
 
     /// Requests waiting for the limiter, the admitted one included.
@@ -93,6 +108,9 @@ impl Pacer {
     }
 
     fn queue_moved(&self) {
+        if let Some(b) = &self.shared {
+            b.set_demand(self.queued());
+        }
         self.queue_changed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
@@ -101,9 +119,9 @@ impl Pacer {
     /// priority waits. Cancel-safe.
     pub async fn until_ready_at(&self, p: Priority) -> Duration {
         let start = Instant::now();
-        let Some(l) = &self.limiter else {
+        if !self.limited() {
             return start.elapsed();
-        };
+        }
         let _waiting = Waiting::new(self, p);
         loop {
             let changed = self.turn_changed.notified();
@@ -121,7 +139,13 @@ impl Pacer {
             changed.await;
         }
         let _admitted = Admitted(self);
-        l.until_ready().await;
+        match (&self.shared, &self.limiter) {
+            (Some(b), _) => {
+                b.next_slot().await;
+            }
+            (None, Some(l)) => l.until_ready().await,
+            (None, None) => {}
+        }
         start.elapsed()
     }
 

@@ -10,6 +10,7 @@
 //! prompts, queues).
 
 mod auth;
+pub mod budget;
 mod flows;
 mod limiter;
 mod objects;
@@ -234,6 +235,17 @@ impl GenesysClient {
         target: &TargetConfig,
         options: ClientOptions,
     ) -> Result<GenesysClient, GenesysError> {
+        GenesysClient::with_budget(target, options, None)
+    }
+
+    /// A client whose rate budget is shared through `ledger` with every other replica on
+    /// it (`None`: this process paces the target alone). With a ledger, needs a Tokio
+    /// runtime.
+    pub fn with_budget(
+        target: &TargetConfig,
+        options: ClientOptions,
+        ledger: Option<std::sync::Arc<dyn budget::BudgetLedger>>,
+    ) -> Result<GenesysClient, GenesysError> {
         let api_base = base_url("api_base_url", &target.api_base_url)?;
         let login_base = base_url("login_base_url", &target.login_base_url)?;
         let http = reqwest::Client::builder()
@@ -251,7 +263,10 @@ impl GenesysClient {
             ),
             api_base,
             http,
-            pacer: Pacer::new(target.rate_limit_per_minute),
+            pacer: match ledger {
+                Some(l) => Pacer::shared(target.rate_limit_per_minute, &target.name, l),
+                None => Pacer::new(target.rate_limit_per_minute),
+            },
             options,
             stats: Stats::default(),
         })

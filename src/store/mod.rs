@@ -45,6 +45,7 @@ macro_rules! on_reads {
     };
 }
 
+pub mod budget;
 pub mod fault;
 mod fenced;
 pub mod flows;

@@ -10,6 +10,7 @@ pub mod database;
 pub mod history;
 pub mod import;
 pub mod provision;
+pub mod replicas;
 pub mod terraform;
 use serde_json::json;
 

@@ -17,7 +17,10 @@ use flowsmith::config::{Settings, TargetConfig};
 use flowsmith::jobs::{JobStatus, WorkerOptions};
 use flowsmith_sandbox::{self as sandbox, SandboxOptions};
 
+use std::sync::{Arc, Mutex};
+
 use super::database::{DatabaseArgs, FreshDatabase};
+use super::replicas::{Replica, kill_claimant};
 use super::terraform;
 
 const MODULE_DOC: &str = include_str!("../../../examples/language_select.json");
@@ -51,6 +54,16 @@ pub struct ProvisionArgs {
     /// Targets (each its own sandbox org at the same rate), each given the same job at once
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
     pub targets: u32,
+    /// Run the service as this many real `flowsmith serve` child processes on one database
+    /// (more than one needs `--postgres`), each with the target's whole budget configured
+    /// (they share it through the database) and otherwise default settings; the job is
+    /// posted to one of them. Prints each replica's peak memory
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=8))]
+    pub replicas: Option<u32>,
+    /// With `--replicas`: SIGKILL the replica that claimed the job this many seconds after
+    /// the job was created (another takes it over once its lease, 30 s by default, expired)
+    #[arg(long, requires = "replicas")]
+    pub kill_after_secs: Option<f64>,
     #[command(flatten)]
     pub database: DatabaseArgs,
 }
@@ -131,6 +144,14 @@ pub fn terraform_schedule(m: &TerraformModel) -> (f64, u64) {
     (makespan as f64 / 1e6, requests)
 }
 
+/// The least time any client needs, whatever its rate: a caller's Architect job may start
+/// only once the module's ended (`job` seconds after its upload at the earliest), runs
+/// `job` seconds, and is seen done by a poll; the callers' polls are spaced at the rate.
+pub fn dependency_floor(callers: usize, job: f64, per_minute: u32) -> f64 {
+    let spacing = 60.0 / f64::from(per_minute.max(1));
+    2.0 * job + callers.saturating_sub(1) as f64 * spacing
+}
+
 /// Platform API requests in the sandbox's counters: everything but OAuth and uploads.
 fn api_requests(counters: &Value) -> u64 {
     counters["endpoints"]
@@ -171,13 +192,7 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
     );
 
     // The org, and the service with a target at the same limit.
-    let org_options = SandboxOptions {
-        queues: vec!["General".into()],
-        rate_limit: a.rate_limit,
-        latency_ms: a.latency_ms,
-        job_duration_ms: a.job_duration_ms,
-        ..Default::default()
-    };
+    let org_options = orgs_options(&a);
     let mut orgs = Vec::new();
     for _ in 0..a.targets {
         orgs.push(
@@ -188,6 +203,11 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
     }
     let db = FreshDatabase::create(&a.database).await?;
     println!("database: {}", db.describe().await);
+    if let Some(n) = a.replicas {
+        let r = with_replicas(&a, n, &db, &orgs).await;
+        db.remove().await;
+        return r;
+    }
     let mut settings = Settings {
         listen: ([127, 0, 0, 1], 0).into(),
         database_url: db.url().to_owned(),
@@ -220,9 +240,10 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
     let stored = store_templates(&http, &base).await;
     let result = match stored {
         Ok(()) => {
+            let bases = [base.clone()];
             let jobs = orgs.iter().enumerate().map(|(i, (org, _))| {
-                let (http, base, target) = (&http, &base, target_name(i));
-                async move { drive(http, base, org, &target, a.callers).await }
+                let (http, bases, target) = (&http, &bases, target_name(i));
+                async move { drive(http, bases, org, &target, a.callers, None).await }
             });
             futures::future::join_all(jobs).await
         }
@@ -241,6 +262,56 @@ async fn provision(a: ProvisionArgs) -> Result<bool, String> {
         ok &= report(&a, m?, org_options.clone(), real).await?;
     }
     Ok(ok)
+}
+
+/// The job on `n` replica processes (target `default`, the first org only).
+async fn with_replicas(
+    a: &ProvisionArgs,
+    n: u32,
+    db: &FreshDatabase,
+    orgs: &[(String, sandbox::Sandbox)],
+) -> Result<bool, String> {
+    if a.targets > 1 {
+        return Err("--replicas runs one target".into());
+    }
+    let org = &orgs[0].0;
+    let mut replicas = Vec::new();
+    for _ in 0..n {
+        replicas.push(Replica::spawn(db.url(), org, a.rate_limit, n)?);
+    }
+    let bases: Vec<String> = replicas.iter().map(|r| r.base.clone()).collect();
+    println!(
+        "replicas: {n} `flowsmith serve` processes (pids {:?}), default settings, FLOWSMITH_REPLICAS={n}, rate_limit_per_minute {} each",
+        replicas.iter().map(Replica::pid).collect::<Vec<_>>(),
+        a.rate_limit
+    );
+    let replicas = std::sync::Arc::new(std::sync::Mutex::new(replicas));
+    let http = reqwest::Client::new();
+    store_templates(&http, &bases[0]).await?;
+    let kill = a
+        .kill_after_secs
+        .map(|s| (Duration::from_secs_f64(s.max(0.0)), replicas.clone()));
+    let m = drive(&http, &bases, org, "default", a.callers, kill).await?;
+    for (i, r) in replicas
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .enumerate()
+    {
+        println!("replica {i}: peak memory (VmHWM) {:.1} MB", r.peak_mb());
+    }
+    report(a, m, orgs_options(a), a.real_terraform).await
+}
+
+/// The orgs' options (all alike).
+fn orgs_options(a: &ProvisionArgs) -> SandboxOptions {
+    SandboxOptions {
+        queues: vec!["General".into()],
+        rate_limit: a.rate_limit,
+        latency_ms: a.latency_ms,
+        job_duration_ms: a.job_duration_ms,
+        ..Default::default()
+    }
 }
 
 /// The name of the bench's `i`th target.
@@ -286,11 +357,13 @@ struct Measured {
 /// `org`) and waits for it to end; then reads the org's counters and flows.
 async fn drive(
     http: &reqwest::Client,
-    base: &str,
+    bases: &[String],
     org: &str,
     target: &str,
     callers: usize,
+    kill: Option<(Duration, Arc<Mutex<Vec<Replica>>>)>,
 ) -> Result<Measured, String> {
+    let base = bases.first().ok_or("no service")?;
     // Per-call latency as measured: the sandbox's added latency plus a local round trip
     // (admin routes get no added latency and are not counted).
     let t = Instant::now();
@@ -319,12 +392,41 @@ async fn drive(
         .as_str()
         .ok_or_else(|| format!("job not accepted: {created}"))?
         .to_owned();
-    // Sparingly: these are flowsmith requests, not Genesys ones.
+    if let Some((after, replicas)) = kill {
+        let id = id.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            match kill_claimant(&replicas, &id).await {
+                Some(i) => println!(
+                    "replica {i} (the job's runner) SIGKILLed {:.1} s after the job was created",
+                    after.as_secs_f64()
+                ),
+                None => println!("no replica claimed the job: nothing killed"),
+            }
+        });
+    }
+    // Sparingly: these are flowsmith requests, not Genesys ones. Any replica that answers.
+    let mut last_error = String::new();
     let job = loop {
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let j: Value =
-            flowsmith_sandbox::loadgen::fetch_json(http.get(format!("{base}/v1/jobs/{id}")))
-                .await?;
+        let mut j = None;
+        for b in bases {
+            match flowsmith_sandbox::loadgen::fetch_json(http.get(format!("{b}/v1/jobs/{id}")))
+                .await
+            {
+                Ok(v) => {
+                    j = Some(v);
+                    break;
+                }
+                Err(e) => last_error = e,
+            }
+        }
+        let Some(j): Option<Value> = j else {
+            if wall.elapsed() > Duration::from_secs(3600) {
+                return Err(format!("no replica answers: {last_error}"));
+            }
+            continue;
+        };
         if j["status"]
             .as_str()
             .and_then(|s| s.parse::<JobStatus>().ok())
@@ -394,7 +496,9 @@ async fn report(
         })
         .unwrap_or_default();
     let per_minute = f64::from(a.rate_limit);
-    let bound = flows as f64 * REQUESTS_PER_FLOW * 60.0 / per_minute;
+    let rate_bound = flows as f64 * REQUESTS_PER_FLOW * 60.0 / per_minute;
+    let floor = dependency_floor(a.callers, job_duration.as_secs_f64(), a.rate_limit);
+    let bound = rate_bound.max(floor);
     let requests_bound = requests as f64 * 60.0 / per_minute;
     let call = latency.as_secs_f64() + round_trip;
     let (tf, tf_requests) = terraform_schedule(&TerraformModel {
@@ -421,9 +525,12 @@ async fn report(
         requests as f64 / flows as f64
     );
     println!(
-        "bound: {flows} flows × 2 requests at {}/min = {bound:.1} s (the {requests} requests made take {requests_bound:.1} s); makespan ÷ bound {:.3}",
+        "bound: the larger of {flows} flows × 2 requests at {}/min = {rate_bound:.1} s (the {requests} requests made take {requests_bound:.1} s) and the dependency floor 2 × {:.1} s job + {} caller polls spaced at the rate = {floor:.1} s: {bound:.1} s; makespan ÷ bound {:.3} (÷ the rate bound alone {:.3})",
         a.rate_limit,
-        makespan / bound
+        job_duration.as_secs_f64(),
+        a.callers,
+        makespan / bound,
+        makespan / rate_bound
     );
     println!(
         "Terraform-style schedule (simulated event by event from the measured per-call latency {:.1} ms and the {} ms job: 10 resources in parallel, module first, each registers + uploads, polls every 15 s until done, reads the flow back; same limiter): {tf:.1} s, {tf_requests} requests; Terraform-style ÷ flowsmith {:.2}",
@@ -575,6 +682,15 @@ mod tests {
         let (t, requests) = terraform_schedule(&m);
         assert_eq!(requests, 4);
         assert!(t > 30.0, "{t}");
+    }
+
+    #[test]
+    fn the_dependency_floor_is_two_jobs_and_the_callers_polls() {
+        // 300/min, 8 s jobs: 16 s of jobs and 39 polls 0.2 s apart.
+        assert!((dependency_floor(40, 8.0, 300) - 23.8).abs() < 1e-9);
+        assert!((dependency_floor(40, 2.0, 1200) - 5.95).abs() < 1e-9);
+        // Below the rate bound where the rate decides (300/min, 2 s: 16.4 s).
+        assert!(dependency_floor(40, 2.0, 300) < 41.0 * 2.0 * 60.0 / 300.0);
     }
 
     #[test]
