@@ -196,7 +196,7 @@ async fn postgres_stopped_is_a_prompt_503_and_the_job_resumes_when_it_is_back() 
 }
 
 #[tokio::test]
-async fn a_sqlite_file_that_cannot_be_opened_makes_readiness_a_prompt_503() {
+async fn a_sqlite_file_that_cannot_be_opened_is_a_prompt_503_for_readiness_and_v1() {
     // Arrange: the database in a directory of its own.
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -213,15 +213,31 @@ async fn a_sqlite_file_that_cannot_be_opened_makes_readiness_a_prompt_503() {
     let moved = dir.path().join("moved");
     std::fs::rename(&data, &moved).unwrap();
 
-    // Assert: readiness says so at once; back in place, ready again.
+    // Assert: readiness says so at once, and so do /v1 reads and writes (the pools' open
+    // connections could still answer from the moved file); back in place, all answer again.
     let ready = prompt_503(http.get(svc.url("/readyz")), "/readyz").await;
     let why = ready["detail"].as_str().unwrap();
     assert!(why.contains("cannot be reached (io)"), "{why}");
+    let listed = prompt_503(http.get(svc.url("/v1/templates")), "GET /v1/templates").await;
+    assert_eq!(listed["type"], "/problems/storage-unavailable", "{listed}");
+    let module = fixture("seed_shared_module.json");
+    prompt_503(
+        http.post(svc.url("/v1/templates")).json(&module),
+        "POST /v1/templates",
+    )
+    .await;
     std::fs::rename(&moved, &data).unwrap();
     assert_eq!(
         http.get(svc.url("/readyz")).send().await.unwrap().status(),
         200
     );
+    let stored = http
+        .post(svc.url("/v1/templates"))
+        .json(&module)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored.status(), 201);
 }
 
 /// `flowsmith_http_connections` from `/metrics`.

@@ -1,6 +1,6 @@
 //! `/v1/jobs`: plan and queue provisioning jobs, follow them, cancel and retry them.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +24,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::job_model::{Corrupt, JobStatus, StepError, StepState, decode_json};
 use crate::jobs::plan::JobRequest;
 use crate::jobs::{IdempotencyKey, Submitted, control, releases};
-use crate::store::{JobFilter, JobRow, StepRow};
+use crate::store::{JobFilter, JobRow, StepCount, StepRow};
 use crate::template::{Finding, FlowType};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -239,21 +239,21 @@ pub struct JobPath {
     id: String,
 }
 
-fn progress(steps: &[StepRow]) -> Progress {
-    let mut p = Progress {
-        total: steps.len(),
-        ..Progress::default()
-    };
-    for s in steps {
-        match (s.state, s.action) {
-            (StepState::Succeeded, crate::jobs::Action::Unchanged) => p.unchanged += 1,
-            (StepState::Succeeded, _) => p.succeeded += 1,
-            (StepState::Failed, _) => p.failed += 1,
-            (StepState::Skipped, _) => p.skipped += 1,
-            (StepState::Cancelled, _) => p.cancelled += 1,
-            (StepState::Running, _) => p.running += 1,
-            (StepState::Pending, _) => p.pending += 1,
-        }
+/// Progress from step counts by (state, action).
+fn progress(counts: impl Iterator<Item = (StepState, crate::jobs::Action, usize)>) -> Progress {
+    let mut p = Progress::default();
+    for (state, action, n) in counts {
+        p.total += n;
+        let slot = match (state, action) {
+            (StepState::Succeeded, crate::jobs::Action::Unchanged) => &mut p.unchanged,
+            (StepState::Succeeded, _) => &mut p.succeeded,
+            (StepState::Failed, _) => &mut p.failed,
+            (StepState::Skipped, _) => &mut p.skipped,
+            (StepState::Cancelled, _) => &mut p.cancelled,
+            (StepState::Running, _) => &mut p.running,
+            (StepState::Pending, _) => &mut p.pending,
+        };
+        *slot += n;
     }
     p.done = p.total - p.running - p.pending;
     p
@@ -297,7 +297,19 @@ struct StoredPlan {
     warnings: Vec<Finding>,
 }
 
-fn job_view(j: &JobRow, steps: &[StepRow], with_steps: bool) -> Result<JobView, Corrupt> {
+/// A job with its steps.
+fn job_view(j: &JobRow, steps: &[StepRow]) -> Result<JobView, Corrupt> {
+    let progress = progress(steps.iter().map(|s| (s.state, s.action, 1)));
+    let steps = steps.iter().map(step_view).collect::<Result<_, _>>()?;
+    job_summary(j, progress, Some(steps))
+}
+
+/// A job as lists show it (`steps` absent) or with its steps.
+fn job_summary(
+    j: &JobRow,
+    progress: Progress,
+    steps: Option<Vec<StepView>>,
+) -> Result<JobView, Corrupt> {
     let plan: StoredPlan = decode_json("jobs", "plan", format!("job {}", j.id), &j.plan)?;
     Ok(JobView {
         id: j.id.clone(),
@@ -313,20 +325,16 @@ fn job_view(j: &JobRow, steps: &[StepRow], with_steps: bool) -> Result<JobView, 
         started_at: j.started_at.clone(),
         finished_at: j.finished_at.clone(),
         error: j.error.clone(),
-        progress: progress(steps),
+        progress,
         warnings: plan.warnings,
-        steps: if with_steps {
-            Some(steps.iter().map(step_view).collect::<Result<_, _>>()?)
-        } else {
-            None
-        },
+        steps,
     })
 }
 
 pub(super) async fn load_view(state: &AppState, id: &str) -> ApiResult<JobView> {
     let job = state.store.job(id).await?.ok_or_else(|| no_job(id))?;
     let steps = state.store.job_step_views(id).await?;
-    Ok(job_view(&job, &steps, true)?)
+    Ok(job_view(&job, &steps)?)
 }
 
 fn no_job(id: &str) -> ApiError {
@@ -432,10 +440,18 @@ async fn list_jobs(
         })
         .await?;
     let next_page_token = page.finish(&mut rows, |r| r.id.clone());
+    // The steps of the whole page in one query: their counts are all a list shows.
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut counts: HashMap<String, Vec<StepCount>> = HashMap::new();
+    for c in state.store.step_counts(&ids).await? {
+        counts.entry(c.job_id.clone()).or_default().push(c);
+    }
     let mut items = Vec::with_capacity(rows.len());
     for r in &rows {
-        let steps = state.store.job_step_views(&r.id).await?;
-        items.push(job_view(r, &steps, false)?);
+        let of_job = counts.remove(&r.id).unwrap_or_default();
+        let n = |c: &StepCount| usize::try_from(c.n).unwrap_or(0);
+        let progress = progress(of_job.iter().map(|c| (c.state, c.action, n(c))));
+        items.push(job_summary(r, progress, None)?);
     }
     Ok(Json(JobPage {
         items,

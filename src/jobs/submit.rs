@@ -179,19 +179,28 @@ impl Submit<'_> {
         req: &JobRequest,
     ) -> Result<Vec<Option<TemplateSource>>, SubmitError> {
         let mut templates = Vec::with_capacity(req.flows.len());
+        // Many flows of a request share a template (forty callers of one): each template
+        // version is read and decoded once.
+        let mut seen: BTreeMap<(&str, Option<i64>), Option<TemplateSource>> = BTreeMap::new();
         for f in &req.flows {
+            if let Some(t) = seen.get(&(f.template.as_str(), f.version)) {
+                templates.push(t.clone());
+                continue;
+            }
             let row = match f.version {
                 Some(v) => self.store.template_version(&f.template, v).await?,
                 None => self.store.latest_template(&f.template).await?,
             };
-            templates.push(match row {
+            let source = match row {
                 Some(r) => Some(TemplateSource {
                     document: r.document()?,
                     name: r.name,
                     version: r.version,
                 }),
                 None => None,
-            });
+            };
+            seen.insert((f.template.as_str(), f.version), source.clone());
+            templates.push(source);
         }
         Ok(templates)
     }
@@ -376,7 +385,14 @@ fn new_steps(req: &JobRequest, planned: &plan::Plan) -> Vec<NewStep> {
                 action: s.action,
                 state,
                 depends_on: to_json(&s.depends_on),
-                yaml: s.yaml.clone(),
+                // Only a step that may publish keeps its YAML (the release history reads
+                // it); an unchanged or dry-run step's is the bulk of a job's rows and is
+                // never read again, so a year of history is kept without it.
+                yaml: if req.dry_run || s.action == Action::Unchanged {
+                    String::new()
+                } else {
+                    s.yaml.clone()
+                },
                 plan_hash: s.plan_hash.clone(),
                 params: to_json(&s.params),
                 context: to_json(&s.context),
@@ -436,7 +452,27 @@ pub async fn planning_records(
     store: &Store,
     target: &str,
 ) -> Result<Vec<RecordSource>, sqlx::Error> {
+    // Records of one template version share its document: decoded once.
+    let mut documents: BTreeMap<(String, i64), serde_json::Value> = BTreeMap::new();
     let decoded = |r: RecordWithDocument| -> Result<RecordSource, Corrupt> {
+        let document = match r.document.as_deref() {
+            Some(d) => {
+                let key = (r.record.template_name.clone(), r.record.template_version);
+                Some(match documents.get(&key) {
+                    Some(doc) => doc.clone(),
+                    None => {
+                        let doc = crate::store::decode_template_document(
+                            &r.record.template_name,
+                            r.record.template_version,
+                            d,
+                        )?;
+                        documents.insert(key, doc.clone());
+                        doc
+                    }
+                })
+            }
+            None => None,
+        };
         Ok(RecordSource {
             params: r.record.params()?,
             calls: r.record.calls()?,
@@ -444,14 +480,7 @@ pub async fn planning_records(
                 Some(i) => Some(r.record.decode::<ModuleIo>("module_interface", i)?),
                 None => None,
             },
-            document: match r.document.as_deref() {
-                Some(d) => Some(crate::store::decode_template_document(
-                    &r.record.template_name,
-                    r.record.template_version,
-                    d,
-                )?),
-                None => None,
-            },
+            document,
             name: r.record.name,
             flow_type: r.record.flow_type,
             flow_id: r.record.flow_id,

@@ -170,6 +170,103 @@ impl WriteHealth {
     }
 }
 
+/// How long a look at the SQLite file stands for the requests after it.
+pub const FILE_CHECK_EVERY: Duration = Duration::from_millis(250);
+
+/// What a look at the SQLite file found wrong (`None`: nothing).
+type Problem = Option<(std::io::ErrorKind, String)>;
+
+/// The SQLite file the pools opened, watched by every read and write: the pools' open
+/// connections keep working on a file that was moved away, deleted, replaced or made
+/// unreadable (SQLite refuses a write to a moved file only at its commit), and would go on
+/// answering from it. A path that no longer opens the same file is a storage fault
+/// (`Io`: a 503 with `Retry-After`) for every request until it does again, as readiness
+/// says. At most one look every [`FILE_CHECK_EVERY`] (an `open` and an `fstat`).
+#[derive(Debug)]
+pub struct FileWatch {
+    path: std::path::PathBuf,
+    /// (device, inode) of the file when the store opened it.
+    identity: Option<(u64, u64)>,
+    /// When the last look was, and what it found wrong.
+    last: Mutex<Option<(Instant, Problem)>>,
+}
+
+impl FileWatch {
+    pub fn new(path: std::path::PathBuf) -> FileWatch {
+        let identity = std::fs::metadata(&path).ok().map(|m| identity_of(&m));
+        FileWatch {
+            path,
+            identity,
+            last: Mutex::new(None),
+        }
+    }
+
+    /// `Err` (an I/O error, no path in its text) while the file cannot be opened or is not
+    /// the one the store opened. A good look stands for [`FILE_CHECK_EVERY`]; while the
+    /// file is missing every call looks again (it may be back).
+    pub fn check(&self) -> Result<(), sqlx::Error> {
+        self.check_with(false)
+    }
+
+    /// [`FileWatch::check`] without the last good look: readiness looks now, and the
+    /// requests after it see what it found.
+    pub fn check_now(&self) -> Result<(), sqlx::Error> {
+        self.check_with(true)
+    }
+
+    fn check_with(&self, now: bool) -> Result<(), sqlx::Error> {
+        let (recent, was_bad) = match &*self.lock() {
+            Some((at, None)) => (!now && at.elapsed() < FILE_CHECK_EVERY, false),
+            Some((_, Some(_))) => (false, true),
+            None => (false, false),
+        };
+        if recent {
+            return Ok(());
+        }
+        let found = self.look();
+        match (&found, was_bad) {
+            (Some((_, message)), false) => {
+                tracing::error!(error = %message, "the SQLite file the service opened cannot be reached; requests answer 503");
+            }
+            (None, true) => tracing::info!("the SQLite file opens again"),
+            _ => {}
+        }
+        *self.lock() = Some((Instant::now(), found.clone()));
+        match found {
+            None => Ok(()),
+            Some((kind, message)) => Err(sqlx::Error::Io(std::io::Error::new(kind, message))),
+        }
+    }
+
+    fn look(&self) -> Problem {
+        match std::fs::File::open(&self.path).and_then(|f| f.metadata()) {
+            Err(e) => Some((e.kind(), format!("the database file no longer opens: {e}"))),
+            Ok(m) if self.identity.is_some_and(|id| id != identity_of(&m)) => Some((
+                std::io::ErrorKind::NotFound,
+                "the database file was replaced by another file".to_owned(),
+            )),
+            Ok(_) => None,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(Instant, Problem)>> {
+        self.last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(unix)]
+fn identity_of(m: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (m.dev(), m.ino())
+}
+
+#[cfg(not(unix))]
+fn identity_of(_: &std::fs::Metadata) -> (u64, u64) {
+    (0, 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +311,33 @@ mod tests {
                 "sqlstate {state}"
             );
         }
+    }
+
+    #[test]
+    fn a_watched_file_that_is_moved_away_fails_every_check_until_it_is_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        std::fs::write(&path, b"x").unwrap();
+        let w = FileWatch::new(path.clone());
+        assert!(w.check().is_ok());
+        let away = dir.path().join("away");
+        std::fs::rename(&path, &away).unwrap();
+        // A failure is never cached: the very next check sees it, and the one after.
+        *w.lock() = None;
+        for _ in 0..2 {
+            let e = w.check().unwrap_err();
+            assert!(e.to_string().contains("no longer opens"), "{e}");
+            assert!(!e.to_string().contains("away"), "no path in {e}");
+            assert_eq!(StorageFault::of(&e), Some(StorageFault::Io));
+        }
+        std::fs::rename(&away, &path).unwrap();
+        assert!(w.check().is_ok());
+        // Another file at the path is not the database the store opened.
+        std::fs::write(dir.path().join("other"), b"y").unwrap();
+        std::fs::rename(dir.path().join("other"), &path).unwrap();
+        *w.lock() = None;
+        let e = w.check().unwrap_err();
+        assert!(e.to_string().contains("replaced"), "{e}");
     }
 
     #[test]

@@ -104,6 +104,17 @@ impl StepRow {
 
 const STEP_COLUMNS: &str = "job_id, idx, flow_name, template_name, template_version, flow_type, action, state, depends_on, yaml, content_hash, plan_hash, params, context, warnings, genesys_job_id, uploaded_at, flow_id, published_version, error, attempt, started_at, finished_at, note";
 
+/// How many steps of a job are in one (state, action).
+#[derive(Debug, Clone, FromRow)]
+pub struct StepCount {
+    pub job_id: String,
+    #[sqlx(try_from = "String")]
+    pub state: StepState,
+    #[sqlx(try_from = "String")]
+    pub action: Action,
+    pub n: i64,
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub struct EventRow {
     pub job_id: String,
@@ -348,11 +359,13 @@ impl Store {
         self.read_rows(&steps_of_job(&columns), &[id]).await
     }
 
-    /// Jobs newest first, after the cursor, at most `limit`.
+    /// Jobs newest first, after the cursor, at most `limit`, without their request (an
+    /// empty `request`: a list shows none, and it is the bulk of a job's row).
     pub async fn list_jobs(&self, f: &JobFilter) -> Result<Vec<JobRow>, sqlx::Error> {
+        let columns = JOB_COLUMNS.replace(" request,", " '' AS request,");
         on_reads!(self, |p| {
             sqlx::query_as(&format!(
-            "SELECT {JOB_COLUMNS} FROM jobs \
+            "SELECT {columns} FROM jobs \
              WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR target = $2) AND ($3 IS NULL OR id < $3) \
              ORDER BY id DESC LIMIT $4"
         ))
@@ -363,6 +376,22 @@ impl Store {
         .fetch_all(p)
         .await
         })
+    }
+
+    /// How many steps of each of the jobs `ids` are in each (state, action): what a list
+    /// shows of their steps, in one query for a whole page (not one per job).
+    pub async fn step_counts(&self, ids: &[String]) -> Result<Vec<StepCount>, sqlx::Error> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT job_id, state, action, COUNT(*) AS n FROM job_steps \
+             WHERE job_id IN ({}) GROUP BY job_id, state, action",
+            marks.join(", ")
+        );
+        let keys: Vec<&str> = ids.iter().map(String::as_str).collect();
+        self.read_rows(&sql, &keys).await
     }
 
     /// The sequence number of a job's last event: every change a job's view shows appends

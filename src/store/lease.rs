@@ -245,13 +245,13 @@ impl Lease {
                         let write = Write::new(
                             Fence::Steps,
                             "UPDATE job_steps SET state = 'succeeded', action = 'unchanged', note = $1, flow_id = $2, published_version = $3, \
-                                 yaml = $4, content_hash = $5, attempt = $6, started_at = COALESCE(started_at, $7), finished_at = $7, error = NULL \
-                             WHERE job_id = $8 AND idx = $9 AND state IN ('pending', 'running')",
+                                 yaml = '', content_hash = $4, attempt = $5, started_at = COALESCE(started_at, $6), finished_at = $6, error = NULL \
+                             WHERE job_id = $7 AND idx = $8 AND state IN ('pending', 'running')",
+                            // An unchanged step keeps no YAML (the release that deployed it has it).
                             vec![
                                 note_text.as_str().into(),
                                 r.flow_id.as_deref().into(),
                                 r.published_version.as_deref().into(),
-                                r.yaml.as_str().into(),
                                 r.content_hash.as_str().into(),
                                 self.attempt.into(),
                                 Arg::Now,

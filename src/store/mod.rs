@@ -36,11 +36,15 @@ macro_rules! on_tx {
 }
 
 /// Runs `$body` with `$p` bound to the reading pool of a [`Store`], once per backend.
+/// A SQLite file that no longer opens fails the read first ([`fault::FileWatch`]).
 macro_rules! on_reads {
     ($store:expr, |$p:ident| $body:expr) => {
-        match &$store.pools {
-            $crate::store::Pools::Sqlite { read: $p, .. } => $body,
-            $crate::store::Pools::Postgres($p) => $body,
+        match $store.file_reachable() {
+            Err(e) => Err(e),
+            Ok(()) => match &$store.pools {
+                $crate::store::Pools::Sqlite { read: $p, .. } => $body,
+                $crate::store::Pools::Postgres($p) => $body,
+            },
         }
     };
 }
@@ -71,7 +75,7 @@ pub use fault::{StorageFault, WriteFailure};
 pub use flows::{FlowFilter, FlowRecordRow, RecordWithDocument};
 pub use jobs::{
     CancelOutcome, CreateOutcome, EventRow, JobFilter, JobRow, NewJob, NewStep, ReleaseRow,
-    RetryOutcome, StateCounts, StepRow,
+    RetryOutcome, StateCounts, StepCount, StepRow,
 };
 pub use lease::{Lease, LeaseError, StepStart, StepSuccess};
 pub use templates::{
@@ -288,6 +292,8 @@ pub struct Store {
     /// A SQLite file's options for a fresh read-only connection: readiness opens one, since
     /// the pools' open connections keep working on a file that can no longer be opened.
     fresh: Option<SqliteConnectOptions>,
+    /// The SQLite file, checked before every read and write.
+    file: Option<Arc<fault::FileWatch>>,
 }
 
 /// A probe that takes longer counts as failed.
@@ -361,6 +367,7 @@ impl Store {
             Some(p) => p,
             None => open_sqlite(url, acquire_timeout, &disk_full, &reopen_writer).await?,
         };
+        let file = database_file(url).map(|f| Arc::new(fault::FileWatch::new(f)));
         let fresh = database_file(url).map(|file| {
             SqliteConnectOptions::new()
                 .filename(file)
@@ -375,6 +382,7 @@ impl Store {
             disk_full,
             max_pages: Arc::default(),
             fresh,
+            file,
         })
     }
 
@@ -393,8 +401,14 @@ impl Store {
         }
     }
 
+    /// `Err` (an I/O fault) while the SQLite file cannot be opened: see [`fault::FileWatch`].
+    pub(crate) fn file_reachable(&self) -> Result<(), sqlx::Error> {
+        self.file.as_ref().map_or(Ok(()), |f| f.check())
+    }
+
     /// Starts a write transaction: `BEGIN IMMEDIATE` on SQLite.
     pub(crate) async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        self.file_reachable()?;
         match &self.pools {
             Pools::Sqlite { write, .. } => {
                 Ok(Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?))
@@ -508,6 +522,9 @@ impl Store {
     /// the acquire timeout for a connection) and, for a SQLite file, a fresh connection
     /// reading its schema, so a file that went away or cannot be read is seen at once.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        if let Some(f) = &self.file {
+            f.check_now()?;
+        }
         on_reads!(self, |p| sqlx::query("SELECT 1")
             .execute(p)
             .await

@@ -306,8 +306,20 @@ async fn prototypes(
     Ok((created, unchanged, req))
 }
 
-/// The SQL that copies the prototypes into every seeded job of [`SEED_TABLE`].
-fn copy_sql(created: &str, unchanged: &str, steps: usize) -> [String; 4] {
+/// Seeded jobs per transaction: a SQLite WAL (and PostgreSQL's) holds one batch at a time,
+/// not the whole year.
+const SEED_BATCH: usize = 5_000;
+
+/// The SQL that copies the prototypes into the seeded jobs of [`SEED_TABLE`] numbered
+/// `range`.
+fn copy_sql(
+    created: &str,
+    unchanged: &str,
+    steps: usize,
+    range: std::ops::Range<usize>,
+) -> [String; 4] {
+    let (lo, hi) = (range.start, range.end);
+    let seeded = format!("b.n >= {lo} AND b.n < {hi}");
     const STEP_COLS: &str = "idx, flow_name, template_name, template_version, flow_type, state, depends_on, yaml, content_hash, plan_hash, params, context, warnings, genesys_job_id, uploaded_at, flow_id, published_version, error, attempt, note";
     let prefixed = |p: &str| {
         STEP_COLS
@@ -322,14 +334,14 @@ fn copy_sql(created: &str, unchanged: &str, steps: usize) -> [String; 4] {
              request_hash, attempt, created_at, started_at, finished_at) \
              SELECT b.id, p.target, p.status, p.dry_run, p.cancel_requested, p.description, p.request, p.plan, \
              p.request_hash, p.attempt, b.created_at, b.created_at, b.finished_at \
-             FROM {SEED_TABLE} b CROSS JOIN jobs p WHERE p.id = '{unchanged}'"
+             FROM {SEED_TABLE} b CROSS JOIN jobs p WHERE p.id = '{unchanged}' AND {seeded}"
         ),
         // Every step but one as the unchanged prototype's...
         format!(
             "INSERT INTO job_steps (job_id, action, started_at, finished_at, {STEP_COLS}) \
              SELECT b.id, s.action, b.created_at, b.finished_at, {} \
              FROM {SEED_TABLE} b CROSS JOIN job_steps s \
-             WHERE s.job_id = '{unchanged}' AND s.idx <> b.n % {steps}",
+             WHERE s.job_id = '{unchanged}' AND s.idx <> b.n % {steps} AND {seeded}",
             prefixed("s")
         ),
         // ...and one that published a new version of its flow, as the first job's did.
@@ -337,19 +349,24 @@ fn copy_sql(created: &str, unchanged: &str, steps: usize) -> [String; 4] {
             "INSERT INTO job_steps (job_id, action, started_at, finished_at, {STEP_COLS}) \
              SELECT b.id, 'update', b.created_at, b.finished_at, {} \
              FROM {SEED_TABLE} b CROSS JOIN job_steps s \
-             WHERE s.job_id = '{created}' AND s.idx = b.n % {steps}",
+             WHERE s.job_id = '{created}' AND s.idx = b.n % {steps} AND {seeded}",
             prefixed("s")
         ),
         format!(
             "INSERT INTO job_events (job_id, seq, at, kind, data) \
              SELECT b.id, e.seq, b.finished_at, e.kind, e.data \
-             FROM {SEED_TABLE} b CROSS JOIN job_events e WHERE e.job_id = '{unchanged}'"
+             FROM {SEED_TABLE} b CROSS JOIN job_events e WHERE e.job_id = '{unchanged}' AND {seeded}"
         ),
     ]
 }
 
-/// Seeds the plan's jobs in one transaction: the ids in batches, then four bulk copies.
-async fn seed<C>(c: &mut C, plan: &[SeedJob], copies: &[String]) -> Result<(), HistoryError>
+/// Seeds the plan's jobs: their ids in one transaction, then the copies of [`copy_sql`] a
+/// batch of [`SEED_BATCH`] jobs per transaction.
+async fn seed<C>(
+    c: &mut C,
+    plan: &[SeedJob],
+    copies: impl Fn(std::ops::Range<usize>) -> [String; 4],
+) -> Result<(), HistoryError>
 where
     C: Connection,
     for<'c> &'c mut C: Executor<'c, Database = C::Database>,
@@ -379,13 +396,16 @@ where
             .execute(format!("INSERT INTO {SEED_TABLE} VALUES {}", values.join(", ")).as_str())
             .await?;
     }
-    for sql in copies {
-        (&mut *tx).execute(sql.as_str()).await?;
-    }
-    (&mut *tx)
-        .execute(format!("DROP TABLE {SEED_TABLE}").as_str())
-        .await?;
     tx.commit().await?;
+    for lo in (0..plan.len()).step_by(SEED_BATCH) {
+        let mut tx = c.begin().await?;
+        for sql in copies(lo..(lo + SEED_BATCH).min(plan.len())) {
+            (&mut *tx).execute(sql.as_str()).await?;
+        }
+        tx.commit().await?;
+    }
+    c.execute(format!("DROP TABLE {SEED_TABLE}").as_str())
+        .await?;
     Ok(())
 }
 
@@ -417,7 +437,11 @@ async fn count_rows(url: &str) -> Result<(i64, i64, i64), HistoryError> {
     Ok(counts)
 }
 
-async fn seed_database(url: &str, plan: &[SeedJob], copies: &[String]) -> Result<(), HistoryError> {
+async fn seed_database(
+    url: &str,
+    plan: &[SeedJob],
+    copies: impl Fn(std::ops::Range<usize>) -> [String; 4],
+) -> Result<(), HistoryError> {
     if url.starts_with("sqlite:") {
         let mut c = sqlx::SqliteConnection::connect(url).await?;
         seed(&mut c, plan, copies).await?;
@@ -532,11 +556,35 @@ fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1_048_576.0
 }
 
+/// Bytes of a SQLite file's free pages (what pruning freed, reused by later writes).
+async fn sqlite_free(url: &str) -> Result<Option<u64>, HistoryError> {
+    if !url.starts_with("sqlite:") {
+        return Ok(None);
+    }
+    let mut c = sqlx::SqliteConnection::connect(url).await?;
+    let free: i64 = sqlx::query_scalar("PRAGMA freelist_count")
+        .fetch_one(&mut c)
+        .await?;
+    let page: i64 = sqlx::query_scalar("PRAGMA page_size")
+        .fetch_one(&mut c)
+        .await?;
+    c.close().await.ok();
+    Ok(Some(u64::try_from(free * page).unwrap_or(0)))
+}
+
 async fn print_size(url: &str, label: &str) -> Result<(i64, i64, i64), HistoryError> {
     let size = db_size(url).await?;
     let (jobs, steps, events) = count_rows(url).await?;
+    let free = match sqlite_free(url).await? {
+        Some(free) => format!(
+            " ({:.1} MB of it free pages, {:.1} KB per job in use)",
+            mb(free),
+            size.saturating_sub(free) as f64 / 1024.0 / jobs.max(1) as f64
+        ),
+        None => String::new(),
+    };
     println!(
-        "{label} database: {:.1} MB for {jobs} jobs, {steps} steps, {events} events: {:.1} KB per job",
+        "{label} database: {:.1} MB for {jobs} jobs, {steps} steps, {events} events: {:.1} KB per job{free}",
         mb(size),
         size as f64 / 1024.0 / jobs.max(1) as f64
     );
@@ -579,7 +627,10 @@ async fn bench_on(a: &HistoryArgs, org: &str, url: &str) -> Result<Summary, Hist
     // 2. A year of copies.
     let plan = seed_plan(a.jobs, a.days, chrono::Utc::now());
     let t0 = Instant::now();
-    seed_database(url, &plan, &copy_sql(&created, &unchanged, flows)).await?;
+    seed_database(url, &plan, |range| {
+        copy_sql(&created, &unchanged, flows, range)
+    })
+    .await?;
     println!(
         "seeded {} jobs x {flows} steps with events over {} days in {:.1?}",
         a.jobs,
@@ -650,13 +701,16 @@ mod tests {
 
     #[test]
     fn the_copies_put_one_update_in_each_job_and_copy_every_event() {
-        let [jobs, unchanged, update, events] = copy_sql("C", "U", 40);
+        let [jobs, unchanged, update, events] = copy_sql("C", "U", 40, 5000..10000);
         assert!(jobs.contains("p.id = 'U'"));
         assert!(unchanged.contains("s.job_id = 'U' AND s.idx <> b.n % 40"));
         assert!(
             update.contains("'update'") && update.contains("s.job_id = 'C' AND s.idx = b.n % 40")
         );
         assert!(events.contains("e.job_id = 'U'"));
+        for sql in [jobs, unchanged, update, events] {
+            assert!(sql.ends_with("AND b.n >= 5000 AND b.n < 10000"), "{sql}");
+        }
     }
 
     #[test]
