@@ -369,6 +369,42 @@ async fn start_local_org(
     })
 }
 
+/// The store's budget ledger as the Genesys clients' (the two layers do not know each other).
+struct Ledger(crate::store::budget::PgBudgetLedger);
+
+impl crate::genesys::budget::BudgetLedger for Ledger {
+    fn lease<'a>(
+        &'a self,
+        target: &'a str,
+        holder: &'a str,
+        length_us: i64,
+    ) -> futures::future::BoxFuture<'a, Result<crate::genesys::budget::Granted, String>> {
+        let guard_us = i64::try_from(crate::genesys::budget::GUARD.as_micros()).unwrap_or(i64::MAX);
+        Box::pin(async move {
+            let (start_us, now_us) = self
+                .0
+                .lease(target, holder, length_us, guard_us)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(crate::genesys::budget::Granted { start_us, now_us })
+        })
+    }
+
+    fn give_back<'a>(
+        &'a self,
+        target: &'a str,
+        end_us: i64,
+        from_us: i64,
+    ) -> futures::future::BoxFuture<'a, Result<bool, String>> {
+        Box::pin(async move {
+            self.0
+                .give_back(target, end_us, from_us)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
 /// One Genesys client per target. On PostgreSQL every replica shares each target's budget
 /// through the database (`genesys::budget`: leased slices, not a static share), so one busy
 /// replica may use all of it; on SQLite (one process) the client paces the target alone. A
@@ -380,7 +416,7 @@ fn clients(
 ) -> Result<BTreeMap<String, Arc<GenesysClient>>, StartError> {
     let ledger: Option<Arc<dyn crate::genesys::budget::BudgetLedger>> = store
         .postgres_pool()
-        .map(|p| Arc::new(crate::store::budget::PgBudgetLedger::new(p.clone())) as _);
+        .map(|p| Arc::new(Ledger(crate::store::budget::PgBudgetLedger::new(p.clone()))) as _);
     let mut clients = BTreeMap::new();
     for t in &settings.targets {
         let client = GenesysClient::with_budget(t, client_options(settings), ledger.clone())

@@ -68,11 +68,11 @@ const CRATES: &[(&str, Layers)] = &[
     ("crates/cli", &[&["cli"]]),
 ];
 
-/// The layers of the benchmark drivers (crates/bench): a database and the Terraform-style
-/// client below the benchmarks that use them.
+/// The layers of the benchmark drivers (crates/bench): a database, the Terraform-style
+/// client and the replica processes below the benchmarks that use them.
 const BENCH_LAYERS: Layers = &[
-    &["database", "terraform"],
-    &["history", "provision", "service"],
+    &["database", "terraform", "replicas"],
+    &["history", "import", "provision", "service"],
 ];
 
 /// The workspace's top level.

@@ -1,6 +1,7 @@
 //! Property tests: arbitrary input never panics the expression parser, the validator, the
-//! compiler or the simulator, and every compile of a valid template yields YAML that parses
-//! and whose task references resolve.
+//! compiler or the simulator; every compile of a valid template yields YAML that parses
+//! and whose task references resolve; and a compiled template imported back and compiled
+//! again behaves as the first compile (issue 22's round trip, on generated graphs).
 
 // Test code: a panic is a failed assertion, and a scenario may read top to bottom.
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
@@ -8,9 +9,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use flowsmith::compile::{self, CompileContext, ModuleTarget};
+use flowsmith::import::{self, ArchyFile, ImportLimits};
 use flowsmith::simulate::{self, SimInput};
 use flowsmith::template::{FlowType, expr};
 use flowsmith::validate::{self, NoModules};
+use flowsmith_sandbox::archy::interpret::{self, MAX_ACTIONS};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -217,6 +220,77 @@ proptest! {
         let sim = simulate::simulate(&flow, &BTreeMap::new(), &inputs, 500);
         prop_assert!(sim.steps <= 500);
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// compile → import → compile: the sandbox's Archy interpreter runs the first and the
+    /// second compile on the same calls, and what the caller hears, the outcome and every
+    /// variable the first set are the same.
+    #[test]
+    fn compiled_templates_survive_import_and_compile_with_equal_behaviour(spec in arb_graph(), as_module in any::<bool>()) {
+        let doc = graph_doc(&spec, as_module);
+        let report = validate::validate(&doc, &NoModules);
+        prop_assume!(!report.has_errors());
+        let flow = report.flow.expect("a flow when there is no error");
+        let as_type = if as_module { FlowType::Module } else { FlowType::Inbound };
+        let first = compile_flow(&flow, as_type)?;
+
+        let imported = import::import(
+            &[ArchyFile { name: "Random.yaml".into(), yaml: first.clone() }],
+            ImportLimits::default(),
+        )
+        .map_err(|e| TestCaseError::fail(format!("import refused its own compile: {:?}\n{first}", e.findings)))?;
+        prop_assert_eq!(imported.templates.len(), 1);
+        let t = &imported.templates[0];
+        prop_assert_eq!(t.flow_type, as_type);
+        let again = validate::validate(&t.document, &NoModules);
+        prop_assert!(!again.has_errors(), "the import does not validate: {:?}\n{first}", again.findings);
+        let second = compile_flow(&again.flow.expect("a flow"), as_type)?;
+
+        let a: serde_yaml_ng::Value = serde_yaml_ng::from_str(&first).unwrap();
+        let b: serde_yaml_ng::Value = serde_yaml_ng::from_str(&second).unwrap();
+        let none: BTreeMap<String, serde_yaml_ng::Value> = BTreeMap::new();
+        let calls: [&[&str]; 6] = [&[], &["t"], &["1"], &["2", "1"], &["12", "t", "1"], &["1", "1", "1", "1"]];
+        for ins in calls {
+            let ins: Vec<SimInput> = ins
+                .iter()
+                .map(|s| SimInput::parse(if *s == "t" { "timeout" } else { s }).unwrap())
+                .collect();
+            let x = interpret::call(&a, &none, &ins, MAX_ACTIONS);
+            let y = interpret::call(&b, &none, &ins, MAX_ACTIONS);
+            let said = |c: &interpret::Call| -> Vec<(Option<String>, Option<String>, Option<String>)> {
+                c.transcript.iter().map(|l| (l.text.clone(), l.digits.clone(), l.language.clone())).collect()
+            };
+            prop_assert_eq!(&x.outcome.kind, &y.outcome.kind, "inputs {:?}\n{}\n---\n{}", ins, first, second);
+            prop_assert_eq!(&x.outcome.queue, &y.outcome.queue);
+            prop_assert_eq!(said(&x), said(&y), "inputs {:?}\n{}\n---\n{}", ins, first, second);
+            prop_assert_eq!(&x.participant_data, &y.participant_data);
+            for (k, v) in &x.variables {
+                prop_assert_eq!(Some(v), y.variables.get(k), "variable {} after {:?}", k, ins);
+            }
+        }
+    }
+}
+
+fn compile_flow(
+    flow: &flowsmith::template::Flow,
+    as_type: FlowType,
+) -> Result<String, TestCaseError> {
+    let modules: BTreeMap<String, ModuleTarget> = BTreeMap::new();
+    let queues = BTreeMap::new();
+    compile::compile(
+        flow,
+        &CompileContext {
+            flow_name: &flow.name,
+            as_type,
+            modules: &modules,
+            queue_names: &queues,
+        },
+    )
+    .map(|c| c.yaml)
+    .map_err(|e| TestCaseError::fail(format!("valid template failed to compile: {e}")))
 }
 
 /// Whether every `loopExit` in these actions sits inside a `loop` body.

@@ -63,10 +63,10 @@ fn texts(spec: &mut OpenApi) {
         o.min_length = Some(1);
         o.max_length = Some(crate::template::MAX_NAME_LEN);
     }
-    // The Architect job API always publishes: false is refused.
+    // The Architect job API always publishes: false is refused. No `default` in the
+    // schema: openapi-typescript makes a property with a default required.
     if let Some(o) = property(spec, "JobRequest", "publish").and_then(object) {
         o.enum_values = Some(vec![json!(true)]);
-        o.default = Some(json!(true));
     }
 }
 
