@@ -49,11 +49,6 @@ const FILES: &[(&str, &str)] = &[
     ),
 ];
 
-/// A caller the importer cannot read yet: `menus` are not imported on this branch
-/// (`menu_not_imported`); its adoption must be a failure of its own step, and every other
-/// flow adopted. Once menus are imported it is adopted like the others.
-const MAY_NOT_IMPORT: &str = "CI_CD_Test_Flow";
-
 fn corpus(name: &str) -> String {
     let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
         .join("tests/fixtures/archy-corpus");
@@ -326,15 +321,6 @@ async fn an_org_is_adopted_and_its_flows_are_managed_in_place() {
         let name = s["flow_name"].as_str().unwrap().to_owned();
         assert_eq!(s["action"], "adopt", "{s}");
         order.push((s["flow_type"].as_str().unwrap().to_owned(), name.clone()));
-        if name == MAY_NOT_IMPORT && s["state"] == "failed" {
-            // A clear failure of its own: the importer's findings, naming the menus.
-            assert_eq!(s["error"]["kind"], "import_refused", "{s}");
-            assert!(
-                s["error"]["message"].as_str().unwrap().contains("menu"),
-                "{s}"
-            );
-            continue;
-        }
         assert_eq!(s["state"], "succeeded", "{s}");
         assert_eq!(s["flow_id"].as_str(), Some(before[&name].0.as_str()), "{s}");
         assert_eq!(
