@@ -65,8 +65,10 @@ async fn schemathesis_finds_the_server_as_its_openapi_document_says() {
                 .args(["--max-examples", MAX_EXAMPLES, "--seed", SEED])
                 // No example database: what earlier runs found does not change this one.
                 .args(["--generation-database", "none"])
-                // Generous for a loaded CI machine: a slow answer is not a finding here.
-                .args(["--request-timeout", "60", "--workers", "2"])
+                // Generous for a loaded CI machine: a slow answer is not a finding here. One
+                // worker: with two, schemathesis 4.32 sometimes fails in its own code (a
+                // Hypothesis "inconsistent results" KeyError in its schema-to-strategy module).
+                .args(["--request-timeout", "60", "--workers", "1"])
                 .args(["--report-dir"])
                 .arg(dir.join("report"))
                 .current_dir(&dir)

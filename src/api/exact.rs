@@ -24,6 +24,7 @@ pub fn apply(spec: &mut OpenApi) {
     texts(spec);
     simulation_input(spec);
     page_tokens(spec);
+    last_event_id(spec);
     bodies(spec);
 }
 
@@ -121,6 +122,25 @@ fn page_tokens(spec: &mut OpenApi) {
             {
                 o.pattern = Some(PAGE_TOKEN_PATTERN.to_owned());
             }
+        }
+    }
+}
+
+/// `Last-Event-ID` is an event's id when sent (an integer; utoipa writes the optional header
+/// as nullable, and `null` is not an id).
+fn last_event_id(spec: &mut OpenApi) {
+    let params = spec
+        .paths
+        .paths
+        .get_mut("/v1/jobs/{id}/events")
+        .and_then(|i| i.get.as_mut())
+        .and_then(|op| op.parameters.as_mut());
+    for p in params.into_iter().flatten() {
+        if p.name == "Last-Event-ID"
+            && let Ok(integer) =
+                serde_json::from_value(json!({"type": "integer", "format": "int64"}))
+        {
+            p.schema = Some(integer);
         }
     }
 }

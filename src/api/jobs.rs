@@ -337,6 +337,36 @@ pub(super) async fn load_view(state: &AppState, id: &str) -> ApiResult<JobView> 
     Ok(job_view(&job, &steps)?)
 }
 
+/// One event of a job's stream, as an SSE client parses it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // The schema of the stream's events; axum's `Event` writes them.
+pub(super) struct SseEvent {
+    /// The event's sequence number in its job: send it back as `Last-Event-ID` to resume.
+    id: String,
+    /// What happened, e.g. `job.created`, `step.succeeded`, `job.failed`.
+    event: String,
+    /// The event's details, JSON.
+    data: String,
+}
+
+/// Where a reconnecting client resumes: after `Last-Event-ID`, else from the start. An id
+/// that is not an integer cannot be one this stream sent: 422 rather than a silent replay.
+fn last_event_id(headers: &HeaderMap) -> Result<i64, ApiError> {
+    let Some(v) = headers.get("last-event-id") else {
+        return Ok(0);
+    };
+    v.to_str()
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .map(|id| id.max(0))
+        .ok_or_else(|| ApiError::InvalidRequest {
+            detail: "the Last-Event-ID header is not an event id: send back the `id` of the \
+                     last event received (an integer)"
+                .into(),
+            errors: Vec::new(),
+        })
+}
+
 fn no_job(id: &str) -> ApiError {
     ApiError::NotFound(format!("no job with id {id:?}"))
 }
@@ -569,9 +599,10 @@ impl JobViewCache {
 #[utoipa::path(get, path = "/v1/jobs/{id}/events", tag = TAG_JOBS, security(("bearer" = [])),
     params(JobPath, ("Last-Event-ID" = Option<i64>, Header, description = "resume after this event")),
     responses(
-        (status = 200, description = "an event stream", content_type = "text/event-stream", body = String),
+        (status = 200, description = "an event stream", content_type = "text/event-stream", body = SseEvent),
         (status = 401, description = "missing or unknown bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "no such job", body = Problem, content_type = "application/problem+json")
+        (status = 404, description = "no such job", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`Last-Event-ID` is not an event id (an integer)", body = Problem, content_type = "application/problem+json")
     ))]
 async fn job_events(
     State(state): State<AppState>,
@@ -581,11 +612,7 @@ async fn job_events(
     if state.store.job(&p.id).await?.is_none() {
         return Err(no_job(&p.id));
     }
-    let after = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .unwrap_or(0);
+    let after = last_event_id(&headers)?;
     struct Follow {
         state: AppState,
         id: String,
