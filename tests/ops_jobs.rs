@@ -676,11 +676,13 @@ mod outage {
         let (fresh, fresh_faults) = next_job_after(false).await;
         let (after, faults) = next_job_after(true).await;
 
-        // Assert: the outage happened, and the next job was not slowed by it.
+        // Assert: the outage happened, and the next job was not slowed by it: within 1.2 x,
+        // plus one Architect job (1 s) for a loaded machine, where one late poll costs that
+        // much in a single sample (the fault this guards against made it 8 x).
         assert_eq!(fresh_faults, 0);
         assert!(faults >= 16, "{faults} failed polls");
         assert!(
-            after <= 1.2 * fresh,
+            after <= 1.2 * fresh + 1.0,
             "the job after the outage took {after:.2} s, on a fresh service {fresh:.2} s"
         );
     }
