@@ -453,6 +453,22 @@ async fn drive(
 
 /// Prints the figures against the bound and the Terraform-style schedule (and, when asked,
 /// a real Terraform-style run); true when the job and the org are as they should be.
+/// Each step's start and end, seconds after the job was created (`FLOWSMITH_BENCH_TIMELINE`).
+fn print_timeline(job: &Value) {
+    for st in job["steps"].as_array().into_iter().flatten() {
+        println!(
+            "step {:>3} started {:>6.2} finished {:>6.2}",
+            st["idx"],
+            seconds_between(&job["created_at"], &st["started_at"]).unwrap_or(-1.0),
+            seconds_between(&job["created_at"], &st["finished_at"]).unwrap_or(-1.0)
+        );
+    }
+    println!(
+        "job started {:?}",
+        seconds_between(&job["created_at"], &job["started_at"])
+    );
+}
+
 async fn report(
     a: &ProvisionArgs,
     m: Measured,
@@ -472,18 +488,7 @@ async fn report(
     let makespan =
         seconds_between(&job["created_at"], &job["finished_at"]).unwrap_or(wall.as_secs_f64());
     if std::env::var_os("FLOWSMITH_BENCH_TIMELINE").is_some() {
-        for st in job["steps"].as_array().into_iter().flatten() {
-            println!(
-                "step {:>3} started {:>6.2} finished {:>6.2}",
-                st["idx"],
-                seconds_between(&job["created_at"], &st["started_at"]).unwrap_or(-1.0),
-                seconds_between(&job["created_at"], &st["finished_at"]).unwrap_or(-1.0)
-            );
-        }
-        println!(
-            "job started {:?}",
-            seconds_between(&job["created_at"], &job["started_at"])
-        );
+        print_timeline(&job);
     }
     let requests = api_requests(&counters);
     let rate_limited = counters["rateLimited"].as_u64().unwrap_or(0);
