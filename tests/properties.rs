@@ -13,6 +13,7 @@ use flowsmith::import::{self, ArchyFile, ImportLimits};
 use flowsmith::simulate::{self, SimInput};
 use flowsmith::template::{FlowType, expr};
 use flowsmith::validate::{self, NoModules};
+use flowsmith_calls::OutcomeKind;
 use flowsmith_sandbox::archy::interpret::{self, MAX_ACTIONS};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -230,48 +231,172 @@ proptest! {
     /// variable the first set are the same.
     #[test]
     fn compiled_templates_survive_import_and_compile_with_equal_behaviour(spec in arb_graph(), as_module in any::<bool>()) {
-        let doc = graph_doc(&spec, as_module);
-        let report = validate::validate(&doc, &NoModules);
-        prop_assume!(!report.has_errors());
-        let flow = report.flow.expect("a flow when there is no error");
-        let as_type = if as_module { FlowType::Module } else { FlowType::Inbound };
-        let first = compile_flow(&flow, as_type)?;
+        round_trip(&spec, as_module)?;
+    }
+}
 
-        let imported = import::import(
-            &[ArchyFile { name: "Random.yaml".into(), yaml: first.clone() }],
-            ImportLimits::default(),
-        )
-        .map_err(|e| TestCaseError::fail(format!("import refused its own compile: {:?}\n{first}", e.findings)))?;
-        prop_assert_eq!(imported.templates.len(), 1);
-        let t = &imported.templates[0];
-        prop_assert_eq!(t.flow_type, as_type);
-        let again = validate::validate(&t.document, &NoModules);
-        prop_assert!(!again.has_errors(), "the import does not validate: {:?}\n{first}", again.findings);
-        let second = compile_flow(&again.flow.expect("a flow"), as_type)?;
+/// compile → import → compile of the template `spec` makes, and both compiles run on the
+/// same calls (the property above; the regressions below).
+fn round_trip(spec: &[NodeSpec], as_module: bool) -> Result<(), TestCaseError> {
+    let doc = graph_doc(spec, as_module);
+    let report = validate::validate(&doc, &NoModules);
+    prop_assume!(!report.has_errors());
+    let flow = report.flow.expect("a flow when there is no error");
+    let as_type = if as_module {
+        FlowType::Module
+    } else {
+        FlowType::Inbound
+    };
+    let first = compile_flow(&flow, as_type)?;
 
-        let a: serde_yaml_ng::Value = serde_yaml_ng::from_str(&first).unwrap();
-        let b: serde_yaml_ng::Value = serde_yaml_ng::from_str(&second).unwrap();
-        let none: BTreeMap<String, serde_yaml_ng::Value> = BTreeMap::new();
-        let calls: [&[&str]; 6] = [&[], &["t"], &["1"], &["2", "1"], &["12", "t", "1"], &["1", "1", "1", "1"]];
-        for ins in calls {
-            let ins: Vec<SimInput> = ins
+    let imported = import::import(
+        &[ArchyFile {
+            name: "Random.yaml".into(),
+            yaml: first.clone(),
+        }],
+        ImportLimits::default(),
+    )
+    .map_err(|e| {
+        TestCaseError::fail(format!(
+            "import refused its own compile: {:?}\n{first}",
+            e.findings
+        ))
+    })?;
+    prop_assert_eq!(imported.templates.len(), 1);
+    let t = &imported.templates[0];
+    prop_assert_eq!(t.flow_type, as_type);
+    let again = validate::validate(&t.document, &NoModules);
+    prop_assert!(
+        !again.has_errors(),
+        "the import does not validate: {:?}\n{first}",
+        again.findings
+    );
+    let second = compile_flow(&again.flow.expect("a flow"), as_type)?;
+
+    let a: serde_yaml_ng::Value = serde_yaml_ng::from_str(&first).unwrap();
+    let b: serde_yaml_ng::Value = serde_yaml_ng::from_str(&second).unwrap();
+    let none: BTreeMap<String, serde_yaml_ng::Value> = BTreeMap::new();
+    let calls: [&[&str]; 6] = [
+        &[],
+        &["t"],
+        &["1"],
+        &["2", "1"],
+        &["12", "t", "1"],
+        &["1", "1", "1", "1"],
+    ];
+    for ins in calls {
+        let ins: Vec<SimInput> = ins
+            .iter()
+            .map(|s| SimInput::parse(if *s == "t" { "timeout" } else { s }).unwrap())
+            .collect();
+        let x = interpret::call(&a, &none, &ins, MAX_ACTIONS);
+        let y = interpret::call(&b, &none, &ins, MAX_ACTIONS);
+        let said = |c: &interpret::Call| -> Vec<(Option<String>, Option<String>, Option<String>)> {
+            c.transcript
                 .iter()
-                .map(|s| SimInput::parse(if *s == "t" { "timeout" } else { s }).unwrap())
-                .collect();
-            let x = interpret::call(&a, &none, &ins, MAX_ACTIONS);
-            let y = interpret::call(&b, &none, &ins, MAX_ACTIONS);
-            let said = |c: &interpret::Call| -> Vec<(Option<String>, Option<String>, Option<String>)> {
-                c.transcript.iter().map(|l| (l.text.clone(), l.digits.clone(), l.language.clone())).collect()
-            };
-            prop_assert_eq!(&x.outcome.kind, &y.outcome.kind, "inputs {:?}\n{}\n---\n{}", ins, first, second);
-            prop_assert_eq!(&x.outcome.queue, &y.outcome.queue);
-            prop_assert_eq!(said(&x), said(&y), "inputs {:?}\n{}\n---\n{}", ins, first, second);
-            prop_assert_eq!(&x.participant_data, &y.participant_data);
-            for (k, v) in &x.variables {
-                prop_assert_eq!(Some(v), y.variables.get(k), "variable {} after {:?}", k, ins);
-            }
+                .map(|l| (l.text.clone(), l.digits.clone(), l.language.clone()))
+                .collect()
+        };
+        prop_assert_eq!(
+            &x.outcome.kind,
+            &y.outcome.kind,
+            "inputs {:?}\n{}\n---\n{}",
+            ins,
+            first,
+            second
+        );
+        prop_assert_eq!(&x.outcome.queue, &y.outcome.queue);
+        if x.outcome.kind == OutcomeKind::StepLimit {
+            // A call that never ends runs until the action limit, and the recompiled file
+            // may count a jump more or less per round: the same call, cut elsewhere. What
+            // both said before the first cut must agree.
+            let (sx, sy) = (said(&x), said(&y));
+            let n = sx.len().min(sy.len());
+            prop_assert_eq!(
+                &sx[..n],
+                &sy[..n],
+                "inputs {:?}\n{}\n---\n{}",
+                ins,
+                first,
+                second
+            );
+            continue;
+        }
+        prop_assert_eq!(
+            said(&x),
+            said(&y),
+            "inputs {:?}\n{}\n---\n{}",
+            ins,
+            first,
+            second
+        );
+        prop_assert_eq!(&x.participant_data, &y.participant_data);
+        for (k, v) in &x.variables {
+            prop_assert_eq!(
+                Some(v),
+                y.variables.get(k),
+                "variable {} after {:?}",
+                k,
+                ins
+            );
         }
     }
+    Ok(())
+}
+
+fn spec(nodes: &[(u8, usize, usize, usize)]) -> Vec<NodeSpec> {
+    nodes
+        .iter()
+        .map(|&(kind, a, b, c)| NodeSpec { kind, a, b, c })
+        .collect()
+}
+
+/// Found by the property (shrunk): an inbound flow of Gathers whose outputs jump to tasks.
+#[test]
+fn round_trip_of_gathers_jumping_to_tasks() {
+    let s = spec(&[
+        (
+            3,
+            12_582_605_263_378_683_817,
+            17_483_213_314_354_145_386,
+            17_946_827_531_093_196_829,
+        ),
+        (0, 0, 0, 0),
+        (0, 491_760_563_708_795_099, 0, 0),
+        (0, 0, 0, 0),
+        (0, 0, 0, 0),
+        (0, 0, 0, 0),
+        (2, 17_940_105_919_171_561_607, 0, 0),
+        (1, 237_596_372_114_304_547, 5_127_060_468_200_142_948, 0),
+        (1, 2_183_569_190_233_227, 10_170_136_003_494_930_049, 0),
+        (0, 7_117_588_439_018_301_146, 0, 0),
+    ]);
+    round_trip(&s, false).unwrap();
+}
+
+/// A module of nested two-condition Ifs (the property once found one compiled 191 YAML
+/// levels deep, which no YAML reader here takes): within the nesting limit it survives the
+/// round trip; past it, it is refused as too deep before anything is compiled.
+#[test]
+fn round_trip_of_a_module_of_nested_decisions() {
+    let nested = |ifs: usize| {
+        // N0 sets v; N1..=ifs each go on by the default, both conditions to the End.
+        let n = ifs + 2;
+        let mut nodes = vec![(2, 1, 0, 1)];
+        nodes.extend((1..=ifs).map(|i| (3, n - 1, i + 1, n - 1)));
+        nodes.push((7, 0, 0, 0));
+        spec(&nodes)
+    };
+    round_trip(&nested(8), true).unwrap();
+    let refused = validate::validate(&graph_doc(&nested(14), true), &NoModules);
+    assert!(
+        refused
+            .findings
+            .iter()
+            .any(|f| f.code == "module_not_structurable"),
+        "{:?}",
+        refused.findings
+    );
 }
 
 fn compile_flow(

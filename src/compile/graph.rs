@@ -30,6 +30,8 @@ pub fn structure_graph(flow: &Flow, ty: FlowType) -> Result<structure::Graph, Co
     let menus = menu::entries(flow, ty);
     let mut shape = Vec::with_capacity(flow.nodes.len());
     let mut exits = Vec::with_capacity(flow.nodes.len());
+    let mut levels = Vec::with_capacity(flow.nodes.len());
+    let mut own = Vec::with_capacity(flow.nodes.len());
     for n in flow.nodes.values() {
         let (sh, ex) = nodes::shape_and_exits(n, ty, &menus);
         let ex = ex
@@ -47,12 +49,17 @@ pub fn structure_graph(flow: &Flow, ty: FlowType) -> Result<structure::Graph, Co
                 .transpose()
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let (o, l) = nodes::nesting(n, ex.len());
         shape.push(sh);
         exits.push(ex);
+        levels.push(l);
+        own.push(o);
     }
     Ok(structure::Graph {
         shape,
         exits,
+        levels,
+        own,
         start,
     })
 }

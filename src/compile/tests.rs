@@ -532,3 +532,88 @@ fn modules_carry_compatible_flow_types_and_set_language_compiles() {
     );
     assert!(sets[1].get("language").is_none());
 }
+
+/// The YAML nesting of a parsed document.
+fn yaml_depth(v: &Value) -> usize {
+    match v {
+        Value::Mapping(m) => 1 + m.values().map(yaml_depth).max().unwrap_or(0),
+        Value::Sequence(s) => 1 + s.iter().map(yaml_depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// A chain of 40 nodes of one branching kind, each going on by its deepest exit (an If's
+/// default, a Switch's last case, a Menu's error exit), the others ending the call.
+fn chain(kind: &str, ty: &str) -> serde_json::Value {
+    let mut nodes = serde_json::Map::new();
+    nodes.insert(
+        "S".into(),
+        serde_json::json!({"id": "S", "type": "Set", "properties": {"setVars": [
+            {"key": "v", "value": {"type": "string", "value": "x"}}]}, "onComplete": {"nextNode": "N0"}}),
+    );
+    let n = 40;
+    for i in 0..n {
+        let (me, next) = (format!("N{i}"), format!("N{}", i + 1));
+        let conds = serde_json::json!([
+            {"expression": "{v} == 'a'", "nextNode": "Last"},
+            {"expression": "{v} == 'b'", "nextNode": "Last"},
+            {"expression": "{v} == 'c'", "nextNode": next}]);
+        let node = match kind {
+            "If" => serde_json::json!({"id": me, "type": "If",
+                "properties": {"conditions": conds, "defaultNextNode": next}}),
+            "Switch" => serde_json::json!({"id": me, "type": "Switch",
+                "properties": {"cases": conds, "defaultNextNode": "Last"}}),
+            "Menu" => serde_json::json!({"id": me, "type": "Menu",
+                "properties": {"prompt": "press", "repeat": 10,
+                    "choices": [{"digit": "1", "nextNode": "Last"}, {"digit": "2", "nextNode": next}]},
+                "onError": {"nextNode": next}}),
+            _ => serde_json::json!({"id": me, "type": "Gather",
+                "properties": {"promptText": "press", "maxDigits": 1},
+                "onComplete": {"nextNode": next}, "onError": {"nextNode": "Last"}}),
+        };
+        nodes.insert(me, node);
+    }
+    nodes.insert(
+        format!("N{n}"),
+        serde_json::json!({"id": format!("N{n}"), "type": "Say",
+        "properties": {"sayText": "bye"}, "onComplete": {"nextNode": "Last"}}),
+    );
+    let last = if ty == "module" { "End" } else { "Disconnect" };
+    nodes.insert(
+        "Last".into(),
+        serde_json::json!({"id": "Last", "type": last, "properties": {}}),
+    );
+    serde_json::json!({"name": "Deep", "type": ty, "draft": {"startNode": "S", "nodes": nodes}})
+}
+
+/// Every compiled file stays within the 128 YAML levels that `serde_yaml_ng`, the sandbox
+/// and flowsmith's import read: an inbound flow moves deep branches to tasks, a module too
+/// deep is refused as such (the property test once found a module of two-condition Ifs
+/// compiled 191 levels deep).
+#[test]
+fn deep_branches_stay_within_128_yaml_levels() {
+    for kind in ["If", "Switch", "Menu", "Gather"] {
+        for (ty, ft) in [("inbound", FlowType::Inbound), ("module", FlowType::Module)] {
+            let doc = chain(kind, ty);
+            let report = crate::validate::validate(&doc, &crate::validate::NoModules);
+            let errors = report.has_errors();
+            let Some(flow) = report.flow.filter(|_| !errors) else {
+                assert_eq!(ft, FlowType::Module, "{kind} {ty}: {:?}", report.findings);
+                assert!(
+                    report
+                        .findings
+                        .iter()
+                        .any(|f| f.code == "module_not_structurable"),
+                    "{kind}: {:?}",
+                    report.findings
+                );
+                continue;
+            };
+            let out = compile_as(&flow, ft).unwrap();
+            let parsed: Value =
+                serde_yaml_ng::from_str(&out.yaml).unwrap_or_else(|e| panic!("{kind} {ty}: {e}"));
+            let depth = yaml_depth(&parsed);
+            assert!(depth <= 128, "{kind} {ty}: {depth} levels");
+        }
+    }
+}

@@ -23,6 +23,18 @@ pub(super) fn shape_and_exits<'f>(
     (Shape::Branch, exits)
 }
 
+/// YAML levels a kept action reaches: its item, its type, then its body as written.
+pub(super) fn own_levels(a: &ArchyAction) -> usize {
+    fn depth(v: &serde_json::Value) -> usize {
+        match v {
+            serde_json::Value::Object(m) => 1 + m.values().map(depth).max().unwrap_or(0),
+            serde_json::Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+    2 + depth(&a.body)
+}
+
 pub(super) fn reads(a: &ArchyAction, f: &mut dyn FnMut(&str)) {
     a.variables.keys().for_each(|v| f(v));
 }

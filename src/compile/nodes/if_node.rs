@@ -3,7 +3,7 @@
 
 use crate::compile::exits::ExitField;
 use crate::compile::expr;
-use crate::compile::structure::{Block, Shape};
+use crate::compile::structure::{Block, OUTPUT_LEVELS, Shape};
 use crate::compile::yaml::{self, Y};
 use crate::compile::{Compiler, outputs};
 use crate::template::model::{Branch, Node};
@@ -29,6 +29,14 @@ pub(super) fn exit_field(branches: &[Branch], exit: usize) -> ExitField {
     } else {
         ExitField::Default
     }
+}
+
+/// Condition `k`'s actions sit in the `yes` of the `k + 1`-th nested `decision`; the
+/// default's in the `no` of the last.
+pub(super) fn exit_levels(branches: &[Branch], exits: usize) -> Vec<usize> {
+    (0..exits)
+        .map(|k| OUTPUT_LEVELS * (k + 1).min(branches.len().max(1)))
+        .collect()
 }
 
 /// The variables the conditions read (shared with Switch).

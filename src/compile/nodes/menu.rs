@@ -389,6 +389,12 @@ pub(super) fn emit(c: &mut Compiler<'_>, n: &Node, blocks: &[Block], out: &mut V
     out.push(c.first_true_switch(format!("{id} choice"), cases, blocks));
 }
 
+/// YAML levels a Menu's own actions reach as a module writes it: a try reaches 11 (its
+/// failure's `updateData` statement), and each retry nests one `decision` (5) deeper.
+pub(super) fn own_levels(repeat: u32) -> usize {
+    12 + 5 * usize::try_from(repeat.saturating_sub(1)).unwrap_or(usize::MAX / 8)
+}
+
 /// One try of a `collectInput` menu.
 struct Attempt<'n> {
     id: &'n str,

@@ -31,7 +31,7 @@ pub(super) use flow::{refuse_in_module, refuse_unresolved_ids};
 
 use super::Compiler;
 use super::exits::{ExitField, linear_next};
-use super::structure::{Block, Shape};
+use super::structure::{Block, OUTPUT_LEVELS, Shape};
 use super::yaml::Y;
 use crate::template::model::{FlowType, Node, NodeKind, VarType};
 
@@ -75,6 +75,36 @@ pub(super) fn shape_and_exits<'f>(
         NodeKind::End { .. } => end::shape_and_exits(ty),
         NodeKind::Disconnect => disconnect::shape_and_exits(),
         NodeKind::Archy(a) => archy::shape_and_exits(n, a),
+    }
+}
+
+/// YAML levels an action of most kinds reaches below its place in the list (the deepest,
+/// `callData` with inputs, reaches 8).
+const LEAF_LEVELS: usize = 10;
+
+/// How deep node `n` nests (see [`crate::compile::structure::MAX_NESTING`]): the YAML levels
+/// its own actions reach, and those below which each of its `exits` exits' actions sit.
+pub(super) fn nesting(n: &Node, exits: usize) -> (usize, Vec<usize>) {
+    match &n.kind {
+        NodeKind::If { branches, .. } => (LEAF_LEVELS, if_node::exit_levels(branches, exits)),
+        NodeKind::Switch { .. } => (LEAF_LEVELS, switch::exit_levels(exits)),
+        NodeKind::Menu { repeat, .. } => (menu::own_levels(*repeat), switch::exit_levels(exits)),
+        NodeKind::Archy(a) => (archy::own_levels(a), vec![OUTPUT_LEVELS; exits]),
+        NodeKind::Say { .. }
+        | NodeKind::PlayPrompt { .. }
+        | NodeKind::Gather { .. }
+        | NodeKind::Set { .. }
+        | NodeKind::CallModule { .. }
+        | NodeKind::DataAction { .. }
+        | NodeKind::TableLookup { .. }
+        | NodeKind::SetParticipantData { .. }
+        | NodeKind::SetLanguage { .. }
+        | NodeKind::GetParticipantData { .. }
+        | NodeKind::Schedule { .. }
+        | NodeKind::Route { .. }
+        | NodeKind::Voicemail { .. }
+        | NodeKind::End { .. }
+        | NodeKind::Disconnect => (LEAF_LEVELS, vec![OUTPUT_LEVELS; exits]),
     }
 }
 

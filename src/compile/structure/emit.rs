@@ -2,12 +2,18 @@
 //! jumps to reusable tasks (or tail duplication in a module).
 
 use super::{
-    Block, Ctx, MAX_NESTING, Mode, Reason, Shape, Stmt, StructureError, Structured, Structurer,
+    Block, Ctx, MAX_NESTING, Mode, OUTPUT_LEVELS, Reason, Shape, Stmt, StructureError, Structured,
+    Structurer,
 };
 
 impl Structurer<'_> {
     fn end(&self) -> usize {
         self.n - 1
+    }
+
+    /// The YAML levels node `n`'s own actions reach (the virtual end: none).
+    fn own(&self, n: usize) -> usize {
+        self.g.own.get(n).copied().unwrap_or(0)
     }
 
     pub(super) fn run(&mut self) -> Result<Structured, StructureError> {
@@ -84,7 +90,7 @@ impl Structurer<'_> {
                 return Ok(());
             }
             if let Mode::Sequence { .. } = self.mode
-                && depth > MAX_NESTING
+                && depth + self.own(n) > MAX_NESTING
             {
                 return Err(err(via, Reason::TooDeep));
             }
@@ -164,7 +170,7 @@ impl Structurer<'_> {
     fn jumps_to_task(&mut self, n: usize, depth: usize, out: &mut Block) -> bool {
         if self.mode == Mode::Tasks
             && !matches!(self.shape[n], Shape::Close | Shape::Place)
-            && (self.is_task[n] || self.fwd_preds[n] >= 2 || depth >= MAX_NESTING)
+            && (self.is_task[n] || self.fwd_preds[n] >= 2 || depth + self.own(n) >= MAX_NESTING)
         {
             self.is_task[n] = true;
             self.queue_task(n);
@@ -191,7 +197,15 @@ impl Structurer<'_> {
             syntactic: Some(h),
         };
         let mut body = Vec::new();
-        self.emit(h, Some(h), body_ctx, via, depth + 1, true, &mut body)?;
+        self.emit(
+            h,
+            Some(h),
+            body_ctx,
+            via,
+            depth + OUTPUT_LEVELS,
+            true,
+            &mut body,
+        )?;
         out.push(Stmt::Loop(h, body));
         if Some(x) == follow {
             return Ok(None);
@@ -250,7 +264,8 @@ impl Structurer<'_> {
                 for k in 0..self.succ[n].len() {
                     let t = self.succ[n][k];
                     let mut b = Vec::new();
-                    self.emit(t, bf, ctx, (n, k), depth + 1, false, &mut b)?;
+                    let levels = self.g.levels[n].get(k).copied().unwrap_or(OUTPUT_LEVELS);
+                    self.emit(t, bf, ctx, (n, k), depth + levels, false, &mut b)?;
                     blocks.push(b);
                 }
                 out.push(Stmt::Node(n, blocks));

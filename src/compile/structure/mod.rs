@@ -32,9 +32,18 @@
 
 use std::collections::{HashMap, VecDeque};
 
-/// Branch nesting depth: beyond it an inbound flow moves the next node to a reusable task,
-/// and a module is refused (modules are small; Archy files stay narrow).
-pub const MAX_NESTING: usize = 24;
+/// How deep, in YAML levels below a task's (or a module's) action list, an action may
+/// reach: beyond it an inbound flow moves the node to a reusable task, and a module is
+/// refused (modules are small; Archy files stay narrow). Counted in YAML levels, not
+/// branches, because an If of three conditions nests three `decision`s, a `switch` case sits
+/// eight levels below its action and a module's Menu nests its retries: with the task
+/// wrapper a file then stays within 128 levels, the most that `serde_yaml_ng`, the sandbox
+/// and flowsmith's own import read (the corpus' deepest file has 32).
+pub const MAX_NESTING: usize = 112;
+
+/// YAML levels from an action to the actions of its `outputs` (`- x: {outputs: {o:
+/// {actions: [- …]}}}`): a `decision`, a `loop`, most branching actions.
+pub const OUTPUT_LEVELS: usize = 5;
 
 /// How many node copies tail duplication may add to a common module (beyond one copy of
 /// each node). Genesys gives common modules a lower size limit than other flows (Genesys
@@ -68,6 +77,12 @@ pub enum Shape {
 pub struct Graph {
     pub shape: Vec<Shape>,
     pub exits: Vec<Vec<Option<usize>>>,
+    /// `levels[i][k]`: how many YAML levels below node `i`'s action the actions of exit `k`
+    /// sit (used for [`Shape::Branch`] nodes; see [`MAX_NESTING`]).
+    pub levels: Vec<Vec<usize>>,
+    /// `own[i]`: how many YAML levels node `i`'s own actions reach below their place in the
+    /// list, its exits' actions left out (see [`MAX_NESTING`]).
+    pub own: Vec<usize>,
     pub start: usize,
 }
 

@@ -6,6 +6,11 @@ fn g(nodes: &[(Shape, &[Option<usize>])]) -> Graph {
     Graph {
         shape: nodes.iter().map(|n| n.0).collect(),
         exits: nodes.iter().map(|n| n.1.to_vec()).collect(),
+        levels: nodes
+            .iter()
+            .map(|n| vec![OUTPUT_LEVELS; n.1.len()])
+            .collect(),
+        own: vec![1; nodes.len()],
         start: 0,
     }
 }
@@ -311,6 +316,11 @@ fn deep_nesting_is_bounded() {
     nodes.push((C, vec![]));
     let graph = Graph {
         shape: nodes.iter().map(|n| n.0).collect(),
+        levels: nodes
+            .iter()
+            .map(|n| vec![OUTPUT_LEVELS; n.1.len()])
+            .collect(),
+        own: vec![1; nodes.len()],
         exits: nodes.into_iter().map(|n| n.1).collect(),
         start: 0,
     };
