@@ -326,6 +326,7 @@ impl Machine<'_> {
             "evaluateScheduleGroup" => self.schedule_group(name, body),
             "setLanguage" => self.set_language(name, body),
             "findQueue" => self.find_queue(name, body),
+            "setScreenPop" => self.screen_pop(name, body),
             "transferToFlow" | "transferToFlowSecure" => self.transfer_to_flow(kind, name, body),
             other => self.error(name, format!("the interpreter does not run '{other}'")),
         }

@@ -18,9 +18,11 @@ impl Machine<'_> {
             .and_then(|c| c.iter().next())
             .and_then(|(integration, spec)| {
                 let (action, contract) = map(get(map(Some(spec))?, "dataAction"))?.iter().next()?;
+                // A key may read as a number [corpus: data action `2445093` in
+                // CI_CD_Test_Flow-INBOUNDCALL.yaml].
                 Some((
-                    integration.as_str()?.to_owned(),
-                    action.as_str()?.to_owned(),
+                    string(Some(integration))?,
+                    string(Some(action))?,
                     map(Some(contract))?,
                 ))
             });
@@ -82,7 +84,7 @@ impl Machine<'_> {
         let Some((table, spec)) = map(get(body, "dataTable")).and_then(|t| t.iter().next()) else {
             return self.error(name, "dataTableLookup names no table".into());
         };
-        let table = table.as_str().unwrap_or_default().to_owned();
+        let table = string(Some(table)).unwrap_or_default();
         let key = match self.expression(get(body, "lookupValue")) {
             Ok(v) => v.map(|v| text_of(&v).into_owned()).unwrap_or_default(),
             Err(e) => return self.error(name, e),

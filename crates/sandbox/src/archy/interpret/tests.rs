@@ -655,3 +655,35 @@ inboundCall:
         "{c:#?}"
     );
 }
+
+/// `setScreenPop` changes nothing the caller hears; an input that fails is an error.
+#[test]
+fn a_screen_pop_evaluates_its_inputs_and_goes_on() {
+    let flow = |input: &str| {
+        doc(&format!(
+            r#"
+inboundCall:
+  name: Pop
+  startUpRef: "/inboundCall/tasks/task[T]"
+  tasks:
+    - task:
+        name: T
+        refId: T
+        actions:
+          - setScreenPop:
+              name: Pop
+              screenPopScript:
+                Script:
+                  inputs:
+                    Phone number: {{exp: '{input}'}}
+          - transferToAcd: {{name: Xfer, targetQueue: {{lit: {{name: Q}}}}}}
+"#
+        ))
+    };
+    let c = call(&flow("Call.Ani"), &BTreeMap::new(), &[], MAX_ACTIONS);
+    assert_eq!(c.outcome.kind, OutcomeKind::Routed, "{c:#?}");
+    assert!(c.transcript.is_empty());
+    let c = call(&flow("ToInt(\"x\")"), &BTreeMap::new(), &[], MAX_ACTIONS);
+    assert_eq!(c.outcome.kind, OutcomeKind::Error, "{c:#?}");
+    assert_eq!(c.outcome.node, "Pop");
+}
