@@ -27,6 +27,15 @@
 //!   later transcript line carries it;
 //! - a value never set is NOT_SET: every comparison with it is false, `IsSet` tells, and
 //!   arithmetic or `and`/`or`/`not` on it is an error;
+//! - a task's own variables are (re)declared when it is entered; values are strings,
+//!   integers, booleans, date-times, durations, queues (`.id`, `.name`) and collections, and
+//!   a value from outside the flow (a data action output, a table cell, a module output)
+//!   converts to its variable's declared type;
+//! - `Call.` built-ins and `GetCurrentDateTimeUtc()` read the call's fixed values
+//!   ([`CallInfo`], from [`OrgObjects::call_info`]); `findQueue` asks the org
+//!   ([`OrgObjects::queue`]); `setScreenPop` changes nothing the caller hears;
+//!   `transferToFlow(Secure)` leaves the flow when the target is published, else takes
+//!   `outputs.failure`;
 //! - an error (an expression that fails, a module that is not published) enters the flow's
 //!   error handling, by default a disconnect: the call ends with outcome `error`;
 //! - at most [`MAX_ACTIONS`] actions run per call (every action counts, jumps and loop
@@ -36,7 +45,7 @@
 //! Where things are: [`machine`] runs action lists (tasks, the start-up sequence, the
 //! action limit) and dispatches each action to the file of its family ([`audio`],
 //! [`control`], [`data`], [`transfer`], [`modules`], [`org`], [`menus`]); [`expr`] parses
-//! and evaluates expressions; [`yaml`] reads the flow file.
+//! and evaluates expressions, [`builtins`] its functions; [`yaml`] reads the flow file.
 
 mod audio;
 mod builtins;
