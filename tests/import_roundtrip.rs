@@ -8,7 +8,8 @@
 //! table row found and not; each schedule state. A module is run through its caller.
 //! Prints, per file, the share of actions that became native nodes and the calls compared
 //! (and how many of them end in an error of the interpreter, which compares less: an action
-//! or function it does not run ends both calls the same way).
+//! or function it does not run ends both calls the same way). A file known to come back
+//! different is listed in `KNOWN_DIVERGENT` with the reason, and must keep differing.
 
 // Test code: a panic is a failed assertion.
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
@@ -21,7 +22,7 @@ use flowsmith::import::{self, ArchyFile, ImportLimits};
 use flowsmith::simulate::{DataActionAnswer, OutcomeKind, SimInput};
 use flowsmith::template::{FlowType, ModuleInterface};
 use flowsmith::validate;
-use flowsmith_sandbox::archy::interpret::{self, MAX_ACTIONS, OrgObjects};
+use flowsmith_sandbox::archy::interpret::{self, CallInfo, MAX_ACTIONS, OrgObjects};
 use serde_json::json;
 
 fn corpus_dir() -> std::path::PathBuf {
@@ -52,14 +53,46 @@ fn filled(name: &str) -> String {
 }
 
 /// The org objects a file names: data actions (`integration/action` with their success
-/// outputs), data tables and schedule groups.
+/// outputs and the variables they go to), data tables (columns and variables), schedule
+/// groups, the queues `findQueue` looks for and the participant data it reads.
 #[derive(Debug, Default)]
 struct Named {
-    data_actions: BTreeMap<String, Vec<String>>,
-    tables: BTreeMap<String, Vec<String>>,
+    data_actions: BTreeMap<String, Vec<(String, String)>>,
+    tables: BTreeMap<String, Vec<(String, String)>>,
     schedule_groups: bool,
+    find_queues: BTreeSet<String>,
+    participant: BTreeSet<String>,
+    /// The numbers the flow compares the dialled number with (each is a call of its own).
+    dialled: BTreeSet<String>,
+    /// Declared variables and their kinds (`stringCollectionVariable`, …): an org answers
+    /// each output in its variable's type.
+    kinds: BTreeMap<String, String>,
     /// The digits of every menu choice and whether the flow collects input.
     digits: BTreeSet<String>,
+}
+
+/// A mapping key as text (a key may read as a number: data action `2445093`).
+fn key_text(k: &serde_yaml_ng::Value) -> String {
+    match k {
+        serde_yaml_ng::Value::Number(n) => n.to_string(),
+        other => other.as_str().unwrap_or_default().to_owned(),
+    }
+}
+
+/// The `{output: {var: X}}` pairs of a mapping.
+fn outputs_of(m: Option<&serde_yaml_ng::Mapping>) -> Vec<(String, String)> {
+    m.into_iter()
+        .flatten()
+        .filter_map(|(k, v)| {
+            Some((
+                k.as_str()?.to_owned(),
+                v.get("var")
+                    .and_then(serde_yaml_ng::Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            ))
+        })
+        .collect()
 }
 
 fn named(v: &serde_yaml_ng::Value, out: &mut Named) {
@@ -67,25 +100,45 @@ fn named(v: &serde_yaml_ng::Value, out: &mut Named) {
     match v {
         Y::Mapping(m) => {
             for (k, x) in m {
+                if let Some(kind) = k.as_str().filter(|k| k.ends_with("Variable"))
+                    && let Some(name) = x.get("name").and_then(Y::as_str)
+                {
+                    out.kinds.insert(name.to_owned(), kind.to_owned());
+                }
                 match k.as_str() {
+                    Some("findQueue") => {
+                        if let Some(q) = x.get("findName").and_then(|n| n.get("lit")) {
+                            out.find_queues
+                                .insert(q.as_str().unwrap_or_default().to_owned());
+                        }
+                    }
+                    Some("getParticipantData") => {
+                        for a in x
+                            .get("attributes")
+                            .and_then(Y::as_sequence)
+                            .into_iter()
+                            .flatten()
+                        {
+                            if let Some(n) = a
+                                .get("attribute")
+                                .and_then(|a| a.get("name"))
+                                .and_then(|n| n.get("lit"))
+                                .and_then(Y::as_str)
+                            {
+                                out.participant.insert(n.to_owned());
+                            }
+                        }
+                    }
                     Some("callData") => {
                         let cat = x.get("category").and_then(Y::as_mapping);
                         for (integration, spec) in cat.into_iter().flatten() {
                             let actions = spec.get("dataAction").and_then(Y::as_mapping);
                             for (action, contract) in actions.into_iter().flatten() {
-                                let outs: Vec<String> = contract
-                                    .get("successOutputs")
-                                    .and_then(Y::as_mapping)
-                                    .into_iter()
-                                    .flatten()
-                                    .filter_map(|(k, _)| k.as_str().map(str::to_owned))
-                                    .collect();
+                                let outs = outputs_of(
+                                    contract.get("successOutputs").and_then(Y::as_mapping),
+                                );
                                 out.data_actions.insert(
-                                    format!(
-                                        "{}/{}",
-                                        integration.as_str().unwrap_or_default(),
-                                        action.as_str().unwrap_or_default()
-                                    ),
+                                    format!("{}/{}", key_text(integration), key_text(action)),
                                     outs,
                                 );
                             }
@@ -94,15 +147,8 @@ fn named(v: &serde_yaml_ng::Value, out: &mut Named) {
                     Some("dataTableLookup") => {
                         let t = x.get("dataTable").and_then(Y::as_mapping);
                         for (table, spec) in t.into_iter().flatten() {
-                            let cols: Vec<String> = spec
-                                .get("foundOutputs")
-                                .and_then(Y::as_mapping)
-                                .into_iter()
-                                .flatten()
-                                .filter_map(|(k, _)| k.as_str().map(str::to_owned))
-                                .collect();
-                            out.tables
-                                .insert(table.as_str().unwrap_or_default().to_owned(), cols);
+                            let cols = outputs_of(spec.get("foundOutputs").and_then(Y::as_mapping));
+                            out.tables.insert(key_text(table), cols);
                         }
                     }
                     Some("evaluateScheduleGroup") => out.schedule_groups = true,
@@ -117,19 +163,35 @@ fn named(v: &serde_yaml_ng::Value, out: &mut Named) {
             }
         }
         Y::Sequence(a) => a.iter().for_each(|x| named(x, out)),
+        Y::String(e) => {
+            for (i, _) in e.match_indices("Call.CalledAddress") {
+                let rest = e[i..].split_once("==").map(|(_, r)| r.trim_start());
+                if let Some(n) = rest
+                    .and_then(|r| r.strip_prefix('"'))
+                    .and_then(|r| r.split_once('"'))
+                {
+                    out.dialled.insert(n.0.to_owned());
+                }
+            }
+        }
         _ => {}
     }
 }
 
 /// One org state: every data action answers `answer` (success with every output set, success
-/// with none, failure, timeout), every table has the row or not, every schedule group is in
-/// `schedule`.
+/// with none, failure, timeout), every table has the row or not and every queue a
+/// `findQueue` looks for is found or not (`found`), every schedule group is in `schedule`,
+/// the call dials the interpreter's default number or one the flow tests for.
+/// An output or cell is `"1"` in its variable's type (a collection `["1"]`, a boolean
+/// `true`); the participant data the flow reads is `"1"`.
 #[derive(Debug, Clone)]
 struct Org<'n> {
     named: &'n Named,
     answer: usize,
     found: bool,
     schedule: ScheduleState,
+    /// The number dialled, when not the interpreter's default.
+    dialled: Option<&'n str>,
 }
 
 impl OrgObjects for Org<'_> {
@@ -146,7 +208,10 @@ impl OrgObjects for Org<'_> {
             .get(&format!("{integration}/{action}"))?;
         Some(match self.answer {
             0 => DataActionAnswer::Outputs {
-                outputs: outs.iter().map(|k| (k.clone(), json!("1"))).collect(),
+                outputs: outs
+                    .iter()
+                    .map(|(k, var)| (k.clone(), self.value(var)))
+                    .collect(),
             },
             1 => DataActionAnswer::Outputs {
                 outputs: BTreeMap::new(),
@@ -164,10 +229,11 @@ impl OrgObjects for Org<'_> {
         _key: &str,
     ) -> Option<Option<BTreeMap<String, serde_json::Value>>> {
         let cols = self.named.tables.get(table)?;
-        Some(
-            self.found
-                .then(|| cols.iter().map(|c| (c.clone(), json!("1"))).collect()),
-        )
+        Some(self.found.then(|| {
+            cols.iter()
+                .map(|(c, var)| (c.clone(), self.value(var)))
+                .collect()
+        }))
     }
 
     fn schedule_group(&self, _group: &str) -> Option<ScheduleState> {
@@ -179,7 +245,34 @@ impl OrgObjects for Org<'_> {
     }
 
     fn participant_data(&self) -> BTreeMap<String, String> {
-        BTreeMap::new()
+        self.named
+            .participant
+            .iter()
+            .map(|k| (k.clone(), "1".to_owned()))
+            .collect()
+    }
+
+    fn call_info(&self) -> CallInfo {
+        let mut info = CallInfo::default();
+        if let Some(d) = self.dialled {
+            d.clone_into(&mut info.called_address);
+        }
+        info
+    }
+
+    fn queue(&self, name: &str) -> Option<String> {
+        (self.found || !self.named.find_queues.contains(name)).then(|| format!("id-{name}"))
+    }
+}
+
+impl Org<'_> {
+    /// `"1"` in the type of variable `var`.
+    fn value(&self, var: &str) -> serde_json::Value {
+        match self.named.kinds.get(var).map(String::as_str) {
+            Some(k) if k.contains("Collection") => json!(["1"]),
+            Some("booleanVariable") => json!(true),
+            _ => json!("1"),
+        }
     }
 }
 
@@ -192,7 +285,7 @@ fn orgs(named: &Named) -> Vec<Org<'_>> {
     } else {
         &[0, 1, 2, 3]
     };
-    let found: &[bool] = if named.tables.is_empty() {
+    let found: &[bool] = if named.tables.is_empty() && named.find_queues.is_empty() {
         &[true]
     } else {
         &[true, false]
@@ -202,16 +295,22 @@ fn orgs(named: &Named) -> Vec<Org<'_>> {
     } else {
         &[ScheduleState::Open]
     };
+    let dialled: Vec<Option<&str>> = std::iter::once(None)
+        .chain(named.dialled.iter().map(|d| Some(d.as_str())))
+        .collect();
     let mut out = Vec::new();
     for &answer in answers {
         for &f in found {
             for &schedule in states {
-                out.push(Org {
-                    named,
-                    answer,
-                    found: f,
-                    schedule,
-                });
+                for &d in &dialled {
+                    out.push(Org {
+                        named,
+                        answer,
+                        found: f,
+                        schedule,
+                        dialled: d,
+                    });
+                }
             }
         }
     }
@@ -280,6 +379,28 @@ const FILES: &[&[&str]] = &[
     &["terraform-provider-genesyscloud__inboundcall_flow_example2.yaml"],
     &["terraform-provider-genesyscloud__inboundcall_flow_example_substitutions.yaml"],
     &["terraform-provider-genesyscloud__openhours_flow.yaml"],
+];
+
+/// Files whose recompiled flow is known to behave differently (import defects, to be fixed
+/// in `src/import`): how many of their calls differ and why. Those calls are counted and
+/// printed, not failed; any other count (a fix, or a new difference) fails the test.
+const KNOWN_DIVERGENT: &[(&str, usize, &str)] = &[
+    (
+        "design-architect-flow-data-actions-for-resiliency__CacheExampleFlow.yaml",
+        120,
+        "the import drops the initial values of task variables (Task.Queue, Task.AgentsIdle, …)",
+    ),
+    (
+        "developer-center-blog__CacheExampleFlow.yaml",
+        120,
+        "the import drops the initial values of task variables (Task.Queue, Task.AgentsIdle, …)",
+    ),
+    (
+        "cx-as-code-export__CI_CD_Test_Flow-INBOUNDCALL.yaml",
+        240,
+        "a kept `switch` jumps to the tasks Acc_det_api and Online_Banking_Dept_API, which the \
+         recompiled flow does not contain (the calls that dial +12345679226 or +12345679227)",
+    ),
 ];
 
 #[test]
@@ -377,6 +498,9 @@ fn corpus_flows_behave_the_same_after_import_and_compile() {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let mut calls = 0;
+        let mut differ = 0;
+        let known = KNOWN_DIVERGENT.iter().find(|(f, _, _)| *f == group[0]);
+        let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
         let mut errors: BTreeMap<String, usize> = BTreeMap::new();
         let callable = entry.flow_type == FlowType::Inbound;
         let mut seen = Named::default();
@@ -391,6 +515,7 @@ fn corpus_flows_behave_the_same_after_import_and_compile() {
                 let b = interpret::call_with_org(back, &modules_back, ins, MAX_ACTIONS, &org);
                 calls += 1;
                 *outcomes.entry(format!("{:?}", a.outcome.kind)).or_insert(0) += 1;
+                *kinds.entry(format!("{:?}", a.outcome.kind)).or_insert(0) += 1;
                 if let Some(m) = a
                     .outcome
                     .message
@@ -417,29 +542,46 @@ fn corpus_flows_behave_the_same_after_import_and_compile() {
                     && said(&a) == said(&b)
                     && a.participant_data == b.participant_data
                     && vars_kept;
-                if !same {
+                if !same && known.is_some() {
+                    differ += 1;
+                } else if !same {
                     failures.push(format!(
-                        "{} with inputs {ins:?}, org {:?}/{}/{:?}:\n--- original: {a:#?}\n--- recompiled: {b:#?}",
-                        group[0], org.answer, org.found, org.schedule
+                        "{} with inputs {ins:?}, org {:?}/{}/{:?}/{:?}:\n--- original: {a:#?}\n--- recompiled: {b:#?}",
+                        group[0], org.answer, org.found, org.schedule, org.dialled
                     ));
                 }
             }
         }
         let r = &entry.report;
         let ended_in_error: usize = errors.values().sum();
+        let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
         lines.push(format!(
-            "| {} | {} | {:.0}% ({} native, {} kept) | {calls} ({ended_in_error} end in an interpreter error) |",
+            "| {} | {} | {:.0}% ({} native, {} kept) | {calls} ({ended_in_error} end in an interpreter error; {}) |",
             r.file,
             r.actions,
             r.native_percent(),
             r.native,
-            r.kept
+            r.kept,
+            kinds.join(", ")
         ));
+        if let Some((file, expected, why)) = known {
+            if differ != *expected {
+                failures.push(format!(
+                    "{file}: {differ} calls differ, KNOWN_DIVERGENT expects {expected}: update it \
+                     (remove the entry once none differ)"
+                ));
+            }
+            lines.push(format!(
+                "|   KNOWN: {differ} of {calls} differ: {why} | | | |"
+            ));
+        }
         for (m, k) in errors {
             lines.push(format!("|   error x{k}: {m} | | | |"));
         }
     }
-    println!("| file | actions | native | calls compared (all equal) |\n|---|---|---|---|");
+    println!(
+        "| file | actions | native | calls compared (all equal but KNOWN), outcomes |\n|---|---|---|---|"
+    );
     for l in &lines {
         println!("{l}");
     }

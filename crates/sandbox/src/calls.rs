@@ -9,8 +9,8 @@ use serde_yaml_ng::Value;
 
 use super::org::Org;
 use super::state::State;
-use crate::archy::interpret::{self, Call, MAX_ACTIONS, Published};
-use flowsmith_calls::SimInput;
+use crate::archy::interpret::{self, Call, MAX_ACTIONS, OrgObjects, Published};
+use flowsmith_calls::{DataActionAnswer, ScheduleState, SimInput};
 
 /// Body of `POST /sandbox/calls`.
 #[derive(Debug, Clone, Deserialize)]
@@ -37,8 +37,9 @@ pub enum CallError {
     Unreadable(String),
 }
 
-/// The published modules of the org, by flow name (case-insensitive, as Genesys names are),
-/// each parsed when a call first reaches it.
+/// The published flows of the org a call can reach (common modules first, then the flows a
+/// `transferToFlow` can name), by flow name (case-insensitive, as Genesys names are), each
+/// parsed when a call first reaches it.
 pub struct Modules {
     raw: Vec<(String, String)>,
     parsed: RefCell<HashMap<String, Option<Value>>>,
@@ -61,11 +62,59 @@ impl Published for Modules {
 }
 
 /// What a call needs, copied under the lock (parsing happens after it is released): the
-/// entry flow's published file, every published module's, and the org's objects.
+/// entry flow's published file, every published module's (and other flow's), the org's
+/// objects and its queues (name, id).
 pub struct Snapshot {
     pub entry: String,
     pub modules: Modules,
     pub org: Org,
+    pub queues: Vec<(String, String)>,
+}
+
+/// The org's objects and its queues: `findQueue` finds a queue of the sandbox (by name,
+/// case-insensitive), a queue literal's `.id` is its id.
+struct InOrg<'a> {
+    org: &'a Org,
+    queues: &'a [(String, String)],
+}
+
+impl OrgObjects for InOrg<'_> {
+    fn data_action(
+        &self,
+        integration: &str,
+        action: &str,
+        inputs: &std::collections::BTreeMap<String, Option<String>>,
+        nth: usize,
+    ) -> Option<DataActionAnswer> {
+        OrgObjects::data_action(self.org, integration, action, inputs, nth)
+    }
+
+    fn table_row(
+        &self,
+        table: &str,
+        key: &str,
+    ) -> Option<Option<std::collections::BTreeMap<String, serde_json::Value>>> {
+        OrgObjects::table_row(self.org, table, key)
+    }
+
+    fn schedule_group(&self, group: &str) -> Option<ScheduleState> {
+        OrgObjects::schedule_group(self.org, group)
+    }
+
+    fn has_prompt(&self, name: &str) -> bool {
+        OrgObjects::has_prompt(self.org, name)
+    }
+
+    fn participant_data(&self) -> std::collections::BTreeMap<String, String> {
+        OrgObjects::participant_data(self.org)
+    }
+
+    fn queue(&self, name: &str) -> Option<String> {
+        self.queues
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, id)| id.clone())
+    }
 }
 
 /// Copies what a call through `flow` needs.
@@ -75,11 +124,16 @@ pub fn snapshot(st: &State, flow: &str) -> Result<Snapshot, CallError> {
         .into_iter()
         .find_map(|t| st.find_flow(flow, t).and_then(published))
         .ok_or_else(|| CallError::NoFlow(flow.to_owned()))?;
-    let raw = st
-        .flows
-        .values()
-        .filter(|f| f.flow_type == "COMMONMODULE")
+    let mut flows: Vec<_> = st.flows.values().collect();
+    flows.sort_by_key(|f| f.flow_type != "COMMONMODULE");
+    let raw = flows
+        .into_iter()
         .filter_map(|f| Some((f.name.clone(), published(f)?)))
+        .collect();
+    let queues = st
+        .queues
+        .iter()
+        .map(|q| (q.name.clone(), q.id.to_string()))
         .collect();
     Ok(Snapshot {
         entry,
@@ -88,6 +142,7 @@ pub fn snapshot(st: &State, flow: &str) -> Result<Snapshot, CallError> {
             parsed: RefCell::new(HashMap::new()),
         },
         org: st.org.clone(),
+        queues,
     })
 }
 
@@ -97,6 +152,7 @@ pub fn place(req: &CallRequest, snap: &Snapshot) -> Result<Call, CallError> {
         entry,
         modules,
         org,
+        queues,
     } = snap;
     let entry: Value =
         serde_yaml_ng::from_str(entry).map_err(|e| CallError::Unreadable(e.to_string()))?;
@@ -115,7 +171,10 @@ pub fn place(req: &CallRequest, snap: &Snapshot) -> Result<Call, CallError> {
     if max == 0 || max > MAX_ACTIONS {
         return Err(CallError::BadLimit);
     }
-    Ok(interpret::call_with_org(&entry, modules, &inputs, max, org))
+    let org = InOrg { org, queues };
+    Ok(interpret::call_with_org(
+        &entry, modules, &inputs, max, &org,
+    ))
 }
 
 #[cfg(test)]
@@ -139,13 +198,18 @@ inboundCall:
 "#;
 
     fn place_in(org: Org) -> Call {
+        place_flow(LINE, Vec::new(), org)
+    }
+
+    fn place_flow(entry: &str, raw: Vec<(String, String)>, org: Org) -> Call {
         let snap = Snapshot {
-            entry: LINE.to_owned(),
+            entry: entry.to_owned(),
             modules: Modules {
-                raw: Vec::new(),
+                raw,
                 parsed: RefCell::new(HashMap::new()),
             },
             org,
+            queues: vec![("Support".into(), "5b0c…-support".into())],
         };
         let req = CallRequest {
             flow: "Line".into(),
@@ -179,5 +243,46 @@ inboundCall:
             .filter_map(|l| l.text.clone())
             .collect();
         assert_eq!(said, ["[prompt welcome]", "[prompt Hello]"]);
+    }
+
+    /// `findQueue` finds the sandbox's queues by name, with their ids; a transfer to a
+    /// flow the org has published leaves the flow, to one it has not takes `failure`.
+    #[test]
+    fn calls_meet_the_sandboxs_queues_and_published_flows() {
+        let flow = r#"
+inboundCall:
+  name: Find
+  startUpRef: "/inboundCall/tasks/task[T]"
+  tasks:
+    - task:
+        name: T
+        refId: T
+        variables:
+          - queueVariable: {name: Task.Q, initialValue: {noValue: true}}
+        actions:
+          - findQueue:
+              name: Find
+              findName: {lit: support}
+              findResult: {var: Task.Q}
+              outputs:
+                found:
+                  actions:
+                    - playAudio: {name: Id, audio: {exp: 'ToAudioTTS(Task.Q.id)'}}
+          - transferToFlow:
+              name: Onward
+              targetFlow: {name: Other}
+              outputs:
+                failure:
+                  actions:
+                    - disconnect: {name: Failed}
+"#;
+        let call = place_flow(flow, Vec::new(), Org::default());
+        assert_eq!(call.transcript[0].text.as_deref(), Some("5b0c…-support"));
+        assert_eq!(call.outcome.kind, OutcomeKind::Disconnected, "{call:?}");
+        assert_eq!(call.outcome.node, "Failed");
+        let other = ("Other".to_owned(), "inboundCall: {name: Other}".to_owned());
+        let call = place_flow(flow, vec![other], Org::default());
+        assert_eq!(call.outcome.kind, OutcomeKind::Routed, "{call:?}");
+        assert_eq!(call.outcome.node, "Onward");
     }
 }

@@ -1,5 +1,6 @@
 //! Data actions: `updateData` assigns its statements in order, each converted to its
 //! type; `setParticipantData` and `getParticipantData` write and read participant data;
+//! `setScreenPop` evaluates its script's inputs;
 //! `setLanguage` sets the call's language from its `languageValue` (`lit` or `exp`; NOT_SET
 //! is an error).
 
@@ -40,6 +41,23 @@ impl Machine<'_> {
             {
                 Ok(v) => self.set(&var, v),
                 Err(e) => return self.error(name, e),
+            }
+        }
+        Signal::Continue
+    }
+
+    /// `setScreenPop` names the script the agent who takes the call will see: nothing the
+    /// caller hears or the call's data changes. Its inputs are evaluated (one that fails
+    /// enters error handling) [corpus: CI_CD_Test_Flow-INBOUNDCALL.yaml's
+    /// `screenPopScript: {<script>: {inputs}}`].
+    pub(super) fn screen_pop(&mut self, name: &str, body: &Mapping) -> Signal {
+        let inputs = map(get(body, "screenPopScript"))
+            .and_then(|m| m.iter().next())
+            .and_then(|(_, script)| map(Some(script)))
+            .and_then(|script| map(get(script, "inputs")));
+        for (_, v) in inputs.into_iter().flatten() {
+            if let Err(e) = self.expression(Some(v)) {
+                return self.error(name, e);
             }
         }
         Signal::Continue

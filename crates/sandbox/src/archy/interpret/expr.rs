@@ -1,22 +1,41 @@
 //! Values and Archy expressions: a lexer, a precedence parser and an evaluator with
 //! NOT_SET semantics (`None`): every comparison with it is false, arithmetic and
-//! `and`/`or`/`not` on it are errors.
+//! `and`/`or`/`not` on it are errors. Names are read in an [`Env`]: the flow's variables,
+//! then the call's built-ins (`Call.Ani`, …), then member access on a variable
+//! (`Task.Queue.id`). The functions are in [`super::builtins`].
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+
+use super::CallInfo;
+use super::builtins;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Val {
     S(String),
     I(i64),
     B(bool),
+    /// A DateTime: milliseconds since the Unix epoch, UTC.
+    Dt(i64),
+    /// A Duration in milliseconds.
+    Dur(i64),
+    /// A queue: its name and the org's id for it (`None`: the org has no such queue).
+    Queue {
+        name: String,
+        id: Option<String>,
+    },
+    /// A collection; an item may be NOT_SET.
+    List(Vec<Option<Val>>),
 }
 
-/// An org value as a string variable; null is NOT_SET (as the simulator reads it).
+/// An org value (a data action output, a table cell): null is NOT_SET, an array a
+/// collection, anything else a string (as the simulator reads it); assigning it converts
+/// it to the variable's type ([`convert`]).
 pub(super) fn json_val(v: &serde_json::Value) -> Option<Val> {
     match v {
         serde_json::Value::Null => None,
         serde_json::Value::String(s) => Some(Val::S(s.clone())),
+        serde_json::Value::Array(items) => Some(Val::List(items.iter().map(json_val).collect())),
         other => Some(Val::S(other.to_string())),
     }
 }
@@ -26,7 +45,21 @@ pub(super) fn to_json(v: &Val) -> serde_json::Value {
         Val::S(s) => serde_json::Value::String(s.clone()),
         Val::I(i) => serde_json::Value::from(*i),
         Val::B(b) => serde_json::Value::Bool(*b),
+        Val::Dt(_) | Val::Dur(_) => serde_json::Value::String(text_of(v).into_owned()),
+        Val::Queue { name, id } => serde_json::json!({"name": name, "id": id}),
+        Val::List(items) => serde_json::Value::Array(
+            items
+                .iter()
+                .map(|i| i.as_ref().map_or(serde_json::Value::Null, to_json))
+                .collect(),
+        ),
     }
+}
+
+/// What an expression reads: the running flow's variables and the call's built-ins.
+pub(super) struct Env<'a> {
+    pub(super) vars: &'a Vars,
+    pub(super) call: &'a CallInfo,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +81,11 @@ pub(super) enum Ex {
     Str(String),
     Int(i64),
     Bool(bool),
+    /// The literal `NOT_SET` [corpus: `ToAudio(NOT_SET)` in Terraform_Inbound_Flow_v1-0.yaml].
+    NotSet,
     Var(String),
+    /// `collection[index]` [corpus: `Flow.ConversationId[0]` in orbit-parked-call-retrieval.yaml].
+    Index(Box<Ex>, Box<Ex>),
     Not(Box<Ex>),
     Neg(Box<Ex>),
     Bin(Op, Box<Ex>, Box<Ex>),
@@ -133,6 +170,8 @@ fn lex(s: &str) -> Result<Vec<Tok>, String> {
                 '(' => "(",
                 ')' => ")",
                 ',' => ",",
+                '[' => "[",
+                ']' => "]",
                 _ => return Err(format!("unexpected {c:?} in {s:?}")),
             };
             out.push(Tok::Sym(sy));
@@ -213,7 +252,16 @@ impl Parser {
                 self.depth -= 1;
                 Ok(Ex::Neg(Box::new(e)))
             }
-            _ => self.primary(),
+            _ => {
+                let mut e = self.primary()?;
+                while self.peek() == Some(&Tok::Sym("[")) {
+                    self.pos += 1;
+                    let i = self.expr(0)?;
+                    self.expect("]")?;
+                    e = Ex::Index(Box::new(e), Box::new(i));
+                }
+                Ok(e)
+            }
         }
     }
 
@@ -230,6 +278,7 @@ impl Parser {
             }
             Tok::Ident(w) if w == "true" => Ok(Ex::Bool(true)),
             Tok::Ident(w) if w == "false" => Ok(Ex::Bool(false)),
+            Tok::Ident(w) if w == "NOT_SET" => Ok(Ex::NotSet),
             Tok::Ident(w) => {
                 if self.peek() == Some(&Tok::Sym("(")) {
                     self.pos += 1;
@@ -294,33 +343,84 @@ pub(super) fn text_of(v: &Val) -> Cow<'_, str> {
         Val::S(s) => Cow::Borrowed(s),
         Val::I(i) => Cow::Owned(i.to_string()),
         Val::B(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
+        Val::Dt(ms) => Cow::Owned(builtins::date_time_text(*ms)),
+        Val::Dur(ms) => Cow::Owned(builtins::duration_text(*ms)),
+        Val::Queue { name, .. } => Cow::Borrowed(name),
+        Val::List(items) => Cow::Owned(
+            items
+                .iter()
+                .map(|i| {
+                    i.as_ref()
+                        .map(|v| text_of(v).into_owned())
+                        .unwrap_or_default()
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
     }
 }
 
-pub(super) fn eval(e: &Ex, vars: &Vars) -> Result<Option<Val>, String> {
+/// A name: a variable of the running flow, a call built-in, or a member of either
+/// (`Task.Queue.id`: the longest prefix that is a variable, then its members).
+fn lookup(name: &str, env: &Env) -> Result<Option<Val>, String> {
+    let whole = |n: &str| match env.vars.get(n) {
+        Some(v) => Some(v.clone()),
+        None => env.call.builtin(n).map(Some),
+    };
+    if let Some(v) = whole(name) {
+        return Ok(v);
+    }
+    let mut cut = name.len();
+    while let Some(i) = name[..cut].rfind('.') {
+        if let Some(mut v) = whole(&name[..i]) {
+            for m in name[i + 1..].split('.') {
+                v = member(v, m)?;
+            }
+            return Ok(v);
+        }
+        cut = i;
+    }
+    Err(format!("unknown variable {name}"))
+}
+
+/// A member of a value: a queue's `id` and `name`. A member of NOT_SET is NOT_SET
+/// (assumed: no evidence on it; the corpus reads `.id` of queues its flow sets).
+fn member(v: Option<Val>, m: &str) -> Result<Option<Val>, String> {
+    match (v, m.to_ascii_lowercase().as_str()) {
+        (None, _) => Ok(None),
+        (Some(Val::Queue { id: Some(id), .. }), "id") => Ok(Some(Val::S(id))),
+        (Some(Val::Queue { name, id: None }), "id") => {
+            Err(format!("queue {name:?} is not in the org"))
+        }
+        (Some(Val::Queue { name, .. }), "name") => Ok(Some(Val::S(name))),
+        (Some(other), m) => Err(format!("{other:?} has no member {m}")),
+    }
+}
+
+pub(super) fn eval(e: &Ex, env: &Env) -> Result<Option<Val>, String> {
     Ok(Some(match e {
         Ex::Str(s) => Val::S(s.clone()),
         Ex::Int(i) => Val::I(*i),
         Ex::Bool(b) => Val::B(*b),
-        Ex::Var(v) => {
-            return match vars.get(v) {
-                Some(val) => Ok(val.clone()),
-                None => Err(format!("unknown variable {v}")),
+        Ex::NotSet => return Ok(None),
+        Ex::Var(v) => return lookup(v, env),
+        Ex::Index(c, i) => {
+            return match (eval(c, env)?, eval(i, env)?) {
+                (None, _) | (_, None) => Ok(None),
+                (Some(c), Some(i)) => builtins::get_at(c, i),
             };
         }
-        Ex::Not(a) => Val::B(!truth(eval(a, vars)?, "not")?),
-        Ex::Neg(a) => match eval(a, vars)? {
+        Ex::Not(a) => Val::B(!truth(eval(a, env)?, "not")?),
+        Ex::Neg(a) => match eval(a, env)? {
             Some(Val::I(i)) => Val::I(i.checked_neg().ok_or("integer overflow")?),
             Some(_) => return Err("'-' needs an integer".into()),
             None => return Err("'-' on a NOT_SET value".into()),
         },
         Ex::Bin(Op::And, a, b) => {
-            Val::B(truth(eval(a, vars)?, "and")? && truth(eval(b, vars)?, "and")?)
+            Val::B(truth(eval(a, env)?, "and")? && truth(eval(b, env)?, "and")?)
         }
-        Ex::Bin(Op::Or, a, b) => {
-            Val::B(truth(eval(a, vars)?, "or")? || truth(eval(b, vars)?, "or")?)
-        }
-        Ex::Bin(op @ (Op::Add | Op::Sub), a, b) => match (eval(a, vars)?, eval(b, vars)?) {
+        Ex::Bin(Op::Or, a, b) => Val::B(truth(eval(a, env)?, "or")? || truth(eval(b, env)?, "or")?),
+        Ex::Bin(op @ (Op::Add | Op::Sub), a, b) => match (eval(a, env)?, eval(b, env)?) {
             (Some(Val::I(x)), Some(Val::I(y))) => Val::I(
                 if *op == Op::Add {
                     x.checked_add(y)
@@ -334,15 +434,26 @@ pub(super) fn eval(e: &Ex, vars: &Vars) -> Result<Option<Val>, String> {
             _ => return Err("arithmetic needs two integers".into()),
         },
         Ex::Bin(op, a, b) => {
-            let (x, y) = match (eval(a, vars)?, eval(b, vars)?) {
+            let (x, y) = match (eval(a, env)?, eval(b, env)?) {
                 (Some(x), Some(y)) => (x, y),
                 // Every comparison with NOT_SET is false.
                 _ => return Ok(Some(Val::B(false))),
             };
             let ord = match (&x, &y) {
                 (Val::S(x), Val::S(y)) => x.cmp(y),
-                (Val::I(x), Val::I(y)) => x.cmp(y),
+                (Val::I(x), Val::I(y)) | (Val::Dt(x), Val::Dt(y)) | (Val::Dur(x), Val::Dur(y)) => {
+                    x.cmp(y)
+                }
                 (Val::B(x), Val::B(y)) if matches!(op, Op::Eq | Op::Ne) => x.cmp(y),
+                _ if matches!(op, Op::Eq | Op::Ne)
+                    && std::mem::discriminant(&x) == std::mem::discriminant(&y) =>
+                {
+                    if x == y {
+                        std::cmp::Ordering::Equal
+                    } else {
+                        std::cmp::Ordering::Less
+                    }
+                }
                 _ => return Err(format!("cannot compare {x:?} with {y:?}")),
             };
             Val::B(match op {
@@ -354,75 +465,33 @@ pub(super) fn eval(e: &Ex, vars: &Vars) -> Result<Option<Val>, String> {
                 _ => ord.is_ge(),
             })
         }
-        Ex::Call(f, args) => {
-            if let Some(r) = many_args(f, args, vars) {
-                return r;
-            }
-            let [a] = args.as_slice() else {
-                return Err(format!("{f} takes one argument"));
-            };
-            let v = eval(a, vars)?;
-            match (f.as_str(), v) {
-                ("IsSet", v) => Val::B(v.is_some()),
-                ("IsNotSetOrEmpty", v) => {
-                    Val::B(v.is_none() || matches!(&v, Some(Val::S(s)) if s.is_empty()))
-                }
-                (_, None) => return Ok(None),
-                // Silence says nothing [corpus: call-park-agent-inbound-flow.yaml's menu].
-                ("ToAudioBlank", Some(Val::I(_))) => Val::S(String::new()),
-                ("ToAudioTTS" | "ToString", Some(v)) => Val::S(text_of(&v).into_owned()),
-                ("ToInt", Some(v)) => match v {
-                    Val::I(i) => Val::I(i),
-                    Val::S(s) => Val::I(
-                        s.trim()
-                            .parse()
-                            .map_err(|_| format!("ToInt: {s:?} is not an integer"))?,
-                    ),
-                    Val::B(b) => Val::I(b.into()),
-                },
-                ("ToBool", Some(v)) => match v {
-                    Val::B(b) => Val::B(b),
-                    Val::S(s) if s.trim().eq_ignore_ascii_case("true") => Val::B(true),
-                    Val::S(s) if s.trim().eq_ignore_ascii_case("false") => Val::B(false),
-                    other => return Err(format!("ToBool: {other:?} is not a boolean")),
-                },
-                ("Lower", Some(Val::S(s))) => Val::S(s.to_lowercase()),
-                ("Upper", Some(Val::S(s))) => Val::S(s.to_uppercase()),
-                ("Length", Some(Val::S(s))) => Val::I(s.chars().count() as i64),
-                (f, Some(v)) => return Err(format!("{f} cannot take {v:?}")),
-            }
-        }
+        Ex::Call(f, args) => return builtins::call(f, args, env),
     }))
 }
 
-/// The functions of more than one argument: `Append`, and `AudioPlaybackOptions`, whose
-/// options (barge-in) change nothing a transcript shows: the audio is its first argument
-/// [corpus: menu audio of DR-Emergency-IVR.yaml]. `None` for any other function.
-fn many_args(f: &str, args: &[Ex], vars: &Vars) -> Option<Result<Option<Val>, String>> {
-    match (f, args) {
-        ("Append", _) => {
-            // NOT_SET appends as nothing, as the simulator's text interpolation does.
-            let mut s = String::new();
-            for a in args {
-                match eval(a, vars) {
-                    Ok(Some(v)) => s.push_str(&text_of(&v)),
-                    Ok(None) => {}
-                    Err(e) => return Some(Err(e)),
-                }
-            }
-            Some(Ok(Some(Val::S(s))))
-        }
-        ("AudioPlaybackOptions", [a, _]) => Some(eval(a, vars)),
-        _ => None,
-    }
-}
-
-/// Converts a value to the type of the statement or variable it is assigned to.
+/// Converts a value to the type of the statement or variable it is assigned to: `string`,
+/// `integer`, `boolean` convert as Archy's `ToString`/`ToInt`/`ToBool` do; `duration`,
+/// `dateTime`, `queue` take their own kind (a string date-time converts); a collection type
+/// (`stringCollection`, …) takes a collection and converts each item. Any other type keeps
+/// the value (the interpreter does not model it).
 pub(super) fn coerce(v: Val, ty: &str) -> Result<Val, String> {
+    if let Some(item) = ty.strip_suffix("Collection") {
+        return match v {
+            Val::List(items) => Ok(Val::List(
+                items
+                    .into_iter()
+                    .map(|i| i.map(|i| coerce(i, item)).transpose())
+                    .collect::<Result<_, _>>()?,
+            )),
+            other => Err(format!("{other:?} is not a collection")),
+        };
+    }
     Ok(match (ty, v) {
+        (_, Val::List(_)) if matches!(ty, "string" | "integer" | "boolean") => {
+            return Err(format!("a collection is not a {ty}"));
+        }
         ("string", Val::S(s)) => Val::S(s),
-        ("string", Val::I(i)) => Val::S(i.to_string()),
-        ("string", Val::B(b)) => Val::S(b.to_string()),
+        ("string", v) => Val::S(text_of(&v).into_owned()),
         ("integer", Val::I(i)) => Val::I(i),
         ("integer", Val::S(s)) => Val::I(
             s.trim()
@@ -432,6 +501,13 @@ pub(super) fn coerce(v: Val, ty: &str) -> Result<Val, String> {
         ("boolean", Val::B(b)) => Val::B(b),
         ("boolean", Val::S(s)) if s.trim().eq_ignore_ascii_case("true") => Val::B(true),
         ("boolean", Val::S(s)) if s.trim().eq_ignore_ascii_case("false") => Val::B(false),
-        (ty, v) => return Err(format!("{v:?} is not a {ty}")),
+        ("dateTime", Val::S(s)) => Val::Dt(builtins::parse_date_time(&s)?),
+        ("dateTime", v @ Val::Dt(_))
+        | ("duration", v @ Val::Dur(_))
+        | ("queue", v @ Val::Queue { .. }) => v,
+        ("integer" | "boolean" | "dateTime" | "duration" | "queue", v) => {
+            return Err(format!("{v:?} is not a {ty}"));
+        }
+        (_, v) => v,
     })
 }

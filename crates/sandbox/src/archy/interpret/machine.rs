@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_yaml_ng::{Mapping, Value};
 
-use super::expr::{Val, Vars, eval, parse, text_of};
+use super::expr::{Env, Val, Vars, coerce, eval, parse, text_of};
 use super::yaml::{Place, declare, get, map, place, root, string};
-use super::{OrgObjects, Published};
+use super::{CallInfo, OrgObjects, Published};
 use flowsmith_calls::{Outcome, OutcomeKind, SimInput, TranscriptLine};
 
 /// How an action list ended.
@@ -27,6 +27,8 @@ pub(super) enum Signal {
 pub(super) struct Frame {
     pub(super) flow: String,
     pub(super) vars: Vars,
+    /// The declared type of each variable (see [`declare`]).
+    pub(super) types: HashMap<String, String>,
 }
 
 pub(super) struct Machine<'a> {
@@ -44,6 +46,10 @@ pub(super) struct Machine<'a> {
     /// The call's language, once a `setLanguage` set it (every later transcript line
     /// carries it).
     pub(super) language: Option<String>,
+    /// The entry flow's `defaultLanguage`: the language of a call no `setLanguage` set.
+    pub(super) default_language: Option<String>,
+    /// What the call carries (`Call.` built-ins, the time).
+    pub(super) call: CallInfo,
 }
 
 impl Machine<'_> {
@@ -75,11 +81,12 @@ impl Machine<'_> {
         let Some((root_key, root)) = root(doc) else {
             return self.bad("the flow file has no flow type key");
         };
-        let mut vars = Vars::new();
-        declare(root, &mut vars);
+        self.default_language = string(get(root, "defaultLanguage"));
+        let (vars, types) = self.declared(root);
         self.frames.push(Frame {
             flow: string(get(root, "name")).unwrap_or_default(),
             vars,
+            types,
         });
         self.greeting(root);
         if let Some(Value::Sequence(actions)) = get(root, "startUpTaskActions") {
@@ -118,6 +125,7 @@ impl Machine<'_> {
             let Some(Value::Sequence(actions)) = get(task, "actions") else {
                 return self.bad(&format!("task '{name}' has no actions"));
             };
+            self.enter_task(task);
             match self.list(actions) {
                 Signal::End(o) => return o,
                 Signal::Jump(r) => target = r,
@@ -149,6 +157,25 @@ impl Machine<'_> {
             && !text.is_empty()
         {
             self.line("initialGreeting", "Greeting", Some(text), None);
+        }
+    }
+
+    /// The variables `scope` declares, with their types.
+    pub(super) fn declared(&self, scope: &Mapping) -> (Vars, HashMap<String, String>) {
+        let org = self.org;
+        let mut vars = Vars::new();
+        let mut types = HashMap::new();
+        declare(scope, &mut vars, &mut types, &|q| org.queue(q));
+        (vars, types)
+    }
+
+    /// Entering a task (re)declares its own `Task.` variables with their initial values
+    /// [corpus: CacheExampleFlow.yaml, Trigger_proactive_callback_workflow.yaml].
+    pub(super) fn enter_task(&mut self, task: &Mapping) {
+        let (vars, types) = self.declared(task);
+        if let Some(f) = self.frames.last_mut() {
+            f.vars.extend(vars);
+            f.types.extend(types);
         }
     }
 
@@ -186,11 +213,29 @@ impl Machine<'_> {
         }
     }
 
+    /// Assigns a value from outside the flow (a data action output, a table cell, a module
+    /// output, participant data) converted to the variable's declared type.
+    pub(super) fn set_typed(&mut self, var: &str, v: Option<Val>) -> Result<(), String> {
+        let ty = self.frames.last().and_then(|f| f.types.get(var)).cloned();
+        let v = match (v, ty) {
+            (Some(v), Some(ty)) => {
+                Some(coerce(v, &ty).map_err(|e| format!("assigning {var}: {e}"))?)
+            }
+            (v, _) => v,
+        };
+        self.set(var, v);
+        Ok(())
+    }
+
     pub(super) fn expression(&self, v: Option<&Value>) -> Result<Option<Val>, String> {
         let m = map(v).ok_or("missing value")?;
         if let Some(e) = get(m, "exp") {
             let s = string(Some(e)).ok_or("exp must be a string")?;
-            return eval(&parse(&s)?, self.vars());
+            let env = Env {
+                vars: self.vars(),
+                call: &self.call,
+            };
+            return eval(&parse(&s)?, &env);
         }
         if let Some(l) = get(m, "lit") {
             return Ok(match l {
@@ -208,6 +253,27 @@ impl Machine<'_> {
 
     pub(super) fn audio(&self, v: Option<&Value>) -> Result<String, String> {
         let m = map(v).ok_or("missing audio")?;
+        // Audio per language: the sequence of the call's language (set, else the flow's
+        // default); without one, the audio's own `tts`/`exp`, else its first sequence
+        // (assumed) [corpus: CI_CD_Test_Flow-INBOUNDCALL.yaml, 2445093_Lang-COMMONMODULE.yaml].
+        if let Some(seqs) = map(get(m, "alternateSequences")) {
+            let lang = self.language.as_ref().or(self.default_language.as_ref());
+            let own = ["tts", "prompt", "exp", "lit"]
+                .iter()
+                .any(|k| get(m, k).is_some());
+            return match lang.and_then(|l| get(seqs, l)) {
+                Some(seq) => self.audio(Some(seq)),
+                None if own => {
+                    let mut rest = m.clone();
+                    rest.remove("alternateSequences");
+                    self.audio(Some(&Value::Mapping(rest)))
+                }
+                None => match seqs.iter().next() {
+                    Some((_, seq)) => self.audio(Some(seq)),
+                    None => Ok(String::new()),
+                },
+            };
+        }
         if let Some(t) = get(m, "tts") {
             return string(Some(t)).ok_or_else(|| "tts must be a string".into());
         }
@@ -259,6 +325,9 @@ impl Machine<'_> {
             "dataTableLookup" => self.table_lookup(name, body),
             "evaluateScheduleGroup" => self.schedule_group(name, body),
             "setLanguage" => self.set_language(name, body),
+            "findQueue" => self.find_queue(name, body),
+            "setScreenPop" => self.screen_pop(name, body),
+            "transferToFlow" | "transferToFlowSecure" => self.transfer_to_flow(kind, name, body),
             other => self.error(name, format!("the interpreter does not run '{other}'")),
         }
     }

@@ -27,6 +27,15 @@
 //!   later transcript line carries it;
 //! - a value never set is NOT_SET: every comparison with it is false, `IsSet` tells, and
 //!   arithmetic or `and`/`or`/`not` on it is an error;
+//! - a task's own variables are (re)declared when it is entered; values are strings,
+//!   integers, booleans, date-times, durations, queues (`.id`, `.name`) and collections, and
+//!   a value from outside the flow (a data action output, a table cell, a module output)
+//!   converts to its variable's declared type;
+//! - `Call.` built-ins and `GetCurrentDateTimeUtc()` read the call's fixed values
+//!   ([`CallInfo`], from [`OrgObjects::call_info`]); `findQueue` asks the org
+//!   ([`OrgObjects::queue`]); `setScreenPop` changes nothing the caller hears;
+//!   `transferToFlow(Secure)` leaves the flow when the target is published, else takes
+//!   `outputs.failure`;
 //! - an error (an expression that fails, a module that is not published) enters the flow's
 //!   error handling, by default a disconnect: the call ends with outcome `error`;
 //! - at most [`MAX_ACTIONS`] actions run per call (every action counts, jumps and loop
@@ -36,9 +45,10 @@
 //! Where things are: [`machine`] runs action lists (tasks, the start-up sequence, the
 //! action limit) and dispatches each action to the file of its family ([`audio`],
 //! [`control`], [`data`], [`transfer`], [`modules`], [`org`], [`menus`]); [`expr`] parses
-//! and evaluates expressions; [`yaml`] reads the flow file.
+//! and evaluates expressions, [`builtins`] its functions; [`yaml`] reads the flow file.
 
 mod audio;
+mod builtins;
 mod control;
 mod data;
 mod expr;
@@ -74,7 +84,56 @@ pub struct Call {
     pub participant_data: BTreeMap<String, String>,
 }
 
-/// The published flows a call can reach: common modules by flow name.
+/// What the call itself carries, read by the `Call.` built-ins and `GetCurrentDateTimeUtc()`:
+/// fixed values (the org can set them, [`OrgObjects::call_info`]), so that two runs of one
+/// call see the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallInfo {
+    /// `Call.Ani`: the caller's address, with its `tel:` scheme [corpus:
+    /// `Replace(Call.Ani, "tel:", "")` in Trigger_proactive_callback_workflow.yaml].
+    pub ani: String,
+    /// `Call.CalledAddress` and `Call.CalledAddressOriginal`: the number dialled, E.164
+    /// without a scheme [corpus: `Call.CalledAddressOriginal == "+12345679226"` in
+    /// CI_CD_Test_Flow-INBOUNDCALL.yaml].
+    pub called_address: String,
+    /// `Call.RemoteName`: the caller's name.
+    pub remote_name: String,
+    /// `Call.ConversationId`.
+    pub conversation_id: String,
+    /// The time the call runs at, milliseconds since the Unix epoch (UTC).
+    pub now_ms: i64,
+}
+
+impl Default for CallInfo {
+    fn default() -> Self {
+        Self {
+            ani: "tel:+13175550100".into(),
+            called_address: "+13175550199".into(),
+            remote_name: "Sandbox Caller".into(),
+            conversation_id: "00000000-0000-4000-8000-000000000001".into(),
+            // 2024-01-01T12:00:00Z
+            now_ms: 1_704_110_400_000,
+        }
+    }
+}
+
+impl CallInfo {
+    /// The `Call.` built-in `name` (matched without regard to case [corpus: `Call.ani` in
+    /// orbit-parked-call-retrieval.yaml beside `Call.Ani` elsewhere]); `None` when it is not one.
+    fn builtin(&self, name: &str) -> Option<expr::Val> {
+        let v = match name.to_ascii_lowercase().as_str() {
+            "call.ani" => &self.ani,
+            "call.calledaddress" | "call.calledaddressoriginal" => &self.called_address,
+            "call.remotename" => &self.remote_name,
+            "call.conversationid" => &self.conversation_id,
+            _ => return None,
+        };
+        Some(expr::Val::S(v.clone()))
+    }
+}
+
+/// The published flows a call can reach by name: common modules, and the flows a
+/// `transferToFlow`/`transferToFlowSecure` names.
 pub trait Published {
     fn module(&self, name: &str) -> Option<Value>;
 }
@@ -110,6 +169,16 @@ pub trait OrgObjects {
     fn has_prompt(&self, name: &str) -> bool;
     /// Participant data the call starts with.
     fn participant_data(&self) -> BTreeMap<String, String>;
+    /// The id of queue `name`; `None` when the org has no such queue (`findQueue` takes
+    /// `notFound`). By default every queue exists, with a stand-in id made from its name:
+    /// a simulation's org and the sandbox's calls name queues by name only.
+    fn queue(&self, name: &str) -> Option<String> {
+        Some(format!("queue:{name}"))
+    }
+    /// What the call carries (`Call.Ani`, the time, …).
+    fn call_info(&self) -> CallInfo {
+        CallInfo::default()
+    }
 }
 
 impl OrgObjects for SimOrg {
@@ -182,6 +251,8 @@ pub fn call_with_org(
         max_actions,
         frames: Vec::new(),
         language: None,
+        default_language: None,
+        call: org.call_info(),
     };
     let end = m.run_entry(entry);
     let variables = m

@@ -4,9 +4,8 @@
 
 use serde_yaml_ng::{Mapping, Value};
 
-use super::expr::Vars;
 use super::machine::{Frame, Machine, Signal};
-use super::yaml::{declare, get, map, root, string};
+use super::yaml::{get, map, root, string};
 
 impl Machine<'_> {
     pub(super) fn call_module(&mut self, name: &str, body: &Mapping) -> Signal {
@@ -22,8 +21,7 @@ impl Machine<'_> {
         let Some((_, mroot)) = root(&doc) else {
             return self.error(name, format!("common module '{module}' has no root"));
         };
-        let mut vars = Vars::new();
-        declare(mroot, &mut vars);
+        let (mut vars, types) = self.declared(mroot);
         if let Some(inputs) = spec.and_then(|s| map(get(s, "inputs"))) {
             for (k, v) in inputs {
                 let Some(k) = k.as_str() else { continue };
@@ -44,6 +42,7 @@ impl Machine<'_> {
         self.frames.push(Frame {
             flow: string(get(mroot, "name")).unwrap_or(module.clone()),
             vars,
+            types,
         });
         let signal = self.list(actions);
         match signal {
@@ -68,7 +67,9 @@ impl Machine<'_> {
                     continue;
                 };
                 let val = frame.vars.get(k).cloned().flatten();
-                self.set(&target, val);
+                if let Err(e) = self.set_typed(&target, val) {
+                    return self.error(name, e);
+                }
             }
         }
         Signal::Continue

@@ -1,12 +1,13 @@
 //! Actions on org objects: `callData` takes the data action's answer to its inputs,
 //! `dataTableLookup` reads a table row, `evaluateScheduleGroup` branches by the group's
-//! state. An object the org lacks is an error naming it.
+//! state, `findQueue` finds a queue by name. An object the org lacks is an error naming it
+//! (a queue that is not found takes `findQueue`'s `notFound`).
 
 use std::collections::BTreeMap;
 
 use serde_yaml_ng::Mapping;
 
-use super::expr::{json_val, text_of};
+use super::expr::{Val, json_val, text_of};
 use super::machine::{Machine, Signal};
 use super::yaml::{get, map, string};
 use flowsmith_calls::DataActionAnswer;
@@ -17,9 +18,11 @@ impl Machine<'_> {
             .and_then(|c| c.iter().next())
             .and_then(|(integration, spec)| {
                 let (action, contract) = map(get(map(Some(spec))?, "dataAction"))?.iter().next()?;
+                // A key may read as a number [corpus: data action `2445093` in
+                // CI_CD_Test_Flow-INBOUNDCALL.yaml].
                 Some((
-                    integration.as_str()?.to_owned(),
-                    action.as_str()?.to_owned(),
+                    string(Some(integration))?,
+                    string(Some(action))?,
                     map(Some(contract))?,
                 ))
             });
@@ -54,7 +57,9 @@ impl Machine<'_> {
                         else {
                             continue;
                         };
-                        self.set(&var, outputs.get(k).and_then(json_val));
+                        if let Err(e) = self.set_typed(&var, outputs.get(k).and_then(json_val)) {
+                            return self.error(name, e);
+                        }
                     }
                 }
                 self.branch(body, "success")
@@ -79,7 +84,7 @@ impl Machine<'_> {
         let Some((table, spec)) = map(get(body, "dataTable")).and_then(|t| t.iter().next()) else {
             return self.error(name, "dataTableLookup names no table".into());
         };
-        let table = table.as_str().unwrap_or_default().to_owned();
+        let table = string(Some(table)).unwrap_or_default();
         let key = match self.expression(get(body, "lookupValue")) {
             Ok(v) => v.map(|v| text_of(&v).into_owned()).unwrap_or_default(),
             Err(e) => return self.error(name, e),
@@ -98,8 +103,35 @@ impl Machine<'_> {
                 ) else {
                     continue;
                 };
-                self.set(&var, row.get(col).and_then(json_val));
+                if let Err(e) = self.set_typed(&var, row.get(col).and_then(json_val)) {
+                    return self.error(name, e);
+                }
             }
+        }
+        self.branch(body, "found")
+    }
+
+    /// `findQueue`: the queue `findName` names, from the org: found, `findResult` holds
+    /// it (its `id` the org's) and `outputs.found` runs; else `outputs.notFound`
+    /// [corpus: archy_flow.yml; the action's outputs as the corpus writes them].
+    pub(super) fn find_queue(&mut self, name: &str, body: &Mapping) -> Signal {
+        let wanted = match self.expression(get(body, "findName")) {
+            Ok(Some(v)) => text_of(&v).into_owned(),
+            // Assumed: nothing to find is not found.
+            Ok(None) => return self.branch(body, "notFound"),
+            Err(e) => return self.error(name, e),
+        };
+        let Some(id) = self.org.queue(&wanted) else {
+            return self.branch(body, "notFound");
+        };
+        if let Some(var) = map(get(body, "findResult")).and_then(|r| string(get(r, "var"))) {
+            self.set(
+                &var,
+                Some(Val::Queue {
+                    name: wanted,
+                    id: Some(id),
+                }),
+            );
         }
         self.branch(body, "found")
     }

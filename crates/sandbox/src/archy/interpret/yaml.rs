@@ -1,6 +1,8 @@
 //! Reading a flow file: keys, mappings and strings of the YAML, the root, declared
 //! variables, and the tasks, menus and menu choices references name.
 
+use std::collections::HashMap;
+
 use serde_yaml_ng::{Mapping, Value};
 
 use super::expr::{Val, Vars, coerce};
@@ -34,9 +36,18 @@ pub(super) fn root(doc: &Value) -> Option<(&str, &Mapping)> {
     Some((k.as_str()?, map(Some(v))?))
 }
 
-/// Declared variables with their initial values.
-pub(super) fn declare(root: &Mapping, vars: &mut Vars) {
-    let Some(Value::Sequence(decls)) = get(root, "variables") else {
+/// The variables `scope` (a flow's root, a task) declares, with their initial values, into
+/// `vars`, and their types into `types` (the declaration's kind without `Variable`:
+/// `string`, `integer`, `duration`, `queue`, `stringCollection`, …). A queue literal takes the
+/// org's id for it (`queue`). A collection without an initial value starts empty (assumed:
+/// the evidence does not say; the corpus only reads collections a data action filled).
+pub(super) fn declare(
+    scope: &Mapping,
+    vars: &mut Vars,
+    types: &mut HashMap<String, String>,
+    queue: &dyn Fn(&str) -> Option<String>,
+) {
+    let Some(Value::Sequence(decls)) = get(scope, "variables") else {
         return;
     };
     for d in decls {
@@ -49,20 +60,58 @@ pub(super) fn declare(root: &Mapping, vars: &mut Vars) {
         let Some(name) = string(get(body, "name")) else {
             continue;
         };
-        let ty = match kind.as_str() {
-            Some("integerVariable") => "integer",
-            Some("booleanVariable") => "boolean",
-            _ => "string",
+        let ty = kind
+            .as_str()
+            .unwrap_or_default()
+            .strip_suffix("Variable")
+            .unwrap_or("string")
+            .to_owned();
+        let lit = map(get(body, "initialValue")).and_then(|iv| get(iv, "lit"));
+        let init = match lit {
+            Some(l) => literal(l, &ty, queue),
+            None if ty.ends_with("Collection") => Some(Val::List(Vec::new())),
+            None => None,
         };
-        let init = map(get(body, "initialValue"))
-            .and_then(|iv| get(iv, "lit"))
-            .and_then(|l| match l {
-                Value::Number(n) => n.as_i64().map(Val::I),
-                Value::Bool(b) => Some(Val::B(*b)),
-                Value::String(s) => coerce(Val::S(s.clone()), ty).ok(),
-                _ => None,
-            });
-        vars.insert(name, init);
+        vars.insert(name.clone(), init);
+        types.insert(name, ty);
+    }
+}
+
+/// A literal of type `ty`: a scalar, a duration (`{minutes: 5}`), a queue (`{name: X}`), a
+/// collection (a sequence of its items' literals) [corpus: CacheExampleFlow.yaml's task
+/// variables].
+pub(super) fn literal(l: &Value, ty: &str, queue: &dyn Fn(&str) -> Option<String>) -> Option<Val> {
+    match l {
+        Value::Number(n) => n.as_i64().map(Val::I),
+        Value::Bool(b) => Some(Val::B(*b)),
+        Value::String(s) => coerce(Val::S(s.clone()), ty).ok(),
+        Value::Sequence(items) => {
+            let item = ty.strip_suffix("Collection").unwrap_or(ty);
+            Some(Val::List(
+                items.iter().map(|i| literal(i, item, queue)).collect(),
+            ))
+        }
+        Value::Mapping(m) if ty == "queue" => {
+            let name = string(get(m, "name"))?;
+            let id = queue(&name);
+            Some(Val::Queue { name, id })
+        }
+        Value::Mapping(m) if ty == "duration" => {
+            let mut ms: i64 = 0;
+            for (unit, per) in [
+                ("ms", 1),
+                ("seconds", 1_000),
+                ("minutes", 60_000),
+                ("hours", 3_600_000),
+                ("days", 86_400_000),
+            ] {
+                if let Some(n) = get(m, unit).and_then(Value::as_i64) {
+                    ms = ms.checked_add(n.checked_mul(per)?)?;
+                }
+            }
+            Some(Val::Dur(ms))
+        }
+        _ => None,
     }
 }
 
