@@ -2,13 +2,13 @@
 //! NOT_SET semantics (`None`): every comparison with it is false, arithmetic and
 //! `and`/`or`/`not` on it are errors. Names are read in an [`Env`]: the flow's variables,
 //! then the call's built-ins (`Call.Ani`, …), then member access on a variable
-//! (`Task.Queue.id`). The functions are in [`super::builtins`].
+//! (`Task.Queue.id`). The functions are in [`builtins`].
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::CallInfo;
-use super::builtins;
+mod builtins;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Val {

@@ -45,10 +45,9 @@
 //! Where things are: [`machine`] runs action lists (tasks, the start-up sequence, the
 //! action limit) and dispatches each action to the file of its family ([`audio`],
 //! [`control`], [`data`], [`transfer`], [`modules`], [`org`], [`menus`]); [`expr`] parses
-//! and evaluates expressions, [`builtins`] its functions; [`yaml`] reads the flow file.
+//! and evaluates expressions (its functions in `expr::builtins`); [`yaml`] reads the flow file.
 
 mod audio;
-mod builtins;
 mod control;
 mod data;
 mod expr;

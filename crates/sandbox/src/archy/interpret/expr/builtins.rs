@@ -4,14 +4,14 @@
 //! test for it (`IsSet`, `IsNotSetOrEmpty`), `Append` (NOT_SET appends as nothing, as the
 //! simulator's text interpolation does) and `If` (only the chosen branch is evaluated).
 //!
-//! Time: `GetCurrentDateTimeUtc()` is the simulated call's fixed `now` ([`super::CallInfo`]),
+//! Time: `GetCurrentDateTimeUtc()` is the simulated call's fixed `now` ([`super::super::CallInfo`]),
 //! so that two runs of one call see the same time; `AddSeconds/Minutes/Hours/Days(dateTime,
 //! n)` [corpus: `AddHours(GetCurrentDateTimeUtc(), -3)`, `AddDays(GetCurrentDateTimeUtc(),
 //! -7)`]; `DateTimeDiff(a, b)` is the duration `a - b` [corpus: CacheExampleFlow.yaml
 //! compares `DateTimeDiff(GetCurrentDateTimeUtc(), ToDateTime(updated))` with a cache
 //! lifetime]; `ToDateTime` reads ISO 8601.
 
-use super::expr::{Env, Ex, Val, eval, text_of};
+use super::{Env, Ex, Val, eval, text_of};
 
 /// Milliseconds of a date-time as text: ISO 8601 in UTC with milliseconds
 /// (`2024-01-01T12:00:00.000Z`). Assumed: the format of Archy's `ToString(DateTime)` is not
