@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde_json::{Map, Value};
 
 use super::expr;
+use super::nodes::loops;
 use super::nodes::menu::{self, MenuDefaults};
 use super::nodes::{self, Lists};
 use super::report::{Mapped, Report};
@@ -17,6 +18,15 @@ use crate::template::{Finding, FlowType};
 
 /// A jump target before the tasks are all read: the marker, then the task's reference.
 const TASK_MARK: &str = "\u{1}task:";
+
+/// The reference of a loop's first node among the tasks' (no task can be named so).
+const LOOP_MARK: &str = "\u{2}loop:";
+
+/// Whether a module has a `loop` action (only then is its text kept for the counters).
+fn mentions_loop(root: &Map<String, Value>) -> bool {
+    root.get("startUpTaskActions")
+        .is_some_and(|a| serde_json::to_string(a).is_ok_and(|t| t.contains("\"loop\":")))
+}
 
 /// The nodes of one flow as they are built.
 pub(super) struct Builder<'f> {
@@ -40,6 +50,13 @@ pub(super) struct Builder<'f> {
     menus: BTreeMap<String, String>,
     /// Actions (by pointer) kept as written although a native node could take them.
     demoted: HashSet<String>,
+    /// The loops being imported, innermost last: where a native loop's `loopExit` leads
+    /// (`None` for a loop kept as written, whose `loopExit` is kept too).
+    loops: Vec<Option<String>>,
+    /// Loop markers handed out (each a task-like reference to the loop's first node).
+    loop_marks: usize,
+    /// A module's root and its text (to tell whether a loop counter is named elsewhere).
+    module: Option<(Map<String, Value>, String)>,
 }
 
 /// What [`Builder::finish`] gives: the start node and the nodes (`None` after an error).
@@ -84,6 +101,9 @@ impl<'f> Builder<'f> {
             jumps: Vec::new(),
             menus: BTreeMap::new(),
             demoted: HashSet::new(),
+            loops: Vec::new(),
+            loop_marks: 0,
+            module: None,
         }
     }
 
@@ -196,6 +216,9 @@ impl<'f> Builder<'f> {
         // Targets first (ids in document order), then the nodes.
         let mut targets: Vec<Option<String>> = Vec::with_capacity(items.len());
         let mut parsed = Vec::with_capacity(items.len());
+        // `loopExit`s that are edges, and loops that may be cycles (with their markers).
+        let mut edges: HashSet<usize> = HashSet::new();
+        let mut loop_keys: BTreeMap<usize, String> = BTreeMap::new();
         for (i, item) in items.iter().enumerate() {
             let a_at = format!("{at}/{i}");
             let Some((kind, body)) = item
@@ -216,6 +239,18 @@ impl<'f> Builder<'f> {
             let target = match kind.as_str() {
                 "jumpToTask" => self.jump(&body, &a_at),
                 "jumpToMenu" => self.jump_to_menu(&body, &a_at),
+                "loopExit" if matches!(self.loops.last(), Some(Some(_))) => {
+                    edges.insert(i);
+                    self.loops.last().cloned().flatten()
+                }
+                "loop" if self.loop_may_be_native(&body) => {
+                    // The loop's first node is known once its body is imported: a marker
+                    // resolved with the tasks (also when the loop ends up kept).
+                    let key = format!("{LOOP_MARK}{}", self.loop_marks);
+                    self.loop_marks += 1;
+                    loop_keys.insert(i, key.clone());
+                    Some(format!("{TASK_MARK}{key}"))
+                }
                 _ => {
                     if self.used.len() >= self.max_nodes {
                         if !self.too_many {
@@ -240,7 +275,11 @@ impl<'f> Builder<'f> {
                 continue;
             };
             let next = targets.get(i + 1).cloned().unwrap_or_else(|| cont.clone());
-            if kind == "jumpToTask" || kind == "jumpToMenu" {
+            if let Some(key) = loop_keys.remove(&i) {
+                self.import_loop(&body, &a_at, next, &key);
+                continue;
+            }
+            if kind == "jumpToTask" || kind == "jumpToMenu" || edges.contains(&i) {
                 self.report.add(Mapped {
                     pointer: a_at,
                     action: kind,
@@ -265,6 +304,74 @@ impl<'f> Builder<'f> {
             self.nodes.insert(id, node);
         }
         targets.into_iter().next().flatten().or(cont)
+    }
+
+    /// Whether a `loop` has the shape the compiler writes and its counter is named nowhere
+    /// else (see `nodes/loops.rs`); whether its first node gets the counter's name is known
+    /// when it is imported.
+    fn loop_may_be_native(&self, body: &Map<String, Value>) -> bool {
+        let Some((var, _)) = loops::shape(self.ty, body) else {
+            return false;
+        };
+        let Some((root, text)) = &self.module else {
+            return false;
+        };
+        self.vars
+            .get(var)
+            .is_some_and(|(_, kind)| kind == "integerVariable")
+            && var.starts_with(archy::var_prefix(FlowType::Module))
+            && loops::mentions(text, var) == 2
+            && !loops::in_interface(root, var)
+    }
+
+    /// The id [`Self::id_for`] would give now.
+    fn peek_id(&self, name: Option<&str>, kind: &str) -> String {
+        let base = sanitize(name.filter(|n| !n.trim().is_empty()).unwrap_or(kind));
+        let mut id = base.clone();
+        let mut k = 2;
+        while self.used.contains(&id) {
+            id = format!("{base}_{k}");
+            k += 1;
+        }
+        id
+    }
+
+    /// A `loop` that [`Self::loop_may_be_native`] let through, reached by the marker
+    /// `key`: a cycle when its first node gets the name the compiler gives its counter
+    /// (`<start>_loop`) and something follows it, else a node that keeps it as written.
+    fn import_loop(
+        &mut self,
+        body: &Map<String, Value>,
+        at: &str,
+        next: Option<String>,
+        key: &str,
+    ) {
+        let Some((var, actions)) = loops::shape(self.ty, body) else {
+            return;
+        };
+        let start = loops::first_node(actions).map(|(name, kind)| self.peek_id(name, kind));
+        let prefix = archy::var_prefix(FlowType::Module);
+        let native = next.is_some()
+            && self.native_allowed(at)
+            && start.is_some_and(|s| var == format!("{prefix}{}", sanitize(&format!("{s}_loop"))));
+        if native {
+            let actions = actions.clone();
+            self.loops.push(next);
+            let first = self.import_list(
+                &actions,
+                &format!("{at}/outputs/loop/actions"),
+                Some(format!("{TASK_MARK}{key}")),
+            );
+            self.loops.pop();
+            self.tasks.insert(key.to_owned(), first);
+            self.report_edge(at, "loop");
+            return;
+        }
+        let name = body.get("name").and_then(Value::as_str);
+        let id = self.id_for(name, "loop");
+        let (node_type, node) = nodes::node(self, "loop", body, at, next);
+        self.tasks.insert(key.to_owned(), Some(id.clone()));
+        self.add(id, node, at, "loop", node_type);
     }
 
     /// A `jumpToTask`'s target (a marker resolved once every task is read).
@@ -418,6 +525,10 @@ impl<'f> Builder<'f> {
     /// A common module's `startUpTaskActions`; returns the start.
     pub(super) fn module_actions(&mut self, root: &Map<String, Value>) -> Option<String> {
         let at = pointer([self.root_key, "startUpTaskActions"]);
+        if root.contains_key("startUpTaskActions") && mentions_loop(root) {
+            let text = serde_json::to_string(root).unwrap_or_default();
+            self.module = Some((root.clone(), text));
+        }
         match root.get("startUpTaskActions") {
             Some(a) if a.as_array().is_some_and(|a| !a.is_empty()) => {
                 self.import_list(a, &at, None)
@@ -471,16 +582,12 @@ impl<'f> Builder<'f> {
             }
         }
         for n in nodes.values_mut() {
-            // Only exits hold markers; a kept action's body never does.
-            for p in [
-                "/onComplete",
-                "/onError",
-                "/properties/outputs",
-                "/properties/choices",
-            ] {
-                if let Some(x) = n.pointer_mut(p) {
-                    self.resolve_all(x);
-                }
+            // Only exits hold markers (an If's condition, a Schedule's state, ...); a kept
+            // action's body never does.
+            let kept = n.pointer_mut("/properties/action").map(Value::take);
+            self.resolve_all(n);
+            if let (Some(k), Some(p)) = (kept, n.pointer_mut("/properties")) {
+                p["action"] = k;
             }
         }
         let start = match start.map(|s| self.resolve(&s)) {
@@ -583,6 +690,14 @@ impl Lists for Builder<'_> {
 
     fn native_allowed(&self, at: &str) -> bool {
         !self.demoted.contains(at)
+    }
+
+    fn enter_kept_loop(&mut self) {
+        self.loops.push(None);
+    }
+
+    fn leave_loop(&mut self) {
+        self.loops.pop();
     }
 }
 

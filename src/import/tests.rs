@@ -309,3 +309,131 @@ fn actions_the_template_cannot_say_exactly_stay_as_written() {
     assert_eq!(n["Xfer"]["properties"]["queueName"], "Sales");
     assert_eq!(n["Xfer"]["onError"]["nextNode"], "End");
 }
+
+/// The first action `kind` named `name` in `v` (an Archy document as JSON), its body.
+fn find_action<'v>(v: &'v Value, kind: &str, name: &str) -> Option<&'v Value> {
+    match v {
+        Value::Object(m) => m
+            .get(kind)
+            .filter(|b| b.get("name").and_then(Value::as_str) == Some(name))
+            .or_else(|| m.values().find_map(|x| find_action(x, kind, name))),
+        Value::Array(a) => a.iter().find_map(|x| find_action(x, kind, name)),
+        _ => None,
+    }
+}
+
+/// A node import's round trip: imports `files` (the first is the one looked at), validates
+/// and compiles its template (a called module by its template name), and gives the node
+/// action `name` (of type `kind`) became, the original action's body and the compiled
+/// action's body (named after the node), both without `name` and `outputs`.
+pub(in crate::import) fn round_trip(
+    files: &[&str],
+    kind: &str,
+    name: &str,
+) -> (Value, Value, Value) {
+    let archy: Vec<ArchyFile> = files
+        .iter()
+        .enumerate()
+        .map(|(k, y)| ArchyFile {
+            name: format!("f{k}.yaml"),
+            yaml: (*y).to_owned(),
+        })
+        .collect();
+    let imported = import(&archy, ImportLimits::default()).unwrap();
+    let t = imported
+        .templates
+        .iter()
+        .find(|t| t.report.file == "f0.yaml")
+        .unwrap();
+    let id = t
+        .report
+        .mapped
+        .iter()
+        .find(|m| m.action == kind)
+        .and_then(|m| m.node.clone())
+        .unwrap();
+    let node = t.document["draft"]["nodes"][&id].clone();
+    let r = crate::validate::validate(&t.document, &crate::validate::NoModules);
+    assert!(!r.has_errors(), "{:?}", r.findings);
+    let compiled = crate::compile::compile(
+        &r.flow.unwrap(),
+        &crate::compile::CompileContext {
+            flow_name: &t.name,
+            as_type: t.flow_type,
+            modules: &std::collections::BTreeMap::new(),
+            queue_names: &std::collections::BTreeMap::new(),
+        },
+    )
+    .unwrap();
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(m) = v.as_object_mut() {
+            m.remove("name");
+            m.remove("outputs");
+        }
+        v
+    };
+    let original: Value = serde_yaml_ng::from_str(files[0]).unwrap();
+    let back: Value = serde_yaml_ng::from_str(&compiled.yaml).unwrap();
+    let before = strip(find_action(&original, kind, name).unwrap());
+    let after = strip(
+        find_action(&back, kind, &id)
+            .unwrap_or_else(|| panic!("no {kind} {id} in\n{}", compiled.yaml)),
+    );
+    (node, before, after)
+}
+
+/// An inbound flow declaring `vars` (`(kind, Flow.x)`) whose one task runs `actions` (YAML
+/// written from column 0) and then disconnects.
+pub(in crate::import) fn inbound_with(vars: &[(&str, &str)], actions: &str) -> String {
+    let mut y = String::from(
+        "inboundCall:\n  name: Line\n  division: Home\n  defaultLanguage: en-us\n  startUpRef: \"/inboundCall/tasks/task[Main_1]\"\n  variables:\n",
+    );
+    for (kind, name) in vars {
+        y.push_str(&format!(
+            "    - {kind}:\n        name: {name}\n        initialValue:\n          noValue: true\n"
+        ));
+    }
+    y.push_str(
+        "  tasks:\n    - task:\n        name: Main\n        refId: Main_1\n        actions:\n",
+    );
+    for line in actions.lines().chain(["- disconnect:", "    name: Bye"]) {
+        y.push_str("          ");
+        y.push_str(line);
+        y.push('\n');
+    }
+    y
+}
+
+/// The node type action `kind` (the first of its kind) became.
+pub(in crate::import) fn node_type(yaml: &str, kind: &str) -> String {
+    let i = one(yaml).unwrap();
+    i.templates[0]
+        .report
+        .mapped
+        .iter()
+        .find(|m| m.action == kind)
+        .map(|m| m.node_type.clone())
+        .unwrap()
+}
+
+#[test]
+fn a_branch_that_jumps_leads_to_the_task_in_every_kind_of_exit() {
+    // A decision and a schedule state whose actions start with a jump: the If's condition
+    // and the Schedule's state name the task's first node.
+    let y = FLOW.replace(
+        "                    - playAudio:\n                        name: Play Audio\n                        audio:\n                          tts: Many",
+        "                    - jumpToTask:\n                        name: Skip\n                        targetTaskRef: \"/inboundCall/tasks/task[End_2]\"",
+    )
+    .replace("exp: Flow.count > 1 and Task.Queue.name == \"x\"", "exp: Flow.count > 1")
+    .replace(
+        "          - decision:\n              name: Check",
+        "          - updateData:\n              name: Count\n              statements:\n                - integer:\n                    variable: Flow.count\n                    value:\n                      lit: 2\n          - decision:\n              name: Check",
+    );
+    let i = one(&y).unwrap();
+    let n = nodes(&i);
+    assert_eq!(n["Check"]["type"], "If", "{n:?}");
+    assert_eq!(n["Check"]["properties"]["conditions"][0]["nextNode"], "Bye");
+    let r = crate::validate::validate(&i.templates[0].document, &crate::validate::NoModules);
+    assert!(!r.has_errors(), "{:?}", r.findings);
+}

@@ -382,6 +382,23 @@ fn rule_gather_digits() {
             ..
         }
     ));
+    // `variable`: the digits go into a named flow variable (an imported collectInput's).
+    let r = check(&g(json!({"variable": "OrbitNumber"})));
+    clean(&r);
+    let flow = r.flow.unwrap();
+    assert!(
+        matches!(&flow.nodes["G"].kind, NodeKind::Gather { into, .. } if into.name() == "OrbitNumber")
+    );
+    assert_eq!(flow.variables.get("OrbitNumber"), Some(&VarType::String));
+    assert!(!flow.variables.contains_key("G_digits"));
+    assert_eq!(
+        find(
+            &check(&g(json!({"variable": "1 x"}))),
+            "invalid_variable_name"
+        )
+        .pointer,
+        "/draft/nodes/G/properties/variable"
+    );
 }
 
 #[test]

@@ -19,6 +19,11 @@ pub(super) fn import(
 ) -> Value {
     let mut body = body.clone();
     let mut outputs = Map::new();
+    // A `loopExit` in a loop kept as written leaves that loop: it is kept too.
+    let kept_loop = kind == "loop";
+    if kept_loop {
+        b.enter_kept_loop();
+    }
     if let Some(Value::Object(outs)) = body.get_mut("outputs") {
         let names: Vec<String> = outs.keys().cloned().collect();
         for name in names {
@@ -40,6 +45,9 @@ pub(super) fn import(
         if outs.is_empty() {
             body.remove("outputs");
         }
+    }
+    if kept_loop {
+        b.leave_loop();
     }
     if kind == "callCommonModule"
         && let Some(Value::Object(m)) = body.get("commonModule")

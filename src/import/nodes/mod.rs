@@ -5,12 +5,18 @@ mod archy;
 mod data_action;
 mod disconnect;
 mod end;
+mod flow;
+mod gather;
+mod get_participant_data;
 mod if_node;
+pub(super) mod loops;
 pub(super) mod menu;
 mod route;
 mod say;
+mod schedule;
 mod set;
 mod set_language;
+mod set_participant_data;
 mod switch;
 mod table_lookup;
 mod voicemail;
@@ -49,6 +55,10 @@ pub(super) trait Lists {
     /// there did not validate: it is kept as written).
     fn native_allowed(&self, at: &str) -> bool;
     fn warn(&mut self, code: &str, at: &str, message: String);
+    /// A loop kept as written begins: a `loopExit` inside it is kept too.
+    fn enter_kept_loop(&mut self);
+    /// The innermost loop ends.
+    fn leave_loop(&mut self);
 }
 
 /// The node for action `kind` (body `body`, at `at`) moving to `next`: `(node type,
@@ -73,6 +83,11 @@ pub(super) fn node(
             "setLanguage" => set_language::import(body, next.as_deref()),
             "switch" => switch::import(b, body, at, next.as_deref()),
             "dataTableLookup" => table_lookup::import(b, body, at, next.as_deref()),
+            "collectInput" => gather::import(b, body, at, next.as_deref()),
+            "evaluateScheduleGroup" => schedule::import(b, body, at, next.as_deref()),
+            "callCommonModule" => flow::import(b, body, next.as_deref()),
+            "setParticipantData" => set_participant_data::import(b, body, next.as_deref()),
+            "getParticipantData" => get_participant_data::import(b, body, next.as_deref()),
             _ => None,
         }
     } else {

@@ -1,4 +1,5 @@
-//! Gather: collect digits into `{Node.digits}`.
+//! Gather: collect digits into `{Node.digits}`, or into the flow variable `variable` names
+//! (an imported `collectInput` keeps the variable its flow reads).
 
 use super::NodeIn;
 use crate::template::expr::is_var_name;
@@ -22,6 +23,7 @@ pub(super) const RULES: Rules = Rules {
         "timeoutSeconds",
         "interDigitTimeoutSeconds",
         "promptLanguage",
+        "variable",
     ],
     accepts_silently: |key, _| key == "promptGender",
     leaves_loops: true,
@@ -58,7 +60,14 @@ impl Validator<'_> {
         let timeout_seconds = self.opt_seconds(props, "timeoutSeconds", pat);
         let inter_digit_timeout_seconds = self.opt_seconds(props, "interDigitTimeoutSeconds", pat);
         let language = self.opt_str(props, "promptLanguage", pat);
-        let (into, _) = self.digits_var(p, "Gather", "result");
+        let into = match self.opt_str(props, "variable", pat) {
+            Some(v) => {
+                let name = v.trim_start_matches('{').trim_end_matches('}');
+                ok &= self.var_name(name, &at(pat, "variable"), "the Gather variable");
+                VarRef(name.to_owned())
+            }
+            None => self.digits_var(p, "Gather", "result").0,
+        };
         p.success_writes.push(Write {
             var: into.clone(),
             ty: Some(VarType::String),
