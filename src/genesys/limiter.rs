@@ -48,6 +48,8 @@ struct Turns {
 /// The target's pacing: `until_ready` on the limiter, and the pause of a 429.
 pub struct Pacer {
     limiter: Option<DefaultDirectRateLimiter>,
+    /// The spacing of requests at the target's rate (`None`: not paced).
+    spacing: Option<Duration>,
     /// Slots leased from the budget replicas share, instead of `limiter` (PostgreSQL).
     shared: Option<Arc<SharedBudget>>,
     paused_until: Mutex<Option<Instant>>,
@@ -75,6 +77,7 @@ impl Pacer {
             .map(|q| RateLimiter::direct(q.allow_burst(NonZeroU32::MIN)));
         Pacer {
             limiter,
+            spacing: spacing(per_minute),
             shared: None,
             paused_until: Mutex::new(None),
             turns: Mutex::new(Turns::default()),
@@ -88,13 +91,21 @@ impl Pacer {
     /// limiter of this process alone. Needs a Tokio runtime.
     pub fn shared(per_minute: u32, target: &str, ledger: Arc<dyn BudgetLedger>) -> Pacer {
         let mut p = Pacer::new(0);
-        p.shared = spacing(per_minute).map(|s| SharedBudget::start(s, target.to_owned(), ledger));
+        p.spacing = spacing(per_minute);
+        p.shared = p
+            .spacing
+            .map(|s| SharedBudget::start(s, target.to_owned(), ledger));
         p
     }
 
     /// Whether requests are paced at all (a rate limit of 0 is none).
     pub fn limited(&self) -> bool {
         self.limiter.is_some() || self.shared.is_some()
+    }
+
+    /// The spacing of requests at the target's rate, if it has one.
+    pub fn spacing(&self) -> Option<Duration> {
+        self.spacing
     }
 
     /// Requests waiting for the limiter, the admitted one included.

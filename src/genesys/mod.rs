@@ -287,6 +287,11 @@ impl GenesysClient {
         self.pacer.limited()
     }
 
+    /// The spacing of this target's requests at its rate (`None`: not paced).
+    pub fn spacing(&self) -> Option<Duration> {
+        self.pacer.spacing()
+    }
+
     /// Requests waiting for this target's limiter now.
     pub fn queued(&self) -> usize {
         self.pacer.queued()

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::learnt::{PolledJob, after_miss};
+use super::learnt::{PolledJob, after_miss, spare_from, spare_tick};
 use super::{Stop, Worker, WorkerOptions, genesys_error, sleep_or_stop};
 use crate::genesys::{GenesysClient, GenesysError, JobStatus as ArchitectJobStatus};
 
@@ -29,6 +29,9 @@ pub(super) struct Poll<'a> {
     pub since: Instant,
     /// Uploaded by this step just now: it uses and teaches the learnt wait.
     pub fresh: bool,
+    /// Other steps of the job wait for it (a module with callers): it is also polled on the
+    /// limiter's idle slots (`learnt::spare_tick`).
+    pub awaited: bool,
 }
 
 /// What one poll answered: the job's end, or poll again.
@@ -53,10 +56,16 @@ impl Worker {
         let o = &self.inner.opts;
         let learnt = self.learnt(p.target).filter(|_| p.fresh);
         let mut wait = learnt.unwrap_or(o.first_poll);
-        let (mut slept, mut polls, mut clean) = (Duration::ZERO, 0u32, true);
+        let spare_after = spare_from(wait);
+        // The next poll of the regular schedule; idle-slot polls come in between.
+        let mut due = Instant::now() + wait;
+        let (mut polls, mut regular, mut clean, mut busy) = (0u32, 0u32, true, false);
         loop {
-            sleep_or_stop(wait, token).await?;
-            slept += wait;
+            let early = self.sleep_or_spare(p, due, spare_after, token).await?;
+            let needed = p.since.elapsed();
+            if polls == 0 {
+                busy = !early && p.client.queued() > 0;
+            }
             polls += 1;
             let answered = match self.poll_once(p, token).await? {
                 Answer::Ended(Polled::Success(flow)) => {
@@ -64,8 +73,9 @@ impl Worker {
                         let job = PolledJob {
                             learnt,
                             polls,
-                            slept,
+                            needed,
                             clean,
+                            busy,
                         };
                         self.learn(p.target, &job);
                     }
@@ -78,11 +88,48 @@ impl Worker {
                     false
                 }
             };
+            if early {
+                continue;
+            }
+            regular += 1;
             wait = match learnt {
                 // The learnt wait just missed: the job is about to end.
-                Some(l) if polls == 1 && answered => after_miss(l, o.first_poll),
+                Some(l) if regular == 1 && answered => after_miss(l, o.first_poll),
                 _ => next_wait(wait, o),
             };
+            due = Instant::now() + wait;
+        }
+    }
+
+    /// Sleeps until `due`, the next regular poll (false); or returns true earlier, on an idle
+    /// slot of the limiter, to poll a job other steps wait for (`Poll::awaited`, on a paced
+    /// target, from `spare_after` after the upload on).
+    async fn sleep_or_spare(
+        &self,
+        p: &Poll<'_>,
+        due: Instant,
+        spare_after: Duration,
+        token: &CancellationToken,
+    ) -> Result<bool, Stop> {
+        let spacing = p.client.spacing().filter(|_| p.awaited);
+        let Some(spacing) = spacing else {
+            sleep_or_stop(due.saturating_duration_since(Instant::now()), token).await?;
+            return Ok(false);
+        };
+        loop {
+            let left = due.saturating_duration_since(Instant::now());
+            let tick = spare_tick(p.since.elapsed(), spacing);
+            if left <= tick {
+                sleep_or_stop(left, token).await?;
+                return Ok(false);
+            }
+            sleep_or_stop(tick, token).await?;
+            if p.since.elapsed() >= spare_after
+                && p.client.queued() == 0
+                && p.client.paused_for().is_none()
+            {
+                return Ok(true);
+            }
         }
     }
 

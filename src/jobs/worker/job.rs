@@ -172,6 +172,7 @@ impl Worker {
                             deps: steps.deps[i].clone(),
                         },
                         starting: Starting::new(&starting),
+                        awaited: steps.deps.iter().any(|d| d.contains(&i)),
                     };
                     spawn_step(&mut in_flight, i, task);
                 }

@@ -2,16 +2,30 @@
 //! a pure estimator, unit-tested here; `architect.rs` feeds it and reads it.
 //!
 //! Every poll counts against the rate limit, so the wait aims at the first poll finding the
-//! job done. What a job teaches is the sleep that worked (an upper bound of what was
-//! needed): the whole sleep when it had to be polled again, a little less than the learnt
-//! wait when the first poll was on time (it may have been early enough with less). The
-//! learnt wait is the second highest of the last [`WINDOW`] lessons: a single slow job does
-//! not move it, two do; and it follows the recent jobs down at [`PROBE`] per window.
+//! job done. What a job teaches is the time that worked (an upper bound of what was
+//! needed): when it had to be polled again, the time from the upload to the poll that found
+//! it done; when the first poll was on time, a little less than the learnt wait (it may have
+//! been early enough with less). The learnt wait is the second highest of the last
+//! [`WINDOW`] lessons: a single slow job does not move it, two do; and it follows the recent
+//! jobs down by the probe per window.
+//!
+//! How far an on-time poll probes down depends on what a miss would cost. When requests
+//! wait at the target's limiter, its budget is the bottleneck: a miss costs a request slot
+//! of the job's rate bound, while a late poll only delays that one step (the limiter has
+//! other work meanwhile), so the wait creeps down by [`PROBE_BUSY`] only. When the limiter
+//! is idle, a miss costs nothing that was needed and a late poll is time lost, so it
+//! probes by [`PROBE`].
 //!
 //! Only Architect jobs that completed with every poll answered teach it: a poll that failed
 //! (5xx, timeouts, a 429 the client gave up on) says nothing about how long a job takes, and
 //! the waits after it grew for the fault, not for the job. So an outage of Genesys never
 //! lengthens it, and the pace after an outage is the pace before.
+//!
+//! A job that other steps of its job wait for (a module whose callers are registered) is
+//! also polled in between, whenever the limiter has nothing waiting ([`spare_tick`]): its
+//! end starts every caller's Architect job, and a poll that takes an idle slot costs no
+//! other request anything. So the first job of a target is seen done soon after it ended,
+//! and teaches a wait close to the job's duration.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -19,20 +33,44 @@ use std::time::Duration;
 /// Lessons kept per target.
 pub(super) const WINDOW: usize = 8;
 
-/// How much shorter than the learnt wait an on-time first poll teaches.
+/// How much shorter than the learnt wait an on-time first poll teaches, when the target's
+/// limiter was idle as it was sent.
 pub(super) const PROBE: f64 = 0.1;
+
+/// The same when requests were waiting at the limiter (a miss would cost a slot).
+pub(super) const PROBE_BUSY: f64 = 0.005;
 
 /// Longest learnt first wait.
 pub(super) const MAX_LEARNT_WAIT: Duration = Duration::from_secs(120);
 
+/// Shortest time between two polls of a job others wait for, sent on idle slots.
+pub(super) const SPARE_MIN: Duration = Duration::from_millis(100);
+
+/// The same, as a share of the time the job has run: its end is seen within about this much
+/// of its duration, in a few dozen polls at most, however long it takes.
+pub(super) const SPARE_SHARE: f64 = 0.05;
+
 /// The wait before polling again after the learnt wait just missed: the job is about to end
-/// (the wait that worked before was at most `1 / (1 - PROBE)` longer), so a short one, never
-/// longer than `first_poll`.
+/// (the learnt wait is an upper bound of recent jobs, probed down by a few percent), so a
+/// short one, never longer than `first_poll`.
 pub(super) fn after_miss(learnt: Duration, first_poll: Duration) -> Duration {
     learnt
-        .mul_f64(2.0 * PROBE)
+        .mul_f64(PROBE)
         .max(Duration::from_millis(100))
         .min(first_poll)
+}
+
+/// When a job others wait for is next looked at for an idle-slot poll, `elapsed` after its
+/// upload, at a target whose requests are `spacing` apart: never more often than the rate,
+/// [`SPARE_MIN`], or [`SPARE_SHARE`] of the time it has run.
+pub(super) fn spare_tick(elapsed: Duration, spacing: Duration) -> Duration {
+    elapsed.mul_f64(SPARE_SHARE).max(SPARE_MIN).max(spacing)
+}
+
+/// From when after its upload such a job is polled on idle slots: half its first wait (the
+/// learnt one, or `first_poll`), as no job is expected to end much sooner.
+pub(super) fn spare_from(first_wait: Duration) -> Duration {
+    first_wait / 2
 }
 
 /// How one Architect job's polling went, as far as the learnt wait is concerned.
@@ -42,10 +80,12 @@ pub(super) struct PolledJob {
     pub learnt: Option<Duration>,
     /// Polls sent, the one that found it done included.
     pub polls: u32,
-    /// Sleeps before those polls, in all.
-    pub slept: Duration,
+    /// From the start of polling to the start of the poll that found it done.
+    pub needed: Duration,
     /// Every poll was answered (no 5xx, timeout or give-up on the way).
     pub clean: bool,
+    /// Requests were waiting at the target's limiter when its first poll was sent.
+    pub busy: bool,
 }
 
 /// The recent lessons of one target, newest last (seconds).
@@ -72,12 +112,14 @@ impl Learnt {
         if !job.clean || job.polls == 0 {
             return;
         }
+        let probe = if job.busy { PROBE_BUSY } else { PROBE };
         let lesson = match job.learnt {
-            Some(w) if job.polls == 1 => w.as_secs_f64() * (1.0 - PROBE),
-            Some(_) => job.slept.as_secs_f64(),
+            // On time (perhaps sooner than the learnt wait, on an idle slot).
+            Some(w) if job.polls == 1 => w.min(job.needed).as_secs_f64() * (1.0 - probe),
+            Some(_) => job.needed.as_secs_f64(),
             // Its growing waits overshoot: only the very first lessons come from such jobs.
             None if !self.lessons.is_empty() => return,
-            None => job.slept.as_secs_f64(),
+            None => job.needed.as_secs_f64(),
         };
         if self.lessons.len() == WINDOW {
             self.lessons.pop_front();
@@ -96,12 +138,13 @@ mod tests {
         Duration::from_secs_f64(s)
     }
 
-    fn job(learnt: Option<f64>, polls: u32, slept: f64, clean: bool) -> PolledJob {
+    fn job(learnt: Option<f64>, polls: u32, needed: f64, clean: bool) -> PolledJob {
         PolledJob {
             learnt: learnt.map(secs),
             polls,
-            slept: secs(slept),
+            needed: secs(needed),
             clean,
+            busy: false,
         }
     }
 
@@ -166,9 +209,65 @@ mod tests {
 
     #[test]
     fn a_miss_polls_again_soon() {
-        assert_eq!(after_miss(secs(2.0), FLOOR), secs(0.4));
+        assert_eq!(after_miss(secs(2.0), FLOOR), secs(0.2));
         assert_eq!(after_miss(secs(0.2), FLOOR), secs(0.1));
         assert_eq!(after_miss(secs(60.0), FLOOR), FLOOR);
+    }
+
+    #[test]
+    fn a_busy_limiter_probes_down_slowly() {
+        // Jobs need 2.0 s; the first one taught 2.5 s.
+        let run = |busy: bool| {
+            let mut l = Learnt::default();
+            l.teach(&job(None, 2, 2.5, true));
+            let mut misses = 0;
+            for _ in 0..500 {
+                let w = l.wait(FLOOR).unwrap().as_secs_f64();
+                let polls = if w >= 2.0 { 1 } else { 2 };
+                misses += polls - 1;
+                let needed = if polls == 1 { w } else { w + w * PROBE };
+                l.teach(&PolledJob {
+                    busy,
+                    ..job(Some(w), polls, needed, true)
+                });
+            }
+            (misses, l.wait(FLOOR).unwrap().as_secs_f64())
+        };
+        let (busy_misses, busy_wait) = run(true);
+        let (idle_misses, idle_wait) = run(false);
+        // Busy: a miss costs a slot of the rate bound, so few (2% of the jobs at most);
+        // idle: it follows the jobs down closely, missing more often.
+        assert!(busy_misses <= 10, "{busy_misses} misses in 500 busy jobs");
+        assert!(busy_wait < 2.5, "{busy_wait}");
+        assert!(idle_misses > busy_misses, "{idle_misses} vs {busy_misses}");
+        assert!(idle_wait < 2.3, "{idle_wait}");
+    }
+
+    #[test]
+    fn an_idle_slot_poll_teaches_what_it_found() {
+        let mut l = Learnt::default();
+        // The first job, polled on idle slots, found done 2.05 s after its upload.
+        l.teach(&job(None, 9, 2.05, true));
+        assert!(close(l.wait(FLOOR), 2.05));
+        // A job found done on an idle slot before the learnt wait teaches that time.
+        let mut l = Learnt::default();
+        l.teach(&job(None, 2, 2.5, true));
+        l.teach(&job(Some(2.5), 1, 2.1, true));
+        l.teach(&job(Some(2.5), 1, 2.1, true));
+        assert!(
+            close(l.wait(FLOOR), 2.1 * (1.0 - PROBE)),
+            "{:?}",
+            l.wait(FLOOR)
+        );
+    }
+
+    #[test]
+    fn idle_slot_polls_are_spaced_by_the_rate_and_the_time_run() {
+        let ms = Duration::from_millis;
+        assert_eq!(spare_tick(ms(500), ms(51)), SPARE_MIN);
+        assert_eq!(spare_tick(ms(500), ms(201)), ms(201));
+        assert_eq!(spare_tick(secs(60.0), ms(201)), secs(3.0));
+        assert_eq!(spare_from(secs(1.0)), ms(500));
     }
 
     #[test]

@@ -52,6 +52,8 @@ pub(super) struct StepTask {
     pub queues: Queues,
     pub waits: Waits,
     pub starting: Starting,
+    /// Other steps of the job wait for this one (it is a module they call).
+    pub awaited: bool,
 }
 
 /// A step counted among the job's steps that have not yet asked the target's limiter for
@@ -468,6 +470,7 @@ impl StepTask {
             gid,
             since: Instant::now(),
             fresh,
+            awaited: self.awaited,
         };
         self.worker.poll(&poll, &self.token).await
     }
