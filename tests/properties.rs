@@ -374,6 +374,41 @@ fn round_trip_of_gathers_jumping_to_tasks() {
     round_trip(&s, false).unwrap();
 }
 
+/// Found by the property (shrunk): Ifs reading variables nothing sets are imported as kept
+/// `decision`s whose outputs meet before their fall-through.
+#[test]
+fn round_trip_of_kept_decisions_whose_outputs_meet() {
+    let s = spec(&[
+        (0, 1_883_146_029_737_912_930, 0, 0),
+        (
+            3,
+            937_538_854_377_287_501,
+            300_881_849_310_581_746,
+            13_970_236_540_087_753_320,
+        ),
+        (0, 1_334_705_612_229_901_342, 0, 0),
+        (2, 298_701_655_323_558_940, 0, 0),
+        (0, 0, 0, 0),
+        (0, 0, 0, 0),
+        (0, 0, 0, 0),
+        (0, 0, 0, 0),
+        (6, 513_642_853_446_076_569, 0, 0),
+        (0, 108_085_345_210_254, 0, 0),
+        (0, 0, 0, 0),
+        (0, 0, 0, 0),
+        (5, 0, 0, 0),
+        (0, 7_058_421_279_451_979_778, 0, 0),
+        (
+            3,
+            16_430_357_640_638_180_701,
+            6_264_115_503_021_606_872,
+            4_354_064_636_026_505_185,
+        ),
+        (0, 0, 0, 0),
+    ]);
+    round_trip(&s, false).unwrap();
+}
+
 /// A module of nested two-condition Ifs (the property once found one compiled 191 YAML
 /// levels deep, which no YAML reader here takes): within the nesting limit it survives the
 /// round trip; past it, it is refused as too deep before anything is compiled.

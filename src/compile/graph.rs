@@ -32,6 +32,7 @@ pub fn structure_graph(flow: &Flow, ty: FlowType) -> Result<structure::Graph, Co
     let mut exits = Vec::with_capacity(flow.nodes.len());
     let mut levels = Vec::with_capacity(flow.nodes.len());
     let mut own = Vec::with_capacity(flow.nodes.len());
+    let mut falls_through = Vec::with_capacity(flow.nodes.len());
     for n in flow.nodes.values() {
         let (sh, ex) = nodes::shape_and_exits(n, ty, &menus);
         let ex = ex
@@ -54,12 +55,14 @@ pub fn structure_graph(flow: &Flow, ty: FlowType) -> Result<structure::Graph, Co
         exits.push(ex);
         levels.push(l);
         own.push(o);
+        falls_through.push(nodes::falls_through(n));
     }
     Ok(structure::Graph {
         shape,
         exits,
         levels,
         own,
+        falls_through,
         start,
     })
 }

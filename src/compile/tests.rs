@@ -617,3 +617,50 @@ fn deep_branches_stay_within_128_yaml_levels() {
         }
     }
 }
+
+/// A kept branching action whose outputs meet before its fall-through: the outputs' code
+/// stays in the outputs (the structurer once chose that meeting node as the merge and
+/// wrote it after the fall-through, where it never ran).
+#[test]
+fn a_kept_actions_outputs_go_on_at_its_fall_through() {
+    let say = |id: &str, next: &str| {
+        serde_json::json!({"id": id, "type": "Say", "properties": {"sayText": id},
+            "onComplete": {"nextNode": next}})
+    };
+    let doc = serde_json::json!({"name": "X", "type": "inbound", "draft": {"startNode": "S", "nodes": {
+        "S": say("S", "D"),
+        "D": {"id": "D", "type": "Archy", "properties": {
+            "action": {"decision": {"name": "D", "condition": {"exp": "Call.Ani == \"1\""}}},
+            "outputs": {"yes": "A", "no": "B"}}, "onComplete": {"nextNode": "C"}},
+        "B": say("B", "A"),
+        "A": say("A", "Bye"),
+        "C": say("C", "Bye"),
+        "Bye": {"id": "Bye", "type": "Disconnect", "properties": {}}}}});
+    let out = compile_as(&validated(&doc), FlowType::Inbound).unwrap();
+    let parsed: Value = serde_yaml_ng::from_str(&out.yaml).unwrap();
+    let start = &parsed["inboundCall"]["tasks"][0]["task"]["actions"];
+    let said = |v: &Value| -> Vec<String> {
+        let mut names = Vec::new();
+        walk(v, "name", &mut names);
+        names
+            .iter()
+            .filter_map(|n| n.as_str().map(str::to_owned))
+            .collect()
+    };
+    let decision = &start[1]["decision"];
+    // Both outputs reach A (inline or by a jump to its task) before C could run.
+    for exit in ["yes", "no"] {
+        let names = said(&decision["outputs"][exit]);
+        assert!(
+            names.iter().any(|n| n == "A" || n == "Jump to A"),
+            "{exit}: {names:?}\n{}",
+            out.yaml
+        );
+    }
+    assert_eq!(
+        start[2]["playAudio"]["name"].as_str(),
+        Some("C"),
+        "{}",
+        out.yaml
+    );
+}

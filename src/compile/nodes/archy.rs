@@ -1,9 +1,9 @@
 //! Archy: an action flowsmith does not model, compiled back as it was written (an import's
 //! pass-through). Each branching output's block goes back in `outputs.<name>.actions`; the
-//! last exit is the fall-through (the action's `next`), whose block follows the action. The
-//! structurer makes that block empty unless every other block closes (the fall-through node
-//! is then the branches' merge, or a task they jump to), so placing it after the action keeps
-//! what the file meant.
+//! last exit is the fall-through (the action's `next`), where the outputs' actions go on
+//! when they end. The structurer (`emit_fall_through`) stops every output's block at that
+//! node, which then follows the action, so its own block is empty, or, when the flow ends
+//! there, is that end.
 
 use crate::compile::Compiler;
 use crate::compile::exits::linear_next;

@@ -108,6 +108,12 @@ pub(super) fn nesting(n: &Node, exits: usize) -> (usize, Vec<usize>) {
     }
 }
 
+/// Whether node `n`'s last exit is where its other exits' actions go on (see
+/// [`archy`]).
+pub(super) fn falls_through(n: &Node) -> bool {
+    matches!(&n.kind, NodeKind::Archy(a) if !a.exits.is_empty())
+}
+
 /// The exit field of exit number `exit` of a node (see [`shape_and_exits`]).
 pub(super) fn exit_field(n: &Node, exit: usize) -> ExitField {
     match &n.kind {

@@ -257,6 +257,9 @@ impl Structurer<'_> {
                 out.push(Stmt::Node(n, Vec::new()));
                 Ok(Some((self.succ[n][0], false)))
             }
+            Shape::Branch if self.g.falls_through.get(n).copied().unwrap_or(false) => {
+                self.emit_fall_through(n, follow, ctx, depth, out)
+            }
             Shape::Branch => {
                 let merge = self.choose_merge(n, follow, ctx);
                 let bf = merge.or(follow);
@@ -272,6 +275,48 @@ impl Structurer<'_> {
                 Ok(merge.map(|m| (m, true)))
             }
         }
+    }
+
+    /// A branch whose last exit `f` is where the others' actions go on when they end (a
+    /// kept action with `outputs`): their blocks stop at `f`, which follows the action, so
+    /// no other merge may be chosen (its code would sit after `f`'s and never run). When
+    /// `f` is the flow's end, the blocks run to their own end.
+    fn emit_fall_through(
+        &mut self,
+        n: usize,
+        follow: Option<usize>,
+        ctx: Ctx,
+        depth: usize,
+        out: &mut Block,
+    ) -> Result<Option<(usize, bool)>, StructureError> {
+        let last = self.succ[n].len() - 1;
+        let f = self.succ[n][last];
+        let to_end = f == self.end();
+        let bf = match (to_end, self.mode) {
+            (false, _) => Some(f),
+            (true, Mode::Tasks) => None,
+            (true, Mode::Sequence { .. }) => follow,
+        };
+        let mut blocks = Vec::with_capacity(last + 1);
+        for k in 0..last {
+            let t = self.succ[n][k];
+            let mut b = Vec::new();
+            let levels = self.g.levels[n].get(k).copied().unwrap_or(OUTPUT_LEVELS);
+            self.emit(t, bf, ctx, (n, k), depth + levels, false, &mut b)?;
+            blocks.push(b);
+        }
+        if to_end {
+            let mut b = Vec::new();
+            self.emit(f, follow, ctx, (n, last), depth, false, &mut b)?;
+            blocks.push(b);
+            out.push(Stmt::Node(n, blocks));
+            return Ok(None);
+        }
+        blocks.push(Vec::new());
+        out.push(Stmt::Node(n, blocks));
+        // `f` is entered here as a merge when it is one; else as any node entered twice.
+        let merge = self.is_merge(n, f, follow, ctx);
+        Ok(Some((f, merge)))
     }
 
     /// Queues the task of `n` once. A node may also have been emitted inline (a merge
@@ -317,21 +362,34 @@ impl Structurer<'_> {
         let mut cands: Vec<usize> = self.dom_children[b]
             .iter()
             .copied()
-            .filter(|&v| {
-                self.fwd_preds[v] >= 2
-                    && v != self.end()
-                    && !matches!(self.shape[v], Shape::Close | Shape::Return | Shape::Place)
-                    && Some(v) != follow
-                    && !(self.mode == Mode::Tasks && self.is_task[v])
-                    && ctx.lp.is_none_or(|h| v != h && self.in_body(h, v))
-            })
+            .filter(|&v| self.merge_candidate(v, follow, ctx))
             .collect();
         cands.sort_by_key(|&v| self.rpo_index[v]);
+        cands
+            .into_iter()
+            .find(|&m| self.every_path_meets(b, m, follow, ctx))
+    }
+
+    /// Whether `m` is a valid merge of branching node `b` (see [`Self::choose_merge`]).
+    fn is_merge(&mut self, b: usize, m: usize, follow: Option<usize>, ctx: Ctx) -> bool {
+        self.dom_children[b].contains(&m)
+            && self.merge_candidate(m, follow, ctx)
+            && self.every_path_meets(b, m, follow, ctx)
+    }
+
+    fn merge_candidate(&self, v: usize, follow: Option<usize>, ctx: Ctx) -> bool {
+        self.fwd_preds[v] >= 2
+            && v != self.end()
+            && !matches!(self.shape[v], Shape::Close | Shape::Return | Shape::Place)
+            && Some(v) != follow
+            && !(self.mode == Mode::Tasks && self.is_task[v])
+            && ctx.lp.is_none_or(|h| v != h && self.in_body(h, v))
+    }
+
+    fn every_path_meets(&mut self, b: usize, m: usize, follow: Option<usize>, ctx: Ctx) -> bool {
         let from = self.succ[b].clone();
-        cands.into_iter().find(|&m| {
-            self.paths_reach(&from, m, follow, ctx, false)
-                && (self.mode != Mode::Tasks || self.preds_inside(b, m))
-        })
+        self.paths_reach(&from, m, follow, ctx, false)
+            && (self.mode != Mode::Tasks || self.preds_inside(b, m))
     }
 
     /// Tasks mode, right after [`Self::paths_reach`]: whether every edge into `m` comes from

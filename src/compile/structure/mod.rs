@@ -83,6 +83,9 @@ pub struct Graph {
     /// `own[i]`: how many YAML levels node `i`'s own actions reach below their place in the
     /// list, its exits' actions left out (see [`MAX_NESTING`]).
     pub own: Vec<usize>,
+    /// `falls_through[i]`: node `i`'s last exit is where its other exits' actions go on
+    /// when they end (a kept action with `outputs`: the action after it).
+    pub falls_through: Vec<bool>,
     pub start: usize,
 }
 

@@ -11,6 +11,7 @@ fn g(nodes: &[(Shape, &[Option<usize>])]) -> Graph {
             .map(|n| vec![OUTPUT_LEVELS; n.1.len()])
             .collect(),
         own: vec![1; nodes.len()],
+        falls_through: vec![false; nodes.len()],
         start: 0,
     }
 }
@@ -321,6 +322,7 @@ fn deep_nesting_is_bounded() {
             .map(|n| vec![OUTPUT_LEVELS; n.1.len()])
             .collect(),
         own: vec![1; nodes.len()],
+        falls_through: vec![false; nodes.len()],
         exits: nodes.into_iter().map(|n| n.1).collect(),
         start: 0,
     };
