@@ -409,6 +409,24 @@ fn round_trip_of_kept_decisions_whose_outputs_meet() {
     round_trip(&s, false).unwrap();
 }
 
+/// Found by the property (shrunk): a module whose cycle through a Gather became a `loop`.
+#[test]
+fn round_trip_of_a_module_loop_through_a_gather() {
+    let s = spec(&[
+        (
+            3,
+            3_383_965_592_695_254_397,
+            2_492_369_652_589_772_615,
+            285_678_837_557_766_505,
+        ),
+        (0, 0, 0, 0),
+        (0, 6_219_190_635_551_575_839, 0, 0),
+        (2, 9_198_609_758_184_240_159, 0, 0),
+        (1, 8_311_715_362_256_348_600, 14_039_905_000_613_513_602, 0),
+    ]);
+    round_trip(&s, true).unwrap();
+}
+
 /// A module of nested two-condition Ifs (the property once found one compiled 191 YAML
 /// levels deep, which no YAML reader here takes): within the nesting limit it survives the
 /// round trip; past it, it is refused as too deep before anything is compiled.

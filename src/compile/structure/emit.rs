@@ -207,7 +207,9 @@ impl Structurer<'_> {
             &mut body,
         )?;
         out.push(Stmt::Loop(h, body));
-        if Some(x) == follow {
+        // Every module End is the same place (the list's end), so a loop that goes on to
+        // the end stops at a `follow` that is an End.
+        if Some(x) == follow.map(|f| self.class(f)) {
             return Ok(None);
         }
         if x == self.end() {
