@@ -467,6 +467,7 @@ fn spawn_background(
         tasks.spawn(crate::jobs::retention::prune_periodically(
             store.clone(),
             settings.retention_days,
+            crate::jobs::retention::Pacing::of(settings),
             shutdown.clone(),
         ));
     }

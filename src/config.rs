@@ -54,6 +54,14 @@ pub const DEFAULT_DATABASE_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Dur
 /// otherwise: long enough for event-stream resumption and audits.
 pub const DEFAULT_RETENTION_DAYS: u64 = 90;
 
+/// Jobs the retention pass prunes in one batch (each in a transaction of its own) before
+/// it pauses, unless `retention_batch_jobs` says otherwise.
+pub const DEFAULT_RETENTION_BATCH_JOBS: u64 = 50;
+
+/// The retention pass's pause after each batch, unless `retention_pause_ms` says otherwise:
+/// requests get the database (and, on a small machine, the CPU) to themselves meanwhile.
+pub const DEFAULT_RETENTION_PAUSE_MS: u64 = 250;
+
 /// The URL as it may be shown: a password in it is replaced by `***`.
 pub fn redacted(url: &str) -> String {
     match url::Url::parse(url) {
@@ -89,6 +97,12 @@ pub struct Settings {
     /// Days after which job events and finished jobs' steps are pruned (each flow's
     /// deployment history is kept whole); 0 keeps everything.
     pub retention_days: u64,
+    /// Jobs pruned per batch of the retention pass (`retention_batch_jobs`,
+    /// `FLOWSMITH_RETENTION_BATCH_JOBS`; at least 1).
+    pub retention_batch_jobs: u64,
+    /// Pause after each batch of the retention pass, in milliseconds (`retention_pause_ms`,
+    /// `FLOWSMITH_RETENTION_PAUSE_MS`; 0: none).
+    pub retention_pause_ms: u64,
     /// Bounds on what one request may make the service do (`[limits]`).
     pub limits: Limits,
     /// How many `serve` processes share the database (`replicas`, `FLOWSMITH_REPLICAS`;
@@ -158,6 +172,8 @@ impl std::fmt::Debug for Settings {
                 &self.database_acquire_timeout_ms,
             )
             .field("retention_days", &self.retention_days)
+            .field("retention_batch_jobs", &self.retention_batch_jobs)
+            .field("retention_pause_ms", &self.retention_pause_ms)
             .field("limits", &self.limits)
             .field("replicas", &self.replicas)
             .field("worker", &self.worker)
@@ -268,6 +284,8 @@ impl Default for Settings {
             database_start_wait_secs: DEFAULT_DATABASE_START_WAIT.as_secs(),
             database_acquire_timeout_ms: DEFAULT_DATABASE_ACQUIRE_TIMEOUT.as_millis() as u64,
             retention_days: DEFAULT_RETENTION_DAYS,
+            retention_batch_jobs: DEFAULT_RETENTION_BATCH_JOBS,
+            retention_pause_ms: DEFAULT_RETENTION_PAUSE_MS,
             limits: Limits::default(),
             replicas: 1,
             worker: WorkerSettings::default(),
@@ -305,6 +323,8 @@ struct FileSettings {
     database_start_wait_secs: Option<u64>,
     database_acquire_timeout_ms: Option<u64>,
     retention_days: Option<u64>,
+    retention_batch_jobs: Option<u64>,
+    retention_pause_ms: Option<u64>,
     replicas: Option<u32>,
     log_format: Option<LogFormat>,
     #[serde(default)]
@@ -449,6 +469,12 @@ impl Settings {
             message,
         })?;
         s.worker.check()?;
+        if s.retention_batch_jobs == 0 {
+            return Err(ConfigError::Env {
+                name: "FLOWSMITH_RETENTION_BATCH_JOBS".into(),
+                message: "must be positive".into(),
+            });
+        }
         if s.database_acquire_timeout_ms == 0 {
             return Err(ConfigError::Env {
                 name: "FLOWSMITH_DATABASE_ACQUIRE_TIMEOUT_MS".into(),
@@ -502,6 +528,8 @@ impl Settings {
             f.database_acquire_timeout_ms,
         );
         set(&mut self.retention_days, f.retention_days);
+        set(&mut self.retention_batch_jobs, f.retention_batch_jobs);
+        set(&mut self.retention_pause_ms, f.retention_pause_ms);
         set(&mut self.replicas, f.replicas);
         set(&mut self.request_timeout_secs, f.request_timeout_secs);
         set(&mut self.log_format, f.log_format);
@@ -553,6 +581,16 @@ impl Settings {
             &mut self.database_acquire_timeout_ms,
         )?;
         set_from_env(env, "FLOWSMITH_RETENTION_DAYS", &mut self.retention_days)?;
+        set_from_env(
+            env,
+            "FLOWSMITH_RETENTION_BATCH_JOBS",
+            &mut self.retention_batch_jobs,
+        )?;
+        set_from_env(
+            env,
+            "FLOWSMITH_RETENTION_PAUSE_MS",
+            &mut self.retention_pause_ms,
+        )?;
         set_from_env(env, "FLOWSMITH_REPLICAS", &mut self.replicas)?;
         set_from_env(
             env,

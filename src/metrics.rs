@@ -218,7 +218,7 @@ pub fn state_gauges(jobs: &[(String, i64)], steps: &[(String, i64)]) -> String {
     let mut out = gauge_family(names::JOBS, "Provisioning jobs by status", &as_refs(&jobs));
     out.push_str(&gauge_family(
         names::STEPS,
-        "Provisioning steps by state",
+        "Steps of unfinished (queued or running) provisioning jobs by state",
         &as_refs(&steps),
     ));
     out

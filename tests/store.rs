@@ -11,8 +11,10 @@ mod db;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use flowsmith::jobs::JobStatus;
-use flowsmith::store::{CreateOutcome, LeaseError, NewJob, NewTemplate, Store, StoreOutcome};
+use flowsmith::jobs::{Action, JobStatus, StepState};
+use flowsmith::store::{
+    CreateOutcome, LeaseError, NewJob, NewStep, NewTemplate, Store, StoreOutcome,
+};
 
 /// Two replicas on one fresh test database.
 async fn two_replicas(dir: &tempfile::TempDir) -> (Store, Store) {
@@ -220,6 +222,73 @@ async fn a_lease_reclaimed_by_another_replica_fences_the_first_workers_writes() 
     let row = a.job("j").await.unwrap().unwrap();
     assert_eq!(row.status, JobStatus::Succeeded);
     assert_eq!(row.error, None);
+}
+
+fn step(idx: usize, action: Action, state: StepState) -> NewStep {
+    NewStep {
+        flow_name: format!("Flow_{idx}"),
+        template_name: "T".into(),
+        template_version: 1,
+        flow_type: flowsmith::template::FlowType::Module,
+        action,
+        state,
+        depends_on: "[]".into(),
+        yaml: String::new(),
+        plan_hash: "h".into(),
+        params: "{}".into(),
+        context: "{}".into(),
+        warnings: "[]".into(),
+        flow_id: None,
+        published_version: None,
+        error: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_step_gauges_count_the_steps_of_unfinished_jobs_on_every_replica() {
+    // Arrange: on replica A, a queued job of three steps (one already unchanged) and a
+    // finished dry run of two; on B, a claimed (running) job of one step.
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = two_replicas(&dir).await;
+    let mut queued = job("q", "org-1", None);
+    queued.steps = vec![
+        step(0, Action::Create, StepState::Pending),
+        step(1, Action::Update, StepState::Pending),
+        step(2, Action::Unchanged, StepState::Succeeded),
+    ];
+    let mut done = job("d", "org-1", None);
+    done.status = JobStatus::Succeeded;
+    done.dry_run = true;
+    done.steps = vec![
+        step(0, Action::Create, StepState::Skipped),
+        step(1, Action::Unchanged, StepState::Succeeded),
+    ];
+    let mut running = job("r", "org-2", None);
+    running.steps = vec![step(0, Action::Create, StepState::Pending)];
+    for j in [&queued, &done] {
+        a.create_job(j).await.unwrap();
+    }
+    b.create_job(&running).await.unwrap();
+    let lease = b
+        .claim_job("b", Duration::from_secs(60), &["org-2".to_owned()])
+        .await
+        .unwrap()
+        .expect("claimed");
+    assert_eq!(lease.job_id, "r");
+
+    // Act
+    let (on_a, on_b) = (
+        a.state_counts().await.unwrap(),
+        b.state_counts().await.unwrap(),
+    );
+
+    // Assert: both replicas read the same database; the finished job's steps are not there.
+    for counts in [on_a, on_b] {
+        let jobs: Vec<(&str, i64)> = counts.jobs.iter().map(|(s, n)| (s.as_str(), *n)).collect();
+        assert_eq!(jobs, [("queued", 1), ("running", 1), ("succeeded", 1)]);
+        let steps: Vec<(&str, i64)> = counts.steps.iter().map(|(s, n)| (s.as_str(), *n)).collect();
+        assert_eq!(steps, [("pending", 3), ("succeeded", 1)]);
+    }
 }
 
 /// PostgreSQL's migrations make the tables and columns SQLite's make (types mapped: INTEGER

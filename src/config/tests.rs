@@ -251,3 +251,36 @@ fn limits_come_from_the_file_and_the_environment() {
     assert!(load(&[("FLOWSMITH_MAX_DOCUMENT_DEPTH", "500")], o.clone()).is_err());
     assert!(load(&[("FLOWSMITH_MAX_VALUE_BYTES", "0")], o).is_err());
 }
+
+#[test]
+fn the_retention_pacing_comes_from_the_file_and_the_environment() {
+    let d = load(&[], Overrides::default()).unwrap();
+    assert_eq!(
+        (
+            d.retention_days,
+            d.retention_batch_jobs,
+            d.retention_pause_ms
+        ),
+        (90, 50, 250)
+    );
+    let (_dir, o) = with_file("retention_batch_jobs = 10\nretention_pause_ms = 0\n");
+    let s = load(&[], o.clone()).unwrap();
+    assert_eq!((s.retention_batch_jobs, s.retention_pause_ms), (10, 0));
+    let s = load(
+        &[
+            ("FLOWSMITH_RETENTION_BATCH_JOBS", "500"),
+            ("FLOWSMITH_RETENTION_PAUSE_MS", "1000"),
+        ],
+        o.clone(),
+    )
+    .unwrap();
+    assert_eq!((s.retention_batch_jobs, s.retention_pause_ms), (500, 1000));
+    for (name, value) in [
+        ("FLOWSMITH_RETENTION_BATCH_JOBS", "0"),
+        ("FLOWSMITH_RETENTION_BATCH_JOBS", "many"),
+        ("FLOWSMITH_RETENTION_PAUSE_MS", "-1"),
+    ] {
+        let err = load(&[(name, value)], o.clone()).unwrap_err().to_string();
+        assert!(err.contains(name), "{name}={value}: {err}");
+    }
+}

@@ -29,7 +29,7 @@ mod request;
 mod resolve;
 mod step;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
@@ -43,7 +43,6 @@ pub use step::{
 
 use crate::template::{self, Finding, FlowType, pointer};
 use crate::templates::as_module::as_module;
-use crate::templates::check::unknown_parameters;
 use resolve::{Available, Call, calls_of, recorded_modules};
 
 /// A requested flow, instantiated with its parameters.
@@ -117,6 +116,7 @@ fn read_flows<'a>(
     }
     let mut items: Vec<Item<'_>> = Vec::new();
     let mut names: BTreeMap<String, usize> = BTreeMap::new();
+    let mut known_names: BTreeMap<(&str, i64), BTreeSet<String>> = BTreeMap::new();
     for (i, f) in req.flows.iter().enumerate() {
         let Some(src) = templates.get(i).and_then(Option::as_ref) else {
             errors.push(unknown_template(i, f));
@@ -135,11 +135,14 @@ fn read_flows<'a>(
                 format!("Genesys would reject the flow name: {problem}"),
             ));
         }
-        // A parameter the template does not know is a typo, not something to ignore.
-        errors.extend(unknown_parameters(
-            &src.document,
-            &[],
+        // A parameter the template does not know is a typo, not something to ignore. (The
+        // names a version knows are read from its document once per request.)
+        let known = known_names
+            .entry((src.name.as_str(), src.version))
+            .or_insert_with(|| template::params::known_names(&src.document));
+        errors.extend(template::params::unknown_parameters(
             &f.params,
+            known,
             &format!("/flows/{i}/params"),
         ));
         if let Some(first) = names.insert(name.clone(), i) {
@@ -151,6 +154,23 @@ fn read_flows<'a>(
                 )
                 .with_hint("give each flow its own `name`"),
             );
+        }
+        // A template version with the same parameters as an earlier flow's (forty callers
+        // of one template) instantiates to the same document: copied, not redone.
+        let same = items.iter().find(|it| {
+            it.src.name == src.name && it.src.version == src.version && it.params == f.params
+        });
+        if let Some(it) = same {
+            let (inst, calls) = (it.inst.clone(), it.calls.clone());
+            items.push(Item {
+                i,
+                src,
+                name,
+                params: f.params.clone(),
+                calls,
+                inst,
+            });
+            continue;
         }
         match template::instantiate(&src.document, &f.params, false) {
             Ok(inst) => items.push(Item {

@@ -7,7 +7,7 @@
 
 use super::{Lock, Store};
 
-/// What one pass of [`Store::prune_before`] removed.
+/// What pruning removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pruned {
     pub jobs: u64,
@@ -23,30 +23,39 @@ impl Pruned {
     }
 }
 
-/// Jobs pruned per transaction: short enough that requests' writes wait little behind it.
-pub const PRUNE_BATCH: i64 = 50;
+/// One batch of [`Store::prune_batch`]: the jobs it chose and what pruning them removed
+/// (fewer jobs when one was retried since it was chosen).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Batch {
+    pub chosen: usize,
+    pub pruned: Pruned,
+}
 
 /// The steps to keep: they changed a flow (the release history reads them).
 const RELEASE: &str = "state = 'succeeded' AND action IN ('create', 'update', 'republish', 'delete') \
      AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = job_steps.job_id AND j.dry_run = TRUE)";
 
 impl Store {
-    /// Prunes up to [`PRUNE_BATCH`] jobs that finished before `cutoff` (RFC 3339), each in
-    /// a transaction of its own; nothing left to prune when it answers zero jobs.
-    pub async fn prune_batch(&self, cutoff: &str) -> Result<Pruned, sqlx::Error> {
+    /// Prunes up to `jobs` jobs that finished before `cutoff` (RFC 3339), oldest first, each
+    /// in a transaction of its own (a request's write waits at most one job's transaction);
+    /// nothing is left to prune when it chose fewer than `jobs`.
+    pub async fn prune_batch(&self, cutoff: &str, jobs: u32) -> Result<Batch, sqlx::Error> {
         let ids: Vec<(String,)> = on_reads!(self, |p| sqlx::query_as(
             "SELECT id FROM jobs WHERE pruned_at IS NULL AND finished_at < $1 \
              AND status IN ('succeeded', 'failed', 'cancelled') ORDER BY finished_at LIMIT $2"
         )
         .bind(cutoff)
-        .bind(PRUNE_BATCH)
+        .bind(i64::from(jobs))
         .fetch_all(p)
         .await)?;
         let mut total = Pruned::default();
         for (id,) in &ids {
             total.add(self.tracked(self.prune_job(id)).await?);
         }
-        Ok(total)
+        Ok(Batch {
+            chosen: ids.len(),
+            pruned: total,
+        })
     }
 
     /// Prunes one job, under its lock, if it is still finished (a retry may have queued it

@@ -648,20 +648,61 @@ async fn pruning_old_jobs_keeps_every_flows_history_whole() {
     let before = (history(MODULE).await, history(CALLER).await);
     assert_eq!(before.0["releases"].as_array().unwrap().len(), 1);
 
-    // Act: a retention that makes both jobs old.
+    // Act: a retention that makes both jobs old, in batches of one job with a long pause
+    // after each: the pass prunes the older job, then waits, and stops at shutdown.
+    use flowsmith::jobs::retention::{Pacing, prune};
+    let end = "9999-12-31T00:00:00.000Z";
     let stop = tokio_util::sync::CancellationToken::new();
-    let pruned = flowsmith::jobs::retention::prune(app.db(), "9999-12-31T00:00:00.000Z", &stop)
+    let slow = Pacing {
+        batch_jobs: 1,
+        pause: Duration::from_secs(3600),
+    };
+    let pass = tokio::spawn({
+        let (store, stop) = (app.db().clone(), stop.clone());
+        async move { prune(&store, end, slow, &stop).await }
+    });
+    let pruned_event = |id: String| {
+        let store = app.db().clone();
+        async move {
+            let events = store.job_events(&id, 0, 1000).await.unwrap();
+            events.iter().any(|e| e.kind == "job.pruned")
+        }
+    };
+    let (seed_id, again_id) = (
+        seed["id"].as_str().unwrap().to_owned(),
+        again["id"].as_str().unwrap().to_owned(),
+    );
+    let start = Instant::now();
+    while !pruned_event(seed_id.clone()).await {
+        assert!(
+            start.elapsed() < LONG,
+            "the first batch did not prune the seed job"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let paused = !pruned_event(again_id.clone()).await;
+    stop.cancel();
+    let first = tokio::time::timeout(LONG, pass)
         .await
+        .unwrap()
+        .unwrap()
         .unwrap();
-    let twice = flowsmith::jobs::retention::prune(app.db(), "9999-12-31T00:00:00.000Z", &stop)
-        .await
-        .unwrap();
+    // The rest with no pause, then once more: nothing left.
+    let quick = Pacing {
+        batch_jobs: 1,
+        pause: Duration::ZERO,
+    };
+    let go = tokio_util::sync::CancellationToken::new();
+    let rest = prune(app.db(), end, quick, &go).await.unwrap();
+    let twice = prune(app.db(), end, quick, &go).await.unwrap();
 
-    // Assert: both jobs pruned once; the steps that changed nothing and all but the last
-    // event are gone; the releases and the histories are as they were.
-    assert_eq!(pruned.jobs, 2, "{pruned:?}");
-    assert_eq!(pruned.steps, 3, "{pruned:?}");
-    assert!(pruned.events > 0, "{pruned:?}");
+    // Assert: one job a batch, the second only after shutdown ended the pause; each job
+    // pruned once; the steps that changed nothing and all but the last event are gone; the
+    // releases and the histories are as they were.
+    assert!(paused, "the pass pruned the second job without pausing");
+    assert_eq!((first.jobs, first.steps), (1, 0), "{first:?}");
+    assert_eq!((rest.jobs, rest.steps), (1, 3), "{rest:?}");
+    assert!(first.events > 0 && rest.events > 0, "{first:?} {rest:?}");
     assert_eq!(twice.jobs, 0);
     assert_eq!((history(MODULE).await, history(CALLER).await), before);
     let kept = app.job(seed["id"].as_str().unwrap()).await;

@@ -525,10 +525,11 @@ async fn measure_pruning(
     let store = run.store.clone();
     let cutoff = cutoff.to_owned();
     let t0 = Instant::now();
-    let pass =
-        tokio::spawn(
-            async move { retention::prune(&store, &cutoff, &CancellationToken::new()).await },
-        );
+    // The service's default pacing (`retention_batch_jobs`, `retention_pause_ms`).
+    let pacing = retention::Pacing::default();
+    let pass = tokio::spawn(async move {
+        retention::prune(&store, &cutoff, pacing, &CancellationToken::new()).await
+    });
     let url = format!("{}/v1/jobs", run.base);
     let mut times = Vec::new();
     while !pass.is_finished() {
@@ -538,8 +539,10 @@ async fn measure_pruning(
         .await
         .map_err(|e| HistoryError::Service(e.to_string()))??;
     println!(
-        "retention pass (cut-off {}): {pruned:?} in {:.1?}",
+        "retention pass (cut-off {}; {} jobs a batch, {:?} pause after each): {pruned:?} in {:.1?}",
         run_cutoff_label(),
+        pacing.batch_jobs,
+        pacing.pause,
         t0.elapsed()
     );
     Ok(report(

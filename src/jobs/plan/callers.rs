@@ -3,23 +3,51 @@
 use std::collections::BTreeSet;
 
 use super::decide::{decide, published_before_its_modules};
-use super::prepare::{PlanError, planned_caller};
+use super::prepare::{PlanError, compiled_caller, validate_instantiated};
 use super::resolve::{resolve, unresolved};
 use super::step::{PlannedStep, StepContext};
 use super::{Item, Planner, node_pointer, relocate};
+use crate::template::model::Flow;
 use crate::template::{Finding, FlowType};
+
+/// A caller's validation: what [`validate_instantiated`] answered for its template version,
+/// parameters and modules.
+type Validated<'i> = (
+    &'i Item<'i>,
+    StepContext,
+    Result<(Flow, Vec<Finding>), Vec<Finding>>,
+);
 
 impl Planner<'_> {
     /// Resolves the modules each caller calls, then validates, compiles and plans it. Once
     /// one caller has an error, the others are only resolved (their errors still count).
     pub(super) fn plan_callers(&mut self, caller_items: &[&Item<'_>]) -> Result<(), Vec<Finding>> {
         let mut errors: Vec<Finding> = Vec::new();
+        // Callers of one template version with the same parameters and modules (forty
+        // callers of one template, say) instantiate to the same document, so they validate
+        // to the same flow: validated once, compiled under each name. (Validation was over
+        // a third of planning such a job.)
+        let mut validated: Vec<Validated<'_>> = Vec::new();
         for it in caller_items {
             let (ctx, deps) = self.resolve_calls(it, &mut errors);
             if !errors.is_empty() {
                 continue;
             }
-            match planned_caller(&it.inst, &it.name, &ctx) {
+            let same = validated.iter().find(|(other, other_ctx, _)| {
+                other.src.name == it.src.name
+                    && other.src.version == it.src.version
+                    && other.params == it.params
+                    && *other_ctx == ctx
+            });
+            let checked = match same {
+                Some((_, _, r)) => r.clone(),
+                None => {
+                    let r = validate_instantiated(&it.inst, &ctx);
+                    validated.push((it, ctx.clone(), r.clone()));
+                    r
+                }
+            };
+            match compiled_caller(checked, &it.name, &ctx) {
                 Ok((compiled, step_warnings)) => {
                     let record = self.record(&it.name, FlowType::Inbound);
                     let behind_its_modules = deps.iter().any(|&d| self.steps[d].action.changes())

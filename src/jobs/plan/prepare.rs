@@ -145,7 +145,17 @@ pub(super) fn planned_caller(
     name: &str,
     ctx: &StepContext,
 ) -> Result<(Compiled, Vec<Finding>), PlanError> {
-    let (flow, mut warnings) = validate_instantiated(inst, ctx).map_err(PlanError::Findings)?;
+    compiled_caller(validate_instantiated(inst, ctx), name, ctx)
+}
+
+/// [`planned_caller`] of a document already validated (`validated`, what
+/// [`validate_instantiated`] answered).
+pub(super) fn compiled_caller(
+    validated: Result<(Flow, Vec<Finding>), Vec<Finding>>,
+    name: &str,
+    ctx: &StepContext,
+) -> Result<(Compiled, Vec<Finding>), PlanError> {
+    let (flow, mut warnings) = validated.map_err(PlanError::Findings)?;
     let compiled = compile_step(&flow, name, ctx, &BTreeMap::new(), &BTreeMap::new())
         .map_err(PlanError::Compile)?;
     warnings.extend(compiled.warnings.iter().cloned());

@@ -135,6 +135,51 @@ fn seed_composition_puts_the_module_first_and_callers_after_it() {
 }
 
 #[test]
+fn callers_of_one_template_with_the_same_params_are_each_planned_as_themselves() {
+    // Validated once for A and B (same template version, params and modules), not for C.
+    let mut req = seed_request();
+    req.flows[2].params = req.flows[1].params.clone();
+    req.flows.push(flow(
+        "Inbound_Flow_A",
+        Some("Inbound_Flow_C"),
+        json!({"queue_id": "q-3"}),
+    ));
+    let mut sources = seed_sources(1);
+    sources.push(Some(src(caller_doc(), 1)));
+    let shared = plan(&req, &sources, &[]).unwrap();
+    let alone = |i: usize| {
+        let one = JobRequest {
+            flows: vec![req.flows[0].clone(), req.flows[i].clone()],
+            ..seed_request()
+        };
+        plan(&one, &[sources[0].clone(), sources[i].clone()], &[])
+            .unwrap()
+            .steps
+            .remove(1)
+    };
+    for (i, name) in [
+        (1, "Inbound_Flow_A"),
+        (2, "Inbound_Flow_B"),
+        (3, "Inbound_Flow_C"),
+    ] {
+        let step = &shared.steps[i];
+        let by_itself = alone(i);
+        assert_eq!(step.flow_name, name);
+        assert!(
+            step.yaml.contains(&format!("name: {name}")),
+            "{}",
+            step.yaml
+        );
+        assert_eq!(step.yaml, by_itself.yaml, "{name}");
+        assert_eq!(step.plan_hash, by_itself.plan_hash, "{name}");
+        assert_eq!(step.warnings, by_itself.warnings, "{name}");
+        assert_eq!(step.context, by_itself.context, "{name}");
+    }
+    assert!(shared.steps[3].yaml.contains("q-3"));
+    assert!(!shared.steps[2].yaml.contains("q-3"));
+}
+
+#[test]
 fn callers_listed_first_still_come_after_their_module() {
     let mut req = seed_request();
     req.flows.rotate_left(1);
