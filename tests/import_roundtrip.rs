@@ -8,8 +8,7 @@
 //! table row found and not; each schedule state. A module is run through its caller.
 //! Prints, per file, the share of actions that became native nodes and the calls compared
 //! (and how many of them end in an error of the interpreter, which compares less: an action
-//! or function it does not run ends both calls the same way). A file known to come back
-//! different is listed in `KNOWN_DIVERGENT` with the reason, and must keep differing.
+//! or function it does not run ends both calls the same way).
 
 // Test code: a panic is a failed assertion.
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
@@ -381,28 +380,6 @@ const FILES: &[&[&str]] = &[
     &["terraform-provider-genesyscloud__openhours_flow.yaml"],
 ];
 
-/// Files whose recompiled flow is known to behave differently (import defects, to be fixed
-/// in `src/import`): how many of their calls differ and why. Those calls are counted and
-/// printed, not failed; any other count (a fix, or a new difference) fails the test.
-const KNOWN_DIVERGENT: &[(&str, usize, &str)] = &[
-    (
-        "design-architect-flow-data-actions-for-resiliency__CacheExampleFlow.yaml",
-        120,
-        "the import drops the initial values of task variables (Task.Queue, Task.AgentsIdle, …)",
-    ),
-    (
-        "developer-center-blog__CacheExampleFlow.yaml",
-        120,
-        "the import drops the initial values of task variables (Task.Queue, Task.AgentsIdle, …)",
-    ),
-    (
-        "cx-as-code-export__CI_CD_Test_Flow-INBOUNDCALL.yaml",
-        240,
-        "a kept `switch` jumps to the tasks Acc_det_api and Online_Banking_Dept_API, which the \
-         recompiled flow does not contain (the calls that dial +12345679226 or +12345679227)",
-    ),
-];
-
 #[test]
 fn corpus_flows_behave_the_same_after_import_and_compile() {
     let mut failures = Vec::new();
@@ -498,8 +475,6 @@ fn corpus_flows_behave_the_same_after_import_and_compile() {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let mut calls = 0;
-        let mut differ = 0;
-        let known = KNOWN_DIVERGENT.iter().find(|(f, _, _)| *f == group[0]);
         let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
         let mut errors: BTreeMap<String, usize> = BTreeMap::new();
         let callable = entry.flow_type == FlowType::Inbound;
@@ -542,9 +517,7 @@ fn corpus_flows_behave_the_same_after_import_and_compile() {
                     && said(&a) == said(&b)
                     && a.participant_data == b.participant_data
                     && vars_kept;
-                if !same && known.is_some() {
-                    differ += 1;
-                } else if !same {
+                if !same {
                     failures.push(format!(
                         "{} with inputs {ins:?}, org {:?}/{}/{:?}/{:?}:\n--- original: {a:#?}\n--- recompiled: {b:#?}",
                         group[0], org.answer, org.found, org.schedule, org.dialled
@@ -564,23 +537,12 @@ fn corpus_flows_behave_the_same_after_import_and_compile() {
             r.kept,
             kinds.join(", ")
         ));
-        if let Some((file, expected, why)) = known {
-            if differ != *expected {
-                failures.push(format!(
-                    "{file}: {differ} calls differ, KNOWN_DIVERGENT expects {expected}: update it \
-                     (remove the entry once none differ)"
-                ));
-            }
-            lines.push(format!(
-                "|   KNOWN: {differ} of {calls} differ: {why} | | | |"
-            ));
-        }
         for (m, k) in errors {
             lines.push(format!("|   error x{k}: {m} | | | |"));
         }
     }
     println!(
-        "| file | actions | native | calls compared (all equal but KNOWN), outcomes |\n|---|---|---|---|"
+        "| file | actions | native | calls compared (all equal), outcomes |\n|---|---|---|---|"
     );
     for l in &lines {
         println!("{l}");

@@ -107,6 +107,11 @@ pub struct TemplateDocument {
     /// `inboundcall`): `inqueuecall`, `inboundshortmessage`, `inboundemail`, `workflow`.
     #[schema(rename = "compatibleFlowTypes")]
     compatible_flow_types: Option<Vec<String>>,
+    /// Variables' initial values as Archy writes a declaration's `initialValue`
+    /// (`{"lit": value}` or `{"exp": "expression"}`), by variable name: what an import
+    /// carries over; the compiled declaration starts the variable with it.
+    #[schema(rename = "initialValues")]
+    initial_values: Option<BTreeMap<String, Value>>,
     parameters: Option<BTreeMap<String, ParameterSpec>>,
     /// Module input variables.
     inputs: Option<BTreeMap<String, VariableSpec>>,

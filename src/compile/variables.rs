@@ -114,7 +114,13 @@ impl Compiler<'_> {
                 };
                 let mut e: Vec<(yaml::Key, Y)> = vec![
                     ("name".into(), Y::s(names.var_name(k))),
-                    ("initialValue".into(), no_value()),
+                    (
+                        "initialValue".into(),
+                        self.flow
+                            .initial_values
+                            .get(k)
+                            .map_or_else(no_value, nodes::archy::to_y),
+                    ),
                 ];
                 if self.ty == FlowType::Module {
                     e.push(("isInput".into(), Y::Bool(self.flow.inputs.contains_key(k))));

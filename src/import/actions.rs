@@ -125,7 +125,7 @@ impl<'f> Builder<'f> {
 
     /// Rewrites every variable `body` names to the name the compiler gives it
     /// (`Task.X` → `Flow.X`), and lists each with its kind in `named`.
-    fn rename_vars(&self, body: &mut Value, named: &mut BTreeMap<String, String>) {
+    pub(super) fn rename_vars(&self, body: &mut Value, named: &mut BTreeMap<String, String>) {
         match body {
             Value::String(s) => {
                 if let Some(r) = self.rename(s, named) {

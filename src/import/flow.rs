@@ -114,6 +114,7 @@ pub(super) fn import_flow(
         if ty == FlowType::Module {
             interface(file, &decls, obj, &mut findings, &at("variables"));
         }
+        initial_values(file, ty, root_key, root, &decls, obj, &mut findings);
     }
     // Native nodes whose template does not validate (a variable of no known type in a
     // condition, ...) are kept as written instead: a few rounds at most, each keeping more.
@@ -272,5 +273,161 @@ fn failing_natives(doc: &Value, report: &Report) -> HashSet<String> {
             }
         }
     }
+    out
+}
+
+/// `initialValues`: the initial values of the declared variables (flow-level, then each
+/// task's), by the template variable each becomes, with `Task.X` → `Flow.X` inside
+/// expressions. flowsmith
+/// has no task variables: a task variable starts with its value when the flow starts, so a
+/// task that may start twice in a call (the start and a jump, or two jumps lead to it) is a
+/// warning at each of its initial values; two different values for one variable keep the
+/// first, with a warning at the other.
+fn initial_values(
+    file: &str,
+    ty: FlowType,
+    root_key: &'static str,
+    root: &Map<String, Value>,
+    decls: &[(String, String, bool, bool)],
+    obj: &mut Map<String, Value>,
+    findings: &mut Vec<Finding>,
+) {
+    let mut b = Builder::new(file, ty, root_key, 0);
+    for (n, kind, _, _) in decls {
+        b.declare(n, kind);
+    }
+    let restarting = restarting_tasks(root);
+    let mut lists: Vec<(String, Option<&Value>, bool)> = vec![(
+        pointer([root_key, "variables"]),
+        root.get("variables"),
+        false,
+    )];
+    for (i, t) in root
+        .get("tasks")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let again = t
+            .pointer("/task/refId")
+            .and_then(Value::as_str)
+            .is_some_and(|r| restarting.contains(r));
+        lists.push((
+            format!("{}/{i}/task/variables", pointer([root_key, "tasks"])),
+            t.pointer("/task/variables"),
+            again,
+        ));
+    }
+    let mut out = Map::new();
+    for (list_at, list, again) in lists {
+        for (i, d) in list
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let Some((kind, body)) = d.as_object().and_then(|m| m.iter().next()) else {
+                continue;
+            };
+            let (Some(name), Some(init)) = (
+                body.get("name").and_then(Value::as_str),
+                body.get("initialValue"),
+            ) else {
+                continue;
+            };
+            if init.get("noValue").and_then(Value::as_bool) == Some(true) {
+                continue;
+            }
+            let at = format!("{list_at}/{i}{}", pointer([kind.as_str(), "initialValue"]));
+            let carried = init
+                .as_object()
+                .filter(|m| m.len() == 1)
+                .and_then(|m| m.iter().next())
+                .is_some_and(|(k, v)| {
+                    (k == "lit" && !v.is_null()) || (k == "exp" && v.is_string())
+                });
+            if !carried {
+                findings.push(warning(
+                    file,
+                    "initial_value_not_carried",
+                    &at,
+                    format!("the initial value of '{name}' is neither a literal nor an expression: it is not carried over"),
+                ));
+                continue;
+            }
+            let bare = name.split_once('.').map_or(name, |(_, rest)| rest);
+            let key = crate::compile::sanitize(bare);
+            let mut value = init.clone();
+            b.rename_vars(&mut value, &mut std::collections::BTreeMap::new());
+            match out.get(&key) {
+                Some(prev) if *prev != value => {
+                    findings.push(warning(
+                        file,
+                        "initial_value_not_carried",
+                        &at,
+                        format!("'{name}' becomes the flow variable '{key}', which another declaration starts with another value: this one is not carried over"),
+                    ));
+                    continue;
+                }
+                Some(_) => {}
+                None => {
+                    out.insert(key, value);
+                }
+            }
+            if again {
+                findings.push(warning(
+                    file,
+                    "initial_value_once",
+                    &at,
+                    format!("the task may start more than once in a call, and '{name}' starts with this value only when the flow starts (flowsmith has no task variables)"),
+                ));
+            }
+        }
+    }
+    if !out.is_empty() {
+        obj.insert("initialValues".into(), Value::Object(out));
+    }
+}
+
+/// The tasks (by refId) that may start twice in a call: the start task that a jump leads
+/// to, or a task two jumps lead to.
+fn restarting_tasks(root: &Map<String, Value>) -> std::collections::HashSet<String> {
+    let mut n: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let start = s(root, "startUpRef").and_then(task_ref);
+    for r in start.into_iter().chain(jump_targets(root.values())) {
+        *n.entry(r).or_insert(0) += 1;
+    }
+    n.into_iter()
+        .filter(|(_, k)| *k > 1)
+        .map(|(r, _)| r)
+        .collect()
+}
+
+/// The task reference of `/inboundCall/tasks/task[X]` (or `./tasks/task[X]`).
+fn task_ref(r: &str) -> Option<String> {
+    let open = r.find("task[")? + "task[".len();
+    let close = r.rfind(']')?;
+    (close > open).then(|| r[open..close].to_owned())
+}
+
+/// Every task a `targetTaskRef` anywhere in `values` names (once per jump).
+fn jump_targets<'v>(values: impl Iterator<Item = &'v Value>) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    match (k.as_str(), x) {
+                        ("targetTaskRef", Value::String(r)) => out.extend(task_ref(r)),
+                        _ => walk(x, out),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    values.for_each(|v| walk(v, &mut out));
     out
 }

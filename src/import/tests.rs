@@ -437,3 +437,266 @@ fn a_branch_that_jumps_leads_to_the_task_in_every_kind_of_exit() {
     let r = crate::validate::validate(&i.templates[0].document, &crate::validate::NoModules);
     assert!(!r.has_errors(), "{:?}", r.findings);
 }
+
+/// The original file and its import compiled again, run by the sandbox's Archy interpreter
+/// on the same input: (original, recompiled).
+fn both_runs(
+    yaml: &str,
+) -> (
+    flowsmith_sandbox::archy::interpret::Call,
+    flowsmith_sandbox::archy::interpret::Call,
+) {
+    use flowsmith_sandbox::archy::interpret;
+    let i = one(yaml).unwrap();
+    let t = &i.templates[0];
+    let flow = crate::compile::fixtures::validated(&t.document);
+    let back = crate::compile::fixtures::judged_yaml(&flow, t.flow_type);
+    let modules: std::collections::BTreeMap<String, serde_yaml_ng::Value> =
+        std::collections::BTreeMap::new();
+    let run = |text: &str| {
+        let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).unwrap();
+        interpret::call(&doc, &modules, &[], 1_000)
+    };
+    (run(yaml), run(&back))
+}
+
+/// Task variables with initial values, as CacheExampleFlow.yaml declares them: a duration,
+/// a queue, a boolean and a string, and one the import cannot carry.
+const TASK_VARS: &str = r#"inboundCall:
+  name: Cache
+  defaultLanguage: en-us
+  startUpRef: ./tasks/task[start_1]
+  tasks:
+    - task:
+        name: Main
+        refId: start_1
+        variables:
+          - durationVariable:
+              name: Task.Life
+              initialValue:
+                lit:
+                  minutes: 5
+          - queueVariable:
+              name: Task.Queue
+              initialValue:
+                lit:
+                  name: Services
+          - booleanVariable:
+              name: Task.Idle
+              initialValue:
+                lit: true
+          - stringVariable:
+              name: Task.Result
+              initialValue:
+                lit: failure
+          - stringVariable:
+              name: Task.Odd
+              initialValue:
+                tts: not a value
+        actions:
+          - decision:
+              name: Fresh
+              condition:
+                exp: Task.Idle and DateTimeDiff(GetCurrentDateTimeUtc(), GetCurrentDateTimeUtc()) < Task.Life
+              outputs:
+                "yes":
+                  actions:
+                    - playAudio:
+                        name: Say result
+                        audio:
+                          exp: ToAudioTTS(Task.Result)
+          - transferToAcd:
+              name: Xfer
+              targetQueue:
+                exp: Task.Queue
+"#;
+
+#[test]
+fn task_variables_keep_their_initial_values() {
+    let i = one(TASK_VARS).unwrap();
+    assert_eq!(
+        i.templates[0].document["initialValues"],
+        serde_json::json!({
+            "Life": {"lit": {"minutes": 5}},
+            "Queue": {"lit": {"name": "Services"}},
+            "Idle": {"lit": true},
+            "Result": {"lit": "failure"},
+        })
+    );
+    // What cannot be carried is a finding at its place, never dropped silently.
+    assert!(
+        i.findings
+            .iter()
+            .any(|f| f.code == "initial_value_not_carried"
+                && f.pointer
+                    == "/inboundCall/tasks/0/task/variables/4/stringVariable/initialValue"),
+        "{:?}",
+        i.findings
+    );
+    let (a, b) = both_runs(TASK_VARS);
+    assert_eq!(
+        a.outcome.kind,
+        crate::simulate::OutcomeKind::Routed,
+        "{a:?}"
+    );
+    assert_eq!(a.outcome.queue.as_deref(), Some("Services"));
+    let said = |c: &flowsmith_sandbox::archy::interpret::Call| -> Vec<Option<String>> {
+        c.transcript.iter().map(|l| l.text.clone()).collect()
+    };
+    assert!(said(&a).contains(&Some("failure".into())), "{a:?}");
+    assert_eq!(said(&a), said(&b), "{b:?}");
+    assert_eq!(a.outcome.queue, b.outcome.queue);
+    assert_eq!(a.outcome.kind, b.outcome.kind);
+}
+
+#[test]
+fn a_task_that_can_start_again_warns_that_its_initial_values_are_set_once() {
+    let again = TASK_VARS.replace(
+        "          - transferToAcd:",
+        "          - jumpToTask:\n              targetTaskRef: ./tasks/task[start_1]\n          - transferToAcd:",
+    );
+    let i = one(&again).unwrap();
+    assert!(
+        i.findings.iter().any(|f| f.code == "initial_value_once"
+            && f.pointer == "/inboundCall/tasks/0/task/variables/0/durationVariable/initialValue"),
+        "{:?}",
+        i.findings
+    );
+    assert!(
+        !one(TASK_VARS)
+            .unwrap()
+            .findings
+            .iter()
+            .any(|f| f.code == "initial_value_once")
+    );
+}
+
+/// A kept `switch` (its condition reads `Call.CalledAddressOriginal`, which the template
+/// language lacks) whose case jumps to another task, as CI_CD_Test_Flow-INBOUNDCALL.yaml
+/// does.
+const NESTED_JUMP: &str = r#"inboundCall:
+  name: Numbers
+  defaultLanguage: en-us
+  startUpRef: "/inboundCall/tasks/task[Main_1]"
+  tasks:
+    - task:
+        name: Main
+        refId: Main_1
+        actions:
+          - switch:
+              name: By number
+              evaluate:
+                firstTrue:
+                  default:
+                    actions:
+                      - playAudio:
+                          name: Default
+                          audio:
+                            tts: Default
+                  cases:
+                    - case:
+                        value:
+                          exp: Call.CalledAddressOriginal == "+13175550199"
+                        actions:
+                          - playAudio:
+                              name: Going
+                              audio:
+                                tts: Going
+                          - jumpToTask:
+                              name: Jump
+                              targetTaskRef: "/inboundCall/tasks/task[Other_2]"
+                          - playAudio:
+                              name: Never
+                              audio:
+                                tts: Never
+          - disconnect:
+              name: Bye
+    - task:
+        name: Other
+        refId: Other_2
+        actions:
+          - playAudio:
+              name: Other hello
+              audio:
+                tts: Other
+          - disconnect:
+              name: Bye other
+"#;
+
+#[test]
+fn a_jump_inside_a_kept_action_reaches_the_task_as_compiled() {
+    let i = one(NESTED_JUMP).unwrap();
+    let n = nodes(&i);
+    assert_eq!(n["By_number"]["type"], "Archy");
+    // The jump is an exit named by its place in the action; the task is imported.
+    assert_eq!(
+        n["By_number"]["properties"]["outputs"]["/evaluate/firstTrue/cases/0/case/actions/1"],
+        "Other_hello"
+    );
+    let (a, b) = both_runs(NESTED_JUMP);
+    let said = |c: &flowsmith_sandbox::archy::interpret::Call| -> Vec<Option<String>> {
+        c.transcript.iter().map(|l| l.text.clone()).collect()
+    };
+    assert_eq!(
+        said(&a),
+        [Some("Going".to_owned()), Some("Other".to_owned())],
+        "{a:?}"
+    );
+    assert_eq!(said(&a), said(&b), "{b:?}");
+    assert_eq!(a.outcome.kind, b.outcome.kind);
+    // The same when the other task is also reached from elsewhere (a task of its own).
+    let shared = NESTED_JUMP.replace(
+        "          - disconnect:\n              name: Bye\n",
+        "          - jumpToTask:\n              targetTaskRef: \"/inboundCall/tasks/task[Other_2]\"\n",
+    );
+    let (a, b) = both_runs(&shared);
+    assert_eq!(said(&a), said(&b), "{b:?}");
+    assert_eq!(a.outcome.kind, b.outcome.kind);
+}
+
+#[test]
+fn a_jump_nested_deeper_in_a_kept_action_is_refused_at_its_place() {
+    let deeper = NESTED_JUMP.replace(
+        "                          - jumpToTask:\n                              name: Jump\n                              targetTaskRef: \"/inboundCall/tasks/task[Other_2]\"\n",
+        "                          - decision:\n                              name: Inner\n                              condition:\n                                exp: true\n                              outputs:\n                                \"yes\":\n                                  actions:\n                                    - jumpToTask:\n                                        targetTaskRef: \"/inboundCall/tasks/task[Other_2]\"\n",
+    );
+    assert_ne!(deeper, NESTED_JUMP);
+    assert_eq!(
+        codes(one(&deeper)),
+        [(
+            "nested_jump_not_carried".into(),
+            "/inboundCall/tasks/0/task/actions/0/evaluate/firstTrue/cases/0/case/actions/1/outputs/yes/actions/0".into()
+        )]
+    );
+}
+
+#[test]
+fn initial_values_are_checked_against_their_variables() {
+    let i = one(TASK_VARS).unwrap();
+    let mut doc = i.templates[0].document.clone();
+    let check = |doc: &Value| {
+        crate::validate::validate(doc, &crate::validate::NoModules)
+            .findings
+            .into_iter()
+            .map(|f| (f.is_error(), f.code, f.pointer))
+            .map(|(e, c, p)| (c, p, e))
+            .collect::<Vec<_>>()
+    };
+    assert!(!check(&doc).iter().any(|f| f.2), "{:?}", check(&doc));
+    doc["initialValues"]["Idle"] = serde_json::json!({"lit": "maybe"});
+    doc["initialValues"]["Nobody"] = serde_json::json!({"lit": 1});
+    doc["initialValues"]["Result"] = serde_json::json!({"tts": "x"});
+    let found = check(&doc);
+    for want in [
+        ("invalid_value", "/initialValues/Idle", true),
+        ("invalid_value", "/initialValues/Result", true),
+        ("unused_initial_value", "/initialValues/Nobody", false),
+    ] {
+        assert!(
+            found
+                .iter()
+                .any(|f| (f.0.as_str(), f.1.as_str(), f.2) == want),
+            "{want:?} in {found:?}"
+        );
+    }
+}

@@ -4,9 +4,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::eval::{CSeg, Vars, interpolate, to_json};
+use super::eval::{CSeg, Val, Vars, interpolate, to_json};
 use super::{LimitError, PNode, Prog, SimLimits, Simulation};
 use crate::calls::{DataActionAnswer, Outcome, OutcomeKind, SimInput, SimOrg, TranscriptLine};
+use crate::template::model::VarType;
 
 /// One flow being run: the entry flow at the bottom, a called module above its caller.
 pub(super) struct Frame {
@@ -18,9 +19,36 @@ pub(super) struct Frame {
 
 impl Frame {
     pub(super) fn new(prog: &Prog<'_>, index: usize, call_node: Option<usize>) -> Frame {
+        let mut vars: Vars = vec![None; prog.slot_names.len()];
+        // Literal initial values of the variables flowsmith models; an expression, or a
+        // kind only kept Archy actions read (which are not simulated), starts unset.
+        for (k, v) in &prog.flow.initial_values {
+            let (Some(&slot), Some(lit)) = (prog.slots.get(k.as_str()), v.get("lit")) else {
+                continue;
+            };
+            let val = match (prog.flow.variables.get(k), lit) {
+                (Some(VarType::Integer), serde_json::Value::Number(n)) => n.as_i64().map(Val::I),
+                (Some(VarType::Integer), serde_json::Value::String(t)) => {
+                    t.parse().ok().map(Val::I)
+                }
+                (Some(VarType::Boolean), serde_json::Value::Bool(b)) => Some(Val::B(*b)),
+                (Some(VarType::Boolean), serde_json::Value::String(t)) => {
+                    t.parse().ok().map(Val::B)
+                }
+                (Some(VarType::String), serde_json::Value::String(t)) => Some(Val::S(t.clone())),
+                (Some(VarType::String), serde_json::Value::Number(n)) => {
+                    Some(Val::S(n.to_string()))
+                }
+                (Some(VarType::String), serde_json::Value::Bool(b)) => Some(Val::S(b.to_string())),
+                _ => None,
+            };
+            if let Some(slot_val) = vars.get_mut(slot) {
+                *slot_val = val;
+            }
+        }
         Frame {
             prog: index,
-            vars: vec![None; prog.slot_names.len()],
+            vars,
             call_node,
         }
     }

@@ -68,6 +68,10 @@ pub struct Flow {
     /// results (`<Node>_digits`), module inputs/outputs, and outputs mapped back from
     /// called modules.
     pub variables: BTreeMap<String, VarType>,
+    /// Variables' initial values (the document's `initialValues`: what an import carries of
+    /// Archy's `initialValue`, `{lit: …}` or `{exp: …}` as written), by variable name. The
+    /// compiled declaration starts the variable with it.
+    pub initial_values: BTreeMap<String, serde_json::Value>,
     /// Id of the start node.
     pub start: String,
     /// Nodes by id.
@@ -94,6 +98,7 @@ impl Flow {
             inputs: BTreeMap::new(),
             outputs: BTreeMap::new(),
             variables,
+            initial_values: BTreeMap::new(),
             start: start.into(),
             nodes,
         }

@@ -9,7 +9,9 @@ use super::declarations::Decls;
 use super::graph::Graph;
 use super::validator::{PNode, Validator};
 use super::variables::Variables;
-use crate::template::model::{Node, VarType};
+use crate::compile::canonical;
+use crate::findings::pointer;
+use crate::template::model::{Node, NodeKind, VarType};
 use crate::template::{Finding, Flow, FlowType, name_problem};
 
 const TOP_FIELDS: &[&str] = &[
@@ -20,6 +22,7 @@ const TOP_FIELDS: &[&str] = &[
     "language",
     "greeting",
     "compatibleFlowTypes",
+    "initialValues",
     "parameters",
     "inputs",
     "outputs",
@@ -57,6 +60,8 @@ struct Header {
     /// Declared module inputs and outputs, each with its pointer.
     inputs: Option<Decls>,
     outputs: Option<Decls>,
+    /// `initialValues`, by canonical variable name.
+    initial_values: BTreeMap<String, Value>,
 }
 
 impl Validator<'_> {
@@ -66,7 +71,7 @@ impl Validator<'_> {
             return None;
         };
         self.unknown_fields(obj, "", TOP_FIELDS, "the template document");
-        let header = self.header(obj);
+        let mut header = self.header(obj);
         let is_module = header.flow_type == Some(FlowType::Module);
         let (start, nodes) = self.draft(obj)?;
         let empty = Map::new();
@@ -77,12 +82,13 @@ impl Validator<'_> {
             .collect();
         let graph: Graph = self.graph(&pnodes, nodes, start.as_deref());
         self.loops(&pnodes, &graph.succ);
-        let vars: Variables = self.variables(
+        let mut vars: Variables = self.variables(
             &pnodes,
             header.flow_type,
             header.inputs.as_ref(),
             header.outputs.as_ref(),
         );
+        let at_start = self.initial_value_types(&mut header.initial_values, &pnodes, &mut vars);
         self.undefined_reads(&pnodes, &vars.written);
         self.expression_types(&pnodes, &vars.types);
         if let Some(s) = graph.start {
@@ -92,7 +98,7 @@ impl Validator<'_> {
                 &graph.reached,
                 s,
                 &vars.written,
-                &vars.module_inputs,
+                &at_start,
             );
         }
         if self.findings.iter().any(Finding::is_error) {
@@ -123,6 +129,7 @@ impl Validator<'_> {
         let compatible_flow_types = self.compatible_flow_types(obj);
         let inputs = self.var_decls(obj, "inputs");
         let outputs = self.var_decls(obj, "outputs");
+        let initial_values = self.initial_values(obj);
         if flow_type == Some(FlowType::Inbound) {
             self.io_on_inbound(obj);
         }
@@ -136,7 +143,124 @@ impl Validator<'_> {
             compatible_flow_types,
             inputs,
             outputs,
+            initial_values,
         }
+    }
+
+    /// `initialValues`: `{variable: {"lit": value} | {"exp": "expression"}}`, as Archy
+    /// writes a declaration's `initialValue` (what an import carries over).
+    fn initial_values(&mut self, obj: &Map<String, Value>) -> BTreeMap<String, Value> {
+        let m = match obj.get("initialValues") {
+            None | Some(Value::Null) => return BTreeMap::new(),
+            Some(Value::Object(m)) => m,
+            Some(v) => {
+                self.wrong_type(
+                    "/initialValues",
+                    "'initialValues' must map variable names to values such as {\"lit\": 5}",
+                    v,
+                );
+                return BTreeMap::new();
+            }
+        };
+        let mut out = BTreeMap::new();
+        for (name, v) in m {
+            let ok = match v
+                .as_object()
+                .filter(|o| o.len() == 1)
+                .and_then(|o| o.iter().next())
+            {
+                Some((k, x)) if k == "lit" => !x.is_null(),
+                Some((k, x)) if k == "exp" => x.as_str().is_some_and(|e| !e.trim().is_empty()),
+                _ => false,
+            };
+            if ok {
+                out.insert(canonical(name).into_owned(), v.clone());
+            } else {
+                self.error_hint(
+                    "invalid_value",
+                    pointer(["initialValues", name.as_str()]),
+                    format!("the initial value of '{name}' must be {{\"lit\": value}} or {{\"exp\": \"expression\"}}"),
+                    "write it as an Archy declaration writes its initialValue",
+                );
+            }
+        }
+        out
+    }
+
+    /// Each initial value's variable counts as written when the flow starts; a literal must
+    /// fit the variable's type (one that only kept Archy actions name, of a kind flowsmith
+    /// does not model such as a queue, takes the literal as written). A variable no node
+    /// uses is a warning, and its value is dropped from `values` (nothing compiles it).
+    /// Returns the variables set at the start (a module's inputs and these).
+    fn initial_value_types(
+        &mut self,
+        values: &mut BTreeMap<String, Value>,
+        pnodes: &[PNode],
+        vars: &mut Variables,
+    ) -> Decls {
+        let mut at_start = vars.module_inputs.clone();
+        let basic = |k: &str| match k {
+            "stringVariable" => Some(VarType::String),
+            "integerVariable" => Some(VarType::Integer),
+            "booleanVariable" => Some(VarType::Boolean),
+            _ => None,
+        };
+        // The variables kept Archy actions name, with their declaration kinds.
+        let archy: BTreeMap<&str, &str> = pnodes
+            .iter()
+            .filter_map(|p| match &p.kind {
+                Some(NodeKind::Archy(a)) => Some(a),
+                _ => None,
+            })
+            .flat_map(|a| a.variables.iter())
+            .map(|(v, k)| (v.as_str(), k.as_str()))
+            .collect();
+        let mut unused = Vec::new();
+        for (name, v) in values.iter() {
+            let at = pointer(["initialValues", name.as_str()]);
+            let kind = archy.get(name.as_str()).copied();
+            let modelled = vars.types.get(name).copied();
+            if modelled.is_none() && kind.is_none() {
+                self.warning(
+                    "unused_initial_value",
+                    at,
+                    format!("no node uses '{name}': its initial value is not compiled"),
+                );
+                unused.push(name.clone());
+                continue;
+            }
+            let ty = match kind {
+                Some(k) => basic(k),
+                None => modelled,
+            };
+            if let (Some(lit), Some(ty)) = (v.get("lit"), ty) {
+                let fits = match ty {
+                    VarType::String => lit.is_string() || lit.is_number() || lit.is_boolean(),
+                    // As written: Archy's own files may quote a number or a boolean.
+                    VarType::Integer => {
+                        lit.is_i64() || lit.as_str().is_some_and(|t| t.parse::<i64>().is_ok())
+                    }
+                    VarType::Boolean => {
+                        lit.is_boolean() || lit.as_str().is_some_and(|t| t.parse::<bool>().is_ok())
+                    }
+                };
+                if !fits {
+                    self.error(
+                        "invalid_value",
+                        at.clone(),
+                        format!("the initial value of '{name}' is not a {ty:?} literal"),
+                    );
+                }
+            }
+            if let Some(ty) = modelled {
+                vars.written.insert(name.clone());
+                at_start.entry(name.clone()).or_insert((ty, at));
+            }
+        }
+        for name in unused {
+            values.remove(&name);
+        }
+        at_start
     }
 
     /// `compatibleFlowTypes`: the flow types besides `inboundcall` that may call the flow
@@ -361,6 +485,7 @@ fn flow(
             },
         );
     }
+    let initial_values = header.initial_values;
     Some(Flow {
         name,
         flow_type,
@@ -372,6 +497,7 @@ fn flow(
         inputs,
         outputs,
         variables,
+        initial_values,
         start,
         nodes,
     })

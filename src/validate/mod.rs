@@ -87,6 +87,7 @@ pub const CODES: &[&str] = &[
     "undefined_variable",
     "unverified_variable",
     "read_before_write",
+    "unused_initial_value",
     // limits
     "analysis_skipped",
     // the IVR vocabulary

@@ -3,7 +3,11 @@
 //! last exit is the fall-through (the action's `next`), where the outputs' actions go on
 //! when they end. The structurer (`emit_fall_through`) stops every output's block at that
 //! node, which then follows the action, so its own block is empty, or, when the flow ends
-//! there, is that end.
+//! there, is that end. An exit named by a place in the body (`/evaluate/firstTrue/cases/0/
+//! case/actions/1`, a `jumpToTask` in one of the action's own lists) has its block written
+//! there instead of the jump, the rest of that list dropped (nothing after a jump runs): a
+//! jump to a task gives a jump to the task as compiled, and a block that does not close
+//! goes on after the action, as the end of that list does.
 
 use crate::compile::Compiler;
 use crate::compile::exits::linear_next;
@@ -35,6 +39,51 @@ pub(super) fn own_levels(a: &ArchyAction) -> usize {
     2 + depth(&a.body)
 }
 
+/// The path of a body place an exit names (`/a/0/b`), unescaped; `None` for an output
+/// name.
+fn place(name: &str) -> Option<Vec<String>> {
+    let rest = name.strip_prefix('/')?;
+    Some(
+        rest.split('/')
+            .map(|t| t.replace("~1", "/").replace("~0", "~"))
+            .collect(),
+    )
+}
+
+/// YAML levels below the action of each exit's actions (the fall-through last): an
+/// output's, or a body place's (its list, two levels below the action).
+pub(super) fn exit_levels(a: &ArchyAction, exits: usize, output_levels: usize) -> Vec<usize> {
+    (0..exits)
+        .map(|k| {
+            a.exits
+                .get(k)
+                .and_then(|(name, _)| place(name))
+                .map_or(output_levels, |p| p.len() + 1)
+        })
+        .collect()
+}
+
+/// The list holding the item at `path` in `v`, and the item's index.
+fn list_of<'y>(v: &'y mut Y, path: &[String]) -> Option<(&'y mut Vec<Y>, usize)> {
+    let (last, parents) = path.split_last()?;
+    let mut cur = v;
+    for seg in parents {
+        cur = match cur {
+            Y::Map(e) => e
+                .iter_mut()
+                .find(|(k, _)| k == seg.as_str())
+                .map(|(_, x)| x)?,
+            Y::Seq(items) => items.get_mut(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    let i = last.parse::<usize>().ok()?;
+    match cur {
+        Y::Seq(items) if i < items.len() => Some((items, i)),
+        _ => None,
+    }
+}
+
 pub(super) fn reads(a: &ArchyAction, f: &mut dyn FnMut(&str)) {
     a.variables.keys().for_each(|v| f(v));
 }
@@ -56,7 +105,7 @@ pub(super) fn writes(a: &ArchyAction, w: &mut dyn FnMut(&str, Option<VarType>)) 
 }
 
 /// A JSON value as YAML, keys in the order written.
-pub(super) fn to_y(v: &serde_json::Value) -> Y {
+pub(in crate::compile) fn to_y(v: &serde_json::Value) -> Y {
     match v {
         serde_json::Value::Null => Y::Null,
         serde_json::Value::Bool(b) => Y::Bool(*b),
@@ -75,11 +124,27 @@ pub(super) fn to_y(v: &serde_json::Value) -> Y {
 }
 
 pub(super) fn emit(c: &mut Compiler<'_>, a: &ArchyAction, blocks: &[Block], out: &mut Vec<Y>) {
-    let mut body = match to_y(&a.body) {
+    let mut whole = to_y(&a.body);
+    // An import names at most one place per list, none inside another's list: one splice
+    // moves no other place.
+    let places: Vec<(usize, Vec<String>)> = a
+        .exits
+        .iter()
+        .enumerate()
+        .filter_map(|(k, (name, _))| Some((k, place(name)?)))
+        .collect();
+    for (k, path) in places {
+        let actions = c.block_at(blocks, k);
+        if let Some((list, i)) = list_of(&mut whole, &path) {
+            list.truncate(i);
+            list.extend(actions);
+        }
+    }
+    let mut body = match whole {
         Y::Map(e) => e,
         other => vec![("value".into(), other)],
     };
-    if !a.exits.is_empty() {
+    if a.exits.iter().any(|(name, _)| place(name).is_none()) {
         let mut outs: Vec<(yaml::Key, Y)> = match body.iter().position(|(k, _)| k == "outputs") {
             Some(i) => match body.remove(i).1 {
                 Y::Map(e) => e,
@@ -88,6 +153,9 @@ pub(super) fn emit(c: &mut Compiler<'_>, a: &ArchyAction, blocks: &[Block], out:
             None => Vec::new(),
         };
         for (k, (name, _)) in a.exits.iter().enumerate() {
+            if place(name).is_some() {
+                continue;
+            }
             let actions = c.block_at(blocks, k);
             let entry = match outs.iter_mut().find(|(o, _)| o == name.as_str()) {
                 Some((_, e)) => e,

@@ -89,7 +89,10 @@ pub(super) fn nesting(n: &Node, exits: usize) -> (usize, Vec<usize>) {
         NodeKind::If { branches, .. } => (LEAF_LEVELS, if_node::exit_levels(branches, exits)),
         NodeKind::Switch { .. } => (LEAF_LEVELS, switch::exit_levels(exits)),
         NodeKind::Menu { repeat, .. } => (menu::own_levels(*repeat), switch::exit_levels(exits)),
-        NodeKind::Archy(a) => (archy::own_levels(a), vec![OUTPUT_LEVELS; exits]),
+        NodeKind::Archy(a) => (
+            archy::own_levels(a),
+            archy::exit_levels(a, exits, OUTPUT_LEVELS),
+        ),
         NodeKind::Say { .. }
         | NodeKind::PlayPrompt { .. }
         | NodeKind::Gather { .. }

@@ -49,6 +49,13 @@ pub(super) fn import(
     if kept_loop {
         b.leave_loop();
     }
+    let mut jumps = Vec::new();
+    for (k, v) in body.iter().filter(|(k, _)| *k != "outputs") {
+        nested_jumps(b, v, &mut vec![k.clone()], at, &mut jumps);
+    }
+    for (name, target) in jumps {
+        outputs.insert(name, Value::String(target));
+    }
     if kind == "callCommonModule"
         && let Some(Value::Object(m)) = body.get("commonModule")
         && let Some(name) = m.keys().next()
@@ -78,4 +85,67 @@ pub(super) fn import(
     let mut n = json!({"type": "Archy", "properties": props});
     on_complete(&mut n, next.as_deref());
     n
+}
+
+/// The `jumpToTask`s in the action lists in `v`, at `path` in the body: `(exit name,
+/// jump target)`. Only the first jump of a list is reachable. A jump inside an action
+/// nested in such a list is refused with its place: its target's block would have to end
+/// by running the actions after that action, which an exit of the kept action cannot say.
+/// (Places leave out action kinds, as every pointer into an action does.)
+fn nested_jumps(
+    b: &mut dyn Lists,
+    v: &Value,
+    path: &mut Vec<String>,
+    at: &str,
+    out: &mut Vec<(String, String)>,
+) {
+    match v {
+        Value::Array(items) if path.last().is_some_and(|k| k == "actions") => {
+            let depth = path.iter().filter(|k| *k == "actions").count();
+            for (i, item) in items.iter().enumerate() {
+                let Some((kind, a)) = item
+                    .as_object()
+                    .filter(|m| m.len() == 1)
+                    .and_then(|m| m.iter().next())
+                else {
+                    continue;
+                };
+                path.push(i.to_string());
+                if kind == "jumpToTask" {
+                    let name = pointer(path.iter());
+                    let jump_at = format!("{at}{name}");
+                    if depth > 1 {
+                        b.error(
+                            "nested_jump_not_carried",
+                            &jump_at,
+                            "a jumpToTask inside an action nested in a kept action cannot be carried over; make the action around it one flowsmith models".into(),
+                        );
+                    } else if let Some(t) =
+                        b.task_target(a.get("targetTaskRef").and_then(Value::as_str), &jump_at)
+                    {
+                        out.push((name, t));
+                    }
+                    path.pop();
+                    break;
+                }
+                nested_jumps(b, a, path, at, out);
+                path.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push(i.to_string());
+                nested_jumps(b, item, path, at, out);
+                path.pop();
+            }
+        }
+        Value::Object(m) => {
+            for (k, x) in m {
+                path.push(k.clone());
+                nested_jumps(b, x, path, at, out);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
 }

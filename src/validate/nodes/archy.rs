@@ -2,7 +2,9 @@
 //! `setScreenPop`, `findQueue`, `transferToNumber`, ...). Properties: `action` (the action as
 //! written, `{<type>: {...}}`, without the `actions` of its branching outputs), `outputs`
 //! (output name → the node its actions start at) and `variables` (flow variable → Archy
-//! declaration kind, for the variables the action names).
+//! declaration kind, for the variables the action names). An output named by a place in
+//! the body (`/evaluate/firstTrue/cases/0/case/actions/1`, where an import found a
+//! `jumpToTask`) must name an action of one of the action's own lists.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +28,15 @@ fn is_declaration_kind(k: &str) -> bool {
     k.ends_with("Variable")
         && k.len() > "Variable".len()
         && k.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// Whether `place` (a JSON pointer into `body`) names an item of an `actions` list.
+fn is_list_item(body: &Value, place: &str) -> bool {
+    let mut segs = place.rsplit('/');
+    let (Some(index), Some(list)) = (segs.next(), segs.next()) else {
+        return false;
+    };
+    list == "actions" && index.parse::<usize>().is_ok() && body.pointer(place).is_some()
 }
 
 impl Validator<'_> {
@@ -60,6 +71,17 @@ impl Validator<'_> {
             Some(Value::Object(m)) => {
                 for (name, t) in m {
                     let t_at = at(&at(pat, "outputs"), name);
+                    // A body place (`/evaluate/firstTrue/cases/0/case/actions/1`): an
+                    // action in one of the kept action's own lists, where the compiler
+                    // writes the exit's block.
+                    if name.starts_with('/') && !is_list_item(&body, name) {
+                        self.error(
+                            "invalid_value",
+                            t_at.clone(),
+                            format!("output '{name}' names no action in the kept action's lists"),
+                        );
+                        continue;
+                    }
                     match t {
                         Value::String(t) => {
                             p.exits.push((t.clone(), t_at, false));
