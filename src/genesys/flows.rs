@@ -10,8 +10,12 @@ impl GenesysClient {
     }
 
     /// `POST /api/v2/flows/jobs` waiting its turn at `priority`: [`Priority::Low`] for a job
-    /// registered ahead of an upload that must wait (for the modules the flow calls).
-    pub async fn register_job_at(&self, priority: Priority) -> Result<RegisteredJob, GenesysError> {
+    /// registered ahead of an upload that must wait (for the modules the flow calls), rising
+    /// when they succeed ([`Urgency::Rising`]).
+    pub async fn register_job_at(
+        &self,
+        priority: impl Into<Urgency>,
+    ) -> Result<RegisteredJob, GenesysError> {
         const EP: &str = "POST /api/v2/flows/jobs";
         let url = self.api_url(&["api", "v2", "flows", "jobs"]);
         let a = self.call_at(priority, Method::POST, EP, url).await?;

@@ -38,6 +38,41 @@ pub enum Priority {
     High = 2,
 }
 
+/// A request's place in the queue: a fixed [`Priority`], or one read again whenever the
+/// queue moves while it waits (an Architect job registered ahead of the modules its flow
+/// calls rises to [`Priority::High`] once they succeeded: it must not stay behind every poll
+/// that comes after them).
+#[derive(Clone)]
+pub enum Urgency {
+    Fixed(Priority),
+    Rising(Arc<dyn Fn() -> Priority + Send + Sync>),
+}
+
+impl Urgency {
+    /// The priority as of now.
+    pub fn now(&self) -> Priority {
+        match self {
+            Urgency::Fixed(p) => *p,
+            Urgency::Rising(f) => f(),
+        }
+    }
+}
+
+impl From<Priority> for Urgency {
+    fn from(p: Priority) -> Urgency {
+        Urgency::Fixed(p)
+    }
+}
+
+impl std::fmt::Debug for Urgency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Urgency::Fixed(p) => f.debug_tuple("Fixed").field(p).finish(),
+            Urgency::Rising(_) => f.debug_tuple("Rising").field(&self.now()).finish(),
+        }
+    }
+}
+
 /// Waiters per priority, and whether one is admitted to the limiter.
 #[derive(Debug, Default)]
 struct Turns {
@@ -113,6 +148,12 @@ impl Pacer {
         self.turns().waiting.iter().sum()
     }
 
+    /// Requests waiting for the limiter at priority `p` or above: those a request of `p`
+    /// would not overtake.
+    pub fn queued_at_least(&self, p: Priority) -> usize {
+        self.turns().waiting[p as usize..].iter().sum()
+    }
+
     /// Sees every change of [`Pacer::queued`] from now on.
     pub fn watch_queue(&self) -> tokio::sync::watch::Receiver<u64> {
         self.queue_changed.subscribe()
@@ -125,20 +166,29 @@ impl Pacer {
         self.queue_changed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    /// Waits for the limiter to allow one request of priority `p`; returns how long that
-    /// took. It is admitted to the limiter when nobody is admitted and no request of a higher
-    /// priority waits. Cancel-safe.
-    pub async fn until_ready_at(&self, p: Priority) -> Duration {
+    #[cfg(test)]
+    async fn until_ready_at(&self, p: Priority) -> Duration {
+        self.until_ready(&Urgency::Fixed(p)).await
+    }
+
+    /// Waits for the limiter to allow one request at `urgency`; returns how long that took.
+    /// It is admitted to the limiter when nobody is admitted and no request of a higher
+    /// priority waits. A rising urgency is read again whenever the queue moves (at the
+    /// latest when the next request is served), and the waiter moves to its new class.
+    /// Cancel-safe.
+    pub async fn until_ready(&self, urgency: &Urgency) -> Duration {
         let start = Instant::now();
         if !self.limited() {
             return start.elapsed();
         }
-        let _waiting = Waiting::new(self, p);
+        let mut waiting = Waiting::new(self, urgency.now());
         loop {
             let changed = self.turn_changed.notified();
             tokio::pin!(changed);
             // Registered before the check, so a change right after it is not missed.
             changed.as_mut().enable();
+            waiting.move_to(urgency.now());
+            let p = waiting.1;
             {
                 let mut t = self.turns();
                 let outranked = t.waiting[p as usize + 1..].iter().any(|&n| n > 0);
@@ -203,6 +253,23 @@ impl<'a> Waiting<'a> {
         p.turns().waiting[prio as usize] += 1;
         p.queue_moved();
         Waiting(p, prio)
+    }
+}
+
+impl Waiting<'_> {
+    /// Counts the waiter in class `prio` from now on.
+    fn move_to(&mut self, prio: Priority) {
+        if prio == self.1 {
+            return;
+        }
+        {
+            let mut t = self.0.turns();
+            t.waiting[self.1 as usize] -= 1;
+            t.waiting[prio as usize] += 1;
+        }
+        self.1 = prio;
+        self.0.turn_changed.notify_waiters();
+        self.0.queue_moved();
     }
 }
 
@@ -278,6 +345,53 @@ mod tests {
         let order = order.lock().unwrap().clone();
         // The low one was admitted first (nobody else waited yet); then the most urgent.
         assert_eq!(order, ["low", "high", "normal"]);
+    }
+
+    #[tokio::test]
+    async fn a_rising_waiter_overtakes_those_it_now_outranks() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let p = Arc::new(Pacer::new(600)); // 101 ms apart
+        p.until_ready_at(Priority::Normal).await; // the next slot is 101 ms away
+        let risen = Arc::new(AtomicBool::new(false));
+        let rising = Urgency::Rising(Arc::new({
+            let risen = risen.clone();
+            move || {
+                if risen.load(Ordering::Relaxed) {
+                    Priority::High
+                } else {
+                    Priority::Low
+                }
+            }
+        }));
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for (name, urgency) in [
+            ("first", Urgency::from(Priority::Normal)),
+            ("second", Urgency::from(Priority::Normal)),
+            ("rising", rising),
+            ("third", Urgency::from(Priority::Normal)),
+        ] {
+            let (p, order) = (p.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                p.until_ready(&urgency).await;
+                order.lock().unwrap().push(name);
+            }));
+            tokio::task::yield_now().await;
+        }
+        // Low while it waits: a High request would overtake all three, a Low one none.
+        assert_eq!(p.queued_at_least(Priority::High), 0);
+        assert_eq!(p.queued_at_least(Priority::Low), 4);
+        risen.store(true, Ordering::Relaxed);
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let order = order.lock().unwrap().clone();
+        // "first" was admitted before the rise, and "second" may be admitted at the same
+        // turn as the rise is seen; from the next turn on the risen one outranks the rest.
+        assert_eq!(order[0], "first");
+        let at = |n: &str| order.iter().position(|o| *o == n).unwrap();
+        assert!(at("rising") < at("third"), "{order:?}");
     }
 
     #[tokio::test]

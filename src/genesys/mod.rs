@@ -32,7 +32,7 @@ use url::Url;
 
 use auth::{Bearer, TokenCache};
 use limiter::Pacer;
-pub use limiter::Priority;
+pub use limiter::{Priority, Urgency};
 use retry::Class;
 pub use retry::RetryPolicy;
 use wire::*;
@@ -295,6 +295,12 @@ impl GenesysClient {
     /// Requests waiting for this target's limiter now.
     pub fn queued(&self) -> usize {
         self.pacer.queued()
+    }
+
+    /// Requests waiting for this target's limiter now that a request of priority `p` would
+    /// not overtake.
+    pub fn queued_at_least(&self, p: Priority) -> usize {
+        self.pacer.queued_at_least(p)
     }
 
     /// Sees every change of [`GenesysClient::queued`] from now on.

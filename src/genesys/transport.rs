@@ -61,7 +61,7 @@ impl GenesysClient {
     /// [`GenesysClient::call`] waiting its turn in the limiter at `priority`.
     pub(super) async fn call_at(
         &self,
-        priority: Priority,
+        priority: impl Into<Urgency>,
         method: Method,
         endpoint: &'static str,
         url: Url,
@@ -72,16 +72,17 @@ impl GenesysClient {
     /// [`GenesysClient::call_at`] sending `body` as JSON.
     pub(super) async fn call_with(
         &self,
-        priority: Priority,
+        priority: impl Into<Urgency>,
         method: Method,
         endpoint: &'static str,
         url: Url,
         body: Option<&serde_json::Value>,
     ) -> Result<Answer, GenesysError> {
+        let urgency = priority.into();
         let mut tries = Tries::default();
         let mut bearer = self.token().await?;
         loop {
-            self.wait_turn(priority, endpoint, &mut tries).await?;
+            self.wait_turn(&urgency, endpoint, &mut tries).await?;
             // The cached token may have been refreshed meanwhile (or be due for a refresh).
             if !tries.refreshed {
                 bearer = self.token().await?;
@@ -109,13 +110,13 @@ impl GenesysClient {
     /// rate limited longer than `max_rate_limited_wait` in all.
     async fn wait_turn(
         &self,
-        priority: Priority,
+        urgency: &Urgency,
         endpoint: &'static str,
         tries: &mut Tries,
     ) -> Result<(), GenesysError> {
         loop {
             tries.paused_total += self.pacer.wait_unpaused().await;
-            let waited = self.pacer.until_ready_at(priority).await;
+            let waited = self.pacer.until_ready(urgency).await;
             metrics::histogram!(crate::metrics::names::GENESYS_LIMITER_WAIT, "target" => self.target.clone())
                 .record(waited.as_secs_f64());
             if self.pacer.paused_for().is_none() {

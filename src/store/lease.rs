@@ -80,6 +80,25 @@ fn applied(applied: bool) -> Result<(), LeaseError> {
     }
 }
 
+/// The oldest claimable job on one of `targets` (bound from `$2` on, `$1` being now): queued,
+/// or running with an expired lease, on a target without a live lease.
+///
+/// `status IN (...)` comes first so that the index seeks to the unfinished jobs: with only
+/// the OR, SQLite read every job of the target (60-80 ms at 200,000 jobs, on every wake of
+/// the worker, holding the write lock).
+pub(super) fn claim_candidate_sql(targets: usize) -> String {
+    format!(
+        "SELECT j.id FROM jobs j \
+         WHERE j.status IN ('queued', 'running') \
+           AND (j.status = 'queued' OR j.lease_expires_at < $1) \
+           AND j.target IN ({}) \
+           AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.target = j.target AND k.id <> j.id \
+                           AND k.status = 'running' AND k.lease_expires_at >= $1) \
+         ORDER BY j.created_at, j.id LIMIT 1",
+        placeholders(2, targets)
+    )
+}
+
 impl Store {
     /// Claims the oldest job that is queued, or running with an expired lease, whose target
     /// has no other job under a live lease (one job per target at a time, in order). The
@@ -99,15 +118,7 @@ impl Store {
                 return Ok(None);
             }
             let mut tx = self.begin_locked(Lock::Claims).await?;
-            let candidate_sql = format!(
-                "SELECT j.id FROM jobs j \
-                 WHERE (j.status = 'queued' OR (j.status = 'running' AND j.lease_expires_at < $1)) \
-                   AND j.target IN ({}) \
-                   AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.target = j.target AND k.id <> j.id \
-                                   AND k.status = 'running' AND k.lease_expires_at >= $1) \
-                 ORDER BY j.created_at, j.id LIMIT 1",
-                placeholders(2, targets.len())
-            );
+            let candidate_sql = claim_candidate_sql(targets.len());
             let candidate: Option<String> = on_tx!(&mut tx, |c| {
                 let mut q = sqlx::query_scalar(&candidate_sql).bind(&now_ts);
                 for t in targets {

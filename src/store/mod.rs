@@ -789,6 +789,37 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_claim_reads_only_unfinished_jobs() {
+        // A year of finished jobs must not be read on every wake of the worker: each search
+        // of `jobs` seeks by status, in the plan SQLite makes with the real indexes.
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir).await;
+        let Pools::Sqlite { read, .. } = &store.pools else {
+            unreachable!("a SQLite store")
+        };
+        let sql = format!("EXPLAIN QUERY PLAN {}", lease::claim_candidate_sql(2));
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&sql)
+            .bind("2026-12-06T00:00:00Z")
+            .bind("a")
+            .bind("b")
+            .fetch_all(read)
+            .await
+            .unwrap();
+        let searches: Vec<&str> = plan
+            .iter()
+            .map(|(.., d)| d.as_str())
+            .filter(|d| d.contains("jobs"))
+            .collect();
+        assert!(!searches.is_empty(), "{plan:?}");
+        for d in searches {
+            assert!(
+                d.starts_with("SEARCH") && d.contains("status"),
+                "{d} in {plan:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn a_write_refused_for_a_full_disk_leaves_the_next_write_working() {
         // Arrange: a "full" disk (SQLite's own SQLITE_FULL, which rolls the transaction back).
         let dir = tempfile::tempdir().unwrap();

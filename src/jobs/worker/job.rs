@@ -145,10 +145,11 @@ impl Worker {
                 changed
             });
             if !steps.cancel && !token.is_cancelled() {
+                let first = schedule::next_priority(steps.deps, &steps.states, &steps.started);
                 let pacing = Pacing {
                     paced: client.paced(),
                     paused: client.paused_for().is_some(),
-                    queued: client.queued(),
+                    queued: first.map_or(0, |p| client.queued_at_least(p)),
                     starting: starting.load(Ordering::Relaxed),
                 };
                 let slots = schedule::slots(in_flight.len(), cap, &pacing);

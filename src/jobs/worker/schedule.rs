@@ -2,6 +2,7 @@
 //! functions of the steps' dependencies and states and of the target's limiter, unit-tested
 //! here; the job loop (`job.rs`) applies them.
 
+use crate::genesys::Priority;
 use crate::jobs::model::StepState;
 
 /// A step that cannot run: a module step it waits for did not succeed.
@@ -76,6 +77,27 @@ pub(super) fn next(
     next
 }
 
+/// The priority of the first rate-limited request of the next step [`next`] would start:
+/// its Architect job's registration, [`Priority::High`] once every module it calls
+/// succeeded, [`Priority::Low`] while one is under way (`StepTask::register`). `None` when no
+/// step waits to start.
+///
+/// The job loop counts only the requests waiting at this priority or above: a registration
+/// overtakes the polls queued at [`Priority::Normal`], so callers keep registering (and their
+/// Architect jobs running) while earlier callers' polls wait, and the polls, which can come
+/// late, fill the limiter after them instead of leaving it idle at the end of the job.
+pub(super) fn next_priority(
+    deps: &[Vec<usize>],
+    states: &[StepState],
+    started: &[bool],
+) -> Option<Priority> {
+    let first = next(deps, states, started, 1).start.first().copied()?;
+    let ready = deps[first]
+        .iter()
+        .all(|&d| states.get(d) == Some(&StepState::Succeeded));
+    Some(if ready { Priority::High } else { Priority::Low })
+}
+
 /// Requests kept waiting at a paced target's limiter, so that one is ready whenever a slot
 /// comes (two: the second covers the moment between a slot and the next step's request).
 pub(super) const READY: usize = 2;
@@ -91,7 +113,8 @@ pub(super) struct Pacing {
     pub paced: bool,
     /// A 429 paused the target.
     pub paused: bool,
-    /// Requests waiting at the limiter now.
+    /// Requests waiting at the limiter now that the next step's first request would not
+    /// overtake ([`next_priority`]).
     pub queued: usize,
     /// Steps started that have not asked the limiter for anything yet (they will soon).
     pub starting: usize,
@@ -102,7 +125,7 @@ pub(super) struct Pacing {
 ///
 /// Little's law, measured instead of computed: the steps in flight are what keeps the
 /// target's limiter from idling. New steps start while fewer than [`READY`] requests wait
-/// for it (counting the steps about to ask), so however long Architect jobs take, whatever
+/// for it ahead of theirs (counting the steps about to ask; [`next_priority`]), so however long Architect jobs take, whatever
 /// the latency and the rate, the next request is always there when a slot comes, and no
 /// step is started only to wait in the queue. While a 429 pauses the target nothing more
 /// starts. A job with nothing in flight always gets one step, so it goes on.
@@ -207,6 +230,31 @@ mod tests {
         let deps = vec![vec![], vec![]];
         let n = next(&deps, &[Succeeded, Running], &[false, true], 4);
         assert_eq!(n, Next::default());
+    }
+
+    #[test]
+    fn a_step_registers_urgently_once_its_modules_succeeded() {
+        let deps = vec![vec![], vec![0], vec![0]];
+        // The module is the next step: nothing to wait for.
+        assert_eq!(
+            next_priority(&deps, &[Pending, Pending, Pending], &[false; 3]),
+            Some(Priority::High)
+        );
+        // Its callers register ahead of its upload while it runs ...
+        assert_eq!(
+            next_priority(&deps, &[Running, Pending, Pending], &[true, false, false]),
+            Some(Priority::Low)
+        );
+        // ... and ahead of the queued polls once it succeeded.
+        assert_eq!(
+            next_priority(&deps, &[Succeeded, Running, Pending], &[true, true, false]),
+            Some(Priority::High)
+        );
+        // Nothing left to start.
+        assert_eq!(
+            next_priority(&deps, &[Succeeded, Running, Running], &[true; 3]),
+            None
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::architect::{Poll, Polled};
 use super::schedule::Gate;
 use super::{Stop, Worker};
 use crate::compile::{CompileError, Compiled, ModuleTarget};
-use crate::genesys::{GenesysClient, Priority, RegisteredJob};
+use crate::genesys::{GenesysClient, Priority, RegisteredJob, Urgency};
 use crate::jobs::model::{Action, Corrupt, StepError, StepState};
 use crate::jobs::plan::{self, ModuleIo, StepContext};
 use crate::store::{FlowRecordRow, Lease, StepRow, StepStart, StepSuccess};
@@ -390,18 +390,12 @@ impl StepTask {
 
     /// Register phase: a new Architect job, checkpointed with the YAML it will get.
     async fn register(&self, compiled: &Compiled) -> Result<RegisteredJob, Stop> {
-        // Registered ahead of its modules, it yields to every other request in the limiter
-        // (a poll telling that a module succeeded above all).
-        let priority = if self.waits.ahead() {
-            Priority::Low
-        } else {
-            Priority::High
-        };
+        let urgency = self.waits.urgency();
         let client = &self.client;
         self.starting.requesting();
         let reg = self
             .worker
-            .call(&self.token, || client.register_job_at(priority))
+            .call(&self.token, || client.register_job_at(urgency.clone()))
             .await?;
         let (yaml, hash) = (&compiled.yaml, &compiled.content_hash);
         self.worker
@@ -593,6 +587,23 @@ impl Waits {
     /// True while a dependency has not ended: a registration now is ahead of its upload.
     fn ahead(&self) -> bool {
         self.gate.borrow().verdict(&self.deps).is_none()
+    }
+
+    /// The registration's place in the limiter: registered ahead of its modules, it yields
+    /// to every other request (a poll telling that a module succeeded above all) until they
+    /// succeed; from then on its job's clock can start, and it goes before the polls.
+    fn urgency(&self) -> Urgency {
+        if !self.ahead() {
+            return Priority::High.into();
+        }
+        let (gate, deps) = (self.gate.clone(), self.deps.clone());
+        Urgency::Rising(Arc::new(move || {
+            if gate.borrow().verdict(&deps) == Some(true) {
+                Priority::High
+            } else {
+                Priority::Low
+            }
+        }))
     }
 
     /// Returns once every dependency succeeded (true when it had to wait);
