@@ -6,25 +6,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::Lists;
 use super::if_node::{branch, branches_fit};
-
-fn no_value(v: &Value) -> bool {
-    v.get("noValue").and_then(Value::as_bool) == Some(true)
-}
-
-/// An input's text: a literal string, or one declared string variable.
-fn text(b: &dyn Lists, v: &Value) -> Option<String> {
-    let m = v.as_object().filter(|m| m.len() == 1)?;
-    match (m.get("lit"), m.get("exp")) {
-        (Some(Value::String(s)), None) if !s.contains(['{', '}']) => Some(s.clone()),
-        (None, Some(Value::String(e))) => {
-            let (name, kind) = b.vars().var(e.trim())?;
-            (kind == "stringVariable").then(|| format!("{{{name}}}"))
-        }
-        _ => None,
-    }
-}
+use super::{Lists, no_value, text};
 
 /// The DataAction's properties, when it writes this call.
 fn plan(b: &dyn Lists, body: &Map<String, Value>, next: Option<&str>) -> Option<Value> {

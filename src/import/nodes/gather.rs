@@ -8,17 +8,12 @@
 
 use serde_json::{Map, Value, json};
 
-use super::Lists;
 use super::if_node::{branch, branches_fit};
-
-fn no_value(v: &Value) -> bool {
-    v.as_object().is_some_and(|m| m.len() == 1)
-        && v.get("noValue").and_then(Value::as_bool) == Some(true)
-}
+use super::{Lists, only_no_value};
 
 /// A timeout: `Some(None)` for `noValue`, `Some(Some(s))` for `{lit: {seconds: s}}`.
 fn seconds(v: &Value) -> Option<Option<u32>> {
-    if no_value(v) {
+    if only_no_value(v) {
         return Some(None);
     }
     let lit = v.as_object().filter(|m| m.len() == 1)?.get("lit")?;

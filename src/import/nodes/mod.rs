@@ -99,6 +99,30 @@ pub(super) fn node(
     }
 }
 
+/// `{"noValue": true}` (Archy's way of leaving an input or output unset), beside other keys
+/// or not.
+pub(super) fn no_value(v: &Value) -> bool {
+    v.get("noValue").and_then(Value::as_bool) == Some(true)
+}
+
+/// Exactly `{"noValue": true}`.
+pub(super) fn only_no_value(v: &Value) -> bool {
+    v.as_object().is_some_and(|m| m.len() == 1) && no_value(v)
+}
+
+/// An input's text: a literal string, or one declared string variable.
+pub(super) fn text(b: &dyn Lists, v: &Value) -> Option<String> {
+    let m = v.as_object().filter(|m| m.len() == 1)?;
+    match (m.get("lit"), m.get("exp")) {
+        (Some(Value::String(s)), None) if !s.contains(['{', '}']) => Some(s.clone()),
+        (None, Some(Value::String(e))) => {
+            let (name, kind) = b.vars().var(e.trim())?;
+            (kind == "stringVariable").then(|| format!("{{{name}}}"))
+        }
+        _ => None,
+    }
+}
+
 /// `{"nextNode": next}` when there is a next node.
 pub(super) fn on_complete(node: &mut Value, next: Option<&str>) {
     if let (Some(n), Some(o)) = (next, node.as_object_mut()) {

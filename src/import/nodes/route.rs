@@ -5,9 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-fn no_value(v: &Value) -> bool {
-    v.get("noValue").and_then(Value::as_bool) == Some(true)
-}
+use super::no_value;
 
 /// The Route node of the transfer fields `body` (without the action's name), when it says
 /// exactly what the Route compiles to.

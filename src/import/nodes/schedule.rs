@@ -6,14 +6,9 @@
 
 use serde_json::{Map, Value, json};
 
-use super::Lists;
 use super::if_node::{branch, branches_fit};
+use super::{Lists, only_no_value};
 use crate::template::model::ScheduleState;
-
-fn no_value(v: &Value) -> bool {
-    v.as_object().is_some_and(|m| m.len() == 1)
-        && v.get("noValue").and_then(Value::as_bool) == Some(true)
-}
 
 /// The schedule group's name, when the evaluation is the one the Schedule compiles to.
 fn group(body: &Map<String, Value>, next: Option<&str>) -> Option<String> {
@@ -21,7 +16,7 @@ fn group(body: &Map<String, Value>, next: Option<&str>) -> Option<String> {
     for (k, v) in body {
         match k.as_str() {
             "name" | "outputs" => {}
-            "inServiceSchedules" | "emergencyGroup" if no_value(v) => {}
+            "inServiceSchedules" | "emergencyGroup" if only_no_value(v) => {}
             "evaluate" => (v.as_object()?.len() == 1
                 && v.get("now").and_then(Value::as_bool) == Some(true))
             .then_some(())?,

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Lists, on_complete};
+use super::{Lists, on_complete, text};
 
 /// The attribute list `[{attribute: {name: {lit}, …}}]` as (name, its other fields), when
 /// the names are literal, sorted and distinct.
@@ -35,19 +35,6 @@ pub(super) fn attributes(body: &Map<String, Value>) -> Option<Vec<(String, &Map<
         out.push((name.to_owned(), a));
     }
     Some(out)
-}
-
-/// The value's text: literal text, or one declared string variable.
-fn text(b: &dyn Lists, v: &Value) -> Option<String> {
-    let m = v.as_object().filter(|m| m.len() == 1)?;
-    match (m.get("lit"), m.get("exp")) {
-        (Some(Value::String(s)), None) if !s.contains(['{', '}']) => Some(s.clone()),
-        (None, Some(Value::String(e))) => {
-            let (name, kind) = b.vars().var(e.trim())?;
-            (kind == "stringVariable").then(|| format!("{{{name}}}"))
-        }
-        _ => None,
-    }
 }
 
 pub(super) fn import(

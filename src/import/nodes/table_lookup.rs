@@ -5,12 +5,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::Lists;
 use super::if_node::{branch, branches_fit};
-
-fn no_value(v: &Value) -> bool {
-    v.get("noValue").and_then(Value::as_bool) == Some(true)
-}
+use super::{Lists, no_value};
 
 fn plan(b: &dyn Lists, body: &Map<String, Value>, next: Option<&str>) -> Option<Value> {
     if !body
